@@ -1,0 +1,106 @@
+/* backend-epoll.c - the reactor's readiness backend.
+ *
+ * Kernel behaviours this file works around:
+ * - epoll registers (file description, fd) pairs.  Closing an fd drops the
+ *   registration only when no other descriptor refers to the file, and a
+ *   reused fd number gives ENOENT on MOD/DEL.  Keys carry the fd slot's
+ *   generation (fd | gen << 32, as libev does) so that an event queued
+ *   for an fd whose watcher changed is recognised and dropped.
+ * - epoll_wait takes milliseconds; epoll_pwait2 (Linux 5.11, glibc 2.35)
+ *   takes a timespec.  We use the latter when it exists and fall back to
+ *   rounding up to whole milliseconds, so a wait never ends early.
+ * - EINTR from the wait is not an error: it reports zero events.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "evl-internal.h"
+
+#define EPOLL_BATCH 256
+
+static int epoll_init(evl_loop *loop)
+{
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epfd < 0)
+        return -errno;
+    loop->events = calloc(EPOLL_BATCH, sizeof(*loop->events));
+    if (loop->events == NULL)
+        return -ENOMEM;
+    loop->nevents = EPOLL_BATCH;
+    return 0;
+}
+
+static void epoll_free(evl_loop *loop)
+{
+    if (loop->epfd >= 0)
+        close(loop->epfd);
+    loop->epfd = -1;
+    free(loop->events);
+    loop->events = NULL;
+}
+
+static int epoll_ctl_key(evl_loop *loop, int op, int fd, uint32_t events, uint64_t key)
+{
+    struct epoll_event ev = { .events = events, .data.u64 = key };
+    if (epoll_ctl(loop->epfd, op, fd, &ev) < 0)
+        return -errno;
+    return 0;
+}
+
+static int epoll_wait_ns(evl_loop *loop, int64_t timeout_ns)
+{
+    int n;
+#ifdef HAVE_EPOLL_PWAIT2
+    static int no_pwait2;
+    if (!no_pwait2) {
+        struct timespec ts, *tsp = NULL;
+        if (timeout_ns >= 0) {
+            ts.tv_sec = timeout_ns / 1000000000;
+            ts.tv_nsec = timeout_ns % 1000000000;
+            tsp = &ts;
+        }
+        n = epoll_pwait2(loop->epfd, loop->events, loop->nevents, tsp, NULL);
+        if (n >= 0 || errno != ENOSYS)
+            return n;
+        no_pwait2 = 1;
+    }
+#endif
+    int ms = -1;
+    if (timeout_ns >= 0) {
+        int64_t m = (timeout_ns + 999999) / 1000000;
+        ms = m > 0x7fffffff ? 0x7fffffff : (int)m;
+    }
+    n = epoll_wait(loop->epfd, loop->events, loop->nevents, ms);
+    return n;
+}
+
+static int epoll_poll(evl_loop *loop, int64_t timeout_ns)
+{
+    int n = epoll_wait_ns(loop, timeout_ns);
+    if (n < 0)
+        return errno == EINTR ? 0 : -errno;
+    for (int i = 0; i < n; i++) {
+        uint64_t key = loop->events[i].data.u64;
+        uint32_t ev = loop->events[i].events;
+        if (key >= EVL__KEY_TIMERFD)
+            evl__loop_internal_event(loop, key);
+        else
+            evl__watcher_dispatch(loop, key, ev);
+    }
+    return n;
+}
+
+const struct evl_backend_ops evl__backend_epoll = {
+    .name = "epoll",
+    .init = epoll_init,
+    .free = epoll_free,
+    .ctl = epoll_ctl_key,
+    .poll = epoll_poll,
+};

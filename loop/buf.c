@@ -1,0 +1,111 @@
+/* buf.c - a contiguous byte buffer with a consumed prefix.
+ *
+ * Data lives in [head, tail).  Consuming moves head; reserving space
+ * first slides the data back to offset 0 when that frees enough room
+ * (one memmove, amortised by the consumption that preceded it), and only
+ * then grows the allocation geometrically.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evl-internal.h"
+
+void evl_buf_init(evl_buf *b)
+{
+    *b = (evl_buf){ 0 };
+}
+
+void evl_buf_free(evl_buf *b)
+{
+    free(b->base);
+    *b = (evl_buf){ 0 };
+}
+
+size_t evl_buf_space(const evl_buf *b)
+{
+    return b->cap - b->tail;
+}
+
+char *evl_buf_reserve(evl_buf *b, size_t n)
+{
+    if (b->cap - b->tail >= n)
+        return b->base + b->tail;
+    size_t len = b->tail - b->head;
+    if (b->head > 0 && b->cap - len >= n) {
+        memmove(b->base, b->base + b->head, len);
+        b->head = 0;
+        b->tail = len;
+        return b->base + b->tail;
+    }
+    if (n > SIZE_MAX / 2 - len)
+        return NULL;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < len + n)
+        cap *= 2;
+    char *p;
+    if (b->head == 0) {
+        p = realloc(b->base, cap);
+        if (p == NULL)
+            return NULL;
+    } else {
+        /* Copy only the live bytes instead of realloc copying dead ones. */
+        p = malloc(cap);
+        if (p == NULL)
+            return NULL;
+        memcpy(p, b->base + b->head, len);
+        free(b->base);
+    }
+    b->base = p;
+    b->cap = cap;
+    b->head = 0;
+    b->tail = len;
+    return b->base + b->tail;
+}
+
+void evl_buf_commit(evl_buf *b, size_t n)
+{
+    b->tail += n;
+}
+
+int evl_buf_append(evl_buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    char *dst = evl_buf_reserve(b, n);
+    if (dst == NULL)
+        return -ENOMEM;
+    memcpy(dst, p, n);
+    b->tail += n;
+    return 0;
+}
+
+void evl_buf_consume(evl_buf *b, size_t n)
+{
+    b->head += n;
+    if (b->head >= b->tail)
+        b->head = b->tail = 0;   /* empty: next fill starts at the front */
+}
+
+int evl_buf_prepend(evl_buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (b->head >= n) {
+        b->head -= n;
+        memcpy(b->base + b->head, p, n);
+        return 0;
+    }
+    size_t len = b->tail - b->head;
+    if (evl_buf_reserve(b, n) == NULL)
+        return -ENOMEM;
+    /* reserve may have moved the data; head is where it now starts. */
+    memmove(b->base + b->head + n, b->base + b->head, len);
+    memcpy(b->base + b->head, p, n);
+    b->tail += n;
+    return 0;
+}

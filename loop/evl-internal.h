@@ -1,0 +1,98 @@
+/* evl-internal.h - private layouts and evl__ prototypes shared by loop/. */
+#ifndef EVL_INTERNAL_H
+#define EVL_INTERNAL_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "evloop.h"
+
+#define EVL__HIDDEN __attribute__((visibility("hidden")))
+
+#define evl__container_of(ptr, type, member) \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* evl_timer.heap_idx values that are not heap positions. */
+#define EVL__TIMER_IDLE ((size_t)-1)     /* initialised, not pending */
+#define EVL__TIMER_UNINIT ((size_t)-2)   /* never initialised (zeroed storage is 0!) */
+
+/* epoll keys of the loop's own fds; user watchers use fd | gen << 32,
+ * and fds are < 2^31, so these can never collide. */
+#define EVL__KEY_TIMERFD UINT64_C(0xffffffffffffff01)
+#define EVL__KEY_WAKEFD UINT64_C(0xffffffffffffff02)
+#define EVL__KEY_SIGNALFD UINT64_C(0xffffffffffffff03)
+
+#define EVL__NSIG 65                     /* signals 1..64 */
+
+/* One entry per fd number: the active watcher, and a generation that
+ * changes whenever the entry is (re)assigned or cleared. */
+struct evl__fd_slot {
+    evl_watcher *w;
+    uint32_t gen;
+};
+
+/* A readiness or completion backend.  The reactor has one (epoll). */
+struct evl_backend_ops {
+    const char *name;
+    int (*init)(evl_loop *loop);
+    void (*free)(evl_loop *loop);
+    /* op: EPOLL_CTL_ADD / MOD / DEL; events in epoll bits. */
+    int (*ctl)(evl_loop *loop, int op, int fd, uint32_t events, uint64_t key);
+    /* Waits at most timeout_ns (-1: forever) and dispatches; returns the
+     * number of events or -errno. */
+    int (*poll)(evl_loop *loop, int64_t timeout_ns);
+};
+
+struct evl_loop {
+    int model;
+    const struct evl_backend_ops *backend;
+    int epfd;
+    int timerfd;
+    int wakefd;                  /* internal eventfd: cross-thread stop */
+    int sigfd;                   /* -1 until the first signal subscription */
+
+    struct evl__fd_slot *slots;
+    size_t nslots;
+    struct epoll_event *events;  /* the wait's output array */
+    int nevents;
+
+    uint64_t now_ns;             /* cached at each iteration */
+
+    /* Timers: a binary min-heap of (due_ns, seq). */
+    evl_timer **heap;
+    size_t heap_len, heap_cap;
+    uint64_t timer_seq;          /* next start order */
+    uint64_t armed_ns;           /* what the timerfd is set to; 0: disarmed */
+    evl_timer *firing;           /* timer whose callback is running */
+
+    /* Signals: one list of subscriptions per signal number. */
+    evl_signal *sig_head[EVL__NSIG];
+    evl_signal *sig_tail[EVL__NSIG];
+    evl_signal *sig_cursor;      /* next subscriber to call, kept valid by stop */
+    sigset_t sigmask;            /* what sigfd is reading */
+
+    atomic_int stop_requested;
+    atomic_int polling;          /* 1 while blocked in (or about to enter) the wait */
+};
+
+EVL__HIDDEN extern const struct evl_backend_ops evl__backend_epoll;
+
+/* loop.c */
+EVL__HIDDEN int evl__loop_fd_slot_reserve(evl_loop *loop, int fd);
+/* An event on one of the loop's own fds (EVL__KEY_*). */
+EVL__HIDDEN void evl__loop_internal_event(evl_loop *loop, uint64_t key);
+
+/* watcher.c: the dispatch of one readiness event for key. */
+EVL__HIDDEN void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t epoll_events);
+
+/* timer.c */
+EVL__HIDDEN void evl__timers_run(evl_loop *loop);
+EVL__HIDDEN int evl__timers_arm(evl_loop *loop);
+EVL__HIDDEN void evl__timers_free(evl_loop *loop);
+
+/* signal.c */
+EVL__HIDDEN void evl__signal_dispatch(evl_loop *loop);
+EVL__HIDDEN void evl__signals_free(evl_loop *loop);
+
+#endif

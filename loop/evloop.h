@@ -1,0 +1,642 @@
+/* evloop.h - libevloop, an event-loop core for Linux.
+ *
+ * One loop object (evl_loop) drives fd watchers (epoll), timers (a deadline
+ * heap behind one timerfd), signals (one signalfd), wakeups (eventfd) and
+ * child exits (pidfd).  On top sit a buffered stream over an fd (evl_stream)
+ * and three incremental framers (line, netstring, u32be).
+ *
+ * Conventions: every function returns 0 or a count on success and a
+ * negative errno on failure; nothing here reads or promises the global
+ * errno.  Bad arguments give -EINVAL or -EBADF, never abort().  Time is
+ * CLOCK_MONOTONIC in nanoseconds (names end in _ns).  The caller owns
+ * every struct it passes in (watchers, timers, streams, ...); the loop
+ * only borrows them between start and stop.  Only evl_loop is allocated
+ * by the library.  A loop is used from one thread; evl_loop_stop() and
+ * evl_wakeup_signal() are the only calls safe from other threads.
+ */
+#ifndef EVLOOP_H
+#define EVLOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EVL_VERSION_MAJOR 0
+#define EVL_VERSION_MINOR 1
+#define EVL_VERSION_PATCH 0
+
+#if defined(EVL_BUILDING) && defined(__GNUC__)
+#define EVL_EXPORT __attribute__((visibility("default")))
+#else
+#define EVL_EXPORT
+#endif
+
+/* ------------------------------------------------------------ types */
+
+typedef struct evl_loop evl_loop;
+typedef struct evl_watcher evl_watcher;
+typedef struct evl_timer evl_timer;
+typedef struct evl_signal evl_signal;
+typedef struct evl_wakeup evl_wakeup;
+typedef struct evl_pid evl_pid;
+typedef struct evl_buf evl_buf;
+typedef struct evl_framer evl_framer;
+typedef struct evl_stream evl_stream;
+typedef struct evl_op evl_op;
+typedef struct evl_loop_options evl_loop_options;
+
+/* ------------------------------------------------------------ callbacks */
+
+/* revents: the EVL_* event bits the kernel reported (EVL_READ, EVL_WRITE,
+ * EVL_ERR, EVL_HUP). */
+typedef void (*evl_watcher_cb)(evl_watcher *w, unsigned revents);
+typedef void (*evl_timer_cb)(evl_timer *t);
+/* count: how many queued instances of signo this drain collected (>= 1). */
+typedef void (*evl_signal_cb)(evl_signal *s, int signo, unsigned count);
+/* count: the sum of the eventfd counter since the last drain (>= 1). */
+typedef void (*evl_wakeup_cb)(evl_wakeup *wk, uint64_t count);
+/* status: the wait status as waitpid() gives it (WIFEXITED etc.), or a
+ * negative errno if the exit could not be collected; -1 never occurs.
+ * With EVL_PID_NOREAP the child is left for the caller to reap and status
+ * is still reported (collected with WNOWAIT). */
+typedef void (*evl_pid_cb)(evl_pid *p, int status);
+/* A settled operation: op->res holds the result (see evl_op). */
+typedef void (*evl_op_cb)(evl_op *op);
+
+/* ------------------------------------------------------------ flags */
+
+enum evl_model {
+    EVL_REACTOR = 1,            /* readiness: epoll */
+    EVL_PROACTOR = 2            /* completions: io_uring, or the fake backend */
+};
+
+/* evl_loop_new flags (proactor only). */
+enum evl_loop_flag {
+    EVL_BACKEND_URING = 0x0,    /* default: the kernel's io_uring */
+    EVL_BACKEND_FAKE = 0x1,     /* deterministic: ops done synchronously in run_once */
+    EVL_FAKE_MANUAL = 0x2       /* fake: never perform ops; only evl_op_fake_complete settles */
+};
+
+enum evl_event {
+    EVL_READ = 0x01,            /* watch/readable */
+    EVL_WRITE = 0x02,           /* watch/writable */
+    EVL_ERROR = 0x04,           /* enable the error callback (interest is implicit) */
+    EVL_ET = 0x08,              /* edge-triggered */
+    EVL_ONESHOT = 0x10,         /* disarm after one event; evl_watcher_modify re-arms */
+    EVL_ERR = 0x20,             /* revents only: EPOLLERR */
+    EVL_HUP = 0x40              /* revents only: EPOLLHUP */
+};
+
+enum evl_pid_flag {
+    EVL_PID_NOREAP = 0x01       /* observe the exit but leave the zombie */
+};
+
+/* ------------------------------------------------------------ loop
+ *
+ * A loop is created with an explicit model.  It owns its epoll fd,
+ * timerfd, signalfd and an internal eventfd; evl_loop_free closes them.
+ * Freeing a loop with watchers, timers or streams still started simply
+ * forgets them (their storage is the caller's).
+ */
+
+/* Returns 0, or -EINVAL (unknown model or flags), -EOPNOTSUPP (model not
+ * built), -EMFILE/-ENFILE/-ENOMEM from the kernel. */
+EVL_EXPORT int evl_loop_new(evl_loop **out, int model, unsigned flags);
+
+/* Options beyond the model; zero-initialise and set what you need. */
+struct evl_loop_options {
+    int model;                  /* EVL_REACTOR or EVL_PROACTOR */
+    unsigned flags;             /* EVL_BACKEND_* / EVL_FAKE_MANUAL */
+    unsigned ring_entries;      /* io_uring SQ size; 0 = 256; rounded up to a power of 2 */
+};
+/* As evl_loop_new.  A uring loop where the kernel refuses io_uring
+ * (ENOSYS, EPERM, io_uring_disabled) fails with that negative errno. */
+EVL_EXPORT int evl_loop_new_ex(evl_loop **out, const evl_loop_options *opt);
+
+/* Frees the loop.  Proactor: operations still in the kernel are cancelled
+ * and reaped first, so no buffer is touched after this returns; their
+ * callbacks do not run (each op is left settled with -ECANCELED). */
+EVL_EXPORT void evl_loop_free(evl_loop *loop);
+
+/* Runs until evl_loop_stop.  Returns 0, or a negative errno if the wait
+ * itself fails. */
+EVL_EXPORT int evl_loop_run(evl_loop *loop);
+
+/* One iteration: due timers, then one wait of at most timeout_ns
+ * (-1 blocks until something happens, 0 polls), then dispatch of what the
+ * wait returned and of timers that fell due meanwhile.  A stop requested
+ * by a callback before the wait skips the wait.  Returns the number of
+ * kernel events the wait returned (timers are not counted), or -errno. */
+EVL_EXPORT int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns);
+
+/* Requests the running evl_loop_run to return.  From a callback it
+ * prevents the next wait; from another thread it wakes a blocked wait. */
+EVL_EXPORT void evl_loop_stop(evl_loop *loop);
+
+/* Whether a stop is pending (set by evl_loop_stop, cleared by
+ * evl_loop_run on entry).  Returns 1 or 0. */
+EVL_EXPORT int evl_loop_stopped(const evl_loop *loop);
+
+/* The loop's cached monotonic time (refreshed once per iteration), and a
+ * refresh of it.  */
+EVL_EXPORT uint64_t evl_loop_now_ns(const evl_loop *loop);
+EVL_EXPORT uint64_t evl_loop_update_now(evl_loop *loop);
+/* A fresh CLOCK_MONOTONIC reading. */
+EVL_EXPORT uint64_t evl_time_ns(void);
+
+EVL_EXPORT int evl_loop_model(const evl_loop *loop);
+/* "epoll" (reactor) or the proactor backend's name. */
+EVL_EXPORT const char *evl_loop_backend_name(const evl_loop *loop);
+/* The timerfd that carries the loop's earliest deadline (for callers that
+ * want to show it, e.g. the Perl API's $loop->timer->fh). */
+EVL_EXPORT int evl_loop_timer_fd(const evl_loop *loop);
+
+/* ------------------------------------------------------------ watcher
+ *
+ * An fd watcher: caller storage, one per fd per loop.  Starting a watcher
+ * on an fd that already has one replaces (stops) the old watcher.  The
+ * three callbacks are dispatched per event as follows:
+ *   1. EVL_ERR with the error callback enabled: only the error callback.
+ *      Without it, ERR counts as readable and writable.
+ *   2. EVL_HUP counts as readable (so EOF can be seen).
+ *   3. The read callback (if set and EVL_READ enabled).
+ *   4. If the read callback stopped, replaced or restarted this watcher,
+ *      nothing more; otherwise the write callback (if set and EVL_WRITE
+ *      enabled at that moment).
+ * Any callback may stop, free or replace any watcher, its own included.
+ * An event queued for an fd whose watcher was stopped or replaced during
+ * the same batch is dropped (generation check), so a closed-and-reused fd
+ * never sees a stale event.
+ */
+struct evl_watcher {
+    void *data;                  /* user slot, never touched by the loop */
+    /* private */
+    evl_loop *loop;              /* set while active */
+    evl_watcher_cb read_cb, write_cb, error_cb;
+    int fd;
+    unsigned flags;              /* EVL_READ|EVL_WRITE|EVL_ERROR|EVL_ET|EVL_ONESHOT */
+    uint32_t gen;                /* fd-slot generation while active */
+    int active;
+};
+
+/* Sets the callbacks (any may be NULL).  Returns 0. */
+EVL_EXPORT int evl_watcher_init(evl_watcher *w, evl_watcher_cb read_cb,
+                                evl_watcher_cb write_cb, evl_watcher_cb error_cb);
+/* Registers w for fd with interest flags (EVL_READ/EVL_WRITE/EVL_ERROR
+ * enable the matching callback; a bit without its callback adds no
+ * interest; EVL_ET/EVL_ONESHOT pass through).  Returns 0, or -EINVAL
+ * (w NULL, w already active, bad flags), -EBADF (fd < 0 or not open),
+ * -EPERM (fd does not support polling, e.g. a regular file), -ENOMEM. */
+EVL_EXPORT int evl_watcher_start(evl_loop *loop, evl_watcher *w, int fd, unsigned flags);
+/* Changes the interest flags.  Always issues EPOLL_CTL_MOD, which also
+ * re-arms a oneshot watcher.  Returns 0, or -EINVAL (not active, bad
+ * flags), or the kernel's error. */
+EVL_EXPORT int evl_watcher_modify(evl_watcher *w, unsigned flags);
+/* Replaces one callback slot (EVL_READ, EVL_WRITE or EVL_ERROR) without
+ * changing enable flags.  Returns 0 or -EINVAL. */
+EVL_EXPORT int evl_watcher_set_cb(evl_watcher *w, unsigned which, evl_watcher_cb cb);
+/* Unregisters.  Idempotent: returns 1 if w was active, 0 if not.  Safe
+ * on a watcher whose fd is already closed. */
+EVL_EXPORT int evl_watcher_stop(evl_watcher *w);
+EVL_EXPORT int evl_watcher_is_active(const evl_watcher *w);
+/* The active watcher for fd on loop, or NULL. */
+EVL_EXPORT evl_watcher *evl_loop_watcher_for_fd(evl_loop *loop, int fd);
+
+/* ------------------------------------------------------------ timer
+ *
+ * A timer on the loop's monotonic clock: caller storage.  Timers live in
+ * an indexed binary heap keyed by (deadline, start order), so equal
+ * deadlines fire in the order they were started, and stop is O(log n).
+ * All timers due at one moment form a batch; a timer stopped by an
+ * earlier callback of its batch does not fire.  Timers started from a
+ * timer callback fire on a later iteration, even with after_ns 0, so the
+ * loop cannot starve.  A periodic timer (every_ns > 0) is re-armed at
+ * deadline + every_ns (or now + every_ns when it fell behind).
+ */
+struct evl_timer {
+    void *data;                  /* user slot */
+    /* private */
+    evl_loop *loop;
+    evl_timer_cb cb;
+    uint64_t due_ns;
+    uint64_t every_ns;           /* 0: one-shot */
+    uint64_t seq;                /* start order, the FIFO tie-break */
+    size_t heap_idx;             /* position in the heap, or EVL__TIMER_* */
+};
+
+/* Returns 0, or -EINVAL (loop or t NULL). */
+EVL_EXPORT int evl_timer_init(evl_loop *loop, evl_timer *t);
+/* Starts (or restarts) t to fire after_ns from the loop's current time,
+ * then every every_ns if non-zero.  Returns 0, or -EINVAL (not
+ * initialised, cb NULL), -ENOMEM. */
+EVL_EXPORT int evl_timer_start(evl_timer *t, evl_timer_cb cb, uint64_t after_ns,
+                               uint64_t every_ns);
+/* As evl_timer_start with an absolute CLOCK_MONOTONIC deadline. */
+EVL_EXPORT int evl_timer_start_at(evl_timer *t, evl_timer_cb cb, uint64_t deadline_ns,
+                                  uint64_t every_ns);
+/* Idempotent: returns 1 if t was pending, 0 if not (already fired,
+ * stopped, or never started). */
+EVL_EXPORT int evl_timer_stop(evl_timer *t);
+EVL_EXPORT int evl_timer_is_active(const evl_timer *t);
+/* The deadline of the earliest pending timer, or 0 when there is none. */
+EVL_EXPORT uint64_t evl_loop_next_deadline_ns(const evl_loop *loop);
+
+/* ------------------------------------------------------------ signal
+ *
+ * A subscription to one signal, caller storage.  A loop reads all its
+ * signals through one signalfd; any number of subscriptions may share a
+ * signal, and each is called once per drain with the number of instances
+ * collected.  Signals are called in ascending number order, subscribers
+ * of one signal in subscription order.  The signal is blocked in the
+ * calling thread while it has subscribers (in any loop of the process),
+ * and the mask is restored when the last one goes: a signal that was
+ * blocked before the first subscription stays blocked.
+ */
+struct evl_signal {
+    void *data;                  /* user slot */
+    /* private */
+    evl_loop *loop;
+    evl_signal_cb cb;
+    int signo;
+    int active;
+    struct evl_signal *next;     /* the loop's list for signo */
+};
+
+/* Returns 0, or -EINVAL (bad signo: < 1, > SIGRTMAX, SIGKILL, SIGSTOP;
+ * s active; cb NULL), or the kernel's error. */
+EVL_EXPORT int evl_signal_start(evl_loop *loop, evl_signal *s, int signo, evl_signal_cb cb);
+/* Idempotent: 1 if s was active, 0 if not. */
+EVL_EXPORT int evl_signal_stop(evl_signal *s);
+
+/* ------------------------------------------------------------ wakeup
+ *
+ * An eventfd the loop watches: evl_wakeup_signal may be called from any
+ * thread or from a forked child (only the fd is shared).  The callback
+ * gets the summed counter.  The fd is the caller's to show (Perl's
+ * $waker->fh) and is closed by evl_wakeup_close.
+ */
+struct evl_wakeup {
+    void *data;                  /* user slot */
+    /* private */
+    evl_watcher w;
+    evl_wakeup_cb cb;
+    int fd;
+};
+
+/* Creates the eventfd (non-blocking, close-on-exec) and, if cb is not
+ * NULL, watches it.  Returns 0 or -errno. */
+EVL_EXPORT int evl_wakeup_init(evl_loop *loop, evl_wakeup *wk, evl_wakeup_cb cb);
+/* Adds n (>= 1) to the counter.  Thread- and fork-safe.  Returns 0, or
+ * -EINVAL (n == 0 or n would overflow the counter), -EBADF. */
+EVL_EXPORT int evl_wakeup_signal(evl_wakeup *wk, uint64_t n);
+/* Reads the counter without blocking; returns the sum (0 if nothing was
+ * pending), or -errno. */
+EVL_EXPORT int64_t evl_wakeup_drain(evl_wakeup *wk);
+EVL_EXPORT int evl_wakeup_fd(const evl_wakeup *wk);
+/* Stops watching and closes the fd.  Idempotent. */
+EVL_EXPORT void evl_wakeup_close(evl_wakeup *wk);
+
+/* ------------------------------------------------------------ pid
+ *
+ * Waits for a child's exit through a pidfd (no SIGCHLD handler).  One
+ * shot: the subscription is inactive when the callback runs.
+ */
+struct evl_pid {
+    void *data;                  /* user slot */
+    /* private */
+    evl_watcher w;
+    evl_pid_cb cb;
+    pid_t pid;
+    int pidfd;
+    unsigned flags;
+};
+
+/* Returns 0, or -EINVAL (pid < 1, cb NULL, p active), -ESRCH (no such
+ * process), -ENOSYS (kernel without pidfd_open), or the kernel's error. */
+EVL_EXPORT int evl_pid_start(evl_loop *loop, evl_pid *p, pid_t pid, unsigned flags,
+                             evl_pid_cb cb);
+/* Idempotent: 1 if p was active, 0 if not.  Closes the pidfd. */
+EVL_EXPORT int evl_pid_stop(evl_pid *p);
+EVL_EXPORT pid_t evl_pid_pid(const evl_pid *p);
+
+/* ------------------------------------------------------------ op
+ *
+ * A proactor operation: caller storage, owned by the loop (and, for the
+ * uring backend, the kernel) from a successful submit until its callback
+ * runs.  Buffers passed in are borrowed for the same period.  Rules, the
+ * same for both backends:
+ *  - every submitted op settles exactly once and its callback runs exactly
+ *    once (unless the loop is freed first);
+ *  - callbacks never run inside the submitting call: they are queued and
+ *    run by evl_loop_run_once / evl_loop_drain;
+ *  - callbacks queued while the queue is being drained run in the same
+ *    drain (FIFO), never lost;
+ *  - evl_op_cancel on a pending op settles it with -ECANCELED, unless the
+ *    kernel had already completed it, in which case the real result is
+ *    reported (a cancel never loses a completed read's data);
+ *  - run_once never blocks while callbacks are pending.
+ * op->res on settlement: read/write/recv/send/splice: bytes (>= 0);
+ * accept: the new fd (close-on-exec, plus the flags asked for), with the
+ * peer in op->addr/addrlen; connect/shutdown/close/timeout: 0 (an expired
+ * timeout is a success); any failure: a negative errno.
+ */
+enum evl_op_kind {
+    EVL_OP_READ = 1, EVL_OP_WRITE, EVL_OP_RECV, EVL_OP_SEND, EVL_OP_ACCEPT,
+    EVL_OP_CONNECT, EVL_OP_SHUTDOWN, EVL_OP_CLOSE, EVL_OP_SPLICE, EVL_OP_TIMEOUT
+};
+
+enum evl_op_state {
+    EVL_OP_IDLE = 0,            /* never submitted, or callback done */
+    EVL_OP_PENDING,             /* submitted, not settled */
+    EVL_OP_SETTLED              /* settled, callback queued */
+};
+
+struct evl_op {
+    void *data;                  /* user slot */
+    int64_t res;                 /* result once settled */
+    int kind;                    /* EVL_OP_* */
+    int state;                   /* EVL_OP_* state */
+    struct {                     /* accept: the peer's address */
+        unsigned char storage[128];
+        uint32_t len;
+    } addr;
+    /* private */
+    evl_loop *loop;
+    evl_op_cb cb;
+    int fd, fd_out;
+    void *buf;
+    size_t len;
+    int64_t off, off_out;        /* -1: current file position */
+    unsigned flags;
+    uint64_t deadline_ns;
+    unsigned internal;           /* EVL__OP_* bits (op.c) */
+    int64_t scripted;            /* fake backend: a result to use instead */
+    evl_timer timer;             /* timeout ops */
+    struct evl_op *next;         /* submission / callback queues */
+};
+
+/* Submission.  Each returns 0, or -EINVAL (NULL loop/op/cb, op already
+ * pending, bad argument), -EOPNOTSUPP (not a proactor loop), or -EBUSY /
+ * -ENOMEM from the ring.  off -1 means the file's current position. */
+EVL_EXPORT int evl_op_read(evl_loop *loop, evl_op *op, int fd, void *buf, size_t len,
+                           int64_t off, evl_op_cb cb);
+EVL_EXPORT int evl_op_write(evl_loop *loop, evl_op *op, int fd, const void *buf,
+                            size_t len, int64_t off, evl_op_cb cb);
+EVL_EXPORT int evl_op_recv(evl_loop *loop, evl_op *op, int fd, void *buf, size_t len,
+                           int flags, evl_op_cb cb);
+/* MSG_NOSIGNAL is always added. */
+EVL_EXPORT int evl_op_send(evl_loop *loop, evl_op *op, int fd, const void *buf,
+                           size_t len, int flags, evl_op_cb cb);
+/* flags: SOCK_NONBLOCK (SOCK_CLOEXEC is always set). */
+EVL_EXPORT int evl_op_accept(evl_loop *loop, evl_op *op, int fd, int flags, evl_op_cb cb);
+/* addr is copied (addrlen <= 128). */
+EVL_EXPORT int evl_op_connect(evl_loop *loop, evl_op *op, int fd, const void *addr,
+                              uint32_t addrlen, evl_op_cb cb);
+EVL_EXPORT int evl_op_shutdown(evl_loop *loop, evl_op *op, int fd, int how, evl_op_cb cb);
+EVL_EXPORT int evl_op_close(evl_loop *loop, evl_op *op, int fd, evl_op_cb cb);
+EVL_EXPORT int evl_op_splice(evl_loop *loop, evl_op *op, int fd_in, int64_t off_in,
+                             int fd_out, int64_t off_out, size_t len, unsigned flags,
+                             evl_op_cb cb);
+/* Settles with 0 at the absolute CLOCK_MONOTONIC deadline (a past one
+ * settles on the next run_once, never inline). */
+EVL_EXPORT int evl_op_timeout(evl_loop *loop, evl_op *op, uint64_t deadline_ns,
+                              evl_op_cb cb);
+
+/* Asks for cancellation; the callback still runs once.  Returns 0,
+ * -EALREADY (already settled), -EINVAL (not pending). */
+EVL_EXPORT int evl_op_cancel(evl_op *op);
+
+/* Fake backend: script the result of a pending op.  res >= 0 limits the
+ * real syscall to res bytes (a short read or write); -EAGAIN makes the
+ * next attempt see EAGAIN (the op stays pending and is retried); another
+ * negative errno settles the op with it.  Returns 0, -EINVAL, or
+ * -EOPNOTSUPP (not a fake loop). */
+EVL_EXPORT int evl_op_fake_script(evl_op *op, int64_t res);
+/* Fake backend: settle a pending op now with res (no syscall); the
+ * callback is queued.  For the Perl API's test hooks.  Returns 0,
+ * -EINVAL (not pending), -EOPNOTSUPP. */
+EVL_EXPORT int evl_op_fake_complete(evl_op *op, int64_t res);
+
+/* Runs queued completion callbacks (without waiting).  Returns how many
+ * ran. */
+EVL_EXPORT int evl_loop_drain(evl_loop *loop);
+/* Ops submitted and not yet settled. */
+EVL_EXPORT size_t evl_loop_pending_ops(const evl_loop *loop);
+
+/* ------------------------------------------------------------ buf
+ *
+ * A contiguous byte buffer with a consumed prefix: bytes live in
+ * [base + head, base + tail).  The read side of evl_stream and callers
+ * that want to peek into it (the PerlIO layer) use it directly.
+ */
+struct evl_buf {
+    char *base;
+    size_t head;                 /* first unconsumed byte */
+    size_t tail;                 /* one past the last byte */
+    size_t cap;
+};
+
+EVL_EXPORT void evl_buf_init(evl_buf *b);
+EVL_EXPORT void evl_buf_free(evl_buf *b);
+static inline size_t evl_buf_len(const evl_buf *b) { return b->tail - b->head; }
+static inline char *evl_buf_data(const evl_buf *b) { return b->base + b->head; }
+/* Makes room for at least n more bytes after tail (compacting or
+ * growing); returns a pointer to the free space, or NULL (out of memory). */
+EVL_EXPORT char *evl_buf_reserve(evl_buf *b, size_t n);
+EVL_EXPORT size_t evl_buf_space(const evl_buf *b);
+/* Records n bytes written into the reserved space. */
+EVL_EXPORT void evl_buf_commit(evl_buf *b, size_t n);
+/* Appends a copy; returns 0 or -ENOMEM. */
+EVL_EXPORT int evl_buf_append(evl_buf *b, const void *p, size_t n);
+/* Drops n bytes from the front (n <= evl_buf_len). */
+EVL_EXPORT void evl_buf_consume(evl_buf *b, size_t n);
+/* Puts n bytes back in front of the unconsumed data; returns 0 or -ENOMEM. */
+EVL_EXPORT int evl_buf_prepend(evl_buf *b, const void *p, size_t n);
+
+/* ------------------------------------------------------------ framer
+ *
+ * Incremental message framing over a byte buffer.  evl_framer_next looks
+ * at the unconsumed bytes and reports the next complete frame; it keeps
+ * only scan state, so the same frames come out whatever the chunk
+ * boundaries were.  Bad input is a framing error, never unbounded growth:
+ * a frame longer than max_len gives -EMSGSIZE, a malformed netstring
+ * -EBADMSG.  After an error the framer stays in that error until reset.
+ */
+enum evl_framer_kind {
+    EVL_FRAMER_LINE = 1,         /* delimiter-terminated */
+    EVL_FRAMER_NETSTRING = 2,    /* "<len>:<payload>," */
+    EVL_FRAMER_U32BE = 3         /* 4-byte big-endian length, then payload */
+};
+
+enum evl_framer_flag {
+    EVL_FRAMER_STRIP_CR = 0x01   /* line: drop one '\r' before the delimiter */
+};
+
+struct evl_framer {
+    int kind;
+    unsigned flags;
+    size_t max_len;              /* payload limit; 0 means the default (1 MiB) */
+    char delim[8];               /* line: delimiter bytes (default "\n") */
+    size_t delim_len;
+    /* private */
+    size_t scanned;              /* line: bytes already searched for delim */
+    int error;                   /* sticky negative errno, 0 if none */
+};
+
+/* Returns 0, or -EINVAL (unknown kind, delimiter empty or > 8 bytes,
+ * flags not valid for kind).  delim may be NULL for "\n"; it is ignored
+ * by netstring and u32be.  max_len 0 is stored as the 1 MiB default.
+ * Netstring lengths with leading zeros ("01:a,") are malformed. */
+EVL_EXPORT int evl_framer_init(evl_framer *fr, int kind, unsigned flags, size_t max_len,
+                               const char *delim, size_t delim_len);
+EVL_EXPORT void evl_framer_reset(evl_framer *fr);
+
+/* Looks for the next frame at the start of data[0..len).  Returns 1 and
+ * sets *payload_off / *payload_len (the payload, without delimiter, CR or
+ * header) and *frame_len (bytes to consume) when a frame is complete; 0
+ * when more bytes are needed; -EMSGSIZE (payload would exceed max_len) or
+ * -EBADMSG (malformed netstring) on a framing error.  Call it again after
+ * consuming frame_len bytes; do not change data[0..len) between a 0
+ * return and the next call other than by appending. */
+EVL_EXPORT int evl_framer_next(evl_framer *fr, const char *data, size_t len,
+                               size_t *payload_off, size_t *payload_len, size_t *frame_len);
+/* At end of input: first any complete frames left in data (as next), then
+ * for a line framer the unterminated tail as a final frame (returned as
+ * is, no CR strip); 0 when nothing is left.  Netstring and u32be return
+ * -EBADMSG if a partial frame remains.  Loop on it until it returns 0.
+ * next, finish and encode also return -EINVAL (not sticky) for NULL
+ * arguments or an uninitialised framer. */
+EVL_EXPORT int evl_framer_finish(evl_framer *fr, const char *data, size_t len,
+                                 size_t *payload_off, size_t *payload_len, size_t *frame_len);
+
+/* Encoding: the bytes to put before and after a payload of len bytes.
+ * head must hold EVL_FRAMER_HEAD_MAX bytes, tail EVL_FRAMER_TAIL_MAX.
+ * Returns 0, or -EMSGSIZE (len > max_len), -EINVAL. */
+#define EVL_FRAMER_HEAD_MAX 24
+#define EVL_FRAMER_TAIL_MAX 8
+EVL_EXPORT int evl_framer_encode(const evl_framer *fr, size_t len, char *head,
+                                 size_t *head_len, char *tail, size_t *tail_len);
+
+/* ------------------------------------------------------------ stream
+ *
+ * One buffered stream over an fd, driven by the loop: a read buffer, a
+ * write queue with low/high watermarks, write-behind (queued bytes are
+ * written with writev when the fd is writable), close-after-drain, EOF
+ * and error reporting, and an optional framer.  EPIPE and ECONNRESET are
+ * errors reported through on_error (writes to sockets use MSG_NOSIGNAL;
+ * pipe writes are done with SIGPIPE blocked and any pending SIGPIPE
+ * discarded), never a SIGPIPE death.
+ *
+ * With a loop (loop != NULL) the stream reads when readable and drains
+ * its queue when writable.  Without one it is driven by the caller
+ * (evl_stream_fill / evl_stream_flush), which is what a blocking PerlIO
+ * handle does.
+ */
+typedef void (*evl_stream_cb)(evl_stream *s);
+/* Raw data: the whole unconsumed read buffer is data[0..len).  Return how
+ * many bytes were used; the rest stays buffered for the next call. */
+typedef size_t (*evl_stream_read_cb)(evl_stream *s, const char *data, size_t len);
+/* One decoded frame (with a framer set). */
+typedef void (*evl_stream_message_cb)(evl_stream *s, const char *msg, size_t len);
+/* err: a negative errno (-EPIPE, -ECONNRESET, -EMSGSIZE, -EBADMSG, ...). */
+typedef void (*evl_stream_error_cb)(evl_stream *s, int err);
+
+enum evl_stream_flag {
+    EVL_STREAM_SOCKET = 0x01,    /* use send/recv (MSG_NOSIGNAL); detected if not given */
+    EVL_STREAM_NOCLOSE = 0x02    /* evl_stream_close leaves the fd open */
+};
+
+struct evl_stream_callbacks {
+    evl_stream_read_cb on_read;         /* raw data (ignored with a framer) */
+    evl_stream_message_cb on_message;   /* frames (with a framer) */
+    evl_stream_cb on_eof;               /* peer closed its side */
+    evl_stream_error_cb on_error;       /* after which the stream is stopped */
+    evl_stream_cb on_high_water;        /* queue grew past high */
+    evl_stream_cb on_low_water;         /* queue fell to low after high */
+    evl_stream_cb on_drain;             /* queue became empty */
+    evl_stream_cb on_close;             /* fd closed (close-after-drain done) */
+};
+
+struct evl_stream {
+    void *data;                  /* user slot */
+    /* private */
+    evl_loop *loop;
+    evl_watcher w;
+    int fd;
+    unsigned flags;
+    struct evl_stream_callbacks cb;
+    evl_buf rbuf;
+    evl_buf wbuf;
+    size_t read_size;            /* bytes asked of each read() */
+    size_t rmax;                 /* read buffer cap, 0 = none */
+    size_t wlow, whigh;          /* watermarks */
+    size_t wmax;                 /* queue cap, 0 = none */
+    evl_framer *framer;
+    int err;                     /* sticky negative errno */
+    unsigned state;              /* EVL__STREAM_* bits */
+    unsigned *alive;             /* dispatch guard, see stream.c */
+};
+
+/* Sets up s over fd.  loop may be NULL (caller-driven).  Reading starts
+ * at once when a loop and an on_read/on_message callback are given.
+ * Returns 0, or -EINVAL, -EBADF, -ENOMEM, or the watcher's error. */
+EVL_EXPORT int evl_stream_init(evl_stream *s, evl_loop *loop, int fd, unsigned flags,
+                               const struct evl_stream_callbacks *cb);
+/* Frees buffers and stops watching; does not close the fd (see close). */
+EVL_EXPORT void evl_stream_free(evl_stream *s);
+
+/* Pause / resume delivery of reads (pausing never drops buffered data). */
+EVL_EXPORT int evl_stream_read_start(evl_stream *s);
+EVL_EXPORT int evl_stream_read_stop(evl_stream *s);
+
+/* Watermarks: on_high_water when the queue grows past high (0 = never),
+ * on_low_water when it then falls to low or below.  wmax > 0 makes writes
+ * that would queue more fail with -ENOBUFS.  Returns 0 or -EINVAL
+ * (low > high). */
+EVL_EXPORT int evl_stream_set_watermarks(evl_stream *s, size_t low, size_t high, size_t wmax);
+/* max read buffer size (frames or unconsumed raw data beyond it give
+ * -EMSGSIZE); 0 = no limit.  read_size: bytes per read() (default 64 KiB). */
+EVL_EXPORT int evl_stream_set_read_limits(evl_stream *s, size_t rmax, size_t read_size);
+/* Attaches a framer (caller storage) or detaches with NULL. */
+EVL_EXPORT int evl_stream_set_framer(evl_stream *s, evl_framer *fr);
+
+/* Queues bytes; writes at once when nothing is queued and the fd takes
+ * them, else write-behind.  Returns 0, or -EPIPE / -ECONNRESET / the
+ * sticky error, -ENOBUFS (over wmax), -ESHUTDOWN (closing), -ENOMEM. */
+EVL_EXPORT int evl_stream_write(evl_stream *s, const void *p, size_t n);
+EVL_EXPORT int evl_stream_writev(evl_stream *s, const struct iovec *iov, int iovcnt);
+/* Encodes one frame with the attached framer and queues it. */
+EVL_EXPORT int evl_stream_write_message(evl_stream *s, const void *p, size_t n);
+/* Writes as much of the queue as the fd takes now without blocking.
+ * Returns the bytes still queued, or a negative errno. */
+EVL_EXPORT ssize_t evl_stream_flush(evl_stream *s);
+/* Blocks (poll) until the queue is written.  Returns 0 or -errno. */
+EVL_EXPORT int evl_stream_flush_wait(evl_stream *s);
+EVL_EXPORT size_t evl_stream_queued(const evl_stream *s);
+
+/* One read() into the read buffer.  Returns bytes read, 0 at EOF,
+ * -EAGAIN, -EMSGSIZE (buffer at rmax), or -errno. */
+EVL_EXPORT ssize_t evl_stream_fill(evl_stream *s);
+/* The read buffer (for callers that parse it in place). */
+EVL_EXPORT evl_buf *evl_stream_rbuf(evl_stream *s);
+
+/* Close-after-drain: stop reading, write what is queued, then close the
+ * fd (unless EVL_STREAM_NOCLOSE) and call on_close.  Without a loop the
+ * drain happens synchronously.  Returns 0, 1 if the close is deferred
+ * until the queue drains, or a negative errno (e.g. the error that kept
+ * the queue from draining; the fd is closed anyway). */
+EVL_EXPORT int evl_stream_close(evl_stream *s);
+
+EVL_EXPORT int evl_stream_fd(const evl_stream *s);
+EVL_EXPORT int evl_stream_error(const evl_stream *s);   /* sticky errno, 0 if none */
+EVL_EXPORT int evl_stream_at_eof(const evl_stream *s);  /* 1 once EOF was read */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EVLOOP_H */

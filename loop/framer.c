@@ -1,0 +1,166 @@
+/* framer.c - the kind-independent half of the framers: setup, argument
+ * checks, the sticky error and dispatch to framer-<kind>.c.
+ *
+ * Keeping the checks here means each per-kind file only has to get its
+ * wire format right, and the "an error stays until reset" rule lives in
+ * exactly one place instead of being repeated (and forgotten) per kind.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <string.h>
+
+#include "evloop.h"
+#include "framer-internal.h"
+
+static int kind_is_valid(int kind)
+{
+    return kind == EVL_FRAMER_LINE || kind == EVL_FRAMER_NETSTRING || kind == EVL_FRAMER_U32BE;
+}
+
+/* The struct is caller storage with public fields, so a framer that
+ * skipped init (or was edited afterwards) is caught here rather than
+ * letting the line search run with a zero-length delimiter. */
+static int framer_is_usable(const evl_framer *fr)
+{
+    if (!kind_is_valid(fr->kind))
+        return 0;
+    if (fr->kind == EVL_FRAMER_LINE)
+        return fr->delim_len >= 1 && fr->delim_len <= sizeof fr->delim;
+    return 1;
+}
+
+int evl_framer_init(evl_framer *fr, int kind, unsigned flags, size_t max_len,
+                    const char *delim, size_t delim_len)
+{
+    unsigned valid_flags;
+
+    if (fr == NULL || !kind_is_valid(kind))
+        return -EINVAL;
+    valid_flags = kind == EVL_FRAMER_LINE ? EVL_FRAMER_STRIP_CR : 0;
+    if (flags & ~valid_flags)
+        return -EINVAL;
+    /* A NULL delimiter with a length is more likely a caller bug than a
+     * request for the default, so it is refused rather than guessed at. */
+    if (kind == EVL_FRAMER_LINE) {
+        if (delim == NULL && delim_len != 0)
+            return -EINVAL;
+        if (delim != NULL && (delim_len == 0 || delim_len > sizeof fr->delim))
+            return -EINVAL;
+    }
+
+    /* Validation is complete, so a failed init never leaves fr half set. */
+    memset(fr, 0, sizeof *fr);
+    fr->kind = kind;
+    fr->flags = flags;
+    fr->max_len = max_len ? max_len : EVL__FRAMER_DEFAULT_MAX;
+    /* Only the line framer has a delimiter; the length-prefixed kinds
+     * ignore delim so generic callers can pass one set of arguments. */
+    if (kind == EVL_FRAMER_LINE) {
+        if (delim == NULL) {
+            fr->delim[0] = '\n';
+            fr->delim_len = 1;
+        } else {
+            memcpy(fr->delim, delim, delim_len);
+            fr->delim_len = delim_len;
+        }
+    }
+    return 0;
+}
+
+void evl_framer_reset(evl_framer *fr)
+{
+    if (fr == NULL)
+        return;
+    fr->scanned = 0;
+    fr->error = 0;
+}
+
+int evl_framer_next(evl_framer *fr, const char *data, size_t len, size_t *payload_off,
+                    size_t *payload_len, size_t *frame_len)
+{
+    int rc;
+
+    if (fr == NULL || (data == NULL && len > 0) || payload_off == NULL ||
+        payload_len == NULL || frame_len == NULL)
+        return -EINVAL;
+    /* Not sticky: with no valid setup there is no stream state to
+     * poison. */
+    if (!framer_is_usable(fr))
+        return -EINVAL;
+    if (fr->error)
+        return fr->error;
+    /* Every kind needs at least one byte for a frame; answering here also
+     * spares the per-kind code a NULL data pointer. */
+    if (len == 0)
+        return 0;
+
+    switch (fr->kind) {
+    case EVL_FRAMER_LINE:
+        rc = evl__framer_line_next(fr, data, len, payload_off, payload_len, frame_len);
+        break;
+    case EVL_FRAMER_NETSTRING:
+        rc = evl__framer_netstring_next(fr, data, len, payload_off, payload_len, frame_len);
+        break;
+    case EVL_FRAMER_U32BE:
+        rc = evl__framer_u32be_next(fr, data, len, payload_off, payload_len, frame_len);
+        break;
+    default:
+        return -EINVAL;
+    }
+    if (rc < 0)
+        fr->error = rc;
+    return rc;
+}
+
+int evl_framer_finish(evl_framer *fr, const char *data, size_t len, size_t *payload_off,
+                      size_t *payload_len, size_t *frame_len)
+{
+    int rc;
+
+    /* Complete frames still in the buffer come out first, so a caller can
+     * simply loop on finish until it returns 0 or an error. */
+    rc = evl_framer_next(fr, data, len, payload_off, payload_len, frame_len);
+    if (rc != 0 || len == 0)
+        return rc;
+
+    switch (fr->kind) {
+    case EVL_FRAMER_LINE:
+        rc = evl__framer_line_finish(fr, data, len, payload_off, payload_len, frame_len);
+        break;
+    case EVL_FRAMER_NETSTRING:
+        rc = evl__framer_netstring_finish(fr, data, len, payload_off, payload_len, frame_len);
+        break;
+    default:
+        rc = evl__framer_u32be_finish(fr, data, len, payload_off, payload_len, frame_len);
+        break;
+    }
+    if (rc < 0)
+        fr->error = rc;
+    return rc;
+}
+
+int evl_framer_encode(const evl_framer *fr, size_t len, char *head, size_t *head_len,
+                      char *tail, size_t *tail_len)
+{
+    if (fr == NULL || head == NULL || head_len == NULL || tail == NULL || tail_len == NULL ||
+        !framer_is_usable(fr))
+        return -EINVAL;
+    /* The decoder's sticky error is deliberately ignored: the write side
+     * of a stream stays usable after its read side saw bad input. */
+    if (len > evl__framer_max(fr))
+        return -EMSGSIZE;
+
+    switch (fr->kind) {
+    case EVL_FRAMER_LINE:
+        return evl__framer_line_encode(fr, len, head, head_len, tail, tail_len);
+    case EVL_FRAMER_NETSTRING:
+        return evl__framer_netstring_encode(fr, len, head, head_len, tail, tail_len);
+    case EVL_FRAMER_U32BE:
+        return evl__framer_u32be_encode(fr, len, head, head_len, tail, tail_len);
+    default:
+        return -EINVAL;
+    }
+}

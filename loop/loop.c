@@ -1,0 +1,241 @@
+/* loop.c - the loop object: new, free, run, run_once, stop.
+ *
+ * One iteration, in order (evl_loop_run_once):
+ *   1. refresh the cached time and fire due timers;
+ *   2. if a callback asked to stop since the iteration began, return
+ *      without waiting;
+ *   3. arm the timerfd for the earliest deadline (only if it changed);
+ *   4. wait in the backend and dispatch what it returns;
+ *   5. refresh the time and fire timers that fell due meanwhile.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "evl-internal.h"
+
+uint64_t evl_time_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int evl_loop_new(evl_loop **out, int model, unsigned flags)
+{
+    if (out == NULL || flags != 0)
+        return -EINVAL;
+    *out = NULL;
+    if (model == EVL_PROACTOR)
+        return -EOPNOTSUPP;
+    if (model != EVL_REACTOR)
+        return -EINVAL;
+
+    evl_loop *loop = calloc(1, sizeof(*loop));
+    if (loop == NULL)
+        return -ENOMEM;
+    loop->model = model;
+    loop->backend = &evl__backend_epoll;
+    loop->epfd = loop->timerfd = loop->wakefd = loop->sigfd = -1;
+    sigemptyset(&loop->sigmask);
+    atomic_init(&loop->stop_requested, 0);
+    atomic_init(&loop->polling, 0);
+
+    int rc = loop->backend->init(loop);
+    if (rc < 0)
+        goto fail;
+
+    loop->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (loop->timerfd < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    /* Edge-triggered: each expiry (or re-arm into the past) is a new edge,
+     * so the timerfd never needs a read() to quiet it. */
+    rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, loop->timerfd, EPOLLIN | EPOLLET,
+                            EVL__KEY_TIMERFD);
+    if (rc < 0)
+        goto fail;
+
+    loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (loop->wakefd < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, loop->wakefd, EPOLLIN, EVL__KEY_WAKEFD);
+    if (rc < 0)
+        goto fail;
+
+    loop->now_ns = evl_time_ns();
+    *out = loop;
+    return 0;
+
+fail:
+    evl_loop_free(loop);
+    return rc;
+}
+
+void evl_loop_free(evl_loop *loop)
+{
+    if (loop == NULL)
+        return;
+    /* Forget every still-active watcher so a later evl_watcher_stop on
+     * caller storage does not reach into freed memory. */
+    for (size_t fd = 0; fd < loop->nslots; fd++) {
+        evl_watcher *w = loop->slots[fd].w;
+        if (w != NULL) {
+            w->active = 0;
+            w->loop = NULL;
+        }
+    }
+    evl__timers_free(loop);
+    evl__signals_free(loop);
+    if (loop->timerfd >= 0)
+        close(loop->timerfd);
+    if (loop->wakefd >= 0)
+        close(loop->wakefd);
+    if (loop->backend != NULL)
+        loop->backend->free(loop);
+    free(loop->slots);
+    free(loop);
+}
+
+/* Grows the fd table so that fd has a slot. */
+int evl__loop_fd_slot_reserve(evl_loop *loop, int fd)
+{
+    if ((size_t)fd < loop->nslots)
+        return 0;
+    size_t n = loop->nslots ? loop->nslots : 64;
+    while (n <= (size_t)fd)
+        n *= 2;
+    struct evl__fd_slot *s = realloc(loop->slots, n * sizeof(*s));
+    if (s == NULL)
+        return -ENOMEM;
+    memset(s + loop->nslots, 0, (n - loop->nslots) * sizeof(*s));
+    loop->slots = s;
+    loop->nslots = n;
+    return 0;
+}
+
+uint64_t evl_loop_now_ns(const evl_loop *loop)
+{
+    return loop ? loop->now_ns : 0;
+}
+
+uint64_t evl_loop_update_now(evl_loop *loop)
+{
+    if (loop == NULL)
+        return 0;
+    loop->now_ns = evl_time_ns();
+    return loop->now_ns;
+}
+
+int evl_loop_model(const evl_loop *loop)
+{
+    return loop ? loop->model : -EINVAL;
+}
+
+const char *evl_loop_backend_name(const evl_loop *loop)
+{
+    return loop ? loop->backend->name : NULL;
+}
+
+int evl_loop_timer_fd(const evl_loop *loop)
+{
+    return loop ? loop->timerfd : -EINVAL;
+}
+
+int evl_loop_stopped(const evl_loop *loop)
+{
+    return loop ? atomic_load(&((evl_loop *)loop)->stop_requested) != 0 : 0;
+}
+
+void evl_loop_stop(evl_loop *loop)
+{
+    if (loop == NULL)
+        return;
+    atomic_store(&loop->stop_requested, 1);
+    /* Pairs with run_once: it sets polling, then re-reads stop_requested.
+     * With both sides seq_cst, either it sees our stop and skips the wait,
+     * or we see it polling and wake it. */
+    if (atomic_load(&loop->polling)) {
+        uint64_t one = 1;
+        ssize_t n = write(loop->wakefd, &one, sizeof(one));
+        (void)n;   /* EAGAIN means the counter is already non-zero: awake anyway */
+    }
+}
+
+/* The internal eventfd only exists to interrupt the wait; empty it. */
+static void drain_wakefd(evl_loop *loop)
+{
+    uint64_t v;
+    while (read(loop->wakefd, &v, sizeof(v)) > 0)
+        ;
+}
+
+int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
+{
+    if (loop == NULL)
+        return -EINVAL;
+    int stop_at_entry = atomic_load(&loop->stop_requested);
+
+    loop->now_ns = evl_time_ns();
+    evl__timers_run(loop);
+
+    int rc = evl__timers_arm(loop);
+    if (rc < 0)
+        return rc;
+
+    /* Timers that are already due (started at a past deadline during the
+     * batch) must not wait behind a blocking poll. */
+    if (loop->heap_len > 0 && loop->heap[0]->due_ns <= loop->now_ns)
+        timeout_ns = 0;
+
+    atomic_store(&loop->polling, 1);
+    if (!stop_at_entry && atomic_load(&loop->stop_requested)) {
+        atomic_store(&loop->polling, 0);
+        return 0;
+    }
+    int n = loop->backend->poll(loop, timeout_ns);
+    atomic_store(&loop->polling, 0);
+    if (n < 0)
+        return n;
+
+    loop->now_ns = evl_time_ns();
+    evl__timers_run(loop);
+    return n;
+}
+
+int evl_loop_run(evl_loop *loop)
+{
+    if (loop == NULL)
+        return -EINVAL;
+    atomic_store(&loop->stop_requested, 0);
+    while (!atomic_load(&loop->stop_requested)) {
+        int rc = evl_loop_run_once(loop, -1);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Called by the backend for the loop's own keys. */
+void evl__loop_internal_event(evl_loop *loop, uint64_t key)
+{
+    if (key == EVL__KEY_WAKEFD)
+        drain_wakefd(loop);
+    else if (key == EVL__KEY_SIGNALFD)
+        evl__signal_dispatch(loop);
+    /* EVL__KEY_TIMERFD: nothing to read (edge-triggered); the timers run
+     * after the wait. */
+}

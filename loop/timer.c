@@ -1,0 +1,217 @@
+/* timer.c - timers in an indexed binary min-heap behind one timerfd.
+ *
+ * The heap is an array of pointers ordered by (due_ns, seq); every timer
+ * stores its own index (libevent's min_heap_idx), so stop is O(log n).
+ * seq is the start order, which makes equal deadlines fire FIFO.
+ *
+ * A batch (evl__timers_run) pops due timers one at a time, so a timer
+ * stopped by an earlier callback of the batch is simply gone.  Only timers
+ * started before the batch began may fire in it: a timer (re)started by a
+ * callback carries a newer seq, and the batch ends when one reaches the top,
+ * so after(0) from a callback runs on the next iteration and the loop
+ * cannot starve.
+ *
+ * The kernel is armed once per iteration at most, and only when the
+ * earliest deadline changed (evl__timers_arm).
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/timerfd.h>
+
+#include "evl-internal.h"
+
+static inline int before(const evl_timer *a, const evl_timer *b)
+{
+    return a->due_ns < b->due_ns || (a->due_ns == b->due_ns && a->seq < b->seq);
+}
+
+static inline void heap_set(evl_loop *loop, size_t i, evl_timer *t)
+{
+    loop->heap[i] = t;
+    t->heap_idx = i;
+}
+
+static void sift_up(evl_loop *loop, size_t i)
+{
+    evl_timer *t = loop->heap[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!before(t, loop->heap[parent]))
+            break;
+        heap_set(loop, i, loop->heap[parent]);
+        i = parent;
+    }
+    heap_set(loop, i, t);
+}
+
+static void sift_down(evl_loop *loop, size_t i)
+{
+    evl_timer *t = loop->heap[i];
+    size_t n = loop->heap_len;
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= n)
+            break;
+        if (child + 1 < n && before(loop->heap[child + 1], loop->heap[child]))
+            child++;
+        if (!before(loop->heap[child], t))
+            break;
+        heap_set(loop, i, loop->heap[child]);
+        i = child;
+    }
+    heap_set(loop, i, t);
+}
+
+static int heap_insert(evl_loop *loop, evl_timer *t)
+{
+    if (loop->heap_len == loop->heap_cap) {
+        size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
+        evl_timer **h = realloc(loop->heap, cap * sizeof(*h));
+        if (h == NULL)
+            return -ENOMEM;
+        loop->heap = h;
+        loop->heap_cap = cap;
+    }
+    heap_set(loop, loop->heap_len++, t);
+    sift_up(loop, t->heap_idx);
+    return 0;
+}
+
+static void heap_remove(evl_loop *loop, evl_timer *t)
+{
+    size_t i = t->heap_idx;
+    evl_timer *last = loop->heap[--loop->heap_len];
+    t->heap_idx = EVL__TIMER_IDLE;
+    if (last == t)
+        return;
+    heap_set(loop, i, last);
+    if (i > 0 && before(last, loop->heap[(i - 1) / 2]))
+        sift_up(loop, i);
+    else
+        sift_down(loop, i);
+}
+
+static inline int pending(const evl_timer *t)
+{
+    return t->heap_idx != EVL__TIMER_IDLE && t->heap_idx != EVL__TIMER_UNINIT;
+}
+
+int evl_timer_init(evl_loop *loop, evl_timer *t)
+{
+    if (loop == NULL || t == NULL)
+        return -EINVAL;
+    void *data = t->data;
+    *t = (evl_timer){ .data = data, .loop = loop, .heap_idx = EVL__TIMER_IDLE };
+    return 0;
+}
+
+int evl_timer_start_at(evl_timer *t, evl_timer_cb cb, uint64_t deadline_ns, uint64_t every_ns)
+{
+    if (t == NULL || cb == NULL || t->loop == NULL || t->heap_idx == EVL__TIMER_UNINIT)
+        return -EINVAL;
+    evl_loop *loop = t->loop;
+    if (pending(t))
+        heap_remove(loop, t);
+    if (loop->firing == t)
+        loop->firing = NULL;   /* restarted from its own callback: no auto re-arm */
+    t->cb = cb;
+    t->due_ns = deadline_ns;
+    t->every_ns = every_ns;
+    t->seq = loop->timer_seq++;
+    return heap_insert(loop, t);
+}
+
+int evl_timer_start(evl_timer *t, evl_timer_cb cb, uint64_t after_ns, uint64_t every_ns)
+{
+    if (t == NULL || t->loop == NULL)
+        return -EINVAL;
+    uint64_t now = t->loop->now_ns;
+    uint64_t due = after_ns > UINT64_MAX - now ? UINT64_MAX : now + after_ns;
+    return evl_timer_start_at(t, cb, due, every_ns);
+}
+
+int evl_timer_stop(evl_timer *t)
+{
+    if (t == NULL || t->loop == NULL)
+        return 0;
+    if (t->loop->firing == t)
+        t->loop->firing = NULL;    /* stopped from its own callback: stays stopped */
+    if (!pending(t))
+        return 0;
+    heap_remove(t->loop, t);
+    return 1;
+}
+
+int evl_timer_is_active(const evl_timer *t)
+{
+    return t != NULL && pending(t);
+}
+
+uint64_t evl_loop_next_deadline_ns(const evl_loop *loop)
+{
+    return loop && loop->heap_len ? loop->heap[0]->due_ns : 0;
+}
+
+void evl__timers_run(evl_loop *loop)
+{
+    uint64_t now = loop->now_ns;
+    uint64_t batch_seq = loop->timer_seq;
+    while (loop->heap_len > 0) {
+        evl_timer *t = loop->heap[0];
+        if (t->due_ns > now || t->seq >= batch_seq)
+            break;
+        heap_remove(loop, t);
+        if (t->every_ns == 0) {
+            t->cb(t);
+            continue;
+        }
+        /* Periodic: re-arm after the callback unless it stopped, restarted
+         * or freed the timer; loop->firing tells which without touching t. */
+        loop->firing = t;
+        t->cb(t);
+        if (loop->firing != t)
+            continue;
+        loop->firing = NULL;
+        uint64_t next = t->due_ns + t->every_ns;
+        if (next <= now)
+            next = now + t->every_ns;    /* fell behind: skip the missed ticks */
+        t->due_ns = next;
+        t->seq = loop->timer_seq++;
+        if (heap_insert(loop, t) < 0)
+            t->heap_idx = EVL__TIMER_IDLE;   /* out of memory: the timer stops */
+    }
+}
+
+int evl__timers_arm(evl_loop *loop)
+{
+    uint64_t due = loop->heap_len ? loop->heap[0]->due_ns : 0;
+    if (due == loop->armed_ns)
+        return 0;
+    struct itimerspec its = { 0 };
+    if (due != 0) {
+        /* A zero it_value would disarm: a deadline at time 0 becomes 1 ns. */
+        its.it_value.tv_sec = due / 1000000000;
+        its.it_value.tv_nsec = due % 1000000000;
+        if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+            its.it_value.tv_nsec = 1;
+    }
+    if (timerfd_settime(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+        return -errno;
+    loop->armed_ns = due;
+    return 0;
+}
+
+void evl__timers_free(evl_loop *loop)
+{
+    for (size_t i = 0; i < loop->heap_len; i++) {
+        loop->heap[i]->heap_idx = EVL__TIMER_IDLE;
+        loop->heap[i]->loop = NULL;
+    }
+    free(loop->heap);
+    loop->heap = NULL;
+    loop->heap_len = loop->heap_cap = 0;
+}

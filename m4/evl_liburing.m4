@@ -1,0 +1,5 @@
+# EVL_LIBURING: find liburing through pkg-config (Debian: liburing-dev).
+AC_DEFUN([EVL_LIBURING], [
+  PKG_CHECK_MODULES([LIBURING], [liburing >= 2.0], [],
+    [AC_MSG_ERROR([liburing >= 2.0 not found: install the Debian package liburing-dev])])
+])
