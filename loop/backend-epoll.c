@@ -25,7 +25,7 @@
 
 #define EPOLL_BATCH 256
 
-static int epoll_init(evl_loop *loop)
+int evl__epoll_init(evl_loop *loop)
 {
     loop->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (loop->epfd < 0)
@@ -37,7 +37,7 @@ static int epoll_init(evl_loop *loop)
     return 0;
 }
 
-static void epoll_free(evl_loop *loop)
+void evl__epoll_free(evl_loop *loop)
 {
     if (loop->epfd >= 0)
         close(loop->epfd);
@@ -46,7 +46,7 @@ static void epoll_free(evl_loop *loop)
     loop->events = NULL;
 }
 
-static int epoll_ctl_key(evl_loop *loop, int op, int fd, uint32_t events, uint64_t key)
+int evl__epoll_ctl(evl_loop *loop, int op, int fd, uint32_t events, uint64_t key)
 {
     struct epoll_event ev = { .events = events, .data.u64 = key };
     if (epoll_ctl(loop->epfd, op, fd, &ev) < 0)
@@ -81,7 +81,7 @@ static int epoll_wait_ns(evl_loop *loop, int64_t timeout_ns)
     return n;
 }
 
-static int epoll_poll(evl_loop *loop, int64_t timeout_ns)
+int evl__epoll_poll(evl_loop *loop, int64_t timeout_ns)
 {
     int n = epoll_wait_ns(loop, timeout_ns);
     if (n < 0)
@@ -99,8 +99,8 @@ static int epoll_poll(evl_loop *loop, int64_t timeout_ns)
 
 const struct evl_backend_ops evl__backend_epoll = {
     .name = "epoll",
-    .init = epoll_init,
-    .free = epoll_free,
-    .ctl = epoll_ctl_key,
-    .poll = epoll_poll,
+    .init = evl__epoll_init,
+    .free = evl__epoll_free,
+    .ctl = evl__epoll_ctl,
+    .poll = evl__epoll_poll,
 };

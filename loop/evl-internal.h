@@ -42,7 +42,18 @@ struct evl_backend_ops {
     /* Waits at most timeout_ns (-1: forever) and dispatches; returns the
      * number of events or -errno. */
     int (*poll)(evl_loop *loop, int64_t timeout_ns);
+    /* Proactor only: hand an op to the backend, ask for its cancellation
+     * (the backend settles it, now or when the kernel answers), and
+     * cancel-and-reap everything at teardown. */
+    int (*submit)(evl_loop *loop, evl_op *op);
+    int (*cancel)(evl_loop *loop, evl_op *op);
+    void (*teardown)(evl_loop *loop);
 };
+
+/* evl_op.internal bits. */
+#define EVL__OP_IN_KERNEL 0x1      /* an SQE for it was handed to the ring */
+#define EVL__OP_CANCEL_REQ 0x2     /* a cancel was asked for */
+#define EVL__OP_SCRIPTED 0x4       /* fake: op->scripted holds a result */
 
 struct evl_loop {
     int model;
@@ -72,11 +83,33 @@ struct evl_loop {
     evl_signal *sig_cursor;      /* next subscriber to call, kept valid by stop */
     sigset_t sigmask;            /* what sigfd is reading */
 
+    /* Proactor: settled ops whose callbacks wait to run (FIFO). */
+    evl_op *cbq_head, *cbq_tail;
+    size_t pending_ops;          /* submitted, not settled */
+    void *backend_data;          /* the backend's own state */
+    unsigned flags;              /* evl_loop_new flags */
+    unsigned ring_entries;
+    pid_t owner_pid;             /* a forked child must not drive our ring */
+
     atomic_int stop_requested;
     atomic_int polling;          /* 1 while blocked in (or about to enter) the wait */
 };
 
 EVL__HIDDEN extern const struct evl_backend_ops evl__backend_epoll;
+EVL__HIDDEN extern const struct evl_backend_ops evl__backend_uring;
+EVL__HIDDEN extern const struct evl_backend_ops evl__backend_fake;
+
+/* backend-epoll.c: the epoll half every loop has (proactor loops keep
+ * their fd watchers, signals, wakeups and pidfds there). */
+EVL__HIDDEN int evl__epoll_init(evl_loop *loop);
+EVL__HIDDEN void evl__epoll_free(evl_loop *loop);
+EVL__HIDDEN int evl__epoll_ctl(evl_loop *loop, int op, int fd, uint32_t events, uint64_t key);
+EVL__HIDDEN int evl__epoll_poll(evl_loop *loop, int64_t timeout_ns);
+
+/* op.c */
+EVL__HIDDEN void evl__op_settle(evl_op *op, int64_t res);
+/* Performs op's syscall now (fake backend); returns the result or -errno. */
+EVL__HIDDEN int64_t evl__op_syscall(evl_op *op, size_t len_cap);
 
 /* loop.c */
 EVL__HIDDEN int evl__loop_fd_slot_reserve(evl_loop *loop, int fd);
@@ -87,6 +120,8 @@ EVL__HIDDEN void evl__loop_internal_event(evl_loop *loop, uint64_t key);
 EVL__HIDDEN void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t epoll_events);
 
 /* timer.c */
+/* Whether t is the timer inside an evl_op (a proactor timeout). */
+EVL__HIDDEN int evl__timer_is_op(const evl_timer *t);
 EVL__HIDDEN void evl__timers_run(evl_loop *loop);
 EVL__HIDDEN int evl__timers_arm(evl_loop *loop);
 EVL__HIDDEN void evl__timers_free(evl_loop *loop);

@@ -33,19 +33,37 @@ uint64_t evl_time_ns(void)
 
 int evl_loop_new(evl_loop **out, int model, unsigned flags)
 {
-    if (out == NULL || flags != 0)
+    evl_loop_options opt = { .model = model, .flags = flags };
+    return evl_loop_new_ex(out, &opt);
+}
+
+int evl_loop_new_ex(evl_loop **out, const evl_loop_options *opt)
+{
+    if (out == NULL)
         return -EINVAL;
     *out = NULL;
-    if (model == EVL_PROACTOR)
-        return -EOPNOTSUPP;
-    if (model != EVL_REACTOR)
+    if (opt == NULL)
+        return -EINVAL;
+    const struct evl_backend_ops *backend;
+    if (opt->model == EVL_REACTOR && opt->flags == 0 && opt->ring_entries == 0)
+        backend = &evl__backend_epoll;
+    else if (opt->model == EVL_PROACTOR && opt->flags == EVL_BACKEND_URING &&
+             opt->ring_entries <= 32768)
+        backend = &evl__backend_uring;
+    else if (opt->model == EVL_PROACTOR && (opt->flags & EVL_BACKEND_FAKE) &&
+             !(opt->flags & ~(EVL_BACKEND_FAKE | EVL_FAKE_MANUAL)))
+        backend = &evl__backend_fake;
+    else
         return -EINVAL;
 
     evl_loop *loop = calloc(1, sizeof(*loop));
     if (loop == NULL)
         return -ENOMEM;
-    loop->model = model;
-    loop->backend = &evl__backend_epoll;
+    loop->model = opt->model;
+    loop->flags = opt->flags;
+    loop->ring_entries = opt->ring_entries;
+    loop->owner_pid = getpid();
+    loop->backend = backend;
     loop->epfd = loop->timerfd = loop->wakefd = loop->sigfd = -1;
     sigemptyset(&loop->sigmask);
     atomic_init(&loop->stop_requested, 0);
@@ -98,6 +116,25 @@ void evl_loop_free(evl_loop *loop)
             w->loop = NULL;
         }
     }
+    /* Proactor: the kernel lets go of every op before anything is freed;
+     * settled ops whose callbacks never ran are left idle. */
+    if (loop->backend != NULL && loop->backend->teardown != NULL)
+        loop->backend->teardown(loop);
+    for (size_t i = 0; i < loop->heap_len; i++) {
+        evl_timer *t = loop->heap[i];
+        if (t->cb != NULL && loop->model == EVL_PROACTOR && evl__timer_is_op(t)) {
+            evl_op *op = evl__container_of(t, evl_op, timer);
+            op->res = -ECANCELED;
+            op->state = EVL_OP_IDLE;
+        }
+    }
+    while (loop->cbq_head != NULL) {
+        evl_op *op = loop->cbq_head;
+        loop->cbq_head = op->next;
+        op->next = NULL;
+        op->state = EVL_OP_IDLE;
+    }
+    loop->cbq_tail = NULL;
     evl__timers_free(loop);
     evl__signals_free(loop);
     if (loop->timerfd >= 0)
@@ -188,23 +225,39 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     if (loop == NULL)
         return -EINVAL;
     int stop_at_entry = atomic_load(&loop->stop_requested);
+    int proactor = loop->model == EVL_PROACTOR;
+    int ran = 0;
 
     loop->now_ns = evl_time_ns();
     evl__timers_run(loop);
-
-    int rc = evl__timers_arm(loop);
-    if (rc < 0)
-        return rc;
-
-    /* Timers that are already due (started at a past deadline during the
-     * batch) must not wait behind a blocking poll. */
-    if (loop->heap_len > 0 && loop->heap[0]->due_ns <= loop->now_ns)
+    if (proactor)
+        ran += evl_loop_drain(loop);
+    /* Callbacks already ran this iteration: hand control back instead of
+     * blocking, so the caller sees their effects (libuv does the same
+     * with pending callbacks). */
+    if (ran > 0)
         timeout_ns = 0;
+
+    if (!proactor) {
+        int rc = evl__timers_arm(loop);
+        if (rc < 0)
+            return rc;
+    }
+    if (loop->heap_len > 0) {
+        uint64_t due = loop->heap[0]->due_ns;
+        /* Already due (started at a past deadline during the batch): do
+         * not wait.  The proactor has no timerfd: its wait ends at the
+         * earliest deadline instead (the one armed kernel timeout). */
+        if (due <= loop->now_ns)
+            timeout_ns = 0;
+        else if (proactor && (timeout_ns < 0 || (uint64_t)timeout_ns > due - loop->now_ns))
+            timeout_ns = (int64_t)(due - loop->now_ns);
+    }
 
     atomic_store(&loop->polling, 1);
     if (!stop_at_entry && atomic_load(&loop->stop_requested)) {
         atomic_store(&loop->polling, 0);
-        return 0;
+        return ran;
     }
     int n = loop->backend->poll(loop, timeout_ns);
     atomic_store(&loop->polling, 0);
@@ -213,6 +266,8 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
 
     loop->now_ns = evl_time_ns();
     evl__timers_run(loop);
+    if (proactor)
+        n += ran + evl_loop_drain(loop);
     return n;
 }
 

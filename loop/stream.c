@@ -1,0 +1,896 @@
+/* stream.c - evl_stream, the buffered stream over an fd (reactor engine).
+ *
+ * Reading: when the fd is readable, read() up to read_size bytes straight
+ * into reserved space at the tail of rbuf, hand the buffered bytes to the
+ * callbacks (raw on_read, or one on_message per frame), and repeat a
+ * bounded number of times so one busy fd cannot starve the others.
+ *
+ * Writing: wbuf holds the queue.  A write on an empty queue goes to the
+ * kernel directly (writev/sendmsg for several pieces), and only what the
+ * kernel did not take is copied into wbuf; write interest is on exactly
+ * while the queue is non-empty.
+ *
+ * Re-entrancy.  Every callback may stop reading, close, write, or free
+ * the stream (and then its memory).  Code that calls back and then needs
+ * the stream again brackets the call with guard_enter/guard_leave: the
+ * guard lives on the caller's stack, s->alive points at the innermost
+ * one, evl_stream_free clears it, and guard_leave passes the news to the
+ * enclosing guard, so every frame learns that s is gone without reading
+ * s.  Guards nest because callbacks nest: on_message may write, the write
+ * may fail, and on_error may free the stream.
+ *
+ * Errors.  The first hard error is sticky (s->err): it stops the watcher
+ * and is reported once through on_error, from whichever call found it
+ * (the loop's dispatch, or evl_stream_write/fill/flush/close themselves).
+ *
+ * Resuming.  read_start has no timer to defer to (the struct has none),
+ * so it delivers frames already buffered (and an EOF behind them) before
+ * it returns.  When it is called from inside this stream's own delivery,
+ * it only sets the flag and the delivery loop further up the stack
+ * carries on, so frames never nest and never come out twice.
+ *
+ * Sections:
+ *   guards      the dispatch guard behind s->alive
+ *   state       watcher interest, closing the fd, the sticky error
+ *   syscalls    read, write/writev/send/sendmsg, the SIGPIPE guard
+ *   delivery    frames and raw data to the callbacks, EOF, readiness
+ *   writing     queue drain, watermarks, write-behind
+ *   public API  evl_stream_* in the order of evloop.h
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "evl-internal.h"
+
+/* evl_stream.state bits. */
+#define EVL__STREAM_READING 0x01      /* delivery wanted (read_start) */
+#define EVL__STREAM_EOF 0x02          /* read() returned 0 */
+#define EVL__STREAM_EOF_DONE 0x04     /* on_eof was called */
+#define EVL__STREAM_HIGH 0x08         /* above whigh, waiting for wlow */
+#define EVL__STREAM_CLOSING 0x10      /* evl_stream_close began */
+#define EVL__STREAM_CLOSED 0x20       /* fd closed (or given up, NOCLOSE) */
+#define EVL__STREAM_DELIVERING 0x40   /* a delivery loop is on the stack */
+#define EVL__STREAM_SIGPIPE 0x80      /* writes need the SIGPIPE guard */
+
+#define READ_SIZE_DEFAULT ((size_t)64 * 1024)
+/* Reads per readiness event: 16 x 64 KiB is 1 MiB before other fds get
+ * their turn, about what libuv allows. */
+#define READ_ROUNDS 16
+/* A buffer that grew past this is released when it empties, so one
+ * burst does not pin memory for the lifetime of the stream. */
+#define BUF_KEEP ((size_t)256 * 1024)
+
+#define FLAGS_VALID (EVL_STREAM_SOCKET | EVL_STREAM_NOCLOSE)
+
+/* ------------------------------------------------------------ guards */
+
+struct guard {
+    unsigned alive;
+    unsigned *prev;              /* the enclosing guard's flag, or NULL */
+};
+
+/* GCC 12+ sees that s->alive may still hold &g->alive after the guard's
+ * frame returns.  It does only on the path where s was freed, and then
+ * nothing reads it: evl_stream_free cleared s->alive, or the memory is
+ * gone.  The warning is silenced here and nowhere else. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+static inline void guard_enter(evl_stream *s, struct guard *g)
+{
+    g->alive = 1;
+    g->prev = s->alive;
+    s->alive = &g->alive;
+}
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic pop
+#endif
+
+/* Returns 1 if s still exists.  When it does not, s is not read. */
+static inline int guard_leave(evl_stream *s, struct guard *g)
+{
+    if (!g->alive) {
+        if (g->prev != NULL)
+            *g->prev = 0;
+        return 0;
+    }
+    s->alive = g->prev;
+    return 1;
+}
+
+/* Calls cb (if set); returns 0 if the callback freed s. */
+static int call(evl_stream *s, evl_stream_cb cb)
+{
+    if (cb == NULL)
+        return 1;
+    struct guard g;
+    guard_enter(s, &g);
+    cb(s);
+    return guard_leave(s, &g);
+}
+
+/* ------------------------------------------------------------ state */
+
+static inline int want_read(const evl_stream *s)
+{
+    unsigned st = s->state & (EVL__STREAM_READING | EVL__STREAM_EOF | EVL__STREAM_CLOSING |
+                              EVL__STREAM_CLOSED);
+    return st == EVL__STREAM_READING && s->err == 0;
+}
+
+/* Makes the watcher's interest match the stream.  With no interest at all
+ * the watcher is stopped rather than left with empty flags: epoll reports
+ * ERR and HUP regardless of interest, and nobody would consume them. */
+static int update_interest(evl_stream *s)
+{
+    if (s->loop == NULL)
+        return 0;
+    unsigned want = 0;
+    if (want_read(s))
+        want |= EVL_READ;
+    if (s->err == 0 && !(s->state & EVL__STREAM_CLOSED) && evl_buf_len(&s->wbuf) > 0)
+        want |= EVL_WRITE;
+    if (want == 0) {
+        evl_watcher_stop(&s->w);
+        return 0;
+    }
+    if (!evl_watcher_is_active(&s->w))
+        return evl_watcher_start(s->loop, &s->w, s->fd, want);
+    if (s->w.flags == want)
+        return 0;
+    return evl_watcher_modify(&s->w, want);
+}
+
+/* Closes the fd (unless NOCLOSE) and drops the queue; on_close is the
+ * caller's to call.  Returns close()'s error, if any. */
+static int close_fd(evl_stream *s)
+{
+    int rc = 0;
+    evl_watcher_stop(&s->w);
+    if (s->fd >= 0 && !(s->flags & EVL_STREAM_NOCLOSE)) {
+        /* Linux releases the descriptor even when close() fails, EINTR
+         * included, so it is never retried. */
+        if (close(s->fd) < 0 && errno != EINTR)
+            rc = -errno;
+    }
+    s->fd = -1;
+    s->state |= EVL__STREAM_CLOSED;
+    evl_buf_free(&s->wbuf);
+    return rc;
+}
+
+/* Makes err sticky, stops watching, and reports it.  A stream that was
+ * closing closes its fd before on_error, so that a callback which frees
+ * the stream cannot leave the fd behind.  Returns 0 if s was freed. */
+static int fail(evl_stream *s, int err)
+{
+    if (s->err != 0)
+        return 1;   /* reported already: only the first error is news */
+    s->err = err;
+    evl_watcher_stop(&s->w);
+    int closing = (s->state & (EVL__STREAM_CLOSING | EVL__STREAM_CLOSED)) == EVL__STREAM_CLOSING;
+    if (closing)
+        close_fd(s);
+    if (s->cb.on_error != NULL) {
+        struct guard g;
+        guard_enter(s, &g);
+        s->cb.on_error(s, err);
+        if (!guard_leave(s, &g))
+            return 0;
+    }
+    return closing ? call(s, s->cb.on_close) : 1;
+}
+
+/* ------------------------------------------------------------ syscalls */
+
+/* write/writev with SIGPIPE blocked, so that EPIPE on a pipe is an error
+ * and not a death.  The signal our write raised is thread-directed and
+ * stays pending; it is consumed before the mask is restored unless one
+ * was pending already (then it belongs to someone else, and the two have
+ * merged).  This is the technique of libcurl's sigpipe.h and OpenSSL.
+ * Pending is only looked at when SIGPIPE was blocked before: an unblocked
+ * pending signal would have been delivered on the way out of the
+ * pthread_sigmask call. */
+static ssize_t write_guarded(int fd, const struct iovec *iov, int iovcnt)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    int was_blocked = sigismember(&old, SIGPIPE) == 1;
+    int was_pending = 0;
+    if (was_blocked && sigpending(&pending) == 0)
+        was_pending = sigismember(&pending, SIGPIPE) == 1;
+
+    ssize_t n = iovcnt == 1 ? write(fd, iov[0].iov_base, iov[0].iov_len)
+                            : writev(fd, iov, iovcnt);
+    int saved = errno;
+    if (n < 0 && saved == EPIPE && !was_pending) {
+        static const struct timespec zero = { 0, 0 };
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    if (!was_blocked)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
+    return n;
+}
+
+/* One write of iov.  Returns the bytes taken, -EAGAIN, or -errno. */
+static ssize_t write_iov(evl_stream *s, const struct iovec *iov, int iovcnt)
+{
+    for (;;) {
+        ssize_t n;
+        if (s->flags & EVL_STREAM_SOCKET) {
+            if (iovcnt == 1) {
+                n = send(s->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+            } else {
+                struct msghdr mh = { .msg_iov = (struct iovec *)iov,
+                                     .msg_iovlen = (size_t)iovcnt };
+                n = sendmsg(s->fd, &mh, MSG_NOSIGNAL);
+            }
+        } else if (s->state & EVL__STREAM_SIGPIPE) {
+            n = write_guarded(s->fd, iov, iovcnt);
+        } else {
+            n = iovcnt == 1 ? write(s->fd, iov[0].iov_base, iov[0].iov_len)
+                            : writev(s->fd, iov, iovcnt);
+        }
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return -EAGAIN;
+        return -errno;
+    }
+}
+
+/* One read() into the tail of rbuf, never past rmax.  Returns the bytes
+ * read, 0 at EOF (and sets the EOF state), -EAGAIN, -EMSGSIZE (rbuf at
+ * rmax), -ENOMEM, or -errno. */
+static ssize_t read_once(evl_stream *s)
+{
+    size_t len = evl_buf_len(&s->rbuf);
+    size_t want = s->read_size;
+    if (s->rmax != 0) {
+        if (len >= s->rmax)
+            return -EMSGSIZE;
+        if (want > s->rmax - len)
+            want = s->rmax - len;
+    }
+    char *p = evl_buf_reserve(&s->rbuf, want);
+    if (p == NULL)
+        return -ENOMEM;
+    for (;;) {
+        ssize_t n = (s->flags & EVL_STREAM_SOCKET) ? recv(s->fd, p, want, 0)
+                                                    : read(s->fd, p, want);
+        if (n > 0) {
+            evl_buf_commit(&s->rbuf, (size_t)n);
+            return n;
+        }
+        if (n == 0) {
+            s->state |= EVL__STREAM_EOF;
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return -EAGAIN;
+        return -errno;
+    }
+}
+
+/* ------------------------------------------------------------ delivery */
+
+/* Whether a callback left the stream willing to take more input. */
+static inline int delivering(const evl_stream *s)
+{
+    return (s->state & (EVL__STREAM_READING | EVL__STREAM_CLOSING)) == EVL__STREAM_READING &&
+           s->err == 0;
+}
+
+/* Frames out of rbuf, one on_message each, until the framer wants more
+ * bytes or a callback pauses, closes or frees.  Each frame is consumed
+ * before its callback runs, so whatever the callback does to the stream
+ * it can never see the same frame twice.  At EOF, finish is asked
+ * instead of next, which also yields a line framer's unterminated tail.
+ * Stops early once g says s is gone. */
+static void deliver_frames(evl_stream *s, struct guard *g)
+{
+    while (delivering(s) && s->cb.on_message != NULL) {
+        size_t len = evl_buf_len(&s->rbuf);
+        if (len == 0)
+            break;
+        size_t off, plen, flen;
+        const char *data = evl_buf_data(&s->rbuf);
+        int rc = (s->state & EVL__STREAM_EOF)
+                     ? evl_framer_finish(s->framer, data, len, &off, &plen, &flen)
+                     : evl_framer_next(s->framer, data, len, &off, &plen, &flen);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            fail(s, rc);   /* the frames before the bad one are out */
+            return;
+        }
+        /* consume() keeps the bytes where they are; only a later reserve
+         * moves them, and that is the callback's own doing. */
+        evl_buf_consume(&s->rbuf, flen);
+        s->cb.on_message(s, data + off, plen);
+        if (!g->alive)
+            return;
+    }
+}
+
+/* Raw data: the whole buffer to on_read, again for as long as it takes
+ * something and something is left, so a callback that eats one record
+ * per call does not stall until the next read. */
+static void deliver_raw(evl_stream *s, struct guard *g)
+{
+    size_t len;
+    while (delivering(s) && s->cb.on_read != NULL && (len = evl_buf_len(&s->rbuf)) > 0) {
+        size_t used = s->cb.on_read(s, evl_buf_data(&s->rbuf), len);
+        if (!g->alive)
+            return;
+        /* The callback may have consumed through evl_stream_rbuf too. */
+        len = evl_buf_len(&s->rbuf);
+        if (used > len)
+            used = len;
+        if (used == 0)
+            break;
+        evl_buf_consume(&s->rbuf, used);
+    }
+}
+
+/* Hands buffered input to the callbacks, then EOF once everything before
+ * it was taken.  fresh: new bytes arrived (or reading resumed), so raw
+ * mode has something to show.  Returns 0 if s was freed. */
+static int deliver(evl_stream *s, int fresh)
+{
+    if (s->state & EVL__STREAM_DELIVERING)
+        return 1;   /* called from a callback: the outer loop continues */
+    struct guard g;
+    s->state |= EVL__STREAM_DELIVERING;
+    guard_enter(s, &g);
+    if (s->framer != NULL)
+        deliver_frames(s, &g);
+    else if (fresh)
+        deliver_raw(s, &g);
+    if (!guard_leave(s, &g))
+        return 0;
+    s->state &= ~EVL__STREAM_DELIVERING;
+
+    if (!delivering(s))
+        return 1;   /* paused: the rest, EOF included, waits for read_start */
+    if (s->state & EVL__STREAM_EOF) {
+        if (s->state & EVL__STREAM_EOF_DONE)
+            return 1;
+        /* A partial frame the framer could not finish would have failed
+         * above, so only raw leftovers can remain here. */
+        s->state |= EVL__STREAM_EOF_DONE;
+        return call(s, s->cb.on_eof);
+    }
+    size_t len = evl_buf_len(&s->rbuf);
+    if (s->rmax != 0 && len >= s->rmax)
+        return fail(s, -EMSGSIZE);
+    if (len == 0 && s->rbuf.cap > BUF_KEEP && s->rbuf.cap > 2 * s->read_size)
+        evl_buf_free(&s->rbuf);
+    return 1;
+}
+
+/* The watcher's read callback. */
+static void on_readable(evl_watcher *w, unsigned revents)
+{
+    (void)revents;
+    evl_stream *s = evl__container_of(w, evl_stream, w);
+    for (int round = 0; round < READ_ROUNDS && want_read(s); round++) {
+        size_t asked = s->read_size;
+        ssize_t n = read_once(s);
+        if (n == -EAGAIN)
+            return;
+        if (n < 0) {
+            fail(s, (int)n);
+            return;
+        }
+        if (n == 0) {
+            /* Level-triggered HUP would otherwise wake us forever. */
+            int rc = update_interest(s);
+            if (rc < 0) {
+                fail(s, rc);
+                return;
+            }
+        }
+        if (!deliver(s, n > 0) || n == 0)
+            return;
+        /* A short read means the kernel had no more; skip the EAGAIN. */
+        if ((size_t)n < asked)
+            return;
+    }
+}
+
+/* ------------------------------------------------------------ writing */
+
+/* Writes the queue until it is empty or the fd is full.  No callbacks.
+ * Returns the bytes still queued or -errno. */
+static ssize_t drain(evl_stream *s)
+{
+    size_t len;
+    while ((len = evl_buf_len(&s->wbuf)) > 0) {
+        struct iovec iov = { evl_buf_data(&s->wbuf), len };
+        ssize_t n = write_iov(s, &iov, 1);
+        if (n == -EAGAIN)
+            break;
+        if (n < 0)
+            return n;
+        evl_buf_consume(&s->wbuf, (size_t)n);
+        /* Non-blocking, a short write means the fd is full. */
+        if ((size_t)n < len)
+            break;
+    }
+    return (ssize_t)evl_buf_len(&s->wbuf);
+}
+
+/* Writes what the fd takes now, then runs what follows from it: low
+ * water, drain, and the end of a deferred close.  Returns the bytes
+ * still queued, or -errno (reported); 0 if a callback freed s after the
+ * queue emptied. */
+static ssize_t flush_now(evl_stream *s)
+{
+    size_t before = evl_buf_len(&s->wbuf);
+    ssize_t left = drain(s);
+    if (left < 0) {
+        fail(s, (int)left);
+        return left;
+    }
+    if (left == 0 && s->wbuf.cap > BUF_KEEP)
+        evl_buf_free(&s->wbuf);
+    int rc = update_interest(s);
+    if (rc < 0) {
+        fail(s, rc);
+        return rc;
+    }
+    if ((size_t)left == before)
+        return left;
+
+    struct guard g;
+    guard_enter(s, &g);
+    if ((s->state & EVL__STREAM_HIGH) && (size_t)left <= s->wlow) {
+        s->state &= ~EVL__STREAM_HIGH;
+        if (s->cb.on_low_water != NULL) {
+            s->cb.on_low_water(s);
+            if (!g.alive)
+                goto gone;
+        }
+    }
+    /* A callback may have queued more; drain means empty now. */
+    if (left == 0 && evl_buf_len(&s->wbuf) == 0 && s->err == 0) {
+        if (s->cb.on_drain != NULL) {
+            s->cb.on_drain(s);
+            if (!g.alive)
+                goto gone;
+        }
+        /* A deferred close (loop mode) ends here; a synchronous one is
+         * finished by evl_stream_close itself, which wants close()'s
+         * result. */
+        if (s->loop != NULL && evl_buf_len(&s->wbuf) == 0 &&
+            (s->state & (EVL__STREAM_CLOSING | EVL__STREAM_CLOSED)) == EVL__STREAM_CLOSING) {
+            close_fd(s);
+            call(s, s->cb.on_close);
+            if (!g.alive)
+                goto gone;
+        }
+    }
+    guard_leave(s, &g);
+    return s->err != 0 ? s->err : (ssize_t)evl_buf_len(&s->wbuf);
+gone:
+    guard_leave(s, &g);
+    return left;
+}
+
+/* The watcher's write callback. */
+static void on_writable(evl_watcher *w, unsigned revents)
+{
+    (void)revents;
+    flush_now(evl__container_of(w, evl_stream, w));
+}
+
+/* The common refusals of every write. */
+static int check_writable(const evl_stream *s)
+{
+    if (s->err != 0)
+        return s->err;
+    if (s->state & (EVL__STREAM_CLOSING | EVL__STREAM_CLOSED))
+        return -ESHUTDOWN;
+    if (s->fd < 0)
+        return -EBADF;
+    return 0;
+}
+
+/* Copies iov[] minus its first skip bytes to the end of the queue. */
+static int append_iov(evl_buf *b, const struct iovec *iov, int iovcnt, size_t skip,
+                      size_t n)
+{
+    char *dst = evl_buf_reserve(b, n);
+    if (dst == NULL)
+        return -ENOMEM;
+    for (int i = 0; i < iovcnt; i++) {
+        size_t len = iov[i].iov_len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        memcpy(dst, (const char *)iov[i].iov_base + skip, len - skip);
+        dst += len - skip;
+        skip = 0;
+    }
+    evl_buf_commit(b, n);
+    return 0;
+}
+
+/* Write-behind for total bytes in iov[].  The wmax check counts all of
+ * them, even those the kernel might take at once: a refused write must
+ * leave nothing behind, and a write that got half way could not. */
+static int queue_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)
+{
+    size_t queued = evl_buf_len(&s->wbuf);
+    if (s->wmax != 0 && (queued > s->wmax || total > s->wmax - queued))
+        return -ENOBUFS;
+
+    size_t done = 0;
+    if (queued == 0) {
+        ssize_t n = write_iov(s, iov, iovcnt);
+        if (n == (ssize_t)total)
+            return 0;
+        if (n >= 0) {
+            done = (size_t)n;
+        } else if (n != -EAGAIN) {
+            fail(s, (int)n);
+            return (int)n;
+        }
+    }
+    int rc = append_iov(&s->wbuf, iov, iovcnt, done, total - done);
+    if (rc < 0) {
+        /* Part of the data went out and the rest cannot follow: the byte
+         * stream has a hole, so the stream is broken for good. */
+        if (done > 0)
+            fail(s, rc);
+        return rc;
+    }
+    rc = update_interest(s);
+    if (rc < 0) {
+        fail(s, rc);
+        return rc;
+    }
+    if (s->whigh != 0 && !(s->state & EVL__STREAM_HIGH) && evl_buf_len(&s->wbuf) > s->whigh) {
+        s->state |= EVL__STREAM_HIGH;
+        call(s, s->cb.on_high_water);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ public API */
+
+int evl_stream_init(evl_stream *s, evl_loop *loop, int fd, unsigned flags,
+                    const struct evl_stream_callbacks *cb)
+{
+    if (s == NULL || (flags & ~FLAGS_VALID))
+        return -EINVAL;
+    if (fd < 0)
+        return -EBADF;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+
+    void *data = s->data;
+    memset(s, 0, sizeof(*s));
+    s->data = data;
+    s->loop = loop;
+    s->fd = fd;
+    s->read_size = READ_SIZE_DEFAULT;
+    evl_buf_init(&s->rbuf);
+    evl_buf_init(&s->wbuf);
+    evl_watcher_init(&s->w, on_readable, on_writable, NULL);
+    if (cb != NULL)
+        s->cb = *cb;
+    if (S_ISSOCK(st.st_mode))
+        flags |= EVL_STREAM_SOCKET;
+    /* Files and block devices cannot raise SIGPIPE; the guard costs two
+     * syscalls per write, so only pipes, FIFOs and ttys pay for it. */
+    if (!(flags & EVL_STREAM_SOCKET) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        s->state |= EVL__STREAM_SIGPIPE;
+    s->flags = flags;
+
+    if (loop != NULL) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0)
+            return -errno;
+        if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+            return -errno;
+        if (s->cb.on_read != NULL || s->cb.on_message != NULL) {
+            s->state |= EVL__STREAM_READING;
+            int rc = update_interest(s);
+            if (rc < 0) {
+                s->state &= ~EVL__STREAM_READING;
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+void evl_stream_free(evl_stream *s)
+{
+    if (s == NULL)
+        return;
+    if (s->alive != NULL)
+        *s->alive = 0;
+    s->alive = NULL;
+    evl_watcher_stop(&s->w);
+    evl_buf_free(&s->rbuf);
+    evl_buf_free(&s->wbuf);
+    s->loop = NULL;
+    s->fd = -1;
+    s->state = EVL__STREAM_CLOSED;
+}
+
+int evl_stream_read_start(evl_stream *s)
+{
+    if (s == NULL || s->loop == NULL)
+        return -EINVAL;
+    if (s->err != 0)
+        return s->err;
+    if (s->state & (EVL__STREAM_CLOSING | EVL__STREAM_CLOSED))
+        return -ESHUTDOWN;
+    if (s->cb.on_read == NULL && s->cb.on_message == NULL)
+        return -EINVAL;
+    if (s->state & EVL__STREAM_READING)
+        return 0;
+    s->state |= EVL__STREAM_READING;
+    int rc = update_interest(s);
+    if (rc < 0) {
+        s->state &= ~EVL__STREAM_READING;
+        return rc;
+    }
+    /* Buffered frames (and an EOF behind them) would otherwise wait for
+     * bytes that may never come. */
+    if (evl_buf_len(&s->rbuf) > 0 ||
+        (s->state & (EVL__STREAM_EOF | EVL__STREAM_EOF_DONE)) == EVL__STREAM_EOF)
+        deliver(s, 1);
+    return 0;
+}
+
+int evl_stream_read_stop(evl_stream *s)
+{
+    if (s == NULL)
+        return -EINVAL;
+    if (!(s->state & EVL__STREAM_READING))
+        return 0;
+    s->state &= ~EVL__STREAM_READING;
+    return update_interest(s);
+}
+
+int evl_stream_set_watermarks(evl_stream *s, size_t low, size_t high, size_t wmax)
+{
+    if (s == NULL || low > high)
+        return -EINVAL;
+    s->wlow = low;
+    s->whigh = high;
+    s->wmax = wmax;
+    return 0;
+}
+
+int evl_stream_set_read_limits(evl_stream *s, size_t rmax, size_t read_size)
+{
+    if (s == NULL || read_size > SSIZE_MAX)
+        return -EINVAL;
+    s->rmax = rmax;
+    s->read_size = read_size != 0 ? read_size : READ_SIZE_DEFAULT;
+    return 0;
+}
+
+int evl_stream_set_framer(evl_stream *s, evl_framer *fr)
+{
+    if (s == NULL)
+        return -EINVAL;
+    /* Scan state from another buffer would point at the wrong bytes. */
+    if (fr != NULL)
+        evl_framer_reset(fr);
+    s->framer = fr;
+    return 0;
+}
+
+int evl_stream_write(evl_stream *s, const void *p, size_t n)
+{
+    if (s == NULL || (p == NULL && n > 0))
+        return -EINVAL;
+    int rc = check_writable(s);
+    if (rc != 0 || n == 0)
+        return rc;
+    struct iovec iov = { (void *)p, n };
+    return queue_write(s, &iov, 1, n);
+}
+
+int evl_stream_writev(evl_stream *s, const struct iovec *iov, int iovcnt)
+{
+    if (s == NULL || iovcnt < 0 || iovcnt > IOV_MAX || (iov == NULL && iovcnt > 0))
+        return -EINVAL;
+    size_t total = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        if (iov[i].iov_base == NULL && iov[i].iov_len > 0)
+            return -EINVAL;
+        if (iov[i].iov_len > SSIZE_MAX - total)
+            return -EINVAL;
+        total += iov[i].iov_len;
+    }
+    int rc = check_writable(s);
+    if (rc != 0 || total == 0)
+        return rc;
+    return queue_write(s, iov, iovcnt, total);
+}
+
+int evl_stream_write_message(evl_stream *s, const void *p, size_t n)
+{
+    if (s == NULL || (p == NULL && n > 0) || s->framer == NULL)
+        return -EINVAL;
+    char head[EVL_FRAMER_HEAD_MAX], tail[EVL_FRAMER_TAIL_MAX];
+    size_t head_len = 0, tail_len = 0;
+    int rc = evl_framer_encode(s->framer, n, head, &head_len, tail, &tail_len);
+    if (rc < 0)
+        return rc;
+    /* Header, payload and trailer leave in one writev, with no copy of
+     * the payload unless the kernel refuses part of it. */
+    struct iovec iov[3];
+    int cnt = 0;
+    if (head_len > 0)
+        iov[cnt++] = (struct iovec){ head, head_len };
+    if (n > 0)
+        iov[cnt++] = (struct iovec){ (void *)p, n };
+    if (tail_len > 0)
+        iov[cnt++] = (struct iovec){ tail, tail_len };
+    return evl_stream_writev(s, iov, cnt);
+}
+
+ssize_t evl_stream_flush(evl_stream *s)
+{
+    if (s == NULL)
+        return -EINVAL;
+    if (s->err != 0)
+        return s->err;
+    if (s->fd < 0)
+        return -EBADF;
+    return flush_now(s);
+}
+
+/* The blocking drain behind evl_stream_flush_wait and a close without a
+ * loop.  poll() serves blocking and non-blocking fds alike: on a blocking
+ * fd the write itself waits and poll is never reached. */
+static int flush_wait(evl_stream *s)
+{
+    struct guard g;
+    int rc;
+    guard_enter(s, &g);
+    for (;;) {
+        ssize_t left = flush_now(s);
+        if (!g.alive || left <= 0 || s->fd < 0) {
+            rc = left < 0 ? (int)left : 0;
+            break;
+        }
+        struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
+        int n = poll(&pfd, 1, -1);
+        if (n < 0 && errno != EINTR) {
+            rc = -errno;
+            fail(s, rc);
+            break;
+        }
+        /* POLLERR/POLLHUP: the next write fetches the real error. */
+        if (n > 0 && (pfd.revents & POLLNVAL)) {
+            rc = -EBADF;
+            fail(s, rc);
+            break;
+        }
+    }
+    guard_leave(s, &g);
+    return rc;
+}
+
+int evl_stream_flush_wait(evl_stream *s)
+{
+    if (s == NULL)
+        return -EINVAL;
+    if (s->err != 0)
+        return s->err;
+    if (s->fd < 0)
+        return -EBADF;
+    return flush_wait(s);
+}
+
+size_t evl_stream_queued(const evl_stream *s)
+{
+    return s != NULL ? evl_buf_len(&s->wbuf) : 0;
+}
+
+ssize_t evl_stream_fill(evl_stream *s)
+{
+    if (s == NULL)
+        return -EINVAL;
+    if (s->err != 0)
+        return s->err;
+    if (s->fd < 0)
+        return -EBADF;
+    ssize_t n = read_once(s);
+    /* A full buffer or a failed allocation is the caller's to resolve
+     * (consume, then retry); neither breaks the stream. */
+    if (n >= 0 || n == -EAGAIN || n == -EMSGSIZE || n == -ENOMEM)
+        return n;
+    fail(s, (int)n);
+    return n;
+}
+
+evl_buf *evl_stream_rbuf(evl_stream *s)
+{
+    return s != NULL ? &s->rbuf : NULL;
+}
+
+int evl_stream_close(evl_stream *s)
+{
+    if (s == NULL)
+        return -EINVAL;
+    if (s->state & EVL__STREAM_CLOSED)
+        return -EBADF;
+    if (s->state & EVL__STREAM_CLOSING)
+        return 1;
+    s->state |= EVL__STREAM_CLOSING;
+
+    if (s->err == 0 && evl_buf_len(&s->wbuf) > 0) {
+        if (s->loop != NULL) {
+            /* Reading off, writing on; flush_now finishes the close. */
+            int rc = update_interest(s);
+            if (rc == 0)
+                return 1;
+            fail(s, rc);
+            return rc;
+        }
+        struct guard g;
+        guard_enter(s, &g);
+        int rc = flush_wait(s);
+        if (!guard_leave(s, &g) || rc < 0)
+            return rc;   /* on failure, fail() closed and reported */
+        if (s->state & EVL__STREAM_CLOSED)
+            return s->err;
+    }
+    /* Anything still queued here is behind a sticky error: dropped. */
+    int rc = close_fd(s);
+    if (s->err != 0)
+        rc = s->err;
+    call(s, s->cb.on_close);
+    return rc;
+}
+
+int evl_stream_fd(const evl_stream *s)
+{
+    return s != NULL ? s->fd : -EINVAL;
+}
+
+int evl_stream_error(const evl_stream *s)
+{
+    return s != NULL ? s->err : -EINVAL;
+}
+
+int evl_stream_at_eof(const evl_stream *s)
+{
+    return s != NULL && (s->state & EVL__STREAM_EOF) ? 1 : 0;
+}

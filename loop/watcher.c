@@ -81,7 +81,10 @@ int evl_watcher_start(evl_loop *loop, evl_watcher *w, int fd, unsigned flags)
 {
     if (loop == NULL || w == NULL || w->active || (flags & ~WATCH_FLAGS))
         return -EINVAL;
-    if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+    /* epoll_ctl reports a closed fd itself; only check before growing the
+     * table for an fd number we have never seen, so a bogus huge fd cannot
+     * make us allocate. */
+    if (fd < 0 || ((size_t)fd >= loop->nslots && fcntl(fd, F_GETFD) < 0))
         return -EBADF;
     int rc = evl__loop_fd_slot_reserve(loop, fd);
     if (rc < 0)

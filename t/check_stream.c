@@ -1,3 +1,1678 @@
+/* check_stream.c - evl_stream: write-behind, watermarks, close-after-drain,
+ * EPIPE/ECONNRESET without SIGPIPE, EOF, raw and framed delivery, pause and
+ * resume, limits, callbacks that free the stream, caller-driven use.
+ *
+ * Peers are socketpairs, pipes and a loopback TCP pair; everything is
+ * synchronised through the loop or blocking reads, never by sleeping.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "evl-test.h"
 #include "evloop.h"
-int main(void){return 77;}
+
+/* ------------------------------------------------------------ helpers */
+
+/* What a stream's callbacks saw, and what they should do. */
+enum action {
+    ACT_NONE,
+    ACT_PAUSE_AT,           /* on_message: read_stop after message number pause_at */
+    ACT_PAUSE_RESUME,       /* on_message: read_stop then read_start at once */
+    ACT_CLOSE_FIRST,        /* on_message: evl_stream_close after the first */
+    ACT_FREE,               /* on_message/on_error: free the stream and its memory */
+    ACT_RECORDS             /* on_read: consume one whole 4-byte record per call */
+};
+
+struct rec {
+    char log[256];               /* event letters in order: m r e E c h l d */
+    size_t nlog;
+    char data[4096];             /* messages joined by '|', or raw bytes */
+    size_t ndata;
+    int n_msg, n_read, n_eof, n_err, n_close, n_high, n_low, n_drain;
+    int err;
+    size_t queued_at_high, queued_at_low, queued_at_drain;
+    enum action action;
+    int pause_at;                /* ACT_PAUSE_AT: which message (1-based) */
+    size_t rbuf_in_msg;          /* rbuf length seen inside the last on_message */
+};
+
+static void note(struct rec *r, char c)
+{
+    if (r->nlog < sizeof(r->log) - 1)
+        r->log[r->nlog++] = c;
+}
+
+static void add_data(struct rec *r, const char *p, size_t n)
+{
+    ck_assert_uint_le(r->ndata + n, sizeof(r->data) - 1);
+    memcpy(r->data + r->ndata, p, n);
+    r->ndata += n;
+}
+
+static void free_stream(evl_stream *s)
+{
+    evl_stream_free(s);
+    /* Poison first, so a later read of s is visible even without valgrind. */
+    memset(s, 0xa5, sizeof(*s));
+    free(s);
+}
+
+static void on_message(evl_stream *s, const char *msg, size_t len)
+{
+    struct rec *r = s->data;
+    note(r, 'm');
+    r->n_msg++;
+    add_data(r, msg, len);
+    add_data(r, "|", 1);
+    r->rbuf_in_msg = evl_buf_len(evl_stream_rbuf(s));
+    switch (r->action) {
+    case ACT_PAUSE_AT:
+        if (r->n_msg == r->pause_at)
+            ck_assert_int_eq(evl_stream_read_stop(s), 0);
+        break;
+    case ACT_PAUSE_RESUME:
+        ck_assert_int_eq(evl_stream_read_stop(s), 0);
+        ck_assert_int_eq(evl_stream_read_start(s), 0);
+        break;
+    case ACT_CLOSE_FIRST:
+        if (r->n_msg == 1)
+            evl_stream_close(s);
+        break;
+    case ACT_FREE:
+        free_stream(s);
+        break;
+    default:
+        break;
+    }
+}
+
+static size_t on_read(evl_stream *s, const char *p, size_t len)
+{
+    struct rec *r = s->data;
+    note(r, 'r');
+    r->n_read++;
+    if (r->action == ACT_RECORDS) {
+        if (len < 4)
+            return 0;
+        add_data(r, p, 4);
+        add_data(r, "|", 1);
+        return 4;
+    }
+    add_data(r, p, len);
+    return len;
+}
+
+static size_t on_read_nothing(evl_stream *s, const char *p, size_t len)
+{
+    (void)p;
+    (void)len;
+    struct rec *r = s->data;
+    r->n_read++;
+    return 0;
+}
+
+static void on_eof(evl_stream *s)
+{
+    struct rec *r = s->data;
+    note(r, 'E');
+    r->n_eof++;
+}
+
+static void on_error(evl_stream *s, int err)
+{
+    struct rec *r = s->data;
+    note(r, 'e');
+    r->n_err++;
+    r->err = err;
+    if (r->action == ACT_FREE)
+        free_stream(s);
+}
+
+static void on_close(evl_stream *s)
+{
+    struct rec *r = s->data;
+    note(r, 'c');
+    r->n_close++;
+}
+
+static void on_high(evl_stream *s)
+{
+    struct rec *r = s->data;
+    note(r, 'h');
+    r->n_high++;
+    r->queued_at_high = evl_stream_queued(s);
+}
+
+static void on_low(evl_stream *s)
+{
+    struct rec *r = s->data;
+    note(r, 'l');
+    r->n_low++;
+    r->queued_at_low = evl_stream_queued(s);
+}
+
+static void on_drain(evl_stream *s)
+{
+    struct rec *r = s->data;
+    note(r, 'd');
+    r->n_drain++;
+    r->queued_at_drain = evl_stream_queued(s);
+}
+
+static const struct evl_stream_callbacks raw_cbs = {
+    .on_read = on_read, .on_eof = on_eof, .on_error = on_error,
+    .on_high_water = on_high, .on_low_water = on_low, .on_drain = on_drain,
+    .on_close = on_close,
+};
+
+static const struct evl_stream_callbacks msg_cbs = {
+    .on_message = on_message, .on_eof = on_eof, .on_error = on_error,
+    .on_close = on_close,
+};
+
+/* Write-side callbacks only: such a stream does not read. */
+static const struct evl_stream_callbacks write_cbs = {
+    .on_error = on_error, .on_high_water = on_high, .on_low_water = on_low,
+    .on_drain = on_drain, .on_close = on_close,
+};
+
+static evl_loop *new_loop(void)
+{
+    evl_loop *loop;
+    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    return loop;
+}
+
+/* A small send buffer makes "more than the kernel holds" a known
+ * amount, whatever the host's wmem defaults are. */
+static void make_socketpair(int sv[2])
+{
+    ck_assert_rc(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    int sz = 64 * 1024;
+    ck_assert_rc(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)));
+}
+
+static void set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    ck_assert_int_ge(fl, 0);
+    ck_assert_rc(fcntl(fd, F_SETFL, fl | O_NONBLOCK));
+}
+
+/* Writes to a non-blocking fd until the kernel refuses; returns the
+ * count.  Page-sized writes keep a pipe's pages exactly full. */
+static size_t fill_fd(int fd)
+{
+    static const char junk[4096];
+    size_t total = 0;
+    for (;;) {
+        ssize_t n = write(fd, junk, sizeof(junk));
+        if (n < 0) {
+            ck_assert_int_eq(errno, EAGAIN);
+            return total;
+        }
+        total += (size_t)n;
+    }
+}
+
+/* Reads and discards exactly n bytes (blocking fd). */
+static void discard(int fd, size_t n)
+{
+    char buf[4096];
+    while (n > 0) {
+        ssize_t got = read(fd, buf, n < sizeof(buf) ? n : sizeof(buf));
+        ck_assert_int_gt(got, 0);
+        n -= (size_t)got;
+    }
+}
+
+static int fd_is_closed(int fd)
+{
+    return fcntl(fd, F_GETFD) == -1 && errno == EBADF;
+}
+
+/* Runs the loop until *count reaches want; an idle 5 s wait fails. */
+static void run_until(evl_loop *loop, const int *count, int want)
+{
+    while (*count < want) {
+        int n = evl_loop_run_once(loop, 5000000000LL);
+        ck_assert_int_ge(n, 0);
+        ck_assert_msg(n > 0 || *count >= want, "loop went idle before the event");
+    }
+    ck_assert_int_eq(*count, want);
+}
+
+/* Polls the loop a few times without blocking. */
+static void spin(evl_loop *loop)
+{
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
+}
+
+/* The byte at offset i of the test stream: no short period, so a lost,
+ * duplicated or reordered chunk shows. */
+static unsigned char pattern(size_t i)
+{
+    return (unsigned char)(i * 7 + i / 4093);
+}
+
+static void fill_pattern(char *buf, size_t off, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (char)pattern(off + i);
+}
+
+/* Writes total pattern bytes in 64 KiB pieces; returns 0 or the error. */
+static int write_pattern(evl_stream *s, size_t total)
+{
+    static char buf[65536];
+    for (size_t off = 0; off < total; off += sizeof(buf)) {
+        size_t n = total - off < sizeof(buf) ? total - off : sizeof(buf);
+        fill_pattern(buf, off, n);
+        int rc = evl_stream_write(s, buf, n);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The far end: a plain watcher that reads and checks the pattern. */
+struct sink {
+    evl_watcher w;
+    size_t chunk;                /* bytes per read; small = slow reader */
+    size_t got;
+    size_t mismatch;             /* 1 + offset of the first bad byte, 0 if none */
+    int eof;                     /* 1 once read returned 0 */
+};
+
+static void sink_read(evl_watcher *w, unsigned revents)
+{
+    (void)revents;
+    struct sink *k = w->data;
+    char buf[65536];
+    size_t want = k->chunk ? k->chunk : sizeof(buf);
+    ssize_t n = read(w->fd, buf, want);
+    if (n == 0) {
+        k->eof = 1;
+        evl_watcher_stop(w);
+        return;
+    }
+    ck_assert_int_gt(n, 0);
+    for (ssize_t i = 0; i < n && k->mismatch == 0; i++)
+        if ((unsigned char)buf[i] != pattern(k->got + (size_t)i))
+            k->mismatch = k->got + (size_t)i + 1;
+    k->got += (size_t)n;
+}
+
+static void sink_start(evl_loop *loop, struct sink *k, int fd, size_t chunk)
+{
+    memset(k, 0, sizeof(*k));
+    k->chunk = chunk;
+    k->w.data = k;
+    set_nonblock(fd);
+    evl_watcher_init(&k->w, sink_read, NULL, NULL);
+    ck_assert_rc(evl_watcher_start(loop, &k->w, fd, EVL_READ));
+}
+
+/* Runs the loop until the sink saw EOF; fails if the loop goes idle. */
+static void run_until_sink_eof(evl_loop *loop, struct sink *k)
+{
+    run_until(loop, &k->eof, 1);
+}
+
+static void sigpipe_default(void)
+{
+    ck_assert(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
+}
+
+static int sigpipe_pending(void)
+{
+    sigset_t set;
+    ck_assert_rc(sigpending(&set));
+    return sigismember(&set, SIGPIPE);
+}
+
+static int sigpipe_blocked(void)
+{
+    sigset_t set;
+    ck_assert_rc(pthread_sigmask(SIG_BLOCK, NULL, &set));
+    return sigismember(&set, SIGPIPE);
+}
+
+/* ------------------------------------------------------------ writing */
+
+/* Write-behind must not copy what the kernel takes: an empty queue and
+ * room in the socket means the bytes go straight through. */
+START_TEST(test_stream_direct_write_queues_nothing_when_fd_has_room)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    ck_assert_rc(evl_stream_write(&s, "hello", 5));
+    ck_assert_uint_eq(evl_stream_queued(&s), 0);
+    /* The bytes are in the kernel before the loop ever ran. */
+    char buf[8];
+    ck_assert_int_eq(read(sv[1], buf, sizeof(buf)), 5);
+    ck_assert_int_eq(memcmp(buf, "hello", 5), 0);
+    spin(loop);
+    ck_assert_int_eq(r.n_drain, 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* 4 MiB cannot fit a 64 KiB send buffer, so most of it goes through the
+ * queue in partial writes; the sink checks every byte's position. */
+START_TEST(test_stream_write_behind_delivers_every_byte_in_order)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    const size_t total = 4 << 20;
+    ck_assert_rc(write_pattern(&s, total));
+    /* The socket cannot hold 4 MiB: the rest must be queued. */
+    ck_assert_uint_gt(evl_stream_queued(&s), 0);
+    ck_assert_uint_lt(evl_stream_queued(&s), total);
+
+    struct sink k;
+    sink_start(loop, &k, sv[1], 0);
+    run_until(loop, &r.n_drain, 1);
+    ck_assert_uint_eq(evl_stream_queued(&s), 0);
+    /* Everything written is in the socket now; read the rest. */
+    while (k.got < total)
+        ck_assert_int_gt(evl_loop_run_once(loop, 5000000000LL), 0);
+    ck_assert_uint_eq(k.got, total);
+    ck_assert_uint_eq(k.mismatch, 0);
+    evl_watcher_stop(&k.w);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* A full pipe refuses the whole writev, so all pieces (an empty one
+ * among them) must be queued joined and in order. */
+START_TEST(test_stream_writev_queues_the_unwritten_pieces_in_order)
+{
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    size_t filled = fill_fd(p[1]);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, NULL, p[1], 0, &write_cbs));
+    struct iovec iov[3] = { { "ab", 2 }, { "", 0 }, { "cdef", 4 } };
+    ck_assert_rc(evl_stream_writev(&s, iov, 3));
+    ck_assert_uint_eq(evl_stream_queued(&s), 6);
+    /* Make room, flush, and find the pieces joined after the filler. */
+    char buf[4096];
+    size_t left = filled;
+    while (left > 0) {
+        ssize_t n = read(p[0], buf, left < sizeof(buf) ? left : sizeof(buf));
+        ck_assert_int_gt(n, 0);
+        left -= (size_t)n;
+    }
+    ck_assert_int_eq(evl_stream_flush(&s), 0);
+    ck_assert_int_eq(read(p[0], buf, sizeof(buf)), 6);
+    ck_assert_int_eq(memcmp(buf, "abcdef", 6), 0);
+    evl_stream_free(&s);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
+/* Netstring has a header and a trailer, so this goes through the
+ * three-piece writev; an empty payload still frames. */
+START_TEST(test_stream_write_message_frames_payload_with_encoder)
+{
+    int sv[2];
+    make_socketpair(sv);
+    evl_framer fr;
+    ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_NETSTRING, 0, 0, NULL, 0));
+    evl_stream s = { 0 };
+    ck_assert_rc(evl_stream_init(&s, NULL, sv[0], 0, NULL));
+    ck_assert_rc(evl_stream_set_framer(&s, &fr));
+    ck_assert_rc(evl_stream_write_message(&s, "hello", 5));
+    ck_assert_rc(evl_stream_write_message(&s, "", 0));
+    char buf[32];
+    ck_assert_int_eq(read(sv[1], buf, sizeof(buf)), 11);
+    ck_assert_int_eq(memcmp(buf, "5:hello,0:,", 11), 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+}
+END_TEST
+
+/* ------------------------------------------------------------ watermarks */
+
+/* The pipe is full before the stream exists, so every write queues in
+ * full and the queue length is exact at each step. */
+START_TEST(test_stream_high_water_fires_once_when_queue_passes_high)
+{
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    fill_fd(p[1]);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, NULL, p[1], 0, &write_cbs));
+    ck_assert_rc(evl_stream_set_watermarks(&s, 300, 1000, 0));
+    char chunk[100] = { 0 };
+    for (int i = 0; i < 10; i++)
+        ck_assert_rc(evl_stream_write(&s, chunk, sizeof(chunk)));
+    /* Exactly at high is not past it. */
+    ck_assert_uint_eq(evl_stream_queued(&s), 1000);
+    ck_assert_int_eq(r.n_high, 0);
+    ck_assert_rc(evl_stream_write(&s, chunk, sizeof(chunk)));
+    ck_assert_int_eq(r.n_high, 1);
+    ck_assert_uint_eq(r.queued_at_high, 1100);
+    for (int i = 0; i < 5; i++)
+        ck_assert_rc(evl_stream_write(&s, chunk, sizeof(chunk)));
+    ck_assert_int_eq(r.n_high, 1);
+    evl_stream_free(&s);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
+START_TEST(test_stream_low_water_fires_once_when_queue_falls_to_low)
+{
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    fill_fd(p[1]);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, NULL, p[1], 0, &write_cbs));
+    /* A full pipe takes one page per page read from it, so the queue
+     * shrinks by exactly a page per flush and lands on low after two. */
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t total = 2 * page + page / 2, low = page / 2;
+    ck_assert_rc(evl_stream_set_watermarks(&s, low, total - 1, 0));
+    char *chunk = calloc(1, total);
+    ck_assert_ptr_nonnull(chunk);
+    ck_assert_rc(evl_stream_write(&s, chunk, total));
+    ck_assert_int_eq(r.n_high, 1);
+
+    int between = 0;
+    while (evl_stream_queued(&s) > 0) {
+        size_t before = evl_stream_queued(&s);
+        ck_assert_int_eq(r.n_low, 0);
+        discard(p[0], page);
+        ssize_t left = evl_stream_flush(&s);
+        ck_assert_int_ge(left, 0);
+        ck_assert_uint_lt((size_t)left, before);
+        if ((size_t)left > low) {
+            between = 1;
+            ck_assert_int_eq(r.n_low, 0);
+        } else {
+            /* Reaching low exactly counts ("falls to low"). */
+            ck_assert_uint_eq((size_t)left, low);
+            ck_assert_int_eq(r.n_low, 1);
+            ck_assert_uint_eq(r.queued_at_low, low);
+            break;
+        }
+    }
+    ck_assert_msg(between, "no flush left the queue between low and high");
+    ck_assert_int_eq(r.n_low, 1);
+    /* Passing high again re-arms the pair. */
+    ck_assert_rc(evl_stream_write(&s, chunk, total));
+    ck_assert_int_eq(r.n_high, 2);
+    free(chunk);
+    evl_stream_free(&s);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
+/* The socket is filled behind the stream's back, so its first write
+ * queues; on_drain must wait for the peer to make room. */
+START_TEST(test_stream_drain_fires_once_when_queue_empties)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    set_nonblock(sv[0]);
+    size_t filled = fill_fd(sv[0]);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    ck_assert_rc(evl_stream_set_watermarks(&s, 10, 20, 0));
+    ck_assert_rc(evl_stream_write(&s, "0123456789abcdefghijklmnopqrstuv", 32));
+    ck_assert_uint_eq(evl_stream_queued(&s), 32);
+    spin(loop);
+    ck_assert_int_eq(r.n_drain, 0);
+
+    discard(sv[1], filled);
+    run_until(loop, &r.n_drain, 1);
+    ck_assert_uint_eq(r.queued_at_drain, 0);
+    /* Order: high when queued, then low, then drain. */
+    ck_assert_str_eq(r.log, "hld");
+    /* Write interest is off again: an idle poll reports nothing. */
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    ck_assert_int_eq(r.n_drain, 1);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* wmax is a hard cap: a refused write queues nothing at all. */
+START_TEST(test_stream_wmax_refuses_writes_that_would_exceed_it)
+{
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    fill_fd(p[1]);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, NULL, p[1], 0, &write_cbs));
+    ck_assert_rc(evl_stream_set_watermarks(&s, 0, 0, 1000));
+    char chunk[600] = { 0 };
+    ck_assert_rc(evl_stream_write(&s, chunk, 600));
+    ck_assert_int_eq(evl_stream_write(&s, chunk, 500), -ENOBUFS);
+    ck_assert_uint_eq(evl_stream_queued(&s), 600);
+    ck_assert_rc(evl_stream_write(&s, chunk, 400));
+    ck_assert_uint_eq(evl_stream_queued(&s), 1000);
+    ck_assert_int_eq(evl_stream_write(&s, chunk, 1), -ENOBUFS);
+    /* A refusal is not an error of the stream. */
+    ck_assert_int_eq(evl_stream_error(&s), 0);
+    ck_assert_int_eq(r.n_err, 0);
+    evl_stream_free(&s);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
+/* ------------------------------------------------------------ close */
+
+/* The reader takes 4 KiB per wakeup, so the close has to wait through
+ * hundreds of partial writes before it may close the fd. */
+START_TEST(test_stream_close_after_drain_with_slow_reader)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    const size_t total = (3 << 20) / 2;
+    ck_assert_rc(write_pattern(&s, total));
+    ck_assert_uint_gt(evl_stream_queued(&s), 1 << 20);
+    ck_assert_int_eq(evl_stream_close(&s), 1);
+    ck_assert_int_eq(r.n_close, 0);
+    ck_assert(!fd_is_closed(sv[0]));
+
+    struct sink k;
+    sink_start(loop, &k, sv[1], 4096);
+    run_until_sink_eof(loop, &k);
+    ck_assert_uint_eq(k.got, total);
+    ck_assert_uint_eq(k.mismatch, 0);
+    ck_assert_int_eq(r.n_close, 1);
+    ck_assert_int_eq(r.n_err, 0);
+    ck_assert(fd_is_closed(sv[0]));
+    ck_assert_int_eq(evl_stream_fd(&s), -1);
+    evl_stream_free(&s);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+START_TEST(test_stream_close_with_empty_queue_closes_at_once)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &raw_cbs));
+    ck_assert_int_eq(evl_stream_close(&s), 0);
+    ck_assert_int_eq(r.n_close, 1);
+    ck_assert(fd_is_closed(sv[0]));
+    /* The peer sees EOF; a second close is refused. */
+    char c;
+    ck_assert_int_eq(read(sv[1], &c, 1), 0);
+    ck_assert_int_eq(evl_stream_close(&s), -EBADF);
+    ck_assert_int_eq(r.n_close, 1);
+    evl_stream_free(&s);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* NOCLOSE hands the fd back to the caller after the drain. */
+START_TEST(test_stream_close_noclose_leaves_fd_open)
+{
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, NULL, sv[0], EVL_STREAM_NOCLOSE, &write_cbs));
+    ck_assert_rc(evl_stream_write(&s, "x", 1));
+    ck_assert_int_eq(evl_stream_close(&s), 0);
+    ck_assert_int_eq(r.n_close, 1);
+    ck_assert(!fd_is_closed(sv[0]));
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+}
+END_TEST
+
+START_TEST(test_stream_write_after_close_gives_eshutdown)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    set_nonblock(sv[0]);
+    fill_fd(sv[0]);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    ck_assert_rc(evl_stream_write(&s, "abc", 3));
+    ck_assert_int_eq(evl_stream_close(&s), 1);
+    ck_assert_int_eq(evl_stream_write(&s, "d", 1), -ESHUTDOWN);
+    ck_assert_uint_eq(evl_stream_queued(&s), 3);
+    ck_assert_int_eq(evl_stream_close(&s), 1);   /* still pending */
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* The far end of a synchronous close: a thread that reads to EOF. */
+struct reader_arg {
+    int fd;
+    size_t got;
+    size_t mismatch;
+};
+
+static void *reader_thread(void *p)
+{
+    struct reader_arg *a = p;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(a->fd, buf, sizeof(buf))) > 0) {
+        for (ssize_t i = 0; i < n && a->mismatch == 0; i++)
+            if ((unsigned char)buf[i] != pattern(a->got + (size_t)i))
+                a->mismatch = a->got + (size_t)i + 1;
+        a->got += (size_t)n;
+    }
+    return NULL;
+}
+
+/* Without a loop, close blocks in poll() until a reader on another
+ * thread has taken everything, then closes. */
+START_TEST(test_stream_close_without_loop_drains_synchronously)
+{
+    int sv[2];
+    make_socketpair(sv);
+    /* Non-blocking, so that the drain has to poll for POLLOUT. */
+    set_nonblock(sv[0]);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, NULL, sv[0], 0, &write_cbs));
+    const size_t total = 1 << 20;
+    ck_assert_rc(write_pattern(&s, total));
+    ck_assert_uint_gt(evl_stream_queued(&s), 0);
+
+    struct reader_arg a = { .fd = sv[1] };
+    pthread_t th;
+    ck_assert_rc(pthread_create(&th, NULL, reader_thread, &a));
+    ck_assert_int_eq(evl_stream_close(&s), 0);
+    ck_assert_rc(pthread_join(th, NULL));
+    ck_assert_uint_eq(a.got, total);
+    ck_assert_uint_eq(a.mismatch, 0);
+    ck_assert_int_eq(r.n_close, 1);
+    ck_assert_int_eq(r.n_drain, 1);
+    ck_assert(fd_is_closed(sv[0]));
+    evl_stream_free(&s);
+    close(sv[1]);
+}
+END_TEST
+
+/* A drain that cannot finish still closes the fd: on_error first, then
+ * on_close, and close returns the error. */
+START_TEST(test_stream_close_without_loop_reports_epipe_and_closes_fd)
+{
+    sigpipe_default();
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    fill_fd(p[1]);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, NULL, p[1], 0, &write_cbs));
+    ck_assert_rc(evl_stream_write(&s, "queued", 6));
+    close(p[0]);
+    ck_assert_int_eq(evl_stream_close(&s), -EPIPE);
+    ck_assert_int_eq(r.n_err, 1);
+    ck_assert_int_eq(r.err, -EPIPE);
+    ck_assert_int_eq(r.n_close, 1);
+    ck_assert_str_eq(r.log, "ec");
+    ck_assert(fd_is_closed(p[1]));
+    ck_assert(!sigpipe_pending());
+    evl_stream_free(&s);
+}
+END_TEST
+
+/* ------------------------------------------------------------ EPIPE, ECONNRESET */
+
+/* SIGPIPE keeps its default (fatal) disposition here: surviving the
+ * write is the point, MSG_NOSIGNAL is what makes it so. */
+START_TEST(test_stream_write_to_closed_socket_gives_epipe_not_sigpipe)
+{
+    sigpipe_default();
+    int sv[2];
+    make_socketpair(sv);
+    close(sv[1]);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, NULL, sv[0], 0, &write_cbs));
+    ck_assert_int_eq(evl_stream_write(&s, "x", 1), -EPIPE);
+    ck_assert_int_eq(r.n_err, 1);
+    ck_assert_int_eq(r.err, -EPIPE);
+    /* Sticky, and reported once. */
+    ck_assert_int_eq(evl_stream_write(&s, "y", 1), -EPIPE);
+    ck_assert_int_eq(evl_stream_error(&s), -EPIPE);
+    ck_assert_int_eq(r.n_err, 1);
+    evl_stream_free(&s);
+    close(sv[0]);
+}
+END_TEST
+
+/* Pipes cannot use MSG_NOSIGNAL; the SIGPIPE guard has to do it. */
+START_TEST(test_stream_write_to_closed_pipe_gives_epipe_not_sigpipe)
+{
+    sigpipe_default();
+    int p[2];
+    ck_assert_rc(pipe(p));
+    close(p[0]);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, NULL, p[1], 0, &write_cbs));
+    ck_assert_int_eq(evl_stream_write(&s, "x", 1), -EPIPE);
+    ck_assert_int_eq(r.n_err, 1);
+    ck_assert_int_eq(r.err, -EPIPE);
+    ck_assert_int_eq(evl_stream_write(&s, "y", 1), -EPIPE);
+    ck_assert_int_eq(r.n_err, 1);
+    evl_stream_free(&s);
+    close(p[1]);
+}
+END_TEST
+
+START_TEST(test_stream_pipe_epipe_leaves_mask_and_pending_set_clean)
+{
+    sigpipe_default();
+    ck_assert(!sigpipe_blocked());
+    int p[2];
+    ck_assert_rc(pipe(p));
+    close(p[0]);
+    evl_stream s = { 0 };
+    ck_assert_rc(evl_stream_init(&s, NULL, p[1], 0, NULL));
+    ck_assert_int_eq(evl_stream_write(&s, "x", 1), -EPIPE);
+    ck_assert(!sigpipe_blocked());
+    ck_assert(!sigpipe_pending());
+    evl_stream_free(&s);
+    close(p[1]);
+}
+END_TEST
+
+START_TEST(test_stream_pipe_epipe_keeps_a_sigpipe_that_was_already_pending)
+{
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    ck_assert_rc(pthread_sigmask(SIG_BLOCK, &set, &old));
+    int p[2];
+    ck_assert_rc(pipe(p));
+    close(p[0]);
+    evl_stream s = { 0 };
+    ck_assert_rc(evl_stream_init(&s, NULL, p[1], 0, NULL));
+
+    /* Blocked but not pending: the write's own SIGPIPE is consumed. */
+    ck_assert_int_eq(evl_stream_write(&s, "x", 1), -EPIPE);
+    ck_assert(!sigpipe_pending());
+    ck_assert(sigpipe_blocked());
+
+    /* Pending before the write: it belongs to someone else and stays. */
+    evl_stream_free(&s);
+    ck_assert_rc(evl_stream_init(&s, NULL, p[1], 0, NULL));
+    ck_assert_rc(raise(SIGPIPE));
+    ck_assert(sigpipe_pending());
+    ck_assert_int_eq(evl_stream_write(&s, "x", 1), -EPIPE);
+    ck_assert(sigpipe_pending());
+
+    struct timespec zero = { 0, 0 };
+    ck_assert_int_eq(sigtimedwait(&set, NULL, &zero), SIGPIPE);
+    ck_assert_rc(pthread_sigmask(SIG_SETMASK, &old, NULL));
+    evl_stream_free(&s);
+    close(p[1]);
+}
+END_TEST
+
+/* The same EPIPE found by the loop's writable callback instead of by
+ * evl_stream_write, for queued data. */
+START_TEST(test_stream_queued_write_to_closed_pipe_reports_epipe_from_loop)
+{
+    sigpipe_default();
+    evl_loop *loop = new_loop();
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    fill_fd(p[1]);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, loop, p[1], 0, &write_cbs));
+    ck_assert_rc(evl_stream_write(&s, "queued", 6));
+    ck_assert_uint_eq(evl_stream_queued(&s), 6);
+    close(p[0]);
+    run_until(loop, &r.n_err, 1);
+    ck_assert_int_eq(r.err, -EPIPE);
+    ck_assert_int_eq(evl_stream_write(&s, "x", 1), -EPIPE);
+    ck_assert(!sigpipe_pending());
+    /* The stream stopped watching: the dead pipe no longer wakes the loop. */
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    evl_stream_free(&s);
+    close(p[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* A connected loopback TCP pair: *client and *server. */
+static void tcp_pair(int *client, int *server)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(lfd, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_rc(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)));
+    ck_assert_rc(listen(lfd, 1));
+    socklen_t len = sizeof(sa);
+    ck_assert_rc(getsockname(lfd, (struct sockaddr *)&sa, &len));
+    *client = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(*client, 0);
+    ck_assert_rc(connect(*client, (struct sockaddr *)&sa, sizeof(sa)));
+    *server = accept(lfd, NULL, NULL);
+    ck_assert_int_ge(*server, 0);
+    close(lfd);
+}
+
+/* Closing with SO_LINGER {1, 0} sends RST instead of FIN. */
+static void reset_close(int fd)
+{
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+    ck_assert_rc(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+    close(fd);
+}
+
+/* A reset (not a FIN) from the peer is an error, not an EOF. */
+START_TEST(test_stream_peer_reset_reports_econnreset)
+{
+    sigpipe_default();
+    evl_loop *loop = new_loop();
+    int c, sfd;
+    tcp_pair(&c, &sfd);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, loop, c, 0, &raw_cbs));
+    reset_close(sfd);
+    run_until(loop, &r.n_err, 1);
+    ck_assert_int_eq(r.err, -ECONNRESET);
+    ck_assert_int_eq(r.n_eof, 0);
+    ck_assert_int_eq(evl_stream_write(&s, "x", 1), -ECONNRESET);
+    ck_assert_int_eq(r.n_err, 1);
+    evl_stream_free(&s);
+    close(c);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* ------------------------------------------------------------ reading */
+
+START_TEST(test_stream_eof_is_delivered_after_the_data)
+{
+    evl_loop *loop = new_loop();
+    int p[2];
+    ck_assert_rc(pipe(p));
+    ck_assert_int_eq(write(p[1], "abc", 3), 3);
+    close(p[1]);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, loop, p[0], 0, &raw_cbs));
+    ck_assert_int_eq(evl_stream_at_eof(&s), 0);
+    run_until(loop, &r.n_eof, 1);
+    ck_assert_str_eq(r.log, "rE");
+    ck_assert_uint_eq(r.ndata, 3);
+    ck_assert_int_eq(memcmp(r.data, "abc", 3), 0);
+    ck_assert_int_eq(evl_stream_at_eof(&s), 1);
+    /* Reading stopped: the hung-up pipe does not wake the loop again. */
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    ck_assert_int_eq(r.n_eof, 1);
+    evl_stream_free(&s);
+    close(p[0]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+START_TEST(test_stream_init_with_loop_sets_nonblocking)
+{
+    evl_loop *loop = new_loop();
+    int p[2];
+    ck_assert_rc(pipe(p));
+    evl_stream a = { 0 }, b = { 0 };
+    ck_assert_rc(evl_stream_init(&a, NULL, p[0], 0, NULL));
+    ck_assert_int_eq(fcntl(p[0], F_GETFL) & O_NONBLOCK, 0);
+    ck_assert_rc(evl_stream_init(&b, loop, p[1], 0, NULL));
+    ck_assert_int_ne(fcntl(p[1], F_GETFL) & O_NONBLOCK, 0);
+    evl_stream_free(&a);
+    evl_stream_free(&b);
+    close(p[0]);
+    close(p[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* on_read takes one 4-byte record per call; the tail that is not a
+ * record yet must wait for more bytes, not be dropped or repeated. */
+START_TEST(test_stream_raw_read_keeps_unconsumed_bytes)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { .action = ACT_RECORDS };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &raw_cbs));
+    ck_assert_int_eq(write(sv[1], "aaaabbbbcc", 10), 10);
+    run_until(loop, &r.n_read, 3);
+    /* One record per call, called again while it consumes; the third
+     * call took nothing. */
+    ck_assert_str_eq(r.data, "aaaa|bbbb|");
+    ck_assert_uint_eq(evl_buf_len(evl_stream_rbuf(&s)), 2);
+    ck_assert_int_eq(write(sv[1], "cc", 2), 2);
+    run_until(loop, &r.n_read, 4);
+    ck_assert_str_eq(r.data, "aaaa|bbbb|cccc|");
+    ck_assert_uint_eq(evl_buf_len(evl_stream_rbuf(&s)), 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* A consumer that never consumes must not grow the buffer forever. */
+START_TEST(test_stream_rmax_overflow_gives_emsgsize)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    struct evl_stream_callbacks cbs = { .on_read = on_read_nothing, .on_error = on_error };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &cbs));
+    ck_assert_rc(evl_stream_set_read_limits(&s, 10, 0));
+    /* Exactly rmax: the error must come without waiting for more. */
+    ck_assert_int_eq(write(sv[1], "0123456789", 10), 10);
+    run_until(loop, &r.n_err, 1);
+    ck_assert_int_eq(r.err, -EMSGSIZE);
+    /* Never read past the cap. */
+    ck_assert_uint_eq(evl_buf_len(evl_stream_rbuf(&s)), 10);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* ------------------------------------------------------------ framing */
+
+/* A stream over sv[0] with a line framer (max_len 0 = default). */
+static void framed_stream(evl_loop *loop, evl_stream *s, evl_framer *fr, int fd, size_t max)
+{
+    ck_assert_rc(evl_framer_init(fr, EVL_FRAMER_LINE, 0, max, NULL, 0));
+    ck_assert_rc(evl_stream_init(s, loop, fd, 0, &msg_cbs));
+    ck_assert_rc(evl_stream_set_framer(s, fr));
+}
+
+/* Frames do not care how the bytes were cut into writes. */
+START_TEST(test_stream_line_framer_joins_split_writes)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    framed_stream(loop, &s, &fr, sv[0], 0);
+    ck_assert_int_eq(write(sv[1], "hel", 3), 3);
+    ck_assert_int_eq(evl_loop_run_once(loop, 5000000000LL), 1);
+    ck_assert_int_eq(r.n_msg, 0);
+    ck_assert_int_eq(write(sv[1], "lo\nwor", 6), 6);
+    run_until(loop, &r.n_msg, 1);
+    ck_assert_str_eq(r.data, "hello|");
+    ck_assert_int_eq(write(sv[1], "ld\n", 3), 3);
+    run_until(loop, &r.n_msg, 2);
+    ck_assert_str_eq(r.data, "hello|world|");
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+START_TEST(test_stream_line_framer_delivers_unterminated_tail_at_eof)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    framed_stream(loop, &s, &fr, sv[0], 0);
+    ck_assert_int_eq(write(sv[1], "a\nbc", 4), 4);
+    close(sv[1]);
+    run_until(loop, &r.n_eof, 1);
+    ck_assert_str_eq(r.data, "a|bc|");
+    ck_assert_str_eq(r.log, "mmE");
+    evl_stream_free(&s);
+    close(sv[0]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+START_TEST(test_stream_framing_error_after_good_frames_delivers_them_first)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    framed_stream(loop, &s, &fr, sv[0], 4);
+    const char in[] = "ab\ncd\nxxxxxxxxxx\nef\n";
+    ck_assert_int_eq(write(sv[1], in, sizeof(in) - 1), (ssize_t)sizeof(in) - 1);
+    run_until(loop, &r.n_err, 1);
+    ck_assert_str_eq(r.data, "ab|cd|");
+    ck_assert_str_eq(r.log, "mme");
+    ck_assert_int_eq(r.err, -EMSGSIZE);
+    /* Nothing from the bad frame on was thrown away. */
+    ck_assert_uint_eq(evl_buf_len(evl_stream_rbuf(&s)), strlen("xxxxxxxxxx\nef\n"));
+    ck_assert_int_eq(evl_stream_error(&s), -EMSGSIZE);
+    ck_assert_int_eq(evl_stream_write(&s, "x", 1), -EMSGSIZE);
+    /* Stopped: nothing more is read or reported. */
+    ck_assert_int_eq(write(sv[1], "gh\n", 3), 3);
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    ck_assert_int_eq(r.n_msg, 2);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+START_TEST(test_stream_frame_is_consumed_before_its_callback)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    framed_stream(loop, &s, &fr, sv[0], 0);
+    ck_assert_int_eq(write(sv[1], "one\ntwo\n", 8), 8);
+    run_until(loop, &r.n_msg, 2);
+    /* Inside the last callback only bytes after its frame were left. */
+    ck_assert_uint_eq(r.rbuf_in_msg, 0);
+    ck_assert_str_eq(r.data, "one|two|");
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* ------------------------------------------------------------ pause and resume */
+
+/* Frames after the pause stay buffered, and new bytes stay in the
+ * kernel, until reading resumes. */
+START_TEST(test_stream_read_stop_in_on_message_holds_later_frames)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { .action = ACT_PAUSE_AT, .pause_at = 1 };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    framed_stream(loop, &s, &fr, sv[0], 0);
+    ck_assert_int_eq(write(sv[1], "a\nb\nc\n", 6), 6);
+    run_until(loop, &r.n_msg, 1);
+    ck_assert_int_eq(write(sv[1], "d\n", 2), 2);
+    spin(loop);
+    ck_assert_str_eq(r.data, "a|");
+    /* Buffered, not lost. */
+    ck_assert_uint_eq(evl_buf_len(evl_stream_rbuf(&s)), 4);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+START_TEST(test_stream_read_start_delivers_buffered_frames_without_new_data)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { .action = ACT_PAUSE_AT, .pause_at = 1 };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    framed_stream(loop, &s, &fr, sv[0], 0);
+    ck_assert_int_eq(write(sv[1], "a\nb\nc\n", 6), 6);
+    run_until(loop, &r.n_msg, 1);
+    ck_assert_int_eq(write(sv[1], "d\n", 2), 2);
+    spin(loop);
+    ck_assert_int_eq(r.n_msg, 1);
+    /* Outside dispatch, resume delivers what is buffered before it
+     * returns; "d" is still in the kernel and comes with the loop. */
+    ck_assert_rc(evl_stream_read_start(&s));
+    ck_assert_str_eq(r.data, "a|b|c|");
+    run_until(loop, &r.n_msg, 4);
+    ck_assert_str_eq(r.data, "a|b|c|d|");
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+struct resume {
+    evl_stream *s;
+    evl_loop *loop;
+};
+
+/* Resumes, then stops the loop so run_once returns without a wait: no
+ * new bytes arrive, so only the resume itself can deliver. */
+static void resume_timer(evl_timer *t)
+{
+    struct resume *rs = t->data;
+    ck_assert_rc(evl_stream_read_start(rs->s));
+    evl_loop_stop(rs->loop);
+}
+
+START_TEST(test_stream_eof_waits_while_paused_and_follows_resume)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { .action = ACT_PAUSE_AT, .pause_at = 2 };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    framed_stream(loop, &s, &fr, sv[0], 0);
+    ck_assert_int_eq(write(sv[1], "a\nb", 3), 3);
+    run_until(loop, &r.n_msg, 1);
+    /* EOF makes "b" a final frame; its callback pauses, so EOF waits. */
+    close(sv[1]);
+    run_until(loop, &r.n_msg, 2);
+    spin(loop);
+    ck_assert_int_eq(r.n_eof, 0);
+    ck_assert_rc(evl_stream_read_start(&s));
+    ck_assert_str_eq(r.log, "mmE");
+    ck_assert_str_eq(r.data, "a|b|");
+    evl_stream_free(&s);
+    close(sv[0]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+START_TEST(test_stream_read_start_from_timer_resumes_buffered_frames)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { .action = ACT_PAUSE_AT, .pause_at = 1 };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    framed_stream(loop, &s, &fr, sv[0], 0);
+    ck_assert_int_eq(write(sv[1], "a\nb\nc\n", 6), 6);
+    run_until(loop, &r.n_msg, 1);
+    struct resume rs = { &s, loop };
+    evl_timer t = { .data = &rs };
+    ck_assert_rc(evl_timer_init(loop, &t));
+    ck_assert_rc(evl_timer_start(&t, resume_timer, 0, 0));
+    run_until(loop, &r.n_msg, 3);
+    ck_assert_str_eq(r.data, "a|b|c|");
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* A resume nested in the delivery loop must not start a second loop. */
+START_TEST(test_stream_read_stop_then_start_in_on_message_keeps_delivering)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { .action = ACT_PAUSE_RESUME };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    framed_stream(loop, &s, &fr, sv[0], 0);
+    ck_assert_int_eq(write(sv[1], "a\nb\nc\n", 6), 6);
+    run_until(loop, &r.n_msg, 3);
+    ck_assert_str_eq(r.data, "a|b|c|");
+    /* Each frame once: the nested read_start did not deliver again. */
+    ck_assert_str_eq(r.log, "mmm");
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* close stops reading at once, even between frames of one read. */
+START_TEST(test_stream_close_in_on_message_stops_delivery)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { .action = ACT_CLOSE_FIRST };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    framed_stream(loop, &s, &fr, sv[0], 0);
+    ck_assert_int_eq(write(sv[1], "a\nb\nc\n", 6), 6);
+    run_until(loop, &r.n_close, 1);
+    spin(loop);
+    ck_assert_str_eq(r.data, "a|");
+    ck_assert_str_eq(r.log, "mc");
+    ck_assert(fd_is_closed(sv[0]));
+    evl_stream_free(&s);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* ------------------------------------------------------------ freeing from callbacks */
+
+/* The stream's memory is gone when on_message returns; the remaining
+ * frames must not be delivered from freed memory (valgrind checks the
+ * rest). */
+START_TEST(test_stream_free_inside_on_message)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { .action = ACT_FREE };
+    evl_stream *s = calloc(1, sizeof(*s));
+    ck_assert_ptr_nonnull(s);
+    s->data = &r;
+    evl_framer fr;
+    framed_stream(loop, s, &fr, sv[0], 0);
+    ck_assert_int_eq(write(sv[1], "a\nb\nc\n", 6), 6);
+    run_until(loop, &r.n_msg, 1);
+    ck_assert_int_eq(write(sv[1], "d\n", 2), 2);
+    spin(loop);
+    ck_assert_int_eq(r.n_msg, 1);
+    ck_assert_ptr_null(evl_loop_watcher_for_fd(loop, sv[0]));
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* As above, for on_error raised by a framing error in dispatch. */
+START_TEST(test_stream_free_inside_on_error_from_dispatch)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { .action = ACT_FREE };
+    evl_stream *s = calloc(1, sizeof(*s));
+    ck_assert_ptr_nonnull(s);
+    s->data = &r;
+    evl_framer fr;
+    framed_stream(loop, s, &fr, sv[0], 2);
+    ck_assert_int_eq(write(sv[1], "abcdef\n", 7), 7);
+    run_until(loop, &r.n_err, 1);
+    ck_assert_int_eq(r.err, -EMSGSIZE);
+    spin(loop);
+    ck_assert_int_eq(r.n_err, 1);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* As above, for on_error raised inside evl_stream_write itself. */
+START_TEST(test_stream_free_inside_on_error_from_write)
+{
+    sigpipe_default();
+    int sv[2];
+    make_socketpair(sv);
+    close(sv[1]);
+    struct rec r = { .action = ACT_FREE };
+    evl_stream *s = calloc(1, sizeof(*s));
+    ck_assert_ptr_nonnull(s);
+    s->data = &r;
+    ck_assert_rc(evl_stream_init(s, NULL, sv[0], 0, &write_cbs));
+    /* on_error frees s inside the write; the write must not touch it. */
+    ck_assert_int_eq(evl_stream_write(s, "x", 1), -EPIPE);
+    ck_assert_int_eq(r.n_err, 1);
+    close(sv[0]);
+}
+END_TEST
+
+START_TEST(test_stream_free_inside_on_error_during_close_still_closes_fd)
+{
+    sigpipe_default();
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    fill_fd(p[1]);
+    struct rec r = { .action = ACT_FREE };
+    evl_stream *s = calloc(1, sizeof(*s));
+    ck_assert_ptr_nonnull(s);
+    s->data = &r;
+    ck_assert_rc(evl_stream_init(s, NULL, p[1], 0, &write_cbs));
+    ck_assert_rc(evl_stream_write(s, "queued", 6));
+    close(p[0]);
+    /* The fd goes before on_error runs, so freeing there cannot leak it;
+     * on_close is not called on a stream that no longer exists. */
+    ck_assert_int_eq(evl_stream_close(s), -EPIPE);
+    ck_assert_int_eq(r.n_err, 1);
+    ck_assert_int_eq(r.n_close, 0);
+    ck_assert(fd_is_closed(p[1]));
+}
+END_TEST
+
+/* on_message writes a reply to a dead peer; the nested on_error frees
+ * the stream two callbacks deep. */
+static void echo_into_dead_peer(evl_stream *s, const char *msg, size_t len)
+{
+    struct rec *r = s->data;
+    r->n_msg++;
+    ck_assert_int_eq(evl_stream_write(s, msg, len), -EPIPE);
+}
+
+START_TEST(test_stream_free_in_nested_on_error_stops_outer_delivery)
+{
+    sigpipe_default();
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { .action = ACT_FREE };
+    evl_stream *s = calloc(1, sizeof(*s));
+    ck_assert_ptr_nonnull(s);
+    s->data = &r;
+    struct evl_stream_callbacks cbs = { .on_message = echo_into_dead_peer,
+                                        .on_error = on_error };
+    evl_framer fr;
+    ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_LINE, 0, 0, NULL, 0));
+    ck_assert_rc(evl_stream_init(s, loop, sv[0], 0, &cbs));
+    ck_assert_rc(evl_stream_set_framer(s, &fr));
+    ck_assert_int_eq(write(sv[1], "a\nb\n", 4), 4);
+    ck_assert_rc(shutdown(sv[1], SHUT_RD));
+    run_until(loop, &r.n_err, 1);
+    spin(loop);
+    ck_assert_int_eq(r.n_msg, 1);
+    ck_assert_int_eq(r.n_err, 1);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* ------------------------------------------------------------ caller-driven */
+
+/* The caller-driven read path a blocking PerlIO handle uses. */
+START_TEST(test_stream_fill_without_loop_reads_and_reports_eof)
+{
+    int p[2];
+    ck_assert_rc(pipe(p));
+    evl_stream s = { 0 };
+    ck_assert_rc(evl_stream_init(&s, NULL, p[0], 0, NULL));
+    ck_assert_int_eq(write(p[1], "hello", 5), 5);
+    ck_assert_int_eq(evl_stream_fill(&s), 5);
+    evl_buf *b = evl_stream_rbuf(&s);
+    ck_assert_uint_eq(evl_buf_len(b), 5);
+    ck_assert_int_eq(memcmp(evl_buf_data(b), "hello", 5), 0);
+    evl_buf_consume(b, 5);
+    set_nonblock(p[0]);
+    ck_assert_int_eq(evl_stream_fill(&s), -EAGAIN);
+    ck_assert_int_eq(evl_stream_at_eof(&s), 0);
+    close(p[1]);
+    ck_assert_int_eq(evl_stream_fill(&s), 0);
+    ck_assert_int_eq(evl_stream_at_eof(&s), 1);
+    evl_stream_free(&s);
+    close(p[0]);
+}
+END_TEST
+
+START_TEST(test_stream_fill_stops_at_rmax)
+{
+    int p[2];
+    ck_assert_rc(pipe(p));
+    evl_stream s = { 0 };
+    ck_assert_rc(evl_stream_init(&s, NULL, p[0], 0, NULL));
+    ck_assert_rc(evl_stream_set_read_limits(&s, 4, 0));
+    ck_assert_int_eq(write(p[1], "abcdef", 6), 6);
+    ck_assert_int_eq(evl_stream_fill(&s), 4);
+    ck_assert_int_eq(evl_stream_fill(&s), -EMSGSIZE);
+    /* Not sticky: consuming makes room again. */
+    evl_buf_consume(evl_stream_rbuf(&s), 4);
+    ck_assert_int_eq(evl_stream_fill(&s), 2);
+    ck_assert_int_eq(evl_stream_error(&s), 0);
+    evl_stream_free(&s);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
+/* flush never blocks: it returns what is still queued. */
+START_TEST(test_stream_flush_without_loop_writes_what_fits)
+{
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    size_t filled = fill_fd(p[1]);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, NULL, p[1], 0, &write_cbs));
+    static char out[10000];
+    fill_pattern(out, 0, sizeof(out));
+    ck_assert_rc(evl_stream_write(&s, out, sizeof(out)));
+    ck_assert_int_eq(evl_stream_flush(&s), (ssize_t)sizeof(out));
+    discard(p[0], filled);
+    ck_assert_int_eq(evl_stream_flush(&s), 0);
+    ck_assert_int_eq(r.n_drain, 1);
+    /* Flushing an empty queue drains nothing. */
+    ck_assert_int_eq(evl_stream_flush(&s), 0);
+    ck_assert_int_eq(r.n_drain, 1);
+    static char in[10000];
+    ck_assert_int_eq(read(p[0], in, sizeof(in)), (ssize_t)sizeof(in));
+    ck_assert_int_eq(memcmp(in, out, sizeof(in)), 0);
+    evl_stream_free(&s);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
+/* flush_wait blocks until the queue is empty, whatever the fd mode. */
+START_TEST(test_stream_flush_wait_blocks_until_written)
+{
+    int sv[2];
+    make_socketpair(sv);
+    set_nonblock(sv[0]);
+    evl_stream s = { 0 };
+    ck_assert_rc(evl_stream_init(&s, NULL, sv[0], 0, NULL));
+    const size_t total = 1 << 20;
+    ck_assert_rc(write_pattern(&s, total));
+    ck_assert_uint_gt(evl_stream_queued(&s), 0);
+    struct reader_arg a = { .fd = sv[1] };
+    pthread_t th;
+    ck_assert_rc(pthread_create(&th, NULL, reader_thread, &a));
+    ck_assert_rc(evl_stream_flush_wait(&s));
+    ck_assert_uint_eq(evl_stream_queued(&s), 0);
+    ck_assert_rc(shutdown(sv[0], SHUT_WR));
+    ck_assert_rc(pthread_join(th, NULL));
+    ck_assert_uint_eq(a.got, total);
+    ck_assert_uint_eq(a.mismatch, 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+}
+END_TEST
+
+/* ------------------------------------------------------------ arguments */
+
+START_TEST(test_stream_bad_arguments)
+{
+    int p[2];
+    ck_assert_rc(pipe(p));
+    evl_stream s = { 0 };
+    ck_assert_int_eq(evl_stream_init(NULL, NULL, p[0], 0, NULL), -EINVAL);
+    ck_assert_int_eq(evl_stream_init(&s, NULL, -1, 0, NULL), -EBADF);
+    ck_assert_int_eq(evl_stream_init(&s, NULL, p[0], 0x100, NULL), -EINVAL);
+    int dead = dup(p[0]);
+    close(dead);
+    ck_assert_int_eq(evl_stream_init(&s, NULL, dead, 0, NULL), -EBADF);
+
+    ck_assert_rc(evl_stream_init(&s, NULL, p[1], 0, NULL));
+    ck_assert_int_eq(evl_stream_write(NULL, "x", 1), -EINVAL);
+    ck_assert_int_eq(evl_stream_write(&s, NULL, 1), -EINVAL);
+    ck_assert_int_eq(evl_stream_writev(&s, NULL, 1), -EINVAL);
+    struct iovec iov = { "x", 1 };
+    ck_assert_int_eq(evl_stream_writev(&s, &iov, -1), -EINVAL);
+    ck_assert_int_eq(evl_stream_write_message(&s, "x", 1), -EINVAL);   /* no framer */
+    ck_assert_int_eq(evl_stream_set_watermarks(&s, 10, 5, 0), -EINVAL);
+    ck_assert_int_eq(evl_stream_read_start(&s), -EINVAL);              /* no loop */
+    ck_assert_int_eq(evl_stream_fill(NULL), -EINVAL);
+    ck_assert_int_eq(evl_stream_flush(NULL), -EINVAL);
+    ck_assert_int_eq(evl_stream_flush_wait(NULL), -EINVAL);
+    ck_assert_int_eq(evl_stream_close(NULL), -EINVAL);
+    ck_assert_int_eq(evl_stream_error(NULL), -EINVAL);
+    ck_assert_int_eq(evl_stream_fd(NULL), -EINVAL);
+
+    ck_assert_int_eq(evl_stream_close(&s), 0);
+    ck_assert_int_eq(evl_stream_fill(&s), -EBADF);
+    ck_assert_int_eq(evl_stream_flush(&s), -EBADF);
+    ck_assert_int_eq(evl_stream_close(&s), -EBADF);
+    evl_stream_free(&s);
+    close(p[0]);
+}
+END_TEST
+
+START_TEST(test_stream_read_start_without_consumer_is_einval)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    evl_stream s = { 0 };
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    ck_assert_int_eq(evl_stream_read_start(&s), -EINVAL);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* ------------------------------------------------------------ suite */
+
+static Suite *stream_suite(void)
+{
+    Suite *s = suite_create("stream");
+    TCase *tc = tcase_create("write");
+    tcase_add_test(tc, test_stream_direct_write_queues_nothing_when_fd_has_room);
+    tcase_add_test(tc, test_stream_write_behind_delivers_every_byte_in_order);
+    tcase_add_test(tc, test_stream_writev_queues_the_unwritten_pieces_in_order);
+    tcase_add_test(tc, test_stream_write_message_frames_payload_with_encoder);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("watermarks");
+    tcase_add_test(tc, test_stream_high_water_fires_once_when_queue_passes_high);
+    tcase_add_test(tc, test_stream_low_water_fires_once_when_queue_falls_to_low);
+    tcase_add_test(tc, test_stream_drain_fires_once_when_queue_empties);
+    tcase_add_test(tc, test_stream_wmax_refuses_writes_that_would_exceed_it);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("close");
+    tcase_add_test(tc, test_stream_close_after_drain_with_slow_reader);
+    tcase_add_test(tc, test_stream_close_with_empty_queue_closes_at_once);
+    tcase_add_test(tc, test_stream_close_noclose_leaves_fd_open);
+    tcase_add_test(tc, test_stream_write_after_close_gives_eshutdown);
+    tcase_add_test(tc, test_stream_close_without_loop_drains_synchronously);
+    tcase_add_test(tc, test_stream_close_without_loop_reports_epipe_and_closes_fd);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("errors");
+    tcase_add_test(tc, test_stream_write_to_closed_socket_gives_epipe_not_sigpipe);
+    tcase_add_test(tc, test_stream_write_to_closed_pipe_gives_epipe_not_sigpipe);
+    tcase_add_test(tc, test_stream_pipe_epipe_leaves_mask_and_pending_set_clean);
+    tcase_add_test(tc, test_stream_pipe_epipe_keeps_a_sigpipe_that_was_already_pending);
+    tcase_add_test(tc, test_stream_queued_write_to_closed_pipe_reports_epipe_from_loop);
+    tcase_add_test(tc, test_stream_peer_reset_reports_econnreset);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("read");
+    tcase_add_test(tc, test_stream_eof_is_delivered_after_the_data);
+    tcase_add_test(tc, test_stream_init_with_loop_sets_nonblocking);
+    tcase_add_test(tc, test_stream_raw_read_keeps_unconsumed_bytes);
+    tcase_add_test(tc, test_stream_rmax_overflow_gives_emsgsize);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("framing");
+    tcase_add_test(tc, test_stream_line_framer_joins_split_writes);
+    tcase_add_test(tc, test_stream_line_framer_delivers_unterminated_tail_at_eof);
+    tcase_add_test(tc, test_stream_framing_error_after_good_frames_delivers_them_first);
+    tcase_add_test(tc, test_stream_frame_is_consumed_before_its_callback);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pause");
+    tcase_add_test(tc, test_stream_read_stop_in_on_message_holds_later_frames);
+    tcase_add_test(tc, test_stream_read_start_delivers_buffered_frames_without_new_data);
+    tcase_add_test(tc, test_stream_read_start_from_timer_resumes_buffered_frames);
+    tcase_add_test(tc, test_stream_eof_waits_while_paused_and_follows_resume);
+    tcase_add_test(tc, test_stream_read_stop_then_start_in_on_message_keeps_delivering);
+    tcase_add_test(tc, test_stream_close_in_on_message_stops_delivery);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("free");
+    tcase_add_test(tc, test_stream_free_inside_on_message);
+    tcase_add_test(tc, test_stream_free_inside_on_error_from_dispatch);
+    tcase_add_test(tc, test_stream_free_inside_on_error_from_write);
+    tcase_add_test(tc, test_stream_free_inside_on_error_during_close_still_closes_fd);
+    tcase_add_test(tc, test_stream_free_in_nested_on_error_stops_outer_delivery);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("caller-driven");
+    tcase_add_test(tc, test_stream_fill_without_loop_reads_and_reports_eof);
+    tcase_add_test(tc, test_stream_fill_stops_at_rmax);
+    tcase_add_test(tc, test_stream_flush_without_loop_writes_what_fits);
+    tcase_add_test(tc, test_stream_flush_wait_blocks_until_written);
+    tcase_add_test(tc, test_stream_bad_arguments);
+    tcase_add_test(tc, test_stream_read_start_without_consumer_is_einval);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return evl_test_run(stream_suite());
+}

@@ -1,0 +1,236 @@
+/* backend-fake.c - the deterministic proactor backend, for tests.
+ *
+ * Submitted ops wait in a FIFO.  Each run_once performs them in
+ * submission order with the real syscall, synchronously, and settles
+ * them; their callbacks then run from the loop's queue like any
+ * completion.  A test may script an op's result first
+ * (evl_op_fake_script): a short count caps the syscall, -EAGAIN makes
+ * one attempt see EAGAIN, any other errno settles the op with it.  A
+ * syscall that returns EAGAIN (or EINPROGRESS for connect) leaves the op
+ * queued for the next run_once, in its place.  With EVL_FAKE_MANUAL
+ * nothing is ever performed: only evl_op_fake_complete settles.
+ *
+ * fd watchers, signals, wakeups and pidfds use the loop's epoll set, as
+ * on the reactor.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+
+#include "evl-internal.h"
+
+#define EVL__OP_CONNECTING 0x100   /* connect answered EINPROGRESS once */
+
+struct fake_state {
+    evl_op *head, *tail;       /* submitted, not yet performed */
+};
+
+static struct fake_state *state_of(evl_loop *loop)
+{
+    return loop->backend_data;
+}
+
+static int fake_init(evl_loop *loop)
+{
+    loop->backend_data = calloc(1, sizeof(struct fake_state));
+    if (loop->backend_data == NULL)
+        return -ENOMEM;
+    return evl__epoll_init(loop);
+}
+
+static void fake_free(evl_loop *loop)
+{
+    free(loop->backend_data);
+    loop->backend_data = NULL;
+    evl__epoll_free(loop);
+}
+
+static void unlink_op(struct fake_state *fs, evl_op *op, evl_op *prev)
+{
+    if (prev)
+        prev->next = op->next;
+    else
+        fs->head = op->next;
+    if (fs->tail == op)
+        fs->tail = prev;
+    op->next = NULL;
+}
+
+static int fake_submit(evl_loop *loop, evl_op *op)
+{
+    struct fake_state *fs = state_of(loop);
+    op->next = NULL;
+    if (fs->tail)
+        fs->tail->next = op;
+    else
+        fs->head = op;
+    fs->tail = op;
+    return 0;
+}
+
+static int fake_cancel(evl_loop *loop, evl_op *op)
+{
+    struct fake_state *fs = state_of(loop);
+    evl_op *prev = NULL;
+    for (evl_op *it = fs->head; it != NULL; prev = it, it = it->next) {
+        if (it == op) {
+            unlink_op(fs, op, prev);
+            evl__op_settle(op, -ECANCELED);
+            return 0;
+        }
+    }
+    return -EINVAL;   /* not ours: cannot happen for a pending op */
+}
+
+/* Whether op's syscall would proceed without blocking.  The fake must
+ * never block (its fds may be in blocking mode), so an op whose fd is not
+ * ready yet simply stays queued, as if the kernel had not answered. */
+static int ready(const evl_op *op)
+{
+    short want;
+    switch (op->kind) {
+    case EVL_OP_READ: case EVL_OP_RECV: case EVL_OP_ACCEPT: case EVL_OP_SPLICE:
+        want = POLLIN;
+        break;
+    case EVL_OP_WRITE: case EVL_OP_SEND:
+        want = POLLOUT;
+        break;
+    default:
+        return 1;
+    }
+    struct pollfd p = { .fd = op->fd, .events = want };
+    if (poll(&p, 1, 0) < 0)
+        return 1;   /* let the syscall report the problem */
+    /* POLLNVAL/ERR/HUP: the syscall will not block; it reports. */
+    return p.revents != 0;
+}
+
+/* One attempt at op.  Returns 1 if it settled, 0 if it stays queued. */
+static int attempt(evl_op *op)
+{
+    int64_t res;
+    if (!ready(op) && !((op->internal & EVL__OP_SCRIPTED) && op->scripted < 0))
+        return 0;
+    if (op->internal & EVL__OP_SCRIPTED) {
+        int64_t s = op->scripted;
+        if (s == -EAGAIN) {   /* one EAGAIN, then the real thing */
+            op->internal &= ~EVL__OP_SCRIPTED;
+            return 0;
+        }
+        if (s < 0) {
+            evl__op_settle(op, s);
+            return 1;
+        }
+        res = evl__op_syscall(op, (size_t)s);
+    } else {
+        res = evl__op_syscall(op, SIZE_MAX);
+    }
+    if (op->kind == EVL_OP_CONNECT) {
+        if (res == -EINPROGRESS || res == -EALREADY) {
+            op->internal |= EVL__OP_CONNECTING;
+            return 0;
+        }
+        if (res == -EISCONN && (op->internal & EVL__OP_CONNECTING))
+            res = 0;
+    }
+    if (res == -EAGAIN || res == -EINTR)
+        return 0;
+    evl__op_settle(op, res);
+    return 1;
+}
+
+static int fake_poll(evl_loop *loop, int64_t timeout_ns)
+{
+    struct fake_state *fs = state_of(loop);
+    int manual = (loop->flags & EVL_FAKE_MANUAL) != 0;
+    int settled = 0;
+
+    /* Perform what is queued, in submission order.  Ops submitted by
+     * callbacks during this pass wait for the next one. */
+    if (!manual) {
+        evl_op *end = fs->tail, *prev = NULL, *op = fs->head;
+        while (op != NULL) {
+            evl_op *next = op->next;
+            int last = op == end;
+            if (attempt(op)) {
+                /* attempt settled op, which relinked op->next into the
+                 * callback queue; unlink using what we saved. */
+                if (prev)
+                    prev->next = next;
+                else
+                    fs->head = next;
+                if (fs->tail == op)
+                    fs->tail = prev;
+                settled++;
+            } else {
+                prev = op;
+            }
+            if (last)
+                break;
+            op = next;
+        }
+    }
+    /* Settled work or ops still retrying must not wait behind a block;
+     * retrying ops are polled once per millisecond at most. */
+    if (settled > 0 || loop->cbq_head != NULL)
+        timeout_ns = 0;
+    else if (!manual && fs->head != NULL && (timeout_ns < 0 || timeout_ns > 1000000))
+        timeout_ns = 1000000;
+    int n = evl__epoll_poll(loop, timeout_ns);
+    return n < 0 ? n : n + settled;
+}
+
+static void fake_teardown(evl_loop *loop)
+{
+    struct fake_state *fs = state_of(loop);
+    while (fs->head != NULL) {
+        evl_op *op = fs->head;
+        fs->head = op->next;
+        op->next = NULL;
+        op->res = -ECANCELED;
+        op->state = EVL_OP_IDLE;
+        loop->pending_ops--;
+    }
+    fs->tail = NULL;
+}
+
+int evl_op_fake_complete(evl_op *op, int64_t res)
+{
+    if (op == NULL || op->loop == NULL)
+        return -EINVAL;
+    evl_loop *loop = op->loop;
+    if (loop->backend != &evl__backend_fake)
+        return -EOPNOTSUPP;
+    if (op->state != EVL_OP_PENDING)
+        return -EINVAL;
+    if (op->kind == EVL_OP_TIMEOUT) {
+        evl_timer_stop(&op->timer);
+        evl__op_settle(op, res);
+        return 0;
+    }
+    struct fake_state *fs = state_of(loop);
+    evl_op *prev = NULL;
+    for (evl_op *it = fs->head; it != NULL; prev = it, it = it->next) {
+        if (it == op) {
+            unlink_op(fs, op, prev);
+            evl__op_settle(op, res);
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+const struct evl_backend_ops evl__backend_fake = {
+    .name = "fake",
+    .init = fake_init,
+    .free = fake_free,
+    .ctl = evl__epoll_ctl,
+    .poll = fake_poll,
+    .submit = fake_submit,
+    .cancel = fake_cancel,
+    .teardown = fake_teardown,
+};

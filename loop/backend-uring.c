@@ -1,0 +1,284 @@
+/* backend-uring.c - the proactor's io_uring backend.
+ *
+ * Kernel behaviours this file works around:
+ * - The SQ can fill up between waits: get_sqe then returns NULL, and we
+ *   submit what is queued and retry.  With IORING_FEAT_NODROP an
+ *   overflowing CQ makes submit fail with EBUSY; we reap and retry.
+ * - IORING_SETUP_SINGLE_ISSUER / DEFER_TASKRUN (Linux 6.0 / 6.1) cut
+ *   task-work overhead; older kernels reject them with EINVAL and we
+ *   retry with COOP_TASKRUN, then with no flags.  With DEFER_TASKRUN,
+ *   completions are only posted when we enter the kernel to get events,
+ *   so a zero-timeout poll uses io_uring_submit_and_get_events.
+ * - The ring's memory is MAP_SHARED: a forked child would share it.  We
+ *   mark it MADV_DONTFORK (io_uring_ring_dontfork) and never drive the
+ *   ring from a process other than the creator; a child may only free it.
+ * - Teardown must not return while the kernel can still write into
+ *   caller buffers: cancel everything (IORING_ASYNC_CANCEL_ANY, Linux
+ *   5.19) and reap until nothing is in flight.
+ *
+ * Fd watchers, signals, wakeups and pidfds stay on the loop's epoll set;
+ * the ring holds one poll request on the epoll fd, re-armed before each
+ * wait (a one-shot poll sees the current readiness when armed, so a
+ * still-ready level-triggered watcher is never missed).
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "evl-internal.h"
+
+/* user_data values that are not ops (ops are pointers, never this small). */
+#define UD_IGNORE 0               /* cancel requests */
+#define UD_EPOLL 1                /* the poll on the epoll fd */
+
+struct uring_state {
+    struct io_uring ring;
+    int ring_ok;                  /* io_uring_queue_init succeeded */
+    int epoll_armed;              /* UD_EPOLL is in the kernel */
+    int epoll_ready;              /* its CQE arrived: run epoll_wait(0) */
+    int defer_taskrun;
+    size_t inflight;              /* CQEs still expected (ops, poll, cancels) */
+};
+
+static struct uring_state *state_of(evl_loop *loop)
+{
+    return loop->backend_data;
+}
+
+static int uring_init(evl_loop *loop)
+{
+    struct uring_state *us = calloc(1, sizeof(*us));
+    if (us == NULL)
+        return -ENOMEM;
+    loop->backend_data = us;
+    unsigned entries = loop->ring_entries ? loop->ring_entries : 256;
+    static const unsigned tries[] = {
+        IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER |
+            IORING_SETUP_DEFER_TASKRUN,
+        IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
+        0,
+    };
+    int rc = -EINVAL;
+    for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+        rc = io_uring_queue_init(entries, &us->ring, tries[i]);
+        if (rc != -EINVAL) {
+            us->defer_taskrun = (tries[i] & IORING_SETUP_DEFER_TASKRUN) != 0;
+            break;
+        }
+    }
+    if (rc < 0)
+        return rc;   /* ENOSYS, EPERM (io_uring_disabled), ENOMEM, ... */
+    us->ring_ok = 1;
+    (void)io_uring_ring_dontfork(&us->ring);
+    return evl__epoll_init(loop);
+}
+
+/* Takes one CQE's worth of meaning. */
+static void handle_cqe(struct uring_state *us, uint64_t ud, int res,
+                       unsigned flags)
+{
+    if (!(flags & IORING_CQE_F_MORE))
+        us->inflight--;
+    if (ud == UD_IGNORE)
+        return;
+    if (ud == UD_EPOLL) {
+        us->epoll_armed = 0;
+        us->epoll_ready = 1;
+        return;
+    }
+    evl_op *op = (evl_op *)(uintptr_t)ud;
+    if (op->state == EVL_OP_PENDING)
+        evl__op_settle(op, res);
+}
+
+/* Moves every available CQE into settlements.  Returns how many. */
+static int reap(struct uring_state *us)
+{
+    struct io_uring_cqe *cqe;
+    unsigned head, n = 0;
+    io_uring_for_each_cqe(&us->ring, head, cqe) {
+        handle_cqe(us, cqe->user_data, cqe->res, cqe->flags);
+        n++;
+    }
+    io_uring_cq_advance(&us->ring, n);
+    return (int)n;
+}
+
+/* An SQE, submitting (and reaping, if the CQ overflowed) to make room. */
+static struct io_uring_sqe *get_sqe(struct uring_state *us)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        struct io_uring_sqe *sqe = io_uring_get_sqe(&us->ring);
+        if (sqe != NULL)
+            return sqe;
+        int rc = io_uring_submit(&us->ring);
+        if (rc == -EBUSY || rc == -EAGAIN) {
+            if (us->defer_taskrun)
+                io_uring_get_events(&us->ring);
+            reap(us);
+        }
+    }
+    return NULL;
+}
+
+static int uring_submit(evl_loop *loop, evl_op *op)
+{
+    struct uring_state *us = state_of(loop);
+    struct io_uring_sqe *sqe = get_sqe(us);
+    if (sqe == NULL)
+        return -EBUSY;
+    /* -1 as a 64-bit offset means "the file position" to io_uring. */
+    uint64_t off = op->off < 0 ? (uint64_t)-1 : (uint64_t)op->off;
+    switch (op->kind) {
+    case EVL_OP_READ:
+        io_uring_prep_read(sqe, op->fd, op->buf, (unsigned)op->len, off);
+        break;
+    case EVL_OP_WRITE:
+        io_uring_prep_write(sqe, op->fd, op->buf, (unsigned)op->len, off);
+        break;
+    case EVL_OP_RECV:
+        io_uring_prep_recv(sqe, op->fd, op->buf, op->len, (int)op->flags);
+        break;
+    case EVL_OP_SEND:
+        io_uring_prep_send(sqe, op->fd, op->buf, op->len, (int)op->flags);
+        break;
+    case EVL_OP_ACCEPT:
+        op->addr.len = sizeof(op->addr.storage);
+        io_uring_prep_accept(sqe, op->fd, (struct sockaddr *)op->addr.storage,
+                             (socklen_t *)&op->addr.len, (int)op->flags);
+        break;
+    case EVL_OP_CONNECT:
+        io_uring_prep_connect(sqe, op->fd, (const struct sockaddr *)op->addr.storage,
+                              op->addr.len);
+        break;
+    case EVL_OP_SHUTDOWN:
+        io_uring_prep_shutdown(sqe, op->fd, (int)op->flags);
+        break;
+    case EVL_OP_CLOSE:
+        io_uring_prep_close(sqe, op->fd);
+        break;
+    case EVL_OP_SPLICE:
+        io_uring_prep_splice(sqe, op->fd, op->off, op->fd_out, op->off_out,
+                             (unsigned)op->len, op->flags);
+        break;
+    default:
+        return -EINVAL;
+    }
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op);
+    op->internal |= EVL__OP_IN_KERNEL;
+    us->inflight++;
+    return 0;
+}
+
+static int uring_cancel(evl_loop *loop, evl_op *op)
+{
+    struct uring_state *us = state_of(loop);
+    struct io_uring_sqe *sqe = get_sqe(us);
+    if (sqe == NULL)
+        return -EBUSY;
+    /* The op settles when its own CQE comes back: -ECANCELED, or its real
+     * result if it completed first. */
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+    io_uring_sqe_set_data64(sqe, UD_IGNORE);
+    us->inflight++;
+    return 0;
+}
+
+static int uring_poll(evl_loop *loop, int64_t timeout_ns)
+{
+    struct uring_state *us = state_of(loop);
+    if (!us->epoll_armed) {
+        struct io_uring_sqe *sqe = get_sqe(us);
+        if (sqe == NULL)
+            return -EBUSY;
+        io_uring_prep_poll_add(sqe, loop->epfd, POLLIN);
+        io_uring_sqe_set_data64(sqe, UD_EPOLL);
+        us->epoll_armed = 1;
+        us->inflight++;
+    }
+    if (loop->cbq_head != NULL || us->epoll_ready)
+        timeout_ns = 0;
+
+    int rc;
+    if (timeout_ns == 0) {
+        rc = us->defer_taskrun ? io_uring_submit_and_get_events(&us->ring)
+                               : io_uring_submit(&us->ring);
+    } else {
+        struct io_uring_cqe *cqe;
+        struct __kernel_timespec ts, *tsp = NULL;
+        if (timeout_ns > 0) {
+            ts.tv_sec = timeout_ns / 1000000000;
+            ts.tv_nsec = timeout_ns % 1000000000;
+            tsp = &ts;
+        }
+        rc = io_uring_submit_and_wait_timeout(&us->ring, &cqe, 1, tsp, NULL);
+    }
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
+        return rc;
+
+    int n = reap(us);
+    if (us->epoll_ready) {
+        us->epoll_ready = 0;
+        n--;   /* the poll CQE itself is not an event */
+        int e = evl__epoll_poll(loop, 0);
+        if (e > 0)
+            n += e;
+    }
+    return n;
+}
+
+static void uring_teardown(evl_loop *loop)
+{
+    struct uring_state *us = state_of(loop);
+    if (us == NULL || !us->ring_ok || getpid() != loop->owner_pid)
+        return;   /* not ours to drive (forked child): just let free unmap */
+    if (us->inflight > 0) {
+        struct io_uring_sqe *sqe = get_sqe(us);
+        if (sqe != NULL) {
+            io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+            io_uring_sqe_set_data64(sqe, UD_IGNORE);
+            us->inflight++;
+        }
+    }
+    /* Reap until the kernel holds nothing of ours.  Settled ops are
+     * marked idle without callbacks: the loop is going away. */
+    while (us->inflight > 0) {
+        struct io_uring_cqe *cqe;
+        int rc = io_uring_submit_and_wait(&us->ring, 1);
+        if (rc < 0 && rc != -EINTR && rc != -ETIME)
+            break;
+        unsigned head, n = 0;
+        io_uring_for_each_cqe(&us->ring, head, cqe) {
+            handle_cqe(us, cqe->user_data, cqe->res, cqe->flags);
+            n++;
+        }
+        io_uring_cq_advance(&us->ring, n);
+    }
+}
+
+static void uring_free(evl_loop *loop)
+{
+    struct uring_state *us = state_of(loop);
+    if (us != NULL && us->ring_ok)
+        io_uring_queue_exit(&us->ring);
+    free(us);
+    loop->backend_data = NULL;
+    evl__epoll_free(loop);
+}
+
+const struct evl_backend_ops evl__backend_uring = {
+    .name = "uring",
+    .init = uring_init,
+    .free = uring_free,
+    .ctl = evl__epoll_ctl,
+    .poll = uring_poll,
+    .submit = uring_submit,
+    .cancel = uring_cancel,
+    .teardown = uring_teardown,
+};

@@ -1,0 +1,338 @@
+/* op.c - proactor operations: submission, settlement, the callback queue.
+ *
+ * The rules in evloop.h live here, the same for every backend:
+ * - an op moves IDLE -> PENDING (submit) -> SETTLED (evl__op_settle, once)
+ *   -> IDLE (just before its callback runs, so it may be resubmitted);
+ * - settling never calls back: it appends to the loop's FIFO, which only
+ *   evl_loop_drain empties (from run_once or the caller);
+ * - timeouts are loop timers (one heap, one armed kernel timeout), so
+ *   they order by deadline and FIFO on both backends.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "evl-internal.h"
+
+void evl__op_settle(evl_op *op, int64_t res)
+{
+    evl_loop *loop = op->loop;
+    op->res = res;
+    op->state = EVL_OP_SETTLED;
+    op->internal &= ~(EVL__OP_IN_KERNEL | EVL__OP_SCRIPTED);
+    op->next = NULL;
+    if (loop->cbq_tail)
+        loop->cbq_tail->next = op;
+    else
+        loop->cbq_head = op;
+    loop->cbq_tail = op;
+    loop->pending_ops--;
+}
+
+int evl_loop_drain(evl_loop *loop)
+{
+    if (loop == NULL)
+        return -EINVAL;
+    int n = 0;
+    /* Pop one at a time: entries appended by a callback run in this same
+     * drain, after those already queued. */
+    while (loop->cbq_head != NULL) {
+        evl_op *op = loop->cbq_head;
+        loop->cbq_head = op->next;
+        if (loop->cbq_head == NULL)
+            loop->cbq_tail = NULL;
+        op->next = NULL;
+        op->state = EVL_OP_IDLE;
+        n++;
+        op->cb(op);   /* may resubmit or free op */
+    }
+    return n;
+}
+
+size_t evl_loop_pending_ops(const evl_loop *loop)
+{
+    return loop ? loop->pending_ops : 0;
+}
+
+static void timeout_fired(evl_timer *t);
+
+int evl__timer_is_op(const evl_timer *t)
+{
+    return t->cb == timeout_fired;
+}
+
+static void timeout_fired(evl_timer *t)
+{
+    evl_op *op = evl__container_of(t, evl_op, timer);
+    evl__op_settle(op, 0);
+}
+
+/* Common front half of every submit: checks and resets op. */
+static int op_begin(evl_loop *loop, evl_op *op, int kind, evl_op_cb cb)
+{
+    if (loop == NULL || op == NULL || cb == NULL)
+        return -EINVAL;
+    if (loop->model != EVL_PROACTOR)
+        return -EOPNOTSUPP;
+    if (op->state == EVL_OP_PENDING || op->state == EVL_OP_SETTLED)
+        return -EINVAL;   /* still the loop's */
+    op->loop = loop;
+    op->cb = cb;
+    op->kind = kind;
+    op->res = 0;
+    op->internal = 0;
+    op->scripted = 0;
+    op->fd = op->fd_out = -1;
+    op->buf = NULL;
+    op->len = 0;
+    op->off = op->off_out = -1;
+    op->flags = 0;
+    op->next = NULL;
+    op->addr.len = 0;
+    return 0;
+}
+
+static int op_submit(evl_op *op)
+{
+    evl_loop *loop = op->loop;
+    op->state = EVL_OP_PENDING;
+    loop->pending_ops++;
+    if (op->kind == EVL_OP_TIMEOUT) {
+        evl_timer_init(loop, &op->timer);
+        int rc = evl_timer_start_at(&op->timer, timeout_fired, op->deadline_ns, 0);
+        if (rc == 0)
+            return 0;
+        op->state = EVL_OP_IDLE;
+        loop->pending_ops--;
+        return rc;
+    }
+    int rc = loop->backend->submit(loop, op);
+    if (rc < 0) {
+        op->state = EVL_OP_IDLE;
+        loop->pending_ops--;
+    }
+    return rc;
+}
+
+static int fd_ok(int fd)
+{
+    return fd >= 0;
+}
+
+int evl_op_read(evl_loop *loop, evl_op *op, int fd, void *buf, size_t len, int64_t off,
+                evl_op_cb cb)
+{
+    int rc = op_begin(loop, op, EVL_OP_READ, cb);
+    if (rc < 0)
+        return rc;
+    if (!fd_ok(fd) || (buf == NULL && len > 0) || off < -1)
+        return -EINVAL;
+    op->fd = fd;
+    op->buf = buf;
+    op->len = len;
+    op->off = off;
+    return op_submit(op);
+}
+
+int evl_op_write(evl_loop *loop, evl_op *op, int fd, const void *buf, size_t len,
+                 int64_t off, evl_op_cb cb)
+{
+    int rc = op_begin(loop, op, EVL_OP_WRITE, cb);
+    if (rc < 0)
+        return rc;
+    if (!fd_ok(fd) || (buf == NULL && len > 0) || off < -1)
+        return -EINVAL;
+    op->fd = fd;
+    op->buf = (void *)buf;
+    op->len = len;
+    op->off = off;
+    return op_submit(op);
+}
+
+int evl_op_recv(evl_loop *loop, evl_op *op, int fd, void *buf, size_t len, int flags,
+                evl_op_cb cb)
+{
+    int rc = op_begin(loop, op, EVL_OP_RECV, cb);
+    if (rc < 0)
+        return rc;
+    if (!fd_ok(fd) || (buf == NULL && len > 0) || flags < 0)
+        return -EINVAL;
+    op->fd = fd;
+    op->buf = buf;
+    op->len = len;
+    op->flags = (unsigned)flags;
+    return op_submit(op);
+}
+
+int evl_op_send(evl_loop *loop, evl_op *op, int fd, const void *buf, size_t len, int flags,
+                evl_op_cb cb)
+{
+    int rc = op_begin(loop, op, EVL_OP_SEND, cb);
+    if (rc < 0)
+        return rc;
+    if (!fd_ok(fd) || (buf == NULL && len > 0) || flags < 0)
+        return -EINVAL;
+    op->fd = fd;
+    op->buf = (void *)buf;
+    op->len = len;
+    op->flags = (unsigned)flags | MSG_NOSIGNAL;
+    return op_submit(op);
+}
+
+int evl_op_accept(evl_loop *loop, evl_op *op, int fd, int flags, evl_op_cb cb)
+{
+    int rc = op_begin(loop, op, EVL_OP_ACCEPT, cb);
+    if (rc < 0)
+        return rc;
+    if (!fd_ok(fd) || (flags & ~SOCK_NONBLOCK))
+        return -EINVAL;
+    op->fd = fd;
+    op->flags = (unsigned)flags | SOCK_CLOEXEC;
+    op->addr.len = sizeof(op->addr.storage);
+    return op_submit(op);
+}
+
+int evl_op_connect(evl_loop *loop, evl_op *op, int fd, const void *addr, uint32_t addrlen,
+                   evl_op_cb cb)
+{
+    int rc = op_begin(loop, op, EVL_OP_CONNECT, cb);
+    if (rc < 0)
+        return rc;
+    if (!fd_ok(fd) || addr == NULL || addrlen == 0 || addrlen > sizeof(op->addr.storage))
+        return -EINVAL;
+    op->fd = fd;
+    memcpy(op->addr.storage, addr, addrlen);
+    op->addr.len = addrlen;
+    return op_submit(op);
+}
+
+int evl_op_shutdown(evl_loop *loop, evl_op *op, int fd, int how, evl_op_cb cb)
+{
+    int rc = op_begin(loop, op, EVL_OP_SHUTDOWN, cb);
+    if (rc < 0)
+        return rc;
+    if (!fd_ok(fd) || (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR))
+        return -EINVAL;
+    op->fd = fd;
+    op->flags = (unsigned)how;
+    return op_submit(op);
+}
+
+int evl_op_close(evl_loop *loop, evl_op *op, int fd, evl_op_cb cb)
+{
+    int rc = op_begin(loop, op, EVL_OP_CLOSE, cb);
+    if (rc < 0)
+        return rc;
+    if (!fd_ok(fd))
+        return -EINVAL;
+    op->fd = fd;
+    return op_submit(op);
+}
+
+int evl_op_splice(evl_loop *loop, evl_op *op, int fd_in, int64_t off_in, int fd_out,
+                  int64_t off_out, size_t len, unsigned flags, evl_op_cb cb)
+{
+    int rc = op_begin(loop, op, EVL_OP_SPLICE, cb);
+    if (rc < 0)
+        return rc;
+    if (!fd_ok(fd_in) || !fd_ok(fd_out) || off_in < -1 || off_out < -1)
+        return -EINVAL;
+    op->fd = fd_in;
+    op->off = off_in;
+    op->fd_out = fd_out;
+    op->off_out = off_out;
+    op->len = len;
+    op->flags = flags;
+    return op_submit(op);
+}
+
+int evl_op_timeout(evl_loop *loop, evl_op *op, uint64_t deadline_ns, evl_op_cb cb)
+{
+    int rc = op_begin(loop, op, EVL_OP_TIMEOUT, cb);
+    if (rc < 0)
+        return rc;
+    op->deadline_ns = deadline_ns;
+    return op_submit(op);
+}
+
+int evl_op_cancel(evl_op *op)
+{
+    if (op == NULL || op->loop == NULL)
+        return -EINVAL;
+    if (op->state == EVL_OP_SETTLED)
+        return -EALREADY;
+    if (op->state != EVL_OP_PENDING)
+        return -EINVAL;
+    if (op->internal & EVL__OP_CANCEL_REQ)
+        return 0;   /* already asked; the answer is on its way */
+    op->internal |= EVL__OP_CANCEL_REQ;
+    if (op->kind == EVL_OP_TIMEOUT) {
+        evl_timer_stop(&op->timer);
+        evl__op_settle(op, -ECANCELED);
+        return 0;
+    }
+    return op->loop->backend->cancel(op->loop, op);
+}
+
+int evl_op_fake_script(evl_op *op, int64_t res)
+{
+    if (op == NULL || op->loop == NULL)
+        return -EINVAL;
+    if (op->loop->backend != &evl__backend_fake)
+        return -EOPNOTSUPP;
+    if (op->state != EVL_OP_PENDING || op->kind == EVL_OP_TIMEOUT)
+        return -EINVAL;
+    op->scripted = res;
+    op->internal |= EVL__OP_SCRIPTED;
+    return 0;
+}
+
+int64_t evl__op_syscall(evl_op *op, size_t len_cap)
+{
+    size_t len = op->len < len_cap ? op->len : len_cap;
+    ssize_t n;
+    socklen_t alen;
+    switch (op->kind) {
+    case EVL_OP_READ:
+        n = op->off < 0 ? read(op->fd, op->buf, len) : pread(op->fd, op->buf, len, op->off);
+        break;
+    case EVL_OP_WRITE:
+        n = op->off < 0 ? write(op->fd, op->buf, len) : pwrite(op->fd, op->buf, len, op->off);
+        break;
+    case EVL_OP_RECV:
+        n = recv(op->fd, op->buf, len, (int)op->flags);
+        break;
+    case EVL_OP_SEND:
+        n = send(op->fd, op->buf, len, (int)op->flags);
+        break;
+    case EVL_OP_ACCEPT:
+        alen = sizeof(op->addr.storage);
+        n = accept4(op->fd, (struct sockaddr *)op->addr.storage, &alen, (int)op->flags);
+        op->addr.len = n >= 0 ? alen : 0;
+        break;
+    case EVL_OP_CONNECT:
+        n = connect(op->fd, (const struct sockaddr *)op->addr.storage, op->addr.len);
+        break;
+    case EVL_OP_SHUTDOWN:
+        n = shutdown(op->fd, (int)op->flags);
+        break;
+    case EVL_OP_CLOSE:
+        n = close(op->fd);
+        break;
+    case EVL_OP_SPLICE: {
+        loff_t in = op->off, out = op->off_out;
+        n = splice(op->fd, op->off < 0 ? NULL : &in, op->fd_out,
+                   op->off_out < 0 ? NULL : &out, len, op->flags);
+        break;
+    }
+    default:
+        return -EINVAL;
+    }
+    return n < 0 ? -errno : n;
+}

@@ -1,0 +1,3 @@
+#include "evl-test.h"
+#include "evloop.h"
+int main(void){return 77;}
