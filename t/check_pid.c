@@ -141,29 +141,33 @@ START_TEST(test_pid_not_our_child_reports_echild)
 {
     evl_loop *loop;
     ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
-    /* A grandchild: exits, but waitid is not ours to call. */
-    int p2[2];
-    ck_assert_rc(pipe(p2));
+    /* A grandchild: exits, but waitid is not ours to call.  report carries
+     * its pid up; hold keeps it alive until we watch it. */
+    int report[2], hold[2];
+    ck_assert_rc(pipe(report));
+    ck_assert_rc(pipe(hold));
     pid_t mid = fork();
     if (mid == 0) {
         pid_t g = fork();
         if (g == 0) {
             char c;
-            close(p2[1]);
-            (void)!read(p2[0], &c, 1);
+            close(hold[1]);
+            (void)!read(hold[0], &c, 1);
             _exit(0);
         }
-        (void)!write(p2[1], &g, sizeof(g));
+        (void)!write(report[1], &g, sizeof(g));
         _exit(0);
     }
     pid_t g;
-    ck_assert_int_eq(read(p2[0], &g, sizeof(g)), sizeof(g));
+    ck_assert_int_eq(read(report[0], &g, sizeof(g)), sizeof(g));
     waitpid(mid, NULL, 0);
     struct pid_rec r = { 0 };
     evl_pid p = { .data = &r };
     ck_assert_rc(evl_pid_start(loop, &p, g, 0, on_exit_cb));
-    close(p2[1]);
-    close(p2[0]);
+    close(hold[1]);
+    close(hold[0]);
+    close(report[0]);
+    close(report[1]);
     while (r.calls == 0)
         ck_assert_int_ge(evl_loop_run_once(loop, -1), 0);
     ck_assert_int_eq(r.status, -ECHILD);
