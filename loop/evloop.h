@@ -104,8 +104,8 @@ enum evl_pid_flag {
  * forgets them (their storage is the caller's).
  */
 
-/* Returns 0, or -EINVAL (unknown model or flags), -EOPNOTSUPP (model not
- * built), -EMFILE/-ENFILE/-ENOMEM from the kernel. */
+/* Returns 0, or -EINVAL (unknown model or flags), -EMFILE/-ENFILE/-ENOMEM
+ * from the kernel, or (uring) the kernel's refusal of io_uring. */
 EVL_EXPORT int evl_loop_new(evl_loop **out, int model, unsigned flags);
 
 /* Options beyond the model; zero-initialise and set what you need. */
@@ -229,7 +229,8 @@ struct evl_timer {
     size_t heap_idx;             /* position in the heap, or EVL__TIMER_* */
 };
 
-/* Returns 0, or -EINVAL (loop or t NULL). */
+/* Returns 0, or -EINVAL (loop or t NULL).  A timer must not be used after
+ * its loop is freed, except to be initialised again. */
 EVL_EXPORT int evl_timer_init(evl_loop *loop, evl_timer *t);
 /* Starts (or restarts) t to fire after_ns from the loop's current time,
  * then every every_ns if non-zero.  Returns 0, or -EINVAL (not
@@ -326,9 +327,9 @@ EVL_EXPORT pid_t evl_pid_pid(const evl_pid *p);
 
 /* ------------------------------------------------------------ op
  *
- * A proactor operation: caller storage, owned by the loop (and, for the
- * uring backend, the kernel) from a successful submit until its callback
- * runs.  Buffers passed in are borrowed for the same period.  Rules, the
+ * A proactor operation: caller storage (zero it before its first submit),
+ * owned by the loop (and, for the uring backend, the kernel) from a
+ * successful submit until its callback runs.  Buffers passed in are borrowed for the same period.  Rules, the
  * same for both backends:
  *  - every submitted op settles exactly once and its callback runs exactly
  *    once (unless the loop is freed first);
