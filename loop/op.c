@@ -15,7 +15,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "evl-internal.h"
@@ -125,6 +127,14 @@ static int fd_ok(int fd)
     return fd >= 0;
 }
 
+/* The kernel's own per-call cap (MAX_RW_COUNT): larger requests become
+ * short transfers, as with read(2), instead of wrapping io_uring's 32-bit
+ * length. */
+static size_t cap_len(size_t len)
+{
+    return len > 0x7ffff000u ? 0x7ffff000u : len;
+}
+
 int evl_op_read(evl_loop *loop, evl_op *op, int fd, void *buf, size_t len, int64_t off,
                 evl_op_cb cb)
 {
@@ -135,7 +145,7 @@ int evl_op_read(evl_loop *loop, evl_op *op, int fd, void *buf, size_t len, int64
         return -EINVAL;
     op->fd = fd;
     op->buf = buf;
-    op->len = len;
+    op->len = cap_len(len);
     op->off = off;
     return op_submit(op);
 }
@@ -150,7 +160,7 @@ int evl_op_write(evl_loop *loop, evl_op *op, int fd, const void *buf, size_t len
         return -EINVAL;
     op->fd = fd;
     op->buf = (void *)buf;
-    op->len = len;
+    op->len = cap_len(len);
     op->off = off;
     return op_submit(op);
 }
@@ -165,7 +175,7 @@ int evl_op_recv(evl_loop *loop, evl_op *op, int fd, void *buf, size_t len, int f
         return -EINVAL;
     op->fd = fd;
     op->buf = buf;
-    op->len = len;
+    op->len = cap_len(len);
     op->flags = (unsigned)flags;
     return op_submit(op);
 }
@@ -180,7 +190,7 @@ int evl_op_send(evl_loop *loop, evl_op *op, int fd, const void *buf, size_t len,
         return -EINVAL;
     op->fd = fd;
     op->buf = (void *)buf;
-    op->len = len;
+    op->len = cap_len(len);
     op->flags = (unsigned)flags | MSG_NOSIGNAL;
     return op_submit(op);
 }
@@ -247,7 +257,7 @@ int evl_op_splice(evl_loop *loop, evl_op *op, int fd_in, int64_t off_in, int fd_
     op->off = off_in;
     op->fd_out = fd_out;
     op->off_out = off_out;
-    op->len = len;
+    op->len = cap_len(len);
     op->flags = flags;
     return op_submit(op);
 }
@@ -293,11 +303,34 @@ int evl_op_fake_script(evl_op *op, int64_t res)
     return 0;
 }
 
+/* Free space in a pipe, or SIZE_MAX when fd is not a pipe (or unknown). */
+static size_t pipe_space(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+        return SIZE_MAX;
+    int cap = fcntl(fd, F_GETPIPE_SZ), used = 0;
+    if (cap < 0 || ioctl(fd, FIONREAD, &used) < 0)
+        return SIZE_MAX;
+    return cap > used ? (size_t)(cap - used) : 0;
+}
+
 int64_t evl__op_syscall(evl_op *op, size_t len_cap)
 {
     size_t len = op->len < len_cap ? op->len : len_cap;
     ssize_t n;
     socklen_t alen;
+    /* The fake backend must never block, whatever the fd's mode: sockets
+     * get MSG_DONTWAIT, splice SPLICE_F_NONBLOCK, and a write to a pipe is
+     * cut to the space the pipe has (a blocking pipe write of more would
+     * wait for the reader). */
+    if (op->kind == EVL_OP_WRITE && len > 0) {
+        size_t room = pipe_space(op->fd);
+        if (room == 0)
+            return -EAGAIN;
+        if (len > room)
+            len = room;
+    }
     switch (op->kind) {
     case EVL_OP_READ:
         n = op->off < 0 ? read(op->fd, op->buf, len) : pread(op->fd, op->buf, len, op->off);
@@ -306,10 +339,10 @@ int64_t evl__op_syscall(evl_op *op, size_t len_cap)
         n = op->off < 0 ? write(op->fd, op->buf, len) : pwrite(op->fd, op->buf, len, op->off);
         break;
     case EVL_OP_RECV:
-        n = recv(op->fd, op->buf, len, (int)op->flags);
+        n = recv(op->fd, op->buf, len, (int)op->flags | MSG_DONTWAIT);
         break;
     case EVL_OP_SEND:
-        n = send(op->fd, op->buf, len, (int)op->flags);
+        n = send(op->fd, op->buf, len, (int)op->flags | MSG_DONTWAIT);
         break;
     case EVL_OP_ACCEPT:
         alen = sizeof(op->addr.storage);
@@ -328,7 +361,7 @@ int64_t evl__op_syscall(evl_op *op, size_t len_cap)
     case EVL_OP_SPLICE: {
         loff_t in = op->off, out = op->off_out;
         n = splice(op->fd, op->off < 0 ? NULL : &in, op->fd_out,
-                   op->off_out < 0 ? NULL : &out, len, op->flags);
+                   op->off_out < 0 ? NULL : &out, len, op->flags | SPLICE_F_NONBLOCK);
         break;
     }
     default:
