@@ -303,16 +303,15 @@ int evl_op_fake_script(evl_op *op, int64_t res)
     return 0;
 }
 
-/* Free space in a pipe, or SIZE_MAX when fd is not a pipe (or unknown). */
-static size_t pipe_space(int fd)
+/* The fd a fake op may block on, for ops that can block once ready
+ * (a write bigger than the pipe's or socket's free space), or -1. */
+static int blocking_target(const evl_op *op)
 {
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))
-        return SIZE_MAX;
-    int cap = fcntl(fd, F_GETPIPE_SZ), used = 0;
-    if (cap < 0 || ioctl(fd, FIONREAD, &used) < 0)
-        return SIZE_MAX;
-    return cap > used ? (size_t)(cap - used) : 0;
+    switch (op->kind) {
+    case EVL_OP_WRITE: return op->fd;
+    case EVL_OP_SPLICE: return op->fd_out;
+    default: return -1;
+    }
 }
 
 int64_t evl__op_syscall(evl_op *op, size_t len_cap)
@@ -321,22 +320,29 @@ int64_t evl__op_syscall(evl_op *op, size_t len_cap)
     ssize_t n;
     socklen_t alen;
     /* The fake backend must never block, whatever the fd's mode: sockets
-     * get MSG_DONTWAIT, splice SPLICE_F_NONBLOCK, and a write to a pipe is
-     * cut to the space the pipe has (a blocking pipe write of more would
-     * wait for the reader). */
-    if (op->kind == EVL_OP_WRITE && len > 0) {
-        size_t room = pipe_space(op->fd);
-        if (room == 0)
-            return -EAGAIN;
-        if (len > room)
-            len = room;
+     * get MSG_DONTWAIT and splice SPLICE_F_NONBLOCK; a write or splice
+     * into a blocking pipe or socket runs with O_NONBLOCK set for the one
+     * call (the flag is per open file description, so another process
+     * sharing it could see it for that instant: acceptable for a test
+     * backend, and there is no per-call flag for write(2)). */
+    int target = blocking_target(op), restore = -1;
+    if (target >= 0) {
+        int fl = fcntl(target, F_GETFL);
+        struct stat st;
+        if (fl >= 0 && !(fl & O_NONBLOCK) && fstat(target, &st) == 0 && !S_ISREG(st.st_mode) &&
+            fcntl(target, F_SETFL, fl | O_NONBLOCK) == 0)
+            restore = fl;
     }
     switch (op->kind) {
     case EVL_OP_READ:
         n = op->off < 0 ? read(op->fd, op->buf, len) : pread(op->fd, op->buf, len, op->off);
         break;
     case EVL_OP_WRITE:
-        n = op->off < 0 ? write(op->fd, op->buf, len) : pwrite(op->fd, op->buf, len, op->off);
+        /* A write op on a socket goes out as send so a vanished peer is
+         * EPIPE, not SIGPIPE. */
+        n = op->off < 0 ? send(op->fd, op->buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) : -1;
+        if (op->off >= 0 || (n < 0 && errno == ENOTSOCK))
+            n = op->off < 0 ? write(op->fd, op->buf, len) : pwrite(op->fd, op->buf, len, op->off);
         break;
     case EVL_OP_RECV:
         n = recv(op->fd, op->buf, len, (int)op->flags | MSG_DONTWAIT);
@@ -367,5 +373,8 @@ int64_t evl__op_syscall(evl_op *op, size_t len_cap)
     default:
         return -EINVAL;
     }
-    return n < 0 ? -errno : n;
+    int64_t res = n < 0 ? -errno : n;
+    if (restore >= 0)
+        (void)fcntl(target, F_SETFL, restore);
+    return res;
 }
