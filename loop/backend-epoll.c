@@ -9,7 +9,8 @@
  * - epoll_wait takes milliseconds; epoll_pwait2 (Linux 5.11, glibc 2.35)
  *   takes a timespec.  We use the latter when it exists and fall back to
  *   rounding up to whole milliseconds, so a wait never ends early.
- * - EINTR from the wait is not an error: it reports zero events.
+ * - EINTR from the wait goes back to the loop, which resumes the wait for
+ *   the time left unless its interrupt callback says otherwise.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -85,7 +86,7 @@ int evl__epoll_poll(evl_loop *loop, int64_t timeout_ns)
 {
     int n = epoll_wait_ns(loop, timeout_ns);
     if (n < 0)
-        return errno == EINTR ? 0 : -errno;
+        return -errno;   /* EINTR included: the loop decides whether to wait on */
     for (int i = 0; i < n; i++) {
         uint64_t key = loop->events[i].data.u64;
         uint32_t ev = loop->events[i].events;

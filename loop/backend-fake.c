@@ -181,6 +181,8 @@ static int fake_poll(evl_loop *loop, int64_t timeout_ns)
     else if (!manual && fs->head != NULL && (timeout_ns < 0 || timeout_ns > 1000000))
         timeout_ns = 1000000;
     int n = evl__epoll_poll(loop, timeout_ns);
+    if (n == -EINTR && settled > 0)
+        n = 0;
     return n < 0 ? n : n + settled;
 }
 
@@ -200,7 +202,8 @@ static void fake_teardown(evl_loop *loop)
 
 int evl_op_fake_complete(evl_op *op, int64_t res)
 {
-    if (op == NULL || op->loop == NULL)
+    /* State first: an idle op's loop may already be freed. */
+    if (op == NULL || op->state != EVL_OP_PENDING || op->loop == NULL)
         return -EINVAL;
     evl_loop *loop = op->loop;
     if (loop->backend != &evl__backend_fake)

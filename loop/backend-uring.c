@@ -33,6 +33,8 @@
 #include <liburing.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "evl-internal.h"
@@ -48,6 +50,7 @@ struct uring_state {
     int epoll_ready;              /* its CQE arrived: run epoll_wait(0) */
     int defer_taskrun;
     size_t inflight;              /* CQEs still expected (ops, poll, cancels) */
+    int sigpipe_risk;             /* a write that may hit a pipe awaits submission */
 };
 
 static struct uring_state *state_of(evl_loop *loop)
@@ -137,6 +140,12 @@ static struct io_uring_sqe *get_sqe(struct uring_state *us)
     return NULL;
 }
 
+static int is_socket(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 static int uring_submit(evl_loop *loop, evl_op *op)
 {
     struct uring_state *us = state_of(loop);
@@ -150,7 +159,16 @@ static int uring_submit(evl_loop *loop, evl_op *op)
         io_uring_prep_read(sqe, op->fd, op->buf, (unsigned)op->len, off);
         break;
     case EVL_OP_WRITE:
-        io_uring_prep_write(sqe, op->fd, op->buf, (unsigned)op->len, off);
+        /* A socket write goes out as send(MSG_NOSIGNAL): a vanished peer is
+         * -EPIPE even when the retry runs later as task work, outside any
+         * guard.  Pipes have no such flag; their inline writes are guarded
+         * in uring_poll. */
+        if (op->off < 0 && is_socket(op->fd)) {
+            io_uring_prep_send(sqe, op->fd, op->buf, op->len, MSG_NOSIGNAL);
+        } else {
+            io_uring_prep_write(sqe, op->fd, op->buf, (unsigned)op->len, off);
+            us->sigpipe_risk = 1;
+        }
         break;
     case EVL_OP_RECV:
         io_uring_prep_recv(sqe, op->fd, op->buf, op->len, (int)op->flags);
@@ -215,6 +233,12 @@ static int uring_poll(evl_loop *loop, int64_t timeout_ns)
     if (loop->cbq_head != NULL || us->epoll_ready)
         timeout_ns = 0;
 
+    /* Writes issued inline by this enter may raise SIGPIPE in our thread. */
+    struct evl__sigpipe_guard guard;
+    int guarded = us->sigpipe_risk;
+    if (guarded)
+        evl__sigpipe_block(&guard);
+    us->sigpipe_risk = 0;
     int rc;
     if (timeout_ns == 0) {
         rc = us->defer_taskrun ? io_uring_submit_and_get_events(&us->ring)
@@ -229,10 +253,14 @@ static int uring_poll(evl_loop *loop, int64_t timeout_ns)
         }
         rc = io_uring_submit_and_wait_timeout(&us->ring, &cqe, 1, tsp, NULL);
     }
+    if (guarded)
+        evl__sigpipe_unblock(&guard);
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
         return rc;
 
     int n = reap(us);
+    if (n == 0 && rc == -EINTR && !us->epoll_ready)
+        return -EINTR;   /* the loop decides whether to wait on */
     if (us->epoll_ready) {
         us->epoll_ready = 0;
         n--;   /* the poll CQE itself is not an event */

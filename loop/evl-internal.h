@@ -32,6 +32,14 @@ struct evl__fd_slot {
     uint32_t gen;
 };
 
+/* A timer heap entry.  The key lives in the entry, not behind the
+ * pointer, so sifting compares without touching the timers themselves. */
+struct evl__heap_node {
+    uint64_t due_ns;
+    uint64_t seq;                /* start order: equal deadlines fire FIFO */
+    evl_timer *t;
+};
+
 /* A readiness or completion backend.  The reactor has one (epoll). */
 struct evl_backend_ops {
     const char *name;
@@ -70,8 +78,8 @@ struct evl_loop {
 
     uint64_t now_ns;             /* cached at each iteration */
 
-    /* Timers: a binary min-heap of (due_ns, seq). */
-    evl_timer **heap;
+    /* Timers: a 4-ary min-heap of (due_ns, seq). */
+    struct evl__heap_node *heap;
     size_t heap_len, heap_cap;
     uint64_t timer_seq;          /* next start order */
     uint64_t armed_ns;           /* what the timerfd is set to; 0: disarmed */
@@ -90,6 +98,8 @@ struct evl_loop {
     unsigned flags;              /* evl_loop_new flags */
     unsigned ring_entries;
     pid_t owner_pid;             /* a forked child must not drive our ring */
+    int (*interrupt_cb)(evl_loop *loop, void *arg);
+    void *interrupt_arg;
 
     atomic_int stop_requested;
     atomic_int polling;          /* 1 while blocked in (or about to enter) the wait */
@@ -105,6 +115,15 @@ EVL__HIDDEN int evl__epoll_init(evl_loop *loop);
 EVL__HIDDEN void evl__epoll_free(evl_loop *loop);
 EVL__HIDDEN int evl__epoll_ctl(evl_loop *loop, int op, int fd, uint32_t events, uint64_t key);
 EVL__HIDDEN int evl__epoll_poll(evl_loop *loop, int64_t timeout_ns);
+
+/* sigpipe.c: block SIGPIPE around writes that may raise it, and swallow
+ * the one they raise. */
+struct evl__sigpipe_guard {
+    sigset_t old;
+    int was_blocked, was_pending;
+};
+EVL__HIDDEN void evl__sigpipe_block(struct evl__sigpipe_guard *g);
+EVL__HIDDEN void evl__sigpipe_unblock(struct evl__sigpipe_guard *g);
 
 /* op.c */
 EVL__HIDDEN void evl__op_settle(evl_op *op, int64_t res);
@@ -122,7 +141,8 @@ EVL__HIDDEN void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t ep
 /* timer.c */
 /* Whether t is the timer inside an evl_op (a proactor timeout). */
 EVL__HIDDEN int evl__timer_is_op(const evl_timer *t);
-EVL__HIDDEN void evl__timers_run(evl_loop *loop);
+/* Fires due timers; returns how many callbacks ran. */
+EVL__HIDDEN int evl__timers_run(evl_loop *loop);
 EVL__HIDDEN int evl__timers_arm(evl_loop *loop);
 EVL__HIDDEN void evl__timers_free(evl_loop *loop);
 

@@ -134,6 +134,13 @@ EVL_EXPORT int evl_loop_run(evl_loop *loop);
  * kernel events the wait returned (timers are not counted), or -errno. */
 EVL_EXPORT int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns);
 
+/* A wait interrupted by a signal handler resumes for the time left.  With
+ * an interrupt callback set, it is asked first: a non-zero return makes
+ * run_once return at once (the Perl binding uses this to run %SIG
+ * handlers).  NULL removes it. */
+EVL_EXPORT void evl_loop_set_interrupt_cb(evl_loop *loop,
+                                          int (*cb)(evl_loop *loop, void *arg), void *arg);
+
 /* Requests the running evl_loop_run to return.  From a callback it
  * prevents the next wait; from another thread it wakes a blocked wait. */
 EVL_EXPORT void evl_loop_stop(evl_loop *loop);
@@ -527,16 +534,45 @@ EVL_EXPORT int evl_framer_encode(const evl_framer *fr, size_t len, char *head,
  *
  * One buffered stream over an fd, driven by the loop: a read buffer, a
  * write queue with low/high watermarks, write-behind (queued bytes are
- * written with writev when the fd is writable), close-after-drain, EOF
- * and error reporting, and an optional framer.  EPIPE and ECONNRESET are
- * errors reported through on_error (writes to sockets use MSG_NOSIGNAL;
- * pipe writes are done with SIGPIPE blocked and any pending SIGPIPE
+ * written when the fd can take them), close-after-drain, EOF and error
+ * reporting, and an optional framer.  EPIPE and ECONNRESET are errors
+ * reported through on_error (writes to sockets use MSG_NOSIGNAL; pipe
+ * writes are done with SIGPIPE blocked and any pending SIGPIPE
  * discarded), never a SIGPIPE death.
  *
- * With a loop (loop != NULL) the stream reads when readable and drains
- * its queue when writable.  Without one it is driven by the caller
- * (evl_stream_fill / evl_stream_flush), which is what a blocking PerlIO
- * handle does.
+ * With a loop (loop != NULL) the stream reads and drains its queue by
+ * itself.  Without one it is driven by the caller (evl_stream_fill /
+ * evl_stream_flush), which is what a blocking PerlIO handle does.
+ *
+ * The loop's model picks the engine; the API, the callbacks and the bytes
+ * are the same.  EVL_REACTOR: readiness, then non-blocking read/writev.
+ * EVL_PROACTOR: completions.  Sockets read with one evl_op_recv and write
+ * with one evl_op_send in flight; pipes, FIFOs and ttys read with
+ * evl_op_read, but write as on the reactor (the loop's fd watcher and a
+ * SIGPIPE-guarded write(), because the kernel raises SIGPIPE for an
+ * io_uring write to a widowed pipe); regular files read ahead: up to
+ * evl_stream_set_readahead chunk reads of read_size bytes at consecutive
+ * offsets are in flight while earlier chunks are consumed, and they reach
+ * the read buffer strictly in file order.  A file stream reads from the
+ * fd's file position and moves it past the bytes it buffers, as read()
+ * would; a seek by the caller is followed at the next chunk.
+ * Differences a proactor caller sees:
+ *  - every write is queued (a copy) and goes out from the loop, so errors
+ *    such as EPIPE arrive through on_error, and bytes in flight count as
+ *    queued for the watermarks;
+ *  - a read may be in flight into the read buffer's free space: consume
+ *    from evl_stream_rbuf at will, and add to it only within
+ *    evl_buf_space (or before head, with evl_buf_prepend) while reading
+ *    is started; the buffer must not be grown then (its memory would move
+ *    under the kernel);
+ *  - closing waits until the kernel has let go of the stream's
+ *    operations, so evl_stream_close may return 1 with nothing queued
+ *    and on_close follows from the loop;
+ *  - evl_stream_free with operations in flight cancels them and leaves
+ *    the memory they use to their completions: run the loop until
+ *    evl_loop_pending_ops() is 0 (and evl_loop_drain) before
+ *    evl_loop_free, or that memory (and an fd whose close was pending)
+ *    is leaked.
  */
 typedef void (*evl_stream_cb)(evl_stream *s);
 /* Raw data: the whole unconsumed read buffer is data[0..len).  Return how
@@ -563,6 +599,8 @@ struct evl_stream_callbacks {
     evl_stream_cb on_close;             /* fd closed (close-after-drain done) */
 };
 
+struct evl__stream_px;           /* the proactor engine's state (stream-proactor.c) */
+
 struct evl_stream {
     void *data;                  /* user slot */
     /* private */
@@ -581,17 +619,26 @@ struct evl_stream {
     int err;                     /* sticky negative errno */
     unsigned state;              /* EVL__STREAM_* bits */
     unsigned *alive;             /* dispatch guard, see stream.c */
+    unsigned readahead;          /* proactor, regular files: chunk reads ahead */
+    struct evl__stream_px *px;   /* proactor engine, NULL on a reactor; heap
+                                    memory that outlives s while ops are in flight */
 };
 
 /* Sets up s over fd.  loop may be NULL (caller-driven).  Reading starts
  * at once when a loop and an on_read/on_message callback are given.
- * Returns 0, or -EINVAL, -EBADF, -ENOMEM, or the watcher's error. */
+ * Returns 0, or -EINVAL, -EBADF, -ENOMEM, or the watcher's or the
+ * first read operation's error. */
 EVL_EXPORT int evl_stream_init(evl_stream *s, evl_loop *loop, int fd, unsigned flags,
                                const struct evl_stream_callbacks *cb);
-/* Frees buffers and stops watching; does not close the fd (see close). */
+/* Frees buffers and stops watching; does not close the fd (see close),
+ * unless a proactor close was only waiting for the kernel.  On a
+ * proactor, operations in flight are cancelled and their memory is freed
+ * by their completions (see above). */
 EVL_EXPORT void evl_stream_free(evl_stream *s);
 
-/* Pause / resume delivery of reads (pausing never drops buffered data). */
+/* Pause / resume delivery of reads (pausing never drops buffered data).
+ * On a proactor, read_stop cancels a socket or pipe read in flight (bytes
+ * it had already read are kept); file chunks in flight complete and wait. */
 EVL_EXPORT int evl_stream_read_start(evl_stream *s);
 EVL_EXPORT int evl_stream_read_stop(evl_stream *s);
 
@@ -601,27 +648,43 @@ EVL_EXPORT int evl_stream_read_stop(evl_stream *s);
  * (low > high). */
 EVL_EXPORT int evl_stream_set_watermarks(evl_stream *s, size_t low, size_t high, size_t wmax);
 /* max read buffer size (frames or unconsumed raw data beyond it give
- * -EMSGSIZE); 0 = no limit.  read_size: bytes per read() (default 64 KiB). */
+ * -EMSGSIZE); 0 = no limit.  read_size: bytes per read() (default 64 KiB),
+ * and the chunk size of proactor read-ahead. */
 EVL_EXPORT int evl_stream_set_read_limits(evl_stream *s, size_t rmax, size_t read_size);
+/* Proactor, regular files: how many chunk reads may be ahead of the
+ * consumer (in flight or done and not yet in the read buffer), 1..64,
+ * default 2.  Stored but unused by other streams.  Returns 0 or -EINVAL
+ * (s NULL, depth 0 or > 64). */
+EVL_EXPORT int evl_stream_set_readahead(evl_stream *s, unsigned depth);
 /* Attaches a framer (caller storage) or detaches with NULL. */
 EVL_EXPORT int evl_stream_set_framer(evl_stream *s, evl_framer *fr);
 
 /* Queues bytes; writes at once when nothing is queued and the fd takes
  * them, else write-behind.  Returns 0, or -EPIPE / -ECONNRESET / the
- * sticky error, -ENOBUFS (over wmax), -ESHUTDOWN (closing), -ENOMEM. */
+ * sticky error, -ENOBUFS (over wmax), -ESHUTDOWN (closing), -ENOMEM, or
+ * (proactor) -EBUSY from a full ring. */
 EVL_EXPORT int evl_stream_write(evl_stream *s, const void *p, size_t n);
 EVL_EXPORT int evl_stream_writev(evl_stream *s, const struct iovec *iov, int iovcnt);
 /* Encodes one frame with the attached framer and queues it. */
 EVL_EXPORT int evl_stream_write_message(evl_stream *s, const void *p, size_t n);
-/* Writes as much of the queue as the fd takes now without blocking.
- * Returns the bytes still queued, or a negative errno. */
+/* Writes as much of the queue as the fd takes now without blocking (a
+ * proactor only makes sure a write is in flight).  Returns the bytes
+ * still queued, or a negative errno. */
 EVL_EXPORT ssize_t evl_stream_flush(evl_stream *s);
-/* Blocks (poll) until the queue is written.  Returns 0 or -errno. */
+/* Blocks until the queue is written: in poll() on a reactor or without a
+ * loop; on a proactor by running the loop (evl_loop_run_once), so other
+ * callbacks may run meanwhile.  Returns 0 or -errno. */
 EVL_EXPORT int evl_stream_flush_wait(evl_stream *s);
 EVL_EXPORT size_t evl_stream_queued(const evl_stream *s);
 
 /* One read() into the read buffer.  Returns bytes read, 0 at EOF,
- * -EAGAIN, -EMSGSIZE (buffer at rmax), or -errno. */
+ * -EAGAIN, -EMSGSIZE (buffer at rmax), or -errno.  On a proactor: a
+ * socket or pipe returns -EAGAIN while a read of the loop's is in flight
+ * (its bytes arrive through the loop), else reads at once as above; a
+ * regular file takes the next read-ahead chunk, running the loop
+ * (evl_loop_run_once) until it has arrived, and keeps the following ones
+ * in flight; it returns -EBUSY while reading is started (the callbacks
+ * get the chunks) and -ESHUTDOWN once closing. */
 EVL_EXPORT ssize_t evl_stream_fill(evl_stream *s);
 /* The read buffer (for callers that parse it in place). */
 EVL_EXPORT evl_buf *evl_stream_rbuf(evl_stream *s);
@@ -629,8 +692,9 @@ EVL_EXPORT evl_buf *evl_stream_rbuf(evl_stream *s);
 /* Close-after-drain: stop reading, write what is queued, then close the
  * fd (unless EVL_STREAM_NOCLOSE) and call on_close.  Without a loop the
  * drain happens synchronously.  Returns 0, 1 if the close is deferred
- * until the queue drains, or a negative errno (e.g. the error that kept
- * the queue from draining; the fd is closed anyway). */
+ * until the queue drains (on a proactor also until the kernel has
+ * released the stream's operations), or a negative errno (e.g. the error
+ * that kept the queue from draining; the fd is closed anyway). */
 EVL_EXPORT int evl_stream_close(evl_stream *s);
 
 EVL_EXPORT int evl_stream_fd(const evl_stream *s);

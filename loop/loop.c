@@ -121,7 +121,7 @@ void evl_loop_free(evl_loop *loop)
     if (loop->backend != NULL && loop->backend->teardown != NULL)
         loop->backend->teardown(loop);
     for (size_t i = 0; i < loop->heap_len; i++) {
-        evl_timer *t = loop->heap[i];
+        evl_timer *t = loop->heap[i].t;
         if (t->cb != NULL && loop->model == EVL_PROACTOR && evl__timer_is_op(t)) {
             evl_op *op = evl__container_of(t, evl_op, timer);
             op->res = -ECANCELED;
@@ -220,6 +220,38 @@ static void drain_wakefd(evl_loop *loop)
         ;
 }
 
+void evl_loop_set_interrupt_cb(evl_loop *loop, int (*cb)(evl_loop *loop, void *arg), void *arg)
+{
+    if (loop == NULL)
+        return;
+    loop->interrupt_cb = cb;
+    loop->interrupt_arg = arg;
+}
+
+/* The backend wait, resumed for the time left when a signal handler
+ * interrupts it (as libuv does), unless the interrupt callback or a stop
+ * asks to return. */
+static int poll_resuming(evl_loop *loop, int64_t timeout_ns)
+{
+    uint64_t start = timeout_ns > 0 ? evl_time_ns() : 0;
+    int64_t left = timeout_ns;
+    for (;;) {
+        int n = loop->backend->poll(loop, left);
+        if (n != -EINTR)
+            return n;
+        if (loop->interrupt_cb != NULL && loop->interrupt_cb(loop, loop->interrupt_arg))
+            return 0;
+        if (atomic_load(&loop->stop_requested) || left == 0)
+            return 0;
+        if (left > 0) {
+            uint64_t spent = evl_time_ns() - start;
+            if (spent >= (uint64_t)timeout_ns)
+                return 0;
+            left = timeout_ns - (int64_t)spent;
+        }
+    }
+}
+
 int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
 {
     if (loop == NULL)
@@ -229,12 +261,12 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     int ran = 0;
 
     loop->now_ns = evl_time_ns();
-    evl__timers_run(loop);
+    ran += evl__timers_run(loop);
     if (proactor)
         ran += evl_loop_drain(loop);
-    /* Callbacks already ran this iteration: hand control back instead of
-     * blocking, so the caller sees their effects (libuv does the same
-     * with pending callbacks). */
+    /* Callbacks already ran this iteration (timers or completions): hand
+     * control back instead of blocking, so a caller pumping run_once sees
+     * their effects (libuv does the same with pending callbacks). */
     if (ran > 0)
         timeout_ns = 0;
 
@@ -244,7 +276,7 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
             return rc;
     }
     if (loop->heap_len > 0) {
-        uint64_t due = loop->heap[0]->due_ns;
+        uint64_t due = loop->heap[0].due_ns;
         /* Already due (started at a past deadline during the batch): do
          * not wait.  The proactor has no timerfd: its wait ends at the
          * earliest deadline instead (the one armed kernel timeout). */
@@ -259,7 +291,7 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
         atomic_store(&loop->polling, 0);
         return ran;
     }
-    int n = loop->backend->poll(loop, timeout_ns);
+    int n = poll_resuming(loop, timeout_ns);
     atomic_store(&loop->polling, 0);
     if (n < 0)
         return n;

@@ -292,7 +292,8 @@ int evl_op_cancel(evl_op *op)
 
 int evl_op_fake_script(evl_op *op, int64_t res)
 {
-    if (op == NULL || op->loop == NULL)
+    /* State first: an idle op's loop may already be freed. */
+    if (op == NULL || op->state != EVL_OP_PENDING || op->loop == NULL)
         return -EINVAL;
     if (op->loop->backend != &evl__backend_fake)
         return -EOPNOTSUPP;
@@ -326,6 +327,9 @@ int64_t evl__op_syscall(evl_op *op, size_t len_cap)
      * sharing it could see it for that instant: acceptable for a test
      * backend, and there is no per-call flag for write(2)). */
     int target = blocking_target(op), restore = -1;
+    struct evl__sigpipe_guard guard;
+    if (target >= 0)
+        evl__sigpipe_block(&guard);   /* a pipe whose reader is gone */
     if (target >= 0) {
         int fl = fcntl(target, F_GETFL);
         struct stat st;
@@ -376,5 +380,7 @@ int64_t evl__op_syscall(evl_op *op, size_t len_cap)
     int64_t res = n < 0 ? -errno : n;
     if (restore >= 0)
         (void)fcntl(target, F_SETFL, restore);
+    if (target >= 0)
+        evl__sigpipe_unblock(&guard);
     return res;
 }

@@ -1,4 +1,5 @@
-/* stream.c - evl_stream, the buffered stream over an fd (reactor engine).
+/* stream.c - evl_stream, the buffered stream over an fd: the API, what
+ * both engines share, and the reactor engine.
  *
  * Reading: when the fd is readable, read() up to read_size bytes straight
  * into reserved space at the tail of rbuf, hand the buffered bytes to the
@@ -29,8 +30,14 @@
  * it only sets the flag and the delivery loop further up the stack
  * carries on, so frames never nest and never come out twice.
  *
+ * Engines.  This file is the whole stream on a reactor loop or without
+ * a loop.  On a proactor loop, stream-proactor.c does the I/O with
+ * completions (s->px holds its state) and this file keeps what both
+ * share: the state machine, delivery, errors, watermarks, closing.  The
+ * public functions branch on s->px where the engines differ.
+ *
  * Sections:
- *   guards      the dispatch guard behind s->alive
+ *   guards      the dispatch guard behind s->alive (stream-internal.h)
  *   state       watcher interest, closing the fd, the sticky error
  *   syscalls    read, write/writev/send/sendmsg, the SIGPIPE guard
  *   delivery    frames and raw data to the callbacks, EOF, readiness
@@ -54,67 +61,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "evl-internal.h"
+#include "stream-internal.h"
 
-/* evl_stream.state bits. */
-#define EVL__STREAM_READING 0x01      /* delivery wanted (read_start) */
-#define EVL__STREAM_EOF 0x02          /* read() returned 0 */
-#define EVL__STREAM_EOF_DONE 0x04     /* on_eof was called */
-#define EVL__STREAM_HIGH 0x08         /* above whigh, waiting for wlow */
-#define EVL__STREAM_CLOSING 0x10      /* evl_stream_close began */
-#define EVL__STREAM_CLOSED 0x20       /* fd closed (or given up, NOCLOSE) */
-#define EVL__STREAM_DELIVERING 0x40   /* a delivery loop is on the stack */
-#define EVL__STREAM_SIGPIPE 0x80      /* writes need the SIGPIPE guard */
-
-#define READ_SIZE_DEFAULT ((size_t)64 * 1024)
+#define READ_SIZE_DEFAULT EVL__STREAM_READ_SIZE_DEFAULT
+#define BUF_KEEP EVL__STREAM_BUF_KEEP
 /* Reads per readiness event: 16 x 64 KiB is 1 MiB before other fds get
  * their turn, about what libuv allows. */
 #define READ_ROUNDS 16
-/* A buffer that grew past this is released when it empties, so one
- * burst does not pin memory for the lifetime of the stream. */
-#define BUF_KEEP ((size_t)256 * 1024)
+/* close_fd's answer when a proactor has to wait for the kernel first. */
+#define CLOSE_DEFERRED 1
 
 #define FLAGS_VALID (EVL_STREAM_SOCKET | EVL_STREAM_NOCLOSE)
 
 /* ------------------------------------------------------------ guards */
 
-struct guard {
-    unsigned alive;
-    unsigned *prev;              /* the enclosing guard's flag, or NULL */
-};
-
-/* GCC 12+ sees that s->alive may still hold &g->alive after the guard's
- * frame returns.  It does only on the path where s was freed, and then
- * nothing reads it: evl_stream_free cleared s->alive, or the memory is
- * gone.  The warning is silenced here and nowhere else. */
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
-#endif
-static inline void guard_enter(evl_stream *s, struct guard *g)
-{
-    g->alive = 1;
-    g->prev = s->alive;
-    s->alive = &g->alive;
-}
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic pop
-#endif
-
-/* Returns 1 if s still exists.  When it does not, s is not read. */
-static inline int guard_leave(evl_stream *s, struct guard *g)
-{
-    if (!g->alive) {
-        if (g->prev != NULL)
-            *g->prev = 0;
-        return 0;
-    }
-    s->alive = g->prev;
-    return 1;
-}
-
 /* Calls cb (if set); returns 0 if the callback freed s. */
-static int call(evl_stream *s, evl_stream_cb cb)
+int evl__stream_call(evl_stream *s, evl_stream_cb cb)
 {
     if (cb == NULL)
         return 1;
@@ -126,24 +88,27 @@ static int call(evl_stream *s, evl_stream_cb cb)
 
 /* ------------------------------------------------------------ state */
 
-static inline int want_read(const evl_stream *s)
+/* Whether writes go through the fd watcher: on a reactor, and on a
+ * proactor for pipes and ttys (see stream-proactor.c on SIGPIPE). */
+static inline int watcher_writes(const evl_stream *s)
 {
-    unsigned st = s->state & (EVL__STREAM_READING | EVL__STREAM_EOF | EVL__STREAM_CLOSING |
-                              EVL__STREAM_CLOSED);
-    return st == EVL__STREAM_READING && s->err == 0;
+    return s->px == NULL || !(s->px->kind & EVL__PX_OPWRITE);
 }
 
 /* Makes the watcher's interest match the stream.  With no interest at all
  * the watcher is stopped rather than left with empty flags: epoll reports
- * ERR and HUP regardless of interest, and nobody would consume them. */
-static int update_interest(evl_stream *s)
+ * ERR and HUP regardless of interest, and nobody would consume them.  A
+ * proactor reads (and writes sockets and files) through ops, and uses
+ * the watcher only when an op said EAGAIN. */
+int evl__stream_update_interest(evl_stream *s)
 {
     if (s->loop == NULL)
         return 0;
     unsigned want = 0;
-    if (want_read(s))
+    if (want_read(s) && (s->px == NULL || s->px->rd_poll))
         want |= EVL_READ;
-    if (s->err == 0 && !(s->state & EVL__STREAM_CLOSED) && evl_buf_len(&s->wbuf) > 0)
+    if (s->err == 0 && !(s->state & EVL__STREAM_CLOSED) && evl_buf_len(&s->wbuf) > 0 &&
+        (watcher_writes(s) || s->px->wr_poll))
         want |= EVL_WRITE;
     if (want == 0) {
         evl_watcher_stop(&s->w);
@@ -158,7 +123,7 @@ static int update_interest(evl_stream *s)
 
 /* Closes the fd (unless NOCLOSE) and drops the queue; on_close is the
  * caller's to call.  Returns close()'s error, if any. */
-static int close_fd(evl_stream *s)
+int evl__stream_close_fd(evl_stream *s)
 {
     int rc = 0;
     evl_watcher_stop(&s->w);
@@ -171,21 +136,44 @@ static int close_fd(evl_stream *s)
     s->fd = -1;
     s->state |= EVL__STREAM_CLOSED;
     evl_buf_free(&s->wbuf);
+    if (s->px != NULL) {
+        s->px->fd = -1;
+        evl_buf_free(&s->px->wnext);
+    }
     return rc;
+}
+
+/* As evl__stream_close_fd, unless a proactor's ops still name the fd:
+ * then CLOSE_DEFERRED, and the last completion closes it and calls
+ * on_close. */
+static int close_fd(evl_stream *s)
+{
+    if (s->px != NULL && !evl__stream_px_release(s))
+        return CLOSE_DEFERRED;
+    return evl__stream_close_fd(s);
+}
+
+int evl__stream_finish_close(evl_stream *s)
+{
+    if (close_fd(s) == CLOSE_DEFERRED)
+        return 1;
+    return evl__stream_call(s, s->cb.on_close);
 }
 
 /* Makes err sticky, stops watching, and reports it.  A stream that was
  * closing closes its fd before on_error, so that a callback which frees
  * the stream cannot leave the fd behind.  Returns 0 if s was freed. */
-static int fail(evl_stream *s, int err)
+int evl__stream_fail(evl_stream *s, int err)
 {
     if (s->err != 0)
         return 1;   /* reported already: only the first error is news */
     s->err = err;
     evl_watcher_stop(&s->w);
+    if (s->px != NULL)
+        evl__stream_px_abort(s);
     int closing = (s->state & (EVL__STREAM_CLOSING | EVL__STREAM_CLOSED)) == EVL__STREAM_CLOSING;
-    if (closing)
-        close_fd(s);
+    /* A deferred close calls on_close from the last completion instead. */
+    int closed = closing && close_fd(s) != CLOSE_DEFERRED;
     if (s->cb.on_error != NULL) {
         struct guard g;
         guard_enter(s, &g);
@@ -193,7 +181,7 @@ static int fail(evl_stream *s, int err)
         if (!guard_leave(s, &g))
             return 0;
     }
-    return closing ? call(s, s->cb.on_close) : 1;
+    return closed ? evl__stream_call(s, s->cb.on_close) : 1;
 }
 
 /* ------------------------------------------------------------ syscalls */
@@ -263,7 +251,7 @@ static ssize_t write_iov(evl_stream *s, const struct iovec *iov, int iovcnt)
 /* One read() into the tail of rbuf, never past rmax.  Returns the bytes
  * read, 0 at EOF (and sets the EOF state), -EAGAIN, -EMSGSIZE (rbuf at
  * rmax), -ENOMEM, or -errno. */
-static ssize_t read_once(evl_stream *s)
+ssize_t evl__stream_read_once(evl_stream *s)
 {
     size_t len = evl_buf_len(&s->rbuf);
     size_t want = s->read_size;
@@ -297,13 +285,6 @@ static ssize_t read_once(evl_stream *s)
 
 /* ------------------------------------------------------------ delivery */
 
-/* Whether a callback left the stream willing to take more input. */
-static inline int delivering(const evl_stream *s)
-{
-    return (s->state & (EVL__STREAM_READING | EVL__STREAM_CLOSING)) == EVL__STREAM_READING &&
-           s->err == 0;
-}
-
 /* Frames out of rbuf, one on_message each, until the framer wants more
  * bytes or a callback pauses, closes or frees.  Each frame is consumed
  * before its callback runs, so whatever the callback does to the stream
@@ -324,7 +305,7 @@ static void deliver_frames(evl_stream *s, struct guard *g)
         if (rc == 0)
             break;
         if (rc < 0) {
-            fail(s, rc);   /* the frames before the bad one are out */
+            evl__stream_fail(s, rc);   /* the frames before the bad one are out */
             return;
         }
         /* consume() keeps the bytes where they are; only a later reserve
@@ -359,7 +340,7 @@ static void deliver_raw(evl_stream *s, struct guard *g)
 /* Hands buffered input to the callbacks, then EOF once everything before
  * it was taken.  fresh: new bytes arrived (or reading resumed), so raw
  * mode has something to show.  Returns 0 if s was freed. */
-static int deliver(evl_stream *s, int fresh)
+int evl__stream_deliver(evl_stream *s, int fresh)
 {
     if (s->state & EVL__STREAM_DELIVERING)
         return 1;   /* called from a callback: the outer loop continues */
@@ -382,12 +363,14 @@ static int deliver(evl_stream *s, int fresh)
         /* A partial frame the framer could not finish would have failed
          * above, so only raw leftovers can remain here. */
         s->state |= EVL__STREAM_EOF_DONE;
-        return call(s, s->cb.on_eof);
+        return evl__stream_call(s, s->cb.on_eof);
     }
     size_t len = evl_buf_len(&s->rbuf);
     if (s->rmax != 0 && len >= s->rmax)
-        return fail(s, -EMSGSIZE);
-    if (len == 0 && s->rbuf.cap > BUF_KEEP && s->rbuf.cap > 2 * s->read_size)
+        return evl__stream_fail(s, -EMSGSIZE);
+    /* Not while the kernel is reading into the buffer's memory. */
+    if (len == 0 && s->rbuf.cap > BUF_KEEP && s->rbuf.cap > 2 * s->read_size &&
+        (s->px == NULL || !evl__stream_px_rbuf_pinned(s)))
         evl_buf_free(&s->rbuf);
     return 1;
 }
@@ -397,24 +380,28 @@ static void on_readable(evl_watcher *w, unsigned revents)
 {
     (void)revents;
     evl_stream *s = evl__container_of(w, evl_stream, w);
+    if (s->px != NULL) {
+        evl__stream_px_readable(s);
+        return;
+    }
     for (int round = 0; round < READ_ROUNDS && want_read(s); round++) {
         size_t asked = s->read_size;
-        ssize_t n = read_once(s);
+        ssize_t n = evl__stream_read_once(s);
         if (n == -EAGAIN)
             return;
         if (n < 0) {
-            fail(s, (int)n);
+            evl__stream_fail(s, (int)n);
             return;
         }
         if (n == 0) {
             /* Level-triggered HUP would otherwise wake us forever. */
-            int rc = update_interest(s);
+            int rc = evl__stream_update_interest(s);
             if (rc < 0) {
-                fail(s, rc);
+                evl__stream_fail(s, rc);
                 return;
             }
         }
-        if (!deliver(s, n > 0) || n == 0)
+        if (!evl__stream_deliver(s, n > 0) || n == 0)
             return;
         /* A short read means the kernel had no more; skip the EAGAIN. */
         if ((size_t)n < asked)
@@ -444,6 +431,44 @@ static ssize_t drain(evl_stream *s)
     return (ssize_t)evl_buf_len(&s->wbuf);
 }
 
+int evl__stream_written(evl_stream *s, size_t before)
+{
+    size_t left = evl_stream_queued(s);
+    if (left == before)
+        return 1;
+    struct guard g;
+    guard_enter(s, &g);
+    if ((s->state & EVL__STREAM_HIGH) && left <= s->wlow) {
+        s->state &= ~EVL__STREAM_HIGH;
+        if (s->cb.on_low_water != NULL) {
+            s->cb.on_low_water(s);
+            if (!g.alive)
+                goto gone;
+        }
+    }
+    /* A callback may have queued more; drain means empty now. */
+    if (left == 0 && evl_stream_queued(s) == 0 && s->err == 0) {
+        if (s->cb.on_drain != NULL) {
+            s->cb.on_drain(s);
+            if (!g.alive)
+                goto gone;
+        }
+        /* A deferred close (loop mode) ends here; a synchronous one is
+         * finished by evl_stream_close itself, which wants close()'s
+         * result. */
+        if (s->loop != NULL && evl_stream_queued(s) == 0 &&
+            (s->state & (EVL__STREAM_CLOSING | EVL__STREAM_CLOSED)) == EVL__STREAM_CLOSING) {
+            evl__stream_finish_close(s);
+            if (!g.alive)
+                goto gone;
+        }
+    }
+    return guard_leave(s, &g);
+gone:
+    guard_leave(s, &g);
+    return 0;
+}
+
 /* Writes what the fd takes now, then runs what follows from it: low
  * water, drain, and the end of a deferred close.  Returns the bytes
  * still queued, or -errno (reported); 0 if a callback freed s after the
@@ -453,59 +478,30 @@ static ssize_t flush_now(evl_stream *s)
     size_t before = evl_buf_len(&s->wbuf);
     ssize_t left = drain(s);
     if (left < 0) {
-        fail(s, (int)left);
+        evl__stream_fail(s, (int)left);
         return left;
     }
     if (left == 0 && s->wbuf.cap > BUF_KEEP)
         evl_buf_free(&s->wbuf);
-    int rc = update_interest(s);
+    int rc = evl__stream_update_interest(s);
     if (rc < 0) {
-        fail(s, rc);
+        evl__stream_fail(s, rc);
         return rc;
     }
-    if ((size_t)left == before)
+    if (!evl__stream_written(s, before))
         return left;
-
-    struct guard g;
-    guard_enter(s, &g);
-    if ((s->state & EVL__STREAM_HIGH) && (size_t)left <= s->wlow) {
-        s->state &= ~EVL__STREAM_HIGH;
-        if (s->cb.on_low_water != NULL) {
-            s->cb.on_low_water(s);
-            if (!g.alive)
-                goto gone;
-        }
-    }
-    /* A callback may have queued more; drain means empty now. */
-    if (left == 0 && evl_buf_len(&s->wbuf) == 0 && s->err == 0) {
-        if (s->cb.on_drain != NULL) {
-            s->cb.on_drain(s);
-            if (!g.alive)
-                goto gone;
-        }
-        /* A deferred close (loop mode) ends here; a synchronous one is
-         * finished by evl_stream_close itself, which wants close()'s
-         * result. */
-        if (s->loop != NULL && evl_buf_len(&s->wbuf) == 0 &&
-            (s->state & (EVL__STREAM_CLOSING | EVL__STREAM_CLOSED)) == EVL__STREAM_CLOSING) {
-            close_fd(s);
-            call(s, s->cb.on_close);
-            if (!g.alive)
-                goto gone;
-        }
-    }
-    guard_leave(s, &g);
     return s->err != 0 ? s->err : (ssize_t)evl_buf_len(&s->wbuf);
-gone:
-    guard_leave(s, &g);
-    return left;
 }
 
 /* The watcher's write callback. */
 static void on_writable(evl_watcher *w, unsigned revents)
 {
     (void)revents;
-    flush_now(evl__container_of(w, evl_stream, w));
+    evl_stream *s = evl__container_of(w, evl_stream, w);
+    if (!watcher_writes(s))
+        evl__stream_px_writable(s);
+    else
+        flush_now(s);
 }
 
 /* The common refusals of every write. */
@@ -521,8 +517,8 @@ static int check_writable(const evl_stream *s)
 }
 
 /* Copies iov[] minus its first skip bytes to the end of the queue. */
-static int append_iov(evl_buf *b, const struct iovec *iov, int iovcnt, size_t skip,
-                      size_t n)
+int evl__stream_append_iov(evl_buf *b, const struct iovec *iov, int iovcnt, size_t skip,
+                           size_t n)
 {
     char *dst = evl_buf_reserve(b, n);
     if (dst == NULL)
@@ -546,6 +542,8 @@ static int append_iov(evl_buf *b, const struct iovec *iov, int iovcnt, size_t sk
  * leave nothing behind, and a write that got half way could not. */
 static int queue_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)
 {
+    if (!watcher_writes(s))
+        return evl__stream_px_queue(s, iov, iovcnt, total);
     size_t queued = evl_buf_len(&s->wbuf);
     if (s->wmax != 0 && (queued > s->wmax || total > s->wmax - queued))
         return -ENOBUFS;
@@ -558,26 +556,26 @@ static int queue_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_
         if (n >= 0) {
             done = (size_t)n;
         } else if (n != -EAGAIN) {
-            fail(s, (int)n);
+            evl__stream_fail(s, (int)n);
             return (int)n;
         }
     }
-    int rc = append_iov(&s->wbuf, iov, iovcnt, done, total - done);
+    int rc = evl__stream_append_iov(&s->wbuf, iov, iovcnt, done, total - done);
     if (rc < 0) {
         /* Part of the data went out and the rest cannot follow: the byte
          * stream has a hole, so the stream is broken for good. */
         if (done > 0)
-            fail(s, rc);
+            evl__stream_fail(s, rc);
         return rc;
     }
-    rc = update_interest(s);
+    rc = evl__stream_update_interest(s);
     if (rc < 0) {
-        fail(s, rc);
+        evl__stream_fail(s, rc);
         return rc;
     }
     if (s->whigh != 0 && !(s->state & EVL__STREAM_HIGH) && evl_buf_len(&s->wbuf) > s->whigh) {
         s->state |= EVL__STREAM_HIGH;
-        call(s, s->cb.on_high_water);
+        evl__stream_call(s, s->cb.on_high_water);
     }
     return 0;
 }
@@ -601,6 +599,7 @@ int evl_stream_init(evl_stream *s, evl_loop *loop, int fd, unsigned flags,
     s->loop = loop;
     s->fd = fd;
     s->read_size = READ_SIZE_DEFAULT;
+    s->readahead = EVL__STREAM_READAHEAD_DEFAULT;
     evl_buf_init(&s->rbuf);
     evl_buf_init(&s->wbuf);
     evl_watcher_init(&s->w, on_readable, on_writable, NULL);
@@ -620,11 +619,20 @@ int evl_stream_init(evl_stream *s, evl_loop *loop, int fd, unsigned flags,
             return -errno;
         if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
             return -errno;
+        if (evl_loop_model(loop) == EVL_PROACTOR) {
+            int rc = evl__stream_px_init(s, &st);
+            if (rc < 0)
+                return rc;
+        }
         if (s->cb.on_read != NULL || s->cb.on_message != NULL) {
             s->state |= EVL__STREAM_READING;
-            int rc = update_interest(s);
+            int rc = s->px != NULL ? evl__stream_px_start(s) : evl__stream_update_interest(s);
             if (rc < 0) {
                 s->state &= ~EVL__STREAM_READING;
+                if (s->px != NULL) {
+                    evl_stream_free(s);   /* the engine's memory, and any op it got out */
+                    s->data = data;
+                }
                 return rc;
             }
         }
@@ -640,6 +648,8 @@ void evl_stream_free(evl_stream *s)
         *s->alive = 0;
     s->alive = NULL;
     evl_watcher_stop(&s->w);
+    if (s->px != NULL)
+        evl__stream_px_free(s);   /* it decides what the kernel still needs */
     evl_buf_free(&s->rbuf);
     evl_buf_free(&s->wbuf);
     s->loop = NULL;
@@ -660,7 +670,7 @@ int evl_stream_read_start(evl_stream *s)
     if (s->state & EVL__STREAM_READING)
         return 0;
     s->state |= EVL__STREAM_READING;
-    int rc = update_interest(s);
+    int rc = evl__stream_update_interest(s);
     if (rc < 0) {
         s->state &= ~EVL__STREAM_READING;
         return rc;
@@ -668,8 +678,23 @@ int evl_stream_read_start(evl_stream *s)
     /* Buffered frames (and an EOF behind them) would otherwise wait for
      * bytes that may never come. */
     if (evl_buf_len(&s->rbuf) > 0 ||
-        (s->state & (EVL__STREAM_EOF | EVL__STREAM_EOF_DONE)) == EVL__STREAM_EOF)
-        deliver(s, 1);
+        (s->state & (EVL__STREAM_EOF | EVL__STREAM_EOF_DONE)) == EVL__STREAM_EOF) {
+        if (!evl__stream_deliver(s, 1))
+            return 0;
+    }
+    /* A proactor also has to ask the kernel for more (or hand over the
+     * chunks that arrived while paused). */
+    if (s->px != NULL) {
+        struct guard g;
+        guard_enter(s, &g);
+        rc = evl__stream_px_kick(s);
+        if (!guard_leave(s, &g))
+            return 0;
+        if (rc < 0) {
+            s->state &= ~EVL__STREAM_READING;
+            return rc;
+        }
+    }
     return 0;
 }
 
@@ -680,7 +705,9 @@ int evl_stream_read_stop(evl_stream *s)
     if (!(s->state & EVL__STREAM_READING))
         return 0;
     s->state &= ~EVL__STREAM_READING;
-    return update_interest(s);
+    if (s->px != NULL)
+        evl__stream_px_read_stop(s);
+    return evl__stream_update_interest(s);
 }
 
 int evl_stream_set_watermarks(evl_stream *s, size_t low, size_t high, size_t wmax)
@@ -699,6 +726,14 @@ int evl_stream_set_read_limits(evl_stream *s, size_t rmax, size_t read_size)
         return -EINVAL;
     s->rmax = rmax;
     s->read_size = read_size != 0 ? read_size : READ_SIZE_DEFAULT;
+    return 0;
+}
+
+int evl_stream_set_readahead(evl_stream *s, unsigned depth)
+{
+    if (s == NULL || depth == 0 || depth > EVL__STREAM_READAHEAD_MAX)
+        return -EINVAL;
+    s->readahead = depth;
     return 0;
 }
 
@@ -772,6 +807,8 @@ ssize_t evl_stream_flush(evl_stream *s)
         return s->err;
     if (s->fd < 0)
         return -EBADF;
+    if (!watcher_writes(s))
+        return evl__stream_px_flush(s);
     return flush_now(s);
 }
 
@@ -793,13 +830,13 @@ static int flush_wait(evl_stream *s)
         int n = poll(&pfd, 1, -1);
         if (n < 0 && errno != EINTR) {
             rc = -errno;
-            fail(s, rc);
+            evl__stream_fail(s, rc);
             break;
         }
         /* POLLERR/POLLHUP: the next write fetches the real error. */
         if (n > 0 && (pfd.revents & POLLNVAL)) {
             rc = -EBADF;
-            fail(s, rc);
+            evl__stream_fail(s, rc);
             break;
         }
     }
@@ -815,12 +852,17 @@ int evl_stream_flush_wait(evl_stream *s)
         return s->err;
     if (s->fd < 0)
         return -EBADF;
+    if (!watcher_writes(s))
+        return evl__stream_px_flush_wait(s);
     return flush_wait(s);
 }
 
 size_t evl_stream_queued(const evl_stream *s)
 {
-    return s != NULL ? evl_buf_len(&s->wbuf) : 0;
+    if (s == NULL)
+        return 0;
+    /* A proactor's queue has a second part while a write is in flight. */
+    return evl_buf_len(&s->wbuf) + (s->px != NULL ? evl_buf_len(&s->px->wnext) : 0);
 }
 
 ssize_t evl_stream_fill(evl_stream *s)
@@ -831,12 +873,14 @@ ssize_t evl_stream_fill(evl_stream *s)
         return s->err;
     if (s->fd < 0)
         return -EBADF;
-    ssize_t n = read_once(s);
+    if (s->px != NULL)
+        return evl__stream_px_fill(s);
+    ssize_t n = evl__stream_read_once(s);
     /* A full buffer or a failed allocation is the caller's to resolve
      * (consume, then retry); neither breaks the stream. */
     if (n >= 0 || n == -EAGAIN || n == -EMSGSIZE || n == -ENOMEM)
         return n;
-    fail(s, (int)n);
+    evl__stream_fail(s, (int)n);
     return n;
 }
 
@@ -854,14 +898,22 @@ int evl_stream_close(evl_stream *s)
     if (s->state & EVL__STREAM_CLOSING)
         return 1;
     s->state |= EVL__STREAM_CLOSING;
+    /* A read in flight would hold the close up until the peer sent more. */
+    if (s->px != NULL)
+        evl__stream_px_read_stop(s);
 
-    if (s->err == 0 && evl_buf_len(&s->wbuf) > 0) {
+    if (s->err == 0 && evl_stream_queued(s) > 0) {
         if (s->loop != NULL) {
-            /* Reading off, writing on; flush_now finishes the close. */
-            int rc = update_interest(s);
+            /* Reading off, writing on; the write that empties the queue
+             * finishes the close. */
+            if (!watcher_writes(s)) {
+                ssize_t left = evl__stream_px_flush(s);
+                return left >= 0 ? 1 : (int)left;   /* px_flush reported it */
+            }
+            int rc = evl__stream_update_interest(s);
             if (rc == 0)
                 return 1;
-            fail(s, rc);
+            evl__stream_fail(s, rc);
             return rc;
         }
         struct guard g;
@@ -874,9 +926,11 @@ int evl_stream_close(evl_stream *s)
     }
     /* Anything still queued here is behind a sticky error: dropped. */
     int rc = close_fd(s);
+    if (rc == CLOSE_DEFERRED)
+        return 1;
     if (s->err != 0)
         rc = s->err;
-    call(s, s->cb.on_close);
+    evl__stream_call(s, s->cb.on_close);
     return rc;
 }
 

@@ -1,0 +1,170 @@
+/* stream-internal.h - what the two halves of evl_stream share: stream.c
+ * (the API, the common state machine and the reactor engine) and
+ * stream-proactor.c (the completion engine). */
+#ifndef EVL_STREAM_INTERNAL_H
+#define EVL_STREAM_INTERNAL_H
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "evl-internal.h"
+
+/* evl_stream.state bits. */
+#define EVL__STREAM_READING 0x01      /* delivery wanted (read_start) */
+#define EVL__STREAM_EOF 0x02          /* read() returned 0 */
+#define EVL__STREAM_EOF_DONE 0x04     /* on_eof was called */
+#define EVL__STREAM_HIGH 0x08         /* above whigh, waiting for wlow */
+#define EVL__STREAM_CLOSING 0x10      /* evl_stream_close began */
+#define EVL__STREAM_CLOSED 0x20       /* fd closed (or given up, NOCLOSE) */
+#define EVL__STREAM_DELIVERING 0x40   /* a delivery loop is on the stack */
+#define EVL__STREAM_SIGPIPE 0x80      /* writes need the SIGPIPE guard */
+
+#define EVL__STREAM_READ_SIZE_DEFAULT ((size_t)64 * 1024)
+/* A buffer that grew past this is released when it empties, so one
+ * burst does not pin memory for the lifetime of the stream. */
+#define EVL__STREAM_BUF_KEEP ((size_t)256 * 1024)
+#define EVL__STREAM_READAHEAD_DEFAULT 2u
+#define EVL__STREAM_READAHEAD_MAX 64u
+
+/* evl__stream_px.kind bits. */
+#define EVL__PX_SOCKET 0x1            /* recv/send */
+#define EVL__PX_FILE 0x2              /* regular file: read-ahead at explicit offsets */
+#define EVL__PX_OPWRITE 0x4           /* writes are ops (else the reactor's guarded write) */
+#define EVL__PX_POLLABLE 0x8          /* epoll takes it: EAGAIN can wait for the watcher */
+
+struct evl__stream_chunk;
+
+/* The proactor engine's state.  It is heap memory of its own because the
+ * kernel may hold its ops (and the buffers they name) after the caller's
+ * evl_stream is gone: see "The graveyard" in stream-proactor.c. */
+struct evl__stream_px {
+    evl_stream *s;               /* owner; NULL once evl_stream_free let go */
+    evl_loop *loop;
+    int fd;                      /* s->fd, kept for a close the graveyard owes */
+    unsigned kind;               /* EVL__PX_* */
+    unsigned inflight;           /* ops whose callback has not run yet */
+    int close_wait;              /* close the fd once inflight reaches 0 */
+    int noclose;                 /* EVL_STREAM_NOCLOSE: "close" only gives up the fd */
+
+    /* Reading that init asks for starts on the loop's next iteration, as
+     * on the reactor, so that setters called after init still apply. */
+    evl_op kop;
+
+    /* One read into rbuf's free space (sockets, pipes, ttys). */
+    evl_op rop;
+    char *rd_base;               /* rbuf.base when rop was submitted */
+    size_t rd_off;               /* where in rd_base the kernel writes */
+    size_t rd_cap;               /* rbuf.cap to restore (lowered to rd_off meanwhile) */
+    int rd_poll;                 /* a read said EAGAIN: wait for the watcher first */
+
+    /* One write of wbuf's first bytes (sockets, regular files, block devices). */
+    evl_op wop;
+    evl_buf wnext;               /* bytes queued while wop is in flight */
+    int wr_poll;                 /* a write said EAGAIN: wait for the watcher first */
+
+    /* Read-ahead (regular files): chunks in file order. */
+    struct evl__stream_chunk *ra_head, *ra_tail;
+    unsigned ra_count;           /* chunks in the list (in flight or done) */
+    struct evl__stream_chunk *stale;   /* in flight, result to be dropped */
+    struct evl__stream_chunk *idle;    /* free for reuse */
+    int64_t ra_next;             /* file offset of the next chunk to submit */
+    int ra_started;              /* ra_next has been taken from the fd */
+    int ra_short;                /* a chunk came back short: submit nothing more */
+
+    /* Graveyard: buffers the kernel may still use after the stream went. */
+    char *dead_rbuf, *dead_wbuf;
+};
+
+struct guard {
+    unsigned alive;
+    unsigned *prev;              /* the enclosing guard's flag, or NULL */
+};
+
+/* GCC 12+ sees that s->alive may still hold &g->alive after the guard's
+ * frame returns.  It does only on the path where s was freed, and then
+ * nothing reads it: evl_stream_free cleared s->alive, or the memory is
+ * gone.  The warning is silenced here and nowhere else. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+static inline void guard_enter(evl_stream *s, struct guard *g)
+{
+    g->alive = 1;
+    g->prev = s->alive;
+    s->alive = &g->alive;
+}
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic pop
+#endif
+
+/* Returns 1 if s still exists.  When it does not, s is not read. */
+static inline int guard_leave(evl_stream *s, struct guard *g)
+{
+    if (!g->alive) {
+        if (g->prev != NULL)
+            *g->prev = 0;
+        return 0;
+    }
+    s->alive = g->prev;
+    return 1;
+}
+
+static inline int want_read(const evl_stream *s)
+{
+    unsigned st = s->state & (EVL__STREAM_READING | EVL__STREAM_EOF | EVL__STREAM_CLOSING |
+                              EVL__STREAM_CLOSED);
+    return st == EVL__STREAM_READING && s->err == 0;
+}
+
+/* Whether a callback left the stream willing to take more input. */
+static inline int delivering(const evl_stream *s)
+{
+    return (s->state & (EVL__STREAM_READING | EVL__STREAM_CLOSING)) == EVL__STREAM_READING &&
+           s->err == 0;
+}
+
+/* stream.c.  Those returning int return 0 when a callback freed s. */
+EVL__HIDDEN int evl__stream_call(evl_stream *s, evl_stream_cb cb);
+EVL__HIDDEN int evl__stream_fail(evl_stream *s, int err);
+EVL__HIDDEN int evl__stream_deliver(evl_stream *s, int fresh);
+/* Makes the fd watcher's interest match the stream; 0 or -errno. */
+EVL__HIDDEN int evl__stream_update_interest(evl_stream *s);
+/* Closes the fd now (no waiting, no callback); returns close()'s error. */
+EVL__HIDDEN int evl__stream_close_fd(evl_stream *s);
+/* The end of close-after-drain: closes (or, on a proactor, arranges to
+ * close once the kernel lets go) and calls on_close. */
+EVL__HIDDEN int evl__stream_finish_close(evl_stream *s);
+/* After the queue shrank from before to its current length: on_low_water,
+ * on_drain and a deferred close, as they fall due. */
+EVL__HIDDEN int evl__stream_written(evl_stream *s, size_t before);
+EVL__HIDDEN ssize_t evl__stream_read_once(evl_stream *s);
+EVL__HIDDEN int evl__stream_append_iov(evl_buf *b, const struct iovec *iov, int iovcnt,
+                                       size_t skip, size_t n);
+
+/* stream-proactor.c */
+EVL__HIDDEN int evl__stream_px_init(evl_stream *s, const struct stat *st);
+EVL__HIDDEN void evl__stream_px_free(evl_stream *s);
+/* Starts what reading needs (a read, chunks) at read_start; may deliver
+ * (use a guard).  Returns 0 or -errno (not reported). */
+EVL__HIDDEN int evl__stream_px_kick(evl_stream *s);
+/* The same, from init: on the loop's next iteration. */
+EVL__HIDDEN int evl__stream_px_start(evl_stream *s);
+EVL__HIDDEN void evl__stream_px_read_stop(evl_stream *s);
+/* Cancels every op (the stream failed). */
+EVL__HIDDEN void evl__stream_px_abort(evl_stream *s);
+/* Closing: cancels reads; returns 1 if the fd may be closed now, 0 if the
+ * close has to wait for completions (the last one finishes it). */
+EVL__HIDDEN int evl__stream_px_release(evl_stream *s);
+EVL__HIDDEN int evl__stream_px_rbuf_pinned(const evl_stream *s);
+EVL__HIDDEN int evl__stream_px_queue(evl_stream *s, const struct iovec *iov, int iovcnt,
+                                     size_t total);
+EVL__HIDDEN ssize_t evl__stream_px_flush(evl_stream *s);
+EVL__HIDDEN int evl__stream_px_flush_wait(evl_stream *s);
+EVL__HIDDEN ssize_t evl__stream_px_fill(evl_stream *s);
+/* The fd watcher saw readiness a read or write that said EAGAIN waits for. */
+EVL__HIDDEN void evl__stream_px_readable(evl_stream *s);
+EVL__HIDDEN void evl__stream_px_writable(evl_stream *s);
+
+#endif
