@@ -16,6 +16,7 @@
 /* evl_timer.heap_idx values that are not heap positions. */
 #define EVL__TIMER_IDLE ((size_t)-1)     /* initialised, not pending */
 #define EVL__TIMER_UNINIT ((size_t)-2)   /* never initialised (zeroed storage is 0!) */
+#define EVL__TIMER_FOLLOWER ((size_t)-3) /* pending behind a bucket head */
 
 /* epoll keys of the loop's own fds; user watchers use fd | gen << 32,
  * and fds are < 2^31, so these can never collide. */
@@ -84,6 +85,8 @@ struct evl_loop {
     uint64_t timer_seq;          /* next start order */
     uint64_t armed_ns;           /* what the timerfd is set to; 0: disarmed */
     evl_timer *firing;           /* timer whose callback is running */
+    evl_timer *last_started;     /* a new timer may join its bucket */
+    int timers_running;          /* inside evl__timers_run */
 
     /* Signals: one list of subscriptions per signal number. */
     evl_signal *sig_head[EVL__NSIG];

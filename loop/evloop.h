@@ -234,6 +234,7 @@ struct evl_timer {
     uint64_t every_ns;           /* 0: one-shot */
     uint64_t seq;                /* start order, the FIFO tie-break */
     size_t heap_idx;             /* position in the heap, or EVL__TIMER_* */
+    evl_timer *bnext, *bprev;    /* same-deadline bucket ring (see timer.c) */
 };
 
 /* Returns 0, or -EINVAL (loop or t NULL).  A timer must not be used after

@@ -324,6 +324,78 @@ START_TEST(test_timer_100k_fire_in_heap_order)
 }
 END_TEST
 
+/* A reference model: random starts, restarts and stops over few distinct
+ * deadlines (so same-deadline buckets form, split and empty), then the
+ * firing order must be (deadline, last start) order exactly. */
+struct model_rec {
+    int fired[2000];
+    int n;
+    evl_timer *base;
+};
+
+static void on_fire_model(evl_timer *t)
+{
+    struct model_rec *m = t->data;
+    m->fired[m->n++] = (int)(t - m->base);
+}
+
+START_TEST(test_timer_random_ops_fire_in_deadline_then_start_order)
+{
+    enum { N = 500, OPS = 3000 };
+    for (unsigned seed = 1; seed <= 20; seed++) {
+        evl_loop *loop = new_loop();
+        evl_timer *t = calloc(N, sizeof(*t));
+        struct model_rec *m = calloc(1, sizeof(*m));
+        m->base = t;
+        uint64_t due[N], order[N];
+        int live[N];
+        uint64_t stamp = 0, base = evl_loop_now_ns(loop) - 1000000;
+        srand(seed);
+        for (int i = 0; i < N; i++) {
+            t[i].data = m;
+            evl_timer_init(loop, &t[i]);
+            live[i] = 0;
+        }
+        for (int op = 0; op < OPS; op++) {
+            int i = rand() % N;
+            if (rand() % 4 == 0) {
+                ck_assert_int_eq(evl_timer_stop(&t[i]), live[i]);
+                live[i] = 0;
+            } else {
+                /* Runs of the same deadline make buckets; few values make
+                 * separate buckets share a deadline too. */
+                due[i] = base + (uint64_t)((op / 7 + rand() % 2) % 5);
+                ck_assert_rc(evl_timer_start_at(&t[i], on_fire_model, due[i], 0));
+                order[i] = stamp++;
+                live[i] = 1;
+            }
+        }
+        int want[N], nw = 0;
+        for (int i = 0; i < N; i++)
+            if (live[i])
+                want[nw++] = i;
+        /* Sort the live ones by (deadline, last start). */
+        for (int a = 1; a < nw; a++)
+            for (int b = a; b > 0; b--) {
+                int x = want[b - 1], y = want[b];
+                if (due[x] < due[y] || (due[x] == due[y] && order[x] < order[y]))
+                    break;
+                want[b - 1] = y;
+                want[b] = x;
+            }
+        for (int k = 0; k < 10 && m->n < nw; k++)
+            evl_loop_run_once(loop, 0);
+        ck_assert_int_eq(m->n, nw);
+        for (int k = 0; k < nw; k++)
+            ck_assert_msg(m->fired[k] == want[k], "seed %u: position %d fired %d, want %d",
+                          seed, k, m->fired[k], want[k]);
+        free(t);
+        free(m);
+        evl_loop_free(loop);
+    }
+}
+END_TEST
+
 START_TEST(test_timer_bad_arguments)
 {
     evl_loop *loop = new_loop();
@@ -348,6 +420,7 @@ static Suite *timer_suite(void)
     tcase_add_test(tc, test_timer_equal_deadlines_fire_fifo);
     tcase_add_test(tc, test_timer_restart_moves_deadline);
     tcase_add_test(tc, test_timer_after_zero_from_callback_runs_next_iteration);
+    tcase_add_test(tc, test_timer_random_ops_fire_in_deadline_then_start_order);
     suite_add_tcase(s, tc);
     tc = tcase_create("cancel");
     tcase_add_test(tc, test_timer_cancel_from_same_batch);
