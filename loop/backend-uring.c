@@ -215,6 +215,11 @@ static int uring_cancel(evl_loop *loop, evl_op *op)
     io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
     io_uring_sqe_set_data64(sqe, UD_IGNORE);
     us->inflight++;
+    /* Submit now: io_uring resolves an SQE's fd only when the ring is
+     * entered, so an op whose SQE still waits in the ring would otherwise
+     * act on whatever file next takes its fd number once the caller
+     * closes it after cancelling. */
+    (void)io_uring_submit(&us->ring);
     return 0;
 }
 

@@ -41,6 +41,12 @@ struct evl__heap_node {
     evl_timer *t;
 };
 
+/* One level of timer dispatch (callbacks may run the loop again). */
+struct evl__firing {
+    evl_timer *t;                /* periodic timer in its callback; NULL once stopped */
+    struct evl__firing *up;
+};
+
 /* A readiness or completion backend.  The reactor has one (epoll). */
 struct evl_backend_ops {
     const char *name;
@@ -84,7 +90,7 @@ struct evl_loop {
     size_t heap_len, heap_cap;
     uint64_t timer_seq;          /* next start order */
     uint64_t armed_ns;           /* what the timerfd is set to; 0: disarmed */
-    evl_timer *firing;           /* timer whose callback is running */
+    struct evl__firing *firing;  /* periodic timers whose callbacks run, innermost first */
     evl_timer *last_started;     /* a new timer may join its bucket */
     int timers_running;          /* inside evl__timers_run */
 

@@ -558,9 +558,9 @@ EVL_EXPORT int evl_framer_encode(const evl_framer *fr, size_t len, char *head,
  * fd's file position and moves it past the bytes it buffers, as read()
  * would; a seek by the caller is followed at the next chunk.
  * Differences a proactor caller sees:
- *  - every write is queued (a copy) and goes out from the loop, so errors
- *    such as EPIPE arrive through on_error, and bytes in flight count as
- *    queued for the watermarks;
+ *  - every write to a socket or file is queued (a copy) and goes out from
+ *    the loop, so errors such as EPIPE arrive through on_error, and bytes
+ *    in flight count as queued for the watermarks;
  *  - a read may be in flight into the read buffer's free space: consume
  *    from evl_stream_rbuf at will, and add to it only within
  *    evl_buf_space (or before head, with evl_buf_prepend) while reading
@@ -571,9 +571,11 @@ EVL_EXPORT int evl_framer_encode(const evl_framer *fr, size_t len, char *head,
  *    and on_close follows from the loop;
  *  - evl_stream_free with operations in flight cancels them and leaves
  *    the memory they use to their completions: run the loop until
- *    evl_loop_pending_ops() is 0 (and evl_loop_drain) before
- *    evl_loop_free, or that memory (and an fd whose close was pending)
- *    is leaked.
+ *    evl_loop_pending_ops() is 0 (and evl_loop_drain) before closing the
+ *    fd (a cancelled operation may not have reached the kernel yet, and
+ *    would then act on whatever reuses the fd number) and before
+ *    evl_loop_free (or that memory, and an fd whose close was pending, is
+ *    leaked).  evl_stream_close has no such caveat: it waits by itself.
  */
 typedef void (*evl_stream_cb)(evl_stream *s);
 /* Raw data: the whole unconsumed read buffer is data[0..len).  Return how

@@ -262,14 +262,15 @@ static void rop_done(evl_op *op)
     int rc = rbuf_settle(s, res);
     if (rc < 0)
         res = rc;
-    if (res == -EAGAIN && want_read(s)) {
+    if (res == -EAGAIN && (px->kind & EVL__PX_POLLABLE) && want_read(s)) {
         px->rd_poll = 1;   /* see EAGAIN above */
         rc = evl__stream_update_interest(s);
         if (rc < 0 && !evl__stream_fail(s, rc))
             return;
     } else if (res == -ECANCELED || res == -EAGAIN || res == -EINTR) {
-        /* Nothing read: read_stop or close cancelled it.  A cancel never
-         * loses bytes: a read that had completed reports its count. */
+        /* Nothing read: read_stop or close cancelled it (a cancel never
+         * loses bytes: a read that had completed reports its count), or
+         * an fd epoll cannot watch said EAGAIN: ask again below. */
     } else if (res < 0) {
         if (!evl__stream_fail(s, (int)res))
             return;

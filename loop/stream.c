@@ -138,6 +138,7 @@ int evl__stream_close_fd(evl_stream *s)
     evl_buf_free(&s->wbuf);
     if (s->px != NULL) {
         s->px->fd = -1;
+        s->px->close_wait = 0;   /* whoever closed, the debt is paid */
         evl_buf_free(&s->px->wnext);
     }
     return rc;

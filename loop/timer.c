@@ -170,6 +170,14 @@ static int timer_link(evl_loop *loop, evl_timer *t)
     return rc;
 }
 
+/* t's callback, at whatever nesting depth, must not re-arm it. */
+static void forget_firing(evl_loop *loop, const evl_timer *t)
+{
+    for (struct evl__firing *f = loop->firing; f != NULL; f = f->up)
+        if (f->t == t)
+            f->t = NULL;
+}
+
 int evl_timer_init(evl_loop *loop, evl_timer *t)
 {
     if (loop == NULL || t == NULL)
@@ -186,8 +194,7 @@ int evl_timer_start_at(evl_timer *t, evl_timer_cb cb, uint64_t deadline_ns, uint
     evl_loop *loop = t->loop;
     if (pending(t))
         timer_unlink(loop, t);
-    if (loop->firing == t)
-        loop->firing = NULL;   /* restarted from its own callback: no auto re-arm */
+    forget_firing(loop, t);   /* restarted from its callback: no auto re-arm */
     t->cb = cb;
     t->due_ns = deadline_ns;
     t->every_ns = every_ns;
@@ -208,8 +215,7 @@ int evl_timer_stop(evl_timer *t)
 {
     if (t == NULL || t->loop == NULL)
         return 0;
-    if (t->loop->firing == t)
-        t->loop->firing = NULL;    /* stopped from its own callback: stays stopped */
+    forget_firing(t->loop, t);   /* stopped from a callback: stays stopped */
     if (!pending(t))
         return 0;
     timer_unlink(t->loop, t);
@@ -231,6 +237,11 @@ int evl__timers_run(evl_loop *loop)
     uint64_t now = loop->now_ns;
     uint64_t batch_seq = loop->timer_seq;
     int ran = 0;
+    /* A callback may run the loop itself (a blocking fill or flush_wait
+     * does): each level has its own frame, which stop and start clear. */
+    struct evl__firing frame = { NULL, loop->firing };
+    int outer_running = loop->timers_running;
+    loop->firing = &frame;
     loop->timers_running = 1;
     while (loop->heap_len > 0) {
         if (loop->heap[0].due_ns > now || loop->heap[0].seq >= batch_seq)
@@ -243,12 +254,12 @@ int evl__timers_run(evl_loop *loop)
             continue;
         }
         /* Periodic: re-arm after the callback unless it stopped, restarted
-         * or freed the timer; loop->firing tells which without touching t. */
-        loop->firing = t;
+         * or freed the timer; the frame tells which without touching t. */
+        frame.t = t;
         t->cb(t);
-        if (loop->firing != t)
+        if (frame.t != t)
             continue;
-        loop->firing = NULL;
+        frame.t = NULL;
         uint64_t next = t->due_ns + t->every_ns;
         if (next <= now)
             next = now + t->every_ns;    /* fell behind: skip the missed ticks */
@@ -258,7 +269,8 @@ int evl__timers_run(evl_loop *loop)
         if (heap_insert(loop, t) < 0)
             t->heap_idx = EVL__TIMER_IDLE;   /* out of memory: the timer stops */
     }
-    loop->timers_running = 0;
+    loop->timers_running = outer_running;
+    loop->firing = frame.up;
     return ran;
 }
 

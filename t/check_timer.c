@@ -396,6 +396,54 @@ START_TEST(test_timer_random_ops_fire_in_deadline_then_start_order)
 }
 END_TEST
 
+/* A periodic timer whose callback runs the loop again (as a blocking
+ * fill does): stopped by a timer of the nested run, it stays stopped;
+ * left alone, it re-arms. */
+struct nested {
+    evl_loop *loop;
+    evl_timer outer, stopper;
+    int outer_calls, stop_it;
+};
+
+static void nested_stopper(evl_timer *t)
+{
+    struct nested *n = t->data;
+    if (n->stop_it)
+        evl_timer_stop(&n->outer);
+}
+
+static void nested_outer(evl_timer *t)
+{
+    struct nested *n = t->data;
+    if (++n->outer_calls > 1)
+        return;
+    /* Periodic too: a nested periodic dispatch is what clobbered the
+     * outer timer's re-arm state. */
+    evl_timer_start(&n->stopper, nested_stopper, 0, 50000000);
+    evl_loop_run_once(n->loop, 0);   /* the nested run fires the stopper */
+}
+
+START_TEST(test_timer_periodic_stopped_inside_nested_run_stays_stopped)
+{
+    for (int stop_it = 0; stop_it <= 1; stop_it++) {
+        struct nested n = { .stop_it = stop_it };
+        n.loop = new_loop();
+        n.outer.data = n.stopper.data = &n;
+        evl_timer_init(n.loop, &n.outer);
+        evl_timer_init(n.loop, &n.stopper);
+        evl_timer_start(&n.outer, nested_outer, 0, 1000000);
+        evl_loop_run_once(n.loop, 0);
+        ck_assert_int_eq(n.outer_calls, 1);
+        ck_assert_int_eq(evl_timer_is_active(&n.outer), !stop_it);
+        for (int i = 0; i < 50 && n.outer_calls < 2; i++)
+            evl_loop_run_once(n.loop, 2000000);
+        ck_assert_int_eq(n.outer_calls, stop_it ? 1 : 2);
+        evl_timer_stop(&n.stopper);
+        evl_loop_free(n.loop);
+    }
+}
+END_TEST
+
 START_TEST(test_timer_bad_arguments)
 {
     evl_loop *loop = new_loop();
@@ -431,6 +479,7 @@ static Suite *timer_suite(void)
     tcase_add_test(tc, test_timer_periodic_repeats_until_stopped);
     tcase_add_test(tc, test_timer_periodic_stopped_from_own_callback);
     tcase_add_test(tc, test_timer_periodic_freed_from_own_callback);
+    tcase_add_test(tc, test_timer_periodic_stopped_inside_nested_run_stays_stopped);
     suite_add_tcase(s, tc);
     tc = tcase_create("scale");
     tcase_set_timeout(tc, 60);
