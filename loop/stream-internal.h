@@ -19,6 +19,7 @@
 #define EVL__STREAM_CLOSED 0x20       /* fd closed (or given up, NOCLOSE) */
 #define EVL__STREAM_DELIVERING 0x40   /* a delivery loop is on the stack */
 #define EVL__STREAM_SIGPIPE 0x80      /* writes need the SIGPIPE guard */
+#define EVL__STREAM_CORKED 0x100      /* writes made during delivery wait for its end */
 
 #define EVL__STREAM_READ_SIZE_DEFAULT ((size_t)64 * 1024)
 /* A buffer that grew past this is released when it empties, so one

@@ -1402,14 +1402,61 @@ START_TEST(test_stream_free_inside_on_error_during_close_still_closes_fd)
 }
 END_TEST
 
-/* on_message writes a reply to a dead peer; the nested on_error frees
- * the stream two callbacks deep. */
+/* on_message writes a reply to a dead peer and flushes it at once (a
+ * write alone is batched until the delivery ends); the nested on_error
+ * frees the stream two callbacks deep. */
 static void echo_into_dead_peer(evl_stream *s, const char *msg, size_t len)
 {
     struct rec *r = s->data;
     r->n_msg++;
-    ck_assert_int_eq(evl_stream_write(s, msg, len), -EPIPE);
+    ck_assert_int_eq(evl_stream_write(s, msg, len), 0);
+    ck_assert_int_eq(evl_stream_flush(s), -EPIPE);
 }
+
+/* Replies written by on_message leave together after the delivery: while
+ * the second line is handled, the peer has not seen the first reply. */
+struct batch_rec {
+    int peer;
+    int n_msg;
+    int peer_saw_early;
+};
+
+static void echo_and_peek(evl_stream *s, const char *msg, size_t len)
+{
+    struct batch_rec *b = s->data;
+    char c;
+    if (b->n_msg++ > 0 && recv(b->peer, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+        b->peer_saw_early = 1;
+    ck_assert_int_eq(evl_stream_write(s, msg, len), 0);
+    ck_assert_int_eq(evl_stream_write(s, "\n", 1), 0);
+}
+
+START_TEST(test_stream_writes_during_delivery_leave_in_one_batch)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct batch_rec b = { .peer = sv[1] };
+    evl_stream s = { .data = &b };
+    struct evl_stream_callbacks cbs = { .on_message = echo_and_peek };
+    evl_framer fr;
+    ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_LINE, 0, 0, NULL, 0));
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &cbs));
+    ck_assert_rc(evl_stream_set_framer(&s, &fr));
+    ck_assert_int_eq(write(sv[1], "one\ntwo\nthree\n", 14), 14);
+    run_until(loop, &b.n_msg, 3);
+    ck_assert_int_eq(b.peer_saw_early, 0);
+    /* And all of it arrived, in order, right after the delivery. */
+    char buf[64];
+    ck_assert_int_eq(read(sv[1], buf, sizeof(buf)), 14);
+    ck_assert_mem_eq(buf, "one\ntwo\nthree\n", 14);
+    ck_assert_int_eq(evl_stream_queued(&s), 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
 
 START_TEST(test_stream_free_in_nested_on_error_stops_outer_delivery)
 {
@@ -1659,6 +1706,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_stream_free_inside_on_error_from_write);
     tcase_add_test(tc, test_stream_free_inside_on_error_during_close_still_closes_fd);
     tcase_add_test(tc, test_stream_free_in_nested_on_error_stops_outer_delivery);
+    tcase_add_test(tc, test_stream_writes_during_delivery_leave_in_one_batch);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("caller-driven");
