@@ -358,12 +358,15 @@ int evl__stream_deliver(evl_stream *s, int fresh)
         deliver_frames(s, &g);
     else if (fresh)
         deliver_raw(s, &g);
-    s->state &= ~EVL__STREAM_DELIVERING;
     /* What the callbacks wrote goes out now, in one write, instead of one
-     * syscall per message (an echo of 8 lines per read made 8). */
-    if (g.alive && (s->state & EVL__STREAM_CORKED)) {
-        s->state &= ~EVL__STREAM_CORKED;
-        flush_now(s);
+     * syscall per message (an echo of 8 lines per read made 8).  Only if
+     * no callback freed s. */
+    if (g.alive) {
+        s->state &= ~EVL__STREAM_DELIVERING;
+        if (s->state & EVL__STREAM_CORKED) {
+            s->state &= ~EVL__STREAM_CORKED;
+            flush_now(s);
+        }
     }
     if (!guard_leave(s, &g))
         return 0;
