@@ -308,7 +308,13 @@ static struct evl__stream_chunk *chunk_get(struct evl__stream_px *px, size_t len
         /* read_size grew; the old contents are worthless. */
         free(c->buf);
         c->cap = 0;
-        c->buf = malloc(len);
+        c->buf = NULL;
+        /* Cache-line aligned: on some CPUs (measured here, an AMD EPYC
+         * VM) a copy into a buffer 8..32 bytes off the source's cache-line
+         * offset, as malloc's are, runs at a twentieth of the speed, and
+         * the kernel's copy into the chunk is such a copy. */
+        if (posix_memalign((void **)&c->buf, 64, len) != 0)
+            c->buf = NULL;
         if (c->buf == NULL) {
             c->next = px->idle;
             px->idle = c;
@@ -444,7 +450,24 @@ static ssize_t take_chunk(evl_stream *s)
         ra_reset(px, now - (off_t)k);
         return -EAGAIN;
     }
-    if (evl_buf_append(&s->rbuf, c->buf + c->pos, k) < 0) {
+    if (len == 0 && c->pos == 0 && k == avail) {
+        /* The whole chunk into an empty buffer: swap the memory instead of
+         * copying it.  The chunk keeps rbuf's old memory for its next read
+         * if it is big enough and aligned, else gets fresh memory then. */
+        char *old = s->rbuf.base;
+        size_t old_cap = s->rbuf.cap;
+        s->rbuf.base = c->buf;
+        s->rbuf.cap = c->cap;
+        s->rbuf.head = 0;
+        s->rbuf.tail = k;
+        if (old != NULL && old_cap >= c->cap && ((uintptr_t)old & 63) == 0) {
+            c->buf = old;
+        } else {
+            free(old);
+            c->buf = NULL;
+            c->cap = 0;
+        }
+    } else if (evl_buf_append(&s->rbuf, c->buf + c->pos, k) < 0) {
         if (now >= 0)
             (void)lseek(s->fd, want, SEEK_SET);
         return -ENOMEM;
