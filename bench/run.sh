@@ -15,8 +15,13 @@
 #   TIMER_ARGS, FD_ARGS, STREAM_ARGS   override the programs' arguments
 #   BENCH_LIBS="evloop libev"          run only some libraries
 #   OUT=file                           keep the raw RESULT/RATIO lines
+#   PROACTOR=0                         skip bench/run-proactor.sh, which
+#                                      otherwise runs at the end (its
+#                                      contenders have other names, so
+#                                      BENCH_LIBS=evloop... empties it)
 # Bounded: each program run is killed after 600 s; sockets are
-# socketpairs, so nothing listens on a port.
+# socketpairs, so nothing listens on a port (run-proactor.sh's echo
+# listens on 127.0.0.1 port 0 only).
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 
@@ -85,3 +90,11 @@ END {
 }' "$OUT"
 echo
 echo "raw lines: $OUT"
+
+# The proactor's benchmarks compare other contenders (raw liburing,
+# read(2)), so they have their own script and tables; PROACTOR=0 skips
+# them.
+if [ "${PROACTOR:-1}" != 0 ]; then
+    echo
+    RUNS=$RUNS OUT="$OUT.px" bench/run-proactor.sh
+fi

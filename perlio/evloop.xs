@@ -1,0 +1,16 @@
+/* evloop.xs - PerlIO::evloop: registers the :evloop and :evline layers. */
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+#include "perliol.h"
+
+#include "evloop-perlio.h"
+
+MODULE = PerlIO::evloop		PACKAGE = PerlIO::evloop
+
+PROTOTYPES: DISABLE
+
+BOOT:
+    PerlIO_define_layer(aTHX_ PERLIO_FUNCS_CAST(&PerlIOEvloop_funcs));
+    PerlIO_define_layer(aTHX_ PERLIO_FUNCS_CAST(&PerlIOEvline_funcs));

@@ -1,0 +1,75 @@
+package EvlTest;
+# Shared helpers for the prove tests.
+use strict;
+use warnings;
+use Exporter 'import';
+use File::Temp ();
+use Socket qw(AF_INET SOCK_STREAM SOL_SOCKET SO_REUSEADDR INADDR_LOOPBACK
+              pack_sockaddr_in sockaddr_in inet_aton);
+
+our @EXPORT_OK = qw(has temp_path tcp_pair set_nonblocking read_all_raw);
+
+# has('uring'): whether this kernel lets us create an io_uring.
+# has('threads'): whether this perl can run threads.
+sub has {
+    my ($what) = @_;
+    if ($what eq 'uring') {
+        my $v = 0;
+        if (open(my $f, '<', '/proc/sys/kernel/io_uring_disabled')) {
+            $v = <$f> // 0;
+        }
+        return $v =~ /^\s*[12]/ ? 0 : 1;
+    }
+    if ($what eq 'threads') {
+        require Config;
+        return 0 unless $Config::Config{useithreads};
+        return eval { require threads; 1 } ? 1 : 0;
+    }
+    return 0;
+}
+
+# A fresh temporary file name (the file exists, empty), removed at exit by
+# the process that made it (a forked child's exit leaves it alone).  Unique
+# per process, so tests can run in parallel under make -j.
+my @made;
+my $maker = $$;
+sub temp_path {
+    my (undef, $name) = File::Temp::tempfile('evl-perlio-XXXXXX', TMPDIR => 1, UNLINK => 0);
+    push @made, $name;
+    return $name;
+}
+END { unlink @made if $$ == $maker }
+
+# A connected TCP pair over 127.0.0.1 (port chosen by the kernel):
+# returns ($client, $server_side).  Plain :unix:perlio handles.
+sub tcp_pair {
+    socket(my $l, AF_INET, SOCK_STREAM, 0) or die "socket: $!";
+    setsockopt($l, SOL_SOCKET, SO_REUSEADDR, 1);
+    bind($l, pack_sockaddr_in(0, inet_aton('127.0.0.1'))) or die "bind: $!";
+    listen($l, 1) or die "listen: $!";
+    my ($port) = sockaddr_in(getsockname($l));
+    socket(my $c, AF_INET, SOCK_STREAM, 0) or die "socket: $!";
+    connect($c, pack_sockaddr_in($port, inet_aton('127.0.0.1'))) or die "connect: $!";
+    accept(my $s, $l) or die "accept: $!";
+    close $l;
+    return ($c, $s);
+}
+
+sub set_nonblocking {
+    my ($fh, $on) = @_;
+    require Fcntl;
+    my $fl = fcntl($fh, Fcntl::F_GETFL(), 0) or die "F_GETFL: $!";
+    $fl = $on ? ($fl | Fcntl::O_NONBLOCK()) : ($fl & ~Fcntl::O_NONBLOCK());
+    fcntl($fh, Fcntl::F_SETFL(), $fl) or die "F_SETFL: $!";
+}
+
+# Everything a file holds, read with sysread (no layer involved).
+sub read_all_raw {
+    my ($path) = @_;
+    open(my $f, '<:unix', $path) or die "$path: $!";
+    my $all = '';
+    1 while sysread($f, $all, 65536, length $all);
+    return $all;
+}
+
+1;
