@@ -259,7 +259,7 @@ static int uring_poll(evl_loop *loop, int64_t timeout_ns)
         rc = io_uring_submit_and_wait_timeout(&us->ring, &cqe, 1, tsp, NULL);
     }
     if (guarded)
-        evl__sigpipe_unblock(&guard);
+        evl__sigpipe_unblock(&guard, 1);   /* outcomes are in CQEs not yet read */
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
         return rc;
 

@@ -132,7 +132,9 @@ struct evl__sigpipe_guard {
     int was_blocked, was_pending;
 };
 EVL__HIDDEN void evl__sigpipe_block(struct evl__sigpipe_guard *g);
-EVL__HIDDEN void evl__sigpipe_unblock(struct evl__sigpipe_guard *g);
+/* maybe_raised: a write may have raised SIGPIPE (it failed with EPIPE,
+ * or its outcome is not known yet, as with an io_uring submission). */
+EVL__HIDDEN void evl__sigpipe_unblock(struct evl__sigpipe_guard *g, int maybe_raised);
 
 /* op.c */
 EVL__HIDDEN void evl__op_settle(evl_op *op, int64_t res);

@@ -381,6 +381,6 @@ int64_t evl__op_syscall(evl_op *op, size_t len_cap)
     if (restore >= 0)
         (void)fcntl(target, F_SETFL, restore);
     if (target >= 0)
-        evl__sigpipe_unblock(&guard);
+        evl__sigpipe_unblock(&guard, res == -EPIPE);
     return res;
 }

@@ -31,12 +31,13 @@ void evl__sigpipe_block(struct evl__sigpipe_guard *g)
                      sigismember(&pending, SIGPIPE) == 1;
 }
 
-void evl__sigpipe_unblock(struct evl__sigpipe_guard *g)
+void evl__sigpipe_unblock(struct evl__sigpipe_guard *g, int maybe_raised)
 {
     sigset_t one, pending;
     sigemptyset(&one);
     sigaddset(&one, SIGPIPE);
-    if (!g->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+    if (maybe_raised && !g->was_pending && sigpending(&pending) == 0 &&
+        sigismember(&pending, SIGPIPE) == 1) {
         static const struct timespec zero = { 0, 0 };
         while (sigtimedwait(&one, NULL, &zero) < 0 && errno == EINTR)
             ;

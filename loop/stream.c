@@ -187,35 +187,16 @@ int evl__stream_fail(evl_stream *s, int err)
 
 /* ------------------------------------------------------------ syscalls */
 
-/* write/writev with SIGPIPE blocked, so that EPIPE on a pipe is an error
- * and not a death.  The signal our write raised is thread-directed and
- * stays pending; it is consumed before the mask is restored unless one
- * was pending already (then it belongs to someone else, and the two have
- * merged).  This is the technique of libcurl's sigpipe.h and OpenSSL.
- * Pending is only looked at when SIGPIPE was blocked before: an unblocked
- * pending signal would have been delivered on the way out of the
- * pthread_sigmask call. */
+/* write/writev with SIGPIPE blocked (sigpipe.c), so that EPIPE on a pipe
+ * is an error and not a death. */
 static ssize_t write_guarded(int fd, const struct iovec *iov, int iovcnt)
 {
-    sigset_t pipe_set, old, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    int was_blocked = sigismember(&old, SIGPIPE) == 1;
-    int was_pending = 0;
-    if (was_blocked && sigpending(&pending) == 0)
-        was_pending = sigismember(&pending, SIGPIPE) == 1;
-
+    struct evl__sigpipe_guard guard;
+    evl__sigpipe_block(&guard);
     ssize_t n = iovcnt == 1 ? write(fd, iov[0].iov_base, iov[0].iov_len)
                             : writev(fd, iov, iovcnt);
     int saved = errno;
-    if (n < 0 && saved == EPIPE && !was_pending) {
-        static const struct timespec zero = { 0, 0 };
-        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
-            ;
-    }
-    if (!was_blocked)
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    evl__sigpipe_unblock(&guard, n < 0 && saved == EPIPE);
     errno = saved;
     return n;
 }
