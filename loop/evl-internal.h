@@ -41,6 +41,14 @@ struct evl__heap_node {
     evl_timer *t;
 };
 
+#define EVL__BMAP_SIZE 256
+
+/* A bucket-cache slot; head NULL = empty. */
+struct evl__bucket_slot {
+    uint64_t due_ns;
+    evl_timer *head;
+};
+
 /* One level of timer dispatch (callbacks may run the loop again). */
 struct evl__firing {
     evl_timer *t;                /* periodic timer in its callback; NULL once stopped */
@@ -91,7 +99,9 @@ struct evl_loop {
     uint64_t timer_seq;          /* next start order */
     uint64_t armed_ns;           /* what the timerfd is set to; 0: disarmed */
     struct evl__firing *firing;  /* periodic timers whose callbacks run, innermost first */
-    evl_timer *last_started;     /* a new timer may join its bucket */
+    /* deadline -> head of its newest bucket, direct-mapped (a miss only
+     * costs a heap entry) */
+    struct evl__bucket_slot bmap[EVL__BMAP_SIZE];
     int timers_running;          /* inside evl__timers_run */
 
     /* Signals: one list of subscriptions per signal number. */

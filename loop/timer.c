@@ -7,13 +7,11 @@
  * min_heap_idx), so stop is O(log n).  seq is the start order, which
  * makes equal deadlines fire FIFO.
  *
- * Buckets: a timer started right after another one with the same
- * deadline (the common "many timeouts started in one callback" case)
- * joins that timer's bucket, a FIFO list hanging off the heap entry,
- * instead of taking a heap entry of its own.  No timer was started in
- * between, so no other entry can hold a seq between the two: FIFO order
- * holds, and a tied batch fires in O(1) per timer instead of sinking a
- * replacement through the whole heap each time.
+ * Buckets: a timer whose deadline already has a bucket (found through a
+ * small cache, see bmap_*) joins it, a FIFO ring hanging off one heap
+ * entry, instead of taking a heap entry of its own; so many timers on few
+ * deadlines fire in O(1) each instead of sinking a replacement through
+ * the whole heap each time.
  *
  * A batch (evl__timers_run) pops due timers one at a time, so a timer
  * stopped by an earlier callback of the batch is simply gone.  Only timers
@@ -31,6 +29,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/timerfd.h>
 
 #include "evl-internal.h"
@@ -117,6 +116,39 @@ static inline int pending(const evl_timer *t)
     return t->heap_idx != EVL__TIMER_IDLE && t->heap_idx != EVL__TIMER_UNINIT;
 }
 
+/* The bucket cache: which bucket a new timer with a given deadline joins.
+ * A slot names the newest bucket for its deadline or nothing: creating a
+ * bucket always overwrites its slot, so a hit is never an older bucket,
+ * and joining the newest is FIFO-safe because every timer in an older
+ * bucket of that deadline was started before it was created.  Fixed size
+ * and direct-mapped: constant cost, and a miss only costs a heap entry. */
+static inline struct evl__bucket_slot *bmap_slot(evl_loop *loop, uint64_t due)
+{
+    return &loop->bmap[(size_t)((due * UINT64_C(0x9E3779B97F4A7C15)) >> 56) &
+                       (EVL__BMAP_SIZE - 1)];
+}
+
+static evl_timer *bmap_get(evl_loop *loop, uint64_t due)
+{
+    struct evl__bucket_slot *e = bmap_slot(loop, due);
+    return e->head != NULL && e->due_ns == due ? e->head : NULL;
+}
+
+static void bmap_set(evl_loop *loop, uint64_t due, evl_timer *head)
+{
+    struct evl__bucket_slot *e = bmap_slot(loop, due);
+    e->due_ns = due;
+    e->head = head;
+}
+
+/* Forgets due's slot if it names head (which is going away). */
+static void bmap_drop(evl_loop *loop, uint64_t due, const evl_timer *head)
+{
+    struct evl__bucket_slot *e = bmap_slot(loop, due);
+    if (e->head == head)
+        e->head = NULL;
+}
+
 /* Buckets are rings: the heap entry points at the head, head->bprev is
  * the tail, the tail's bnext is the head, so every unlink is O(1). */
 static inline void ring_self(evl_timer *t)
@@ -127,14 +159,15 @@ static inline void ring_self(evl_timer *t)
 /* Takes t out of the timer set, whether it heads a bucket or follows. */
 static void timer_unlink(evl_loop *loop, evl_timer *t)
 {
-    if (loop->last_started == t)
-        loop->last_started = NULL;
     evl_timer *next = t->bnext;
     if (t->heap_idx != EVL__TIMER_FOLLOWER) {
         if (next == t) {
+            bmap_drop(loop, t->due_ns, t);
             heap_remove(loop, t);
             return;
         }
+        if (bmap_get(loop, t->due_ns) == t)
+            bmap_set(loop, t->due_ns, next);
         /* Promote the first follower in place: the entry's key (the
          * bucket's deadline and first seq) stays valid for all of it. */
         size_t i = t->heap_idx;
@@ -150,23 +183,22 @@ static void timer_unlink(evl_loop *loop, evl_timer *t)
 /* Adds t (due_ns and seq set) to the timer set. */
 static int timer_link(evl_loop *loop, evl_timer *t)
 {
-    evl_timer *prev = loop->last_started;
     ring_self(t);
-    loop->last_started = t;
-    /* prev, the last timer started, is the tail of its bucket; its bnext
-     * is the head. */
-    if (prev != NULL && !loop->timers_running && pending(prev) && prev->due_ns == t->due_ns) {
-        evl_timer *head = prev->heap_idx == EVL__TIMER_FOLLOWER ? prev->bnext : prev;
-        t->bprev = prev;
+    /* Not while a batch runs: a joiner would share the bucket's older key
+     * and fire in this very batch. */
+    evl_timer *head = loop->timers_running ? NULL : bmap_get(loop, t->due_ns);
+    if (head != NULL) {
+        evl_timer *tail = head->bprev;
+        t->bprev = tail;
         t->bnext = head;
-        prev->bnext = t;
+        tail->bnext = t;
         head->bprev = t;
         t->heap_idx = EVL__TIMER_FOLLOWER;
         return 0;
     }
     int rc = heap_insert(loop, t);
-    if (rc < 0)
-        loop->last_started = NULL;
+    if (rc == 0)
+        bmap_set(loop, t->due_ns, t);
     return rc;
 }
 
@@ -268,6 +300,8 @@ int evl__timers_run(evl_loop *loop)
         ring_self(t);
         if (heap_insert(loop, t) < 0)
             t->heap_idx = EVL__TIMER_IDLE;   /* out of memory: the timer stops */
+        else
+            bmap_set(loop, t->due_ns, t);
     }
     loop->timers_running = outer_running;
     loop->firing = frame.up;
@@ -305,7 +339,7 @@ void evl__timers_free(evl_loop *loop)
             t = next;
         } while (t != head);
     }
-    loop->last_started = NULL;
+    memset(loop->bmap, 0, sizeof(loop->bmap));
     free(loop->heap);
     loop->heap = NULL;
     loop->heap_len = loop->heap_cap = 0;
