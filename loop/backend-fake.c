@@ -72,18 +72,25 @@ static int fake_submit(evl_loop *loop, evl_op *op)
     return 0;
 }
 
-static int fake_cancel(evl_loop *loop, evl_op *op)
+/* Takes op out of the queue; returns 0, or -EINVAL if it is not there. */
+static int fake_take(struct fake_state *fs, evl_op *op)
 {
-    struct fake_state *fs = state_of(loop);
     evl_op *prev = NULL;
     for (evl_op *it = fs->head; it != NULL; prev = it, it = it->next) {
         if (it == op) {
             unlink_op(fs, op, prev);
-            evl__op_settle(op, -ECANCELED);
             return 0;
         }
     }
-    return -EINVAL;   /* not ours: cannot happen for a pending op */
+    return -EINVAL;
+}
+
+static int fake_cancel(evl_loop *loop, evl_op *op)
+{
+    int rc = fake_take(state_of(loop), op);
+    if (rc == 0)
+        evl__op_settle(op, -ECANCELED);
+    return rc;   /* -EINVAL: not ours, cannot happen for a pending op */
 }
 
 /* Whether op's syscall would proceed without blocking.  The fake must
@@ -157,8 +164,8 @@ static int fake_poll(evl_loop *loop, int64_t timeout_ns)
             evl_op *next = op->next;
             int last = op == end;
             if (attempt(op)) {
-                /* attempt settled op, which relinked op->next into the
-                 * callback queue; unlink using what we saved. */
+                /* Settling relinked op->next into the callback queue, so
+                 * unlink_op cannot be used: splice with what we saved. */
                 if (prev)
                     prev->next = next;
                 else
@@ -208,23 +215,15 @@ int evl_op_fake_complete(evl_op *op, int64_t res)
     evl_loop *loop = op->loop;
     if (loop->backend != &evl__backend_fake)
         return -EOPNOTSUPP;
-    if (op->state != EVL_OP_PENDING)
-        return -EINVAL;
     if (op->kind == EVL_OP_TIMEOUT) {
         evl_timer_stop(&op->timer);
         evl__op_settle(op, res);
         return 0;
     }
-    struct fake_state *fs = state_of(loop);
-    evl_op *prev = NULL;
-    for (evl_op *it = fs->head; it != NULL; prev = it, it = it->next) {
-        if (it == op) {
-            unlink_op(fs, op, prev);
-            evl__op_settle(op, res);
-            return 0;
-        }
-    }
-    return -EINVAL;
+    int rc = fake_take(state_of(loop), op);
+    if (rc == 0)
+        evl__op_settle(op, res);
+    return rc;
 }
 
 const struct evl_backend_ops evl__backend_fake = {

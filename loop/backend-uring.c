@@ -34,7 +34,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "evl-internal.h"
@@ -140,12 +139,6 @@ static struct io_uring_sqe *get_sqe(struct uring_state *us)
     return NULL;
 }
 
-static int is_socket(int fd)
-{
-    struct stat st;
-    return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
 static int uring_submit(evl_loop *loop, evl_op *op)
 {
     struct uring_state *us = state_of(loop);
@@ -159,11 +152,9 @@ static int uring_submit(evl_loop *loop, evl_op *op)
         io_uring_prep_read(sqe, op->fd, op->buf, (unsigned)op->len, off);
         break;
     case EVL_OP_WRITE:
-        /* A socket write goes out as send(MSG_NOSIGNAL): a vanished peer is
-         * -EPIPE even when the retry runs later as task work, outside any
-         * guard.  Pipes have no such flag; their inline writes are guarded
-         * in uring_poll. */
-        if (op->off < 0 && is_socket(op->fd)) {
+        /* op.c marked socket writes: send(MSG_NOSIGNAL).  Pipes have no
+         * such flag; their inline writes are guarded in uring_poll. */
+        if (op->internal & EVL__OP_SOCKET) {
             io_uring_prep_send(sqe, op->fd, op->buf, op->len, MSG_NOSIGNAL);
         } else {
             io_uring_prep_write(sqe, op->fd, op->buf, (unsigned)op->len, off);

@@ -15,7 +15,6 @@
 
 /* evl_timer.heap_idx values that are not heap positions. */
 #define EVL__TIMER_IDLE ((size_t)-1)     /* initialised, not pending */
-#define EVL__TIMER_UNINIT ((size_t)-2)   /* never initialised (zeroed storage is 0!) */
 #define EVL__TIMER_FOLLOWER ((size_t)-3) /* pending behind a bucket head */
 
 /* epoll keys of the loop's own fds; user watchers use fd | gen << 32,
@@ -77,6 +76,7 @@ struct evl_backend_ops {
 #define EVL__OP_IN_KERNEL 0x1      /* an SQE for it was handed to the ring */
 #define EVL__OP_CANCEL_REQ 0x2     /* a cancel was asked for */
 #define EVL__OP_SCRIPTED 0x4       /* fake: op->scripted holds a result */
+#define EVL__OP_SOCKET 0x8         /* a write op on a socket: sent as send(MSG_NOSIGNAL) */
 
 struct evl_loop {
     int model;
@@ -102,7 +102,6 @@ struct evl_loop {
     /* deadline -> head of its newest bucket, direct-mapped (a miss only
      * costs a heap entry) */
     struct evl__bucket_slot bmap[EVL__BMAP_SIZE];
-    int timers_running;          /* inside evl__timers_run */
 
     /* Signals: one list of subscriptions per signal number. */
     evl_signal *sig_head[EVL__NSIG];

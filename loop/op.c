@@ -162,6 +162,13 @@ int evl_op_write(evl_loop *loop, evl_op *op, int fd, const void *buf, size_t len
     op->buf = (void *)buf;
     op->len = cap_len(len);
     op->off = off;
+    /* Decided once here for every backend: a write op on a socket goes out
+     * as send(MSG_NOSIGNAL), so a vanished peer is -EPIPE and never a
+     * SIGPIPE (io_uring may even retry it later as task work, outside any
+     * signal guard). */
+    struct stat st;
+    if (off < 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+        op->internal |= EVL__OP_SOCKET;
     return op_submit(op);
 }
 
@@ -342,10 +349,9 @@ int64_t evl__op_syscall(evl_op *op, size_t len_cap)
         n = op->off < 0 ? read(op->fd, op->buf, len) : pread(op->fd, op->buf, len, op->off);
         break;
     case EVL_OP_WRITE:
-        /* A write op on a socket goes out as send so a vanished peer is
-         * EPIPE, not SIGPIPE. */
-        n = op->off < 0 ? send(op->fd, op->buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) : -1;
-        if (op->off >= 0 || (n < 0 && errno == ENOTSOCK))
+        if (op->internal & EVL__OP_SOCKET)
+            n = send(op->fd, op->buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        else
             n = op->off < 0 ? write(op->fd, op->buf, len) : pwrite(op->fd, op->buf, len, op->off);
         break;
     case EVL_OP_RECV:

@@ -802,14 +802,21 @@ int evl_stream_write_message(evl_stream *s, const void *p, size_t n)
     return evl_stream_writev(s, iov, cnt);
 }
 
-ssize_t evl_stream_flush(evl_stream *s)
+/* The refusals evl_stream_flush and evl_stream_flush_wait share. */
+static int check_flushable(const evl_stream *s)
 {
     if (s == NULL)
         return -EINVAL;
     if (s->err != 0)
         return s->err;
-    if (s->fd < 0)
-        return -EBADF;
+    return s->fd < 0 ? -EBADF : 0;
+}
+
+ssize_t evl_stream_flush(evl_stream *s)
+{
+    int rc = check_flushable(s);
+    if (rc < 0)
+        return rc;
     if (!watcher_writes(s))
         return evl__stream_px_flush(s);
     return flush_now(s);
@@ -849,12 +856,9 @@ static int flush_wait(evl_stream *s)
 
 int evl_stream_flush_wait(evl_stream *s)
 {
-    if (s == NULL)
-        return -EINVAL;
-    if (s->err != 0)
-        return s->err;
-    if (s->fd < 0)
-        return -EBADF;
+    int rc = check_flushable(s);
+    if (rc < 0)
+        return rc;
     if (!watcher_writes(s))
         return evl__stream_px_flush_wait(s);
     return flush_wait(s);

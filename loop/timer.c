@@ -113,7 +113,7 @@ static void heap_remove(evl_loop *loop, evl_timer *t)
 
 static inline int pending(const evl_timer *t)
 {
-    return t->heap_idx != EVL__TIMER_IDLE && t->heap_idx != EVL__TIMER_UNINIT;
+    return t->heap_idx != EVL__TIMER_IDLE;
 }
 
 /* The bucket cache: which bucket a new timer with a given deadline joins.
@@ -186,7 +186,7 @@ static int timer_link(evl_loop *loop, evl_timer *t)
     ring_self(t);
     /* Not while a batch runs: a joiner would share the bucket's older key
      * and fire in this very batch. */
-    evl_timer *head = loop->timers_running ? NULL : bmap_get(loop, t->due_ns);
+    evl_timer *head = loop->firing != NULL ? NULL : bmap_get(loop, t->due_ns);
     if (head != NULL) {
         evl_timer *tail = head->bprev;
         t->bprev = tail;
@@ -221,7 +221,7 @@ int evl_timer_init(evl_loop *loop, evl_timer *t)
 
 int evl_timer_start_at(evl_timer *t, evl_timer_cb cb, uint64_t deadline_ns, uint64_t every_ns)
 {
-    if (t == NULL || cb == NULL || t->loop == NULL || t->heap_idx == EVL__TIMER_UNINIT)
+    if (t == NULL || cb == NULL || t->loop == NULL)
         return -EINVAL;
     evl_loop *loop = t->loop;
     if (pending(t))
@@ -272,9 +272,7 @@ int evl__timers_run(evl_loop *loop)
     /* A callback may run the loop itself (a blocking fill or flush_wait
      * does): each level has its own frame, which stop and start clear. */
     struct evl__firing frame = { NULL, loop->firing };
-    int outer_running = loop->timers_running;
-    loop->firing = &frame;
-    loop->timers_running = 1;
+    loop->firing = &frame;   /* non-NULL also means "a batch runs" */
     while (loop->heap_len > 0) {
         if (loop->heap[0].due_ns > now || loop->heap[0].seq >= batch_seq)
             break;
@@ -303,7 +301,6 @@ int evl__timers_run(evl_loop *loop)
         else
             bmap_set(loop, t->due_ns, t);
     }
-    loop->timers_running = outer_running;
     loop->firing = frame.up;
     return ran;
 }

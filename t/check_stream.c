@@ -197,54 +197,6 @@ static evl_loop *new_loop(void)
     return loop;
 }
 
-/* A small send buffer makes "more than the kernel holds" a known
- * amount, whatever the host's wmem defaults are. */
-static void make_socketpair(int sv[2])
-{
-    ck_assert_rc(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-    int sz = 64 * 1024;
-    ck_assert_rc(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)));
-}
-
-static void set_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    ck_assert_int_ge(fl, 0);
-    ck_assert_rc(fcntl(fd, F_SETFL, fl | O_NONBLOCK));
-}
-
-/* Writes to a non-blocking fd until the kernel refuses; returns the
- * count.  Page-sized writes keep a pipe's pages exactly full. */
-static size_t fill_fd(int fd)
-{
-    static const char junk[4096];
-    size_t total = 0;
-    for (;;) {
-        ssize_t n = write(fd, junk, sizeof(junk));
-        if (n < 0) {
-            ck_assert_int_eq(errno, EAGAIN);
-            return total;
-        }
-        total += (size_t)n;
-    }
-}
-
-/* Reads and discards exactly n bytes (blocking fd). */
-static void discard(int fd, size_t n)
-{
-    char buf[4096];
-    while (n > 0) {
-        ssize_t got = read(fd, buf, n < sizeof(buf) ? n : sizeof(buf));
-        ck_assert_int_gt(got, 0);
-        n -= (size_t)got;
-    }
-}
-
-static int fd_is_closed(int fd)
-{
-    return fcntl(fd, F_GETFD) == -1 && errno == EBADF;
-}
-
 /* Runs the loop until *count reaches want; an idle 5 s wait fails. */
 static void run_until(evl_loop *loop, const int *count, int want)
 {

@@ -314,48 +314,6 @@ static const struct evl_stream_callbacks write_cbs = {
 
 /* ------------------------------------------------------------ fds */
 
-/* A small send buffer makes "more than the kernel holds" a known
- * amount, whatever the host's wmem defaults are. */
-static void make_socketpair(int sv[2])
-{
-    ck_assert_rc(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-    int sz = 64 * 1024;
-    ck_assert_rc(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)));
-}
-
-static void set_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    ck_assert_int_ge(fl, 0);
-    ck_assert_rc(fcntl(fd, F_SETFL, fl | O_NONBLOCK));
-}
-
-/* Writes to a non-blocking fd until the kernel refuses; returns the count. */
-static size_t fill_fd(int fd)
-{
-    static const char junk[4096];
-    size_t total = 0;
-    for (;;) {
-        ssize_t n = write(fd, junk, sizeof(junk));
-        if (n < 0) {
-            ck_assert_int_eq(errno, EAGAIN);
-            return total;
-        }
-        total += (size_t)n;
-    }
-}
-
-/* Reads and discards exactly n bytes (blocking fd). */
-static void discard(int fd, size_t n)
-{
-    char buf[4096];
-    while (n > 0) {
-        ssize_t got = read(fd, buf, n < sizeof(buf) ? n : sizeof(buf));
-        ck_assert_int_gt(got, 0);
-        n -= (size_t)got;
-    }
-}
-
 static void write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -364,11 +322,6 @@ static void write_all(int fd, const char *p, size_t n)
         p += w;
         n -= (size_t)w;
     }
-}
-
-static int fd_is_closed(int fd)
-{
-    return fcntl(fd, F_GETFD) == -1 && errno == EBADF;
 }
 
 /* An unlinked temporary file holding content[0..len), position 0. */

@@ -3,7 +3,11 @@
 #define EVL_TEST_H
 
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* Runs one suite in the libcheck way and maps the result to an automake
  * exit status (0 pass, 1 fail). */
@@ -17,5 +21,55 @@ static inline int evl_test_run(Suite *s)
 }
 
 #define ck_assert_rc(expr) ck_assert_int_eq((expr), 0)
+
+/* fd helpers shared by the stream suites (reactor and proactor). */
+
+/* A small send buffer makes "more than the kernel holds" a known
+ * amount, whatever the host's wmem defaults are. */
+static inline void make_socketpair(int sv[2])
+{
+    ck_assert_rc(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    int sz = 64 * 1024;
+    ck_assert_rc(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)));
+}
+
+static inline void set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    ck_assert_int_ge(fl, 0);
+    ck_assert_rc(fcntl(fd, F_SETFL, fl | O_NONBLOCK));
+}
+
+/* Writes to a non-blocking fd until the kernel refuses; returns the
+ * count.  Page-sized writes keep a pipe's pages exactly full. */
+static inline size_t fill_fd(int fd)
+{
+    static const char junk[4096];
+    size_t total = 0;
+    for (;;) {
+        ssize_t n = write(fd, junk, sizeof(junk));
+        if (n < 0) {
+            ck_assert_int_eq(errno, EAGAIN);
+            return total;
+        }
+        total += (size_t)n;
+    }
+}
+
+/* Reads and discards exactly n bytes (blocking fd). */
+static inline void discard(int fd, size_t n)
+{
+    char buf[4096];
+    while (n > 0) {
+        ssize_t got = read(fd, buf, n < sizeof(buf) ? n : sizeof(buf));
+        ck_assert_int_gt(got, 0);
+        n -= (size_t)got;
+    }
+}
+
+static inline int fd_is_closed(int fd)
+{
+    return fcntl(fd, F_GETFD) == -1 && errno == EBADF;
+}
 
 #endif
