@@ -6,6 +6,7 @@
 #include "perliol.h"
 
 #include "evloop-perlio.h"
+#include "xs-internal.h"
 
 MODULE = PerlIO::evloop		PACKAGE = PerlIO::evloop
 
@@ -14,3 +15,5 @@ PROTOTYPES: DISABLE
 BOOT:
     PerlIO_define_layer(aTHX_ PERLIO_FUNCS_CAST(&PerlIOEvloop_funcs));
     PerlIO_define_layer(aTHX_ PERLIO_FUNCS_CAST(&PerlIOEvline_funcs));
+    EVLXS_CALL_BOOT(boot_Linux__Event__Reactor);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Proactor);
