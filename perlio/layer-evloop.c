@@ -46,19 +46,6 @@
 
 /* ------------------------------------------------------------ shared streams */
 
-typedef struct evl_pio_shared {
-    evl_stream s;
-    void *owner;                 /* interpreter: a thread clone gets its own stream */
-    int fd;
-    dev_t dev;
-    ino_t ino;
-    unsigned refcnt;             /* :evloop layers using s */
-    int regular;                 /* S_ISREG: never polled, never shared */
-    int registered;              /* in the registry (sockets, pipes, ttys) */
-    evl_loop *loop;              /* non-NULL: the loop drains the queue */
-    unsigned fork_gen;           /* fork_gen when the queue was last ours */
-    struct evl_pio_shared *next; /* registry bucket chain */
-} evl_pio_shared;
 
 /* Counts forks (in the child).  perl flushes every handle before fork,
  * but a non-blocking one may keep part of its queue (see
@@ -156,22 +143,6 @@ static void shared_put(evl_pio_shared *sh)
 
 /* ------------------------------------------------------------ the layer struct */
 
-typedef struct {
-    struct _PerlIO base;
-    evl_pio_shared *sh;          /* NULL once closed or popped */
-    /* PerlIOBuf's posn: the file offset at the end of the buffered input
-     * (reading) or at the start of the queued output (writing); tell is
-     * posn - buffered input + queued output.  Like :perlio on a pipe it
-     * counts bytes, so tell agrees there too. */
-    Off_t posn;
-    size_t bufsiz;               /* read size, and the write flush threshold */
-    size_t wmax;                 /* queue limit (ENOBUFS), 0 = none */
-    /* PerlIOBuf's room for unread: ptr - buf while its RDBUF flag is
-     * up.  :perlio hands what does not fit to a :pending layer (which a
-     * flush then discards); doing the same keeps ungetc identical. */
-    size_t rd_room;
-    unsigned state;              /* ST_* */
-} PerlIOEvloop;
 
 /* eof() was handed a stand-in byte (see PerlIOEvloop_read). */
 #define ST_PHANTOM 0x04
@@ -182,16 +153,14 @@ typedef struct {
 
 static inline evl_buf *rbuf_of(PerlIOEvloop *e)
 {
-    return evl_stream_rbuf(&e->sh->s);
+    return evl__pio_rbuf(e);
 }
 
 /* Input that belongs to this handle: the write half of a socket sees
  * none of the shared read buffer. */
 static inline size_t rlen_of(PerlIO *f, PerlIOEvloop *e)
 {
-    if (e->sh == NULL || !(PerlIOBase(f)->flags & PERLIO_F_CANREAD))
-        return 0;
-    return evl_buf_len(rbuf_of(e));
+    return evl__pio_rlen(f, e);
 }
 
 static inline size_t wlen_of(PerlIO *f, PerlIOEvloop *e)
@@ -455,8 +424,12 @@ static int fill_layer(pTHX_ PerlIO *f)
                 return -1;
             }
         }
+        size_t want = nb || sh->regular ? e->big_read : e->bufsiz;
+        if (sh->s.read_size != want)
+            evl_stream_set_read_limits(&sh->s, sh->s.rmax, want);
         ssize_t n = evl_stream_fill(&sh->s);
         if (n > 0) {
+            e->rgen++;
             e->posn += n;
             e->state |= ST_RDBUF;
             return 0;
@@ -486,7 +459,12 @@ static int fill_layer(pTHX_ PerlIO *f)
 struct evloop_opts {
     size_t bufsiz;
     size_t wmax;
+    int bufsiz_set;
 };
+
+/* big_read unless bufsiz=N says otherwise: the core's default, as big
+ * as a pure-Perl reader's sysread usually is. */
+#define EVLOOP_BIG_READ_DEFAULT ((size_t)64 * 1024)
 
 static int parse_size(const char *p, size_t len, size_t *out)
 {
@@ -511,6 +489,7 @@ static int parse_opts(pTHX_ SV *arg, struct evloop_opts *o)
 {
     o->bufsiz = EVLOOP_BUFSIZ_DEFAULT;
     o->wmax = 0;
+    o->bufsiz_set = 0;
     if (arg == NULL || !SvOK(arg))
         return 0;
     STRLEN len;
@@ -526,6 +505,7 @@ static int parse_opts(pTHX_ SV *arg, struct evloop_opts *o)
         if (eq != NULL && parse_size(eq + 1, (size_t)(item_end - eq - 1), &v) == 0) {
             if (klen == 6 && memcmp(s, "bufsiz", 6) == 0 && v > 0) {
                 o->bufsiz = v;
+                o->bufsiz_set = 1;
                 ok = 1;
             } else if (klen == 4 && memcmp(s, "wmax", 4) == 0) {
                 o->wmax = v;
@@ -628,6 +608,8 @@ static IV PerlIOEvloop_pushed(pTHX_ PerlIO *f, const char *mode, SV *arg, PerlIO
         return -1;
     }
     e->bufsiz = o.bufsiz;
+    e->big_read = o.bufsiz_set || o.bufsiz > EVLOOP_BIG_READ_DEFAULT ? o.bufsiz
+                                                                   : EVLOOP_BIG_READ_DEFAULT;
     e->wmax = o.wmax;
     e->sh = shared_get(aTHX, fd, &st, o.bufsiz);
     if (e->sh == NULL) {
@@ -738,7 +720,8 @@ static SV *PerlIOEvloop_getarg(pTHX_ PerlIO *f, CLONE_PARAMS *param, int flags)
     /* A plain string even for a thread clone: Pushed needs nothing from
      * the parent interpreter, so no clone token (via.xs) is needed. */
     SV *sv = newSVpvs("");
-    if (e->bufsiz != EVLOOP_BUFSIZ_DEFAULT)
+    /* An explicit bufsiz at or below the default also fixes big_read. */
+    if (e->bufsiz != EVLOOP_BUFSIZ_DEFAULT || e->big_read < EVLOOP_BIG_READ_DEFAULT)
         sv_catpvf(sv, "bufsiz=%" UVuf, (UV)e->bufsiz);
     if (e->wmax != 0)
         sv_catpvf(sv, "%swmax=%" UVuf, SvCUR(sv) ? "," : "", (UV)e->wmax);
@@ -788,7 +771,7 @@ static SSize_t PerlIOEvloop_read(pTHX_ PerlIO *f, void *vbuf, Size_t count)
         if (avail > 0) {
             size_t take = avail < count ? avail : count;
             memcpy(buf + got, evl_buf_data(rb), take);
-            evl_buf_consume(rb, take);
+            evl__pio_consume(rb, take);
             e->rd_room += take;
             got += take;
             count -= take;
@@ -836,6 +819,7 @@ static SSize_t PerlIOEvloop_unread(pTHX_ PerlIO *f, const void *vbuf, Size_t cou
             SETERRNO(ENOMEM, SS_IVCHAN);
             return 0;
         }
+        e->rgen++;
         e->rd_room -= avail;
         unread = (SSize_t)avail;
         PerlIOBase(f)->flags &= ~PERLIO_F_EOF;
@@ -851,14 +835,41 @@ static SSize_t PerlIOEvloop_unread(pTHX_ PerlIO *f, const void *vbuf, Size_t cou
  * non-blocking fd a flush point writes what the fd takes and the rest
  * stays queued, so print never fails for lack of room, unless wmax says
  * it must (ENOBUFS, nothing queued). */
+static SSize_t write_slow(pTHX_ PerlIO *f, const void *vbuf, Size_t count);
+
 static SSize_t PerlIOEvloop_write(pTHX_ PerlIO *f, const void *vbuf, Size_t count)
+{
+    PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
+    evl_pio_shared *sh = e->sh;
+
+    /* The common case, a short print to a plain buffered handle with room
+     * left before the flush point, is one copy: the general path below
+     * would find nothing else to do.  It is kept apart so that this one
+     * needs no stack frame. */
+    if (sh != NULL && count > 0 && e->wmax == 0 && sh->loop == NULL && sh->s.err == 0 &&
+        (PerlIOBase(f)->flags & (PERLIO_F_CANWRITE | PERLIO_F_LINEBUF | PERLIO_F_UNBUF)) ==
+            PERLIO_F_CANWRITE &&
+        sh->fork_gen == fork_gen && evl__pio_rlen(f, e) == 0) {
+        evl_buf *wb = &sh->s.wbuf;
+        if (wb->tail - wb->head + count < e->bufsiz && wb->cap - wb->tail >= count) {
+            memcpy(wb->base + wb->tail, vbuf, count);
+            wb->tail += count;
+            return (SSize_t)count;
+        }
+    }
+    return write_slow(aTHX_ f, vbuf, count);
+}
+
+static __attribute__((noinline)) SSize_t write_slow(pTHX_ PerlIO *f, const void *vbuf,
+                                                    Size_t count)
 {
     PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
     const STDCHAR *buf = (const STDCHAR *)vbuf;
     const STDCHAR *flushptr = buf;
     Size_t written = 0;
+    evl_pio_shared *sh = e->sh;
 
-    if (e->sh == NULL) {
+    if (sh == NULL) {
         set_error(aTHX_ f, EBADF);
         return -1;
     }
@@ -868,7 +879,6 @@ static SSize_t PerlIOEvloop_write(pTHX_ PerlIO *f, const void *vbuf, Size_t coun
         if (flush_layer(aTHX_ f, 1) != 0)
             return 0;
     }
-    evl_pio_shared *sh = e->sh;
     forget_parents_queue(sh);
     int err = evl_stream_error(&sh->s);
     if (err != 0) {
@@ -1072,36 +1082,41 @@ static STDCHAR *PerlIOEvloop_get_ptr(pTHX_ PerlIO *f)
 {
     PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
     PERL_UNUSED_CONTEXT;
-    return e->sh != NULL ? (STDCHAR *)evl_buf_data(rbuf_of(e)) : NULL;
+    if (e->sh == NULL)
+        return NULL;
+    const evl_buf *rb = evl__pio_rbuf(e);
+    return (STDCHAR *)rb->base + rb->head;
 }
 
 static SSize_t PerlIOEvloop_get_cnt(pTHX_ PerlIO *f)
 {
     PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
     PERL_UNUSED_CONTEXT;
-    return (SSize_t)rlen_of(f, e);
+    return (SSize_t)evl__pio_rlen(f, e);
 }
 
 /* Fast gets hands back how far it got: consume up to ptr.  ptr NULL is
- * PerlIO_set_cnt: keep the last cnt bytes. */
+ * PerlIO_set_cnt: keep the last cnt bytes.  Runs once per readline, so
+ * everything here is inline. */
 static void PerlIOEvloop_set_ptrcnt(pTHX_ PerlIO *f, STDCHAR *ptr, SSize_t cnt)
 {
     PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
     PERL_UNUSED_CONTEXT;
     if (e->sh == NULL)
         return;
-    evl_buf *rb = rbuf_of(e);
-    char *data = evl_buf_data(rb);
-    size_t len = evl_buf_len(rb);
-    size_t used = 0;
-    if (ptr == NULL) {
-        if (cnt >= 0 && (size_t)cnt <= len)
-            used = len - (size_t)cnt;
-    } else if ((char *)ptr >= data && (char *)ptr <= data + len) {
-        used = (size_t)((char *)ptr - data);
+    evl_buf *rb = evl__pio_rbuf(e);
+    size_t head = rb->head, tail = rb->tail, to = head;
+    if (ptr != NULL) {
+        if ((char *)ptr >= rb->base + head && (char *)ptr <= rb->base + tail)
+            to = (size_t)((char *)ptr - rb->base);
+    } else if (cnt >= 0 && (size_t)cnt <= tail - head) {
+        to = tail - (size_t)cnt;
     }
-    evl_buf_consume(rb, used);
-    e->rd_room += used;
+    e->rd_room += to - head;
+    if (to >= tail)
+        to = tail = 0;   /* empty: the next fill starts at the front */
+    rb->head = to;
+    rb->tail = tail;
     e->state |= ST_RDBUF;
     PerlIOBase(f)->flags |= PERLIO_F_RDBUF;
 }
