@@ -144,10 +144,6 @@ static void shared_put(evl_pio_shared *sh)
 /* ------------------------------------------------------------ the layer struct */
 
 
-/* eof() was handed a stand-in byte (see PerlIOEvloop_read). */
-#define ST_PHANTOM 0x04
-#define ST_CLOSING 0x08
-#define ST_RDBUF 0x10            /* PerlIOBuf's PERLIO_F_RDBUF, see rd_room */
 
 #define EVLOOP_BUFSIZ_DEFAULT ((size_t)PERLIOBUF_DEFAULT_BUFSIZ)
 
@@ -1105,20 +1101,14 @@ static void PerlIOEvloop_set_ptrcnt(pTHX_ PerlIO *f, STDCHAR *ptr, SSize_t cnt)
     if (e->sh == NULL)
         return;
     evl_buf *rb = evl__pio_rbuf(e);
-    size_t head = rb->head, tail = rb->tail, to = head;
+    size_t to = rb->head;
     if (ptr != NULL) {
-        if ((char *)ptr >= rb->base + head && (char *)ptr <= rb->base + tail)
+        if ((char *)ptr >= rb->base + rb->head && (char *)ptr <= rb->base + rb->tail)
             to = (size_t)((char *)ptr - rb->base);
-    } else if (cnt >= 0 && (size_t)cnt <= tail - head) {
-        to = tail - (size_t)cnt;
+    } else if (cnt >= 0 && (size_t)cnt <= rb->tail - rb->head) {
+        to = rb->tail - (size_t)cnt;
     }
-    e->rd_room += to - head;
-    if (to >= tail)
-        to = tail = 0;   /* empty: the next fill starts at the front */
-    rb->head = to;
-    rb->tail = tail;
-    e->state |= ST_RDBUF;
-    PerlIOBase(f)->flags |= PERLIO_F_RDBUF;
+    evl__pio_advance(f, e, to);
 }
 
 PERLIO_FUNCS_DECL(PerlIOEvloop_funcs) = {

@@ -57,6 +57,11 @@ typedef struct {
     unsigned rgen;
 } PerlIOEvloop;
 
+/* PerlIOEvloop.state bits. */
+#define ST_PHANTOM 0x04          /* eof() was handed a stand-in byte (see PerlIOEvloop_read) */
+#define ST_CLOSING 0x08
+#define ST_RDBUF 0x10            /* PerlIOBuf's PERLIO_F_RDBUF, see rd_room */
+
 /* The read buffer (the handle must be open: e->sh != NULL). */
 static inline evl_buf *evl__pio_rbuf(const PerlIOEvloop *e)
 {
@@ -114,5 +119,21 @@ int evl__pio_in_eof_op(pTHX);
 
 /* Warns in the "layer" category, as perl does for unknown layers. */
 void evl__pio_warn(pTHX_ const char *fmt, const char *a, const char *b);
+
+/* Set_ptrcnt's work, shared by both layers' fast gets: the reader is
+ * done with the bytes up to offset to (head <= to <= tail) of the read
+ * buffer of f, an open :evloop. */
+static inline void evl__pio_advance(PerlIO *f, PerlIOEvloop *e, size_t to)
+{
+    evl_buf *rb = &e->sh->s.rbuf;
+    size_t tail = rb->tail;
+    e->rd_room += to - rb->head;
+    if (to >= tail)
+        to = tail = 0;   /* empty: the next fill starts at the front */
+    rb->head = to;
+    rb->tail = tail;
+    e->state |= ST_RDBUF;
+    PerlIOBase(f)->flags |= PERLIO_F_RDBUF;
+}
 
 #endif
