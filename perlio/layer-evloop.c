@@ -123,7 +123,39 @@ static evl_pio_shared *shared_get(void *owner, int fd, const struct stat *st, si
     return sh;
 }
 
-static void shared_put(evl_pio_shared *sh)
+/* On a proactor the kernel may still hold ops of the stream after its
+ * queue is written (read-ahead chunks, a cancelled read), naming the fd
+ * that :unix is about to close.  Closing the stream (NOCLOSE: it keeps
+ * the fd) cancels them and finishes once the kernel has let go; the loop
+ * runs until then. */
+static void on_px_closed(evl_stream *s)
+{
+    ((evl_pio_shared *)s->data)->px_closed = 1;
+}
+
+static void settle(evl_pio_shared *sh)
+{
+    if (sh->s.px == NULL)
+        return;
+    sh->px_closed = 0;
+    sh->s.data = sh;
+    sh->s.cb.on_close = on_px_closed;
+    if (evl_stream_close(&sh->s) == 1) {
+        while (!sh->px_closed && evl_loop_run_once(sh->loop, -1) >= 0)
+            ;
+    }
+}
+
+static void drop_keep(pTHX_ evl_pio_shared *sh)
+{
+    SV *keep = sh->keep;
+    sh->keep = NULL;
+    /* Only the interpreter that took the reference may drop it. */
+    if (keep != NULL && sh->keep_owner == (void *)aTHX)
+        SvREFCNT_dec(keep);
+}
+
+static void shared_put(pTHX_ evl_pio_shared *sh)
 {
     int last;
     pthread_mutex_lock(&reg_lock);
@@ -136,7 +168,9 @@ static void shared_put(evl_pio_shared *sh)
     }
     pthread_mutex_unlock(&reg_lock);
     if (last) {
+        settle(sh);
         evl_stream_free(&sh->s);
+        drop_keep(aTHX_ sh);
         free(sh);
     }
 }
@@ -284,7 +318,7 @@ static int wait_fd(pTHX_ PerlIO *f, int fd, short events)
  * would break :perlio's flush points. */
 static int queue_bytes(evl_pio_shared *sh, const void *p, size_t n)
 {
-    return evl_buf_append(&sh->s.wbuf, p, n);
+    return evl_stream_queue(&sh->s, p, n);
 }
 
 /* Writes the queue out.  wait: until it is empty (polling, with signals
@@ -298,6 +332,18 @@ static int drain(pTHX_ PerlIO *f, int wait)
     /* Polling first keeps a blocking write from sitting in the kernel,
      * deaf to signals, when the fd is full. */
     int poll_first = wait && !sh->regular && !nonblocking(sh);
+    if (wait && sh->s.px != NULL) {
+        /* A proactor's queue goes out through completions: the loop has
+         * to run (its callbacks too) until the queue is written. */
+        size_t before = evl_stream_queued(&sh->s);
+        int rc = evl_stream_flush_wait(&sh->s);
+        e->posn += (Off_t)(before - evl_stream_queued(&sh->s));
+        if (rc < 0) {
+            set_error(aTHX_ f, -rc);
+            return -1;
+        }
+        return 0;
+    }
     for (;;) {
         size_t before = evl_stream_queued(&sh->s);
         if (before == 0)
@@ -642,7 +688,7 @@ static IV PerlIOEvloop_popped(pTHX_ PerlIO *f)
             PerlIO_unread(PerlIONext(f), evl_buf_data(rb), rlen);
             evl_buf_consume(rb, rlen);
         }
-        shared_put(e->sh);
+        shared_put(aTHX_ e->sh);
         e->sh = NULL;
     }
     PerlIOBase(f)->flags &= ~(PERLIO_F_RDBUF | PERLIO_F_WRBUF);
@@ -900,8 +946,9 @@ static __attribute__((noinline)) SSize_t write_slow(pTHX_ PerlIO *f, const void 
         if (flushptr > buf && flushptr <= buf + avail)
             avail = (size_t)(flushptr - buf);
         if (avail > 0) {
-            if (queue_bytes(sh, buf, avail) < 0) {
-                set_error(aTHX_ f, ENOMEM);
+            int rc = queue_bytes(sh, buf, avail);
+            if (rc < 0) {
+                set_error(aTHX_ f, -rc);
                 return written > 0 ? (SSize_t)written : -1;
             }
             count -= avail;
@@ -1009,7 +1056,7 @@ static IV PerlIOEvloop_close(pTHX_ PerlIO *f)
             code = -1;
         /* The stream goes before the fd does, so a loop watcher never
          * outlives its fd. */
-        shared_put(e->sh);
+        shared_put(aTHX_ e->sh);
         e->sh = NULL;
     }
     int saved = errno;
@@ -1157,20 +1204,67 @@ evl_stream *evl_perlio_stream(pTHX_ PerlIO *f)
     return NULL;
 }
 
-/* Puts a fresh, unshared stream under a loop.  Buffers are empty at
- * open, so re-initialising loses nothing. */
-static int attach_loop(PerlIOEvloop *e, evl_loop *loop)
+int evl__pio_attach(pTHX_ PerlIO *f, evl_loop *loop, SV *keep)
 {
+    while (PerlIOValid(f) && !evl__pio_is_evloop(f))
+        f = PerlIONext(f);
+    if (!PerlIOValid(f))
+        return -EINVAL;
+    PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
     evl_pio_shared *sh = e->sh;
-    if (sh->refcnt != 1 || evl_buf_len(&sh->s.rbuf) > 0 || evl_stream_queued(&sh->s) > 0)
-        return -EBUSY;
+    if (sh == NULL)
+        return -EBADF;
+    if (loop == NULL)
+        return -EINVAL;
+    if (sh->loop == loop)
+        return 0;
+    /* A reactor has nothing to do for a regular file (always ready, and
+     * epoll refuses it): the handle stays as it is. */
+    if (sh->regular && evl_loop_model(loop) != EVL_PROACTOR)
+        return 0;
+    if (sh->loop != NULL) {
+        /* From one loop to another: the old one's ops must be over. */
+        int rc = evl_stream_flush_wait(&sh->s);
+        if (rc < 0)
+            return rc;
+        settle(sh);
+    }
+    /* A fresh stream on the loop, with the old one's buffers: nothing
+     * buffered is lost, and no op of the new one uses them yet. */
+    evl_buf rb = sh->s.rbuf, wb = sh->s.wbuf;
+    size_t read_size = sh->s.read_size;
+    evl_buf_init(&sh->s.rbuf);
+    evl_buf_init(&sh->s.wbuf);
     evl_stream_free(&sh->s);
     int rc = evl_stream_init(&sh->s, loop, sh->fd, EVL_STREAM_NOCLOSE, NULL);
-    if (rc == 0)
-        rc = evl_stream_set_read_limits(&sh->s, 0, e->bufsiz);
-    if (rc == 0)
-        sh->loop = loop;
-    return rc;
+    if (rc < 0) {
+        /* Back to a caller-driven stream, which cannot fail but on a
+         * closed fd. */
+        evl_stream_free(&sh->s);
+        int rc2 = evl_stream_init(&sh->s, NULL, sh->fd, EVL_STREAM_NOCLOSE, NULL);
+        sh->loop = NULL;
+        loop = NULL;
+        if (rc2 < 0)
+            rc = rc2;
+    }
+    evl_stream_set_read_limits(&sh->s, 0, read_size);
+    sh->s.rbuf = rb;
+    sh->s.wbuf = wb;
+    if (rc < 0)
+        return rc;
+    sh->loop = loop;
+    drop_keep(aTHX_ sh);
+    if (keep != NULL) {
+        sh->keep = SvREFCNT_inc_simple_NN(keep);
+        sh->keep_owner = (void *)aTHX;
+    }
+    /* Write-behind starts now for what was queued. */
+    if (evl_stream_queued(&sh->s) > 0) {
+        ssize_t left = evl_stream_flush(&sh->s);
+        if (left < 0)
+            set_error(aTHX_ f, (int)-left);
+    }
+    return 0;
 }
 
 PerlIO *evl_perlio_fdopen(pTHX_ evl_loop *loop, int fd, const char *mode)
@@ -1188,10 +1282,7 @@ PerlIO *evl_perlio_fdopen(pTHX_ evl_loop *loop, int fd, const char *mode)
     if (f == NULL)
         return NULL;
     if (loop != NULL) {
-        PerlIO *l = f;
-        while (PerlIOValid(l) && !evl__pio_is_evloop(l))
-            l = PerlIONext(l);
-        int rc = PerlIOValid(l) ? attach_loop(PerlIOSelf(l, PerlIOEvloop), loop) : -EINVAL;
+        int rc = evl__pio_attach(aTHX_ f, loop, NULL);
         if (rc < 0) {
             PerlIO_close(f);
             SETERRNO(-rc, SS_IVCHAN);
@@ -1199,4 +1290,9 @@ PerlIO *evl_perlio_fdopen(pTHX_ evl_loop *loop, int fd, const char *mode)
         }
     }
     return f;
+}
+
+int evl_perlio_attach(pTHX_ PerlIO *f, evl_loop *loop)
+{
+    return evl__pio_attach(aTHX_ f, loop, NULL);
 }

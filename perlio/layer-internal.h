@@ -23,6 +23,11 @@ typedef struct evl_pio_shared {
     int registered;              /* in the registry (sockets, pipes, ttys) */
     evl_loop *loop;              /* non-NULL: the loop drains the queue */
     unsigned fork_gen;           /* fork_gen when the queue was last ours */
+    int px_closed;               /* settle(): the proactor let go of the stream */
+    /* What keeps loop alive (the Perl loop object behind attach), or
+     * NULL; dropped with the stream.  keep_owner is its interpreter. */
+    SV *keep;
+    void *keep_owner;
     struct evl_pio_shared *next; /* registry bucket chain */
 } evl_pio_shared;
 
@@ -113,6 +118,13 @@ int evl__pio_unlock(pTHX_ PerlIO *f, PerlIOl *head);
 /* Whether f's layer is :evloop (either copy of the code: the XS module
  * and libevloop-perlio may both be loaded in an embedding program). */
 int evl__pio_is_evloop(PerlIO *f);
+
+/* Puts the :evloop layer of f (f or below it) under loop: the fd
+ * becomes non-blocking and the loop writes the queue out; buffered
+ * bytes are kept.  keep, if not NULL, gets a reference held until the
+ * stream goes (the object that owns loop).  Returns 0 or -errno: EINVAL
+ * when f has no :evloop layer, EBADF when it is closed. */
+int evl__pio_attach(pTHX_ PerlIO *f, evl_loop *loop, SV *keep);
 
 /* Whether the running op is eof(): see PerlIOEvloop_read. */
 int evl__pio_in_eof_op(pTHX);
