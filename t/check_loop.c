@@ -184,6 +184,28 @@ START_TEST(test_loop_free_with_active_objects_forgets_them)
 }
 END_TEST
 
+static void stop_timer_cb(evl_timer *t)
+{
+    evl_loop_stop((evl_loop *)t->data);
+}
+
+/* The reactor's run_once counts kernel events only: when a due timer's
+ * stop keeps it from waiting, it returns 0, not the timers it ran. */
+START_TEST(test_loop_run_once_stop_before_wait_returns_zero)
+{
+    evl_loop *loop;
+    evl_timer t = { 0 };
+    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    t.data = loop;
+    ck_assert_rc(evl_timer_init(loop, &t));
+    ck_assert_rc(evl_timer_start(&t, stop_timer_cb, 0, 0));
+    uint64_t t0 = evl_time_ns();
+    ck_assert_int_eq(evl_loop_run_once(loop, 5000000000LL), 0);
+    ck_assert_uint_lt(evl_time_ns() - t0, 2000000000ull);
+    evl_loop_free(loop);
+}
+END_TEST
+
 static Suite *loop_suite(void)
 {
     Suite *s = suite_create("loop");
@@ -198,6 +220,7 @@ static Suite *loop_suite(void)
     tcase_add_test(tc, test_loop_stop_from_callback_prevents_next_wait);
     tcase_add_test(tc, test_loop_stop_before_run_is_forgotten);
     tcase_add_test(tc, test_loop_stop_from_thread_wakes_blocked_wait);
+    tcase_add_test(tc, test_loop_run_once_stop_before_wait_returns_zero);
     suite_add_tcase(s, tc);
     return s;
 }
