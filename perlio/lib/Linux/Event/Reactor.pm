@@ -183,8 +183,8 @@ C<unknown args: k1, k2>.
 =item C<backend>
 
 C<undef> or C<'epoll'>: the built-in engine.  Another string croaks
-C<unknown backend '<name>'>.  An object must have C<watch>, C<unwatch>
-and C<run_once> (else C<backend missing method '<m>'>); it is kept and
+C<< unknown backend '<name>' >>.  An object must have C<watch>, C<unwatch>
+and C<run_once> (else C<< backend missing method '<m>' >>); it is kept and
 returned by C<backend>, and C<backend_name> reports its C<name> (or its
 class).
 
@@ -192,13 +192,13 @@ class).
 
 Defaults to C<< Linux::Event::Clock->new(clock => 'monotonic') >>.  Must
 have C<tick>, C<now_ns>, C<deadline_in_ns> and C<remaining_ns> (else
-C<clock missing method '<m>'>).
+C<< clock missing method '<m>' >>).
 
 =item C<timer>
 
 Defaults to a L<Linux::Event::Timer>, made on first use of C<timer>.
 Must have C<after>, C<disarm>, C<read_ticks> and C<fh> (else
-C<timer missing method '<m>'>), and its C<fh> a fileno (else
+C<< timer missing method '<m>' >>), and its C<fh> a fileno (else
 C<timer fh has no fileno>).
 
 =item C<loop>

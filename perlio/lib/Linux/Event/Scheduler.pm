@@ -189,7 +189,7 @@ Linux::Event::Scheduler - a deadline heap: timers by id over a clock
 =head2 new(clock => $clock)
 
 Croaks C<clock is required>, C<unknown args: ...>, or
-C<clock missing method '<m>'> (it needs C<now_ns> and C<deadline_in_ns>).
+C<< clock missing method '<m>' >> (it needs C<now_ns> and C<deadline_in_ns>).
 Works over any such clock object.
 
 =head2 at_ns($deadline_ns, $cb), after_ns($delta_ns, $cb)

@@ -116,7 +116,7 @@ C<unknown args: ...>, and holds the loop weakly).
 =head2 signal($sig_or_list, $cb, data => $data)
 
 C<$sig_or_list> is a number, a name (C<'USR1'>, C<'SIGUSR1'>,
-C<' sigusr1 '>; looked up as C<POSIX::SIG<NAME>>), or an array ref of
+C<' sigusr1 '>; looked up as C<POSIX::SIG> plus the name), or an array ref of
 them.  Croaks C<signal is required>, C<cb is required>,
 C<cb must be a coderef>, C<unknown args: ...>,
 C<signal must be a number, string, or arrayref>, C<no signals provided>,

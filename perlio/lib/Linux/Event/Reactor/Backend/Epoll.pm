@@ -108,7 +108,7 @@ C<'epoll'>.
 
 Croaks, in this order: C<fh is required>, C<mask is required>,
 C<cb is required>, C<cb must be a coderef>, C<fh has no fileno>,
-C<fd already watched: <fd>>.  Keeps C<$fh> (strongly), the callback,
+C<< fd already watched: <fd> >>.  Keeps C<$fh> (strongly), the callback,
 C<_loop> and C<tag>; returns the fd.  Events call
 C<< $cb->($loop, $fh, $fd, $mask, $tag) >> (exactly five arguments).
 
