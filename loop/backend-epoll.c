@@ -85,6 +85,11 @@ static int epoll_wait_ns(evl_loop *loop, int64_t timeout_ns)
 int evl__epoll_poll(evl_loop *loop, int64_t timeout_ns)
 {
     int n = epoll_wait_ns(loop, timeout_ns);
+    /* Events to dispatch: no longer blocked, so a stop from a callback
+     * below needs no wakeup (it would leave a spurious event for the next
+     * wait).  After EINTR the wait may resume: polling stays set. */
+    if (n > 0)
+        atomic_store(&loop->polling, 0);
     if (n < 0)
         return -errno;   /* EINTR included: the loop decides whether to wait on */
     for (int i = 0; i < n; i++) {

@@ -289,7 +289,9 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     atomic_store(&loop->polling, 1);
     if (!stop_at_entry && atomic_load(&loop->stop_requested)) {
         atomic_store(&loop->polling, 0);
-        return ran;
+        /* No wait: no kernel events.  A reactor does not count timers;
+         * a proactor counts the callbacks it ran. */
+        return proactor ? ran : 0;
     }
     int n = poll_resuming(loop, timeout_ns);
     atomic_store(&loop->polling, 0);
