@@ -136,13 +136,32 @@ static struct evlxs_stream *from_c(evl_stream *s)
 
 /* ------------------------------------------------------------ C callbacks */
 
+/* Each C callback holds the Perl object for its duration: a callback may
+ * close the stream, whose close drops the object's last reference; the
+ * object (and x) must then go only when the callback is done with x.
+ * Freeing the evl_stream from inside its own callback is safe (stream.c
+ * guards its dispatch). */
+#define HOLD(x, hold) SV *hold = SvROK((x)->self) ? SvREFCNT_inc_simple_NN(SvRV((x)->self)) : NULL
+#define UNHOLD(hold) do { if (hold) SvREFCNT_dec(hold); } while (0)
+
+static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len);
+
 static size_t cb_read(evl_stream *s, const char *p, size_t len)
 {
 	struct evlxs_stream *x = from_c(s);
 	dTHXa(x->eng->perl);
+	size_t used;
 
 	if (x->state & (ST_CLOSED | ST_CLOSING | ST_PAUSED))
 		return 0;
+	HOLD(x, hold);
+	used = read_body(aTHX_ x, p, len);
+	UNHOLD(hold);
+	return used;
+}
+
+static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len)
+{
 	if (x->mode == CODEC_RAW) {
 		if (x->on_read) {
 			SV *chunk = sv_2mortal(newSVpvn(p, len));
@@ -233,8 +252,11 @@ static void cb_message(evl_stream *s, const char *p, size_t len)
 	} else {
 		msg = sv_2mortal(newSVpvn(p, len));
 	}
-	if (x->on_message)
+	if (x->on_message) {
+		HOLD(x, hold);
 		call_cb(aTHX_ x, x->on_message, msg, 1);
+		UNHOLD(hold);
+	}
 }
 
 static void cb_eof(evl_stream *s)
@@ -247,8 +269,11 @@ static void cb_eof(evl_stream *s)
 	/* The peer is done sending: what we queued still goes out, then the
 	 * stream closes (the seed closed at once and lost it). */
 	x->state |= ST_CLOSING;
-	if (evl_stream_close(&x->s) == 0)
-		finish_close(aTHX_ x);
+	{
+		HOLD(x, hold);
+		evl_stream_close(&x->s);	/* on_close finishes, now or after the drain */
+		UNHOLD(hold);
+	}
 }
 
 /* Why the framer stopped, in the seed's words. */
@@ -298,7 +323,11 @@ static void cb_error(evl_stream *s, int err)
 	} else {
 		msg = newSVpvf("io:%d", code);
 	}
-	fail(aTHX_ x, code, msg);
+	{
+		HOLD(x, hold);
+		fail(aTHX_ x, code, msg);
+		UNHOLD(hold);
+	}
 }
 
 static void cb_high(evl_stream *s)
@@ -315,8 +344,10 @@ static void cb_close(evl_stream *s)
 {
 	struct evlxs_stream *x = from_c(s);
 	dTHXa(x->eng->perl);
+	HOLD(x, hold);
 
 	finish_close(aTHX_ x);
+	UNHOLD(hold);
 }
 
 static const struct evl_stream_callbacks stream_cbs = {
@@ -619,8 +650,7 @@ close_after_drain(SV *self)
 	RETVAL = newSVsv(self);
 	if (!(x->state & (ST_CLOSED | ST_CLOSING))) {
 		x->state |= ST_CLOSING | ST_PAUSED;
-		if (evl_stream_close(&x->s) == 0)
-			finish_close(aTHX_ x);
+		evl_stream_close(&x->s);	/* on_close finishes, now or after the drain */
 		evlxs_rethrow(aTHX_ x->eng);
 	}
     OUTPUT:

@@ -54,8 +54,8 @@ sub dead_port {
     eval { Linux::Event::Listen->new(loop => $loop, on_accept => $cb, fh => $nl) };
     like($@, qr/^fh is not a listening socket \(SO_ACCEPTCONN is false\)/, 'non-listening fh');
     my @seen;
-    eval { Linux::Event::Listen->new(loop => $loop, on_accept => $cb, host => '127.0.0.1',
-        port => 70000, on_error => sub ($l, $e, $u) { push @seen, $e }) };
+    eval { Linux::Event::Listen->new(loop => $loop, on_accept => $cb, host => '192.0.2.1',
+        port => 0, on_error => sub ($l, $e, $u) { push @seen, $e }) };
     like($@, qr/^listen setup failed: /, 'setup failure croaks');
     is($seen[0]{op}, 'setup', 'setup error reported first');
     is($seen[0]{fatal}, 1, 'fatal');

@@ -96,13 +96,14 @@ sub new ($class, %args) {
             return $self;
         }
     }
+    # The timer and the watcher hold the request while it is pending (a
+    # request nobody stored still completes, as in the seed); both are
+    # dropped when it is done, which breaks the cycle.
     if (defined $args{timeout_s}) {
-        my $weak = $self;
-        Scalar::Util::weaken($weak);
         $self->{timer} = $loop->after($args{timeout_s}, sub ($loop) {
-            return unless $weak && !$weak->{done};
-            $weak->{timer} = undef;
-            $weak->_fail(Errno::ETIMEDOUT());
+            return if $self->{done};
+            $self->{timer} = undef;
+            $self->_fail(Errno::ETIMEDOUT());
         });
     }
     $self->_next;
@@ -139,7 +140,7 @@ sub _resolve ($self, $host, $port) {
 
 # Tries candidates in order until one is in progress or connected.
 sub _next ($self) {
-    my $last = 0;
+    my $last = $self->{last_err} // 0;    # from the candidate that just failed
     while (!$self->{done} && (my $c = shift @{ $self->{cand} })) {
         my ($family, $addr) = @$c;
         my $fh;
@@ -167,17 +168,16 @@ sub _next ($self) {
 }
 
 sub _watch ($self) {
-    my $weak = $self;
-    Scalar::Util::weaken($weak);
+    my $req = $self;
     my $check = sub ($loop, $fh, $w) {
-        return unless $weak && !$weak->{done};
+        return if $req->{done};
         my $err = unpack('i', getsockopt($fh, Socket::SOL_SOCKET(), Socket::SO_ERROR()) // pack('i', 0));
         if ($err == 0) {
-            $weak->_succeed;
+            $req->_succeed;
         } else {
-            $weak->{errno} = $err;
-            $weak->_teardown;
-            $weak->_next;
+            $req->{errno} = $req->{last_err} = $err;
+            $req->_teardown;
+            $req->_next;
         }
     };
     $self->{loop}->watch($self->{fh}, write => $check, error => $check);
