@@ -503,7 +503,9 @@ static int S_need_fd(pTHX_ SV *sv, const char *name, SV **hold)
 
 	if (fd < 0)
 		croak("%s is not an open file handle", name);
-	*hold = SvREFCNT_inc_simple_NN(sv);
+	/* A copy: the variable passed in may be emptied while the op is in
+	 * flight, and what must live is the handle it referred to. */
+	*hold = newSVsv(sv);
 	return fd;
 }
 
@@ -1009,7 +1011,7 @@ static void uring_start(pTHX_ px *px, pxop *op, int kind, struct px_args *a)
 			SvREFCNT_dec(hold0);
 			croak("out_fh is not an open file handle");
 		}
-		hold1 = SvREFCNT_inc_simple_NN(a->v[A_OUT_FH]);
+		hold1 = newSVsv(a->v[A_OUT_FH]);
 		len = len_arg(aTHX_ a->v[A_LEN]);
 		rc = evl_op_splice(loop, eop, fd, -1, fd2, -1, len, (unsigned)flags,
 				   px_op_done);
