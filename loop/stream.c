@@ -957,6 +957,22 @@ int evl_stream_close(evl_stream *s)
     return rc;
 }
 
+int evl_stream_abort(evl_stream *s)
+{
+    if (s == NULL)
+        return -EINVAL;
+    if (s->state & EVL__STREAM_CLOSED)
+        return -EBADF;
+    s->state |= EVL__STREAM_CLOSING;
+    if (s->px != NULL)
+        evl__stream_px_read_stop(s);
+    evl_buf_consume(&s->wbuf, evl_buf_len(&s->wbuf));
+    if (close_fd(s) == CLOSE_DEFERRED)
+        return 1;
+    evl__stream_call(s, s->cb.on_close);
+    return 0;
+}
+
 int evl_stream_fd(const evl_stream *s)
 {
     return s != NULL ? s->fd : -EINVAL;
