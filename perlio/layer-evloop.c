@@ -168,7 +168,11 @@ static void shared_put(pTHX_ evl_pio_shared *sh)
     }
     pthread_mutex_unlock(&reg_lock);
     if (last) {
-        settle(sh);
+        /* Not at global destruction, where running the loop would call
+         * back into objects being destroyed: the loop goes soon after,
+         * and with it whatever the kernel still held. */
+        if (PL_phase != PERL_PHASE_DESTRUCT)
+            settle(sh);
         evl_stream_free(&sh->s);
         drop_keep(aTHX_ sh);
         free(sh);
@@ -1035,6 +1039,10 @@ static IV PerlIOEvloop_flush(pTHX_ PerlIO *f)
      * drops its copy (forget_parents_queue). */
     int wait = e->sh == NULL ||
                (e->sh->loop == NULL && !(in_flushall_for_child(aTHX) && nonblocking(e->sh)));
+    /* At global destruction perl flushes each layer before it pops it,
+     * and no loop will run again: the queue goes out now. */
+    if (PL_phase == PERL_PHASE_DESTRUCT)
+        wait = 1;
     int rc = flush_layer(aTHX_ f, wait);
     return rc == 0 ? 0 : -1;
 }

@@ -118,10 +118,33 @@ print_10mb_through('reactor');
     close $a;
 }
 
+{
+    # A reactor-attached socket left open at exit with 1 MB queued: perl
+    # flushes it at global destruction, when no loop runs any more, so the
+    # flush waits and the peer gets every byte.
+    socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, PF_UNSPEC) or die;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        close $b;
+        my $loop = Linux::Event::Loop->new(model => 'reactor');
+        binmode($a, ':evloop') or die;
+        PerlIO::evloop::attach($a, $loop);
+        print {$a} substr($data, 0, 1 << 20);
+        our @keep = ($a, $loop);
+        exit 0;   # global destruction, the handle still open
+    }
+    close $a;
+    my $all = '';
+    1 while sysread($b, $all, 65536, length $all);
+    waitpid($pid, 0);
+    is($?, 0, 'reactor: a child exiting with a queue exits cleanly');
+    ok($all eq substr($data, 0, 1 << 20), '... and its queued megabyte arrived at exit');
+}
+
 SKIP: {
-    skip 'no Linux::Event::Proactor yet', 11 unless eval { require Linux::Event::Proactor; 1 };
+    skip 'no Linux::Event::Proactor yet', 14 unless eval { require Linux::Event::Proactor; 1 };
     my $loop = eval { Linux::Event::Loop->new(model => 'proactor') };
-    skip "no proactor loop here: $@", 11 unless $loop;
+    skip "no proactor loop here: $@", 14 unless $loop;
 
     print_10mb_through('proactor');
 
@@ -142,6 +165,28 @@ SKIP: {
     my @got2 = <$fh>;
     ok(@got2 == @want2 && join('', @got2) eq join('', @want2), 'proactor: and after a seek');
     ok(close($fh), 'proactor: close');
+
+    # A handle left open at exit, with read-ahead in flight and writes
+    # queued: global destruction must end cleanly.
+    my $out = temp_path();
+    my $code = <<'PERL';
+use Linux::Event::Loop; require PerlIO::evloop;
+my ($in, $out) = @ARGV;
+my $loop = Linux::Event::Loop->new(model => 'proactor');
+open(my $r, '<:evloop', $in) or die; PerlIO::evloop::attach($r, $loop);
+my $l = <$r>;
+open(my $w, '>:evloop', $out) or die; PerlIO::evloop::attach($w, $loop);
+print {$w} $l x 1000;
+our @keep = ($r, $w, $loop);
+print "ok\n";
+PERL
+    open(my $ph, '-|', $^X, (map { "-I$_" } @INC), '-e', $code, $path, $out)
+        or die "fork: $!";
+    my $got = do { local $/; <$ph> };
+    close $ph;
+    is($got, "ok\n", 'proactor: handles left open at exit: no crash, no noise');
+    is($?, 0, '... exit status 0');
+    is(-s $out, 1000 * length($want[0]), '... and the queued output was written');
 }
 
 done_testing;
