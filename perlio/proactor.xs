@@ -1502,9 +1502,11 @@ run_once(self, timeout = &PL_sv_undef)
 	if (p->uring) {
 		RETVAL = uring_progress(p, t, ix);
 	} else {
-		/* Fake: the backend settles due timers; the loop under it
-		 * only serves companions (streams) and, in run(), waits
-		 * for the next timer instead of spinning. */
+		/* Fake: the backend settles due timers.  The libevloop
+		 * loop under it serves companions (a Stream on this
+		 * engine: its ops and watchers) and, in run(), waits for
+		 * the next timer instead of spinning.  What it does is not
+		 * counted. */
 		if (ix && AvFILL(p->queue) < 0) {
 			SV *d = call_backend(aTHX_ p, "_next_deadline_ns", NULL, 0, 0);
 
@@ -1514,8 +1516,7 @@ run_once(self, timeout = &PL_sv_undef)
 		} else {
 			t = 0;
 		}
-		if (t != 0 || evl_loop_pending_ops(p->base.loop) > 0)
-			(void)loop_pass(p, t);
+		(void)loop_pass(p, t);
 		n = sv_2mortal(call_backend(aTHX_ p, "_complete_backend_events",
 					   NULL, 0, 1));
 		RETVAL = SvIV(n);
