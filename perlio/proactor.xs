@@ -230,8 +230,12 @@ static pxop *S_op_arg(pTHX_ SV *sv)
 {
 	pxop *op = op_of(sv);
 
-	if (op == NULL)
+	if (op == NULL) {
+		if (SvROK(sv) && SvTYPE(SvRV(sv)) >= SVt_PVMG &&
+		    mg_findext(SvRV(sv), PERL_MAGIC_ext, &op_vtbl))
+			croak("Linux::Event::Operation: not usable in this thread");
 		croak("not a Linux::Event::Operation");
+	}
 	return op;
 }
 
