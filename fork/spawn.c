@@ -631,6 +631,17 @@ static int make_pipes(const evl_spawn_options *o, int min, struct spawn_fds *f)
     return 0;
 }
 
+/* Bytes per read of an output pipe.  More than the pipe holds, so that a
+ * read which empties the pipe is short and the stream goes back to the
+ * loop without a read that only says EAGAIN. */
+static size_t read_size(const evl_spawn_options *o)
+{
+    if (o->read_size > 0)
+        return o->read_size;
+    size_t pipe = o->pipe_size > 0 ? o->pipe_size : 64 * 1024;
+    return pipe < 128 * 1024 ? 256 * 1024 : 2 * pipe;
+}
+
 static int start_streams(evl_loop *loop, evl_child *c, const evl_spawn_options *o,
                          struct spawn_fds *f)
 {
@@ -658,8 +669,8 @@ static int start_streams(evl_loop *loop, evl_child *c, const evl_spawn_options *
                               ? 0 : EVL_STREAM_NOCLOSE;
         int rc = evl_stream_init(s, loop, f->parent[fd], sflags,
                                  a->kind == EVL_FD_PIPE_IN ? &in_cb : &out_cb);
-        if (rc == 0 && a->kind == EVL_FD_PIPE_OUT && o->read_size > 0)
-            rc = evl_stream_set_read_limits(s, 0, o->read_size);
+        if (rc == 0 && a->kind == EVL_FD_PIPE_OUT)
+            rc = evl_stream_set_read_limits(s, 0, read_size(o));
         if (rc < 0) {
             evl_stream_free(s);
             return rc;
