@@ -245,6 +245,12 @@ EVL_EXPORT evl_stream *evl_child_stream(evl_child *c, int fd);
  * Called in a forked copy of the spawning process (getpid() differs), it
  * only forgets: it kills and closes nothing that belongs to the parent. */
 EVL_EXPORT int evl_child_free(evl_child *c);
+/* For a process about to exit (perl's global destruction), or a loop
+ * that will never run again or is gone: closes the parent's fds and
+ * frees the buffers without touching the loop, and without killing or
+ * reaping the child, which runs on (if it exits before this process does,
+ * it stays a zombie until then).  Returns 1 if c was active, else 0. */
+EVL_EXPORT int evl_child_detach(evl_child *c);
 
 EVL_EXPORT int evl_child_is_active(const evl_child *c);
 EVL_EXPORT pid_t evl_child_pid(const evl_child *c);

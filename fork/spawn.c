@@ -281,6 +281,29 @@ static void release(evl_child *c)
     c->state &= ~CHILD_ACTIVE;
 }
 
+/* Forgets c without a word to the loop or the kernel: the stream
+ * buffers are freed and, with close_fds, the fds closed.  For a copy of
+ * the parent made by fork, and for a loop that will not run again. */
+static void drop(evl_child *c, int close_fds)
+{
+    for (int i = 0; i < 3; i++) {
+        if (c->pipes & (1u << i)) {
+            evl_buf_free(&c->io[i].rbuf);
+            evl_buf_free(&c->io[i].wbuf);
+            if (close_fds)
+                close_parent_fd(c->pfd[i]);
+        }
+        if (close_fds)
+            close_parent_fd(c->raw[i]);
+        c->raw[i] = c->pfd[i] = -1;
+    }
+    if (close_fds)
+        close_parent_fd(c->pidfd);
+    c->pipes = 0;
+    c->pidfd = -1;
+    c->state &= ~CHILD_ACTIVE;
+}
+
 /* on_exit once the exit was seen and no output pipe is open. */
 static void finish_check(evl_child *c)
 {
@@ -1001,13 +1024,7 @@ int evl_child_free(evl_child *c)
          * epoll set are shared with the real parent, so touching them
          * would break it, and killing would kill its child.  The fds were
          * closed by the fork path's sweep, or go at exit. */
-        for (int i = 0; i < 3; i++) {
-            evl_buf_free(&c->io[i].rbuf);
-            evl_buf_free(&c->io[i].wbuf);
-        }
-        c->pipes = 0;
-        c->pidfd = -1;
-        c->state &= ~CHILD_ACTIVE;
+        drop(c, 0);
         return 1;
     }
     if (c->pidfd >= 0 && !(c->state & CHILD_EXITED)) {
@@ -1019,6 +1036,17 @@ int evl_child_free(evl_child *c)
         }
     }
     release(c);
+    return 1;
+}
+
+int evl_child_detach(evl_child *c)
+{
+    if (c == NULL || !(c->state & CHILD_ACTIVE))
+        return 0;
+    if (c->alive != NULL)
+        *c->alive = 0;
+    c->alive = NULL;
+    drop(c, c->owner == getpid());
     return 1;
 }
 

@@ -1087,6 +1087,31 @@ START_TEST(test_fork_free_running_child_leaves_no_zombie_or_fd)
 }
 END_TEST
 
+START_TEST(test_fork_detach_closes_fds_and_leaves_the_child_running)
+{
+    struct rec r;
+    rec_init(&r);
+    int fds = count_fds();
+    evl_child c = { 0 };
+    evl_fd_action io[] = { { .kind = EVL_FD_PIPE_IN, .fd = 0 },
+                           { .kind = EVL_FD_PIPE_OUT, .fd = 1 } };
+    /* cat exits once its stdin closes: the detach closed it. */
+    ck_assert_rc(spawn_sh(&r, &c, "cat; exit 4", 0, io, 2));
+    evl_child_write(&c, "queued", 6);
+    pid_t pid = evl_child_pid(&c);
+    ck_assert_int_eq(evl_child_detach(&c), 1);
+    ck_assert_int_eq(evl_child_detach(&c), 0);
+    ck_assert_int_eq(evl_child_free(&c), 0);
+    ck_assert_int_eq(count_fds(), fds);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_eq(WEXITSTATUS(status), 4);
+    ck_assert_int_eq(r.exits, 0);
+    /* The loop is not used again: that is what detach is for. */
+    rec_done(&r);
+}
+END_TEST
+
 START_TEST(test_fork_free_from_own_callbacks)
 {
     struct rec r;
@@ -1245,6 +1270,7 @@ static Suite *fork_suite(void)
     tc = tcase_create("lifetime");
     tcase_add_test(tc, test_fork_kill_through_pidfd);
     tcase_add_test(tc, test_fork_free_running_child_leaves_no_zombie_or_fd);
+    tcase_add_test(tc, test_fork_detach_closes_fds_and_leaves_the_child_running);
     tcase_add_test(tc, test_fork_free_from_own_callbacks);
     tcase_add_test(tc, test_fork_raw_pipe_end_is_the_callers);
     tcase_add_test(tc, test_fork_thousand_spawns_reaped_no_zombies_flat_fds);
