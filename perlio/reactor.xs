@@ -922,13 +922,6 @@ static void rx_async_check(pTHX)
 		PERL_ASYNC_CHECK();
 }
 
-static void rx_running_restore(pTHX_ void *p)
-{
-	struct rx_engine *eng = (struct rx_engine *)p;
-
-	eng->running = 0;
-}
-
 /* ------------------------------------------------------------ clock */
 
 static uint64_t rx_now_ns(void)
@@ -1442,7 +1435,7 @@ run(SV *self)
 	 * last reference to the loop. */
 	SvREFCNT_inc_simple_void_NN(SvRV(self));
 	SAVEFREESV(SvRV(self));
-	SAVEDESTRUCTOR_X(rx_running_restore, eng);
+	SAVEINT(eng->running);	/* 0 again however run ends (1 if nested) */
 	eng->running = 1;
 	eng->want_stop = 0;
 	for (;;) {

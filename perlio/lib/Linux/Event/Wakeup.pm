@@ -74,8 +74,9 @@ The loop; the eventfd as a Perl handle (closing it closes the eventfd).
 
 Adds C<$n> to the counter; returns 1.  Croaks
 C<signal() increment must be a positive integer>, or
-C<eventfd add failed: ...>.  Safe from other threads and forked children
-(only the fd is shared).
+C<eventfd add failed: ...>.  Safe from other threads (a thread's copy of
+the object signals the same eventfd) and forked children (only the fd is
+shared).
 
 =item drain
 
