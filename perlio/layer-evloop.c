@@ -155,6 +155,19 @@ static void drop_keep(pTHX_ evl_pio_shared *sh)
         SvREFCNT_dec(keep);
 }
 
+/* Clears what evl__pio_bind installed. */
+static void clear_binding(evl_pio_shared *sh)
+{
+    memset(&sh->s.cb, 0, sizeof sh->s.cb);
+    sh->s.data = NULL;
+    evl_stream_set_framer(&sh->s, NULL);
+    evl_stream_set_watermarks(&sh->s, 0, 0, 0);
+    evl_stream_set_read_limits(&sh->s, 0, sh->s.read_size);
+    sh->bound = 0;
+    sh->gone = NULL;
+    sh->bound_data = NULL;
+}
+
 static void shared_put(pTHX_ evl_pio_shared *sh)
 {
     int last;
@@ -167,6 +180,16 @@ static void shared_put(pTHX_ evl_pio_shared *sh)
         *pp = sh->next;
     }
     pthread_mutex_unlock(&reg_lock);
+    void (*gone)(void *) = NULL;
+    void *gone_data = NULL;
+    if (last && sh->bound) {
+        /* The driver's callbacks go before settle() can run them; it
+         * hears of it once settle's loop runs are over. */
+        gone = sh->gone;
+        gone_data = sh->bound_data;
+        evl_stream_read_stop(&sh->s);
+        clear_binding(sh);
+    }
     if (last) {
         /* Not at global destruction, where running the loop would call
          * back into objects being destroyed: the loop goes soon after,
@@ -176,6 +199,8 @@ static void shared_put(pTHX_ evl_pio_shared *sh)
         evl_stream_free(&sh->s);
         drop_keep(aTHX_ sh);
         free(sh);
+        if (gone != NULL)
+            gone(gone_data);
     }
 }
 
@@ -340,7 +365,9 @@ static int drain(pTHX_ PerlIO *f, int wait)
         /* A proactor's queue goes out through completions: the loop has
          * to run (its callbacks too) until the queue is written. */
         size_t before = evl_stream_queued(&sh->s);
+        sh->busy++;
         int rc = evl_stream_flush_wait(&sh->s);
+        sh->busy--;
         e->posn += (Off_t)(before - evl_stream_queued(&sh->s));
         if (rc < 0) {
             set_error(aTHX_ f, -rc);
@@ -363,7 +390,9 @@ static int drain(pTHX_ PerlIO *f, int wait)
                 return -1;
             }
         }
+        sh->busy++;
         ssize_t left = evl_stream_flush(&sh->s);
+        sh->busy--;
         if (left < 0) {
             set_error(aTHX_ f, (int)-left);
             return -1;
@@ -473,7 +502,9 @@ static int fill_layer(pTHX_ PerlIO *f)
         size_t want = nb || sh->regular ? e->big_read : e->bufsiz;
         if (sh->s.read_size != want)
             evl_stream_set_read_limits(&sh->s, sh->s.rmax, want);
+        sh->busy++;
         ssize_t n = evl_stream_fill(&sh->s);
+        sh->busy--;
         if (n > 0) {
             e->rgen++;
             e->posn += n;
@@ -1226,6 +1257,9 @@ int evl__pio_attach(pTHX_ PerlIO *f, evl_loop *loop, SV *keep)
         return -EINVAL;
     if (sh->loop == loop)
         return 0;
+    /* The stream's driver keeps it on its own loop. */
+    if (sh->bound)
+        return -EBUSY;
     /* A reactor has nothing to do for a regular file (always ready, and
      * epoll refuses it): the handle stays as it is. */
     if (sh->regular && evl_loop_model(loop) != EVL_PROACTOR)
@@ -1303,4 +1337,57 @@ PerlIO *evl_perlio_fdopen(pTHX_ evl_loop *loop, int fd, const char *mode)
 int evl_perlio_attach(pTHX_ PerlIO *f, evl_loop *loop)
 {
     return evl__pio_attach(aTHX_ f, loop, NULL);
+}
+
+int evl__pio_bind(pTHX_ PerlIO *f, evl_loop *loop, SV *keep,
+                  const struct evl_stream_callbacks *cb, void *data,
+                  void (*gone)(void *data), evl_stream **out)
+{
+    while (PerlIOValid(f) && !evl__pio_is_evloop(f))
+        f = PerlIONext(f);
+    if (!PerlIOValid(f) || loop == NULL || cb == NULL || out == NULL)
+        return -EINVAL;
+    PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
+    evl_pio_shared *sh = e->sh;
+    if (sh == NULL)
+        return -EBADF;
+    if (sh->bound)
+        return -EBUSY;
+    /* A regular file is never on a reactor (see evl__pio_attach). */
+    if (sh->regular && evl_loop_model(loop) != EVL_PROACTOR)
+        return -EPERM;
+    int rc = evl__pio_attach(aTHX_ f, loop, keep);
+    if (rc < 0)
+        return rc;
+    sh->s.cb = *cb;
+    sh->s.data = data;
+    sh->bound = 1;
+    sh->gone = gone;
+    sh->bound_data = data;
+    *out = &sh->s;
+    return 0;
+}
+
+void evl__pio_unbind(pTHX_ evl_stream *s, int discard)
+{
+    PERL_UNUSED_CONTEXT;
+    /* s is the first member of its evl_pio_shared. */
+    evl_pio_shared *sh = (evl_pio_shared *)(void *)s;
+    if (s == NULL || !sh->bound)
+        return;
+    evl_stream_read_stop(s);
+    clear_binding(sh);
+    if (discard) {
+        /* A proactor's write in flight would hold the close (and the
+         * settle after it) until the peer read it: a sticky error makes
+         * the release cancel it, and close then waits for nothing. */
+        if (s->px != NULL && s->err == 0)
+            s->err = -ECANCELED;
+        evl_stream_abort(s);
+    }
+}
+
+int evl__pio_busy(const evl_stream *s)
+{
+    return s != NULL && ((const evl_pio_shared *)(const void *)s)->busy != 0;
 }

@@ -28,6 +28,15 @@ typedef struct evl_pio_shared {
      * NULL; dropped with the stream.  keep_owner is its interpreter. */
     SV *keep;
     void *keep_owner;
+    /* evl__pio_bind: a Linux::Event::Stream drives s with its own
+     * callbacks.  gone(bound_data) tells it that s was freed
+     * (the handle was closed or popped under it). */
+    int bound;
+    void (*gone)(void *data);
+    void *bound_data;
+    /* Non-zero while a layer call (print, flush, read, close) is inside
+     * an evl_stream call: see evl__pio_busy. */
+    unsigned busy;
     struct evl_pio_shared *next; /* registry bucket chain */
 } evl_pio_shared;
 
@@ -125,6 +134,33 @@ int evl__pio_is_evloop(PerlIO *f);
  * stream goes (the object that owns loop).  Returns 0 or -errno: EINVAL
  * when f has no :evloop layer, EBADF when it is closed. */
 int evl__pio_attach(pTHX_ PerlIO *f, evl_loop *loop, SV *keep);
+
+/* Hands the shared stream of f's :evloop layer (f or below it) to a
+ * driver such as Linux::Event::Stream: attaches it to loop as
+ * evl__pio_attach does (keep likewise), then installs cb and data.
+ * Reading is not started: the caller sets its framer and limits first,
+ * then calls evl_stream_read_start.  gone(data), if set, is called when
+ * the handle's layer lets go of the stream while it is bound (the
+ * callbacks are cleared first); it must not run Perl code.  print and
+ * the driver's writes then share one queue.  Returns 0 and the stream
+ * in *out, or -errno: EINVAL (no :evloop layer), EBADF (closed), EBUSY
+ * (bound already). */
+int evl__pio_bind(pTHX_ PerlIO *f, evl_loop *loop, SV *keep,
+                  const struct evl_stream_callbacks *cb, void *data,
+                  void (*gone)(void *data), evl_stream **out);
+
+/* Undoes evl__pio_bind on the stream it returned: reading stops, the
+ * callbacks, framer, watermarks and read cap are cleared, and the layer
+ * has the stream to itself again (still on the loop: what is queued is
+ * written behind).  discard: also drop the queue and stop the stream
+ * for good (the caller closes the handle next). */
+void evl__pio_unbind(pTHX_ evl_stream *s, int discard);
+
+/* Whether a layer call on the handle is inside a call into s: a
+ * callback of a bound driver must then not run Perl code or close the
+ * handle (the layer would touch freed memory when it returns), and
+ * defers that work to the loop instead. */
+int evl__pio_busy(const evl_stream *s);
 
 /* Whether the running op is eof(): see PerlIOEvloop_read. */
 int evl__pio_in_eof_op(pTHX);

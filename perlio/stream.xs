@@ -1,11 +1,23 @@
-/* stream.xs - Linux::Event::Stream over evl_stream.
+/* stream.xs - Linux::Event::Stream over the :evloop layer's evl_stream.
  *
  * The Perl object is a blessed hash (Stream.pm validates the options)
- * carrying ext magic that points to a struct evlxs_stream.  Reads,
- * framing (the C line/netstring/u32be framers), write-behind and the
- * watermarks are the C stream's; the Perl callbacks are called from its
- * callbacks.  A codec that is not one of the built-in classes is run in
- * Perl: its decode gets the input buffer by reference, as in the seed.
+ * carrying ext magic that points to a struct evlxs_stream.  The handle
+ * gets the :evloop layer (pushed if it has none), and the Stream binds
+ * the layer's own evl_stream (evl__pio_bind): reads land in the layer's
+ * buffer, and `print $fh` and write() share one queue, in order.
+ * Reads, framing (the C line/netstring/u32be framers), write-behind and
+ * the watermarks are the C stream's; the Perl callbacks are called from
+ * its callbacks.  A codec that is not one of the built-in classes is run
+ * in Perl: its decode gets the input buffer by reference, as in the seed.
+ *
+ * The stream belongs to the handle, so it is never closed here: closing
+ * after a drain waits for on_drain, and the Stream lets go of the
+ * stream (evl__pio_unbind) before it closes the handle.  A print, flush
+ * or close on the handle calls into the stream too; a callback that
+ * comes from there (an error, the drain) must not run Perl code or close
+ * the handle under the layer, so it is deferred to a zero timer on the
+ * loop (evl__pio_busy).  A handle closed behind the Stream's back lets
+ * it know (gone): the Stream then fails with io:EBADF and closes.
  *
  * Lifetime: while open, the stream holds itself (self_strong), so a
  * Stream nobody stored keeps serving, as in the seed; the close sequence
@@ -21,6 +33,14 @@
 #include <sys/uio.h>
 #include <stdio.h>
 
+/* From layer-internal.h (whose ST_* names clash with ours). */
+int evl__pio_bind(pTHX_ PerlIO *f, evl_loop *loop, SV *keep,
+		  const struct evl_stream_callbacks *cb, void *data,
+		  void (*gone)(void *data), evl_stream **out);
+void evl__pio_unbind(pTHX_ evl_stream *s, int discard);
+int evl__pio_busy(const evl_stream *s);
+evl_stream *evl_perlio_stream(pTHX_ PerlIO *f);
+
 enum {
 	ST_CLOSED = 0x01,
 	ST_CLOSING = 0x02,
@@ -30,11 +50,22 @@ enum {
 	ST_IN_INIT = 0x20,
 };
 
+/* Work deferred to the zero timer (see the top). */
+enum {
+	PEND_ERROR = 0x01,	/* pend_code, pend_msg */
+	PEND_DRAIN = 0x02,	/* the queue emptied while closing */
+	PEND_GONE = 0x04,	/* the handle let go of the stream */
+};
+
 enum codec_mode { CODEC_RAW, CODEC_C, CODEC_PERL };
 
 struct evlxs_stream {
-	evl_stream s;
+	evl_stream *s;		/* the layer's, while bound; else NULL */
 	evl_framer fr;
+	evl_timer defer;
+	unsigned pending;	/* PEND_* */
+	int pend_code;
+	SV *pend_msg;
 	struct evlxs_engine *eng;
 	SV *engine;		/* RV to the engine hash: keeps the loop alive */
 	SV *self;		/* weak RV to the Perl object, for callbacks */
@@ -91,16 +122,33 @@ static void call_cb(pTHX_ struct evlxs_stream *x, SV *cb, SV *a1, int with_a1)
 	evlxs_call(aTHX_ x->eng, cb, args, n);
 }
 
+/* Each C callback holds the Perl object for its duration: a callback may
+ * close the stream, whose close drops the object's last reference; the
+ * object (and x) must then go only when the callback is done with x.
+ * Closing the handle from inside a callback frees the layer's evl_stream;
+ * stream.c's dispatch guard sees that (evl_stream_free clears it). */
+#define HOLD(x, hold) SV *hold = SvROK((x)->self) ? SvREFCNT_inc_simple_NN(SvRV((x)->self)) : NULL
+#define UNHOLD(hold) do { if (hold) SvREFCNT_dec(hold); } while (0)
+
 /* The close sequence: closed, stop the C stream, close the fh if asked,
  * on_close once, then let go of ourselves. */
 static void finish_close(pTHX_ struct evlxs_stream *x)
 {
 	SV *hold;
+	evl_stream *s = x->s;
 
 	if (x->state & ST_CLOSE_CALLED)
 		return;
 	x->state |= ST_CLOSED | ST_CLOSE_CALLED;
 	x->state &= ~ST_CLOSING;
+	x->pending = 0;
+	evl_timer_stop(&x->defer);
+	/* The handle gets its stream back.  When the handle closes next,
+	 * what is queued goes (close drops it), or the close would wait
+	 * for a peer that may never read; else the layer writes it. */
+	x->s = NULL;
+	if (s)
+		evl__pio_unbind(aTHX_ s, x->close_fh);
 	if (x->close_fh && x->fh) {
 		IO *io = sv_2io(x->fh);
 		if (io && IoIFP(io))
@@ -120,13 +168,61 @@ static void fail(pTHX_ struct evlxs_stream *x, int err, SV *msg)
 		return;
 	set_error(aTHX_ x, msg);
 	x->state |= ST_CLOSED;
+	if (x->s)
+		evl_stream_read_stop(x->s);
 	if (x->on_error) {
 		SV *e = sv_2mortal(newSViv(err));
 		call_cb(aTHX_ x, x->on_error, e, 1);
 	}
-	evl_stream_read_stop(&x->s);
-	evl_stream_close(&x->s);	/* the C side's on_close finishes */
 	finish_close(aTHX_ x);
+}
+
+/* The zero timer: what a callback could not do inside a layer call. */
+static void cb_defer(evl_timer *t)
+{
+	struct evlxs_stream *x = (struct evlxs_stream *)t->data;
+	dTHXa(x->eng->perl);
+	unsigned pending = x->pending;
+	HOLD(x, hold);
+
+	/* A layer call that runs the loop (a proactor's flush waits
+	 * through completions) is still going: later. */
+	if (x->s && evl__pio_busy(x->s)) {
+		evl_timer_start(&x->defer, cb_defer, 1000000, 0);
+		UNHOLD(hold);
+		return;
+	}
+	x->pending = 0;
+	if (pending & PEND_ERROR) {
+		SV *msg = x->pend_msg;
+		x->pend_msg = NULL;
+		fail(aTHX_ x, x->pend_code, msg);
+	} else if (pending & PEND_GONE) {
+		fail(aTHX_ x, EBADF, newSVpvf("io:%d", EBADF));
+	} else if ((pending & PEND_DRAIN) && (x->state & ST_CLOSING) &&
+		   (!x->s || evl_stream_queued(x->s) == 0)) {
+		finish_close(aTHX_ x);
+	}
+	UNHOLD(hold);
+}
+
+static void defer(pTHX_ struct evlxs_stream *x, unsigned what)
+{
+	x->pending |= what;
+	if (PL_phase != PERL_PHASE_DESTRUCT && !evl_timer_is_active(&x->defer))
+		evl_timer_start(&x->defer, cb_defer, 0, 0);
+}
+
+/* The layer is about to free the stream (its handle was closed or
+ * popped): no Perl code here, the timer reports it. */
+static void cb_gone(void *data)
+{
+	struct evlxs_stream *x = (struct evlxs_stream *)data;
+	dTHXa(x->eng->perl);
+
+	x->s = NULL;
+	if (!(x->state & ST_CLOSE_CALLED))
+		defer(aTHX_ x, PEND_GONE);
 }
 
 static struct evlxs_stream *from_c(evl_stream *s)
@@ -136,13 +232,6 @@ static struct evlxs_stream *from_c(evl_stream *s)
 
 /* ------------------------------------------------------------ C callbacks */
 
-/* Each C callback holds the Perl object for its duration: a callback may
- * close the stream, whose close drops the object's last reference; the
- * object (and x) must then go only when the callback is done with x.
- * Freeing the evl_stream from inside its own callback is safe (stream.c
- * guards its dispatch). */
-#define HOLD(x, hold) SV *hold = SvROK((x)->self) ? SvREFCNT_inc_simple_NN(SvRV((x)->self)) : NULL
-#define UNHOLD(hold) do { if (hold) SvREFCNT_dec(hold); } while (0)
 
 static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len);
 
@@ -269,17 +358,35 @@ static void cb_eof(evl_stream *s)
 	/* The peer is done sending: what we queued still goes out, then the
 	 * stream closes (the seed closed at once and lost it). */
 	x->state |= ST_CLOSING;
+	if (evl_stream_queued(s) == 0) {
+		HOLD(x, hold);
+		finish_close(aTHX_ x);
+		UNHOLD(hold);
+	}	/* else cb_drain finishes */
+}
+
+static void cb_drain(evl_stream *s)
+{
+	struct evlxs_stream *x = from_c(s);
+	dTHXa(x->eng->perl);
+
+	if ((x->state & (ST_CLOSED | ST_CLOSING)) != ST_CLOSING)
+		return;
+	if (evl__pio_busy(s)) {
+		defer(aTHX_ x, PEND_DRAIN);
+		return;
+	}
 	{
 		HOLD(x, hold);
-		evl_stream_close(&x->s);	/* on_close finishes, now or after the drain */
+		finish_close(aTHX_ x);
 		UNHOLD(hold);
 	}
 }
 
 /* Why the framer stopped, in the seed's words. */
-static SV *framer_error_text(pTHX_ struct evlxs_stream *x, int err)
+static SV *framer_error_text(pTHX_ struct evlxs_stream *x, evl_stream *s, int err)
 {
-	evl_buf *rb = evl_stream_rbuf(&x->s);
+	evl_buf *rb = evl_stream_rbuf(s);
 	const char *p = evl_buf_data(rb);
 	size_t len = evl_buf_len(rb), i;
 
@@ -315,13 +422,24 @@ static void cb_error(evl_stream *s, int err)
 	if (x->state & ST_CLOSED)
 		return;
 	if (x->mode == CODEC_C && (err == -EMSGSIZE || err == -EBADMSG)) {
-		msg = framer_error_text(aTHX_ x, err);
+		msg = framer_error_text(aTHX_ x, s, err);
 		code = 0;
 	} else if (err == -EMSGSIZE) {
 		msg = newSVpvf("codec:max_inbuf_exceeded:%lu", (unsigned long)x->max_inbuf);
 		code = 0;
 	} else {
 		msg = newSVpvf("io:%d", code);
+	}
+	if (evl__pio_busy(s)) {
+		/* First error only: stream.c reports one. */
+		if (!(x->pending & PEND_ERROR)) {
+			x->pend_code = code;
+			x->pend_msg = msg;
+			defer(aTHX_ x, PEND_ERROR);
+		} else {
+			SvREFCNT_dec(msg);
+		}
+		return;
 	}
 	{
 		HOLD(x, hold);
@@ -340,16 +458,6 @@ static void cb_low(evl_stream *s)
 	from_c(s)->state &= ~ST_BLOCKED;
 }
 
-static void cb_close(evl_stream *s)
-{
-	struct evlxs_stream *x = from_c(s);
-	dTHXa(x->eng->perl);
-	HOLD(x, hold);
-
-	finish_close(aTHX_ x);
-	UNHOLD(hold);
-}
-
 static const struct evl_stream_callbacks stream_cbs = {
 	.on_read = cb_read,
 	.on_message = cb_message,
@@ -357,7 +465,7 @@ static const struct evl_stream_callbacks stream_cbs = {
 	.on_error = cb_error,
 	.on_high_water = cb_high,
 	.on_low_water = cb_low,
-	.on_close = cb_close,
+	.on_drain = cb_drain,
 };
 
 /* ------------------------------------------------------------ lifetime */
@@ -365,8 +473,15 @@ static const struct evl_stream_callbacks stream_cbs = {
 static void stream_release(pTHX_ struct evlxs_stream *x)
 {
 	x->state |= ST_CLOSED | ST_CLOSE_CALLED;
-	memset(&x->s.cb, 0, sizeof x->s.cb);
-	evl_stream_free(&x->s);
+	evl_timer_stop(&x->defer);
+	if (x->s) {
+		/* Freed while bound (global destruction): the handle keeps
+		 * its stream. */
+		evl_stream *s = x->s;
+		x->s = NULL;
+		evl__pio_unbind(aTHX_ s, 0);
+	}
+	SvREFCNT_dec(x->pend_msg);
 	SvREFCNT_dec(x->engine);
 	SvREFCNT_dec(x->self);
 	SvREFCNT_dec(x->fh);
@@ -426,6 +541,22 @@ _init(SV *self, SV *loop, SV *fh, HV *o)
 	io = sv_2io(fh);
 	if (!io || !IoIFP(io) || (fd = PerlIO_fileno(IoIFP(io))) < 0)
 		croak("new(): fh has no fileno");
+	/* binmode($fh, ':evloop') on both of a socket's PerlIOs, unless
+	 * they have it: they then share the stream we bind. */
+	{
+		PerlIO *fps[2];
+		int i;
+		fps[0] = IoIFP(io);
+		fps[1] = IoOFP(io) != IoIFP(io) ? IoOFP(io) : NULL;
+		for (i = 0; i < 2; i++) {
+			if (!fps[i] || evl_perlio_stream(aTHX_ fps[i]))
+				continue;
+			if (PerlIO_apply_layers(aTHX_ fps[i], NULL, ":evloop") != 0 ||
+			    !evl_perlio_stream(aTHX_ fps[i]))
+				croak("new(): fh cannot take the :evloop layer: %s",
+				      strerror(errno ? errno : EINVAL));
+		}
+	}
 	Newxz(x, 1, struct evlxs_stream);
 	x->eng = eng;
 	/* The facade or engine ref keeps the C loop alive. */
@@ -481,21 +612,30 @@ _init(SV *self, SV *loop, SV *fh, HV *o)
 	/* Nothing reads or calls back until the magic is in place. */
 	mg = sv_magicext(SvRV(self), NULL, PERL_MAGIC_ext, &stream_vtbl, (const char *)x, 0);
 	PERL_UNUSED_VAR(mg);
-	rc = evl_stream_init(&x->s, eng->loop, fd, EVL_STREAM_NOCLOSE, &stream_cbs);
+	evl_timer_init(eng->loop, &x->defer);
+	x->defer.data = x;
+	/* The layer keeps the loop object alive while its stream is on it
+	 * (write-behind outlives the Stream when close_fh is 0). */
+	rc = evl__pio_bind(aTHX_ IoIFP(io), eng->loop, SvROK(loop) ? SvRV(loop) : NULL,
+			   &stream_cbs, x, cb_gone, &x->s);
 	if (rc < 0) {
+		x->s = NULL;
 		x->state |= ST_CLOSED | ST_CLOSE_CALLED;
 		croak("new(): %s", strerror(-rc));
 	}
-	x->s.data = x;
 	if (x->mode == CODEC_C)
-		evl_stream_set_framer(&x->s, &x->fr);
-	evl_stream_set_watermarks(&x->s, x->low, x->high, 0);
+		evl_stream_set_framer(x->s, &x->fr);
+	evl_stream_set_watermarks(x->s, x->low, x->high, 0);
 	{
 		size_t rs = (v = opt(aTHX_ o, "read_size")) ? SvUV(v) : 0;
 		size_t rmax = x->mode == CODEC_RAW ? 0 : x->max_inbuf;
-		evl_stream_set_read_limits(&x->s, rmax, rs ? rs : 65536);
+		evl_stream_set_read_limits(x->s, rmax, rs ? rs : 65536);
 	}
 	x->self_strong = newRV_inc(SvRV(self));
+	/* Input the layer buffered already is delivered now. */
+	rc = evl_stream_read_start(x->s);
+	if (rc < 0 && !(x->state & ST_CLOSED))
+		fail(aTHX_ x, -rc, newSVpvf("io:%d", -rc));
 
 SV *
 fh(SV *self)
@@ -525,7 +665,7 @@ buffered_bytes(SV *self)
 	struct evlxs_stream *x;
     CODE:
 	x = stream_of(aTHX_ self);
-	RETVAL = (x->state & ST_CLOSED && !(x->state & ST_CLOSING)) ? 0 : evl_stream_queued(&x->s);
+	RETVAL = (x->state & ST_CLOSED) || !x->s ? 0 : evl_stream_queued(x->s);
     OUTPUT:
 	RETVAL
 
@@ -548,14 +688,14 @@ write(SV *self, SV *bytes = &PL_sv_undef)
 	int rc;
     CODE:
 	x = stream_of(aTHX_ self);
-	if (x->state & (ST_CLOSED | ST_CLOSING))
+	if ((x->state & (ST_CLOSED | ST_CLOSING)) || !x->s)
 		XSRETURN_IV(0);
 	if (!SvOK(bytes))
 		XSRETURN_IV(1);
 	p = SvPVbyte(bytes, n);
 	if (n == 0)
 		XSRETURN_IV(1);
-	rc = evl_stream_write(&x->s, p, n);
+	rc = evl_stream_write(x->s, p, n);
 	if (rc < 0) {
 		/* The C stream reported it through cb_error already when it
 		 * was an I/O error; anything else is ours to report. */
@@ -578,7 +718,7 @@ write_message(SV *self, SV *msg = &PL_sv_undef)
 	int rc;
     CODE:
 	x = stream_of(aTHX_ self);
-	if (x->state & (ST_CLOSED | ST_CLOSING))
+	if ((x->state & (ST_CLOSED | ST_CLOSING)) || !x->s)
 		XSRETURN_IV(0);
 	if (x->mode != CODEC_C) {
 		/* A codec in Perl (or none): Stream.pm encodes and writes. */
@@ -615,7 +755,7 @@ write_message(SV *self, SV *msg = &PL_sv_undef)
 			if (x->append_newline && (n == 0 || p[n - 1] != '\n'))
 				iov[cnt++] = (struct iovec){ (void *)"\n", 1 };
 		}
-		rc = evl_stream_writev(&x->s, iov, cnt);
+		rc = evl_stream_writev(x->s, iov, cnt);
 	}
 	if (rc < 0) {
 		if (!(x->state & ST_CLOSED))
@@ -636,7 +776,8 @@ pause_read(SV *self)
 	x = stream_of(aTHX_ self);
 	if (!(x->state & (ST_CLOSED | ST_PAUSED))) {
 		x->state |= ST_PAUSED;
-		evl_stream_read_stop(&x->s);
+		if (x->s)
+			evl_stream_read_stop(x->s);
 	}
 	RETVAL = newSVsv(self);
     OUTPUT:
@@ -650,7 +791,8 @@ resume_read(SV *self)
 	x = stream_of(aTHX_ self);
 	if ((x->state & ST_PAUSED) && !(x->state & (ST_CLOSED | ST_CLOSING))) {
 		x->state &= ~ST_PAUSED;
-		evl_stream_read_start(&x->s);
+		if (x->s)
+			evl_stream_read_start(x->s);
 	}
 	RETVAL = newSVsv(self);
     OUTPUT:
@@ -665,7 +807,11 @@ close_after_drain(SV *self)
 	RETVAL = newSVsv(self);
 	if (!(x->state & (ST_CLOSED | ST_CLOSING))) {
 		x->state |= ST_CLOSING | ST_PAUSED;
-		evl_stream_close(&x->s);	/* on_close finishes, now or after the drain */
+		if (x->s)
+			evl_stream_read_stop(x->s);
+		/* Now if nothing is queued, else cb_drain. */
+		if (!x->s || evl_stream_queued(x->s) == 0)
+			finish_close(aTHX_ x);
 		evlxs_rethrow(aTHX_ x->eng);
 	}
     OUTPUT:
@@ -680,8 +826,8 @@ close(SV *self)
 	RETVAL = newSVsv(self);
 	if (!(x->state & ST_CLOSE_CALLED)) {
 		x->state |= ST_CLOSED;
-		/* Immediate: what is queued is dropped, as the seed does. */
-		evl_stream_abort(&x->s);
+		/* Immediate: with close_fh what is queued is dropped, as the
+		 * seed does; without, it is the handle's (see finish_close). */
 		finish_close(aTHX_ x);
 		evlxs_rethrow(aTHX_ x->eng);
 	}

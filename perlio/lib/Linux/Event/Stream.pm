@@ -119,6 +119,22 @@ what you give it behind your back (write-behind) whenever the handle can
 take it.  It is libevloop's C stream: reads, framing, the write queue and its
 watermarks run in C, and your callbacks are called from there.
 
+The Stream runs over the handle's L<PerlIO::evloop> layer: C<new> pushes
+C<:evloop> onto the handle if it does not have it (as
+C<binmode($fh, ':evloop')> would; a handle whose layers C<:evloop> cannot sit
+on croaks C<new(): fh cannot take the :evloop layer: ...>), and the Stream
+drives that layer's own stream.  So C<print $fh ...> from any code and
+C<< $stream->write(...) >> share one write queue: they go out in the order
+they were made, C<buffered_bytes> counts both, and C<close_after_drain> waits
+for both.  Input the layer had buffered before the Stream (say after a
+C<readline>) is delivered first.  One Stream per handle: a second croaks
+C<new(): Device or resource busy>.
+
+A print that finds an error, or empties the queue of a closing Stream, does
+not call back from inside the print: C<on_error> and C<on_close> run from the
+loop right after.  Closing the handle yourself (C<close $fh>) while the
+Stream is open is reported the same way, as error C<io:9> (EBADF).
+
 Raw mode (C<on_read>): C<on_read($stream, $bytes, $data)> gets each chunk.
 Framed mode (C<on_message> with a C<codec>): C<on_message($stream, $msg,
 $data)> gets each decoded message.  The codecs C<line>, C<netstring> and
@@ -166,7 +182,10 @@ Later writes return 0.
 
 =item close
 
-Closes now, dropping the queue.
+Closes now.  With C<close_fh> (the default) what is queued is dropped and the
+handle closed; with C<< close_fh => 0 >> the queue stays with the handle,
+whose layer writes it out behind (the handle stays on the loop, and C<print>
+keeps working).
 
 =item fh, is_closed, is_closing, is_write_blocked, buffered_bytes, last_error
 
@@ -183,6 +202,7 @@ POD says); pausing or an error on a later frame loses no decoded message;
 C<max_inbuf> bounds the undecoded leftover; errors on the socket come from
 the kernel's errno (SO_ERROR), never a stale C<$!>; EOF closes after the
 queue has been written; C<close_after_drain> refuses new writes; at EOF an
-unterminated last line is delivered as a message.
+unterminated last line is delivered as a message.  After a framing error
+with C<< close_fh => 0 >> the handle keeps the error (prints fail with it).
 
 =cut
