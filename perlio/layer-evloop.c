@@ -1370,12 +1370,14 @@ int evl__pio_bind(pTHX_ PerlIO *f, evl_loop *loop, SV *keep,
 
 void evl__pio_unbind(pTHX_ evl_stream *s, int discard)
 {
-    PERL_UNUSED_CONTEXT;
     /* s is the first member of its evl_pio_shared. */
     evl_pio_shared *sh = (evl_pio_shared *)(void *)s;
     if (s == NULL || !sh->bound)
         return;
-    evl_stream_read_stop(s);
+    /* At global destruction the loop may be freed already, and no loop
+     * runs again: the callbacks only have to go. */
+    if (PL_phase != PERL_PHASE_DESTRUCT)
+        evl_stream_read_stop(s);
     clear_binding(sh);
     if (discard) {
         /* A proactor's write in flight would hold the close (and the

@@ -140,8 +140,9 @@ int evl__pio_attach(pTHX_ PerlIO *f, evl_loop *loop, SV *keep);
  * evl__pio_attach does (keep likewise), then installs cb and data.
  * Reading is not started: the caller sets its framer and limits first,
  * then calls evl_stream_read_start.  gone(data), if set, is called when
- * the handle's layer lets go of the stream while it is bound (the
- * callbacks are cleared first); it must not run Perl code.  print and
+ * the handle's layer lets go of the stream while it is bound, after the
+ * stream was freed (the callbacks are cleared before the layer's close
+ * settles it); it must not run Perl code.  print and
  * the driver's writes then share one queue.  Returns 0 and the stream
  * in *out, or -errno: EINVAL (no :evloop layer), EBADF (closed), EBUSY
  * (bound already). */

@@ -142,7 +142,8 @@ static void finish_close(pTHX_ struct evlxs_stream *x)
 	x->state |= ST_CLOSED | ST_CLOSE_CALLED;
 	x->state &= ~ST_CLOSING;
 	x->pending = 0;
-	evl_timer_stop(&x->defer);
+	if (evl_timer_is_active(&x->defer))	/* the loop may be gone (global destruction) */
+		evl_timer_stop(&x->defer);
 	/* The handle gets its stream back.  When the handle closes next,
 	 * what is queued goes (close drops it), or the close would wait
 	 * for a peer that may never read; else the layer writes it. */
@@ -473,7 +474,8 @@ static const struct evl_stream_callbacks stream_cbs = {
 static void stream_release(pTHX_ struct evlxs_stream *x)
 {
 	x->state |= ST_CLOSED | ST_CLOSE_CALLED;
-	evl_timer_stop(&x->defer);
+	if (evl_timer_is_active(&x->defer))	/* the loop may be gone (global destruction) */
+		evl_timer_stop(&x->defer);
 	if (x->s) {
 		/* Freed while bound (global destruction): the handle keeps
 		 * its stream. */

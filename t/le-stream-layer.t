@@ -4,7 +4,8 @@
 # buffered_bytes, close_after_drain), input the layer buffered before the
 # Stream is not lost, and the handle closed or failing under the Stream
 # (from a callback, behind its back, inside a print) is reported once,
-# after the layer call returned.  On a reactor and on a proactor loop.
+# after the layer call returned.  On a reactor and on proactor loops (the
+# fake backend, and io_uring where the kernel has it).
 use v5.36;
 use Test::More;
 use Socket qw(AF_UNIX SOCK_STREAM PF_UNSPEC);
@@ -12,6 +13,8 @@ use IO::Handle;
 use Errno qw(EPIPE ECONNRESET EBADF);
 use Linux::Event;
 use Linux::Event::Stream;
+use lib 't/lib';
+use EvlTest qw(has);
 
 sub pair {
     socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, PF_UNSPEC) or die "socketpair: $!";
@@ -20,9 +23,13 @@ sub pair {
 
 sub layers ($fh) { [ PerlIO::get_layers($fh) ] }
 
-for my $model (qw(reactor proactor)) {
-subtest $model => sub {
-    my $loop = Linux::Event->new(model => $model);
+my @loops = ([ 'reactor' ], [ 'proactor', 'fake' ]);
+push @loops, [ 'proactor', 'uring' ]
+    if has('uring') && eval { Linux::Event->new(model => 'proactor', backend => 'uring') };
+for my $l (@loops) {
+my ($model, $backend) = @$l;
+subtest join('/', @$l) => sub {
+    my $loop = Linux::Event->new(model => $model, defined $backend ? (backend => $backend) : ());
 
     my $run_until = sub ($cond, $secs = 5) {
         my $t0 = time;
@@ -112,6 +119,23 @@ subtest $model => sub {
         ok(!defined fileno($a), 'handle closed after the drain');
     }
 
+    # -- close drops a blocked queue (print's bytes too) and does not wait
+    {
+        my ($a, $b) = pair();
+        my $closed = 0;
+        my $s = Linux::Event::Stream->new(loop => $loop, fh => $a, on_read => sub {},
+            on_close => sub { $closed++ });
+        $s->write('k' x 4_000_000);
+        print $a "never\n";
+        $loop->run_once(0.01) for 1 .. 3;
+        ok($s->buffered_bytes > 0, 'queue blocked');
+        $s->close;
+        is($closed, 1, 'on_close at once');
+        ok(!defined fileno($a), 'handle closed');
+        my $got = $readn->($b, 5_000_000);
+        ok(length($got) < 4_000_000, 'the rest of the queue was dropped (' . length($got) . ' bytes came)');
+    }
+
     # -- input the layer buffered before the Stream is delivered
     {
         my ($a, $b) = pair();
@@ -143,7 +167,14 @@ subtest $model => sub {
         ok(print($a "after\n"), 'print after close works');
         is($readn->($b, length($big) + 6), "${big}after\n", 'queue kept and written behind');
         is((grep { $_ eq 'evloop' } @{ layers($a) }), 1, 'layer still there');
-        close $a;
+        my $in = '';
+        my $t = Linux::Event::Stream->new(loop => $loop, fh => $a,
+            on_read => sub ($s, $bytes, $d) { $in .= $bytes });
+        syswrite($b, 'again');
+        $run_until->(sub { length $in >= 5 });
+        is($in, 'again', 'a new Stream binds the handle again');
+        $t->close;
+        ok(!defined fileno($a), 'and closes it');
     }
 
     # -- a callback closes the handle itself: reported as io:EBADF once
