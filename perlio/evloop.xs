@@ -17,3 +17,4 @@ BOOT:
     PerlIO_define_layer(aTHX_ PERLIO_FUNCS_CAST(&PerlIOEvline_funcs));
     EVLXS_CALL_BOOT(boot_Linux__Event__Reactor);
     EVLXS_CALL_BOOT(boot_Linux__Event__Proactor);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Fork);
