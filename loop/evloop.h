@@ -483,7 +483,8 @@ enum evl_framer_kind {
 };
 
 enum evl_framer_flag {
-    EVL_FRAMER_STRIP_CR = 0x01   /* line: drop one '\r' before the delimiter */
+    EVL_FRAMER_STRIP_CR = 0x01,  /* line: drop one '\r' before the delimiter */
+    EVL_FRAMER_LEADING_ZEROS = 0x02  /* netstring: accept "01:a," */
 };
 
 struct evl_framer {
@@ -633,6 +634,11 @@ struct evl_stream {
  * first read operation's error. */
 EVL_EXPORT int evl_stream_init(evl_stream *s, evl_loop *loop, int fd, unsigned flags,
                                const struct evl_stream_callbacks *cb);
+/* Immediate close: stops reading, drops what is queued, closes the fd
+ * (unless EVL_STREAM_NOCLOSE) and calls on_close.  Returns 0, -EBADF if
+ * already closed, or 1 if a proactor's operations still hold the fd (the
+ * last completion then finishes the close). */
+EVL_EXPORT int evl_stream_abort(evl_stream *s);
 /* Frees buffers and stops watching; does not close the fd (see close),
  * unless a proactor close was only waiting for the kernel.  On a
  * proactor, operations in flight are cancelled and their memory is freed
@@ -668,6 +674,11 @@ EVL_EXPORT int evl_stream_set_framer(evl_stream *s, evl_framer *fr);
  * (proactor) -EBUSY from a full ring. */
 EVL_EXPORT int evl_stream_write(evl_stream *s, const void *p, size_t n);
 EVL_EXPORT int evl_stream_writev(evl_stream *s, const struct iovec *iov, int iovcnt);
+/* Appends bytes to the queue without writing anything (a cork, for
+ * callers that choose their own flush points, such as a PerlIO layer);
+ * evl_stream_flush or the loop sends them.  Returns 0, the sticky error,
+ * -ENOBUFS (over wmax), -ESHUTDOWN (closing), -ENOMEM or -EINVAL. */
+EVL_EXPORT int evl_stream_queue(evl_stream *s, const void *p, size_t n);
 /* Encodes one frame with the attached framer and queues it. */
 EVL_EXPORT int evl_stream_write_message(evl_stream *s, const void *p, size_t n);
 /* Writes as much of the queue as the fd takes now without blocking (a

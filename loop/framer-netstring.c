@@ -8,6 +8,10 @@
  * that digit instead of after buffering the payload.  The same check
  * bounds the digit string (at most 20 digits for a 64-bit size_t).
  *
+ * EVL_FRAMER_LEADING_ZEROS accepts "01:a," for peers that send it (the
+ * seed's Perl codec did); the early check still holds, as zeros add
+ * nothing, and the read buffer's limit bounds a run of them.
+ *
  * The header is re-parsed on every call rather than kept in fr: it is a
  * handful of bytes, and holding no state is what guarantees identical
  * results for any chunking.
@@ -39,7 +43,7 @@ int evl__framer_netstring_next(evl_framer *fr, const char *data, size_t len,
 
         if (!is_digit(data[i]))
             return -EBADMSG;
-        if (i == 1 && data[0] == '0')
+        if (i == 1 && data[0] == '0' && !(fr->flags & EVL_FRAMER_LEADING_ZEROS))
             return -EBADMSG;
         d = (unsigned)(data[i] - '0');
         if (n > (SIZE_MAX - d) / 10)

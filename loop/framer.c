@@ -39,7 +39,8 @@ int evl_framer_init(evl_framer *fr, int kind, unsigned flags, size_t max_len,
 
     if (fr == NULL || !kind_is_valid(kind))
         return -EINVAL;
-    valid_flags = kind == EVL_FRAMER_LINE ? EVL_FRAMER_STRIP_CR : 0;
+    valid_flags = kind == EVL_FRAMER_LINE ? EVL_FRAMER_STRIP_CR
+                : kind == EVL_FRAMER_NETSTRING ? EVL_FRAMER_LEADING_ZEROS : 0;
     if (flags & ~valid_flags)
         return -EINVAL;
     /* A NULL delimiter with a length is more likely a caller bug than a

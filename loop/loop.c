@@ -62,7 +62,9 @@ int evl_loop_new_ex(evl_loop **out, const evl_loop_options *opt)
     loop->model = opt->model;
     loop->flags = opt->flags;
     loop->ring_entries = opt->ring_entries;
+    evl__fork_watch();
     loop->owner_pid = getpid();
+    loop->fork_gen = evl__fork_gen;
     loop->backend = backend;
     loop->epfd = loop->timerfd = loop->wakefd = loop->sigfd = -1;
     sigemptyset(&loop->sigmask);
@@ -289,7 +291,9 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     atomic_store(&loop->polling, 1);
     if (!stop_at_entry && atomic_load(&loop->stop_requested)) {
         atomic_store(&loop->polling, 0);
-        return ran;
+        /* No wait: no kernel events.  A reactor does not count timers;
+         * a proactor counts the callbacks it ran. */
+        return proactor ? ran : 0;
     }
     int n = poll_resuming(loop, timeout_ns);
     atomic_store(&loop->polling, 0);

@@ -184,6 +184,55 @@ START_TEST(test_loop_free_with_active_objects_forgets_them)
 }
 END_TEST
 
+static void stop_timer_cb(evl_timer *t)
+{
+    evl_loop_stop((evl_loop *)t->data);
+}
+
+/* The reactor's run_once counts kernel events only: when a due timer's
+ * stop keeps it from waiting, it returns 0, not the timers it ran. */
+START_TEST(test_loop_run_once_stop_before_wait_returns_zero)
+{
+    evl_loop *loop;
+    evl_timer t = { 0 };
+    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    t.data = loop;
+    ck_assert_rc(evl_timer_init(loop, &t));
+    ck_assert_rc(evl_timer_start(&t, stop_timer_cb, 0, 0));
+    uint64_t t0 = evl_time_ns();
+    ck_assert_int_eq(evl_loop_run_once(loop, 5000000000LL), 0);
+    ck_assert_uint_lt(evl_time_ns() - t0, 2000000000ull);
+    evl_loop_free(loop);
+}
+END_TEST
+
+static void stop_read_cb(evl_watcher *w, unsigned revents)
+{
+    (void)revents;
+    evl_loop_stop(w->loop);
+}
+
+/* A stop from a callback dispatched by the wait must not poke the
+ * internal eventfd: the next run_once would report a spurious event. */
+START_TEST(test_loop_stop_from_io_callback_leaves_no_spurious_event)
+{
+    evl_loop *loop;
+    evl_watcher w = { 0 };
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    ck_assert_rc(evl_watcher_init(&w, stop_read_cb, NULL, NULL));
+    ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_READ));
+    ck_assert_int_eq(write(p[1], "x", 1), 1);
+    ck_assert_int_eq(evl_loop_run_once(loop, -1), 1);
+    evl_watcher_stop(&w);
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    evl_loop_free(loop);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
 static Suite *loop_suite(void)
 {
     Suite *s = suite_create("loop");
@@ -198,6 +247,8 @@ static Suite *loop_suite(void)
     tcase_add_test(tc, test_loop_stop_from_callback_prevents_next_wait);
     tcase_add_test(tc, test_loop_stop_before_run_is_forgotten);
     tcase_add_test(tc, test_loop_stop_from_thread_wakes_blocked_wait);
+    tcase_add_test(tc, test_loop_run_once_stop_before_wait_returns_zero);
+    tcase_add_test(tc, test_loop_stop_from_io_callback_leaves_no_spurious_event);
     suite_add_tcase(s, tc);
     return s;
 }

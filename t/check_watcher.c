@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "evl-test.h"
@@ -363,7 +364,7 @@ START_TEST(test_watch_hup_is_readable)
     close(p[1]);
     struct rec r = { 0 };
     evl_watcher w = { .data = &r };
-    evl_watcher_init(&w, on_read_drain, NULL, NULL);
+    evl_watcher_init(&w, on_read, NULL, NULL);
     ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_READ));
     evl_loop_run_once(loop, 0);
     ck_assert_str_eq(r.log, "r");
@@ -461,6 +462,39 @@ START_TEST(test_watch_many_fds_grow_table)
 }
 END_TEST
 
+/* A forked child that stops its copy of a watcher (as a destructor would)
+ * must not take the fd out of the parent's epoll set, which it shares. */
+START_TEST(test_watch_forked_child_stop_leaves_parent_registered)
+{
+    evl_loop *loop;
+    int sv[2];
+    struct rec r = { .n = 0 };
+    evl_watcher w = { .data = &r };
+
+    ck_assert_int_eq(evl_loop_new(&loop, EVL_REACTOR, 0), 0);
+    evl_watcher_init(&w, on_read, NULL, NULL);
+    make_socketpair(sv);
+    ck_assert_int_eq(evl_watcher_start(loop, &w, sv[0], EVL_READ), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        evl_watcher_stop(&w);
+        evl_loop_free(loop);
+        _exit(0);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(write(sv[1], "x", 1), 1);
+    ck_assert_int_ge(evl_loop_run_once(loop, 1000000000), 1);
+    ck_assert_str_eq(r.log, "r");
+    evl_watcher_stop(&w);
+    evl_loop_free(loop);
+    close(sv[0]);
+    close(sv[1]);
+}
+END_TEST
+
 static Suite *watcher_suite(void)
 {
     Suite *s = suite_create("watcher");
@@ -477,6 +511,7 @@ static Suite *watcher_suite(void)
     tcase_add_test(tc, test_watch_stop_other_in_same_batch_drops_its_event);
     tcase_add_test(tc, test_watch_stale_event_after_fd_reuse);
     tcase_add_test(tc, test_watch_same_fd_again_replaces_old);
+    tcase_add_test(tc, test_watch_forked_child_stop_leaves_parent_registered);
     suite_add_tcase(s, tc);
     tc = tcase_create("modes");
     tcase_add_test(tc, test_watch_oneshot_fires_once_until_modify);

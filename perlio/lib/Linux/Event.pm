@@ -1,0 +1,58 @@
+package Linux::Event;
+use strict;
+use warnings;
+
+our $VERSION = '0.010';
+
+require PerlIO::evloop;
+require Linux::Event::Loop;
+
+sub new {
+	my ($class, %args) = @_;
+	# The seed's POD, README and companions all rely on a reactor default.
+	$args{model} = 'reactor' if !defined $args{model};
+	return Linux::Event::Loop->new(%args);
+}
+
+1;
+__END__
+
+=head1 NAME
+
+Linux::Event - event loops for Linux (epoll reactor, io_uring proactor) over libevloop
+
+=head1 SYNOPSIS
+
+    use v5.36;
+    use Linux::Event;
+
+    my $loop = Linux::Event->new;            # a reactor loop
+
+    $loop->after(0.5, sub ($loop) { $loop->stop });
+
+    $loop->watch($fh, read => sub ($loop, $fh, $watcher) {
+        my $n = sysread($fh, my $buf, 65536);
+        $watcher->cancel if !$n;
+    });
+
+    $loop->run;
+
+=head1 DESCRIPTION
+
+The front door.  C<< Linux::Event->new(%args) >> is
+C<< Linux::Event::Loop->new(%args) >>, with C<< model => 'reactor' >>
+when no C<model> is given.  Everything else is documented in
+L<Linux::Event::Loop> (the facade), L<Linux::Event::Reactor> (the
+readiness engine) and L<Linux::Event::Proactor> (the completion engine).
+
+All of it is backed by libevloop, a C event-loop core: watcher dispatch,
+timers, signals, wakeups and child exits run in C and call your Perl
+callbacks directly.  No Linux::Epoll, Linux::FD or IO::Uring is needed.
+
+=head1 SEE ALSO
+
+L<Linux::Event::Loop>, L<Linux::Event::Reactor>, L<Linux::Event::Watcher>,
+L<Linux::Event::Signal>, L<Linux::Event::Wakeup>, L<Linux::Event::Pid>,
+L<Linux::Event::Clock>, L<Linux::Event::Timer>, L<Linux::Event::Scheduler>
+
+=cut

@@ -1,0 +1,85 @@
+package Linux::Event::Clock;
+use strict;
+use warnings;
+
+our $VERSION = '0.011';
+
+use Carp qw(croak);
+
+require PerlIO::evloop;
+
+sub new {
+	my ($class, %opt) = @_;
+	my $clock = defined $opt{clock} ? $opt{clock} : 'monotonic';
+	$clock eq 'monotonic' or croak "clock must be 'monotonic' (got '$clock')";
+	return $class->_new;    # primes the cache
+}
+
+# tick, generation, now_ns, now_s, monotonic_ns, deadline_after,
+# deadline_after_ms, deadline_after_us, deadline_in_ns, expired_ns,
+# remaining_ns are XS (perlio/reactor.xs).
+
+1;
+__END__
+
+=head1 NAME
+
+Linux::Event::Clock - cached CLOCK_MONOTONIC time and deadline arithmetic in nanoseconds
+
+=head1 SYNOPSIS
+
+    my $clock = Linux::Event::Clock->new;     # clock => 'monotonic'
+    $clock->tick;
+    my $deadline = $clock->deadline_after_ms(50);
+    $clock->tick;
+    print "due\n" if $clock->expired_ns($deadline);
+
+=head1 DESCRIPTION
+
+C<clock_gettime(CLOCK_MONOTONIC)> read on C<tick> and cached, so many
+comparisons in one iteration cost no system call.  Integer nanoseconds
+throughout.
+
+=head1 METHODS
+
+=over 4
+
+=item new(clock => 'monotonic')
+
+Anything but C<'monotonic'> croaks C<clock must be 'monotonic' (got '...')>.
+Primes the cache.
+
+=item tick
+
+Reads the clock, caches and returns it (ns), and bumps C<generation>.
+
+=item now_ns, now_s
+
+The cached time, in ns and in (fractional) seconds.
+
+=item monotonic_ns
+
+A fresh reading, leaving the cache alone.
+
+=item deadline_after($s), deadline_after_ms($ms), deadline_after_us($us), deadline_in_ns($delta_ns)
+
+The cached time plus the delay.
+
+=item expired_ns($deadline_ns)
+
+1 if the deadline is at or before the cached time, else 0.
+
+=item remaining_ns($deadline_ns)
+
+C<max(0, $deadline_ns - cached now)>.
+
+=item generation
+
+How many times the cache was refreshed.
+
+=back
+
+Each method with an argument croaks C<< <method> requires <arg> >> when it
+is undef (C<seconds>, C<ms>, C<us>, C<delta_ns>, C<deadline_ns>).
+
+=cut

@@ -1,0 +1,364 @@
+package Linux::Event::Listen;
+use v5.36;
+use strict;
+use warnings;
+
+our $VERSION = '0.010';
+
+use Carp ();
+use Errno ();
+use Fcntl ();
+use Socket ();
+use Scalar::Util ();
+
+my %KNOWN = map { $_ => 1 } qw(loop on_accept on_error on_emfile
+    max_accept_per_tick fh host port path backlog reuseaddr reuseport v6only
+    nonblocking cloexec edge_triggered oneshot owns_socket unlink
+    unlink_on_cancel warn_on_unhandled_error);
+
+sub listen ($class, $loop, %args) {
+    return $class->new(%args, loop => $loop);
+}
+
+sub new ($class, %args) {
+    Carp::croak('loop is required') unless defined $args{loop};
+    Carp::croak('on_accept is required') unless defined $args{on_accept};
+    Carp::croak('on_accept must be a code reference') if ref $args{on_accept} ne 'CODE';
+    for my $k (qw(on_error on_emfile)) {
+        Carp::croak("$k must be a code reference")
+            if defined $args{$k} && ref $args{$k} ne 'CODE';
+    }
+    my $max_given = exists $args{max_accept_per_tick};
+    my $max = $max_given ? $args{max_accept_per_tick} : 128;
+    Carp::croak('max_accept_per_tick must be a positive integer')
+        if !defined $max || ref $max || $max !~ /\A\d+\z/ || $max < 1;
+    my @unknown = sort grep { !$KNOWN{$_} } keys %args;
+    Carp::croak('unknown option(s): ' . join(' ', @unknown)) if @unknown;
+
+    my $has_hp = defined $args{host} || defined $args{port};
+    if (defined $args{fh} && ($has_hp || defined $args{path})) {
+        Carp::croak('provide either fh => $server_fh OR host/port OR path');
+    }
+    if (defined $args{host} xor defined $args{port}) {
+        Carp::croak('host and port must be provided together');
+    }
+    Carp::croak('path cannot be combined with host/port')
+        if defined $args{path} && $has_hp;
+    Carp::croak('either fh, host/port, or path is required')
+        unless defined $args{fh} || $has_hp || defined $args{path};
+
+    my $loop = $args{loop};
+    my $nonblocking = $args{nonblocking} // 1;
+    my $cloexec = $args{cloexec} // 1;
+    my $backlog = $args{backlog} // 4096;
+    my ($fh, $owns, $path);
+    if (defined $args{fh}) {
+        $fh = $args{fh};
+        $owns = $args{owns_socket} // 0;
+    } elsif ($has_hp) {
+        require IO::Socket::IP;
+        my %o = (
+            LocalHost => $args{host},
+            LocalPort => $args{port},
+            Listen    => $backlog,
+            Proto     => 'tcp',
+            ReuseAddr => ($args{reuseaddr} // 1) ? 1 : 0,
+        );
+        $o{ReusePort} = 1 if $args{reuseport};
+        # Before bind, where it has an effect (the seed set it after).
+        $o{V6Only} = $args{v6only} ? 1 : 0 if defined $args{v6only};
+        $fh = IO::Socket::IP->new(%o);
+        unless ($fh) {
+            my $err = $IO::Socket::errstr || "$!";
+            _setup_failed(\%args, $err, { host => $args{host}, port => $args{port} });
+        }
+        $owns = $args{owns_socket} // 1;
+    } else {
+        require IO::Socket::UNIX;
+        $path = $args{path};
+        unlink $path if $args{unlink};
+        $fh = IO::Socket::UNIX->new(
+            Type   => Socket::SOCK_STREAM(),
+            Local  => $path,
+            Listen => $backlog,
+        );
+        _setup_failed(\%args, $IO::Socket::errstr || "$!", { path => $path }) unless $fh;
+        $owns = $args{owns_socket} // 1;
+    }
+    if (!defined $args{host}) {
+        my $acc = getsockopt($fh, Socket::SOL_SOCKET(), Socket::SO_ACCEPTCONN());
+        Carp::croak('fh is not a listening socket (SO_ACCEPTCONN is false)')
+            unless $acc && unpack('i', $acc);
+    }
+    _set_flags($fh, $nonblocking, $cloexec);
+
+    my $et = exists $args{edge_triggered} ? ($args{edge_triggered} ? 1 : 0)
+        : ($max_given ? 0 : 1);
+    my $self = bless {
+        loop        => $loop,
+        fh          => $fh,
+        fd          => fileno($fh),
+        path        => $path,
+        owns_socket => $owns ? 1 : 0,
+        unlink_on_cancel => defined $path ? ($args{unlink_on_cancel} // 1) : 0,
+        on_accept   => $args{on_accept},
+        on_error    => $args{on_error},
+        on_emfile   => $args{on_emfile},
+        warn_unhandled => $args{warn_on_unhandled_error} ? 1 : 0,
+        max         => $max + 0,
+        nonblocking => $nonblocking ? 1 : 0,
+        cloexec     => $cloexec ? 1 : 0,
+        edge        => $et,
+        oneshot     => $args{oneshot} ? 1 : 0,
+        paused      => 0,
+        cancelled   => 0,
+        in_accept   => 0,
+        family      => 'unknown',
+        watcher     => undef,
+        retry       => undef,
+    }, $class;
+
+    # The watcher's callbacks hold the listener, as in the seed: a listener
+    # made and not stored keeps serving until cancel.
+    my %spec = (
+        read => sub ($loop, $lfh, $w) { $self->_accept_batch },
+        edge_triggered => $et,
+        oneshot => $self->{oneshot},
+    );
+    if ($self->{on_error} || $self->{warn_unhandled}) {
+        $spec{error} = sub ($loop, $lfh, $w) {
+            $self->_report({ op => 'watch', error => 'listener socket error/hup',
+                fatal => 0 }, 'watcher');
+        };
+    }
+    $self->{watcher} = $loop->watch($fh, %spec);
+    return $self;
+}
+
+sub _setup_failed ($args, $err, $extra) {
+    my $errno = $! + 0;
+    if (my $cb = $args->{on_error}) {
+        eval { $cb->($args->{loop}, { op => 'setup', errno => $errno,
+            error => "$err", fatal => 1, %$extra }, undef); 1 };
+    }
+    Carp::croak("listen setup failed: $err");
+}
+
+sub _set_flags ($fh, $nonblocking, $cloexec) {
+    if ($nonblocking) {
+        my $fl = fcntl($fh, Fcntl::F_GETFL(), 0);
+        fcntl($fh, Fcntl::F_SETFL(), $fl | Fcntl::O_NONBLOCK()) if defined $fl;
+    }
+    if ($cloexec) {
+        my $fd = fcntl($fh, Fcntl::F_GETFD(), 0);
+        fcntl($fh, Fcntl::F_SETFD(), $fd | Fcntl::FD_CLOEXEC()) if defined $fd;
+    }
+}
+
+sub _peer ($addr) {
+    return { family => 'unknown' } unless defined $addr && length $addr;
+    my $fam = Socket::sockaddr_family($addr);
+    if ($fam == Socket::AF_INET()) {
+        my ($port, $ip) = Socket::unpack_sockaddr_in($addr);
+        return { family => 'inet', host => Socket::inet_ntop(Socket::AF_INET(), $ip),
+            port => $port };
+    }
+    if ($fam == Socket::AF_INET6()) {
+        my ($port, $ip, $scope) = Socket::unpack_sockaddr_in6($addr);
+        return { family => 'inet6', host => Socket::inet_ntop(Socket::AF_INET6(), $ip),
+            port => $port, scope_id => $scope };
+    }
+    if ($fam == Socket::AF_UNIX()) {
+        my $p = length($addr) > 2 ? Socket::unpack_sockaddr_un($addr) : '';
+        return { family => 'unix', path => $p // '' };
+    }
+    return { family => 'unknown' };
+}
+
+sub _report ($self, $err, $what) {
+    if ($what eq 'accept' && $self->{on_emfile} && defined $err->{errno}
+        && ($err->{errno} == Errno::EMFILE() || $err->{errno} == Errno::ENFILE())) {
+        eval { $self->{on_emfile}->($self->{loop}, $err, $self); 1 };
+    } elsif ($self->{on_error}) {
+        eval { $self->{on_error}->($self->{loop}, $err, $self); 1 };
+    } elsif ($self->{warn_unhandled}) {
+        warn "Linux::Event::Listen $what error: $err->{error}\n";
+    }
+}
+
+sub _accept_batch ($self) {
+    return if $self->{cancelled} || $self->{paused};
+    my $lfh = $self->{fh} or return;
+    local $self->{in_accept} = 1;
+    my $n = 0;
+    my $retry;         # seconds until the rest of the queue is tried
+    while ($n < $self->{max}) {
+        my $client;
+        my $addr = accept($client, $lfh);
+        unless ($addr) {
+            my $e = $! + 0;
+            next if $e == Errno::EINTR() || $e == Errno::ECONNABORTED();
+            last if $e == Errno::EAGAIN() || $e == Errno::EWOULDBLOCK();
+            $self->_report({ op => 'accept', errno => $e, error => "$!", fatal => 0 },
+                'accept');
+            # Out of descriptors: an edge-triggered watcher would not fire
+            # again for the connections already waiting, so retry soon.
+            $retry = 0.05 if $e == Errno::EMFILE() || $e == Errno::ENFILE();
+            last;
+        }
+        $n++;
+        _set_flags($client, $self->{nonblocking}, $self->{cloexec});
+        my $peer = _peer($addr);
+        my $ok = eval { $self->{on_accept}->($self->{loop}, $client, $peer, $self); 1 };
+        unless ($ok) {
+            my $err = $@;
+            die $err unless $self->{on_error};
+            eval { $self->{on_error}->($self->{loop},
+                { op => 'on_accept', error => "$err", fatal => 0 }, $self); 1 };
+        }
+        last if $self->{cancelled} || $self->{paused};
+        $retry = 0 if $n == $self->{max};
+    }
+    if ($self->{cancelled}) {
+        $self->_close_socket;
+        return;
+    }
+    return if $self->{paused};
+    # Edge-triggered: connections left in the queue raise no new edge.
+    if (defined $retry && ($self->{edge} || $self->{oneshot})) {
+        $self->{retry} //= $self->{loop}->after($retry, sub ($loop) {
+            $self->{retry} = undef;
+            $self->_accept_batch;
+        });
+    }
+    if ($self->{oneshot} && $self->{watcher}) {
+        $self->{watcher}->disable_read;
+        $self->{watcher}->enable_read;
+    }
+}
+
+sub _close_socket ($self) {
+    if (my $t = delete $self->{retry}) {
+        $self->{loop}->cancel($t) if $self->{loop};
+    }
+    return unless $self->{owns_socket} && $self->{fh};
+    my $fh = delete $self->{fh};
+    close $fh;
+    $self->{fh} = undef;
+    unlink $self->{path} if defined $self->{path} && $self->{unlink_on_cancel};
+}
+
+sub cancel ($self) {
+    return $self if $self->{cancelled};
+    $self->{cancelled} = 1;
+    if (my $w = delete $self->{watcher}) {
+        $w->cancel;
+    }
+    $self->{watcher} = undef;
+    $self->_close_socket unless $self->{in_accept};
+    return $self;
+}
+
+sub pause ($self) {
+    return $self if $self->{paused};
+    $self->{paused} = 1;
+    $self->{watcher}->disable_read if $self->{watcher};
+    return $self;
+}
+
+sub resume ($self) {
+    return $self unless $self->{paused};
+    $self->{paused} = 0;
+    $self->{watcher}->enable_read if $self->{watcher};
+    return $self;
+}
+
+sub watcher ($self)    { return $self->{watcher} }
+sub fh ($self)         { return $self->{fh} }
+sub fd ($self)         { return $self->{fh} ? fileno($self->{fh}) : undef }
+sub is_paused ($self)  { return $self->{paused} ? 1 : 0 }
+sub is_running ($self) { return $self->{watcher} ? 1 : 0 }
+sub family ($self)     { return $self->{family} }
+sub is_unix ($self)    { return 0 }
+sub is_tcp ($self)     { return 0 }
+
+sub sockhost ($self) {
+    my $fh = $self->{fh} or return undef;
+    return eval { $fh->sockhost };
+}
+
+sub sockport ($self) {
+    my $fh = $self->{fh} or return undef;
+    return eval { $fh->sockport };
+}
+
+sub DESTROY ($self) {
+    return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
+    eval { $self->cancel; 1 };
+}
+
+1;
+__END__
+
+=head1 NAME
+
+Linux::Event::Listen - accept connections on a Linux::Event loop
+
+=head1 SYNOPSIS
+
+    use Linux::Event;
+    use Linux::Event::Listen;
+
+    my $loop = Linux::Event->new;
+    my $l = Linux::Event::Listen->new(
+        loop      => $loop,
+        host      => '127.0.0.1',
+        port      => 0,
+        on_accept => sub ($loop, $client_fh, $peer, $listen) { ... },
+    );
+    say $l->sockport;
+    $loop->run;
+
+=head1 DESCRIPTION
+
+Creates (TCP through L<IO::Socket::IP>, or UNIX through
+L<IO::Socket::UNIX>) or wraps (C<fh>) a listening socket and calls
+C<on_accept($loop, $client_fh, $peer, $listen)> for each connection, up to
+C<max_accept_per_tick> per readiness event.  C<$peer> is a hash:
+C<< {family => 'inet', host, port} >>, C<< {family => 'inet6', host, port,
+scope_id} >>, C<< {family => 'unix', path} >> or C<< {family => 'unknown'} >>.
+Accepted sockets are non-blocking and close-on-exec unless
+C<nonblocking>/C<cloexec> are false.
+
+Options: C<loop>, C<on_accept> (required); C<fh>, or C<host> and C<port>, or
+C<path>; C<backlog> (4096), C<reuseaddr> (1), C<reuseport> (0), C<v6only>,
+C<nonblocking> (1), C<cloexec> (1), C<edge_triggered> (1 unless
+C<max_accept_per_tick> is given), C<oneshot> (0), C<max_accept_per_tick>
+(128), C<owns_socket>, C<unlink>, C<unlink_on_cancel>, C<on_error>,
+C<on_emfile>, C<warn_on_unhandled_error>.
+
+Errors: C<on_error($loop, $err, $listen)> gets a hash with C<op>
+(C<setup>, C<accept>, C<on_accept>, C<watch>), C<error>, C<fatal> and, for
+system errors, C<errno>; EMFILE/ENFILE go to C<on_emfile> when given.  An
+C<on_accept> that dies is reported to C<on_error>; without C<on_error> the
+exception propagates out of C<< $loop->run >>.
+
+=head1 METHODS
+
+C<watcher>, C<fh>, C<fd>, C<pause>, C<resume>, C<is_paused>, C<is_running>,
+C<family> (C<'unknown'>, as the seed), C<is_unix>, C<is_tcp>,
+C<sockhost>, C<sockport>, C<cancel> (idempotent; may be called inside
+C<on_accept>, the close is then deferred to the end of the batch).
+
+A listener that is not stored keeps serving until C<cancel>: its watcher
+holds it.
+
+=head1 DIFFERENCES FROM THE SEED
+
+C<v6only> is applied before bind; an edge-triggered (or oneshot) listener
+that stops at C<max_accept_per_tick> or at EMFILE schedules the rest of the
+queue itself instead of stalling until the next connection; oneshot is
+re-armed; the setup error hash carries host/port or path and the socket
+error text.
+
+=cut

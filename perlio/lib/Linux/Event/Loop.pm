@@ -1,0 +1,128 @@
+package Linux::Event::Loop;
+use strict;
+use warnings;
+
+our $VERSION = '0.010';
+
+use Carp qw(croak);
+
+require PerlIO::evloop;
+
+use constant READABLE => 0x01;
+use constant WRITABLE => 0x02;
+use constant PRIO     => 0x04;
+use constant RDHUP    => 0x08;
+use constant ET       => 0x10;
+use constant ONESHOT  => 0x20;
+use constant ERR      => 0x40;
+use constant HUP      => 0x80;
+
+sub new {
+	my ($class, %args) = @_;
+	my $model = delete $args{model};
+	croak "model is required and must be 'reactor' or 'proactor'" if !defined $model;
+	my $backend = delete $args{backend};
+	my $self = bless { model => $model }, $class;
+	if ($model eq 'reactor') {
+		require Linux::Event::Reactor;
+		$self->{impl} = Linux::Event::Reactor->new(%args,
+			backend => (defined $backend ? $backend : 'epoll'), loop => $self);
+	} elsif ($model eq 'proactor') {
+		require Linux::Event::Proactor;
+		# No loop => $self here: $op->loop is the engine (the seed's rule).
+		$self->{impl} = Linux::Event::Proactor->new(%args,
+			backend => (defined $backend ? $backend : 'uring'));
+	} else {
+		croak "unknown model '$model'";
+	}
+	return $self;
+}
+
+sub model { return $_[0]{model} }
+sub impl  { return $_[0]{impl} }
+
+# Delegation: every method of the model's engine, through the facade.
+# Each method keeps the CV it found for the last engine class it saw, so
+# a call costs a hash fetch, a ref() and a string compare before the goto.
+my @METHODS = qw(
+	backend_name clock is_running run run_once stop
+	timer backend sched signal waker pid watch unwatch cancel after at
+	read write recv send accept connect shutdown close splice live_op_count drain_callbacks
+	_watcher_update _watcher_cancel
+);
+
+for my $m (@METHODS) {
+	my ($class, $cv) = ('', undef);
+	my $code = sub {
+		my $impl = $_[0]{impl};
+		if (ref($impl) ne $class) {
+			$cv = $impl->can($m)
+				or croak "loop model '$_[0]{model}' does not support $m()";
+			$class = ref($impl);
+		}
+		CORE::splice(@_, 0, 1, $impl);
+		goto &$cv;
+	};
+	no strict 'refs';
+	*{$m} = $code;
+}
+
+1;
+__END__
+
+=head1 NAME
+
+Linux::Event::Loop - the loop facade: picks a model and delegates to its engine
+
+=head1 SYNOPSIS
+
+    use v5.36;
+    use Linux::Event::Loop;
+
+    my $loop = Linux::Event::Loop->new(model => 'reactor');   # backend 'epoll'
+    my $pro  = Linux::Event::Loop->new(model => 'proactor');  # backend 'uring'
+
+    $loop->after(0.1, sub ($loop) { $loop->stop });
+    $loop->run;
+
+=head1 DESCRIPTION
+
+A blessed hash with two keys: C<model> (the string) and C<impl> (the
+engine object, a L<Linux::Event::Reactor> or L<Linux::Event::Proactor>).
+
+=head2 new(%args)
+
+C<model> is required: C<'reactor'> or C<'proactor'>.  Without it,
+C<new> croaks C<model is required and must be 'reactor' or 'proactor'>;
+any other value croaks C<unknown model '...'>.  (L<Linux::Event>'s C<new>
+defaults it to C<'reactor'>.)
+
+C<backend> defaults to C<'epoll'> for the reactor and C<'uring'> for the
+proactor.  The remaining arguments go to the engine's constructor, plus
+C<backend>; the reactor also gets C<< loop => $facade >>, so its callbacks
+receive the facade.  Engine errors propagate unchanged.
+
+=head2 model, impl
+
+The model string and the engine.
+
+=head2 Delegated methods
+
+C<backend_name clock is_running run run_once stop>, the reactor's
+C<timer backend sched signal waker pid watch unwatch cancel after at>,
+the proactor's C<read write recv send accept connect shutdown close
+splice live_op_count drain_callbacks> (and its own C<after>/C<at>), and
+the watchers' private hooks C<_watcher_update> and C<_watcher_cancel>.
+Each forwards to the engine with the same arguments and returns what it
+returns.  A method the engine lacks croaks
+C<< loop model '<model>' does not support <method>() >>.
+
+=head2 Constants
+
+C<READABLE WRITABLE PRIO RDHUP ET ONESHOT ERR HUP> (0x01 to 0x80).
+
+=head1 SEE ALSO
+
+L<Linux::Event>, L<Linux::Event::Reactor>, L<Linux::Event::Proactor>
+
+=cut

@@ -1,0 +1,49 @@
+package Linux::Event::Reactor::Backend;
+use strict;
+use warnings;
+
+our $VERSION = '0.010';
+
+1;
+__END__
+
+=head1 NAME
+
+Linux::Event::Reactor::Backend - the contract of a reactor backend (documentation only)
+
+=head1 DESCRIPTION
+
+A reactor backend is an object with:
+
+=over 4
+
+=item new, name
+
+=item watch($fh, $mask, $cb, %opt)
+
+Registers C<$fh> for the mask bits (READABLE WRITABLE PRIO RDHUP ET
+ONESHOT of L<Linux::Event::Loop>) and returns the integer fd.  On an
+event it calls C<< $cb->($opt{_loop}, $fh, $fd, $mask, $opt{tag}) >>,
+where C<$mask> also carries ERR and HUP.
+
+=item unwatch($fh_or_fd)
+
+True if something was removed.
+
+=item run_once($loop, $timeout_s)
+
+Waits once (undef: forever, 0: poll) and dispatches; returns the event
+count.
+
+=item modify($fh_or_fd, $mask, %opt) (optional)
+
+=back
+
+The backend must not reorder dispatch.
+
+L<Linux::Event::Reactor> validates a backend object passed to it
+(C<watch>, C<unwatch>, C<run_once>) and keeps it, but its own readiness
+engine is libevloop's.  L<Linux::Event::Reactor::Backend::Epoll> is a
+working standalone implementation of this contract.
+
+=cut

@@ -1,0 +1,188 @@
+package Linux::Event::Stream;
+use v5.36;
+use strict;
+use warnings;
+
+our $VERSION = '0.010';
+
+use Carp ();
+use Scalar::Util ();
+require PerlIO::evloop;    # the XS lives in PerlIO::evloop's shared object
+
+my %KNOWN = map { $_ => 1 } qw(loop fh on_read on_message on_error on_close
+    data codec decoder encoder high_watermark low_watermark read_size
+    max_read_per_tick max_inbuf close_fh);
+
+my %ALIAS = (
+    line      => 'Linux::Event::Stream::Codec::Line',
+    netstring => 'Linux::Event::Stream::Codec::Netstring',
+    u32be     => 'Linux::Event::Stream::Codec::U32BE',
+);
+
+sub new ($class, %opt) {
+    Carp::croak('new(): missing loop') unless defined $opt{loop};
+    Carp::croak('new(): missing fh') unless defined $opt{fh};
+    for my $k (qw(on_read on_message on_error on_close)) {
+        Carp::croak("$k must be a coderef") if defined $opt{$k} && ref $opt{$k} ne 'CODE';
+    }
+    Carp::croak('use either codec or decoder/encoder, not both')
+        if defined $opt{codec} && (defined $opt{decoder} || defined $opt{encoder});
+    my $framed = defined $opt{on_message};
+    my %c = (codec => undef);
+    if ($framed) {
+        Carp::croak('on_read is not used when on_message is provided; use on_message + codec')
+            if defined $opt{on_read};
+        my ($codec) = grep { defined } @opt{qw(decoder encoder codec)};
+        Carp::croak('new(): missing codec (required with on_message)') unless defined $codec;
+        if (!ref $codec) {
+            my $pkg = $ALIAS{$codec} or Carp::croak("unknown codec alias: $codec");
+            eval "require $pkg; 1" or die $@;
+            $codec = $pkg->new;
+        }
+        Carp::croak('codec must be a hashref (or blessed hashref)')
+            unless Scalar::Util::reftype($codec) && Scalar::Util::reftype($codec) eq 'HASH';
+        Carp::croak('codec->{decode} must be a coderef') if ref $codec->{decode} ne 'CODE';
+        Carp::croak('codec->{encode} must be a coderef') if ref $codec->{encode} ne 'CODE';
+        $c{codec} = $codec;
+        # The built-in codecs run as C framers, unless their subs were swapped.
+        if (my $kind = _c_kind($codec)) {
+            {
+                $c{_c_codec} = $kind;
+                $c{_chomp} = $codec->{chomp} // 1;
+                $c{_append_newline} = $codec->{append_newline} // 1;
+                $c{_max_line} = $codec->{max_line};
+                $c{_max_frame} = $codec->{max_frame};
+            }
+        }
+    } else {
+        $c{codec} = $opt{codec};    # stored, as in the seed
+    }
+    my @unknown = sort grep { !$KNOWN{$_} } keys %opt;
+    Carp::croak('unknown options: ' . join(', ', @unknown)) if @unknown;
+
+    my $self = bless { codec => $c{codec}, data => $opt{data},
+        c_codec => $c{_c_codec} ? 1 : 0 }, $class;
+    my %init = (%opt, %c);
+    $init{max_inbuf} = 0 unless $framed;
+    delete $init{codec} unless $framed;
+    $self->_init($opt{loop}, $opt{fh}, \%init);
+    return $self;
+}
+
+# The kind of C framer a codec object stands for: one of the built-in
+# classes with its own subs in place.
+my %C_KIND = map { ($ALIAS{$_} => $_) } keys %ALIAS;
+sub _c_kind ($codec) {
+    my $kind = $C_KIND{ref $codec} or return undef;
+    my $pkg = ref $codec;
+    return undef unless $codec->{decode} == $pkg->can('_decode')
+        && $codec->{encode} == $pkg->can('_encode');
+    return $kind;
+}
+
+# write_message is XS: a C framer's encoding is done there; other codecs
+# come back here.
+sub _write_message_perl ($self, $msg) {
+    my $codec = $self->{codec};
+    Carp::croak('write_message() requires a codec (use on_message mode)')
+        unless defined $codec;
+    return $self->write($codec->{encode}->($codec, $msg));
+}
+
+1;
+__END__
+
+=head1 NAME
+
+Linux::Event::Stream - buffered, framed non-blocking I/O on a Linux::Event loop
+
+=head1 SYNOPSIS
+
+    use Linux::Event;
+    use Linux::Event::Stream;
+
+    my $stream = Linux::Event::Stream->new(
+        loop       => $loop,
+        fh         => $sock,
+        codec      => 'line',
+        on_message => sub ($stream, $line, $data) {
+            $stream->write_message("echo: $line");
+        },
+        on_error   => sub ($stream, $errno, $data) { ... },
+        on_close   => sub ($stream, $data) { ... },
+    );
+
+=head1 DESCRIPTION
+
+A Stream reads from a non-blocking handle whenever it is readable and writes
+what you give it behind your back (write-behind) whenever the handle can
+take it.  It is libevloop's C stream: reads, framing, the write queue and its
+watermarks run in C, and your callbacks are called from there.
+
+Raw mode (C<on_read>): C<on_read($stream, $bytes, $data)> gets each chunk.
+Framed mode (C<on_message> with a C<codec>): C<on_message($stream, $msg,
+$data)> gets each decoded message.  The codecs C<line>, C<netstring> and
+C<u32be> (see L<Linux::Event::Stream::Codec::Line> and friends) are C
+framers; any other codec hash with C<decode> and C<encode> subs is run in
+Perl with the seed's calling convention.
+
+=head1 OPTIONS
+
+C<loop>, C<fh> (required); C<on_read>, C<on_message>, C<on_error>
+(C<($stream, $errno, $data)>, errno 0 for codec and buffer errors),
+C<on_close> (C<($stream, $data)>, at most once), C<data>, C<codec> (an
+alias or a codec hash; C<decoder>/C<encoder> are accepted as other names for
+it), C<high_watermark> (1 MiB), C<low_watermark> (256 KiB), C<read_size>,
+C<max_inbuf> (1 MiB: the most undecoded input held while a frame is
+incomplete), C<close_fh> (1: close the handle when the stream closes),
+C<max_read_per_tick> (accepted; the C stream reads until the kernel has
+nothing, which is the same as no cap).
+
+=head1 METHODS
+
+=over
+
+=item write($bytes)
+
+Queues bytes (written at once when nothing is queued and the fd takes
+them).  Returns 1, or 0 when the stream is closed or closing, or on an
+I/O error (then reported through C<on_error> and the stream closes).
+Above C<high_watermark> C<is_write_blocked> turns true; it turns false again
+when the queue falls to C<low_watermark>.
+
+=item write_message($msg)
+
+Encodes with the codec and writes.
+
+=item pause_read, resume_read
+
+Stop and restart reading; nothing read or decoded is lost by a pause
+(messages not yet delivered wait for C<resume_read>).
+
+=item close_after_drain
+
+Stops reading and closes once the queue is written (at once if empty).
+Later writes return 0.
+
+=item close
+
+Closes now, dropping the queue.
+
+=item fh, is_closed, is_closing, is_write_blocked, buffered_bytes, last_error
+
+C<last_error> is a string: C<io:E<lt>errnoE<gt>>, C<codec:E<lt>messageE<gt>>
+or C<codec:max_inbuf_exceeded:E<lt>NE<gt>>.
+
+=back
+
+=head1 DIFFERENCES FROM THE SEED
+
+Writes never raise SIGPIPE (an error C<io:32> instead); a closed stream
+releases itself and its handle (C<close_fh> defaults to 1, as the seed's
+POD says); pausing or an error on a later frame loses no decoded message;
+C<max_inbuf> bounds the undecoded leftover; errors on the socket come from
+the kernel's errno (SO_ERROR), never a stale C<$!>; EOF closes after the
+queue has been written; C<close_after_drain> refuses new writes; at EOF an
+unterminated last line is delivered as a message.
+
+=cut

@@ -1,0 +1,62 @@
+package Linux::Event::Stream::Codec::Line;
+use v5.36;
+use strict;
+use warnings;
+
+our $VERSION = '0.010';
+
+use Carp ();
+
+sub new ($class, %o) {
+    my @unknown = sort grep { !/\A(?:chomp|max_line|append_newline)\z/ } keys %o;
+    Carp::croak('unknown options: ' . join(', ', @unknown)) if @unknown;
+    return bless {
+        chomp          => $o{chomp} // 1,
+        max_line       => $o{max_line},
+        append_newline => $o{append_newline} // 1,
+        decode         => \&_decode,
+        encode         => \&_encode,
+    }, $class;
+}
+
+sub _decode ($codec, $bufref, $out) {
+    my $max = $codec->{max_line};
+    while ((my $i = index($$bufref, "\n")) >= 0) {
+        return (0, "line too long (>$max bytes)") if defined $max && $i + 1 > $max;
+        my $line = substr($$bufref, 0, $i + 1, '');
+        chop $line if $codec->{chomp};
+        push @$out, $line;
+    }
+    return (1);
+}
+
+sub _encode ($codec, $msg) {
+    $msg = '' unless defined $msg;
+    $msg = "$msg";
+    $msg .= "\n" if $codec->{append_newline} && substr($msg, -1) ne "\n";
+    return $msg;
+}
+
+1;
+__END__
+
+=head1 NAME
+
+Linux::Event::Stream::Codec::Line - newline-delimited messages
+
+=head1 SYNOPSIS
+
+    Linux::Event::Stream->new(..., codec => 'line', on_message => ...);
+    Linux::Event::Stream->new(...,
+        codec => Linux::Event::Stream::Codec::Line->new(max_line => 4096),
+        on_message => ...);
+
+=head1 DESCRIPTION
+
+Splits input on C<"\n">.  Options: C<chomp> (1: remove the C<"\n">; a C<"\r">
+stays), C<max_line> (bytes including the C<"\n">; a longer line is the error
+C<line too long (E<gt>N bytes)>), C<append_newline> (1: C<encode> adds a
+missing C<"\n">).  In a Stream this codec runs as libevloop's C line framer;
+its C<decode>/C<encode> subs do the same in Perl for other uses.
+
+=cut

@@ -1,0 +1,95 @@
+package Linux::Event::Wakeup;
+use strict;
+use warnings;
+
+our $VERSION = '0.010';
+
+use Carp qw(croak);
+use Scalar::Util qw(weaken);
+
+require PerlIO::evloop;
+
+sub new {
+	my ($class, %args) = @_;
+	my $loop = delete $args{loop};
+	croak "loop is required" if !$loop;
+	croak "unknown args: " . join(", ", sort keys %args) if %args;
+	my $self = bless { loop => $loop }, $class;
+	weaken($self->{loop});
+	$self->_init;
+	# The Perl handle owns the eventfd: it is closed with the handle.
+	open(my $fh, '+<&=', $self->_fd) or croak "eventfd handle: $!";
+	binmode($fh);
+	$self->{fh} = $fh;
+	return $self;
+}
+
+sub loop { return $_[0]{loop} }
+sub fh   { return $_[0]{fh} }
+
+sub signal {
+	my ($self, $n) = @_;
+	$n = 1 if @_ < 2;
+	croak "signal() increment must be a positive integer"
+		if !defined $n || ref($n) || $n !~ /\A\d+\z/ || $n < 1;
+	$self->_signal($n) == 0 or croak "eventfd add failed: $!";
+	return 1;
+}
+
+# drain is XS: the summed counter, 0 when nothing is pending.
+
+1;
+__END__
+
+=head1 NAME
+
+Linux::Event::Wakeup - the loop's eventfd waker
+
+=head1 SYNOPSIS
+
+    my $waker = $loop->waker;          # the same object every time
+    $waker->signal;                    # from anywhere: another thread, a child
+    $waker->signal(3);
+    my $n = $waker->drain;             # 3, then 0
+
+    $loop->watch($waker->fh, read => sub ($loop, $fh, $w) {
+        my $n = $waker->drain;
+    });
+
+=head1 DESCRIPTION
+
+An eventfd (non-blocking, close-on-exec).  C<< $loop->waker >> makes one
+per loop and drains it with an internal watcher, so C<signal> wakes a
+blocked C<run>.  C<< $loop->stop >> signals the waker when one exists.
+
+You may watch C<fh> yourself: that replaces the internal watcher (one
+watcher per fd), and your callback is then the one to C<drain>.
+
+=head1 METHODS
+
+=over 4
+
+=item new(loop => $loop)
+
+Croaks C<loop is required> or C<unknown args: ...>.  Holds the loop
+weakly.  (C<< $loop->waker >> is the usual way.)
+
+=item loop, fh
+
+The loop; the eventfd as a Perl handle (closing it closes the eventfd).
+
+=item signal($n = 1)
+
+Adds C<$n> to the counter; returns 1.  Croaks
+C<signal() increment must be a positive integer>, or
+C<eventfd add failed: ...>.  Safe from other threads and forked children
+(only the fd is shared).
+
+=item drain
+
+Reads the counter without blocking: the sum, or 0 when nothing was
+pending.
+
+=back
+
+=cut

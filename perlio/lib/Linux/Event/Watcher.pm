@@ -1,0 +1,120 @@
+package Linux::Event::Watcher;
+use strict;
+use warnings;
+
+our $VERSION = '0.010';
+
+use Carp qw(croak);
+
+require PerlIO::evloop;
+
+# fh, fd, is_active, cancel, edge_triggered, oneshot, on_read/on_write/
+# on_error, enable_*/disable_*, *_enabled are XS (perlio/reactor.xs).
+
+sub loop { return $_[0]{loop} }
+
+sub data {
+	my $self = shift;
+	$self->{data} = $_[0] if @_;
+	return $self->{data};
+}
+
+# Internal, as in the seed: watchers come from $loop->watch.  This only
+# validates; use watch() to get a registered watcher.
+sub new {
+	my ($class, %args) = @_;
+	my %ok = map { $_ => 1 } qw(loop fh fd read write error data edge_triggered oneshot);
+	my @bad = grep { !$ok{$_} } keys %args;
+	croak "unknown args: " . join(", ", sort @bad) if @bad;
+	croak "loop is required" if !$args{loop};
+	croak "fh is required"   if !$args{fh};
+	croak "fd is required"   if !defined $args{fd};
+	for my $k (qw(read write error)) {
+		croak "$k must be a coderef or undef" if defined $args{$k} && ref($args{$k}) ne 'CODE';
+	}
+	my $engine = Linux::Event::Reactor::_engine_of($args{loop})
+		or croak "loop is required";
+	return $engine->watch($args{fh},
+		map { exists $args{$_} ? ($_ => $args{$_}) : () }
+			qw(read write error data edge_triggered oneshot));
+}
+
+1;
+__END__
+
+=head1 NAME
+
+Linux::Event::Watcher - an fd watcher of a Linux::Event reactor loop
+
+=head1 SYNOPSIS
+
+    my $w = $loop->watch($fh,
+        read  => sub ($loop, $fh, $w) { ... },
+        write => sub ($loop, $fh, $w) { ... },
+    );
+
+    $w->disable_write;          # stop asking for writability
+    $w->enable_write;
+    $w->on_read(sub ($loop, $fh, $w) { ... });
+    $w->cancel;                 # 1, then 0
+
+=head1 DESCRIPTION
+
+Returned by C<< $loop->watch >>.  A blessed hash (with the libevloop
+watcher attached as magic); C<< $watcher->{_dispatch_cb} >> is a code ref
+that runs the whole dispatch contract for a hand-made mask, called as
+C<< ->($loop, $fh, $fd, $mask, $tag) >> with the mask bits of
+L<Linux::Event::Loop> (READABLE, WRITABLE, ERR, HUP, ...).
+
+The watcher holds its handle and its loop weakly.  While active it is
+owned by its loop, so it keeps working if you drop your reference.
+
+=head1 METHODS
+
+=over 4
+
+=item loop, fh, fd
+
+Accessors.  C<fh> is undef once the watcher is cancelled.
+
+=item is_active
+
+1 while registered, else 0.  A oneshot watcher stays active after firing.
+
+=item data([$value])
+
+Get or set the user slot; never passed to callbacks.
+
+=item edge_triggered([$bool]), oneshot([$bool])
+
+Get, or set and push the change to the kernel; return 1 or 0.
+
+=item on_read([$cb]), on_write([$cb]), on_error([$cb])
+
+Replace a handler (a non-code value croaks
+C<read handler must be a coderef or undef>, and likewise for write and
+error).  Installing a handler does not enable its slot; C<undef> removes
+it and disables the slot.  Return the watcher.
+
+=item enable_read, disable_read, enable_write, disable_write, enable_error, disable_error
+
+Set the flag and update the kernel registration (always an epoll MOD,
+which also re-arms a oneshot watcher).  Return the watcher.
+
+=item read_enabled, write_enabled, error_enabled
+
+1 or 0.
+
+=item cancel
+
+Unregisters; 1 the first time, 0 afterwards (also after C<unwatch>).
+
+=back
+
+Mutators on an inactive watcher change its flags only.
+
+=head1 SEE ALSO
+
+L<Linux::Event::Reactor>
+
+=cut

@@ -1,0 +1,689 @@
+/* stream.xs - Linux::Event::Stream over evl_stream.
+ *
+ * The Perl object is a blessed hash (Stream.pm validates the options)
+ * carrying ext magic that points to a struct evlxs_stream.  Reads,
+ * framing (the C line/netstring/u32be framers), write-behind and the
+ * watermarks are the C stream's; the Perl callbacks are called from its
+ * callbacks.  A codec that is not one of the built-in classes is run in
+ * Perl: its decode gets the input buffer by reference, as in the seed.
+ *
+ * Lifetime: while open, the stream holds itself (self_strong), so a
+ * Stream nobody stored keeps serving, as in the seed; the close sequence
+ * drops that reference after on_close, which breaks the cycle the seed
+ * leaked. */
+#define PERL_NO_GET_CONTEXT
+#include "xs-internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/uio.h>
+#include <stdio.h>
+
+enum {
+	ST_CLOSED = 0x01,
+	ST_CLOSING = 0x02,
+	ST_PAUSED = 0x04,
+	ST_BLOCKED = 0x08,
+	ST_CLOSE_CALLED = 0x10,	/* on_close ran (or is running) */
+	ST_IN_INIT = 0x20,
+};
+
+enum codec_mode { CODEC_RAW, CODEC_C, CODEC_PERL };
+
+struct evlxs_stream {
+	evl_stream s;
+	evl_framer fr;
+	struct evlxs_engine *eng;
+	SV *engine;		/* RV to the engine hash: keeps the loop alive */
+	SV *self;		/* weak RV to the Perl object, for callbacks */
+	SV *self_strong;	/* strong RV while open (see above) */
+	SV *fh;
+	SV *on_read, *on_message, *on_error, *on_close, *data;
+	SV *codec;		/* codec hash (C or Perl) */
+	SV *inbuf;		/* CODEC_PERL: undecoded bytes */
+	SV *last_error;
+	int mode;
+	int codec_kind;		/* EVL_FRAMER_* for CODEC_C */
+	int chomp;		/* line: 0 keeps the "\n" */
+	int append_newline;	/* line: encode adds a missing "\n" */
+	IV max_line;		/* line: -1 undef (counts the "\n") */
+	IV max_frame;		/* netstring/u32be: -1 undef */
+	size_t max_inbuf;
+	size_t low, high;
+	int close_fh;
+	unsigned state;
+};
+
+static int stream_mg_free(pTHX_ SV *sv, MAGIC *mg);
+static MGVTBL stream_vtbl = { NULL, NULL, NULL, NULL, stream_mg_free };
+
+static struct evlxs_stream *stream_of(pTHX_ SV *obj)
+{
+	MAGIC *mg;
+
+	if (!SvROK(obj) || SvTYPE(SvRV(obj)) != SVt_PVHV)
+		croak("not a Linux::Event::Stream object");
+	for (mg = SvMAGIC(SvRV(obj)); mg; mg = mg->mg_moremagic)
+		if (mg->mg_type == PERL_MAGIC_ext && mg->mg_virtual == &stream_vtbl)
+			return (struct evlxs_stream *)mg->mg_ptr;
+	croak("Linux::Event::Stream object is not initialised");
+	return NULL;
+}
+
+static void set_error(pTHX_ struct evlxs_stream *x, SV *msg)
+{
+	if (x->last_error)
+		SvREFCNT_dec(x->last_error);
+	x->last_error = msg;
+}
+
+static void call_cb(pTHX_ struct evlxs_stream *x, SV *cb, SV *a1, int with_a1)
+{
+	SV *args[3];
+	int n = 0;
+
+	args[n++] = x->self;
+	if (with_a1)
+		args[n++] = a1;
+	args[n++] = x->data ? x->data : &PL_sv_undef;
+	evlxs_call(aTHX_ x->eng, cb, args, n);
+}
+
+/* The close sequence: closed, stop the C stream, close the fh if asked,
+ * on_close once, then let go of ourselves. */
+static void finish_close(pTHX_ struct evlxs_stream *x)
+{
+	SV *hold;
+
+	if (x->state & ST_CLOSE_CALLED)
+		return;
+	x->state |= ST_CLOSED | ST_CLOSE_CALLED;
+	x->state &= ~ST_CLOSING;
+	if (x->close_fh && x->fh) {
+		IO *io = sv_2io(x->fh);
+		if (io && IoIFP(io))
+			do_close((GV *)SvRV(x->fh), FALSE);
+	}
+	hold = x->self_strong;	/* keeps x alive through on_close */
+	x->self_strong = NULL;
+	if (x->on_close)
+		call_cb(aTHX_ x, x->on_close, NULL, 0);
+	if (hold)
+		SvREFCNT_dec(hold);
+}
+
+static void fail(pTHX_ struct evlxs_stream *x, int err, SV *msg)
+{
+	if (x->state & ST_CLOSED)
+		return;
+	set_error(aTHX_ x, msg);
+	x->state |= ST_CLOSED;
+	if (x->on_error) {
+		SV *e = sv_2mortal(newSViv(err));
+		call_cb(aTHX_ x, x->on_error, e, 1);
+	}
+	evl_stream_read_stop(&x->s);
+	evl_stream_close(&x->s);	/* the C side's on_close finishes */
+	finish_close(aTHX_ x);
+}
+
+static struct evlxs_stream *from_c(evl_stream *s)
+{
+	return (struct evlxs_stream *)s->data;
+}
+
+/* ------------------------------------------------------------ C callbacks */
+
+/* Each C callback holds the Perl object for its duration: a callback may
+ * close the stream, whose close drops the object's last reference; the
+ * object (and x) must then go only when the callback is done with x.
+ * Freeing the evl_stream from inside its own callback is safe (stream.c
+ * guards its dispatch). */
+#define HOLD(x, hold) SV *hold = SvROK((x)->self) ? SvREFCNT_inc_simple_NN(SvRV((x)->self)) : NULL
+#define UNHOLD(hold) do { if (hold) SvREFCNT_dec(hold); } while (0)
+
+static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len);
+
+static size_t cb_read(evl_stream *s, const char *p, size_t len)
+{
+	struct evlxs_stream *x = from_c(s);
+	dTHXa(x->eng->perl);
+	size_t used;
+
+	if (x->state & (ST_CLOSED | ST_CLOSING | ST_PAUSED))
+		return 0;
+	HOLD(x, hold);
+	used = read_body(aTHX_ x, p, len);
+	UNHOLD(hold);
+	return used;
+}
+
+static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len)
+{
+	if (x->mode == CODEC_RAW) {
+		if (x->on_read) {
+			SV *chunk = sv_2mortal(newSVpvn(p, len));
+			call_cb(aTHX_ x, x->on_read, chunk, 1);
+		}
+		return len;
+	}
+	/* A codec run in Perl: its decode consumes from our buffer. */
+	sv_catpvn(x->inbuf, p, len);
+	{
+		dSP;
+		AV *out = newAV();
+		SV *outref = sv_2mortal(newRV_noinc((SV *)out));
+		SV *bufref = sv_2mortal(newRV_inc(x->inbuf));
+		SV **decode = hv_fetchs((HV *)SvRV(x->codec), "decode", 0);
+		int count, ok = 0;
+		SV *errmsg = NULL;
+		SSize_t i, n;
+
+		ENTER;
+		SAVETMPS;
+		PUSHMARK(SP);
+		XPUSHs(x->codec);
+		XPUSHs(bufref);
+		XPUSHs(outref);
+		PUTBACK;
+		count = call_sv(decode ? *decode : &PL_sv_undef, G_LIST | G_EVAL);
+		SPAGAIN;
+		if (SvTRUE(ERRSV)) {
+			SP -= count;
+			PUTBACK;
+			if (!x->eng->error) {
+				x->eng->error = newSVsv(ERRSV);
+				evl_loop_stop(x->eng->loop);
+			}
+			FREETMPS;
+			LEAVE;
+			return len;
+		}
+		if (count >= 1) {
+			SV **base = SP - count + 1;
+			ok = SvTRUE(base[0]);
+			if (!ok && count >= 2 && SvOK(base[1]))
+				errmsg = newSVpvf("codec:%" SVf, SVfARG(base[1]));
+		}
+		SP -= count;
+		PUTBACK;
+		/* Messages decoded before an error are delivered first. */
+		n = av_len(out) + 1;
+		for (i = 0; i < n; i++) {
+			SV **m = av_fetch(out, i, 0);
+			if (x->state & ST_CLOSED)
+				break;
+			if (x->on_message)
+				call_cb(aTHX_ x, x->on_message, m ? *m : &PL_sv_undef, 1);
+		}
+		FREETMPS;
+		LEAVE;
+		if (!ok) {
+			fail(aTHX_ x, 0, errmsg ? errmsg : newSVpvs("codec:decode error"));
+			return len;
+		}
+		if (errmsg)
+			SvREFCNT_dec(errmsg);
+		if (x->max_inbuf && SvCUR(x->inbuf) > x->max_inbuf) {
+			fail(aTHX_ x, 0, newSVpvf("codec:max_inbuf_exceeded:%lu",
+						  (unsigned long)x->max_inbuf));
+		}
+		return len;
+	}
+}
+
+static void cb_message(evl_stream *s, const char *p, size_t len)
+{
+	struct evlxs_stream *x = from_c(s);
+	dTHXa(x->eng->perl);
+	SV *msg;
+
+	if (x->state & ST_CLOSED)
+		return;
+	if (x->codec_kind == EVL_FRAMER_LINE && !x->chomp) {
+		msg = sv_2mortal(newSV(len + 2));
+		SvPOK_on(msg);
+		memcpy(SvPVX(msg), p, len);
+		SvPVX(msg)[len] = '\n';
+		SvPVX(msg)[len + 1] = '\0';
+		SvCUR_set(msg, len + 1);
+	} else {
+		msg = sv_2mortal(newSVpvn(p, len));
+	}
+	if (x->on_message) {
+		HOLD(x, hold);
+		call_cb(aTHX_ x, x->on_message, msg, 1);
+		UNHOLD(hold);
+	}
+}
+
+static void cb_eof(evl_stream *s)
+{
+	struct evlxs_stream *x = from_c(s);
+	dTHXa(x->eng->perl);
+
+	if (x->state & ST_CLOSED)
+		return;
+	/* The peer is done sending: what we queued still goes out, then the
+	 * stream closes (the seed closed at once and lost it). */
+	x->state |= ST_CLOSING;
+	{
+		HOLD(x, hold);
+		evl_stream_close(&x->s);	/* on_close finishes, now or after the drain */
+		UNHOLD(hold);
+	}
+}
+
+/* Why the framer stopped, in the seed's words. */
+static SV *framer_error_text(pTHX_ struct evlxs_stream *x, int err)
+{
+	evl_buf *rb = evl_stream_rbuf(&x->s);
+	const char *p = evl_buf_data(rb);
+	size_t len = evl_buf_len(rb), i;
+
+	switch (x->codec_kind) {
+	case EVL_FRAMER_LINE:
+		if (x->max_line >= 0 && memchr(p, '\n', len))
+			return newSVpvf("codec:line too long (>%" IVdf " bytes)", x->max_line);
+		break;
+	case EVL_FRAMER_NETSTRING:
+		if (err == -EBADMSG) {
+			for (i = 0; i < len && p[i] >= '0' && p[i] <= '9'; i++)
+				;
+			if (i == 0 || i >= len || p[i] != ':')
+				return newSVpvs("codec:invalid netstring length");
+			return newSVpvs("codec:invalid netstring terminator");
+		}
+		/* fall through */
+	case EVL_FRAMER_U32BE:
+		if (x->max_frame >= 0)
+			return newSVpvf("codec:frame too large (>%" IVdf " bytes)", x->max_frame);
+		break;
+	}
+	return newSVpvf("codec:max_inbuf_exceeded:%lu", (unsigned long)x->max_inbuf);
+}
+
+static void cb_error(evl_stream *s, int err)
+{
+	struct evlxs_stream *x = from_c(s);
+	dTHXa(x->eng->perl);
+	SV *msg;
+	int code = -err;
+
+	if (x->state & ST_CLOSED)
+		return;
+	if (x->mode == CODEC_C && (err == -EMSGSIZE || err == -EBADMSG)) {
+		msg = framer_error_text(aTHX_ x, err);
+		code = 0;
+	} else if (err == -EMSGSIZE) {
+		msg = newSVpvf("codec:max_inbuf_exceeded:%lu", (unsigned long)x->max_inbuf);
+		code = 0;
+	} else {
+		msg = newSVpvf("io:%d", code);
+	}
+	{
+		HOLD(x, hold);
+		fail(aTHX_ x, code, msg);
+		UNHOLD(hold);
+	}
+}
+
+static void cb_high(evl_stream *s)
+{
+	from_c(s)->state |= ST_BLOCKED;
+}
+
+static void cb_low(evl_stream *s)
+{
+	from_c(s)->state &= ~ST_BLOCKED;
+}
+
+static void cb_close(evl_stream *s)
+{
+	struct evlxs_stream *x = from_c(s);
+	dTHXa(x->eng->perl);
+	HOLD(x, hold);
+
+	finish_close(aTHX_ x);
+	UNHOLD(hold);
+}
+
+static const struct evl_stream_callbacks stream_cbs = {
+	.on_read = cb_read,
+	.on_message = cb_message,
+	.on_eof = cb_eof,
+	.on_error = cb_error,
+	.on_high_water = cb_high,
+	.on_low_water = cb_low,
+	.on_close = cb_close,
+};
+
+/* ------------------------------------------------------------ lifetime */
+
+static void stream_release(pTHX_ struct evlxs_stream *x)
+{
+	x->state |= ST_CLOSED | ST_CLOSE_CALLED;
+	memset(&x->s.cb, 0, sizeof x->s.cb);
+	evl_stream_free(&x->s);
+	SvREFCNT_dec(x->engine);
+	SvREFCNT_dec(x->self);
+	SvREFCNT_dec(x->fh);
+	SvREFCNT_dec(x->on_read);
+	SvREFCNT_dec(x->on_message);
+	SvREFCNT_dec(x->on_error);
+	SvREFCNT_dec(x->on_close);
+	SvREFCNT_dec(x->data);
+	SvREFCNT_dec(x->codec);
+	SvREFCNT_dec(x->inbuf);
+	SvREFCNT_dec(x->last_error);
+	Safefree(x);
+}
+
+static int stream_mg_free(pTHX_ SV *sv, MAGIC *mg)
+{
+	struct evlxs_stream *x = (struct evlxs_stream *)mg->mg_ptr;
+
+	PERL_UNUSED_ARG(sv);
+	if (x)
+		stream_release(aTHX_ x);
+	mg->mg_ptr = NULL;
+	return 0;
+}
+
+static SV *opt(pTHX_ HV *o, const char *key)
+{
+	SV **v = hv_fetch(o, key, strlen(key), 0);
+
+	return (v && SvOK(*v)) ? *v : NULL;
+}
+
+static SV *cb_opt(pTHX_ HV *o, const char *key)
+{
+	SV *v = opt(aTHX_ o, key);
+
+	return v ? newSVsv(v) : NULL;
+}
+
+MODULE = Linux::Event::Stream	PACKAGE = Linux::Event::Stream
+
+PROTOTYPES: DISABLE
+
+void
+_init(SV *self, SV *loop, SV *fh, HV *o)
+    PREINIT:
+	struct evlxs_stream *x;
+	struct evlxs_engine *eng;
+	SV *v;
+	IO *io;
+	int fd, rc;
+	MAGIC *mg;
+    CODE:
+	eng = evlxs_engine_from_sv(aTHX_ loop);
+	if (!eng || !eng->loop)
+		croak("new(): loop is not a Linux::Event loop");
+	io = sv_2io(fh);
+	if (!io || !IoIFP(io) || (fd = PerlIO_fileno(IoIFP(io))) < 0)
+		croak("new(): fh has no fileno");
+	Newxz(x, 1, struct evlxs_stream);
+	x->eng = eng;
+	/* The facade or engine ref keeps the C loop alive. */
+	x->engine = newSVsv(loop);
+	x->self = newRV_inc(SvRV(self));
+	sv_rvweaken(x->self);
+	x->fh = newSVsv(fh);
+	x->on_read = cb_opt(aTHX_ o, "on_read");
+	x->on_message = cb_opt(aTHX_ o, "on_message");
+	x->on_error = cb_opt(aTHX_ o, "on_error");
+	x->on_close = cb_opt(aTHX_ o, "on_close");
+	x->data = cb_opt(aTHX_ o, "data");
+	x->codec = cb_opt(aTHX_ o, "codec");
+	x->close_fh = (v = opt(aTHX_ o, "close_fh")) ? SvTRUE(v) : 1;
+	x->high = (v = opt(aTHX_ o, "high_watermark")) ? SvUV(v) : 1048576;
+	x->low = (v = opt(aTHX_ o, "low_watermark")) ? SvUV(v) : 262144;
+	if (x->low > x->high)
+		x->low = x->high;
+	x->max_inbuf = (v = opt(aTHX_ o, "max_inbuf")) ? SvUV(v) : 1048576;
+	x->mode = CODEC_RAW;
+	if (x->on_message) {
+		const char *kind = (v = opt(aTHX_ o, "_c_codec")) ? SvPV_nolen(v) : NULL;
+		if (kind) {
+			x->mode = CODEC_C;
+			x->chomp = (v = opt(aTHX_ o, "_chomp")) ? SvTRUE(v) : 1;
+			x->append_newline = (v = opt(aTHX_ o, "_append_newline")) ? SvTRUE(v) : 1;
+			x->max_line = (v = opt(aTHX_ o, "_max_line")) ? SvIV(v) : -1;
+			x->max_frame = (v = opt(aTHX_ o, "_max_frame")) ? SvIV(v) : -1;
+			if (strEQ(kind, "line")) {
+				size_t ml = x->max_inbuf;
+				x->codec_kind = EVL_FRAMER_LINE;
+				if (x->max_line >= 1 && (size_t)(x->max_line - 1) < ml)
+					ml = x->max_line - 1;
+				rc = evl_framer_init(&x->fr, EVL_FRAMER_LINE, 0, ml ? ml : 1, NULL, 0);
+			} else {
+				size_t mf = x->max_inbuf;
+				x->codec_kind = strEQ(kind, "netstring") ? EVL_FRAMER_NETSTRING
+									 : EVL_FRAMER_U32BE;
+				if (x->max_frame >= 0 && (size_t)x->max_frame < mf)
+					mf = x->max_frame;
+				rc = evl_framer_init(&x->fr, x->codec_kind,
+						     x->codec_kind == EVL_FRAMER_NETSTRING ?
+						     EVL_FRAMER_LEADING_ZEROS : 0,
+						     mf ? mf : 1, NULL, 0);
+			}
+			if (rc < 0)
+				croak("new(): codec setup failed: %s", strerror(-rc));
+		} else {
+			x->mode = CODEC_PERL;
+			x->inbuf = newSVpvs("");
+		}
+	}
+	/* Nothing reads or calls back until the magic is in place. */
+	mg = sv_magicext(SvRV(self), NULL, PERL_MAGIC_ext, &stream_vtbl, (const char *)x, 0);
+	PERL_UNUSED_VAR(mg);
+	rc = evl_stream_init(&x->s, eng->loop, fd, EVL_STREAM_NOCLOSE, &stream_cbs);
+	if (rc < 0) {
+		x->state |= ST_CLOSED | ST_CLOSE_CALLED;
+		croak("new(): %s", strerror(-rc));
+	}
+	x->s.data = x;
+	if (x->mode == CODEC_C)
+		evl_stream_set_framer(&x->s, &x->fr);
+	evl_stream_set_watermarks(&x->s, x->low, x->high, 0);
+	{
+		size_t rs = (v = opt(aTHX_ o, "read_size")) ? SvUV(v) : 0;
+		size_t rmax = x->mode == CODEC_RAW ? 0 : x->max_inbuf;
+		evl_stream_set_read_limits(&x->s, rmax, rs ? rs : 65536);
+	}
+	x->self_strong = newRV_inc(SvRV(self));
+
+SV *
+fh(SV *self)
+    CODE:
+	RETVAL = newSVsv(stream_of(aTHX_ self)->fh);
+    OUTPUT:
+	RETVAL
+
+SV *
+is_closed(SV *self)
+    ALIAS:
+	is_closing = 1
+	is_write_blocked = 2
+    PREINIT:
+	struct evlxs_stream *x;
+	unsigned bit;
+    CODE:
+	x = stream_of(aTHX_ self);
+	bit = ix == 0 ? ST_CLOSED : ix == 1 ? ST_CLOSING : ST_BLOCKED;
+	RETVAL = (x->state & bit) ? &PL_sv_yes : &PL_sv_no;
+    OUTPUT:
+	RETVAL
+
+UV
+buffered_bytes(SV *self)
+    PREINIT:
+	struct evlxs_stream *x;
+    CODE:
+	x = stream_of(aTHX_ self);
+	RETVAL = (x->state & ST_CLOSED && !(x->state & ST_CLOSING)) ? 0 : evl_stream_queued(&x->s);
+    OUTPUT:
+	RETVAL
+
+SV *
+last_error(SV *self)
+    PREINIT:
+	struct evlxs_stream *x;
+    CODE:
+	x = stream_of(aTHX_ self);
+	RETVAL = x->last_error ? newSVsv(x->last_error) : &PL_sv_undef;
+    OUTPUT:
+	RETVAL
+
+int
+write(SV *self, SV *bytes = &PL_sv_undef)
+    PREINIT:
+	struct evlxs_stream *x;
+	const char *p;
+	STRLEN n;
+	int rc;
+    CODE:
+	x = stream_of(aTHX_ self);
+	if (x->state & (ST_CLOSED | ST_CLOSING))
+		XSRETURN_IV(0);
+	if (!SvOK(bytes))
+		XSRETURN_IV(1);
+	p = SvPVbyte(bytes, n);
+	if (n == 0)
+		XSRETURN_IV(1);
+	rc = evl_stream_write(&x->s, p, n);
+	if (rc < 0) {
+		/* The C stream reported it through cb_error already when it
+		 * was an I/O error; anything else is ours to report. */
+		if (!(x->state & ST_CLOSED))
+			fail(aTHX_ x, -rc, newSVpvf("io:%d", -rc));
+		evlxs_rethrow(aTHX_ x->eng);
+		XSRETURN_IV(0);
+	}
+	evlxs_rethrow(aTHX_ x->eng);
+	RETVAL = 1;
+    OUTPUT:
+	RETVAL
+
+int
+write_message(SV *self, SV *msg = &PL_sv_undef)
+    PREINIT:
+	struct evlxs_stream *x;
+	const char *p;
+	STRLEN n;
+	int rc;
+    CODE:
+	x = stream_of(aTHX_ self);
+	if (x->state & (ST_CLOSED | ST_CLOSING))
+		XSRETURN_IV(0);
+	if (x->mode != CODEC_C) {
+		/* A codec in Perl (or none): Stream.pm encodes and writes. */
+		int count;
+		SV *ret;
+		PUSHMARK(SP);
+		XPUSHs(self);
+		XPUSHs(msg);
+		PUTBACK;
+		count = call_method("_write_message_perl", G_SCALAR);
+		SPAGAIN;
+		ret = count ? POPs : &PL_sv_undef;
+		RETVAL = SvTRUE(ret) ? 1 : 0;
+		PUTBACK;
+		XSRETURN_IV(RETVAL);
+	}
+	p = SvOK(msg) ? SvPVbyte(msg, n) : (n = 0, "");
+	{
+		char head[24];
+		struct iovec iov[3];
+		int cnt = 0;
+
+		if (x->codec_kind == EVL_FRAMER_NETSTRING) {
+			iov[cnt++] = (struct iovec){ head, (size_t)snprintf(head, sizeof head, "%lu:", (unsigned long)n) };
+			iov[cnt++] = (struct iovec){ (void *)p, n };
+			iov[cnt++] = (struct iovec){ (void *)",", 1 };
+		} else if (x->codec_kind == EVL_FRAMER_U32BE) {
+			uint32_t be = htonl((uint32_t)n);
+			memcpy(head, &be, 4);
+			iov[cnt++] = (struct iovec){ head, 4 };
+			iov[cnt++] = (struct iovec){ (void *)p, n };
+		} else {
+			iov[cnt++] = (struct iovec){ (void *)p, n };
+			if (x->append_newline && (n == 0 || p[n - 1] != '\n'))
+				iov[cnt++] = (struct iovec){ (void *)"\n", 1 };
+		}
+		rc = evl_stream_writev(&x->s, iov, cnt);
+	}
+	if (rc < 0) {
+		if (!(x->state & ST_CLOSED))
+			fail(aTHX_ x, rc == -EMSGSIZE ? 0 : -rc, newSVpvf("io:%d", -rc));
+		evlxs_rethrow(aTHX_ x->eng);
+		XSRETURN_IV(0);
+	}
+	evlxs_rethrow(aTHX_ x->eng);
+	RETVAL = 1;
+    OUTPUT:
+	RETVAL
+
+SV *
+pause_read(SV *self)
+    PREINIT:
+	struct evlxs_stream *x;
+    CODE:
+	x = stream_of(aTHX_ self);
+	if (!(x->state & (ST_CLOSED | ST_PAUSED))) {
+		x->state |= ST_PAUSED;
+		evl_stream_read_stop(&x->s);
+	}
+	RETVAL = newSVsv(self);
+    OUTPUT:
+	RETVAL
+
+SV *
+resume_read(SV *self)
+    PREINIT:
+	struct evlxs_stream *x;
+    CODE:
+	x = stream_of(aTHX_ self);
+	if ((x->state & ST_PAUSED) && !(x->state & (ST_CLOSED | ST_CLOSING))) {
+		x->state &= ~ST_PAUSED;
+		evl_stream_read_start(&x->s);
+	}
+	RETVAL = newSVsv(self);
+    OUTPUT:
+	RETVAL
+
+SV *
+close_after_drain(SV *self)
+    PREINIT:
+	struct evlxs_stream *x;
+    CODE:
+	x = stream_of(aTHX_ self);
+	RETVAL = newSVsv(self);
+	if (!(x->state & (ST_CLOSED | ST_CLOSING))) {
+		x->state |= ST_CLOSING | ST_PAUSED;
+		evl_stream_close(&x->s);	/* on_close finishes, now or after the drain */
+		evlxs_rethrow(aTHX_ x->eng);
+	}
+    OUTPUT:
+	RETVAL
+
+SV *
+close(SV *self)
+    PREINIT:
+	struct evlxs_stream *x;
+    CODE:
+	x = stream_of(aTHX_ self);
+	RETVAL = newSVsv(self);
+	if (!(x->state & ST_CLOSE_CALLED)) {
+		x->state |= ST_CLOSED;
+		/* Immediate: what is queued is dropped, as the seed does. */
+		evl_stream_abort(&x->s);
+		finish_close(aTHX_ x);
+		evlxs_rethrow(aTHX_ x->eng);
+	}
+    OUTPUT:
+	RETVAL

@@ -1,0 +1,67 @@
+# Dropping a proactor frees it: its ring and descriptors close, the
+# operations still in flight are reaped, and nothing leaks per loop.
+use v5.36;
+use strict;
+use warnings;
+use Test::More;
+use Scalar::Util qw(weaken);
+use Socket qw(AF_UNIX SOCK_STREAM);
+use lib 't/lib';
+use EvlTest qw(has);
+
+use Linux::Event::Proactor;
+
+sub fd_count { opendir(my $d, '/proc/self/fd') or die $!; return scalar(grep { /^\d+$/ } readdir $d) }
+
+sub rss_kb {
+    open(my $f, '<', '/proc/self/status') or return 0;
+    while (<$f>) { return $1 if /^VmRSS:\s+(\d+)/ }
+    return 0;
+}
+
+my @backends = ('fake');
+push @backends, 'uring' if has('uring') && eval { Linux::Event::Proactor->new(backend => 'uring') };
+
+socketpair(my $x, my $y, AF_UNIX, SOCK_STREAM, 0) or die $!;
+
+for my $backend (@backends) {
+    subtest "$backend: 2000 loops with pending operations" => sub {
+        my $round = sub {
+            my $loop = Linux::Event::Proactor->new(backend => $backend);
+            my $data = { big => 'x' x 100 };
+            $loop->recv(fh => $y, len => 4096, data => $data, on_complete => sub ($o, $r, $d) { });
+            $loop->after(100, on_complete => sub ($o, $r, $d) { $o->loop });
+            $loop->write(fh => $x, buf => 'y' x 10) if $backend eq 'fake';
+            my $done = $loop->_new_op(kind => 'x', on_complete => sub ($o, $r, $d) { });
+            $done->_settle_success({});    # a queued callback, never run
+            weaken(my $weak = $loop);
+            return \$weak;
+        };
+        $round->() for 1 .. 50;    # warm up allocators
+        my ($fd0, $rss0) = (fd_count(), rss_kb());
+        my @weak = map { $round->() } 1 .. 2000;
+        is(scalar(grep { defined $$_ } @weak), 0, 'every loop was freed');
+        is(fd_count(), $fd0, 'open fd count unchanged');
+        my $grown = rss_kb() - $rss0;
+        ok($grown < 8 * 1024, "RSS flat (grew $grown kB)");
+    };
+}
+
+subtest 'an operation does not keep its loop, and its buffers survive it' => sub {
+    for my $backend (@backends) {
+        my ($op, $weak);
+        {
+            my $loop = Linux::Event::Proactor->new(backend => $backend);
+            $op = $loop->recv(fh => $y, len => 64, data => 'd', on_complete => sub ($o, $r, $d) { });
+            weaken($weak = $loop);
+        }
+        is($weak, undef, "$backend: loop freed while its op lives");
+        is($op->loop, undef, "$backend: op->loop is undef");
+        ok($op->is_pending, "$backend: never settled");
+        syswrite($x, 'after');    # a uring recv would have been reaped by now
+        sysread($y, my $b, 10);
+        is($b, 'after', "$backend: the socket is usable: the kernel let go of the op");
+    }
+};
+
+done_testing;
