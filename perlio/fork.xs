@@ -342,11 +342,17 @@ spawn(SV *child, SV *loop, SV *spec)
 		acts[n++] = (evl_fd_action){ .kind = EVL_FD_PIPE_IN, .fd = 0 };
 	else if (!sv || !strEQ(SvPV_nolen(sv), "inherit"))
 		acts[n++] = (evl_fd_action){ .kind = EVL_FD_DEVNULL, .fd = 0 };
-	if ((sv = spec_get(aTHX_ hv, "capture_stdout")) && SvTRUE(sv)) {
+	/* Output: a stream with callbacks (capture_*), or a raw pipe end
+	 * for take_fd (*_raw, for a handle of the program's own). */
+	if ((sv = spec_get(aTHX_ hv, "stdout_raw")) && SvTRUE(sv)) {
+		acts[n++] = (evl_fd_action){ .kind = EVL_FD_PIPE_OUT, .fd = 1, .flags = EVL_FD_RAW };
+	} else if ((sv = spec_get(aTHX_ hv, "capture_stdout")) && SvTRUE(sv)) {
 		acts[n++] = (evl_fd_action){ .kind = EVL_FD_PIPE_OUT, .fd = 1 };
 		cb_out[1] = spec_get(aTHX_ hv, "on_stdout");
 	}
-	if ((sv = spec_get(aTHX_ hv, "capture_stderr")) && SvTRUE(sv)) {
+	if ((sv = spec_get(aTHX_ hv, "stderr_raw")) && SvTRUE(sv)) {
+		acts[n++] = (evl_fd_action){ .kind = EVL_FD_PIPE_OUT, .fd = 2, .flags = EVL_FD_RAW };
+	} else if ((sv = spec_get(aTHX_ hv, "capture_stderr")) && SvTRUE(sv)) {
 		acts[n++] = (evl_fd_action){ .kind = EVL_FD_PIPE_OUT, .fd = 2 };
 		cb_out[2] = spec_get(aTHX_ hv, "on_stderr");
 	}
@@ -439,6 +445,20 @@ stdin_write(SV *child, SV *bytes)
 			RETVAL = rc > 0 ? (IV)rc : 0;
 		}
 	}
+    OUTPUT:
+	RETVAL
+
+ # The parent's end of a *_raw pipe on child fd 1 or 2, now the caller's;
+ # undef if there is none (or it was taken).
+SV *
+take_fd(SV *child, int fd)
+    PREINIT:
+	struct fx_child *fx;
+	int rc;
+    CODE:
+	fx = fx_of(aTHX_ child);
+	rc = fx ? evl_child_take_fd(&fx->c, fd) : -EBADF;
+	RETVAL = rc >= 0 ? newSViv(rc) : &PL_sv_undef;
     OUTPUT:
 	RETVAL
 

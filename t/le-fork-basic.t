@@ -135,6 +135,28 @@ sub run_child (%spec) {
 	like($w[0], qr/on_exit callback died: oops/, 'naming the callback');
 }
 
+# stdout_fh: the pipe as an :evloop:evline handle, read line by line
+# from a watcher; the last line has no newline.
+{
+	my (@lines, $exit);
+	my $child = $loop->fork(
+		cmd => [ $^X, '-e', '$| = 1; print "a\n"; select undef, undef, undef, 0.05; print "b\nc"' ],
+		stdout_fh => 1,
+		on_exit => sub ($c, $e) { $exit = $e });
+	my $fh = $child->stdout_fh;
+	ok($fh, 'stdout_fh is a handle');
+	is_deeply([ PerlIO::get_layers($fh) ], [ qw(unix evloop evline) ], 'with :evloop:evline');
+	$loop->watch($fh, read => sub ($loop, $fh, $w) {
+		while (defined(my $line = <$fh>)) { push @lines, $line }
+		if (eof $fh) { $w->cancel; close $fh; $loop->stop }
+	});
+	$loop->run;
+	$loop->run_once(0.1) while !$exit;
+	is_deeply(\@lines, [ "a\n", "b\n", "c" ], 'whole lines, then the tail');
+	is($exit->code, 0, 'exit');
+	is($child->stderr_fh, undef, 'no stderr_fh unless asked');
+}
+
 # fork_helper makes a new helper each time.
 {
 	my $h1 = $loop->fork_helper(max_children => 2);

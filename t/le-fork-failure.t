@@ -52,6 +52,10 @@ my @bad = (
 	[ { cmd => ['true'], umask => '0o22' }, qr/^umask must be an integer/ ],
 	[ { cmd => ['true'], umask => 01000 }, qr/^umask out of range: 512/ ],
 	[ { cmd => ['true'], env => [] }, qr/^env must be a hashref/ ],
+	[ { cmd => ['true'], stdout_fh => 1, on_stdout => sub {} },
+		qr/^stdout_fh cannot be combined with on_stdout or capture_stdout/ ],
+	[ { cmd => ['true'], stderr_fh => 1, capture_stderr => 1 },
+		qr/^stderr_fh cannot be combined with on_stderr or capture_stderr/ ],
 	[ { cmd => ['true'], zeta => 1, alpha => 2 }, qr/^unknown args: alpha, zeta at / ],
 	# Type checks come before the unknown-key check.
 	[ { cmd => ['true'], on_exit => 1, bogus => 1 }, qr/^on_exit must be a coderef/ ],

@@ -139,7 +139,7 @@ sub _drain_check ($self) {
 my %KNOWN = map { $_ => 1 } qw(
 	cmd child on_stdout on_stderr on_exit on_timeout on_start timeout timeout_kill
 	capture_stdout capture_stderr stdin stdin_pipe cwd umask env clear_env tag data
-	process_group on_stdin_error inherit_stdin
+	process_group on_stdin_error inherit_stdin stdout_fh stderr_fh
 );
 
 # Croaks, in the seed's order, at the first thing wrong with a spec; all
@@ -166,6 +166,10 @@ sub _validate ($s) {
 		croak "umask out of range: $s->{umask}" if $s->{umask} > 0777;
 	}
 	croak "env must be a hashref" if defined $s->{env} && ref $s->{env} ne 'HASH';
+	for my $k (qw(stdout stderr)) {
+		croak "${k}_fh cannot be combined with on_$k or capture_$k"
+			if $s->{"${k}_fh"} && (defined $s->{"on_$k"} || $s->{"capture_$k"});
+	}
 	my @unknown = grep { !$KNOWN{$_} } keys %$s;
 	croak "unknown args: " . join(", ", sort @unknown) if @unknown;
 	return;
@@ -192,6 +196,8 @@ sub _start ($self, $s) {
 		process_group  => $s->{process_group},
 		stdin_mode     => (defined $stdin || $s->{stdin_pipe}) ? 'pipe'
 		                : $s->{inherit_stdin} ? 'inherit' : 'null',
+		stdout_raw     => $s->{stdout_fh},
+		stderr_raw     => $s->{stderr_fh},
 	);
 	my $env = $s->{env};
 	if (defined $s->{cmd}) {
@@ -231,6 +237,16 @@ sub _start ($self, $s) {
 	};
 	$child->{pid} = Linux::Event::Fork::XS::spawn($child, $loop, \%x);
 	$self->{running}++;
+	for my $fd (1, 2) {
+		my $name = $fd == 1 ? 'stdout_fh' : 'stderr_fh';
+		next if !$s->{$name};
+		my $raw = Linux::Event::Fork::XS::take_fd($child, $fd);
+		# Non-blocking already; :evloop:evline makes readline give whole
+		# lines, or undef with EAGAIN until more arrives.
+		open(my $fh, '<&=', $raw) or croak "fdopen: $!";
+		binmode($fh, ':evloop:evline') or croak "binmode: $!";
+		$child->{$name} = $fh;
+	}
 
 	if (my $on_start = $s->{on_start}) {
 		eval { $on_start->($child); 1 } or warn "Linux::Event::Fork: on_start callback died: $@";
@@ -450,16 +466,24 @@ C<unknown args: a, b> (after the type checks).
 
 =head1 READING OUTPUT WITH READLINE
 
-C<on_stdout> gets raw chunks.  For lines, buffer them yourself, or give
-the child a pipe of your own and read it through an C<:evloop> handle:
+C<on_stdout> gets raw chunks.  For lines, ask for the pipe as a handle
+instead: with C<< stdout_fh => 1 >> (or C<stderr_fh>) the parent's end
+of the pipe is C<< $child->stdout_fh >>, a non-blocking handle with the
+C<:evloop:evline> layers (L<PerlIO::evloop>): readline returns whole
+lines, or undef (C<$!> EAGAIN) until more has arrived, and the last,
+unterminated line at end of file.  Watch it on the loop:
 
-    pipe(my $r, my $w) or die;
-    my $child = $loop->fork(child => sub {
-        close $r; open STDOUT, '>&', $w or die; exec 'ls', '-l';
+    my $child = $loop->fork(cmd => [ 'ls', '-l', '/' ], stdout_fh => 1,
+                            on_exit => sub ($c, $exit) { ... });
+    $loop->watch($child->stdout_fh, read => sub ($loop, $fh, $w) {
+        while (defined(my $line = <$fh>)) { print "line: $line" }
+        if (eof $fh) { $w->cancel; close $fh }    # the child closed it
     });
-    close $w;
-    binmode $r, ':evloop';        # see PerlIO::evloop
-    while (my $line = <$r>) { ... }
+
+The handle is yours: close it when done.  It does not take part in
+drain-first (C<on_exit> does not wait for you to read it), and it cannot
+be combined with C<on_stdout> / C<capture_stdout>
+(C<stdout_fh cannot be combined with on_stdout or capture_stdout>).
 
 =head1 DIFFERENCES FROM THE SEED
 

@@ -73,6 +73,9 @@ sub close_stdin ($self) {
 
 sub stdin_queued ($self) { return Linux::Event::Fork::XS::stdin_queued($self) }
 
+sub stdout_fh ($self) { return $self->{stdout_fh} }
+sub stderr_fh ($self) { return $self->{stderr_fh} }
+
 sub cancel ($self) {
 	return 0 if !Linux::Event::Fork::XS::cancel($self);
 	$self->exit;
@@ -143,6 +146,12 @@ Closes the stdin pipe once the queue is written.  Returns 1.
 =item stdin_queued
 
 Bytes still queued for stdin.
+
+=item stdout_fh, stderr_fh
+
+With C<< stdout_fh => 1 >> / C<< stderr_fh => 1 >> in the spec: the
+parent's end of that pipe as a non-blocking C<:evloop:evline> handle
+(see L<Linux::Event::Fork/READING OUTPUT WITH READLINE>); else undef.
 
 =item cancel
 
