@@ -104,15 +104,19 @@ static int fx_mg_free(pTHX_ SV *sv, MAGIC *mg)
 	if (!fx)
 		return 0;
 	mg->mg_ptr = NULL;
-	if (PL_phase == PERL_PHASE_DESTRUCT) {
+	if (PL_phase == PERL_PHASE_DESTRUCT && evl_child_is_active(&fx->c)) {
 		/* Objects die in no particular order now: the loop may be
-		 * freed already, and so may the SVs fx points at. */
+		 * freed already, and so may the SVs fx points at; or the loop
+		 * is freed later and still lists fx's watcher and timers.
+		 * So: close the fds, leave the child be, and leave fx to the
+		 * process's exit. */
 		evl_child_detach(&fx->c);
-	} else {
-		evl_child_free(&fx->c);
-		fx->self = NULL;	/* it is the SV being freed */
-		fx_release(aTHX_ fx);
+		return 0;
 	}
+	evl_child_free(&fx->c);
+	fx->self = NULL;	/* it is the SV being freed */
+	if (PL_phase != PERL_PHASE_DESTRUCT)
+		fx_release(aTHX_ fx);
 	Safefree(fx);
 	return 0;
 }
