@@ -49,6 +49,10 @@ struct fx_child {
 	SV *self;		/* RV to the Child object, while running */
 	SV *loop;		/* the loop object, while running */
 	SV *on_out[3];		/* [1] on_stdout, [2] on_stderr */
+	SV *chunk[3];		/* the SV chunks are passed in (fx_chunk_sv) */
+	char *given[3];		/* the buffer of ours chunk[fd] holds, or NULL */
+	size_t given_cap[3];
+	int zero_copy;		/* a reactor: chunks may take the read buffer */
 	SV *on_exit;
 	SV *on_timeout;
 	SV *on_stdin_error;
@@ -85,7 +89,8 @@ static void fx_release(pTHX_ struct fx_child *fx)
 
 	for (i = 0; i < 3; i++) {
 		SvREFCNT_dec(fx->on_out[i]);
-		fx->on_out[i] = NULL;
+		SvREFCNT_dec(fx->chunk[i]);
+		fx->on_out[i] = fx->chunk[i] = NULL;
 	}
 	SvREFCNT_dec(fx->on_exit);
 	SvREFCNT_dec(fx->on_timeout);
@@ -123,6 +128,81 @@ static int fx_mg_free(pTHX_ SV *sv, MAGIC *mg)
 
 /* ------------------------------------------------------------ callbacks */
 
+/* Zero-copy hand-over of chunks needs perl to free PV buffers with the
+ * system's free(), which a perl with its own malloc, or with a header in
+ * front of every allocation, does not. */
+#if !defined(MYMALLOC) && !defined(PERL_TRACK_MEMPOOL)
+#define FX_ZERO_COPY 1
+#else
+#define FX_ZERO_COPY 0
+#endif
+
+/* The SV a chunk of child fd `fd` is passed in.  One SV per pipe carries
+ * every chunk while the callbacks let it go; one that was kept (a
+ * reference to $_[1], a copy sharing its buffer) is perl's from then on,
+ * and the next chunk gets a new SV.
+ *
+ * On a reactor the bytes are not copied at all: the stream's read buffer
+ * (filled by read(), cache-line aligned) becomes the SV's buffer, and the
+ * SV's previous buffer, if perl left it alone, goes back to the stream
+ * for the next read.  One copy, the kernel's, as with sysread; and no
+ * copy from the aligned buffer into a malloc'd one, which some CPUs do
+ * many times slower (see loop/buf.c).  A proactor may have a read in
+ * flight into that buffer, so there the bytes are copied. */
+static SV *fx_chunk_sv(pTHX_ struct fx_child *fx, int fd, const char *data, size_t len)
+{
+	SV *sv = fx->chunk[fd];
+	evl_buf *rb = NULL;
+
+	if (sv && (SvREFCNT(sv) > 1 || SvREADONLY(sv) || SvMAGICAL(sv) || SvIsCOW(sv) ||
+		   SvTYPE(sv) != SVt_PV)) {
+		SvREFCNT_dec(sv);
+		sv = NULL;
+	}
+	if (!sv) {
+		sv = fx->chunk[fd] = newSV_type(SVt_PV);
+		fx->given[fd] = NULL;
+	}
+	if (FX_ZERO_COPY && fx->zero_copy) {
+		evl_stream *s = evl_child_stream(&fx->c, fd);
+		rb = s ? evl_stream_rbuf(s) : NULL;
+		if (rb && !(rb->base == data && rb->head == 0 && rb->tail == len && rb->cap > len))
+			rb = NULL;
+	}
+	if (!rb) {
+		sv_setpvn(sv, data, len);
+		fx->given[fd] = NULL;
+		return sv;
+	}
+	{
+		char *spare = NULL, *buf = rb->base;
+		size_t spare_cap = 0, cap = rb->cap;
+
+		if (SvLEN(sv) > 0 && SvPVX(sv) == fx->given[fd] && SvLEN(sv) == fx->given_cap[fd]) {
+			/* Ours, untouched: back to the stream. */
+			spare = SvPVX(sv);
+			spare_cap = SvLEN(sv);
+			SvPV_set(sv, NULL);
+			SvLEN_set(sv, 0);
+		} else if (SvLEN(sv) > 0) {
+			SvPV_free(sv);
+			SvPV_set(sv, NULL);
+			SvLEN_set(sv, 0);
+		}
+		rb->base = spare;
+		rb->cap = spare_cap;
+		rb->head = rb->tail = 0;
+		buf[len] = '\0';
+		SvPV_set(sv, buf);
+		SvCUR_set(sv, len);
+		SvLEN_set(sv, cap);
+		SvPOK_only(sv);
+		fx->given[fd] = buf;
+		fx->given_cap[fd] = cap;
+	}
+	return sv;
+}
+
 static void fx_output(evl_child *c, int fd, const char *data, size_t len)
 {
 	struct fx_child *fx = (struct fx_child *)c;
@@ -132,8 +212,9 @@ static void fx_output(evl_child *c, int fd, const char *data, size_t len)
 
 	if (!cb || !fx->self)
 		return;
+	args[1] = fx_chunk_sv(aTHX_ fx, fd, data, len);
+	SvREFCNT_inc_simple_void_NN(args[1]);
 	args[0] = SvREFCNT_inc_simple_NN(fx->self);
-	args[1] = newSVpvn(data, len);
 	SvREFCNT_inc_simple_void_NN(cb);
 	evlxs_call(aTHX_ fx->eng, cb, args, 2);
 	SvREFCNT_dec(cb);
@@ -374,6 +455,11 @@ spawn(SV *child, SV *loop, SV *spec)
 	fx->perl = aTHX;
 #endif
 	fx->eng = eng;
+	fx->zero_copy = evl_loop_model(eng->loop) == EVL_REACTOR;
+	/* A read that fills the read buffer to the last byte leaves no room
+	 * for the NUL a zero-copy chunk needs: ask for a little less than
+	 * the buffer's power-of-two size. */
+	o.read_size = 256 * 1024 - 64;
 	if (child_cb) {
 		fx->child_cb = newSVsv(child_cb);
 		o.child_fn = fx_child_main;

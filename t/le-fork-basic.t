@@ -157,14 +157,23 @@ sub run_child (%spec) {
 	is($child->stderr_fh, undef, 'no stderr_fh unless asked');
 }
 
-# fork_helper makes a new helper each time.
+# fork_helper is the loop's own helper, the one $loop->fork uses.
 {
-	my $h1 = $loop->fork_helper(max_children => 2);
-	my $h2 = $loop->fork_helper;
+	my $l2 = Linux::Event->new;
+	my $h1 = $l2->fork_helper(max_children => 1);
 	is(ref $h1, 'Linux::Event::Fork', 'fork_helper returns a helper');
-	isnt($h1, $h2, 'a new one per call');
-	is($h1->max_children, 2, 'with its args');
-	is($h1->loop, $loop, 'on this loop');
+	is($l2->fork_helper, $h1, 'the same one on every call');
+	is($h1->max_children, 1, 'made with its args');
+	is($h1->loop, $l2, 'on this loop');
+	my @h = map { $l2->fork(cmd => [ 'true' ], on_exit => sub {}) } 1 .. 2;
+	is(ref $h[1], 'Linux::Event::Fork::Request', '$loop->fork goes through it (queued)');
+	is($h1->queued, 1, 'its queue');
+	is($l2->fork_helper(max_children => 2), $h1, 'args on a later call set the limit');
+	is($h1->queued, 0, 'which starts the queued one');
+	ok(!eval { $l2->fork_helper(bogus => 1); 1 }, 'unknown args croak');
+	$h1->drain(on_done => sub { $l2->stop });
+	$l2->run;
+	isnt(Linux::Event::Fork->new($l2), $h1, 'new makes a helper of its own');
 }
 
 # tag and data.

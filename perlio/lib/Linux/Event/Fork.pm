@@ -13,8 +13,8 @@ require Linux::Event::Fork::Request;
 
 # ------------------------------------------------------------ $loop->fork
 
-# `use Linux::Event::Fork` gives every loop fork() (a spawn through a
-# per-loop helper without a limit) and fork_helper() (a new helper).
+# `use Linux::Event::Fork` gives every loop fork() (a spawn through the
+# loop's own helper) and fork_helper() (that helper, made on first use).
 fieldhash my %DEFAULT_HELPER;
 
 sub import {
@@ -32,7 +32,12 @@ sub _loop_fork ($loop, %spec) {
 }
 
 sub _loop_fork_helper ($loop, %args) {
-	return __PACKAGE__->new($loop, %args);
+	my $helper = $DEFAULT_HELPER{$loop};
+	return $DEFAULT_HELPER{$loop} = __PACKAGE__->new($loop, %args) if !$helper;
+	my $max = delete $args{max_children};
+	croak "unknown args: " . join(", ", sort keys %args) if %args;
+	$helper->max_children($max) if defined $max;
+	return $helper;
 }
 
 # ------------------------------------------------------------ the helper
@@ -318,11 +323,14 @@ L<Linux::Event::Loop> (and the engines) two methods:
 
 =item C<< $loop->fork(%spec) >>
 
-C<spawn> through a helper of that loop's own, without a limit.
+C<spawn> through the loop's own helper (see C<fork_helper>).
 
 =item C<< $loop->fork_helper(%args) >>
 
-C<< Linux::Event::Fork->new($loop, %args) >>.
+The loop's own helper, the one C<< $loop->fork >> uses: made on the first
+call (of either) with C<%args> as C<new> takes them (no limit by
+default); later calls return the same helper, and a C<max_children> in
+C<%args> sets its limit.
 
 =back
 
