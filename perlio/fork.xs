@@ -66,7 +66,17 @@ struct fx_child {
 #endif
 
 static int fx_mg_free(pTHX_ SV *sv, MAGIC *mg);
-static MGVTBL fx_vtbl = { 0, 0, 0, 0, fx_mg_free, 0, 0, 0 };
+static int fx_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
+static MGVTBL fx_vtbl = { 0, 0, 0, 0, fx_mg_free, 0, fx_mg_dup, 0 };
+
+/* A thread's clone of a Child shares nothing with the original: its
+ * pointer is cleared, and the XS calls on it do nothing. */
+static int fx_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
+{
+	PERL_UNUSED_ARG(param);
+	mg->mg_ptr = NULL;
+	return 0;
+}
 
 static struct fx_child *fx_of(pTHX_ SV *sv)
 {
@@ -178,7 +188,8 @@ static SV *fx_chunk_sv(pTHX_ struct fx_child *fx, int fd, const char *data, size
 		char *spare = NULL, *buf = rb->base;
 		size_t spare_cap = 0, cap = rb->cap;
 
-		if (SvLEN(sv) > 0 && SvPVX(sv) == fx->given[fd] && SvLEN(sv) == fx->given_cap[fd]) {
+		if (SvLEN(sv) > 0 && !SvOOK(sv) && SvPVX(sv) == fx->given[fd] &&
+		    SvLEN(sv) == fx->given_cap[fd]) {
 			/* Ours, untouched: back to the stream. */
 			spare = SvPVX(sv);
 			spare_cap = SvLEN(sv);
@@ -487,6 +498,7 @@ spawn(SV *child, SV *loop, SV *spec)
 	fx->loop = newSVsv(loop);
 	mg = sv_magicext(SvRV(child), NULL, PERL_MAGIC_ext, &fx_vtbl, (const char *)fx, 0);
 	mg->mg_private = FX_MAGIC;
+	mg->mg_flags |= MGf_DUP;
 	if (tmo > 0) {
 		uint64_t ns = (uint64_t)(tmo * 1e9);
 		evl_child_set_timeout(&fx->c, ns > 0 ? ns : 1,

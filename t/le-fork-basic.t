@@ -183,4 +183,24 @@ sub run_child (%spec) {
 	is($child->data->{k}, 1, 'data');
 }
 
+# On a proactor loop (io_uring) the pipes are read with completions.
+SKIP: {
+	require EvlTest;
+	skip 'no io_uring here', 4 if !EvlTest::has('uring');
+	my $px = eval { Linux::Event->new(model => 'proactor') };
+	skip "no proactor loop: $@", 4 if !$px;
+	my ($out, $exit) = ('');
+	$px->fork(cmd => [ 'sh', '-c', 'head -c 300000 /dev/zero; cat' ], stdin => "in",
+		on_stdout => sub ($c, $b) { $out .= $b },
+		on_exit => sub ($c, $e) { $exit = $e; $px->stop });
+	$px->run;
+	is(length $out, 300002, 'proactor: all output');
+	is(substr($out, -2), 'in', 'proactor: stdin went through');
+	is($exit->code, 0, 'proactor: exit');
+	my $child = $px->fork(cmd => [ 'sleep', '5' ], on_stdout => sub {}, timeout => 0.05,
+		on_exit => sub ($c, $e) { $exit = $e; $px->stop });
+	$px->run;
+	is($exit->signal, 15, 'proactor: timeout');
+}
+
 done_testing;

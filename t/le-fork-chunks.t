@@ -14,9 +14,9 @@ my $loop = Linux::Event->new;
 my $script = 'for my $i (1 .. 400_000) { printf "%09d\n", $i } exit 0';
 my $expect = join '', map { sprintf "%09d\n", $_ } 1 .. 400_000;
 
-sub capture ($cb) {
+sub capture ($cb, @opt) {
 	my $exit;
-	$loop->fork(cmd => [ $^X, '-e', $script ], on_stdout => $cb,
+	$loop->fork(cmd => [ $^X, '-e', $script ], on_stdout => $cb, @opt,
 		on_exit => sub ($c, $e) { $exit = $e; $loop->stop });
 	$loop->run;
 	is($exit->code, 0, 'child exit 0');
@@ -26,6 +26,15 @@ sub capture ($cb) {
 	my $all = '';
 	capture(sub { $all .= $_[1] });
 	ok($all eq $expect, 'appending $_[1]: every byte in order');
+}
+{
+	# A bigger pipe: chunks up to the read size, reads that can fill the
+	# buffer to the last byte.
+	my ($all, $max) = ('', 0);
+	capture(sub { $all .= $_[1]; $max = length $_[1] if length $_[1] > $max },
+		pipe_size => 1 << 20);
+	ok($all eq $expect, 'pipe_size 1 MiB: every byte in order');
+	note("largest chunk $max");
 }
 {
 	my @copies;

@@ -52,6 +52,8 @@ my @bad = (
 	[ { cmd => ['true'], umask => '0o22' }, qr/^umask must be an integer/ ],
 	[ { cmd => ['true'], umask => 01000 }, qr/^umask out of range: 512/ ],
 	[ { cmd => ['true'], env => [] }, qr/^env must be a hashref/ ],
+	[ { cmd => ['true'], pipe_size => 0 }, qr/^pipe_size must be a positive integer/ ],
+	[ { cmd => ['true'], pipe_size => 'big' }, qr/^pipe_size must be a positive integer/ ],
 	[ { cmd => ['true'], stdout_fh => 1, on_stdout => sub {} },
 		qr/^stdout_fh cannot be combined with on_stdout or capture_stdout/ ],
 	[ { cmd => ['true'], stderr_fh => 1, capture_stderr => 1 },
