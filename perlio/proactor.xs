@@ -367,7 +367,7 @@ static SV *S_run_cb(pTHX_ pxop *op, SV *op_rv)
 	tmp = sv_2mortal(SvREFCNT_inc_simple_NN(op->cb));
 	PUSHMARK(SP);
 	EXTEND(SP, 3);
-	PUSHs(sv_2mortal(newSVsv(op_rv)));
+	PUSHs(op_rv);	/* held by the caller for the call */
 	PUSHs(op->result ? sv_2mortal(SvREFCNT_inc_simple_NN(op->result)) : &PL_sv_undef);
 	PUSHs(op->data ? sv_2mortal(SvREFCNT_inc_simple_NN(op->data)) : &PL_sv_undef);
 	PUTBACK;
@@ -753,6 +753,20 @@ struct px_args {
 };
 #define HAVE(a, k) ((a)->have & B(k))
 
+/* The A_* index of a key, or A_NKEYS. */
+static const unsigned char arg_lens[A_NKEYS] = { 2, 3, 4, 11, 3, 5, 4, 3, 5, 6, 11 };
+
+static int arg_index(const char *key, STRLEN klen)
+{
+	int k;
+
+	for (k = 0; k < A_NKEYS; k++)
+		if (arg_lens[k] == klen && arg_names[k][0] == key[0] &&
+		    memEQ(arg_names[k], key, klen))
+			return k;
+	return A_NKEYS;
+}
+
 /* Reads key/value pairs as a hash assignment would: the last of a
  * repeated key wins, a missing final value is undef.  With strict, keys
  * outside allowed croak `unknown argument: <key>`, naming the first such
@@ -775,9 +789,7 @@ static void S_args_parse(pTHX_ struct px_args *a, SV **kv, I32 n, unsigned allow
 		 * SvOK only after their get magic: read them once. */
 		if (SvGMAGICAL(val))
 			val = sv_mortalcopy(val);
-		for (k = 0; k < A_NKEYS; k++)
-			if (strlen(arg_names[k]) == klen && memEQ(arg_names[k], key, klen))
-				break;
+		k = arg_index(key, klen);
 		if (k == A_NKEYS || !(allowed & B(k))) {
 			if (strict && (bad == NULL || sv_cmp(kv[i], bad) < 0))
 				bad = kv[i];
