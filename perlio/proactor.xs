@@ -9,10 +9,11 @@
  * Map of this file:
  *   1. the engine (struct px) and the Operation (struct pxop)
  *   2. Operations: creation, lookup, settlement, the callback queue
- *   3. the uring path: fds and buffers, submission, completion,
- *      cancellation, progress
+ *   3. the uring path: fds and buffers, completion
  *   4. argument parsing and the checks of the op methods
- *   5. the generic submit path (Perl backends: Fake)
+ *   3b. the uring path: submission, progress, cancellation (after 4:
+ *      it uses the parsed arguments)
+ *   5. the generic submit path (Perl backends: Fake); engine life
  *   6. XS
  *
  * Ownership.  The engine is a blessed hash; its C state hangs off it as
@@ -683,9 +684,9 @@ static void px_op_done(evl_op *eop)
 	sv_2mortal(op->self);
 }
 
-/* Ms from a deadline on the engine's clock to an absolute
- * CLOCK_MONOTONIC one: the clock (a user's, possibly) says how far
- * away it is, through the engine's _remaining_ns_until. */
+/* Nanoseconds from now to a deadline on the engine's clock (a user's
+ * clock, possibly), through the engine's _remaining_ns_until; the
+ * caller adds them to CLOCK_MONOTONIC now for libevloop's timer heap. */
 #define remaining_ns(p, d) S_remaining_ns(aTHX_ p, d)
 static IV S_remaining_ns(pTHX_ px *px, SV *deadline)
 {
