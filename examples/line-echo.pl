@@ -37,8 +37,10 @@ my $port = $listen->sockport;
 pipe(my $rd, my $wr) or die "pipe: $!";
 my $pid = fork // die "fork: $!";
 if ($pid == 0) {
+    # The child leaves the parent's loop alone (its epoll set is shared
+    # across fork): it makes its own loop and ends with _exit, so no
+    # destructor unregisters the parent's listener.
     close $rd;
-    $listen->cancel;
     my $report = client($port);
     syswrite($wr, $report);
     POSIX::_exit(0);

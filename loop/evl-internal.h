@@ -116,6 +116,7 @@ struct evl_loop {
     unsigned flags;              /* evl_loop_new flags */
     unsigned ring_entries;
     pid_t owner_pid;             /* a forked child must not drive our ring */
+    unsigned fork_gen;           /* evl__fork_gen when the loop was made */
     int (*interrupt_cb)(evl_loop *loop, void *arg);
     void *interrupt_arg;
 
@@ -169,5 +170,12 @@ EVL__HIDDEN void evl__timers_free(evl_loop *loop);
 /* signal.c */
 EVL__HIDDEN void evl__signal_dispatch(evl_loop *loop);
 EVL__HIDDEN void evl__signals_free(evl_loop *loop);
+
+/* Forks seen by this process (counted in the child by a pthread_atfork
+ * handler).  A loop whose fork_gen differs is a forked child's copy: its
+ * epoll set is still the parent's (the fd is shared), so the child must
+ * not change it. */
+extern volatile unsigned evl__fork_gen;
+void evl__fork_watch(void);
 
 #endif

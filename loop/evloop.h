@@ -674,6 +674,11 @@ EVL_EXPORT int evl_stream_set_framer(evl_stream *s, evl_framer *fr);
  * (proactor) -EBUSY from a full ring. */
 EVL_EXPORT int evl_stream_write(evl_stream *s, const void *p, size_t n);
 EVL_EXPORT int evl_stream_writev(evl_stream *s, const struct iovec *iov, int iovcnt);
+/* Appends bytes to the queue without writing anything (a cork, for
+ * callers that choose their own flush points, such as a PerlIO layer);
+ * evl_stream_flush or the loop sends them.  Returns 0, the sticky error,
+ * -ENOBUFS (over wmax), -ESHUTDOWN (closing), -ENOMEM or -EINVAL. */
+EVL_EXPORT int evl_stream_queue(evl_stream *s, const void *p, size_t n);
 /* Encodes one frame with the attached framer and queues it. */
 EVL_EXPORT int evl_stream_write_message(evl_stream *s, const void *p, size_t n);
 /* Writes as much of the queue as the fd takes now without blocking (a

@@ -62,7 +62,9 @@ int evl_loop_new_ex(evl_loop **out, const evl_loop_options *opt)
     loop->model = opt->model;
     loop->flags = opt->flags;
     loop->ring_entries = opt->ring_entries;
+    evl__fork_watch();
     loop->owner_pid = getpid();
+    loop->fork_gen = evl__fork_gen;
     loop->backend = backend;
     loop->epfd = loop->timerfd = loop->wakefd = loop->sigfd = -1;
     sigemptyset(&loop->sigmask);

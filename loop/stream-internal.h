@@ -162,6 +162,8 @@ EVL__HIDDEN int evl__stream_px_rbuf_pinned(const evl_stream *s);
 EVL__HIDDEN int evl__stream_px_queue(evl_stream *s, const struct iovec *iov, int iovcnt,
                                      size_t total);
 EVL__HIDDEN ssize_t evl__stream_px_flush(evl_stream *s);
+/* Whether a write op is in flight (the kernel reads wbuf's head). */
+EVL__HIDDEN int evl__stream_px_write_busy(const evl_stream *s);
 EVL__HIDDEN int evl__stream_px_flush_wait(evl_stream *s);
 EVL__HIDDEN ssize_t evl__stream_px_fill(evl_stream *s);
 /* The fd watcher saw readiness a read or write that said EAGAIN waits for. */

@@ -593,8 +593,9 @@ static ssize_t fill_file(evl_stream *s)
         }
     }
     /* The next chunks travel while the caller consumes this one; a
-     * failure to ask shows at the next fill. */
-    if (n >= 0)
+     * failure to ask shows at the next fill.  Not after EOF: a chunk read
+     * now could say EOF again after the file grew (or we wrote to it). */
+    if (n > 0)
         (void)top_up(s, 1);
     guard_leave(s, &g);
     if (hard)
@@ -630,6 +631,13 @@ static int wop_submit(evl_stream *s)
     if (rc < 0)
         return rc;
     px->inflight++;
+    /* Chunks read ahead of the write (done, or still in flight) may hold
+     * the bytes it replaces: drop them, and let the next fill start over
+     * from the fd's position, as read() after write() would. */
+    if (px->kind & EVL__PX_FILE) {
+        ra_reset(px, 0);
+        px->ra_started = 0;
+    }
     return 0;
 }
 
@@ -807,6 +815,11 @@ int evl__stream_px_release(evl_stream *s)
 int evl__stream_px_rbuf_pinned(const evl_stream *s)
 {
     return op_busy(&s->px->rop);
+}
+
+int evl__stream_px_write_busy(const evl_stream *s)
+{
+    return op_busy(&s->px->wop);
 }
 
 int evl__stream_px_queue(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)

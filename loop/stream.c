@@ -780,6 +780,22 @@ int evl_stream_writev(evl_stream *s, const struct iovec *iov, int iovcnt)
     return queue_write(s, iov, iovcnt, total);
 }
 
+int evl_stream_queue(evl_stream *s, const void *p, size_t n)
+{
+    if (s == NULL || (p == NULL && n > 0))
+        return -EINVAL;
+    int rc = check_writable(s);
+    if (rc != 0 || n == 0)
+        return rc;
+    size_t queued = evl_stream_queued(s);
+    if (s->wmax != 0 && (queued > s->wmax || n > s->wmax - queued))
+        return -ENOBUFS;
+    /* While a proactor write is in flight the kernel reads wbuf, which an
+     * append could move: new bytes go behind it, as px_queue does. */
+    evl_buf *b = s->px != NULL && evl__stream_px_write_busy(s) ? &s->px->wnext : &s->wbuf;
+    return evl_buf_append(b, p, n);
+}
+
 int evl_stream_write_message(evl_stream *s, const void *p, size_t n)
 {
     if (s == NULL || (p == NULL && n > 0) || s->framer == NULL)

@@ -34,9 +34,25 @@ EVL_EXPORT extern PERLIO_FUNCS_DECL(PerlIOEvline_funcs);
  * writes the queue out whenever the fd is writable (write-behind); a
  * flush then only writes what the fd takes at once, and PerlIO_close
  * still waits for the queue (close-after-drain through the loop is not
- * offered here).  The loop must outlive the handle.  Returns NULL with
+ * offered here).  On a proactor loop (EVL_PROACTOR) a regular file reads
+ * ahead through io_uring (the next chunks are in flight while perl
+ * consumes the current one), socket and file writes are io_uring ops,
+ * and a flush that must wait (close, a blocking-style flush point) runs
+ * the loop until the queue is written; the bytes and results are those
+ * of :perlio.  The loop must outlive the handle.  Returns NULL with
  * errno set (EBADF, EINVAL, ENOMEM, ...). */
 EVL_EXPORT PerlIO *evl_perlio_fdopen(pTHX_ evl_loop *loop, int fd, const char *mode);
+
+/* Puts the :evloop layer of an open PerlIO (f or below it) under loop,
+ * as evl_perlio_fdopen does with a loop: the fd becomes non-blocking,
+ * buffered input and queued output are kept, and the loop writes the
+ * queue out from then on.  On a socket both of perl's PerlIOs follow
+ * (they share the stream).  A regular file under a reactor stays as it
+ * is (it is always ready).  Attaching to another loop first writes the
+ * queue out.  The loop must outlive the handle.  Returns 0, -EINVAL (no
+ * :evloop layer, or loop NULL), -EBADF (closed), or -errno from setting
+ * the fd up. */
+EVL_EXPORT int evl_perlio_attach(pTHX_ PerlIO *f, evl_loop *loop);
 
 /* The evl_stream behind f's topmost :evloop layer (looking through
  * :evline and other layers above it), or NULL if f has none.  The stream

@@ -8,6 +8,32 @@
 #include "evloop-perlio.h"
 #include "xs-internal.h"
 
+#include <string.h>
+
+/* From layer-internal.h (which would bring PERL_NO_GET_CONTEXT twice). */
+int evl__pio_attach(pTHX_ PerlIO *f, evl_loop *loop, SV *keep);
+
+/* The IO of a handle argument (a glob, a reference to one, or an IO::Handle
+ * object), or NULL; *is_handle says whether it was a handle at all. */
+static IO *handle_io(pTHX_ SV *sv, int *is_handle)
+{
+    *is_handle = 0;
+    if (sv == NULL)
+        return NULL;
+    SvGETMAGIC(sv);
+    if (SvROK(sv))
+        sv = SvRV(sv);
+    if (isGV_with_GP(sv)) {
+        *is_handle = 1;
+        return GvIO((GV *)sv);
+    }
+    if (SvTYPE(sv) == SVt_PVIO) {
+        *is_handle = 1;
+        return (IO *)sv;
+    }
+    return NULL;
+}
+
 MODULE = PerlIO::evloop		PACKAGE = PerlIO::evloop
 
 PROTOTYPES: DISABLE
@@ -18,3 +44,38 @@ BOOT:
     EVLXS_CALL_BOOT(boot_Linux__Event__Reactor);
     EVLXS_CALL_BOOT(boot_Linux__Event__Proactor);
     EVLXS_CALL_BOOT(boot_Linux__Event__Stream);
+
+void
+attach(fh, loop)
+        SV *fh
+        SV *loop
+    PREINIT:
+        IO *io;
+        evl_loop *l;
+        PerlIO *ifp, *ofp;
+        int rc, is_handle;
+    PPCODE:
+        io = handle_io(aTHX_ fh, &is_handle);
+        if (!is_handle)
+            croak("PerlIO::evloop::attach: the first argument is not a file handle");
+        ifp = io != NULL ? IoIFP(io) : NULL;
+        ofp = io != NULL ? IoOFP(io) : NULL;
+        if (ifp == NULL && ofp == NULL)
+            croak("PerlIO::evloop::attach: the handle is not open");
+        if ((ifp == NULL || evl_perlio_stream(aTHX_ ifp) == NULL) &&
+            (ofp == NULL || evl_perlio_stream(aTHX_ ofp) == NULL))
+            croak("PerlIO::evloop::attach: the handle has no :evloop layer "
+                  "(binmode($fh, ':evloop') first)");
+        l = evlxs_loop_from_sv(aTHX_ loop);
+        if (l == NULL)
+            croak("PerlIO::evloop::attach: the second argument is not a Linux::Event loop");
+        /* A socket's two PerlIOs share one stream: attaching one moves
+         * both.  The loop object is kept alive while the stream is. */
+        rc = 0;
+        if (ifp != NULL && evl_perlio_stream(aTHX_ ifp) != NULL)
+            rc = evl__pio_attach(aTHX_ ifp, l, SvRV(loop));
+        if (rc == 0 && ofp != NULL && ofp != ifp && evl_perlio_stream(aTHX_ ofp) != NULL)
+            rc = evl__pio_attach(aTHX_ ofp, l, SvRV(loop));
+        if (rc < 0)
+            croak("PerlIO::evloop::attach: %s", strerror(-rc));
+        XSRETURN_YES;

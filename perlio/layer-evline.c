@@ -2,15 +2,22 @@
  *
  * :evline sits on :evloop and owns no buffer.  Its fast-gets view
  * (Get_ptr/Get_cnt) is :evloop's buffer cut short at the end of the
- * first complete line, found by the core's line framer; what perl
- * consumes through Set_ptrcnt is consumed from :evloop's buffer.  So
- * readline on a non-blocking handle sees a line only once its newline
- * is in, and undef/EAGAIN meanwhile, whatever the chunking; at EOF the
- * unterminated tail is the last line.  Because the view ends at every
- * newline, this holds for read() and getc too, and for any $/ the
- * record is made of whole lines (a paragraph or multi-character $/ may
- * still return fewer lines than a full record while more are on the
- * way).
+ * last complete line; what perl consumes through Set_ptrcnt is consumed
+ * from :evloop's buffer.  So readline on a non-blocking handle sees a
+ * line only once its newline is in, and undef/EAGAIN meanwhile, whatever
+ * the chunking; at EOF the unterminated tail is the last line.  Because
+ * the view never ends inside a line, this holds for read() and getc too,
+ * and for any $/ the record is made of whole lines (a paragraph or
+ * multi-character $/ may still return fewer lines than a full record
+ * while more are on the way).
+ *
+ * Cost.  The end of the view is found once per fill (memrchr from the
+ * end of the buffer) and kept, with :evloop's rgen to tell when it goes
+ * stale, so a readline costs the same three slot calls as on :evloop
+ * alone, each a few loads: nothing is scanned twice, and the lines
+ * themselves are scanned only by perl's own readline.  Only when the
+ * whole lines in view are longer together than max is each one
+ * measured.
  *
  * Arguments: max=N (longest line accepted, delimiter included in the
  * scan window; default the framer's 1 MiB, 0 for no limit): a longer
@@ -19,9 +26,11 @@
  * ending reads as "\n"; the CR is removed in place by sliding the line
  * over it.
  *
- * The framer keeps its scan offset between calls only while the line
- * at the head is incomplete; the only ways the head can move then are
- * seek, unread, write and flush, and each resets it.
+ * With CR stripping the view is one line at a time instead, found by
+ * the core's line framer, since the line is moved in place to drop the
+ * CR.  The framer keeps its scan offset between calls only while the
+ * line at the head is incomplete; the only ways the head can move then
+ * are seek, unread, write and flush, and each resets it.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -39,9 +48,15 @@ typedef struct {
     size_t max;                  /* as given; 0 in the struct means default */
     int strip_cr;
     int err;                     /* EMSGSIZE once a line was too long */
-    const STDCHAR *vis_ptr;      /* cached view: where the line starts */
+    const STDCHAR *vis_ptr;      /* CR stripping: where the line starts */
     size_t vis_cnt;              /* and how much of it is left */
     int phantom;                 /* eof()'s stand-in byte is out */
+    /* Whole lines (no CR stripping): the view ends at offset lim of
+     * :evloop's buffer, found while its base was lim_base and its rgen
+     * lim_gen. */
+    size_t lim;
+    const char *lim_base;
+    unsigned lim_gen;
 } PerlIOEvline;
 
 #define EVLINE_MAX_DEFAULT 0     /* the framer's default (1 MiB) */
@@ -52,6 +67,18 @@ static void reset_scan(PerlIOEvline *l)
     evl_framer_reset(&l->fr);
     l->vis_ptr = NULL;
     l->vis_cnt = 0;
+    l->lim = 0;
+    l->lim_base = NULL;
+}
+
+/* The :evloop below f, if it is open for reading, else NULL. */
+static inline PerlIOEvloop *lower(PerlIO *f)
+{
+    PerlIO *n = PerlIONext(f);
+    if (!PerlIOValid(n) || !(PerlIOBase(n)->flags & PERLIO_F_CANREAD))
+        return NULL;
+    PerlIOEvloop *e = PerlIOSelf(n, PerlIOEvloop);
+    return e->sh != NULL ? e : NULL;
 }
 
 static void set_line_error(pTHX_ PerlIO *f, PerlIOEvline *l)
@@ -62,10 +89,84 @@ static void set_line_error(pTHX_ PerlIO *f, PerlIOEvline *l)
     Perl_PerlIO_save_errno(aTHX_ f);
 }
 
-/* How many bytes of the lower buffer perl may see now: the rest of the
- * line at its head, delimiter included, or the tail at EOF; 0 while the
- * line is incomplete or after a line was too long. */
+static size_t crlf_visible(pTHX_ PerlIO *f);
+
+/* Finds the end of the view afresh: just past the last newline in the
+ * buffer (or the whole tail at EOF), but never past a line longer than
+ * max; a view that would start with such a line is the error.  Returns
+ * the bytes in view. */
+static __attribute__((noinline)) size_t find_lines(pTHX_ PerlIO *f, PerlIOEvline *l,
+                                                   PerlIOEvloop *e)
+{
+    const evl_buf *rb = evl__pio_rbuf(e);
+    size_t len = rb->tail - rb->head;
+    const char *data = rb->base + rb->head;
+    size_t max = l->fr.max_len;   /* init stored the default there */
+    size_t whole = 0;
+
+    l->lim = 0;
+    if (len == 0 || l->err != 0)
+        return 0;
+    const char *nl = memrchr(data, '\n', len);
+    if (nl != NULL)
+        whole = (size_t)(nl - data) + 1;
+    if (whole > max + 1) {
+        /* Long enough together to hold one line over max: measure each. */
+        size_t pos = 0;
+        while (pos < whole) {
+            const char *q = memchr(data + pos, '\n', whole - pos);
+            if ((size_t)(q - (data + pos)) > max)
+                break;
+            pos = (size_t)(q - data) + 1;
+        }
+        whole = pos;   /* the view stops before the long line */
+        if (whole == 0) {
+            set_line_error(aTHX_ f, l);
+            return 0;
+        }
+    } else if (whole == 0) {
+        /* A partial line at the head: the framer's rule, a line that
+         * has no newline within max + 1 bytes is over max. */
+        if (len > max) {
+            set_line_error(aTHX_ f, l);
+            return 0;
+        }
+        if (!(PerlIOBase(PerlIONext(f))->flags & PERLIO_F_EOF))
+            return 0;
+        whole = len;   /* the tail at EOF */
+    }
+    l->lim = rb->head + whole;
+    l->lim_base = rb->base;
+    l->lim_gen = e->rgen;
+    return whole;
+}
+
+/* Bytes in view now, for the whole-lines view: what find_lines found,
+ * as long as :evloop has added nothing and moved nothing since. */
+static inline size_t lines_visible(pTHX_ PerlIO *f, PerlIOEvline *l)
+{
+    PerlIOEvloop *e = lower(f);
+    if (e == NULL)
+        return 0;
+    const evl_buf *rb = evl__pio_rbuf(e);
+    if (l->lim_gen == e->rgen && l->lim_base == rb->base && rb->head < l->lim &&
+        l->lim <= rb->tail)
+        return l->lim - rb->head;
+    return find_lines(aTHX_ f, l, e);
+}
+
+/* How many bytes of the lower buffer perl may see now: whole lines, or
+ * the tail at EOF; 0 while the line at the head is incomplete or after
+ * a line was too long.  With CR stripping, one line at a time. */
 static size_t visible(pTHX_ PerlIO *f)
+{
+    PerlIOEvline *l = PerlIOSelf(f, PerlIOEvline);
+    if (!l->strip_cr)
+        return lines_visible(aTHX_ f, l);
+    return crlf_visible(aTHX_ f);
+}
+
+static size_t crlf_visible(pTHX_ PerlIO *f)
 {
     PerlIOEvline *l = PerlIOSelf(f, PerlIOEvline);
     PerlIO *n = PerlIONext(f);
@@ -294,6 +395,16 @@ static SSize_t PerlIOEvline_read(pTHX_ PerlIO *f, void *vbuf, Size_t count)
     }
     while (count > 0) {
         size_t vis = visible(aTHX_ f);
+        if (vis > 0 && !l->strip_cr) {
+            PerlIOEvloop *e = lower(f);
+            evl_buf *rb = evl__pio_rbuf(e);
+            size_t take = vis < count ? vis : count;
+            memcpy(buf + got, rb->base + rb->head, take);
+            evl__pio_advance(PerlIONext(f), e, rb->head + take);
+            got += take;
+            count -= take;
+            continue;
+        }
         if (vis > 0) {
             PerlIO *n = PerlIONext(f);
             STDCHAR *ptr = PerlIO_get_ptr(n);
@@ -436,6 +547,14 @@ static Size_t PerlIOEvline_bufsiz(pTHX_ PerlIO *f)
 
 static STDCHAR *PerlIOEvline_get_ptr(pTHX_ PerlIO *f)
 {
+    PerlIOEvline *l = PerlIOSelf(f, PerlIOEvline);
+    if (!l->strip_cr) {
+        PerlIOEvloop *e = lower(f);
+        if (e == NULL)
+            return NULL;
+        const evl_buf *rb = evl__pio_rbuf(e);
+        return (STDCHAR *)rb->base + rb->head;
+    }
     /* visible() may move the line by a byte (CR stripping): settle the
      * view before handing out a pointer into it. */
     (void)visible(aTHX_ f);
@@ -444,14 +563,52 @@ static STDCHAR *PerlIOEvline_get_ptr(pTHX_ PerlIO *f)
 
 static SSize_t PerlIOEvline_get_cnt(pTHX_ PerlIO *f)
 {
-    return (SSize_t)visible(aTHX_ f);
+    PerlIOEvline *l = PerlIOSelf(f, PerlIOEvline);
+    if (!l->strip_cr)
+        return (SSize_t)lines_visible(aTHX_ f, l);
+    return (SSize_t)crlf_visible(aTHX_ f);
+}
+
+static void crlf_set_ptrcnt(pTHX_ PerlIO *f, STDCHAR *ptr, SSize_t cnt);
+
+/* PerlIO_set_cnt: where the head goes to keep cnt bytes of the view. */
+static __attribute__((noinline)) size_t set_cnt_to(pTHX_ PerlIO *f, PerlIOEvline *l,
+                                                   size_t cnt)
+{
+    size_t vis = lines_visible(aTHX_ f, l);
+    size_t head = evl__pio_rbuf(lower(f))->head;
+    return cnt <= vis ? head + (vis - cnt) : head;
 }
 
 static void PerlIOEvline_set_ptrcnt(pTHX_ PerlIO *f, STDCHAR *ptr, SSize_t cnt)
 {
     PerlIOEvline *l = PerlIOSelf(f, PerlIOEvline);
     PerlIO *n = PerlIONext(f);
-    PERL_UNUSED_ARG(cnt);
+    if (!l->strip_cr) {
+        /* Once per readline: straight into :evloop's buffer. */
+        PerlIOEvloop *e = lower(f);
+        if (e == NULL)
+            return;
+        const evl_buf *rb = evl__pio_rbuf(e);
+        size_t to = rb->head;
+        if (ptr != NULL) {
+            if ((char *)ptr >= rb->base + rb->head && (char *)ptr <= rb->base + rb->tail)
+                to = (size_t)((char *)ptr - rb->base);
+        } else if (cnt >= 0) {
+            to = set_cnt_to(aTHX_ f, l, (size_t)cnt);
+        }
+        evl__pio_advance(n, e, to);
+        PerlIOBase(f)->flags |= PERLIO_F_RDBUF;
+        return;
+    }
+    crlf_set_ptrcnt(aTHX_ f, ptr, cnt);
+}
+
+static __attribute__((noinline)) void crlf_set_ptrcnt(pTHX_ PerlIO *f, STDCHAR *ptr,
+                                                      SSize_t cnt)
+{
+    PerlIOEvline *l = PerlIOSelf(f, PerlIOEvline);
+    PerlIO *n = PerlIONext(f);
     if (!PerlIOValid(n))
         return;
     STDCHAR *lptr = PerlIO_get_ptr(n);

@@ -46,19 +46,6 @@
 
 /* ------------------------------------------------------------ shared streams */
 
-typedef struct evl_pio_shared {
-    evl_stream s;
-    void *owner;                 /* interpreter: a thread clone gets its own stream */
-    int fd;
-    dev_t dev;
-    ino_t ino;
-    unsigned refcnt;             /* :evloop layers using s */
-    int regular;                 /* S_ISREG: never polled, never shared */
-    int registered;              /* in the registry (sockets, pipes, ttys) */
-    evl_loop *loop;              /* non-NULL: the loop drains the queue */
-    unsigned fork_gen;           /* fork_gen when the queue was last ours */
-    struct evl_pio_shared *next; /* registry bucket chain */
-} evl_pio_shared;
 
 /* Counts forks (in the child).  perl flushes every handle before fork,
  * but a non-blocking one may keep part of its queue (see
@@ -136,7 +123,39 @@ static evl_pio_shared *shared_get(void *owner, int fd, const struct stat *st, si
     return sh;
 }
 
-static void shared_put(evl_pio_shared *sh)
+/* On a proactor the kernel may still hold ops of the stream after its
+ * queue is written (read-ahead chunks, a cancelled read), naming the fd
+ * that :unix is about to close.  Closing the stream (NOCLOSE: it keeps
+ * the fd) cancels them and finishes once the kernel has let go; the loop
+ * runs until then. */
+static void on_px_closed(evl_stream *s)
+{
+    ((evl_pio_shared *)s->data)->px_closed = 1;
+}
+
+static void settle(evl_pio_shared *sh)
+{
+    if (sh->s.px == NULL)
+        return;
+    sh->px_closed = 0;
+    sh->s.data = sh;
+    sh->s.cb.on_close = on_px_closed;
+    if (evl_stream_close(&sh->s) == 1) {
+        while (!sh->px_closed && evl_loop_run_once(sh->loop, -1) >= 0)
+            ;
+    }
+}
+
+static void drop_keep(pTHX_ evl_pio_shared *sh)
+{
+    SV *keep = sh->keep;
+    sh->keep = NULL;
+    /* Only the interpreter that took the reference may drop it. */
+    if (keep != NULL && sh->keep_owner == (void *)aTHX)
+        SvREFCNT_dec(keep);
+}
+
+static void shared_put(pTHX_ evl_pio_shared *sh)
 {
     int last;
     pthread_mutex_lock(&reg_lock);
@@ -149,49 +168,33 @@ static void shared_put(evl_pio_shared *sh)
     }
     pthread_mutex_unlock(&reg_lock);
     if (last) {
+        /* Not at global destruction, where running the loop would call
+         * back into objects being destroyed: the loop goes soon after,
+         * and with it whatever the kernel still held. */
+        if (PL_phase != PERL_PHASE_DESTRUCT)
+            settle(sh);
         evl_stream_free(&sh->s);
+        drop_keep(aTHX_ sh);
         free(sh);
     }
 }
 
 /* ------------------------------------------------------------ the layer struct */
 
-typedef struct {
-    struct _PerlIO base;
-    evl_pio_shared *sh;          /* NULL once closed or popped */
-    /* PerlIOBuf's posn: the file offset at the end of the buffered input
-     * (reading) or at the start of the queued output (writing); tell is
-     * posn - buffered input + queued output.  Like :perlio on a pipe it
-     * counts bytes, so tell agrees there too. */
-    Off_t posn;
-    size_t bufsiz;               /* read size, and the write flush threshold */
-    size_t wmax;                 /* queue limit (ENOBUFS), 0 = none */
-    /* PerlIOBuf's room for unread: ptr - buf while its RDBUF flag is
-     * up.  :perlio hands what does not fit to a :pending layer (which a
-     * flush then discards); doing the same keeps ungetc identical. */
-    size_t rd_room;
-    unsigned state;              /* ST_* */
-} PerlIOEvloop;
 
-/* eof() was handed a stand-in byte (see PerlIOEvloop_read). */
-#define ST_PHANTOM 0x04
-#define ST_CLOSING 0x08
-#define ST_RDBUF 0x10            /* PerlIOBuf's PERLIO_F_RDBUF, see rd_room */
 
 #define EVLOOP_BUFSIZ_DEFAULT ((size_t)PERLIOBUF_DEFAULT_BUFSIZ)
 
 static inline evl_buf *rbuf_of(PerlIOEvloop *e)
 {
-    return evl_stream_rbuf(&e->sh->s);
+    return evl__pio_rbuf(e);
 }
 
 /* Input that belongs to this handle: the write half of a socket sees
  * none of the shared read buffer. */
 static inline size_t rlen_of(PerlIO *f, PerlIOEvloop *e)
 {
-    if (e->sh == NULL || !(PerlIOBase(f)->flags & PERLIO_F_CANREAD))
-        return 0;
-    return evl_buf_len(rbuf_of(e));
+    return evl__pio_rlen(f, e);
 }
 
 static inline size_t wlen_of(PerlIO *f, PerlIOEvloop *e)
@@ -319,7 +322,7 @@ static int wait_fd(pTHX_ PerlIO *f, int fd, short events)
  * would break :perlio's flush points. */
 static int queue_bytes(evl_pio_shared *sh, const void *p, size_t n)
 {
-    return evl_buf_append(&sh->s.wbuf, p, n);
+    return evl_stream_queue(&sh->s, p, n);
 }
 
 /* Writes the queue out.  wait: until it is empty (polling, with signals
@@ -333,6 +336,18 @@ static int drain(pTHX_ PerlIO *f, int wait)
     /* Polling first keeps a blocking write from sitting in the kernel,
      * deaf to signals, when the fd is full. */
     int poll_first = wait && !sh->regular && !nonblocking(sh);
+    if (wait && sh->s.px != NULL) {
+        /* A proactor's queue goes out through completions: the loop has
+         * to run (its callbacks too) until the queue is written. */
+        size_t before = evl_stream_queued(&sh->s);
+        int rc = evl_stream_flush_wait(&sh->s);
+        e->posn += (Off_t)(before - evl_stream_queued(&sh->s));
+        if (rc < 0) {
+            set_error(aTHX_ f, -rc);
+            return -1;
+        }
+        return 0;
+    }
     for (;;) {
         size_t before = evl_stream_queued(&sh->s);
         if (before == 0)
@@ -455,8 +470,12 @@ static int fill_layer(pTHX_ PerlIO *f)
                 return -1;
             }
         }
+        size_t want = nb || sh->regular ? e->big_read : e->bufsiz;
+        if (sh->s.read_size != want)
+            evl_stream_set_read_limits(&sh->s, sh->s.rmax, want);
         ssize_t n = evl_stream_fill(&sh->s);
         if (n > 0) {
+            e->rgen++;
             e->posn += n;
             e->state |= ST_RDBUF;
             return 0;
@@ -486,7 +505,12 @@ static int fill_layer(pTHX_ PerlIO *f)
 struct evloop_opts {
     size_t bufsiz;
     size_t wmax;
+    int bufsiz_set;
 };
+
+/* big_read unless bufsiz=N says otherwise: the core's default, as big
+ * as a pure-Perl reader's sysread usually is. */
+#define EVLOOP_BIG_READ_DEFAULT ((size_t)64 * 1024)
 
 static int parse_size(const char *p, size_t len, size_t *out)
 {
@@ -511,6 +535,7 @@ static int parse_opts(pTHX_ SV *arg, struct evloop_opts *o)
 {
     o->bufsiz = EVLOOP_BUFSIZ_DEFAULT;
     o->wmax = 0;
+    o->bufsiz_set = 0;
     if (arg == NULL || !SvOK(arg))
         return 0;
     STRLEN len;
@@ -526,6 +551,7 @@ static int parse_opts(pTHX_ SV *arg, struct evloop_opts *o)
         if (eq != NULL && parse_size(eq + 1, (size_t)(item_end - eq - 1), &v) == 0) {
             if (klen == 6 && memcmp(s, "bufsiz", 6) == 0 && v > 0) {
                 o->bufsiz = v;
+                o->bufsiz_set = 1;
                 ok = 1;
             } else if (klen == 4 && memcmp(s, "wmax", 4) == 0) {
                 o->wmax = v;
@@ -628,6 +654,8 @@ static IV PerlIOEvloop_pushed(pTHX_ PerlIO *f, const char *mode, SV *arg, PerlIO
         return -1;
     }
     e->bufsiz = o.bufsiz;
+    e->big_read = o.bufsiz_set || o.bufsiz > EVLOOP_BIG_READ_DEFAULT ? o.bufsiz
+                                                                   : EVLOOP_BIG_READ_DEFAULT;
     e->wmax = o.wmax;
     e->sh = shared_get(aTHX, fd, &st, o.bufsiz);
     if (e->sh == NULL) {
@@ -664,7 +692,7 @@ static IV PerlIOEvloop_popped(pTHX_ PerlIO *f)
             PerlIO_unread(PerlIONext(f), evl_buf_data(rb), rlen);
             evl_buf_consume(rb, rlen);
         }
-        shared_put(e->sh);
+        shared_put(aTHX_ e->sh);
         e->sh = NULL;
     }
     PerlIOBase(f)->flags &= ~(PERLIO_F_RDBUF | PERLIO_F_WRBUF);
@@ -738,7 +766,8 @@ static SV *PerlIOEvloop_getarg(pTHX_ PerlIO *f, CLONE_PARAMS *param, int flags)
     /* A plain string even for a thread clone: Pushed needs nothing from
      * the parent interpreter, so no clone token (via.xs) is needed. */
     SV *sv = newSVpvs("");
-    if (e->bufsiz != EVLOOP_BUFSIZ_DEFAULT)
+    /* An explicit bufsiz at or below the default also fixes big_read. */
+    if (e->bufsiz != EVLOOP_BUFSIZ_DEFAULT || e->big_read < EVLOOP_BIG_READ_DEFAULT)
         sv_catpvf(sv, "bufsiz=%" UVuf, (UV)e->bufsiz);
     if (e->wmax != 0)
         sv_catpvf(sv, "%swmax=%" UVuf, SvCUR(sv) ? "," : "", (UV)e->wmax);
@@ -788,7 +817,7 @@ static SSize_t PerlIOEvloop_read(pTHX_ PerlIO *f, void *vbuf, Size_t count)
         if (avail > 0) {
             size_t take = avail < count ? avail : count;
             memcpy(buf + got, evl_buf_data(rb), take);
-            evl_buf_consume(rb, take);
+            evl__pio_consume(rb, take);
             e->rd_room += take;
             got += take;
             count -= take;
@@ -836,6 +865,7 @@ static SSize_t PerlIOEvloop_unread(pTHX_ PerlIO *f, const void *vbuf, Size_t cou
             SETERRNO(ENOMEM, SS_IVCHAN);
             return 0;
         }
+        e->rgen++;
         e->rd_room -= avail;
         unread = (SSize_t)avail;
         PerlIOBase(f)->flags &= ~PERLIO_F_EOF;
@@ -851,14 +881,41 @@ static SSize_t PerlIOEvloop_unread(pTHX_ PerlIO *f, const void *vbuf, Size_t cou
  * non-blocking fd a flush point writes what the fd takes and the rest
  * stays queued, so print never fails for lack of room, unless wmax says
  * it must (ENOBUFS, nothing queued). */
+static SSize_t write_slow(pTHX_ PerlIO *f, const void *vbuf, Size_t count);
+
 static SSize_t PerlIOEvloop_write(pTHX_ PerlIO *f, const void *vbuf, Size_t count)
+{
+    PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
+    evl_pio_shared *sh = e->sh;
+
+    /* The common case, a short print to a plain buffered handle with room
+     * left before the flush point, is one copy: the general path below
+     * would find nothing else to do.  It is kept apart so that this one
+     * needs no stack frame. */
+    if (sh != NULL && count > 0 && e->wmax == 0 && sh->loop == NULL && sh->s.err == 0 &&
+        (PerlIOBase(f)->flags & (PERLIO_F_CANWRITE | PERLIO_F_LINEBUF | PERLIO_F_UNBUF)) ==
+            PERLIO_F_CANWRITE &&
+        sh->fork_gen == fork_gen && evl__pio_rlen(f, e) == 0) {
+        evl_buf *wb = &sh->s.wbuf;
+        if (wb->tail - wb->head + count < e->bufsiz && wb->cap - wb->tail >= count) {
+            memcpy(wb->base + wb->tail, vbuf, count);
+            wb->tail += count;
+            return (SSize_t)count;
+        }
+    }
+    return write_slow(aTHX_ f, vbuf, count);
+}
+
+static __attribute__((noinline)) SSize_t write_slow(pTHX_ PerlIO *f, const void *vbuf,
+                                                    Size_t count)
 {
     PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
     const STDCHAR *buf = (const STDCHAR *)vbuf;
     const STDCHAR *flushptr = buf;
     Size_t written = 0;
+    evl_pio_shared *sh = e->sh;
 
-    if (e->sh == NULL) {
+    if (sh == NULL) {
         set_error(aTHX_ f, EBADF);
         return -1;
     }
@@ -868,7 +925,6 @@ static SSize_t PerlIOEvloop_write(pTHX_ PerlIO *f, const void *vbuf, Size_t coun
         if (flush_layer(aTHX_ f, 1) != 0)
             return 0;
     }
-    evl_pio_shared *sh = e->sh;
     forget_parents_queue(sh);
     int err = evl_stream_error(&sh->s);
     if (err != 0) {
@@ -894,8 +950,9 @@ static SSize_t PerlIOEvloop_write(pTHX_ PerlIO *f, const void *vbuf, Size_t coun
         if (flushptr > buf && flushptr <= buf + avail)
             avail = (size_t)(flushptr - buf);
         if (avail > 0) {
-            if (queue_bytes(sh, buf, avail) < 0) {
-                set_error(aTHX_ f, ENOMEM);
+            int rc = queue_bytes(sh, buf, avail);
+            if (rc < 0) {
+                set_error(aTHX_ f, -rc);
                 return written > 0 ? (SSize_t)written : -1;
             }
             count -= avail;
@@ -982,6 +1039,10 @@ static IV PerlIOEvloop_flush(pTHX_ PerlIO *f)
      * drops its copy (forget_parents_queue). */
     int wait = e->sh == NULL ||
                (e->sh->loop == NULL && !(in_flushall_for_child(aTHX) && nonblocking(e->sh)));
+    /* At global destruction perl flushes each layer before it pops it,
+     * and no loop will run again: the queue goes out now. */
+    if (PL_phase == PERL_PHASE_DESTRUCT)
+        wait = 1;
     int rc = flush_layer(aTHX_ f, wait);
     return rc == 0 ? 0 : -1;
 }
@@ -1003,7 +1064,7 @@ static IV PerlIOEvloop_close(pTHX_ PerlIO *f)
             code = -1;
         /* The stream goes before the fd does, so a loop watcher never
          * outlives its fd. */
-        shared_put(e->sh);
+        shared_put(aTHX_ e->sh);
         e->sh = NULL;
     }
     int saved = errno;
@@ -1072,38 +1133,37 @@ static STDCHAR *PerlIOEvloop_get_ptr(pTHX_ PerlIO *f)
 {
     PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
     PERL_UNUSED_CONTEXT;
-    return e->sh != NULL ? (STDCHAR *)evl_buf_data(rbuf_of(e)) : NULL;
+    if (e->sh == NULL)
+        return NULL;
+    const evl_buf *rb = evl__pio_rbuf(e);
+    return (STDCHAR *)rb->base + rb->head;
 }
 
 static SSize_t PerlIOEvloop_get_cnt(pTHX_ PerlIO *f)
 {
     PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
     PERL_UNUSED_CONTEXT;
-    return (SSize_t)rlen_of(f, e);
+    return (SSize_t)evl__pio_rlen(f, e);
 }
 
 /* Fast gets hands back how far it got: consume up to ptr.  ptr NULL is
- * PerlIO_set_cnt: keep the last cnt bytes. */
+ * PerlIO_set_cnt: keep the last cnt bytes.  Runs once per readline, so
+ * everything here is inline. */
 static void PerlIOEvloop_set_ptrcnt(pTHX_ PerlIO *f, STDCHAR *ptr, SSize_t cnt)
 {
     PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
     PERL_UNUSED_CONTEXT;
     if (e->sh == NULL)
         return;
-    evl_buf *rb = rbuf_of(e);
-    char *data = evl_buf_data(rb);
-    size_t len = evl_buf_len(rb);
-    size_t used = 0;
-    if (ptr == NULL) {
-        if (cnt >= 0 && (size_t)cnt <= len)
-            used = len - (size_t)cnt;
-    } else if ((char *)ptr >= data && (char *)ptr <= data + len) {
-        used = (size_t)((char *)ptr - data);
+    evl_buf *rb = evl__pio_rbuf(e);
+    size_t to = rb->head;
+    if (ptr != NULL) {
+        if ((char *)ptr >= rb->base + rb->head && (char *)ptr <= rb->base + rb->tail)
+            to = (size_t)((char *)ptr - rb->base);
+    } else if (cnt >= 0 && (size_t)cnt <= rb->tail - rb->head) {
+        to = rb->tail - (size_t)cnt;
     }
-    evl_buf_consume(rb, used);
-    e->rd_room += used;
-    e->state |= ST_RDBUF;
-    PerlIOBase(f)->flags |= PERLIO_F_RDBUF;
+    evl__pio_advance(f, e, to);
 }
 
 PERLIO_FUNCS_DECL(PerlIOEvloop_funcs) = {
@@ -1152,20 +1212,67 @@ evl_stream *evl_perlio_stream(pTHX_ PerlIO *f)
     return NULL;
 }
 
-/* Puts a fresh, unshared stream under a loop.  Buffers are empty at
- * open, so re-initialising loses nothing. */
-static int attach_loop(PerlIOEvloop *e, evl_loop *loop)
+int evl__pio_attach(pTHX_ PerlIO *f, evl_loop *loop, SV *keep)
 {
+    while (PerlIOValid(f) && !evl__pio_is_evloop(f))
+        f = PerlIONext(f);
+    if (!PerlIOValid(f))
+        return -EINVAL;
+    PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
     evl_pio_shared *sh = e->sh;
-    if (sh->refcnt != 1 || evl_buf_len(&sh->s.rbuf) > 0 || evl_stream_queued(&sh->s) > 0)
-        return -EBUSY;
+    if (sh == NULL)
+        return -EBADF;
+    if (loop == NULL)
+        return -EINVAL;
+    if (sh->loop == loop)
+        return 0;
+    /* A reactor has nothing to do for a regular file (always ready, and
+     * epoll refuses it): the handle stays as it is. */
+    if (sh->regular && evl_loop_model(loop) != EVL_PROACTOR)
+        return 0;
+    if (sh->loop != NULL) {
+        /* From one loop to another: the old one's ops must be over. */
+        int rc = evl_stream_flush_wait(&sh->s);
+        if (rc < 0)
+            return rc;
+        settle(sh);
+    }
+    /* A fresh stream on the loop, with the old one's buffers: nothing
+     * buffered is lost, and no op of the new one uses them yet. */
+    evl_buf rb = sh->s.rbuf, wb = sh->s.wbuf;
+    size_t read_size = sh->s.read_size;
+    evl_buf_init(&sh->s.rbuf);
+    evl_buf_init(&sh->s.wbuf);
     evl_stream_free(&sh->s);
     int rc = evl_stream_init(&sh->s, loop, sh->fd, EVL_STREAM_NOCLOSE, NULL);
-    if (rc == 0)
-        rc = evl_stream_set_read_limits(&sh->s, 0, e->bufsiz);
-    if (rc == 0)
-        sh->loop = loop;
-    return rc;
+    if (rc < 0) {
+        /* Back to a caller-driven stream, which cannot fail but on a
+         * closed fd. */
+        evl_stream_free(&sh->s);
+        int rc2 = evl_stream_init(&sh->s, NULL, sh->fd, EVL_STREAM_NOCLOSE, NULL);
+        sh->loop = NULL;
+        loop = NULL;
+        if (rc2 < 0)
+            rc = rc2;
+    }
+    evl_stream_set_read_limits(&sh->s, 0, read_size);
+    sh->s.rbuf = rb;
+    sh->s.wbuf = wb;
+    if (rc < 0)
+        return rc;
+    sh->loop = loop;
+    drop_keep(aTHX_ sh);
+    if (keep != NULL) {
+        sh->keep = SvREFCNT_inc_simple_NN(keep);
+        sh->keep_owner = (void *)aTHX;
+    }
+    /* Write-behind starts now for what was queued. */
+    if (evl_stream_queued(&sh->s) > 0) {
+        ssize_t left = evl_stream_flush(&sh->s);
+        if (left < 0)
+            set_error(aTHX_ f, (int)-left);
+    }
+    return 0;
 }
 
 PerlIO *evl_perlio_fdopen(pTHX_ evl_loop *loop, int fd, const char *mode)
@@ -1183,10 +1290,7 @@ PerlIO *evl_perlio_fdopen(pTHX_ evl_loop *loop, int fd, const char *mode)
     if (f == NULL)
         return NULL;
     if (loop != NULL) {
-        PerlIO *l = f;
-        while (PerlIOValid(l) && !evl__pio_is_evloop(l))
-            l = PerlIONext(l);
-        int rc = PerlIOValid(l) ? attach_loop(PerlIOSelf(l, PerlIOEvloop), loop) : -EINVAL;
+        int rc = evl__pio_attach(aTHX_ f, loop, NULL);
         if (rc < 0) {
             PerlIO_close(f);
             SETERRNO(-rc, SS_IVCHAN);
@@ -1194,4 +1298,9 @@ PerlIO *evl_perlio_fdopen(pTHX_ evl_loop *loop, int fd, const char *mode)
         }
     }
     return f;
+}
+
+int evl_perlio_attach(pTHX_ PerlIO *f, evl_loop *loop)
+{
+    return evl__pio_attach(aTHX_ f, loop, NULL);
 }

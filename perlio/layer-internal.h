@@ -9,6 +9,88 @@
 
 #include "evloop-perlio.h"
 
+#include <sys/types.h>
+
+/* One evl_stream per fd (see "Sharing" in layer-evloop.c). */
+typedef struct evl_pio_shared {
+    evl_stream s;
+    void *owner;                 /* interpreter: a thread clone gets its own stream */
+    int fd;
+    dev_t dev;
+    ino_t ino;
+    unsigned refcnt;             /* :evloop layers using s */
+    int regular;                 /* S_ISREG: never polled, never shared */
+    int registered;              /* in the registry (sockets, pipes, ttys) */
+    evl_loop *loop;              /* non-NULL: the loop drains the queue */
+    unsigned fork_gen;           /* fork_gen when the queue was last ours */
+    int px_closed;               /* settle(): the proactor let go of the stream */
+    /* What keeps loop alive (the Perl loop object behind attach), or
+     * NULL; dropped with the stream.  keep_owner is its interpreter. */
+    SV *keep;
+    void *keep_owner;
+    struct evl_pio_shared *next; /* registry bucket chain */
+} evl_pio_shared;
+
+/* The :evloop layer.  :evline reads it directly (it refuses to sit on
+ * anything else), so that its fast-gets slots cost no more calls than
+ * :perlio's. */
+typedef struct {
+    struct _PerlIO base;
+    evl_pio_shared *sh;          /* NULL once closed or popped */
+    /* PerlIOBuf's posn: the file offset at the end of the buffered input
+     * (reading) or at the start of the queued output (writing); tell is
+     * posn - buffered input + queued output.  Like :perlio on a pipe it
+     * counts bytes, so tell agrees there too. */
+    Off_t posn;
+    size_t bufsiz;               /* read size, and the write flush threshold */
+    /* Read size where nobody else can see how far ahead we read: on a
+     * non-blocking fd, and on a regular file (whose read-ahead perl makes
+     * us give back before a fork, exec, dup or seek).  Bigger than
+     * bufsiz by default: fewer syscalls.  A blocking pipe or socket reads
+     * bufsiz, as :perlio does, since a dup or a child reading the same
+     * fd would see the difference. */
+    size_t big_read;
+    size_t wmax;                 /* queue limit (ENOBUFS), 0 = none */
+    /* PerlIOBuf's room for unread: ptr - buf while its RDBUF flag is
+     * up.  :perlio hands what does not fit to a :pending layer (which a
+     * flush then discards); doing the same keeps ungetc identical. */
+    size_t rd_room;
+    unsigned state;              /* ST_* */
+    /* Bumped whenever bytes are added to the read buffer or moved in it
+     * (a fill, an unread); consuming leaves it.  :evline keeps what it
+     * found in the buffer for as long as this stays the same. */
+    unsigned rgen;
+} PerlIOEvloop;
+
+/* PerlIOEvloop.state bits. */
+#define ST_PHANTOM 0x04          /* eof() was handed a stand-in byte (see PerlIOEvloop_read) */
+#define ST_CLOSING 0x08
+#define ST_RDBUF 0x10            /* PerlIOBuf's PERLIO_F_RDBUF, see rd_room */
+
+/* The read buffer (the handle must be open: e->sh != NULL). */
+static inline evl_buf *evl__pio_rbuf(const PerlIOEvloop *e)
+{
+    return &e->sh->s.rbuf;
+}
+
+/* Input that belongs to f: the write half of a socket sees none of the
+ * shared read buffer. */
+static inline size_t evl__pio_rlen(PerlIO *f, const PerlIOEvloop *e)
+{
+    if (e->sh == NULL || !(PerlIOBase(f)->flags & PERLIO_F_CANREAD))
+        return 0;
+    const evl_buf *b = &e->sh->s.rbuf;
+    return b->tail - b->head;
+}
+
+/* evl_buf_consume, inline for the fast-gets slots (one per readline). */
+static inline void evl__pio_consume(evl_buf *b, size_t n)
+{
+    b->head += n;
+    if (b->head >= b->tail)
+        b->head = b->tail = 0;
+}
+
 /* Internal results of the layer's fill and flush, beyond 0 and -1.
  * EVL__PIO_AGAIN: a non-blocking fd had nothing (errno EAGAIN, no error
  * flag).  EVL__PIO_GONE: a %SIG handler that ran while we waited closed
@@ -37,10 +119,33 @@ int evl__pio_unlock(pTHX_ PerlIO *f, PerlIOl *head);
  * and libevloop-perlio may both be loaded in an embedding program). */
 int evl__pio_is_evloop(PerlIO *f);
 
+/* Puts the :evloop layer of f (f or below it) under loop: the fd
+ * becomes non-blocking and the loop writes the queue out; buffered
+ * bytes are kept.  keep, if not NULL, gets a reference held until the
+ * stream goes (the object that owns loop).  Returns 0 or -errno: EINVAL
+ * when f has no :evloop layer, EBADF when it is closed. */
+int evl__pio_attach(pTHX_ PerlIO *f, evl_loop *loop, SV *keep);
+
 /* Whether the running op is eof(): see PerlIOEvloop_read. */
 int evl__pio_in_eof_op(pTHX);
 
 /* Warns in the "layer" category, as perl does for unknown layers. */
 void evl__pio_warn(pTHX_ const char *fmt, const char *a, const char *b);
+
+/* Set_ptrcnt's work, shared by both layers' fast gets: the reader is
+ * done with the bytes up to offset to (head <= to <= tail) of the read
+ * buffer of f, an open :evloop. */
+static inline void evl__pio_advance(PerlIO *f, PerlIOEvloop *e, size_t to)
+{
+    evl_buf *rb = &e->sh->s.rbuf;
+    size_t tail = rb->tail;
+    e->rd_room += to - rb->head;
+    if (to >= tail)
+        to = tail = 0;   /* empty: the next fill starts at the front */
+    rb->head = to;
+    rb->tail = tail;
+    e->state |= ST_RDBUF;
+    PerlIOBase(f)->flags |= PERLIO_F_RDBUF;
+}
 
 #endif

@@ -570,7 +570,7 @@ write(SV *self, SV *bytes = &PL_sv_undef)
 	RETVAL
 
 int
-_write_c_message(SV *self, SV *msg)
+write_message(SV *self, SV *msg = &PL_sv_undef)
     PREINIT:
 	struct evlxs_stream *x;
 	const char *p;
@@ -580,6 +580,21 @@ _write_c_message(SV *self, SV *msg)
 	x = stream_of(aTHX_ self);
 	if (x->state & (ST_CLOSED | ST_CLOSING))
 		XSRETURN_IV(0);
+	if (x->mode != CODEC_C) {
+		/* A codec in Perl (or none): Stream.pm encodes and writes. */
+		int count;
+		SV *ret;
+		PUSHMARK(SP);
+		XPUSHs(self);
+		XPUSHs(msg);
+		PUTBACK;
+		count = call_method("_write_message_perl", G_SCALAR);
+		SPAGAIN;
+		ret = count ? POPs : &PL_sv_undef;
+		RETVAL = SvTRUE(ret) ? 1 : 0;
+		PUTBACK;
+		XSRETURN_IV(RETVAL);
+	}
 	p = SvOK(msg) ? SvPVbyte(msg, n) : (n = 0, "");
 	{
 		char head[24];

@@ -38,7 +38,9 @@ case "${1:-}" in
 demo)
     install_missing
     build
-    exec examples/line-echo "${2:-2}" "${3:-4}"
+    # Linux::Event::Listen + Stream (line codec) serving a forked client;
+    # examples/line-echo is the same demo in C over libevloop alone.
+    exec perl -Iblib/lib -Iblib/arch examples/line-echo.pl "${2:-2}" "${3:-4}" "${4:-8}"
     ;;
 check)
     install_missing

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "evl-test.h"
@@ -363,11 +364,39 @@ START_TEST(test_watch_hup_is_readable)
     close(p[1]);
     struct rec r = { 0 };
     evl_watcher w = { .data = &r };
-    evl_watcher_init(&w, on_read_drain, NULL, NULL);
+    evl_watcher_init(&w, on_read, NULL, NULL);
     ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_READ));
     evl_loop_run_once(loop, 0);
     ck_assert_str_eq(r.log, "r");
     evl_watcher_stop(&w);
+    close(p[0]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* HUP that no enabled callback takes must not wake every wait: the fd is
+ * parked until the watcher changes, and a modify brings it back. */
+START_TEST(test_watch_unhandled_hup_does_not_spin)
+{
+    evl_loop *loop = new_loop();
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    close(p[1]);
+    struct rec r = { 0 };
+    evl_watcher w = { .data = &r };
+    evl_watcher_init(&w, on_read_drain, on_write, NULL);
+    /* Only write interest on a read end whose writer is gone: HUP. */
+    ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_WRITE));
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 1);
+    ck_assert_str_eq(r.log, "");
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    ck_assert_int_eq(evl_watcher_is_active(&w), 1);
+    /* Enabling read puts it back, and the HUP reaches the read callback. */
+    ck_assert_rc(evl_watcher_modify(&w, w.flags | EVL_READ));
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 1);
+    ck_assert_str_eq(r.log, "r");
+    ck_assert_int_eq(evl_watcher_stop(&w), 1);
     close(p[0]);
     evl_loop_free(loop);
 }
@@ -461,6 +490,39 @@ START_TEST(test_watch_many_fds_grow_table)
 }
 END_TEST
 
+/* A forked child that stops its copy of a watcher (as a destructor would)
+ * must not take the fd out of the parent's epoll set, which it shares. */
+START_TEST(test_watch_forked_child_stop_leaves_parent_registered)
+{
+    evl_loop *loop;
+    int sv[2];
+    struct rec r = { .n = 0 };
+    evl_watcher w = { .data = &r };
+
+    ck_assert_int_eq(evl_loop_new(&loop, EVL_REACTOR, 0), 0);
+    evl_watcher_init(&w, on_read, NULL, NULL);
+    make_socketpair(sv);
+    ck_assert_int_eq(evl_watcher_start(loop, &w, sv[0], EVL_READ), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        evl_watcher_stop(&w);
+        evl_loop_free(loop);
+        _exit(0);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(write(sv[1], "x", 1), 1);
+    ck_assert_int_ge(evl_loop_run_once(loop, 1000000000), 1);
+    ck_assert_str_eq(r.log, "r");
+    evl_watcher_stop(&w);
+    evl_loop_free(loop);
+    close(sv[0]);
+    close(sv[1]);
+}
+END_TEST
+
 static Suite *watcher_suite(void)
 {
     Suite *s = suite_create("watcher");
@@ -469,6 +531,7 @@ static Suite *watcher_suite(void)
     tcase_add_test(tc, test_watch_callback_without_enable_bit_is_silent);
     tcase_add_test(tc, test_watch_read_cb_disabling_write_suppresses_write);
     tcase_add_test(tc, test_watch_hup_is_readable);
+    tcase_add_test(tc, test_watch_unhandled_hup_does_not_spin);
     tcase_add_test(tc, test_watch_err_goes_to_error_cb_alone);
     suite_add_tcase(s, tc);
     tc = tcase_create("mutation");
@@ -477,6 +540,7 @@ static Suite *watcher_suite(void)
     tcase_add_test(tc, test_watch_stop_other_in_same_batch_drops_its_event);
     tcase_add_test(tc, test_watch_stale_event_after_fd_reuse);
     tcase_add_test(tc, test_watch_same_fd_again_replaces_old);
+    tcase_add_test(tc, test_watch_forked_child_stop_leaves_parent_registered);
     suite_add_tcase(s, tc);
     tc = tcase_create("modes");
     tcase_add_test(tc, test_watch_oneshot_fires_once_until_modify);

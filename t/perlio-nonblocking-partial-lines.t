@@ -146,4 +146,26 @@ for my $seed (1 .. 3) {
     ok(eof($a), 'eof true after the peer closed');
 }
 
+{
+    # The view ends after the last whole line: a big read() takes every
+    # whole line in it at once and stops before the partial one, which
+    # stays until its newline comes, however many fills it takes.
+    socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, PF_UNSPEC) or die $!;
+    binmode($a, ':evloop:evline') or die;
+    $a->blocking(0);
+    syswrite($b, "l1\nl2\nl3\npar");
+    wait_readable($a);
+    is(read($a, my $buf, 100), 9, ':evline: read(100) returns the three whole lines');
+    is($buf, "l1\nl2\nl3\n", '... and not the partial one');
+    syswrite($b, "t" x 100_000);
+    wait_readable($a);
+    $! = 0;
+    ok(!defined(<$a>) && $! == EAGAIN, 'a partial line over several fills: still EAGAIN');
+    syswrite($b, "\nafter\n");
+    my $l;
+    for (1 .. 1000) { $! = 0; $l = <$a>; last if defined $l || $! != EAGAIN; wait_readable($a) }
+    is(length($l), 100_004, 'then the whole long line at once');
+    is(scalar <$a>, "after\n", 'and the next one');
+}
+
 done_testing;

@@ -80,14 +80,12 @@ sub _c_kind ($codec) {
     return $kind;
 }
 
-sub write_message ($self, $msg) {
-    return 0 if $self->is_closed;
+# write_message is XS: a C framer's encoding is done there; other codecs
+# come back here.
+sub _write_message_perl ($self, $msg) {
     my $codec = $self->{codec};
     Carp::croak('write_message() requires a codec (use on_message mode)')
         unless defined $codec;
-    if ($self->{c_codec}) {
-        return $self->_write_c_message($msg);
-    }
     return $self->write($codec->{encode}->($codec, $msg));
 }
 
