@@ -167,6 +167,11 @@ void evl__signal_dispatch(evl_loop *loop)
         for (size_t i = 0; i < (size_t)n / sizeof(si[0]); i++)
             if (si[i].ssi_signo < EVL__NSIG)
                 counts[si[i].ssi_signo]++;
+        /* A short read emptied the queue; a signal that lands after it
+         * leaves the fd readable for the next wait.  Saves the read that
+         * would only say EAGAIN. */
+        if ((size_t)n < sizeof(si))
+            break;
     }
     for (int signo = 1; signo < EVL__NSIG; signo++) {
         if (counts[signo] == 0)

@@ -19,6 +19,12 @@
 
 #define WATCH_FLAGS (EVL_READ | EVL_WRITE | EVL_ERROR | EVL_ET | EVL_ONESHOT)
 
+/* w->flags bit, never given by callers: the fd was taken out of epoll
+ * because it reported ERR or HUP that no enabled callback handles.  epoll
+ * reports those whatever the interest, so a level-triggered watcher would
+ * otherwise wake every wait with nothing to do.  Any modify puts it back. */
+#define PARKED 0x40000000u
+
 static inline uint64_t make_key(int fd, uint32_t gen)
 {
     return (uint64_t)(uint32_t)fd | (uint64_t)gen << 32;
@@ -112,11 +118,12 @@ int evl_watcher_start(evl_loop *loop, evl_watcher *w, int fd, unsigned flags)
 
 int evl_watcher_modify(evl_watcher *w, unsigned flags)
 {
+    flags &= ~PARKED;   /* callers may pass w->flags back */
     if (w == NULL || !w->active || w->loop == NULL || (flags & ~WATCH_FLAGS))
         return -EINVAL;
+    int op = (w->flags & PARKED) ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
     w->flags = flags;
-    return w->loop->backend->ctl(w->loop, EPOLL_CTL_MOD, w->fd, interest(w),
-                                 make_key(w->fd, w->gen));
+    return w->loop->backend->ctl(w->loop, op, w->fd, interest(w), make_key(w->fd, w->gen));
 }
 
 int evl_watcher_set_cb(evl_watcher *w, unsigned which, evl_watcher_cb cb)
@@ -180,12 +187,21 @@ void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t ev)
         }
         revents |= EVL_READ | EVL_WRITE;
     }
+    int called = 0;
     if ((revents & EVL_READ) && w->read_cb && (w->flags & EVL_READ)) {
         w->read_cb(w, revents);
         /* The callback may have stopped, replaced or freed w. */
         if (!still_current(loop, fd, gen, w))
             return;
+        called = 1;
     }
-    if ((revents & EVL_WRITE) && w->write_cb && (w->flags & EVL_WRITE))
+    if ((revents & EVL_WRITE) && w->write_cb && (w->flags & EVL_WRITE)) {
         w->write_cb(w, revents);
+        called = 1;
+    }
+    /* ERR or HUP nobody takes (say, HUP on a watcher with only a write
+     * callback): park the fd until the watcher changes (see PARKED). */
+    if (!called && (revents & (EVL_ERR | EVL_HUP)) && !(w->flags & EVL_ET) &&
+        loop->backend->ctl(loop, EPOLL_CTL_DEL, fd, 0, 0) == 0)
+        w->flags |= PARKED;
 }

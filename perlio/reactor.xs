@@ -1,6 +1,7 @@
 /* reactor.xs - the Linux::Event reactor packages over libevloop.
  *
  * Packages here (one MODULE, several PACKAGEs):
+ *   Linux::Event::Loop                  the facade's delegating methods
  *   Linux::Event::Reactor               the engine: an evl_loop (EVL_REACTOR)
  *                                       attached to a blessed hash as magic;
  *                                       timers, watchers, signals, pids, run
@@ -12,9 +13,10 @@
  *
  * Callbacks.  Everything the C core dispatches (timer expiry, fd
  * readiness, signals, child exits) lands in a trampoline here that calls
- * the Perl callback through evlxs_call (G_EVAL: a die never unwinds
- * through libevloop; the first exception is kept, the loop is stopped,
- * and run/run_once croak with it once the C loop has returned).  The
+ * the Perl callback through rx_call, which keeps evlxs_call's rules
+ * (G_EVAL: a die never unwinds through libevloop; the first exception
+ * is kept, the loop is stopped, and run/run_once croak with it once the
+ * C loop has returned).  The
  * first callback argument is the loop the program sees: the
  * Linux::Event::Loop facade, held weakly so that the facade, the engine
  * and the watchers never form a cycle.
@@ -26,7 +28,8 @@
  * above are released and evl_loop_free closes the epoll fd, timerfd and
  * signalfd.
  *
- * Sections: engine, timers, watchers, signals, pids, wakeup, XSUBs.
+ * Sections: calls, engine, timers, watchers, signals, pids, wakeup,
+ * engine free, clock, epoll backend, methods, facade, XSUBs.
  */
 #define PERL_NO_GET_CONTEXT
 #include "xs-internal.h"
@@ -92,10 +95,58 @@ struct rx_engine {
 	struct rx_wakeup *waker_rk;
 };
 
+/* ------------------------------------------------------------ calls */
+
+/* evlxs_call's contract (G_EVAL; the first exception kept in
+ * eng->error and the loop stopped; later ones warned about) without its
+ * outer scope: with G_DISCARD, call_sv opens and frees its own temps
+ * scope, and this is the per-event path. */
+static void rx_call(pTHX_ struct evlxs_engine *eng, SV *cb, SV **args, int n)
+{
+	dSP;
+	int i;
+
+	PUSHMARK(SP);
+	EXTEND(SP, n);
+	for (i = 0; i < n; i++)
+		PUSHs(args[i]);
+	PUTBACK;
+	call_sv(cb, G_VOID | G_DISCARD | G_EVAL);
+	if (UNLIKELY(SvTRUE(ERRSV))) {
+		if (!eng->error) {
+			eng->error = newSVsv(ERRSV);
+			if (eng->loop)
+				evl_loop_stop(eng->loop);
+		} else {
+			warn("evloop: a second callback died in the same "
+			     "iteration: %" SVf, SVfARG(ERRSV));
+		}
+	}
+}
+
 /* ------------------------------------------------------------ engine */
 
 static int rx_engine_free(pTHX_ SV *sv, MAGIC *mg);
-static MGVTBL rx_engine_vtbl = { 0, 0, 0, 0, rx_engine_free, 0, 0, 0 };
+static int rx_engine_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
+static MGVTBL rx_engine_vtbl = { 0, 0, 0, 0, rx_engine_free, 0, rx_engine_dup, 0 };
+
+/* ithreads.  The C state of a loop (its evl_loop, watchers, timers)
+ * belongs to the thread that made it.  A new thread's copies of the
+ * engine, its watchers and an epoll backend are inert: their records are
+ * empty, and methods that need the loop croak.  (Not CLONE_SKIP: weak
+ * references to a skipped object break perl's backref bookkeeping.) */
+static int rx_engine_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
+{
+	struct rx_engine *eng;
+
+	PERL_UNUSED_ARG(param);
+	Newxz(eng, 1, struct rx_engine);
+#ifdef MULTIPLICITY
+	eng->base.perl = aTHX;
+#endif
+	mg->mg_ptr = (char *)eng;
+	return 0;
+}
 
 static struct rx_engine *rx_engine_of(pTHX_ SV *sv)
 {
@@ -106,8 +157,11 @@ static struct rx_engine *rx_engine_of(pTHX_ SV *sv)
 		croak("Linux::Event::Reactor: not a reactor engine");
 	/* Only ours: the proactor attaches the same kind of magic. */
 	for (mg = SvMAGIC(SvRV(sv)); mg; mg = mg->mg_moremagic)
-		if (mg->mg_type == PERL_MAGIC_ext && mg->mg_virtual == &rx_engine_vtbl)
+		if (mg->mg_type == PERL_MAGIC_ext && mg->mg_virtual == &rx_engine_vtbl) {
+			if (!e->loop)
+				croak("Linux::Event::Reactor: this loop belongs to another thread");
 			return (struct rx_engine *)e;
+		}
 	croak("Linux::Event::Reactor: not a reactor engine");
 	return NULL;
 }
@@ -136,7 +190,7 @@ struct rx_timer {
 	struct rx_timer *hnext;	/* hash chain, or free list */
 };
 
-#define RX_TFREE_MAX 4096
+#define RX_TFREE_MAX 65536	/* ~7 MiB of spare timer records at most */
 
 static void tmap_grow(struct rx_engine *eng)
 {
@@ -234,7 +288,7 @@ static void rx_timer_fire(evl_timer *t)
 	/* Gone before the call: cancel($id) from the callback returns 0. */
 	tmap_remove(eng, rt);
 	rt_release(eng, rt);
-	evlxs_call(aTHX_ &eng->base, cb, &eng->loop_sv, 1);
+	rx_call(aTHX_ &eng->base, cb, &eng->loop_sv, 1);
 	SvREFCNT_dec(cb);
 }
 
@@ -337,6 +391,7 @@ struct rx_watcher {
 	int fd;
 	unsigned char read_en, write_en, error_en, et, oneshot, active;
 	struct rx_watcher *next, *prev;	/* the engine's active list */
+	PerlIO *fp;		/* the handle's PerlIO when its fileno was last fd */
 };
 
 static void rx_w_read(evl_watcher *w, unsigned revents);
@@ -344,7 +399,22 @@ static void rx_w_write(evl_watcher *w, unsigned revents);
 static void rx_w_error(evl_watcher *w, unsigned revents);
 
 static int rx_watcher_free(pTHX_ SV *sv, MAGIC *mg);
-static MGVTBL rx_watcher_vtbl = { 0, 0, 0, 0, rx_watcher_free, 0, 0, 0 };
+static int rx_watcher_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
+static MGVTBL rx_watcher_vtbl = { 0, 0, 0, 0, rx_watcher_free, 0, rx_watcher_dup, 0 };
+
+/* A new thread's copy: inactive, no callbacks (see rx_engine_dup). */
+static int rx_watcher_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
+{
+	struct rx_watcher *old = (struct rx_watcher *)mg->mg_ptr, *rw;
+
+	PERL_UNUSED_ARG(param);
+	Newxz(rw, 1, struct rx_watcher);
+	rw->fd = old->fd;
+	rw->fh = newSV(0);
+	rw->hv = NULL;
+	mg->mg_ptr = (char *)rw;
+	return 0;
+}
 
 static struct rx_watcher *rx_watcher_of(pTHX_ SV *sv)
 {
@@ -473,6 +543,29 @@ static int rx_watcher_free(pTHX_ SV *sv, MAGIC *mg)
 /* One callback of the fast path: guard, then the call under G_EVAL with
  * references held on the watcher and the callback (the callback may
  * cancel, replace or drop either). */
+/* The guard's fast path: the handle still has the PerlIO it had when its
+ * fileno was checked (a close or reopen replaces or clears it). */
+static int rx_same_fp(struct rx_watcher *rw)
+{
+	SV *sv;
+	IO *io;
+
+	if (!rw->fp || !SvROK(rw->fh))
+		return 0;
+	sv = SvRV(rw->fh);
+	if (!isGV_with_GP(sv) || !(io = GvIOp((GV *)sv)) || SvRMAGICAL(io))
+		return 0;
+	return IoIFP(io) == rw->fp;
+}
+
+static void rx_remember_fp(pTHX_ struct rx_watcher *rw)
+{
+	SV *sv = SvROK(rw->fh) ? SvRV(rw->fh) : NULL;
+	IO *io = sv && isGV_with_GP(sv) ? GvIOp((GV *)sv) : NULL;
+
+	rw->fp = io && !SvRMAGICAL(io) ? IoIFP(io) : NULL;
+}
+
 static void rx_w_call(evl_watcher *w, int which)
 {
 	struct rx_watcher *rw = rx_container_of(w, struct rx_watcher, w);
@@ -481,7 +574,10 @@ static void rx_w_call(evl_watcher *w, int which)
 	SV *cb, *args[3];
 	int fd;
 
-	fd = rx_fileno(aTHX_ rw->fh);
+	if (LIKELY(rx_same_fp(rw)))
+		fd = rw->fd;
+	else if ((fd = rx_fileno(aTHX_ rw->fh)) == rw->fd)
+		rx_remember_fp(aTHX_ rw);
 	if (fd != rw->fd && fd != -2) {
 		/* Closed, dropped, or its number now names another file. */
 		rx_watcher_cancel(aTHX_ rw);
@@ -496,7 +592,7 @@ static void rx_w_call(evl_watcher *w, int which)
 	args[2] = rw->self_rv;
 	SvREFCNT_inc_simple_void_NN((SV *)rw->hv);
 	SvREFCNT_inc_simple_void_NN(cb);
-	evlxs_call(aTHX_ &eng->base, cb, args, 3);
+	rx_call(aTHX_ &eng->base, cb, args, 3);
 	SvREFCNT_dec(cb);
 	SvREFCNT_dec((SV *)rw->hv);
 }
@@ -559,6 +655,10 @@ XS_INTERNAL(rx_dispatch_xsub)
 
 	if (!eng || items < 4 || !eng->base.loop)
 		XSRETURN_EMPTY;
+#ifdef MULTIPLICITY
+	if (eng->base.perl != aTHX)
+		XSRETURN_EMPTY;	/* a thread's copy of the CV: not its loop */
+#endif
 	fd = (int)SvIV(ST(2));
 	mask = SvUV(ST(3));
 	rw = rx_watcher_for_fd(eng, fd);
@@ -631,7 +731,7 @@ static void rx_sig_fire(evl_signal *s, int signo, unsigned count)
 	args[1] = newSViv(signo);
 	args[2] = newSVuv(count);
 	args[3] = data;
-	evlxs_call(aTHX_ &eng->base, cb, args, 4);
+	rx_call(aTHX_ &eng->base, cb, args, 4);
 	SvREFCNT_dec(args[1]);
 	SvREFCNT_dec(args[2]);
 	SvREFCNT_dec(data);
@@ -702,7 +802,7 @@ static void rx_pid_fire(evl_pid *p, int status)
 	rp->data = NULL;
 	if (status < 0)
 		SETERRNO(-status, 0);
-	evlxs_call(aTHX_ &eng->base, rp->cb, args, 4);
+	rx_call(aTHX_ &eng->base, rp->cb, args, 4);
 	SvREFCNT_dec(args[1]);
 	SvREFCNT_dec(args[2]);
 	SvREFCNT_dec(args[3]);
@@ -717,7 +817,8 @@ struct rx_wakeup {
 };
 
 static int rx_wakeup_free(pTHX_ SV *sv, MAGIC *mg);
-static MGVTBL rx_wakeup_vtbl = { 0, 0, 0, 0, rx_wakeup_free, 0, 0, 0 };
+static int rx_wakeup_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
+static MGVTBL rx_wakeup_vtbl = { 0, 0, 0, 0, rx_wakeup_free, 0, rx_wakeup_dup, 0 };
 
 static struct rx_wakeup *rx_wakeup_of(pTHX_ SV *sv)
 {
@@ -730,6 +831,21 @@ static struct rx_wakeup *rx_wakeup_of(pTHX_ SV *sv)
 				return (struct rx_wakeup *)mg->mg_ptr;
 	croak("not a Linux::Event::Wakeup");
 	return NULL;
+}
+
+/* A new ithread gets its own record on the same eventfd (its copy of the
+ * Perl handle shares the fd): it can signal and drain, and owns no drain
+ * watcher.  Examples wake a loop from a thread this way. */
+static int rx_wakeup_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
+{
+	struct rx_wakeup *old = (struct rx_wakeup *)mg->mg_ptr, *rk;
+
+	PERL_UNUSED_ARG(param);
+	Newxz(rk, 1, struct rx_wakeup);
+	evl_watcher_init(&rk->wk.w, NULL, NULL, NULL);
+	rk->wk.fd = old->wk.fd;
+	mg->mg_ptr = (char *)rk;
+	return 0;
 }
 
 static int rx_wakeup_free(pTHX_ SV *sv, MAGIC *mg)
@@ -754,8 +870,13 @@ static void rx_wakeup_read(evl_watcher *w, unsigned revents)
 {
 	evl_wakeup *wk = rx_container_of(w, evl_wakeup, w);
 
+	uint64_t v;
+	ssize_t r;
+
 	PERL_UNUSED_ARG(revents);
-	(void)evl_wakeup_drain(wk);
+	do
+		r = read(wk->fd, &v, sizeof(v));
+	while (r < 0 && errno == EINTR);
 }
 
 /* ------------------------------------------------------------ engine free */
@@ -799,13 +920,6 @@ static void rx_async_check(pTHX)
 {
 	if (PL_sig_pending)
 		PERL_ASYNC_CHECK();
-}
-
-static void rx_running_restore(pTHX_ void *p)
-{
-	struct rx_engine *eng = (struct rx_engine *)p;
-
-	eng->running = 0;
 }
 
 /* ------------------------------------------------------------ clock */
@@ -862,7 +976,20 @@ struct be_epoll {
 };
 
 static int be_free(pTHX_ SV *sv, MAGIC *mg);
-static MGVTBL be_vtbl = { 0, 0, 0, 0, be_free, 0, 0, 0 };
+static int be_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
+static MGVTBL be_vtbl = { 0, 0, 0, 0, be_free, 0, be_dup, 0 };
+
+/* A new thread's copy watches nothing and has no epoll fd. */
+static int be_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
+{
+	struct be_epoll *be;
+
+	PERL_UNUSED_ARG(param);
+	Newxz(be, 1, struct be_epoll);
+	be->epfd = -1;
+	mg->mg_ptr = (char *)be;
+	return 0;
+}
 
 static struct be_epoll *be_of(pTHX_ SV *sv)
 {
@@ -947,9 +1074,225 @@ static struct be_entry *be_entry_for(struct be_epoll *be, IV fd)
 	return &be->ents[fd];
 }
 
+/* ------------------------------------------------------------ methods
+ *
+ * The bodies of the hot engine methods, shared by the engine's XSUBs and
+ * the facade's fast path (Linux::Event::Loop calls them directly when its
+ * impl is a reactor). */
+
+static UV rx_do_after(pTHX_ struct rx_engine *eng, SV *seconds, SV *cb)
+{
+	if (!SvOK(seconds))
+		croak("seconds is required");
+	if (!SvTRUE(cb))
+		croak("cb is required");
+	if (!is_coderef(cb))
+		croak("cb must be a coderef");
+	uint64_t delta = secs_to_ns(SvNV(seconds));
+
+	/* A delay counts from now, not from the start of the iteration (the
+	 * seed ticks its clock first), so it never fires early.  after(0)
+	 * only means "next iteration": the iteration's cached time will do,
+	 * and a burst of them then shares one deadline (one heap entry). */
+	if (delta == 0)
+		return rx_timer_add(aTHX_ eng, evl_loop_now_ns(eng->base.loop), cb);
+	return rx_timer_add(aTHX_ eng, evl_loop_update_now(eng->base.loop) + delta, cb);
+}
+
+static UV rx_do_at(pTHX_ struct rx_engine *eng, SV *deadline, SV *cb)
+{
+	if (!SvOK(deadline))
+		croak("deadline_seconds is required");
+	if (!SvTRUE(cb))
+		croak("cb is required");
+	if (!is_coderef(cb))
+		croak("cb must be a coderef");
+	return rx_timer_add(aTHX_ eng, secs_to_ns(SvNV(deadline)), cb);
+}
+
+static int rx_do_cancel(pTHX_ struct rx_engine *eng, SV *id)
+{
+	if (SvOK(id) && !SvROK(id) && looks_like_number(id) && SvNV(id) >= 1)
+		return rx_timer_cancel(aTHX_ eng, SvUV(id));
+	return 0;
+}
+
+static void rx_do_stop(pTHX_ struct rx_engine *eng)
+{
+	eng->running = 0;
+	eng->want_stop = 1;
+	evl_loop_stop(eng->base.loop);
+	/* As the seed: an existing waker is poked too (a user watcher on
+	 * its fh sees it); none is created here. */
+	if (eng->waker)
+		(void)evl_wakeup_signal(eng->waker, 1);
+}
+
+/* ------------------------------------------------------------ facade
+ *
+ * Linux::Event::Loop's delegated methods are XSUBs: the generic one
+ * replaces the facade by its impl on the stack and calls the engine's
+ * method with the caller's arguments and context; after, at, cancel,
+ * stop and is_running go straight to the C above when the impl is a
+ * reactor. */
+
+static struct rx_engine *rx_facade_engine(pTHX_ SV *facade)
+{
+	SV **impl;
+	SV *e;
+	MAGIC *mg;
+
+	if (!SvROK(facade) || SvTYPE(SvRV(facade)) != SVt_PVHV)
+		return NULL;
+	impl = hv_fetchs((HV *)SvRV(facade), "impl", 0);
+	if (!impl || !SvROK(*impl))
+		return NULL;
+	e = SvRV(*impl);
+	if (!SvMAGICAL(e))
+		return NULL;
+	for (mg = SvMAGIC(e); mg; mg = mg->mg_moremagic)
+		if (mg->mg_type == PERL_MAGIC_ext && mg->mg_virtual == &rx_engine_vtbl)
+			return ((struct rx_engine *)mg->mg_ptr)->base.loop ?
+			       (struct rx_engine *)mg->mg_ptr : NULL;
+	return NULL;
+}
+
+/* Calls impl->name(args...) in the XSUB's own stack frame; returns the
+ * number of results, left at ST(0).  ax and items are the XSUB's. */
+static int rx_delegate(pTHX_ I32 ax, I32 items, SV *name)
+{
+	SV **mark = PL_stack_base + ax - 1;
+	SV *self, **impl, **model;
+	GV *gv = NULL;
+	HV *hv;
+
+	if (items < 1)
+		croak("Linux::Event::Loop::%" SVf ": no loop", SVfARG(name));
+	self = ST(0);
+	if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+		croak("Linux::Event::Loop::%" SVf ": not a loop", SVfARG(name));
+	hv = (HV *)SvRV(self);
+	impl = hv_fetchs(hv, "impl", 0);
+	if (impl && SvROK(*impl) && SvOBJECT(SvRV(*impl)))
+		gv = gv_fetchmethod_sv_flags(SvSTASH(SvRV(*impl)), name, 0);
+	if (!gv || !isGV(gv) || !GvCV(gv)) {
+		model = hv_fetchs(hv, "model", 0);
+		croak("loop model '%" SVf "' does not support %" SVf "()",
+		      SVfARG(model ? *model : &PL_sv_undef), SVfARG(name));
+	}
+	ST(0) = *impl;
+	PUSHMARK(mark);
+	return call_sv((SV *)GvCV(gv), GIMME_V);
+}
+
+XS_INTERNAL(rx_facade_generic)
+{
+	dXSARGS;
+	int n = rx_delegate(aTHX_ ax, items, (SV *)CvXSUBANY(cv).any_ptr);
+	XSRETURN(n);
+}
+
+XS_INTERNAL(rx_facade_after)
+{
+	dXSARGS;
+	struct rx_engine *eng = items == 3 ? rx_facade_engine(aTHX_ ST(0)) : NULL;
+
+	if (!eng) {
+		int n = rx_delegate(aTHX_ ax, items, (SV *)CvXSUBANY(cv).any_ptr);
+		XSRETURN(n);
+	}
+	ST(0) = sv_2mortal(newSVuv(rx_do_after(aTHX_ eng, ST(1), ST(2))));
+	XSRETURN(1);
+}
+
+XS_INTERNAL(rx_facade_at)
+{
+	dXSARGS;
+	struct rx_engine *eng = items == 3 ? rx_facade_engine(aTHX_ ST(0)) : NULL;
+
+	if (!eng) {
+		int n = rx_delegate(aTHX_ ax, items, (SV *)CvXSUBANY(cv).any_ptr);
+		XSRETURN(n);
+	}
+	ST(0) = sv_2mortal(newSVuv(rx_do_at(aTHX_ eng, ST(1), ST(2))));
+	XSRETURN(1);
+}
+
+XS_INTERNAL(rx_facade_cancel)
+{
+	dXSARGS;
+	struct rx_engine *eng = items == 2 ? rx_facade_engine(aTHX_ ST(0)) : NULL;
+
+	if (!eng) {
+		int n = rx_delegate(aTHX_ ax, items, (SV *)CvXSUBANY(cv).any_ptr);
+		XSRETURN(n);
+	}
+	ST(0) = sv_2mortal(newSViv(rx_do_cancel(aTHX_ eng, ST(1))));
+	XSRETURN(1);
+}
+
+XS_INTERNAL(rx_facade_stop)
+{
+	dXSARGS;
+	struct rx_engine *eng = items == 1 ? rx_facade_engine(aTHX_ ST(0)) : NULL;
+
+	if (!eng) {
+		int n = rx_delegate(aTHX_ ax, items, (SV *)CvXSUBANY(cv).any_ptr);
+		XSRETURN(n);
+	}
+	rx_do_stop(aTHX_ eng);
+	XSRETURN_EMPTY;
+}
+
+XS_INTERNAL(rx_facade_is_running)
+{
+	dXSARGS;
+	struct rx_engine *eng = items == 1 ? rx_facade_engine(aTHX_ ST(0)) : NULL;
+
+	if (!eng) {
+		int n = rx_delegate(aTHX_ ax, items, (SV *)CvXSUBANY(cv).any_ptr);
+		XSRETURN(n);
+	}
+	ST(0) = sv_2mortal(newSViv(eng->running ? 1 : 0));
+	XSRETURN(1);
+}
+
+static void rx_install_facade(pTHX)
+{
+	static const char *const generic[] = {
+		"backend_name", "clock", "run", "run_once",
+		"timer", "backend", "sched", "signal", "waker", "pid", "watch", "unwatch",
+		"read", "write", "recv", "send", "accept", "connect", "shutdown", "close",
+		"splice", "live_op_count", "drain_callbacks",
+		"_watcher_update", "_watcher_cancel", NULL
+	};
+	static const struct { const char *name; XSUBADDR_t fn; } fast[] = {
+		{ "after", rx_facade_after }, { "at", rx_facade_at },
+		{ "cancel", rx_facade_cancel }, { "stop", rx_facade_stop },
+		{ "is_running", rx_facade_is_running }, { NULL, NULL }
+	};
+	char full[128];
+	CV *cv;
+	int i;
+
+	for (i = 0; generic[i]; i++) {
+		snprintf(full, sizeof(full), "Linux::Event::Loop::%s", generic[i]);
+		cv = newXS(full, rx_facade_generic, __FILE__);
+		CvXSUBANY(cv).any_ptr = newSVpvn_share(generic[i], (I32)strlen(generic[i]), 0);
+	}
+	for (i = 0; fast[i].name; i++) {
+		snprintf(full, sizeof(full), "Linux::Event::Loop::%s", fast[i].name);
+		cv = newXS(full, fast[i].fn, __FILE__);
+		CvXSUBANY(cv).any_ptr = newSVpvn_share(fast[i].name, (I32)strlen(fast[i].name), 0);
+	}
+}
+
 MODULE = Linux::Event::Reactor	PACKAGE = Linux::Event::Reactor
 
 PROTOTYPES: DISABLE
+
+BOOT:
+	rx_install_facade(aTHX);
 
 void
 _init(SV *self, SV *loop)
@@ -967,6 +1310,11 @@ _init(SV *self, SV *loop)
 	Newxz(eng, 1, struct rx_engine);
 	eng->base.loop = l;
 	evlxs_engine_attach(aTHX_ SvRV(self), &eng->base, &rx_engine_vtbl);
+	{
+		MAGIC *emg = mg_findext(SvRV(self), PERL_MAGIC_ext, &rx_engine_vtbl);
+		if (emg)
+			emg->mg_flags |= MGf_DUP;
+	}
 	evl_loop_set_interrupt_cb(l, rx_interrupt, eng);
 	/* Callbacks get the facade when there is one, else the engine;
 	 * weak either way (the facade owns the engine). */
@@ -978,49 +1326,22 @@ _init(SV *self, SV *loop)
 
 UV
 after(SV *self, SV *seconds, SV *cb)
-    PREINIT:
-	struct rx_engine *eng;
-	evl_loop *l;
     CODE:
-	if (!SvOK(seconds))
-		croak("seconds is required");
-	if (!SvTRUE(cb))
-		croak("cb is required");
-	if (!is_coderef(cb))
-		croak("cb must be a coderef");
-	eng = rx_engine_of(aTHX_ self);
-	l = eng->base.loop;
-	/* The seed ticks its clock first: the delay counts from now, not
-	 * from the start of the iteration. */
-	RETVAL = rx_timer_add(aTHX_ eng, evl_loop_update_now(l) + secs_to_ns(SvNV(seconds)), cb);
+	RETVAL = rx_do_after(aTHX_ rx_engine_of(aTHX_ self), seconds, cb);
     OUTPUT:
 	RETVAL
 
 UV
 at(SV *self, SV *deadline, SV *cb)
-    PREINIT:
-	struct rx_engine *eng;
     CODE:
-	if (!SvOK(deadline))
-		croak("deadline_seconds is required");
-	if (!SvTRUE(cb))
-		croak("cb is required");
-	if (!is_coderef(cb))
-		croak("cb must be a coderef");
-	eng = rx_engine_of(aTHX_ self);
-	RETVAL = rx_timer_add(aTHX_ eng, secs_to_ns(SvNV(deadline)), cb);
+	RETVAL = rx_do_at(aTHX_ rx_engine_of(aTHX_ self), deadline, cb);
     OUTPUT:
 	RETVAL
 
 int
 cancel(SV *self, SV *id = &PL_sv_undef)
-    PREINIT:
-	struct rx_engine *eng;
     CODE:
-	eng = rx_engine_of(aTHX_ self);
-	RETVAL = 0;
-	if (SvOK(id) && !SvROK(id) && looks_like_number(id) && SvNV(id) >= 1)
-		RETVAL = rx_timer_cancel(aTHX_ eng, SvUV(id));
+	RETVAL = rx_do_cancel(aTHX_ rx_engine_of(aTHX_ self), id);
     OUTPUT:
 	RETVAL
 
@@ -1114,7 +1435,7 @@ run(SV *self)
 	 * last reference to the loop. */
 	SvREFCNT_inc_simple_void_NN(SvRV(self));
 	SAVEFREESV(SvRV(self));
-	SAVEDESTRUCTOR_X(rx_running_restore, eng);
+	SAVEINT(eng->running);	/* 0 again however run ends (1 if nested) */
 	eng->running = 1;
 	eng->want_stop = 0;
 	for (;;) {
@@ -1161,17 +1482,8 @@ run_once(SV *self, SV *timeout = &PL_sv_undef)
 
 void
 stop(SV *self)
-    PREINIT:
-	struct rx_engine *eng;
     PPCODE:
-	eng = rx_engine_of(aTHX_ self);
-	eng->running = 0;
-	eng->want_stop = 1;
-	evl_loop_stop(eng->base.loop);
-	/* As the seed: an existing waker is poked too (a user watcher on
-	 * its fh sees it); none is created here. */
-	if (eng->waker)
-		(void)evl_wakeup_signal(eng->waker, 1);
+	rx_do_stop(aTHX_ rx_engine_of(aTHX_ self));
 	XSRETURN_EMPTY;
 
 int
@@ -1208,7 +1520,7 @@ _watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, in
 	sv_bless(rv, gv_stashpvs("Linux::Event::Watcher", GV_ADD));
 	Newxz(rw, 1, struct rx_watcher);
 	mg = sv_magicext((SV *)hv, NULL, PERL_MAGIC_ext, &rx_watcher_vtbl, (const char *)rw, 0);
-	PERL_UNUSED_VAR(mg);
+	mg->mg_flags |= MGf_DUP;
 	rw->hv = hv;
 	rw->fd = fd;
 	rw->self_rv = newRV_inc((SV *)hv);
@@ -1248,6 +1560,8 @@ _watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, in
 	}
 	rw->active = 1;
 	rw->eng = eng;
+	if (rx_fileno(aTHX_ rw->fh) == fd)
+		rx_remember_fp(aTHX_ rw);
 	rx_watcher_link(eng, rw);
 	SvREFCNT_inc_simple_void_NN((SV *)hv);	/* the engine's reference */
 	RETVAL = rv;
@@ -1566,7 +1880,11 @@ _init(SV *self)
 		SETERRNO(e, 0);
 		croak("eventfd failed: %s", strerror(e));
 	}
-	sv_magicext(SvRV(self), NULL, PERL_MAGIC_ext, &rx_wakeup_vtbl, (const char *)rk, 0);
+	{
+		MAGIC *mg = sv_magicext(SvRV(self), NULL, PERL_MAGIC_ext, &rx_wakeup_vtbl,
+					(const char *)rk, 0);
+		mg->mg_flags |= MGf_DUP;
+	}
 	XSRETURN_EMPTY;
 
 int
@@ -1577,25 +1895,61 @@ _fd(SV *self)
 	RETVAL
 
 int
-_signal(SV *self, UV n)
+signal(SV *self, SV *n = NULL)
+    PREINIT:
+	UV v = 1;
+	int rc;
     CODE:
-	RETVAL = evl_wakeup_signal(&rx_wakeup_of(aTHX_ self)->wk, n);
-	if (RETVAL < 0)
-		SETERRNO(-RETVAL, 0);
+	if (n) {
+		/* /\A\d+\z/ and >= 1, as the seed checks it. */
+		STRLEN len, i;
+		const char *p;
+		if (!SvOK(n) || SvROK(n))
+			croak("signal() increment must be a positive integer");
+		if (SvIOK(n) && !SvNOK(n) && !SvPOK(n)) {
+			if (SvIV(n) < 1)
+				croak("signal() increment must be a positive integer");
+			v = SvUV(n);
+		} else {
+			p = SvPV(n, len);
+			for (i = 0; i < len; i++)
+				if (p[i] < '0' || p[i] > '9')
+					break;
+			if (len == 0 || i < len || (len > 0 && p[len - 1] == '\n'))
+				croak("signal() increment must be a positive integer");
+			v = SvUV(n);
+			if (v < 1)
+				croak("signal() increment must be a positive integer");
+		}
+	}
+	rc = evl_wakeup_signal(&rx_wakeup_of(aTHX_ self)->wk, v);
+	if (rc < 0) {
+		SETERRNO(-rc, 0);
+		croak("eventfd add failed: %s", strerror(-rc));
+	}
+	RETVAL = 1;
     OUTPUT:
 	RETVAL
 
 SV *
 drain(SV *self)
     PREINIT:
-	int64_t sum;
+	struct rx_wakeup *rk;
+	uint64_t v = 0;
+	ssize_t r;
     CODE:
-	sum = evl_wakeup_drain(&rx_wakeup_of(aTHX_ self)->wk);
-	if (sum < 0) {
-		SETERRNO(-sum, 0);
-		croak("eventfd read failed: %s", strerror(-sum));
+	rk = rx_wakeup_of(aTHX_ self);
+	/* One read takes the whole counter (and zeroes it); a signal racing
+	 * in after it leaves the fd readable for the next drain. */
+	do
+		r = read(rk->wk.fd, &v, sizeof(v));
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && errno != EAGAIN) {
+		int e = errno;
+		SETERRNO(e, 0);
+		croak("eventfd read failed: %s", strerror(e));
 	}
-	RETVAL = newSVuv((UV)sum);
+	RETVAL = newSVuv(r == sizeof(v) ? (UV)v : 0);
     OUTPUT:
 	RETVAL
 
@@ -1771,7 +2125,10 @@ _init(SV *self, int edge, int oneshot)
 	be->epfd = fd;
 	be->edge = edge;
 	be->oneshot = oneshot;
-	sv_magicext(SvRV(self), NULL, PERL_MAGIC_ext, &be_vtbl, (const char *)be, 0);
+	{
+		MAGIC *bmg = sv_magicext(SvRV(self), NULL, PERL_MAGIC_ext, &be_vtbl, (const char *)be, 0);
+		bmg->mg_flags |= MGf_DUP;
+	}
 	XSRETURN_EMPTY;
 
 int

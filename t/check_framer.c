@@ -458,6 +458,21 @@ START_TEST(test_netstring_leading_zero_is_ebadmsg)
 }
 END_TEST
 
+/* The lenient flag (peers like the seed's Perl codec send "01:a,"). */
+START_TEST(test_netstring_leading_zeros_accepted_with_flag)
+{
+    evl_framer fr;
+
+    init_ok(&fr, EVL_FRAMER_NETSTRING, EVL_FRAMER_LEADING_ZEROS, 4, NULL, 0);
+    check_every_split(&fr, S("01:a,00:,0003:abc,"), "a||abc|");
+    check_every_split(&fr, S("0005:abcde,"), "EMSGSIZE");
+    ck_assert_int_eq(evl_framer_init(&fr, EVL_FRAMER_LINE, EVL_FRAMER_LEADING_ZEROS, 0, NULL, 0),
+                     -EINVAL);
+    ck_assert_int_eq(evl_framer_init(&fr, EVL_FRAMER_U32BE, EVL_FRAMER_LEADING_ZEROS, 0, NULL, 0),
+                     -EINVAL);
+}
+END_TEST
+
 START_TEST(test_netstring_non_digit_length_is_ebadmsg)
 {
     static const char *const bad[] = { "a:", "1a:x,", " 1:x,", "-1:x,", "+1:x,", "1 :x,", "0x1:" };
@@ -922,6 +937,7 @@ static Suite *framer_suite(void)
     tcase_add_test(tc, test_netstring_zero_length_is_a_frame);
     tcase_add_test(tc, test_netstring_missing_comma_is_ebadmsg);
     tcase_add_test(tc, test_netstring_leading_zero_is_ebadmsg);
+    tcase_add_test(tc, test_netstring_leading_zeros_accepted_with_flag);
     tcase_add_test(tc, test_netstring_non_digit_length_is_ebadmsg);
     tcase_add_test(tc, test_netstring_empty_length_is_ebadmsg);
     tcase_add_test(tc, test_netstring_oversize_length_detected_before_payload);

@@ -630,6 +630,33 @@ START_TEST(test_stream_close_noclose_leaves_fd_open)
 }
 END_TEST
 
+/* abort: the queue behind a full socket is dropped, the fd closed at
+ * once, on_close called; a second abort is -EBADF. */
+START_TEST(test_stream_abort_drops_queue_and_closes_now)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    set_nonblock(sv[0]);
+    fill_fd(sv[0]);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    ck_assert_rc(evl_stream_write(&s, "abc", 3));
+    ck_assert_uint_eq(evl_stream_queued(&s), 3);
+    ck_assert_int_eq(evl_stream_abort(&s), 0);
+    ck_assert_int_eq(r.n_close, 1);
+    ck_assert_uint_eq(evl_stream_queued(&s), 0);
+    ck_assert(fd_is_closed(sv[0]));
+    ck_assert_int_eq(evl_stream_abort(&s), -EBADF);
+    ck_assert_int_eq(r.n_close, 1);
+    ck_assert_int_eq(evl_stream_abort(NULL), -EINVAL);
+    evl_stream_free(&s);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
 START_TEST(test_stream_write_after_close_gives_eshutdown)
 {
     evl_loop *loop = new_loop();
@@ -1615,6 +1642,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_stream_close_after_drain_with_slow_reader);
     tcase_add_test(tc, test_stream_close_with_empty_queue_closes_at_once);
     tcase_add_test(tc, test_stream_close_noclose_leaves_fd_open);
+    tcase_add_test(tc, test_stream_abort_drops_queue_and_closes_now);
     tcase_add_test(tc, test_stream_write_after_close_gives_eshutdown);
     tcase_add_test(tc, test_stream_close_without_loop_drains_synchronously);
     tcase_add_test(tc, test_stream_close_without_loop_reports_epipe_and_closes_fd);

@@ -374,6 +374,34 @@ START_TEST(test_watch_hup_is_readable)
 }
 END_TEST
 
+/* HUP that no enabled callback takes must not wake every wait: the fd is
+ * parked until the watcher changes, and a modify brings it back. */
+START_TEST(test_watch_unhandled_hup_does_not_spin)
+{
+    evl_loop *loop = new_loop();
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    close(p[1]);
+    struct rec r = { 0 };
+    evl_watcher w = { .data = &r };
+    evl_watcher_init(&w, on_read_drain, on_write, NULL);
+    /* Only write interest on a read end whose writer is gone: HUP. */
+    ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_WRITE));
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 1);
+    ck_assert_str_eq(r.log, "");
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    ck_assert_int_eq(evl_watcher_is_active(&w), 1);
+    /* Enabling read puts it back, and the HUP reaches the read callback. */
+    ck_assert_rc(evl_watcher_modify(&w, w.flags | EVL_READ));
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 1);
+    ck_assert_str_eq(r.log, "r");
+    ck_assert_int_eq(evl_watcher_stop(&w), 1);
+    close(p[0]);
+    evl_loop_free(loop);
+}
+END_TEST
+
 START_TEST(test_watch_err_goes_to_error_cb_alone)
 {
     evl_loop *loop = new_loop();
@@ -503,6 +531,7 @@ static Suite *watcher_suite(void)
     tcase_add_test(tc, test_watch_callback_without_enable_bit_is_silent);
     tcase_add_test(tc, test_watch_read_cb_disabling_write_suppresses_write);
     tcase_add_test(tc, test_watch_hup_is_readable);
+    tcase_add_test(tc, test_watch_unhandled_hup_does_not_spin);
     tcase_add_test(tc, test_watch_err_goes_to_error_cb_alone);
     suite_add_tcase(s, tc);
     tc = tcase_create("mutation");

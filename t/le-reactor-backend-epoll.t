@@ -99,4 +99,10 @@ syswrite($w4, 'q');
 ok(!eval { $be4->run_once(undef, 1); 1 }, 'callback die propagates');
 is($@, "cb died\n", 'message');
 
+# The earlier name still works.
+require Linux::Event::Backend::Epoll;
+my $old = Linux::Event::Backend::Epoll->new;
+isa_ok($old, $B, 'Linux::Event::Backend::Epoll');
+is(Linux::Event::Backend::Epoll::ONESHOT(), 0x20, 'with its constants');
+
 done_testing;

@@ -331,6 +331,21 @@ subtest 'watchers hold their handle and loop weakly' => sub {
 	is($w3->is_active, 0, 'and it was cancelled when the loop went');
 };
 
+subtest 'HUP that no callback takes does not wake every wait' => sub {
+	my $loop = make_loop();
+	pipe(my $r, my $w) or die;
+	close $w;
+	my @log;
+	my $wat = $loop->watch($r, write => sub ($l, $fh, $wt) { push @log, 'write' });
+	is($loop->run_once(0), 1, 'the HUP is reported once');
+	is_deeply([ map { $loop->run_once(0) } 1 .. 3 ], [0, 0, 0], 'then the fd is quiet');
+	is($wat->is_active, 1, 'the watcher stays active');
+	$wat->on_read(sub ($l, $fh, $wt) { push @log, 'read'; $wt->cancel });
+	$wat->enable_read;
+	is($loop->run_once(0), 1, 'a mutator brings it back');
+	is_deeply(\@log, ['read'], 'and the HUP reaches the new read callback');
+};
+
 subtest 'the loop owns active watchers' => sub {
 	my $loop = make_loop();
 	pipe(my $r, my $w) or die;

@@ -41,31 +41,14 @@ sub new {
 sub model { return $_[0]{model} }
 sub impl  { return $_[0]{impl} }
 
-# Delegation: every method of the model's engine, through the facade.
-# Each method keeps the CV it found for the last engine class it saw, so
-# a call costs a hash fetch, a ref() and a string compare before the goto.
-my @METHODS = qw(
-	backend_name clock is_running run run_once stop
-	timer backend sched signal waker pid watch unwatch cancel after at
-	read write recv send accept connect shutdown close splice live_op_count drain_callbacks
-	_watcher_update _watcher_cancel
-);
-
-for my $m (@METHODS) {
-	my ($class, $cv) = ('', undef);
-	my $code = sub {
-		my $impl = $_[0]{impl};
-		if (ref($impl) ne $class) {
-			$cv = $impl->can($m)
-				or croak "loop model '$_[0]{model}' does not support $m()";
-			$class = ref($impl);
-		}
-		CORE::splice(@_, 0, 1, $impl);
-		goto &$cv;
-	};
-	no strict 'refs';
-	*{$m} = $code;
-}
+# Delegation: backend_name clock is_running run run_once stop, timer
+# backend sched signal waker pid watch unwatch cancel after at, read write
+# recv send accept connect shutdown close splice live_op_count
+# drain_callbacks, _watcher_update and _watcher_cancel are XSUBs
+# (perlio/reactor.xs): each calls the same method of the impl with the
+# caller's arguments and context, or croaks "loop model '<m>' does not
+# support <method>()"; after, at, cancel, stop and is_running go straight
+# to the reactor's C when the impl is a reactor.
 
 1;
 __END__

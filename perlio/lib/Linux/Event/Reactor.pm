@@ -266,9 +266,12 @@ C<deadline_seconds is required>, C<cb is required>, C<cb must be a coderef>.
 
 Timers with equal deadlines run in the order they were added (FIFO).
 A timer cancelled by an earlier callback of the same batch does not run.
-A timer added from a timer callback (even C<after(0)>) runs on a later
-iteration, so the loop cannot starve; C<after(0)> from outside runs on the
-next C<run_once>, before any wait.
+A timer added from a timer callback (even C<after(0)>) is not part of
+the running batch: it runs after the next wait, so the loop cannot
+starve.  C<after(0)> from outside runs on the next C<run_once>, before
+any wait.  A positive delay counts from the moment C<after> is called
+(never early); C<after(0)> is due at the current iteration's time, so a
+burst of them shares one deadline and costs O(1) each.
 
 =head2 sched
 
@@ -310,6 +313,23 @@ C<pid(...)> to its L<Linux::Event::Pid> adaptor (each made on first
 use).  C<waker> (no arguments) returns the loop's one
 L<Linux::Event::Wakeup>, with an internal watcher that drains it (a
 C<watch> on C<< $waker->fh >> replaces that watcher).
+
+=head1 THREADS AND FORKS
+
+A loop belongs to the thread that made it.  A new ithread gets inert
+copies of it and its watchers (their methods croak
+C<this loop belongs to another thread>, watchers are inactive), and a
+copy of the L<Linux::Event::Wakeup>, whose C<signal> wakes the original
+loop: that is how threads hand work to a loop.  A forked child may
+signal the waker too (the eventfd is shared).
+
+=head1 KNOWN LIMITS
+
+If a watched descriptor is closed while a dup of it stays open, epoll
+keeps the registration (it belongs to the open file, not the number) and
+cannot be told to drop it through the closed number: the watcher is
+cancelled at its next event, but the loop keeps waking for that file
+until the dup is closed too.  Close or C<unwatch> before closing.
 
 =head1 CONSTANTS
 

@@ -27,16 +27,8 @@ sub new {
 sub loop { return $_[0]{loop} }
 sub fh   { return $_[0]{fh} }
 
-sub signal {
-	my ($self, $n) = @_;
-	$n = 1 if @_ < 2;
-	croak "signal() increment must be a positive integer"
-		if !defined $n || ref($n) || $n !~ /\A\d+\z/ || $n < 1;
-	$self->_signal($n) == 0 or croak "eventfd add failed: $!";
-	return 1;
-}
+# signal($n = 1) and drain are XS (perlio/reactor.xs).
 
-# drain is XS: the summed counter, 0 when nothing is pending.
 
 1;
 __END__
@@ -82,8 +74,9 @@ The loop; the eventfd as a Perl handle (closing it closes the eventfd).
 
 Adds C<$n> to the counter; returns 1.  Croaks
 C<signal() increment must be a positive integer>, or
-C<eventfd add failed: ...>.  Safe from other threads and forked children
-(only the fd is shared).
+C<eventfd add failed: ...>.  Safe from other threads (a thread's copy of
+the object signals the same eventfd) and forked children (only the fd is
+shared).
 
 =item drain
 

@@ -32,6 +32,7 @@ sub new {
 	for my $k (qw(read write error)) {
 		croak "$k must be a coderef or undef" if defined $args{$k} && ref($args{$k}) ne 'CODE';
 	}
+	require Linux::Event::Reactor;
 	my $engine = Linux::Event::Reactor::_engine_of($args{loop})
 		or croak "loop is required";
 	return $engine->watch($args{fh},
