@@ -507,14 +507,44 @@ be combined with C<on_stdout> / C<capture_stdout>
 
 =head1 DIFFERENCES FROM THE SEED
 
-Fixed: the umask check, the busy loop on a widowed stdin pipe, other
-children's pipe ends inherited by C<child> children, timeouts that could
-not bound C<on_exit>, C<on_timeout> exceptions that cancelled the kill,
-queued specs checked only when they start, C<max_children(0)> stalling
-the queue, uncounted children, silent C<on_exit>/C<on_start>/drain
-exceptions (now warnings), C<Request-E<gt>cancel> of a started request,
-stdin inherited by default, C<kill> reaching a recycled pid, spawn
-failures leaking pipes, timeouts not checked as numbers.
+Fixed: the umask check (a parent umask of 0 failed every spawn), the
+busy loop on a widowed stdin pipe, other children's pipe ends inherited
+by C<child> children, timeouts that could not bound C<on_exit>,
+C<on_timeout> exceptions that cancelled the kill, queued specs checked
+only when they start, C<max_children(0)> stalling the queue, silent
+C<on_exit>/C<on_start>/drain exceptions (now warnings), C<kill> reaching
+a recycled pid, spawn failures leaking pipes or leaving an orphan,
+timeouts not checked as numbers, a trailing newline accepted as an
+integer.
+
+Changes a program can see:
+
+=over 4
+
+=item *
+
+The child's stdin is F</dev/null> unless C<stdin>, C<stdin_pipe> or
+C<inherit_stdin> says otherwise (the seed let it read the terminal).
+
+=item *
+
+C<running> counts every child of the helper, with or without a limit,
+and C<drain> waits for all of them; a cancelled request leaves the queue
+at once, and C<cancel> of a started request returns 0.
+
+=item *
+
+Chunks are as big as the pipe delivers (up to 256 KiB), not 8 KiB.
+
+=item *
+
+New: C<< $child->cancel >>, C<timed_out>, C<stdin_queued>,
+C<stdout_fh>/C<stderr_fh>, the spawn options C<process_group>,
+C<on_stdin_error>, C<inherit_stdin>, C<stdout_fh>, C<stderr_fh>,
+C<pipe_size>, and C<Request> C<is_cancelled>, C<helper>, C<spec>;
+C<Exit> C<exit_code>, C<core_dumped>, C<core_dump>, C<raw>.
+
+=back
 
 =head1 SEE ALSO
 
