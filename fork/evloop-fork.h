@@ -144,8 +144,12 @@ struct evl_spawn_options {
      * exec(<argv[0]>), setsid or setpgid. */
     const char *diag_prefix;
     /* Captured output pipes: capacity asked with F_SETPIPE_SZ (0: the
-     * kernel's default, 64 KiB) and bytes per read (0: 64 KiB).  Bigger
-     * pipes mean fewer wakeups for a child that writes a lot. */
+     * kernel's default, 64 KiB; a refusal is no error) and bytes per
+     * read (0: more than the pipe holds, 256 KiB or twice pipe_size, so
+     * that a read which empties the pipe is short and no read is spent
+     * on EAGAIN).  Bigger pipes mean fewer wakeups for a child that
+     * writes a lot, but count against the user's pipe budget
+     * (/proc/sys/fs/pipe-user-pages-soft). */
     size_t pipe_size;
     size_t read_size;
 };

@@ -44,6 +44,7 @@ BOOT:
     EVLXS_CALL_BOOT(boot_Linux__Event__Reactor);
     EVLXS_CALL_BOOT(boot_Linux__Event__Proactor);
     EVLXS_CALL_BOOT(boot_Linux__Event__Stream);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Fork);
 
 void
 attach(fh, loop)

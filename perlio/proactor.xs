@@ -9,10 +9,11 @@
  * Map of this file:
  *   1. the engine (struct px) and the Operation (struct pxop)
  *   2. Operations: creation, lookup, settlement, the callback queue
- *   3. the uring path: fds and buffers, submission, completion,
- *      cancellation, progress
+ *   3. the uring path: fds and buffers, completion
  *   4. argument parsing and the checks of the op methods
- *   5. the generic submit path (Perl backends: Fake)
+ *   3b. the uring path: submission, progress, cancellation (after 4:
+ *      it uses the parsed arguments)
+ *   5. the generic submit path (Perl backends: Fake); engine life
  *   6. XS
  *
  * Ownership.  The engine is a blessed hash; its C state hangs off it as
@@ -367,7 +368,7 @@ static SV *S_run_cb(pTHX_ pxop *op, SV *op_rv)
 	tmp = sv_2mortal(SvREFCNT_inc_simple_NN(op->cb));
 	PUSHMARK(SP);
 	EXTEND(SP, 3);
-	PUSHs(sv_2mortal(newSVsv(op_rv)));
+	PUSHs(op_rv);	/* held by the caller for the call */
 	PUSHs(op->result ? sv_2mortal(SvREFCNT_inc_simple_NN(op->result)) : &PL_sv_undef);
 	PUSHs(op->data ? sv_2mortal(SvREFCNT_inc_simple_NN(op->data)) : &PL_sv_undef);
 	PUTBACK;
@@ -683,9 +684,9 @@ static void px_op_done(evl_op *eop)
 	sv_2mortal(op->self);
 }
 
-/* Ms from a deadline on the engine's clock to an absolute
- * CLOCK_MONOTONIC one: the clock (a user's, possibly) says how far
- * away it is, through the engine's _remaining_ns_until. */
+/* Nanoseconds from now to a deadline on the engine's clock (a user's
+ * clock, possibly), through the engine's _remaining_ns_until; the
+ * caller adds them to CLOCK_MONOTONIC now for libevloop's timer heap. */
 #define remaining_ns(p, d) S_remaining_ns(aTHX_ p, d)
 static IV S_remaining_ns(pTHX_ px *px, SV *deadline)
 {
@@ -753,6 +754,20 @@ struct px_args {
 };
 #define HAVE(a, k) ((a)->have & B(k))
 
+/* The A_* index of a key, or A_NKEYS. */
+static const unsigned char arg_lens[A_NKEYS] = { 2, 3, 4, 11, 3, 5, 4, 3, 5, 6, 11 };
+
+static int arg_index(const char *key, STRLEN klen)
+{
+	int k;
+
+	for (k = 0; k < A_NKEYS; k++)
+		if (arg_lens[k] == klen && arg_names[k][0] == key[0] &&
+		    memEQ(arg_names[k], key, klen))
+			return k;
+	return A_NKEYS;
+}
+
 /* Reads key/value pairs as a hash assignment would: the last of a
  * repeated key wins, a missing final value is undef.  With strict, keys
  * outside allowed croak `unknown argument: <key>`, naming the first such
@@ -775,9 +790,7 @@ static void S_args_parse(pTHX_ struct px_args *a, SV **kv, I32 n, unsigned allow
 		 * SvOK only after their get magic: read them once. */
 		if (SvGMAGICAL(val))
 			val = sv_mortalcopy(val);
-		for (k = 0; k < A_NKEYS; k++)
-			if (strlen(arg_names[k]) == klen && memEQ(arg_names[k], key, klen))
-				break;
+		k = arg_index(key, klen);
 		if (k == A_NKEYS || !(allowed & B(k))) {
 			if (strict && (bad == NULL || sv_cmp(kv[i], bad) < 0))
 				bad = kv[i];

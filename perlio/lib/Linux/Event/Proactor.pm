@@ -4,7 +4,7 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
-use Scalar::Util qw(blessed);
+use Scalar::Util qw(blessed reftype);
 use Socket qw(SHUT_RD SHUT_WR SHUT_RDWR);
 
 use PerlIO::evloop ();    # the XS half: op methods, run_once, Operation
@@ -122,7 +122,7 @@ sub _validate_at_args ($self, $deadline, %arg) {
 }
 
 sub _validate_common_args ($self, %arg) {
-    if (defined $arg{on_complete} && ref($arg{on_complete}) ne 'CODE') {
+    if (defined $arg{on_complete} && (reftype($arg{on_complete}) // '') ne 'CODE') {
         croak 'on_complete must be a coderef';
     }
     return;

@@ -1,0 +1,81 @@
+package Linux::Event::Fork::Exit;
+use v5.36;
+
+our $VERSION = '0.010';
+
+sub new ($class, $pid, $status) {
+	return bless { pid => $pid, status => $status }, $class;
+}
+
+# A negative status is an exit that could not be collected (-ECHILD: some
+# other code reaped the child); every predicate is then false.
+sub pid ($self)      { return $self->{pid} }
+sub status ($self)   { return $self->{status} }
+sub exited ($self)   { my $s = $self->{status}; return $s >= 0 && ($s & 0x7f) == 0 ? 1 : 0 }
+sub signaled ($self) {
+	my $s = $self->{status};
+	return $s >= 0 && ($s & 0x7f) != 0 && ($s & 0x7f) != 0x7f ? 1 : 0;
+}
+sub code ($self)     { return $self->exited ? ($self->{status} >> 8) & 0xff : 0 }
+sub signal ($self)   { return $self->signaled ? $self->{status} & 0x7f : 0 }
+sub coredump ($self) { return $self->signaled && ($self->{status} & 0x80) ? 1 : 0 }
+
+# Names the seed's POD and examples used.
+sub exit_code ($self)   { return $self->code }
+sub core_dumped ($self) { return $self->coredump }
+sub core_dump ($self)   { return $self->coredump }
+sub raw ($self)         { return $self->{status} }
+
+1;
+__END__
+
+=head1 NAME
+
+Linux::Event::Fork::Exit - a child's wait status
+
+=head1 SYNOPSIS
+
+    on_exit => sub ($child, $exit) {
+        if ($exit->exited) { say "exit code ", $exit->code }
+        else               { say "killed by signal ", $exit->signal }
+    }
+
+=head1 METHODS
+
+=over 4
+
+=item new($pid, $status)
+
+C<$status> is the raw wait(2) status (C<7 E<lt>E<lt> 8> for exit 7, 9 for
+SIGKILL).
+
+=item pid, status
+
+As given.
+
+=item exited, signaled, coredump
+
+1 or 0 (numbers, never C<''>).
+
+=item code
+
+The exit code; 0 when the child was killed by a signal.
+
+=item signal
+
+The signal that killed it; 0 when it exited normally.
+
+=item exit_code, core_dumped, core_dump, raw
+
+Other names for C<code>, C<coredump>, C<coredump> and C<status>.
+
+=back
+
+A negative status means the exit could not be collected (another
+waiter reaped the child first): all predicates are 0.
+
+=head1 SEE ALSO
+
+L<Linux::Event::Fork>
+
+=cut
