@@ -658,6 +658,11 @@ is_closed(SV *self)
 	x = stream_of(aTHX_ self);
 	bit = ix == 0 ? ST_CLOSED : ix == 1 ? ST_CLOSING : ST_BLOCKED;
 	RETVAL = (x->state & bit) ? &PL_sv_yes : &PL_sv_no;
+	/* A print queues without the high-water check that write() makes:
+	 * above high_watermark counts as blocked whoever queued it. */
+	if (ix == 2 && !(x->state & ST_CLOSED) && x->s && x->high &&
+	    evl_stream_queued(x->s) > x->high)
+		RETVAL = &PL_sv_yes;
     OUTPUT:
 	RETVAL
 

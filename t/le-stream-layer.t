@@ -119,6 +119,22 @@ subtest join('/', @$l) => sub {
         ok(!defined fileno($a), 'handle closed after the drain');
     }
 
+    # -- printed bytes count for the high watermark too
+    {
+        my ($a, $b) = pair();
+        my $s = Linux::Event::Stream->new(loop => $loop, fh => $a, on_read => sub {},
+            high_watermark => 1000, low_watermark => 100);
+        print $a 'p' x 3_000_000;
+        $loop->run_once(0.01);
+        ok($s->buffered_bytes > 1000, 'printed bytes queued behind a full socket');
+        ok($s->is_write_blocked, 'is_write_blocked above high_watermark after a print');
+        my $got = $readn->($b, 3_000_000);
+        $loop->run_once(0.01) for 1 .. 3;
+        is(length $got, 3_000_000, 'all printed bytes arrived');
+        ok(!$s->is_write_blocked, 'not blocked once drained');
+        $s->close;
+    }
+
     # -- close drops a blocked queue (print's bytes too) and does not wait
     {
         my ($a, $b) = pair();

@@ -125,8 +125,9 @@ C<binmode($fh, ':evloop')> would; a handle whose layers C<:evloop> cannot sit
 on croaks C<new(): fh cannot take the :evloop layer: ...>), and the Stream
 drives that layer's own stream.  So C<print $fh ...> from any code and
 C<< $stream->write(...) >> share one write queue: they go out in the order
-they were made, C<buffered_bytes> counts both, and C<close_after_drain> waits
-for both.  Input the layer had buffered before the Stream (say after a
+they were made, C<buffered_bytes> counts both, C<is_write_blocked> is true
+whenever the queue is above C<high_watermark> (whoever filled it), and
+C<close_after_drain> waits for both.  Input the layer had buffered before the Stream (say after a
 C<readline>) is delivered first.  One Stream per handle: a second croaks
 C<new(): Device or resource busy>.
 
