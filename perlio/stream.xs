@@ -27,6 +27,7 @@
 #include "xs-internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -85,6 +86,7 @@ struct evlxs_stream {
 	size_t low, high;
 	int close_fh;
 	unsigned state;
+	int write_only;		/* O_WRONLY fd (a pipe's write end): never read */
 };
 
 static int stream_mg_free(pTHX_ SV *sv, MAGIC *mg);
@@ -634,8 +636,13 @@ _init(SV *self, SV *loop, SV *fh, HV *o)
 		evl_stream_set_read_limits(x->s, rmax, rs ? rs : 65536);
 	}
 	x->self_strong = newRV_inc(SvRV(self));
-	/* Input the layer buffered already is delivered now. */
-	rc = evl_stream_read_start(x->s);
+	/* Input the layer buffered already is delivered now.  A write-only
+	 * fd is never read: a proactor's read on it would fail with EBADF. */
+	{
+		int fl = fcntl(fd, F_GETFL);
+		x->write_only = fl >= 0 && (fl & O_ACCMODE) == O_WRONLY;
+	}
+	rc = x->write_only ? 0 : evl_stream_read_start(x->s);
 	if (rc < 0 && !(x->state & ST_CLOSED))
 		fail(aTHX_ x, -rc, newSVpvf("io:%d", -rc));
 
@@ -798,7 +805,7 @@ resume_read(SV *self)
 	x = stream_of(aTHX_ self);
 	if ((x->state & ST_PAUSED) && !(x->state & (ST_CLOSED | ST_CLOSING))) {
 		x->state &= ~ST_PAUSED;
-		if (x->s)
+		if (x->s && !x->write_only)
 			evl_stream_read_start(x->s);
 	}
 	RETVAL = newSVsv(self);
