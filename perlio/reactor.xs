@@ -1450,8 +1450,10 @@ run(SV *self)
 		/* Otherwise the interrupt hook stopped it for a %SIG handler. */
 	}
 	eng->running = 0;
-	LEAVE;
+	/* Before LEAVE: that may drop the engine's last reference (a
+	 * callback let go of the loop), and a croak unwinds it anyway. */
 	evlxs_rethrow(aTHX_ &eng->base);
+	LEAVE;
 	XSRETURN_EMPTY;
 
 int
@@ -1471,9 +1473,10 @@ run_once(SV *self, SV *timeout = &PL_sv_undef)
 	SAVEFREESV(SvRV(self));
 	rx_async_check(aTHX);
 	rc = evl_loop_run_once(eng->base.loop, tmo);
-	LEAVE;
+	/* Before LEAVE, which may free the engine (see run). */
 	evlxs_rethrow(aTHX_ &eng->base);
 	rx_async_check(aTHX);
+	LEAVE;
 	if (rc < 0)
 		croak("run_once: %s", strerror(-rc));
 	RETVAL = rc;
