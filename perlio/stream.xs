@@ -174,8 +174,10 @@ static void fail(pTHX_ struct evlxs_stream *x, int err, SV *msg)
 	if (x->s)
 		evl_stream_read_stop(x->s);
 	if (x->on_error) {
-		SV *e = sv_2mortal(newSViv(err));
+		/* Not mortal: no FREETMPS runs while the loop does. */
+		SV *e = newSViv(err);
 		call_cb(aTHX_ x, x->on_error, e, 1);
+		SvREFCNT_dec(e);
 	}
 	finish_close(aTHX_ x);
 }
@@ -256,8 +258,9 @@ static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len)
 {
 	if (x->mode == CODEC_RAW) {
 		if (x->on_read) {
-			SV *chunk = sv_2mortal(newSVpvn(p, len));
+			SV *chunk = newSVpvn(p, len);
 			call_cb(aTHX_ x, x->on_read, chunk, 1);
+			SvREFCNT_dec(chunk);
 		}
 		return len;
 	}
@@ -265,16 +268,19 @@ static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len)
 	sv_catpvn(x->inbuf, p, len);
 	{
 		dSP;
-		AV *out = newAV();
-		SV *outref = sv_2mortal(newRV_noinc((SV *)out));
-		SV *bufref = sv_2mortal(newRV_inc(x->inbuf));
+		AV *out;
+		SV *outref, *bufref;
 		SV **decode = hv_fetchs((HV *)SvRV(x->codec), "decode", 0);
 		int count, ok = 0;
 		SV *errmsg = NULL;
 		SSize_t i, n;
 
+		/* Every temporary inside this scope: the loop runs no FREETMPS. */
 		ENTER;
 		SAVETMPS;
+		out = newAV();
+		outref = sv_2mortal(newRV_noinc((SV *)out));
+		bufref = sv_2mortal(newRV_inc(x->inbuf));
 		PUSHMARK(SP);
 		XPUSHs(x->codec);
 		XPUSHs(bufref);
@@ -334,21 +340,24 @@ static void cb_message(evl_stream *s, const char *p, size_t len)
 
 	if (x->state & ST_CLOSED)
 		return;
+	/* Not mortal: no FREETMPS runs while the loop does, so a mortal
+	 * per message would pile up until run returns. */
 	if (x->codec_kind == EVL_FRAMER_LINE && !x->chomp) {
-		msg = sv_2mortal(newSV(len + 2));
+		msg = newSV(len + 2);
 		SvPOK_on(msg);
 		memcpy(SvPVX(msg), p, len);
 		SvPVX(msg)[len] = '\n';
 		SvPVX(msg)[len + 1] = '\0';
 		SvCUR_set(msg, len + 1);
 	} else {
-		msg = sv_2mortal(newSVpvn(p, len));
+		msg = newSVpvn(p, len);
 	}
 	if (x->on_message) {
 		HOLD(x, hold);
 		call_cb(aTHX_ x, x->on_message, msg, 1);
 		UNHOLD(hold);
 	}
+	SvREFCNT_dec(msg);
 }
 
 static void cb_eof(evl_stream *s)
