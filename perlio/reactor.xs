@@ -13,7 +13,7 @@
  *
  * Callbacks.  Everything the C core dispatches (timer expiry, fd
  * readiness, signals, child exits) lands in a trampoline here that calls
- * the Perl callback through rx_call, which keeps evlxs_call's rules
+ * the Perl callback through evlxs_call (xs-common.c), whose rules are
  * (G_EVAL: a die never unwinds through libevloop; the first exception
  * is kept, the loop is stopped, and run/run_once croak with it once the
  * C loop has returned).  The
@@ -96,33 +96,6 @@ struct rx_engine {
 };
 
 /* ------------------------------------------------------------ calls */
-
-/* evlxs_call's contract (G_EVAL; the first exception kept in
- * eng->error and the loop stopped; later ones warned about) without its
- * outer scope: with G_DISCARD, call_sv opens and frees its own temps
- * scope, and this is the per-event path. */
-static void rx_call(pTHX_ struct evlxs_engine *eng, SV *cb, SV **args, int n)
-{
-	dSP;
-	int i;
-
-	PUSHMARK(SP);
-	EXTEND(SP, n);
-	for (i = 0; i < n; i++)
-		PUSHs(args[i]);
-	PUTBACK;
-	call_sv(cb, G_VOID | G_DISCARD | G_EVAL);
-	if (UNLIKELY(SvTRUE(ERRSV))) {
-		if (!eng->error) {
-			eng->error = newSVsv(ERRSV);
-			if (eng->loop)
-				evl_loop_stop(eng->loop);
-		} else {
-			warn("evloop: a second callback died in the same "
-			     "iteration: %" SVf, SVfARG(ERRSV));
-		}
-	}
-}
 
 /* ------------------------------------------------------------ engine */
 
@@ -288,7 +261,7 @@ static void rx_timer_fire(evl_timer *t)
 	/* Gone before the call: cancel($id) from the callback returns 0. */
 	tmap_remove(eng, rt);
 	rt_release(eng, rt);
-	rx_call(aTHX_ &eng->base, cb, &eng->loop_sv, 1);
+	evlxs_call(aTHX_ &eng->base, cb, &eng->loop_sv, 1);
 	SvREFCNT_dec(cb);
 }
 
@@ -592,7 +565,7 @@ static void rx_w_call(evl_watcher *w, int which)
 	args[2] = rw->self_rv;
 	SvREFCNT_inc_simple_void_NN((SV *)rw->hv);
 	SvREFCNT_inc_simple_void_NN(cb);
-	rx_call(aTHX_ &eng->base, cb, args, 3);
+	evlxs_call(aTHX_ &eng->base, cb, args, 3);
 	SvREFCNT_dec(cb);
 	SvREFCNT_dec((SV *)rw->hv);
 }
@@ -731,7 +704,7 @@ static void rx_sig_fire(evl_signal *s, int signo, unsigned count)
 	args[1] = newSViv(signo);
 	args[2] = newSVuv(count);
 	args[3] = data;
-	rx_call(aTHX_ &eng->base, cb, args, 4);
+	evlxs_call(aTHX_ &eng->base, cb, args, 4);
 	SvREFCNT_dec(args[1]);
 	SvREFCNT_dec(args[2]);
 	SvREFCNT_dec(data);
@@ -802,7 +775,7 @@ static void rx_pid_fire(evl_pid *p, int status)
 	rp->data = NULL;
 	if (status < 0)
 		SETERRNO(-status, 0);
-	rx_call(aTHX_ &eng->base, rp->cb, args, 4);
+	evlxs_call(aTHX_ &eng->base, rp->cb, args, 4);
 	SvREFCNT_dec(args[1]);
 	SvREFCNT_dec(args[2]);
 	SvREFCNT_dec(args[3]);

@@ -58,15 +58,16 @@ void evlxs_call(pTHX_ struct evlxs_engine *eng, SV *cb, SV **args, int n)
 	dSP;
 	int i;
 
-	ENTER;
-	SAVETMPS;
+	/* No scope of our own: with G_DISCARD call_sv opens and frees one
+	 * for the callee's temporaries, and this is the per-event path.
+	 * (Callers must not pass mortals: the loop runs no FREETMPS.) */
 	PUSHMARK(SP);
 	EXTEND(SP, n);
 	for (i = 0; i < n; i++)
 		PUSHs(args[i]);
 	PUTBACK;
 	call_sv(cb, G_VOID | G_DISCARD | G_EVAL);
-	if (SvTRUE(ERRSV)) {
+	if (UNLIKELY(SvTRUE(ERRSV))) {
 		if (!eng->error) {
 			eng->error = newSVsv(ERRSV);
 			if (eng->loop)
@@ -76,8 +77,6 @@ void evlxs_call(pTHX_ struct evlxs_engine *eng, SV *cb, SV **args, int n)
 			     "iteration: %" SVf, SVfARG(ERRSV));
 		}
 	}
-	FREETMPS;
-	LEAVE;
 }
 
 void evlxs_rethrow(pTHX_ struct evlxs_engine *eng)

@@ -44,7 +44,8 @@ void evlxs_engine_attach(pTHX_ SV *hv, struct evlxs_engine *eng, MGVTBL *vtbl);
  * never unwinds through libevloop.  The first exception is kept in
  * eng->error (later ones are warned about) and evl_loop_stop is called;
  * the XS run/run_once entry points call evlxs_rethrow when the C loop has
- * returned. */
+ * returned.  It opens no scope of its own (the per-event path): args
+ * must not be mortals, since no FREETMPS runs while the loop does. */
 void evlxs_call(pTHX_ struct evlxs_engine *eng, SV *cb, SV **args, int n);
 
 /* Croaks with the kept exception, if any, clearing it. */
