@@ -90,7 +90,18 @@ struct evlxs_stream {
 };
 
 static int stream_mg_free(pTHX_ SV *sv, MAGIC *mg);
-static MGVTBL stream_vtbl = { NULL, NULL, NULL, NULL, stream_mg_free };
+static int stream_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
+static MGVTBL stream_vtbl = { NULL, NULL, NULL, NULL, stream_mg_free, NULL, stream_mg_dup, NULL };
+
+/* ithreads: the C stream, its callbacks and its SVs belong to the thread
+ * that made it.  A new thread's copy of the object is inert (it would
+ * otherwise free the parent's state a second time when it goes). */
+static int stream_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
+{
+	PERL_UNUSED_ARG(param);
+	mg->mg_ptr = NULL;
+	return 0;
+}
 
 static struct evlxs_stream *stream_of(pTHX_ SV *obj)
 {
@@ -99,8 +110,12 @@ static struct evlxs_stream *stream_of(pTHX_ SV *obj)
 	if (!SvROK(obj) || SvTYPE(SvRV(obj)) != SVt_PVHV)
 		croak("not a Linux::Event::Stream object");
 	for (mg = SvMAGIC(SvRV(obj)); mg; mg = mg->mg_moremagic)
-		if (mg->mg_type == PERL_MAGIC_ext && mg->mg_virtual == &stream_vtbl)
+		if (mg->mg_type == PERL_MAGIC_ext && mg->mg_virtual == &stream_vtbl) {
+			if (mg->mg_ptr == NULL)
+				croak("Linux::Event::Stream: a thread's copy of a stream "
+				      "cannot be used (streams stay with the thread that made them)");
 			return (struct evlxs_stream *)mg->mg_ptr;
+		}
 	croak("Linux::Event::Stream object is not initialised");
 	return NULL;
 }
@@ -624,6 +639,7 @@ _init(SV *self, SV *loop, SV *fh, HV *o)
 	}
 	/* Nothing reads or calls back until the magic is in place. */
 	mg = sv_magicext(SvRV(self), NULL, PERL_MAGIC_ext, &stream_vtbl, (const char *)x, 0);
+	mg->mg_flags |= MGf_DUP;
 	PERL_UNUSED_VAR(mg);
 	evl_timer_init(eng->loop, &x->defer);
 	x->defer.data = x;
