@@ -48,23 +48,13 @@ void evl__epoll_free(evl_loop *loop)
     loop->events = NULL;
 }
 
-volatile unsigned evl__fork_gen;
-static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
-static void count_fork(void) { evl__fork_gen++; }
-static void register_fork_hook(void) { pthread_atfork(NULL, NULL, count_fork); }
-
-void evl__fork_watch(void)
-{
-    pthread_once(&fork_once, register_fork_hook);
-}
-
 int evl__epoll_ctl(evl_loop *loop, int op, int fd, uint32_t events, uint64_t key)
 {
     struct epoll_event ev = { .events = events, .data.u64 = key };
     /* A forked child's copy of the loop shares the parent's epoll set: a
      * destructor or a stop in the child would take the parent's fds out
      * of it.  The child's changes stay in its own bookkeeping. */
-    if (loop->fork_gen != evl__fork_gen)
+    if (loop->fork_gen != evl__forks)
         return 0;
     if (epoll_ctl(loop->epfd, op, fd, &ev) < 0)
         return -errno;

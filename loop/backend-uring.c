@@ -270,7 +270,7 @@ static int uring_poll(evl_loop *loop, int64_t timeout_ns)
 static void uring_teardown(evl_loop *loop)
 {
     struct uring_state *us = state_of(loop);
-    if (us == NULL || !us->ring_ok || getpid() != loop->owner_pid)
+    if (us == NULL || !us->ring_ok || loop->fork_gen != evl__forks)
         return;   /* not ours to drive (forked child): just let free unmap */
     if (us->inflight > 0) {
         struct io_uring_sqe *sqe = get_sqe(us);

@@ -115,8 +115,7 @@ struct evl_loop {
     void *backend_data;          /* the backend's own state */
     unsigned flags;              /* evl_loop_new flags */
     unsigned ring_entries;
-    pid_t owner_pid;             /* a forked child must not drive our ring */
-    unsigned fork_gen;           /* evl__fork_gen when the loop was made */
+    unsigned fork_gen;           /* evl__forks when the loop was made */
     int (*interrupt_cb)(evl_loop *loop, void *arg);
     void *interrupt_arg;
 
@@ -171,11 +170,11 @@ EVL__HIDDEN void evl__timers_free(evl_loop *loop);
 EVL__HIDDEN void evl__signal_dispatch(evl_loop *loop);
 EVL__HIDDEN void evl__signals_free(evl_loop *loop);
 
-/* Forks seen by this process (counted in the child by a pthread_atfork
- * handler).  A loop whose fork_gen differs is a forked child's copy: its
- * epoll set is still the parent's (the fd is shared), so the child must
- * not change it. */
-extern volatile unsigned evl__fork_gen;
-void evl__fork_watch(void);
+/* evl_fork_count's counter (loop.c), read directly on hot paths once a
+ * loop exists (creating one registers the counting).  A loop whose
+ * fork_gen differs is a forked child's copy: its epoll set and ring are
+ * still the parent's (the fds are shared), so the child must not change
+ * or drive them. */
+EVL__HIDDEN extern volatile unsigned evl__forks;
 
 #endif

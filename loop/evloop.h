@@ -108,6 +108,14 @@ enum evl_pid_flag {
  * from the kernel, or (uring) the kernel's refusal of io_uring. */
 EVL_EXPORT int evl_loop_new(evl_loop **out, int model, unsigned flags);
 
+/* How many times this process or its ancestors forked since libevloop
+ * started counting (a pthread_atfork child handler, registered by the
+ * first call or the first loop).  A value that differs from one saved
+ * earlier means the caller runs in a forked child of the process that
+ * saved it: state shared with the parent (an epoll set, a ring, a write
+ * queue) is then the parent's.  Loops use it for exactly that. */
+EVL_EXPORT unsigned evl_fork_count(void);
+
 /* Options beyond the model; zero-initialise and set what you need. */
 struct evl_loop_options {
     int model;                  /* EVL_REACTOR or EVL_PROACTOR */

@@ -13,6 +13,7 @@
 #endif
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,17 @@ int evl_loop_new(evl_loop **out, int model, unsigned flags)
 {
     evl_loop_options opt = { .model = model, .flags = flags };
     return evl_loop_new_ex(out, &opt);
+}
+
+volatile unsigned evl__forks;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static void count_fork(void) { evl__forks++; }
+static void register_fork_hook(void) { pthread_atfork(NULL, NULL, count_fork); }
+
+unsigned evl_fork_count(void)
+{
+    pthread_once(&fork_once, register_fork_hook);
+    return evl__forks;
 }
 
 int evl_loop_new_ex(evl_loop **out, const evl_loop_options *opt)
@@ -62,9 +74,7 @@ int evl_loop_new_ex(evl_loop **out, const evl_loop_options *opt)
     loop->model = opt->model;
     loop->flags = opt->flags;
     loop->ring_entries = opt->ring_entries;
-    evl__fork_watch();
-    loop->owner_pid = getpid();
-    loop->fork_gen = evl__fork_gen;
+    loop->fork_gen = evl_fork_count();
     loop->backend = backend;
     loop->epfd = loop->timerfd = loop->wakefd = loop->sigfd = -1;
     sigemptyset(&loop->sigmask);

@@ -47,19 +47,16 @@
 /* ------------------------------------------------------------ shared streams */
 
 
-/* Counts forks (in the child).  perl flushes every handle before fork,
- * but a non-blocking one may keep part of its queue (see
- * PerlIOEvloop_flush); the child's copy of that queue is the parent's to
- * write, so the child drops it on first use instead of sending it twice. */
-static volatile unsigned fork_gen;
-static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
-static void count_fork(void) { fork_gen++; }
-static void register_fork_hook(void) { pthread_atfork(NULL, NULL, count_fork); }
-
+/* perl flushes every handle before fork, but a non-blocking one may keep
+ * part of its queue (see PerlIOEvloop_flush); the child's copy of that
+ * queue is the parent's to write, so the child drops it on first use
+ * instead of sending it twice (evl_fork_count tells the copies apart). */
 static void forget_parents_queue(evl_pio_shared *sh)
 {
-    if (sh->fork_gen != fork_gen) {
-        sh->fork_gen = fork_gen;
+    unsigned forks = evl_fork_count();
+
+    if (sh->fork_gen != forks) {
+        sh->fork_gen = forks;
         evl_buf_consume(&sh->s.wbuf, evl_buf_len(&sh->s.wbuf));
     }
 }
@@ -77,7 +74,6 @@ static evl_pio_shared *shared_get(void *owner, int fd, const struct stat *st, si
     int shareable = !S_ISREG(st->st_mode);
     unsigned b = (unsigned)fd % REG_BUCKETS;
 
-    pthread_once(&fork_once, register_fork_hook);
     if (shareable) {
         pthread_mutex_lock(&reg_lock);
         for (sh = reg[b]; sh != NULL; sh = sh->next) {
@@ -111,7 +107,7 @@ static evl_pio_shared *shared_get(void *owner, int fd, const struct stat *st, si
     sh->dev = st->st_dev;
     sh->ino = st->st_ino;
     sh->refcnt = 1;
-    sh->fork_gen = fork_gen;
+    sh->fork_gen = evl_fork_count();
     sh->regular = !shareable;
     if (shareable) {
         pthread_mutex_lock(&reg_lock);
@@ -926,7 +922,7 @@ static SSize_t PerlIOEvloop_write(pTHX_ PerlIO *f, const void *vbuf, Size_t coun
     if (sh != NULL && count > 0 && e->wmax == 0 && sh->loop == NULL && sh->s.err == 0 &&
         (PerlIOBase(f)->flags & (PERLIO_F_CANWRITE | PERLIO_F_LINEBUF | PERLIO_F_UNBUF)) ==
             PERLIO_F_CANWRITE &&
-        sh->fork_gen == fork_gen && evl__pio_rlen(f, e) == 0) {
+        sh->fork_gen == evl_fork_count() && evl__pio_rlen(f, e) == 0) {
         evl_buf *wb = &sh->s.wbuf;
         if (wb->tail - wb->head + count < e->bufsiz && wb->cap - wb->tail >= count) {
             memcpy(wb->base + wb->tail, vbuf, count);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "evl-test.h"
@@ -233,12 +234,28 @@ START_TEST(test_loop_stop_from_io_callback_leaves_no_spurious_event)
 }
 END_TEST
 
+/* The fork counter moves in a child, and only there. */
+START_TEST(test_fork_count_moves_in_the_child_only)
+{
+    unsigned before = evl_fork_count();
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(evl_fork_count() == before + 1 ? 0 : 1);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_uint_eq(evl_fork_count(), before);
+}
+END_TEST
+
 static Suite *loop_suite(void)
 {
     Suite *s = suite_create("loop");
     TCase *tc = tcase_create("lifecycle");
     tcase_add_test(tc, test_loop_new_rejects_bad_model_and_flags);
     tcase_add_test(tc, test_loop_free_closes_every_fd);
+    tcase_add_test(tc, test_fork_count_moves_in_the_child_only);
     tcase_add_test(tc, test_loop_free_with_active_objects_forgets_them);
     suite_add_tcase(s, tc);
     tc = tcase_create("run");
