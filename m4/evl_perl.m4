@@ -16,11 +16,15 @@
 #   PERL_EMBED_CFLAGS/PERL_EMBED_LIBS  ExtUtils::Embed ccopts/ldopts, for C
 #                     test programs that embed an interpreter
 #
+#   PERL_MAN3DIR      install dir for the modules' man pages (section 3pm)
+#
 # The install dir follows MakeMaker's PREFIX= logic: take
 # $Config{installsitearch} (or vendor/perl with --with-perl-installdirs) and
-# replace perl's own prefix by ${prefix}.  With the default prefix
-# (/usr/local on Debian) this is exactly perl's sitearch, which is in @INC;
-# with any other --prefix (e.g. make distcheck) it stays under ${prefix}.
+# replace perl's own prefix by ${prefix}.  The tree defaults to site, as
+# MakeMaker's INSTALLDIRS does, so that the default prefix (/usr/local)
+# lands exactly in perl's sitearch, which is in @INC; --prefix=/usr (a
+# packager's build) defaults to vendor, perl's /usr tree.  With any other
+# --prefix (e.g. make distcheck) the files stay under ${prefix}.
 AC_DEFUN([EVL_PERL], [
   AC_ARG_VAR([PERL], [Perl interpreter used to build and test the XS module])
   AC_PATH_PROG([PERL], [perl])
@@ -67,13 +71,16 @@ AC_DEFUN([EVL_PERL], [
 
   AC_ARG_WITH([perl-installdirs],
     [AS_HELP_STRING([--with-perl-installdirs=site|vendor|perl],
-                    [which of perl's trees to install into (default: vendor)])],
-    [], [with_perl_installdirs=vendor])
+                    [which of perl's trees to install into (default: site;
+                     vendor when --prefix=/usr)])],
+    [], [AS_IF([test "x$prefix" = x/usr],
+               [with_perl_installdirs=vendor],
+               [with_perl_installdirs=site])])
   AS_CASE([$with_perl_installdirs],
-    [site],   [evl_pv=installsitearch;   evl_pp=siteprefixexp],
-    [vendor], [evl_pv=installvendorarch; evl_pp=vendorprefixexp],
-    [perl],   [evl_pv=installarchlib;    evl_pp=prefixexp],
-    [AC_MSG_ERROR([bad --with-perl-installdirs: $with_perl_installdirs])])
+    [site],   [evl_pv=installsitearch;   evl_pm=installsiteman3dir;   evl_pp=siteprefixexp],
+    [vendor], [evl_pv=installvendorarch; evl_pm=installvendorman3dir; evl_pp=vendorprefixexp],
+    [perl],   [evl_pv=installarchlib;    evl_pm=installman3dir;       evl_pp=prefixexp],
+    [AC_MSG_ERROR([bad --with-perl-installdirs: $with_perl_installdirs (site, vendor or perl)])])
   AC_ARG_WITH([perl-archdir],
     [AS_HELP_STRING([--with-perl-archdir=DIR],
                     [install the XS module (.so and .pm) into DIR])],
@@ -85,6 +92,17 @@ AC_DEFUN([EVL_PERL], [
   AC_MSG_CHECKING([where to install the Perl module])
   AC_MSG_RESULT([$PERL_ARCHDIR])
 
+  dnl Debian's perl leaves installsiteman3dir empty when man pages are off;
+  dnl then fall back to ${mandir}/man3, where man(1) looks for 3pm pages.
+  PERL_MAN3DIR=$($PERL -MConfig -e '
+      my ($d, $p) = @Config{"'$evl_pm'", "'$evl_pp'"};
+      $d = "" unless defined $d;
+      $d =~ s{^\Q$p\E(?=/|\z)}{\${prefix}} if length $p;
+      print $d')
+  AS_IF([test -z "$PERL_MAN3DIR"], [PERL_MAN3DIR='${mandir}/man3'])
+  AC_MSG_CHECKING([where to install the modules' man pages])
+  AC_MSG_RESULT([$PERL_MAN3DIR])
+
   AC_SUBST([PERL_CORE_DIR])
   AC_SUBST([PERL_XS_CPPFLAGS])
   AC_SUBST([PERL_XS_CFLAGS])
@@ -94,4 +112,5 @@ AC_DEFUN([EVL_PERL], [
   AC_SUBST([PERL_XSUBPP])
   AC_SUBST([PERL_TYPEMAP])
   AC_SUBST([PERL_ARCHDIR])
+  AC_SUBST([PERL_MAN3DIR])
 ])
