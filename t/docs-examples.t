@@ -2,7 +2,9 @@
 # Every C example of docs/c-api.md (a ```c block after a line
 # "<!-- example: NAME -->") compiles against the build tree, runs, exits 0
 # and prints exactly what its leading comment says after "Prints:" (lines
-# " *     text"), so the guide cannot drift from the headers.
+# " *     text"), so the guide cannot drift from the headers.  Every
+# complete program of docs/perl-guide.md (a ```perl block that starts with
+# "use v5.36;") runs and exits 0.
 use v5.36;
 use Test::More;
 use File::Temp ();
@@ -55,6 +57,31 @@ for my $name (sort keys %examples) {
     my $got = `timeout 60 '$dir/$name' 2>&1`;
     is($?, 0, "$name: exits 0");
     is($got, $want, "$name: prints what the guide says");
+}
+
+# The Perl guide's programs, against the build tree (the blib dirs this
+# test runs with).
+open $fh, '<', "$src/docs/perl-guide.md" or die "docs/perl-guide.md: $!";
+my $guide = do { local $/; <$fh> };
+close $fh;
+my @programs = $guide =~ /^```perl\n(use v5\.36;\n.*?)^```$/msg;
+ok(@programs >= 5, 'the Perl guide has complete programs');
+my @blib = map { "-I$_" } grep { m{blib} } @INC;
+require lib;
+lib->import("$src/t/lib");
+require EvlTest;
+for my $i (0 .. $#programs) {
+    my $code = $programs[$i];
+    SKIP: {
+        skip 'io_uring unavailable', 1
+            if $code =~ /proactor/ && !EvlTest::has('uring');
+        my $pl = "$dir/guide-$i.pl";
+        open my $out, '>', $pl or die "$pl: $!";
+        print $out $code;
+        close $out;
+        my $got = `timeout 60 $^X @blib '$pl' 2>&1`;
+        is($?, 0, "perl-guide program $i runs") or diag "$code\n---\n$got";
+    }
 }
 
 done_testing;
