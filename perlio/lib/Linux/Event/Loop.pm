@@ -45,7 +45,7 @@ sub impl  { return $_[0]{impl} }
 # backend sched signal waker pid watch unwatch cancel after at, read write
 # recv send accept connect shutdown close splice live_op_count
 # drain_callbacks, _watcher_update and _watcher_cancel are XSUBs
-# (perlio/reactor.xs): each calls the same method of the impl with the
+# (perlio/xs/loop.xs): each calls the same method of the impl with the
 # caller's arguments and context, or croaks "loop model '<m>' does not
 # support <method>()"; after, at, cancel, stop and is_running go straight
 # to the reactor's C when the impl is a reactor.

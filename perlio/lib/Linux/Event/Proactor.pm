@@ -93,7 +93,7 @@ sub stop ($self) {
 
 # read write recv send accept connect shutdown close splice, run_once,
 # drain_callbacks, _submit_op, _new_op, _unregister_op, _cancel_op,
-# _enqueue_callback and _drain_callback_queue are XS (proactor.xs).
+# _enqueue_callback and _drain_callback_queue are XS (perlio/xs/proactor.xs).
 
 sub after ($self, $seconds, %arg) {
     $self->_validate_after_args($seconds, %arg);

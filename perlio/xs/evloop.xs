@@ -42,7 +42,13 @@ BOOT:
     PerlIO_define_layer(aTHX_ PERLIO_FUNCS_CAST(&PerlIOEvloop_funcs));
     PerlIO_define_layer(aTHX_ PERLIO_FUNCS_CAST(&PerlIOEvline_funcs));
     EVLXS_CALL_BOOT(boot_Linux__Event__Reactor);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Loop);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Watcher);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Clock);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Reactor__Backend__Epoll);
     EVLXS_CALL_BOOT(boot_Linux__Event__Proactor);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Operation);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Proactor__Backend__Uring);
     EVLXS_CALL_BOOT(boot_Linux__Event__Stream);
     EVLXS_CALL_BOOT(boot_Linux__Event__Fork);
 
