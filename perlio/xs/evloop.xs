@@ -5,13 +5,10 @@
 #include "XSUB.h"
 #include "perliol.h"
 
-#include "evloop-perlio.h"
+#include "layer-api.h"
 #include "xs-internal.h"
 
 #include <string.h>
-
-/* From layer-internal.h (which would bring PERL_NO_GET_CONTEXT twice). */
-int evl__pio_attach(pTHX_ PerlIO *f, evl_loop *loop, SV *keep);
 
 /* The IO of a handle argument (a glob, a reference to one, or an IO::Handle
  * object), or NULL; *is_handle says whether it was a handle at all. */

@@ -25,6 +25,8 @@
  * leaked. */
 #define PERL_NO_GET_CONTEXT
 #include "xs-internal.h"
+#include "perliol.h"
+#include "layer-api.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,14 +35,6 @@
 #include <arpa/inet.h>
 #include <sys/uio.h>
 #include <stdio.h>
-
-/* From layer-internal.h (whose ST_* names clash with ours). */
-int evl__pio_bind(pTHX_ PerlIO *f, evl_loop *loop, SV *keep,
-		  const struct evl_stream_callbacks *cb, void *data,
-		  void (*gone)(void *data), evl_stream **out);
-void evl__pio_unbind(pTHX_ evl_stream *s, int discard);
-int evl__pio_busy(const evl_stream *s);
-evl_stream *evl_perlio_stream(pTHX_ PerlIO *f);
 
 enum {
 	ST_CLOSED = 0x01,
