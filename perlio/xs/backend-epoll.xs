@@ -29,7 +29,9 @@ static int be_free(pTHX_ SV *sv, MAGIC *mg);
 static int be_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
 static MGVTBL be_vtbl = { 0, 0, 0, 0, be_free, 0, be_dup, 0 };
 
-/* A new thread's copy watches nothing and has no epoll fd. */
+/* A new thread's copy is not inert but empty: it watches nothing and
+ * has no epoll fd, so its methods still answer (with EBADF where they
+ * need the fd). */
 static int be_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
 {
 	struct be_epoll *be;
@@ -43,14 +45,11 @@ static int be_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
 
 static struct be_epoll *be_of(pTHX_ SV *sv)
 {
-	MAGIC *mg;
+	MAGIC *mg = evlxs_magic(aTHX_ sv, &be_vtbl);
 
-	if (SvROK(sv) && SvMAGICAL(SvRV(sv)))
-		for (mg = SvMAGIC(SvRV(sv)); mg; mg = mg->mg_moremagic)
-			if (mg->mg_type == PERL_MAGIC_ext && mg->mg_virtual == &be_vtbl)
-				return (struct be_epoll *)mg->mg_ptr;
-	croak("not a Linux::Event::Reactor::Backend::Epoll");
-	return NULL;
+	if (!mg)
+		croak("not a Linux::Event::Reactor::Backend::Epoll");
+	return (struct be_epoll *)mg->mg_ptr;
 }
 
 static void be_entry_clear(pTHX_ struct be_entry *e)

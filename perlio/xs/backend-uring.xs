@@ -208,7 +208,7 @@ static void px_op_done(evl_op *eop)
 	int64_t res = eop->res;
 	int err = 0;
 #ifdef MULTIPLICITY
-	dTHXa(op->perl);
+	dEVLXS_THX(op->perl);
 #endif
 
 	op->flags &= ~PXOP_INFLIGHT;
@@ -407,7 +407,7 @@ void uring_start(pTHX_ px *px, pxop *op, int kind, struct px_args *a)
 int px_interrupt(evl_loop *loop, void *arg)
 {
 	px *p = (px *)arg;
-	PX_dTHX(p);
+	dEVLXS_THX(p->base.perl);
 
 	PERL_UNUSED_ARG(loop);
 	/* A signal with a %SIG handler: return so that perl can run it. */

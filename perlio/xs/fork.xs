@@ -37,7 +37,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define FX_MAGIC 0x4678		/* "Fx" */
 #define FX_DIAG "Linux::Event::Fork child error: "
 
 struct fx_child {
@@ -59,35 +58,16 @@ struct fx_child {
 	SV *child_cb;		/* fork path: what the child runs */
 };
 
-#ifdef MULTIPLICITY
-#define FX_dTHX(fx) PerlInterpreter *my_perl = (fx)->perl
-#else
-#define FX_dTHX(fx) dNOOP
-#endif
-
 static int fx_mg_free(pTHX_ SV *sv, MAGIC *mg);
-static int fx_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
-static MGVTBL fx_vtbl = { 0, 0, 0, 0, fx_mg_free, 0, fx_mg_dup, 0 };
-
-/* A thread's clone of a Child shares nothing with the original: its
- * pointer is cleared, and the XS calls on it do nothing. */
-static int fx_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
-{
-	PERL_UNUSED_ARG(param);
-	mg->mg_ptr = NULL;
-	return 0;
-}
+/* A thread's clone of a Child shares nothing with the original: it is
+ * inert, and the XS calls on it do nothing. */
+static MGVTBL fx_vtbl = { 0, 0, 0, 0, fx_mg_free, 0, evlxs_dup_inert, 0 };
 
 static struct fx_child *fx_of(pTHX_ SV *sv)
 {
-	MAGIC *mg;
+	MAGIC *mg = evlxs_magic(aTHX_ sv, &fx_vtbl);
 
-	if (!sv || !SvROK(sv) || SvTYPE(SvRV(sv)) < SVt_PVMG)
-		return NULL;
-	for (mg = SvMAGIC(SvRV(sv)); mg; mg = mg->mg_moremagic)
-		if (mg->mg_type == PERL_MAGIC_ext && mg->mg_virtual == &fx_vtbl)
-			return (struct fx_child *)mg->mg_ptr;
-	return NULL;
+	return mg ? (struct fx_child *)mg->mg_ptr : NULL;
 }
 
 /* Lets go of everything fx holds but self (the caller's to release
@@ -217,7 +197,7 @@ static SV *fx_chunk_sv(pTHX_ struct fx_child *fx, int fd, const char *data, size
 static void fx_output(evl_child *c, int fd, const char *data, size_t len)
 {
 	struct fx_child *fx = (struct fx_child *)c;
-	FX_dTHX(fx);
+	dEVLXS_THX(fx->perl);
 	SV *args[2];
 	SV *cb = fx->on_out[fd];
 
@@ -236,7 +216,7 @@ static void fx_output(evl_child *c, int fd, const char *data, size_t len)
 static void fx_exit(evl_child *c, int status)
 {
 	struct fx_child *fx = (struct fx_child *)c;
-	FX_dTHX(fx);
+	dEVLXS_THX(fx->perl);
 	SV *self = fx->self, *cb = fx->on_exit;
 	SV *args[2];
 
@@ -256,7 +236,7 @@ static void fx_exit(evl_child *c, int status)
 static void fx_timeout(evl_child *c)
 {
 	struct fx_child *fx = (struct fx_child *)c;
-	FX_dTHX(fx);
+	dEVLXS_THX(fx->perl);
 	SV *cb = fx->on_timeout;
 	SV *args[1];
 
@@ -272,7 +252,7 @@ static void fx_timeout(evl_child *c)
 static void fx_error(evl_child *c, int fd, int err)
 {
 	struct fx_child *fx = (struct fx_child *)c;
-	FX_dTHX(fx);
+	dEVLXS_THX(fx->perl);
 	SV *cb = fx->on_stdin_error;
 	SV *args[2];
 
@@ -298,7 +278,7 @@ static const struct evl_child_callbacks fx_callbacks = {
 static int fx_child_main(void *arg)
 {
 	struct fx_child *fx = (struct fx_child *)arg;
-	FX_dTHX(fx);
+	dEVLXS_THX(fx->perl);
 	const char *msg = "child callback returned";
 	STRLEN len = strlen(msg);
 	struct iovec iov[3];
@@ -497,7 +477,6 @@ spawn(SV *child, SV *loop, SV *spec)
 	fx->self = newRV_inc(SvRV(child));
 	fx->loop = newSVsv(loop);
 	mg = sv_magicext(SvRV(child), NULL, PERL_MAGIC_ext, &fx_vtbl, (const char *)fx, 0);
-	mg->mg_private = FX_MAGIC;
 	mg->mg_flags |= MGf_DUP;
 	if (tmo > 0) {
 		uint64_t ns = (uint64_t)(tmo * 1e9);

@@ -13,25 +13,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The facade's reactor engine, if its impl is one usable in this thread
+ * (else the generic path delegates, and the engine's method croaks). */
 static struct rx_engine *rx_facade_engine(pTHX_ SV *facade)
 {
-	SV **impl;
-	SV *e;
-	MAGIC *mg;
+	MAGIC *mg = evlxs_impl_magic(aTHX_ facade, &rx_engine_vtbl);
 
-	if (!SvROK(facade) || SvTYPE(SvRV(facade)) != SVt_PVHV)
-		return NULL;
-	impl = hv_fetchs((HV *)SvRV(facade), "impl", 0);
-	if (!impl || !SvROK(*impl))
-		return NULL;
-	e = SvRV(*impl);
-	if (!SvMAGICAL(e))
-		return NULL;
-	for (mg = SvMAGIC(e); mg; mg = mg->mg_moremagic)
-		if (mg->mg_type == PERL_MAGIC_ext && mg->mg_virtual == &rx_engine_vtbl)
-			return ((struct rx_engine *)mg->mg_ptr)->base.loop ?
-			       (struct rx_engine *)mg->mg_ptr : NULL;
-	return NULL;
+	return mg ? (struct rx_engine *)mg->mg_ptr : NULL;
 }
 
 /* Calls impl->name(args...) in the XSUB's own stack frame; returns the

@@ -32,8 +32,9 @@ static const char *errno_name(int e)
 }
 
 static int op_mg_free(pTHX_ SV *sv, MAGIC *mg);
-static int op_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
-static MGVTBL op_vtbl = { NULL, NULL, NULL, NULL, op_mg_free, NULL, op_mg_dup, NULL };
+/* A thread clone of an Operation shares nothing with the original: it
+ * is inert, and its methods croak. */
+static MGVTBL op_vtbl = { NULL, NULL, NULL, NULL, op_mg_free, NULL, evlxs_dup_inert, NULL };
 
 static void op_link(px *px, pxop *op)
 {
@@ -84,25 +85,11 @@ static int op_mg_free(pTHX_ SV *sv, MAGIC *mg)
 	return 0;
 }
 
-/* A thread clone of an Operation or engine shares nothing with the
- * original: its pointer is cleared and its methods croak. */
-static int op_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
-{
-	PERL_UNUSED_ARG(param);
-	mg->mg_ptr = NULL;
-	return 0;
-}
 #define op_of(sv) S_op_of(aTHX_ sv)
 static pxop *S_op_of(pTHX_ SV *sv)
 {
-	MAGIC *mg;
+	MAGIC *mg = evlxs_magic(aTHX_ sv, &op_vtbl);
 
-	if (sv == NULL || !SvROK(sv))
-		return NULL;
-	sv = SvRV(sv);
-	if (SvTYPE(sv) < SVt_PVMG)
-		return NULL;
-	mg = mg_findext(sv, PERL_MAGIC_ext, &op_vtbl);
 	return mg ? (pxop *)mg->mg_ptr : NULL;
 }
 
@@ -111,8 +98,7 @@ pxop *px_op_arg(pTHX_ SV *sv)
 	pxop *op = op_of(sv);
 
 	if (op == NULL) {
-		if (SvROK(sv) && SvTYPE(SvRV(sv)) >= SVt_PVMG &&
-		    mg_findext(SvRV(sv), PERL_MAGIC_ext, &op_vtbl))
+		if (evlxs_magic(aTHX_ sv, &op_vtbl))
 			croak("Linux::Event::Operation: not usable in this thread");
 		croak("not a Linux::Event::Operation");
 	}

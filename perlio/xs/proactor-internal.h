@@ -50,12 +50,6 @@ struct px {
 	IV completed;		/* completions since the last progress report */
 };
 
-#ifdef MULTIPLICITY
-#define PX_dTHX(p) dTHXa((p)->base.perl)
-#else
-#define PX_dTHX(p) dNOOP
-#endif
-
 extern const char *const kind_names[];
 #define PX_NKINDS 11
 

@@ -57,36 +57,16 @@ static int kind_from_name(const char *s, STRLEN len)
 }
 
 static int px_mg_free(pTHX_ SV *sv, MAGIC *mg);
-static int px_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
-static MGVTBL px_vtbl = { NULL, NULL, NULL, NULL, px_mg_free, NULL, px_mg_dup, NULL };
-
-static int px_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
-{
-	PERL_UNUSED_ARG(param);
-	mg->mg_ptr = NULL;
-	return 0;
-}
-
+/* A thread's copy of the engine is inert (its methods croak). */
+MGVTBL px_engine_vtbl = { NULL, NULL, NULL, NULL, px_mg_free, NULL, evlxs_dup_inert, NULL };
 
 /* The engine behind a Proactor object (or a facade holding one in
  * "impl"), or NULL. */
 px *px_engine_of(pTHX_ SV *sv)
 {
-	MAGIC *mg;
-	SV **impl;
+	MAGIC *mg = evlxs_engine_magic(aTHX_ sv, &px_engine_vtbl);
 
-	if (sv == NULL || !SvROK(sv) || SvTYPE(SvRV(sv)) != SVt_PVHV)
-		return NULL;
-	mg = mg_findext(SvRV(sv), PERL_MAGIC_ext, &px_vtbl);
-	if (mg)
-		return (px *)mg->mg_ptr;
-	impl = hv_fetchs((HV *)SvRV(sv), "impl", 0);
-	if (impl && SvROK(*impl) && SvTYPE(SvRV(*impl)) == SVt_PVHV) {
-		mg = mg_findext(SvRV(*impl), PERL_MAGIC_ext, &px_vtbl);
-		if (mg)
-			return (px *)mg->mg_ptr;
-	}
-	return NULL;
+	return mg ? (px *)mg->mg_ptr : NULL;
 }
 
 #define px_arg(sv) S_px_arg(aTHX_ sv)
@@ -487,12 +467,11 @@ _engine_init(self)
 	px *p;
 	evl_loop_options opt;
 	int rc;
-	MAGIC *mg;
     CODE:
 	if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
 		croak("_engine_init: not a hash-based object");
 	hv = (HV *)SvRV(self);
-	if (mg_findext((SV *)hv, PERL_MAGIC_ext, &px_vtbl))
+	if (mg_findext((SV *)hv, PERL_MAGIC_ext, &px_engine_vtbl))
 		croak("_engine_init: already initialised");
 	Zero(&opt, 1, evl_loop_options);
 	opt.model = EVL_PROACTOR;
@@ -533,10 +512,7 @@ _engine_init(self)
 	p->op_stash = gv_stashpvs("Linux::Event::Operation", GV_ADD);
 	p->err_stash = gv_stashpvs("Linux::Event::Error", GV_ADD);
 	evl_loop_set_interrupt_cb(p->base.loop, px_interrupt, p);
-	evlxs_engine_attach(aTHX_ (SV *)hv, &p->base, &px_vtbl);
-	mg = mg_findext((SV *)hv, PERL_MAGIC_ext, &px_vtbl);
-	if (mg)
-		mg->mg_flags |= MGf_DUP;
+	evlxs_engine_attach(aTHX_ (SV *)hv, &p->base, &px_engine_vtbl);
 
 SV *
 read(self, ...)

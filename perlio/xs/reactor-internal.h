@@ -20,12 +20,6 @@
 #define RX_ERR 0x40
 #define RX_HUP 0x80
 
-#ifdef MULTIPLICITY
-#define dENG_THX(e) dTHXa((e)->base.perl)
-#else
-#define dENG_THX(e) dNOOP
-#endif
-
 #define RX_NSIG 65
 
 struct rx_timer;

@@ -49,43 +49,20 @@ struct rx_wakeup;
 /* ------------------------------------------------------------ engine */
 
 static int rx_engine_free(pTHX_ SV *sv, MAGIC *mg);
-static int rx_engine_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
-MGVTBL rx_engine_vtbl = { 0, 0, 0, 0, rx_engine_free, 0, rx_engine_dup, 0 };
-
 /* ithreads.  The C state of a loop (its evl_loop, watchers, timers)
- * belongs to the thread that made it.  A new thread's copies of the
- * engine, its watchers and an epoll backend are inert: their records are
- * empty, and methods that need the loop croak.  (Not CLONE_SKIP: weak
- * references to a skipped object break perl's backref bookkeeping.) */
-static int rx_engine_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
-{
-	struct rx_engine *eng;
-
-	PERL_UNUSED_ARG(param);
-	Newxz(eng, 1, struct rx_engine);
-#ifdef MULTIPLICITY
-	eng->base.perl = aTHX;
-#endif
-	mg->mg_ptr = (char *)eng;
-	return 0;
-}
+ * belongs to the thread that made it: a new thread's copy of the engine
+ * is inert (evlxs_dup_inert), and its methods croak. */
+MGVTBL rx_engine_vtbl = { 0, 0, 0, 0, rx_engine_free, 0, evlxs_dup_inert, 0 };
 
 struct rx_engine *rx_engine_of(pTHX_ SV *sv)
 {
-	struct evlxs_engine *e = evlxs_engine_from_sv(aTHX_ sv);
-	MAGIC *mg;
+	MAGIC *mg = evlxs_magic(aTHX_ sv, &rx_engine_vtbl);
 
-	if (!e)
+	if (!mg)
 		croak("Linux::Event::Reactor: not a reactor engine");
-	/* Only ours: the proactor attaches the same kind of magic. */
-	for (mg = SvMAGIC(SvRV(sv)); mg; mg = mg->mg_moremagic)
-		if (mg->mg_type == PERL_MAGIC_ext && mg->mg_virtual == &rx_engine_vtbl) {
-			if (!e->loop)
-				croak("Linux::Event::Reactor: this loop belongs to another thread");
-			return (struct rx_engine *)e;
-		}
-	croak("Linux::Event::Reactor: not a reactor engine");
-	return NULL;
+	if (!mg->mg_ptr)
+		croak("Linux::Event::Reactor: this loop belongs to another thread");
+	return (struct rx_engine *)mg->mg_ptr;
 }
 
 /* The interrupt hook of the C loop: a signal with a %SIG handler landed
@@ -93,7 +70,7 @@ struct rx_engine *rx_engine_of(pTHX_ SV *sv)
 static int rx_interrupt(evl_loop *loop, void *arg)
 {
 	struct rx_engine *eng = (struct rx_engine *)arg;
-	dENG_THX(eng);
+	dEVLXS_THX(eng->base.perl);
 
 	if (PL_sig_pending) {
 		evl_loop_stop(loop);	/* so that evl_loop_run returns too */
@@ -204,7 +181,7 @@ static void rx_timer_fire(evl_timer *t)
 {
 	struct rx_timer *rt = rx_container_of(t, struct rx_timer, t);
 	struct rx_engine *eng = rt->eng;
-	dENG_THX(eng);
+	dEVLXS_THX(eng->base.perl);
 	SV *cb = rt->cb;
 
 	/* Gone before the call: cancel($id) from the callback returns 0. */
@@ -308,7 +285,7 @@ static void rx_sig_fire(evl_signal *s, int signo, unsigned count)
 {
 	struct rx_sig *rs = rx_container_of(s, struct rx_sig, s);
 	struct rx_engine *eng = rs->eng;
-	dENG_THX(eng);
+	dEVLXS_THX(eng->base.perl);
 	SV *args[4], *cb, *data;
 
 	if (!rs->cb)
@@ -376,7 +353,7 @@ static void rx_pid_fire(evl_pid *p, int status)
 {
 	struct rx_pid *rp = rx_container_of(p, struct rx_pid, p);
 	struct rx_engine *eng = rp->eng;
-	dENG_THX(eng);
+	dEVLXS_THX(eng->base.perl);
 	SV *args[4];
 
 	/* One shot: the subscription is over before the callback runs.  A
@@ -410,15 +387,11 @@ static MGVTBL rx_wakeup_vtbl = { 0, 0, 0, 0, rx_wakeup_free, 0, rx_wakeup_dup, 0
 
 static struct rx_wakeup *rx_wakeup_of(pTHX_ SV *sv)
 {
-	MAGIC *mg;
+	MAGIC *mg = evlxs_magic(aTHX_ sv, &rx_wakeup_vtbl);
 
-	if (SvROK(sv) && SvMAGICAL(SvRV(sv)))
-		for (mg = SvMAGIC(SvRV(sv)); mg; mg = mg->mg_moremagic)
-			if (mg->mg_type == PERL_MAGIC_ext &&
-			    mg->mg_virtual == &rx_wakeup_vtbl)
-				return (struct rx_wakeup *)mg->mg_ptr;
-	croak("not a Linux::Event::Wakeup");
-	return NULL;
+	if (!mg)
+		croak("not a Linux::Event::Wakeup");
+	return (struct rx_wakeup *)mg->mg_ptr;
 }
 
 /* A new ithread gets its own record on the same eventfd (its copy of the
@@ -474,6 +447,8 @@ static int rx_engine_free(pTHX_ SV *sv, MAGIC *mg)
 	struct rx_engine *eng = (struct rx_engine *)mg->mg_ptr;
 
 	PERL_UNUSED_ARG(sv);
+	if (!eng)
+		return 0;	/* a thread's inert copy */
 	while (eng->watchers)
 		rx_watcher_cancel(aTHX_ eng->watchers);
 	rx_timers_free(aTHX_ eng);
@@ -578,11 +553,6 @@ _init(SV *self, SV *loop)
 	Newxz(eng, 1, struct rx_engine);
 	eng->base.loop = l;
 	evlxs_engine_attach(aTHX_ SvRV(self), &eng->base, &rx_engine_vtbl);
-	{
-		MAGIC *emg = mg_findext(SvRV(self), PERL_MAGIC_ext, &rx_engine_vtbl);
-		if (emg)
-			emg->mg_flags |= MGf_DUP;
-	}
 	evl_loop_set_interrupt_cb(l, rx_interrupt, eng);
 	/* Callbacks get the facade when there is one, else the engine;
 	 * weak either way (the facade owns the engine). */

@@ -84,18 +84,10 @@ struct evlxs_stream {
 };
 
 static int stream_mg_free(pTHX_ SV *sv, MAGIC *mg);
-static int stream_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
-static MGVTBL stream_vtbl = { NULL, NULL, NULL, NULL, stream_mg_free, NULL, stream_mg_dup, NULL };
-
 /* ithreads: the C stream, its callbacks and its SVs belong to the thread
  * that made it.  A new thread's copy of the object is inert (it would
  * otherwise free the parent's state a second time when it goes). */
-static int stream_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
-{
-	PERL_UNUSED_ARG(param);
-	mg->mg_ptr = NULL;
-	return 0;
-}
+static MGVTBL stream_vtbl = { NULL, NULL, NULL, NULL, stream_mg_free, NULL, evlxs_dup_inert, NULL };
 
 static struct evlxs_stream *stream_of(pTHX_ SV *obj)
 {
@@ -103,15 +95,13 @@ static struct evlxs_stream *stream_of(pTHX_ SV *obj)
 
 	if (!SvROK(obj) || SvTYPE(SvRV(obj)) != SVt_PVHV)
 		croak("not a Linux::Event::Stream object");
-	for (mg = SvMAGIC(SvRV(obj)); mg; mg = mg->mg_moremagic)
-		if (mg->mg_type == PERL_MAGIC_ext && mg->mg_virtual == &stream_vtbl) {
-			if (mg->mg_ptr == NULL)
-				croak("Linux::Event::Stream: a thread's copy of a stream "
-				      "cannot be used (streams stay with the thread that made them)");
-			return (struct evlxs_stream *)mg->mg_ptr;
-		}
-	croak("Linux::Event::Stream object is not initialised");
-	return NULL;
+	mg = evlxs_magic(aTHX_ obj, &stream_vtbl);
+	if (!mg)
+		croak("Linux::Event::Stream object is not initialised");
+	if (mg->mg_ptr == NULL)
+		croak("Linux::Event::Stream: a thread's copy of a stream "
+		      "cannot be used (streams stay with the thread that made them)");
+	return (struct evlxs_stream *)mg->mg_ptr;
 }
 
 static void set_error(pTHX_ struct evlxs_stream *x, SV *msg)
@@ -195,7 +185,7 @@ static void fail(pTHX_ struct evlxs_stream *x, int err, SV *msg)
 static void cb_defer(evl_timer *t)
 {
 	struct evlxs_stream *x = (struct evlxs_stream *)t->data;
-	dTHXa(x->eng->perl);
+	dEVLXS_THX(x->eng->perl);
 	unsigned pending = x->pending;
 	HOLD(x, hold);
 
@@ -232,7 +222,7 @@ static void defer(pTHX_ struct evlxs_stream *x, unsigned what)
 static void cb_gone(void *data)
 {
 	struct evlxs_stream *x = (struct evlxs_stream *)data;
-	dTHXa(x->eng->perl);
+	dEVLXS_THX(x->eng->perl);
 
 	x->s = NULL;
 	if (!(x->state & ST_CLOSE_CALLED))
@@ -252,7 +242,7 @@ static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len)
 static size_t cb_read(evl_stream *s, const char *p, size_t len)
 {
 	struct evlxs_stream *x = from_c(s);
-	dTHXa(x->eng->perl);
+	dEVLXS_THX(x->eng->perl);
 	size_t used;
 
 	if (x->state & (ST_CLOSED | ST_CLOSING | ST_PAUSED))
@@ -344,7 +334,7 @@ static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len)
 static void cb_message(evl_stream *s, const char *p, size_t len)
 {
 	struct evlxs_stream *x = from_c(s);
-	dTHXa(x->eng->perl);
+	dEVLXS_THX(x->eng->perl);
 	SV *msg;
 
 	if (x->state & ST_CLOSED)
@@ -372,7 +362,7 @@ static void cb_message(evl_stream *s, const char *p, size_t len)
 static void cb_eof(evl_stream *s)
 {
 	struct evlxs_stream *x = from_c(s);
-	dTHXa(x->eng->perl);
+	dEVLXS_THX(x->eng->perl);
 
 	if (x->state & ST_CLOSED)
 		return;
@@ -389,7 +379,7 @@ static void cb_eof(evl_stream *s)
 static void cb_drain(evl_stream *s)
 {
 	struct evlxs_stream *x = from_c(s);
-	dTHXa(x->eng->perl);
+	dEVLXS_THX(x->eng->perl);
 
 	if ((x->state & (ST_CLOSED | ST_CLOSING)) != ST_CLOSING)
 		return;
@@ -436,7 +426,7 @@ static SV *framer_error_text(pTHX_ struct evlxs_stream *x, evl_stream *s, int er
 static void cb_error(evl_stream *s, int err)
 {
 	struct evlxs_stream *x = from_c(s);
-	dTHXa(x->eng->perl);
+	dEVLXS_THX(x->eng->perl);
 	SV *msg;
 	int code = -err;
 

@@ -36,7 +36,8 @@ static int rx_watcher_free(pTHX_ SV *sv, MAGIC *mg);
 static int rx_watcher_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
 static MGVTBL rx_watcher_vtbl = { 0, 0, 0, 0, rx_watcher_free, 0, rx_watcher_dup, 0 };
 
-/* A new thread's copy: inactive, no callbacks (see rx_engine_dup). */
+/* A new thread's copy is not inert but inactive: no callbacks, no
+ * engine, its fd kept, so that its accessors still answer. */
 static int rx_watcher_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
 {
 	struct rx_watcher *old = (struct rx_watcher *)mg->mg_ptr, *rw;
@@ -52,15 +53,11 @@ static int rx_watcher_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
 
 static struct rx_watcher *rx_watcher_of(pTHX_ SV *sv)
 {
-	MAGIC *mg;
+	MAGIC *mg = evlxs_magic(aTHX_ sv, &rx_watcher_vtbl);
 
-	if (SvROK(sv) && SvTYPE(SvRV(sv)) == SVt_PVHV && SvMAGICAL(SvRV(sv)))
-		for (mg = SvMAGIC(SvRV(sv)); mg; mg = mg->mg_moremagic)
-			if (mg->mg_type == PERL_MAGIC_ext &&
-			    mg->mg_virtual == &rx_watcher_vtbl)
-				return (struct rx_watcher *)mg->mg_ptr;
-	croak("not a Linux::Event::Watcher");
-	return NULL;
+	if (!mg)
+		croak("not a Linux::Event::Watcher");
+	return (struct rx_watcher *)mg->mg_ptr;
 }
 
 static unsigned rx_watcher_flags(const struct rx_watcher *rw)
@@ -204,7 +201,7 @@ static void rx_w_call(evl_watcher *w, int which)
 {
 	struct rx_watcher *rw = rx_container_of(w, struct rx_watcher, w);
 	struct rx_engine *eng = rw->eng;
-	dENG_THX(eng);
+	dEVLXS_THX(eng->base.perl);
 	SV *cb, *args[3];
 	int fd;
 

@@ -1,37 +1,58 @@
-/* xs-common.c - engine lookup and safe callback calls for the XS packages. */
+/* xs-common.c - the XS packages' shared idioms (xs-internal.h): magic
+ * lookup, inert thread copies, engine lookup, safe callback calls. */
 #define PERL_NO_GET_CONTEXT
 #include "xs-internal.h"
 
-static struct evlxs_engine *engine_of_hv(pTHX_ SV *hv)
+MAGIC *evlxs_magic(pTHX_ SV *rv, const MGVTBL *vtbl)
 {
-	MAGIC *mg;
+	SV *sv;
 
-	if (SvTYPE(hv) < SVt_PVMG)
+	if (!rv || !SvROK(rv))
 		return NULL;
-	for (mg = SvMAGIC(hv); mg; mg = mg->mg_moremagic)
-		if (mg->mg_type == PERL_MAGIC_ext &&
-		    mg->mg_private == EVLXS_ENGINE_MAGIC)
-			return (struct evlxs_engine *)mg->mg_ptr;
-	return NULL;
+	sv = SvRV(rv);
+	/* mg_findext reads SvMAGIC, which only an SVt_PVMG or above has. */
+	if (SvTYPE(sv) < SVt_PVMG)
+		return NULL;
+	return mg_findext(sv, PERL_MAGIC_ext, vtbl);
+}
+
+int evlxs_dup_inert(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
+{
+	PERL_UNUSED_ARG(param);
+	mg->mg_ptr = NULL;
+	return 0;
+}
+
+MAGIC *evlxs_impl_magic(pTHX_ SV *facade, const MGVTBL *vtbl)
+{
+	SV **impl;
+
+	if (!facade || !SvROK(facade) || SvTYPE(SvRV(facade)) != SVt_PVHV)
+		return NULL;
+	impl = hv_fetchs((HV *)SvRV(facade), "impl", 0);
+	if (!impl || !SvROK(*impl) || SvTYPE(SvRV(*impl)) != SVt_PVHV)
+		return NULL;
+	return mg_findext(SvRV(*impl), PERL_MAGIC_ext, vtbl);
+}
+
+MAGIC *evlxs_engine_magic(pTHX_ SV *sv, const MGVTBL *vtbl)
+{
+	if (!sv || !SvROK(sv) || SvTYPE(SvRV(sv)) != SVt_PVHV)
+		return NULL;
+	MAGIC *mg = mg_findext(SvRV(sv), PERL_MAGIC_ext, vtbl);
+	return mg ? mg : evlxs_impl_magic(aTHX_ sv, vtbl);
 }
 
 struct evlxs_engine *evlxs_engine_from_sv(pTHX_ SV *sv)
 {
-	struct evlxs_engine *eng;
-	SV **impl;
+	static const MGVTBL *const kinds[] = { &rx_engine_vtbl, &px_engine_vtbl };
+	size_t i;
 
-	if (!sv || !SvROK(sv))
-		return NULL;
-	sv = SvRV(sv);
-	if (SvTYPE(sv) != SVt_PVHV)
-		return NULL;
-	eng = engine_of_hv(aTHX_ sv);
-	if (eng)
-		return eng;
-	/* The facade: Linux::Event::Loop keeps its engine under "impl". */
-	impl = hv_fetchs((HV *)sv, "impl", 0);
-	if (impl && SvROK(*impl) && SvTYPE(SvRV(*impl)) == SVt_PVHV)
-		return engine_of_hv(aTHX_ SvRV(*impl));
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		MAGIC *mg = evlxs_engine_magic(aTHX_ sv, kinds[i]);
+		if (mg)
+			return (struct evlxs_engine *)mg->mg_ptr;
+	}
 	return NULL;
 }
 
@@ -50,7 +71,7 @@ void evlxs_engine_attach(pTHX_ SV *hv, struct evlxs_engine *eng, MGVTBL *vtbl)
 	eng->perl = aTHX;
 #endif
 	mg = sv_magicext(hv, NULL, PERL_MAGIC_ext, vtbl, (const char *)eng, 0);
-	mg->mg_private = EVLXS_ENGINE_MAGIC;
+	mg->mg_flags |= MGf_DUP;
 }
 
 void evlxs_call(pTHX_ struct evlxs_engine *eng, SV *cb, SV **args, int n)

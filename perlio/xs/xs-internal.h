@@ -6,12 +6,22 @@
  * of the layer vtables, so a handle, a loop and a stream made by different
  * packages are the same C things.
  *
- * Engines: a Linux::Event::Reactor or Linux::Event::Proactor object is a
- * blessed hash carrying PERL_MAGIC_ext magic with mg_private ==
- * EVLXS_ENGINE_MAGIC, whose mg_ptr points to a struct evlxs_engine (or to a
- * larger struct that starts with one).  evlxs_loop_from_sv finds it from
- * the engine, from the Linux::Event::Loop facade (through its "impl" key),
- * or from a reference to either. */
+ * One idiom set for every XS file:
+ *  - C state hangs off a Perl object as PERL_MAGIC_ext magic with one
+ *    MGVTBL per C type; evlxs_magic finds it (mg_findext) and each type
+ *    has one lookup helper over it.
+ *  - A thread's copy of an object whose C state belongs to the thread
+ *    that made it is inert: its svt_dup is evlxs_dup_inert, which clears
+ *    the pointer (the type's lookup then croaks or does nothing, its
+ *    svt_free ignores it).  (Not CLONE_SKIP: weak references to a skipped
+ *    object break perl's backref bookkeeping.)
+ *  - C callbacks from libevloop declare the interpreter their record
+ *    stored with dEVLXS_THX; everything else uses pTHX_/aTHX_.
+ *  - Engines: a Linux::Event::Reactor or Linux::Event::Proactor object is
+ *    a blessed hash carrying engine magic (rx_engine_vtbl, px_engine_vtbl)
+ *    whose mg_ptr points to a struct evlxs_engine (or to a larger struct
+ *    that starts with one).  evlxs_engine_magic finds it from the engine
+ *    or from the Linux::Event::Loop facade (through its "impl" key). */
 #ifndef EVLOOP_XS_INTERNAL_H
 #define EVLOOP_XS_INTERNAL_H
 
@@ -21,7 +31,17 @@
 
 #include "evloop.h"
 
-#define EVLXS_ENGINE_MAGIC 0x4576	/* "Ev" */
+/* The interpreter a C callback runs in: the one that made its record
+ * (each record stores it under MULTIPLICITY). */
+#define dEVLXS_THX(interp) dTHXa(interp)
+
+/* The magic with vtbl on the referent of rv, or NULL (rv not a reference
+ * to an object carrying it). */
+MAGIC *evlxs_magic(pTHX_ SV *rv, const MGVTBL *vtbl);
+
+/* svt_dup of a type whose C state stays with its thread: the new
+ * thread's copy gets a NULL pointer (see above). */
+int evlxs_dup_inert(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
 
 struct evlxs_engine {
 	evl_loop *loop;
@@ -31,13 +51,23 @@ struct evlxs_engine {
 	SV *error;		/* first exception a callback threw, or NULL */
 };
 
-/* The engine behind an engine object, a facade or a reference to either;
- * NULL when sv is none of these. */
+/* The engines' magic vtables (reactor.xs, proactor.xs). */
+extern MGVTBL rx_engine_vtbl;
+extern MGVTBL px_engine_vtbl;
+
+/* The engine magic (vtbl) of a Linux::Event::Loop facade's impl, or NULL. */
+MAGIC *evlxs_impl_magic(pTHX_ SV *facade, const MGVTBL *vtbl);
+/* The engine magic (vtbl) of an engine object or of a facade's impl. */
+MAGIC *evlxs_engine_magic(pTHX_ SV *sv, const MGVTBL *vtbl);
+
+/* The engine (of either kind) behind an engine object or a facade; NULL
+ * when sv is none of these or is a thread's inert copy. */
 struct evlxs_engine *evlxs_engine_from_sv(pTHX_ SV *sv);
 evl_loop *evlxs_loop_from_sv(pTHX_ SV *sv);
 
-/* Attaches eng to the hash hv as its engine magic (the magic does not own
- * eng: free it from your own vtbl's svt_free, passed as vtbl). */
+/* Attaches eng to the hash hv as its engine magic, vtbl being its
+ * kind's (whose svt_free frees eng, and whose svt_dup runs on thread
+ * clones: MGf_DUP is set). */
 void evlxs_engine_attach(pTHX_ SV *hv, struct evlxs_engine *eng, MGVTBL *vtbl);
 
 /* Calls cb in void context with args[0..n-1] under G_EVAL, so that a die
