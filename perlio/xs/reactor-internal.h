@@ -10,7 +10,8 @@
 #define rx_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
-/* The seed's mask bits (Linux::Event::Loop's READABLE etc.). */
+/* The seed's mask bits, which rx_define_constants (reactor.xs) makes the
+ * READABLE ... HUP constant subs. */
 #define RX_READABLE 0x01
 #define RX_WRITABLE 0x02
 #define RX_PRIO 0x04
@@ -52,12 +53,9 @@ struct rx_engine {
 	struct rx_wakeup *waker_rk;
 };
 
-/* The engine's magic vtable: only a reactor engine carries it (the
- * proactor attaches the same kind of engine magic). */
-extern MGVTBL rx_engine_vtbl;
-
-/* The reactor engine behind sv (an engine, a facade, a reference to
- * either); croaks when there is none or it belongs to another thread. */
+/* The reactor engine sv refers to (the engine object, not a facade:
+ * rx_engine_vtbl, xs-internal.h); croaks when there is none or it is a
+ * thread's inert copy. */
 struct rx_engine *rx_engine_of(pTHX_ SV *sv);
 
 /* The hot engine methods (reactor.xs), shared with the facade. */

@@ -478,6 +478,33 @@ static int rx_engine_free(pTHX_ SV *sv, MAGIC *mg)
 }
 
 
+/* ------------------------------------------------------------ constants */
+
+/* The mask bits as constant subs, defined here once for every package
+ * whose contract names them (API-core: the Loop facade, the Reactor, the
+ * raw epoll backend and its earlier name). */
+static void rx_define_constants(pTHX)
+{
+	static const char *const pkgs[] = {
+		"Linux::Event::Reactor", "Linux::Event::Loop",
+		"Linux::Event::Reactor::Backend::Epoll",
+		"Linux::Event::Backend::Epoll", NULL
+	};
+	static const struct { const char *name; IV v; } bits[] = {
+		{ "READABLE", RX_READABLE }, { "WRITABLE", RX_WRITABLE },
+		{ "PRIO", RX_PRIO }, { "RDHUP", RX_RDHUP }, { "ET", RX_ET },
+		{ "ONESHOT", RX_ONESHOT }, { "ERR", RX_ERR }, { "HUP", RX_HUP },
+		{ NULL, 0 }
+	};
+	int p, b;
+
+	for (p = 0; pkgs[p]; p++) {
+		HV *stash = gv_stashpv(pkgs[p], GV_ADD);
+		for (b = 0; bits[b].name; b++)
+			newCONSTSUB(stash, bits[b].name, newSViv(bits[b].v));
+	}
+}
+
 /* ------------------------------------------------------------ methods
  *
  * The bodies of the hot engine methods, shared by the engine's XSUBs and
@@ -536,6 +563,8 @@ MODULE = Linux::Event::Reactor	PACKAGE = Linux::Event::Reactor
 
 PROTOTYPES: DISABLE
 
+BOOT:
+	rx_define_constants(aTHX);
 
 void
 _init(SV *self, SV *loop)
