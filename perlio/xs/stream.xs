@@ -399,21 +399,18 @@ static SV *framer_error_text(pTHX_ struct evlxs_stream *x, evl_stream *s, int er
 {
 	evl_buf *rb = evl_stream_rbuf(s);
 	const char *p = evl_buf_data(rb);
-	size_t len = evl_buf_len(rb), i;
+	size_t len = evl_buf_len(rb);
 
 	switch (x->codec_kind) {
 	case EVL_FRAMER_LINE:
+		/* A line over max_line, or input over max_inbuf (which also
+		 * bounds the framer) that holds no line end yet. */
 		if (x->max_line >= 0 && memchr(p, '\n', len))
 			return newSVpvf("codec:line too long (>%" IVdf " bytes)", x->max_line);
 		break;
 	case EVL_FRAMER_NETSTRING:
-		if (err == -EBADMSG) {
-			for (i = 0; i < len && p[i] >= '0' && p[i] <= '9'; i++)
-				;
-			if (i == 0 || i >= len || p[i] != ':')
-				return newSVpvs("codec:invalid netstring length");
-			return newSVpvs("codec:invalid netstring terminator");
-		}
+		if (err == -EBADMSG)
+			return newSVpvf("codec:%s", evl_framer_strerror(&x->fr));
 		/* fall through */
 	case EVL_FRAMER_U32BE:
 		if (x->max_frame >= 0)
