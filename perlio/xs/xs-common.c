@@ -88,15 +88,19 @@ void evlxs_call(pTHX_ struct evlxs_engine *eng, SV *cb, SV **args, int n)
 		PUSHs(args[i]);
 	PUTBACK;
 	call_sv(cb, G_VOID | G_DISCARD | G_EVAL);
-	if (UNLIKELY(SvTRUE(ERRSV))) {
-		if (!eng->error) {
-			eng->error = newSVsv(ERRSV);
-			if (eng->loop)
-				evl_loop_stop(eng->loop);
-		} else {
-			warn("evloop: a second callback died in the same "
-			     "iteration: %" SVf, SVfARG(ERRSV));
-		}
+	if (UNLIKELY(SvTRUE(ERRSV)))
+		evlxs_keep_error(aTHX_ eng);
+}
+
+void evlxs_keep_error(pTHX_ struct evlxs_engine *eng)
+{
+	if (!eng->error) {
+		eng->error = newSVsv(ERRSV);
+		if (eng->loop)
+			evl_loop_stop(eng->loop);
+	} else {
+		warn("evloop: a second callback died in the same "
+		     "iteration: %" SVf, SVfARG(ERRSV));
 	}
 }
 

@@ -78,6 +78,11 @@ void evlxs_engine_attach(pTHX_ SV *hv, struct evlxs_engine *eng, MGVTBL *vtbl);
  * must not be mortals, since no FREETMPS runs while the loop does. */
 void evlxs_call(pTHX_ struct evlxs_engine *eng, SV *cb, SV **args, int n);
 
+/* evlxs_call's rule for the exception in ERRSV, for callers that make
+ * their own G_EVAL call: the first one is kept and stops the loop, later
+ * ones are warned about. */
+void evlxs_keep_error(pTHX_ struct evlxs_engine *eng);
+
 /* Croaks with the kept exception, if any, clearing it. */
 void evlxs_rethrow(pTHX_ struct evlxs_engine *eng);
 
