@@ -142,10 +142,7 @@ _init(SV *self, int edge, int oneshot)
 	be->epfd = fd;
 	be->edge = edge;
 	be->oneshot = oneshot;
-	{
-		MAGIC *bmg = sv_magicext(SvRV(self), NULL, PERL_MAGIC_ext, &be_vtbl, (const char *)be, 0);
-		bmg->mg_flags |= MGf_DUP;
-	}
+	evlxs_magic_attach(aTHX_ SvRV(self), &be_vtbl, be);
 	XSRETURN_EMPTY;
 
 int

@@ -322,7 +322,7 @@ static SV *spec_get(pTHX_ HV *hv, const char *key)
 
 static SV *code_or_null(pTHX_ SV *sv)
 {
-	return sv && SvROK(sv) && SvTYPE(SvRV(sv)) == SVt_PVCV ? newSVsv(sv) : NULL;
+	return evlxs_is_code(sv) ? newSVsv(sv) : NULL;
 }
 
 /* The strings of av as a NULL-terminated char ** (freed with the
@@ -357,7 +357,7 @@ static SV *spawn_program(pTHX_ HV *hv, evl_spawn_options *o)
 		o->flags |= EVL_SPAWN_PATH;
 		return NULL;
 	}
-	if ((sv = spec_get(aTHX_ hv, "child")) && SvROK(sv) && SvTYPE(SvRV(sv)) == SVt_PVCV) {
+	if ((sv = spec_get(aTHX_ hv, "child")) && evlxs_is_code(sv)) {
 		/* perl's handlers stay: the child runs perl code. */
 		o->flags |= EVL_SPAWN_KEEP_SIGHANDLERS;
 		return sv;
@@ -426,7 +426,6 @@ static size_t spawn_stdio(pTHX_ HV *hv, evl_fd_action acts[3], SV *cb_out[3])
 static void fx_adopt(pTHX_ struct fx_child *fx, SV *child, SV *loop, HV *hv,
 		     SV *cb_out[3], NV tmo, NV tmo_kill)
 {
-	MAGIC *mg;
 	int i;
 
 	for (i = 1; i <= 2; i++)
@@ -436,8 +435,7 @@ static void fx_adopt(pTHX_ struct fx_child *fx, SV *child, SV *loop, HV *hv,
 	fx->on_stdin_error = code_or_null(aTHX_ spec_get(aTHX_ hv, "on_stdin_error"));
 	fx->self = newRV_inc(SvRV(child));
 	fx->loop = newSVsv(loop);
-	mg = sv_magicext(SvRV(child), NULL, PERL_MAGIC_ext, &fx_vtbl, (const char *)fx, 0);
-	mg->mg_flags |= MGf_DUP;
+	evlxs_magic_attach(aTHX_ SvRV(child), &fx_vtbl, fx);
 	if (tmo > 0) {
 		uint64_t ns = (uint64_t)(tmo * 1e9);
 		evl_child_set_timeout(&fx->c, ns > 0 ? ns : 1,

@@ -112,15 +112,13 @@ pxop *px_op_new(pTHX_ px *px, HV *stash, SV *kind, SV *data, SV *cb,
 {
 	pxop *op;
 	SV *inner;
-	MAGIC *mg;
 
 	Newxz(op, 1, pxop);
 #ifdef MULTIPLICITY
 	op->perl = aTHX;
 #endif
 	inner = newSV_type(SVt_PVMG);
-	mg = sv_magicext(inner, NULL, PERL_MAGIC_ext, &op_vtbl, (const char *)op, 0);
-	mg->mg_flags |= MGf_DUP;
+	evlxs_magic_attach(aTHX_ inner, &op_vtbl, op);
 	op->self = inner;
 	op->kind = kind;
 	if (data)
@@ -271,7 +269,7 @@ _new(klass, ...)
 		croak("loop must be a Linux::Event::Proactor");
 	if (kind == NULL || !SvOK(kind))
 		croak("kind is required");
-	if (cb && SvOK(cb) && !is_code(cb))
+	if (cb && SvOK(cb) && !evlxs_is_code(cb))
 		croak("callback must be a coderef");
 	stash = SvROK(klass) && SvOBJECT(SvRV(klass)) ? SvSTASH(SvRV(klass)) :
 		gv_stashsv(klass, GV_ADD);
@@ -350,7 +348,7 @@ on_complete(self, cb = &PL_sv_undef)
 	SvGETMAGIC(cb);
 	if (!SvOK(cb))
 		croak("callback is required");
-	if (!is_code(cb))
+	if (!evlxs_is_code(cb))
 		croak("callback must be a coderef");
 	if (op->cb)
 		croak("callback already set");

@@ -68,11 +68,6 @@ struct px_args {
 #define HAVE(a, k) ((a)->have & B(k))
 
 
-/* An SV is a code reference. */
-static inline int is_code(SV *sv)
-{
-	return sv && SvROK(sv) && SvTYPE(SvRV(sv)) == SVt_PVCV;
-}
 
 /* Operations (operation.xs). */
 pxop *px_op_arg(pTHX_ SV *sv);

@@ -309,7 +309,7 @@ static int check_op_args(pTHX_ int kind, struct px_args *a)
 		break;
 	}
 	if (HAVE(a, A_ON_COMPLETE) && SvOK(a->v[A_ON_COMPLETE]) &&
-	    !is_code(a->v[A_ON_COMPLETE]))
+	    !evlxs_is_code(a->v[A_ON_COMPLETE]))
 		croak("on_complete must be a coderef");
 	if (kind == EVL_OP_SHUTDOWN)
 		how = shutdown_how(aTHX_ a->v[A_HOW]);
@@ -604,7 +604,7 @@ _new_op(self, ...)
 	}
 	if (kind == NULL || !SvOK(kind))
 		croak("kind is required");
-	if (cb && SvOK(cb) && !is_code(cb))
+	if (cb && SvOK(cb) && !evlxs_is_code(cb))
 		croak("callback must be a coderef");
 	(void)op_new(p, p->op_stash, newSVsv(kind), data, cb, &RETVAL);
     OUTPUT:

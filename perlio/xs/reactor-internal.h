@@ -69,14 +69,6 @@ void rx_do_stop(pTHX_ struct rx_engine *eng);
 int rx_watcher_cancel(pTHX_ struct rx_watcher *rw);
 XS_EXTERNAL(rx_dispatch_xsub);
 
-static inline int is_coderef(SV *sv)
-{
-	return sv && SvROK(sv) && SvTYPE(SvRV(sv)) == SVt_PVCV;
-}
-
-/* Seconds (an NV) to nanoseconds, truncated as int($s * 1e9) is, with
- * negatives clamped to 0 and huge values to "never" (still finite). */
-
 /* Runs pending %SIG handlers (they may die: only ever called from XS,
  * with the C loop not on the stack). */
 static inline void rx_async_check(pTHX)

@@ -191,6 +191,8 @@ static void rx_timer_fire(evl_timer *t)
 	SvREFCNT_dec(cb);
 }
 
+/* Seconds (an NV) to nanoseconds, truncated as int($s * 1e9) is, with
+ * negatives clamped to 0 and huge values to "never" (still finite). */
 static uint64_t secs_to_ns(NV s)
 {
 	NV ns = s * 1e9;
@@ -517,7 +519,7 @@ UV rx_do_after(pTHX_ struct rx_engine *eng, SV *seconds, SV *cb)
 		croak("seconds is required");
 	if (!SvTRUE(cb))
 		croak("cb is required");
-	if (!is_coderef(cb))
+	if (!evlxs_is_code(cb))
 		croak("cb must be a coderef");
 	uint64_t delta = secs_to_ns(SvNV(seconds));
 
@@ -536,7 +538,7 @@ UV rx_do_at(pTHX_ struct rx_engine *eng, SV *deadline, SV *cb)
 		croak("deadline_seconds is required");
 	if (!SvTRUE(cb))
 		croak("cb is required");
-	if (!is_coderef(cb))
+	if (!evlxs_is_code(cb))
 		croak("cb must be a coderef");
 	return rx_timer_add(aTHX_ eng, secs_to_ns(SvNV(deadline)), cb);
 }
@@ -929,11 +931,7 @@ _init(SV *self)
 		SETERRNO(e, 0);
 		croak("eventfd failed: %s", strerror(e));
 	}
-	{
-		MAGIC *mg = sv_magicext(SvRV(self), NULL, PERL_MAGIC_ext, &rx_wakeup_vtbl,
-					(const char *)rk, 0);
-		mg->mg_flags |= MGf_DUP;
-	}
+	evlxs_magic_attach(aTHX_ SvRV(self), &rx_wakeup_vtbl, rk);
 	XSRETURN_EMPTY;
 
 int

@@ -679,7 +679,6 @@ _init(SV *self, SV *loop, SV *fh, HV *o)
 	SV *v;
 	IO *io;
 	int fd;
-	MAGIC *mg;
     CODE:
 	eng = evlxs_engine_from_sv(aTHX_ loop);
 	if (!eng || !eng->loop)
@@ -698,8 +697,7 @@ _init(SV *self, SV *loop, SV *fh, HV *o)
 	stream_options(aTHX_ x, o);
 	stream_codec(aTHX_ x, (v = opt(aTHX_ o, "_c_codec")) ? SvPV_nolen(v) : NULL);
 	/* Nothing reads or calls back until the magic is in place. */
-	mg = sv_magicext(SvRV(self), NULL, PERL_MAGIC_ext, &stream_vtbl, (const char *)x, 0);
-	mg->mg_flags |= MGf_DUP;
+	evlxs_magic_attach(aTHX_ SvRV(self), &stream_vtbl, x);
 	stream_bind(aTHX_ x, loop, io, o);
 	stream_start(aTHX_ x, self, fd);
 

@@ -348,7 +348,6 @@ _watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, in
 	struct rx_watcher *rw, *old;
 	HV *hv;
 	SV *rv;
-	MAGIC *mg;
 	int rc;
     CODE:
 	eng = rx_engine_of(aTHX_ self);
@@ -360,8 +359,7 @@ _watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, in
 	rv = newRV_noinc((SV *)hv);
 	sv_bless(rv, gv_stashpvs("Linux::Event::Watcher", GV_ADD));
 	Newxz(rw, 1, struct rx_watcher);
-	mg = sv_magicext((SV *)hv, NULL, PERL_MAGIC_ext, &rx_watcher_vtbl, (const char *)rw, 0);
-	mg->mg_flags |= MGf_DUP;
+	evlxs_magic_attach(aTHX_ (SV *)hv, &rx_watcher_vtbl, rw);
 	rw->hv = hv;
 	rw->fd = fd;
 	rw->self_rv = newRV_inc((SV *)hv);
@@ -542,7 +540,7 @@ on_read(SV *self, SV *cb = &PL_sv_undef)
 	SV **slot;
 	unsigned char *en;
     CODE:
-	if (SvOK(cb) && !is_coderef(cb))
+	if (SvOK(cb) && !evlxs_is_code(cb))
 		croak("%s handler must be a coderef or undef",
 		      ix == 0 ? "read" : ix == 1 ? "write" : "error");
 	rw = rx_watcher_of(aTHX_ self);

@@ -16,6 +16,14 @@ MAGIC *evlxs_magic(pTHX_ SV *rv, const MGVTBL *vtbl)
 	return mg_findext(sv, PERL_MAGIC_ext, vtbl);
 }
 
+MAGIC *evlxs_magic_attach(pTHX_ SV *sv, MGVTBL *vtbl, void *ptr)
+{
+	MAGIC *mg = sv_magicext(sv, NULL, PERL_MAGIC_ext, vtbl, (const char *)ptr, 0);
+
+	mg->mg_flags |= MGf_DUP;
+	return mg;
+}
+
 int evlxs_dup_inert(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
 {
 	PERL_UNUSED_ARG(param);
@@ -65,13 +73,10 @@ evl_loop *evlxs_loop_from_sv(pTHX_ SV *sv)
 
 void evlxs_engine_attach(pTHX_ SV *hv, struct evlxs_engine *eng, MGVTBL *vtbl)
 {
-	MAGIC *mg;
-
 #ifdef MULTIPLICITY
 	eng->perl = aTHX;
 #endif
-	mg = sv_magicext(hv, NULL, PERL_MAGIC_ext, vtbl, (const char *)eng, 0);
-	mg->mg_flags |= MGf_DUP;
+	evlxs_magic_attach(aTHX_ hv, vtbl, eng);
 }
 
 void evlxs_call(pTHX_ struct evlxs_engine *eng, SV *cb, SV **args, int n)

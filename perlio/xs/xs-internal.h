@@ -8,13 +8,16 @@
  *
  * One idiom set for every XS file:
  *  - C state hangs off a Perl object as PERL_MAGIC_ext magic with one
- *    MGVTBL per C type; evlxs_magic finds it (mg_findext) and each type
- *    has one lookup helper over it.
+ *    MGVTBL per C type, attached by evlxs_magic_attach; evlxs_magic finds
+ *    it (mg_findext) and each type has one lookup helper over it.
  *  - A thread's copy of an object whose C state belongs to the thread
  *    that made it is inert: its svt_dup is evlxs_dup_inert, which clears
  *    the pointer (the type's lookup then croaks or does nothing, its
  *    svt_free ignores it).  (Not CLONE_SKIP: weak references to a skipped
- *    object break perl's backref bookkeeping.)
+ *    object break perl's backref bookkeeping.)  Three types give a thread
+ *    a record of its own instead, because their methods must still answer
+ *    there: Watcher (inactive), Wakeup (the same eventfd) and the raw
+ *    epoll backend (empty); their svt_dup says so.
  *  - C callbacks from libevloop declare the interpreter their record
  *    stored with dEVLXS_THX; everything else uses pTHX_/aTHX_.
  *  - Engines: a Linux::Event::Reactor or Linux::Event::Proactor object is
@@ -38,6 +41,16 @@
 /* The magic with vtbl on the referent of rv, or NULL (rv not a reference
  * to an object carrying it). */
 MAGIC *evlxs_magic(pTHX_ SV *rv, const MGVTBL *vtbl);
+
+/* Hangs ptr on sv as its ext magic of type vtbl, copied to thread
+ * clones through vtbl's svt_dup (MGf_DUP). */
+MAGIC *evlxs_magic_attach(pTHX_ SV *sv, MGVTBL *vtbl, void *ptr);
+
+/* An SV is a code reference. */
+static inline int evlxs_is_code(SV *sv)
+{
+	return sv && SvROK(sv) && SvTYPE(SvRV(sv)) == SVt_PVCV;
+}
 
 /* svt_dup of a type whose C state stays with its thread: the new
  * thread's copy gets a NULL pointer (see above). */
