@@ -9,9 +9,13 @@
  * the framers: a line or a netstring header is judged only once its end
  * ("\n", ':') is in the buffer, and max_line / max_frame are checked
  * against the codec's own value (undef: no limit), with the same texts.
- * One difference remains: a max_frame below 1 (which the C framer cannot
- * express) refuses a 1-byte frame once it is complete rather than at its
- * header.  The buffer is taken as bytes (a UTF-8 string is downgraded; one
+ * Two differences remain, both on input that is refused either way: a
+ * max_frame below 1 (which the C framer cannot express) refuses a 1-byte
+ * frame once it is complete rather than at its header; and a netstring
+ * length whose digits pass max_frame before a non-digit ("123x:" with
+ * max_frame 5) is "frame too large" where the Perl codec said "invalid
+ * netstring length" (the framer judges each digit as it comes, as a
+ * Stream needs).  The buffer is taken as bytes (a UTF-8 string is downgraded; one
  * that cannot be is split as bytes, its pieces keep the UTF-8 flag). */
 #define PERL_NO_GET_CONTEXT
 #include "xs-internal.h"
