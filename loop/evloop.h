@@ -504,6 +504,7 @@ struct evl_framer {
     /* private */
     size_t scanned;              /* line: bytes already searched for delim */
     int error;                   /* sticky negative errno, 0 if none */
+    const char *why;             /* error in words (evl_framer_strerror) */
 };
 
 /* Returns 0, or -EINVAL (unknown kind, delimiter empty or > 8 bytes,
@@ -531,6 +532,13 @@ EVL_EXPORT int evl_framer_next(evl_framer *fr, const char *data, size_t len,
  * arguments or an uninitialised framer. */
 EVL_EXPORT int evl_framer_finish(evl_framer *fr, const char *data, size_t len,
                                  size_t *payload_off, size_t *payload_len, size_t *frame_len);
+
+/* The framer's sticky error in words, or NULL when there is none:
+ * "line too long", "frame too large" (-EMSGSIZE), "invalid netstring
+ * length" (the digits or the ':' after them), "invalid netstring
+ * terminator" (no ',' after the payload; also a frame cut short by EOF
+ * once its ':' was seen), "malformed frame" (a u32be frame cut short). */
+EVL_EXPORT const char *evl_framer_strerror(const evl_framer *fr);
 
 /* Encoding: the bytes to put before and after a payload of len bytes.
  * head must hold EVL_FRAMER_HEAD_MAX bytes, tail EVL_FRAMER_TAIL_MAX.

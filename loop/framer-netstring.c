@@ -32,6 +32,13 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+/* A malformed netstring, named (evl_framer_strerror). */
+static int bad(evl_framer *fr, const char *why)
+{
+    fr->why = why;
+    return -EBADMSG;
+}
+
 int evl__framer_netstring_next(evl_framer *fr, const char *data, size_t len,
                                size_t *payload_off, size_t *payload_len, size_t *frame_len)
 {
@@ -42,9 +49,9 @@ int evl__framer_netstring_next(evl_framer *fr, const char *data, size_t len,
         unsigned d;
 
         if (!is_digit(data[i]))
-            return -EBADMSG;
+            return bad(fr, "invalid netstring length");
         if (i == 1 && data[0] == '0' && !(fr->flags & EVL_FRAMER_LEADING_ZEROS))
-            return -EBADMSG;
+            return bad(fr, "invalid netstring length");
         d = (unsigned)(data[i] - '0');
         if (n > (SIZE_MAX - d) / 10)
             return -EMSGSIZE;
@@ -55,7 +62,7 @@ int evl__framer_netstring_next(evl_framer *fr, const char *data, size_t len,
     if (i == len)
         return 0;
     if (i == 0)
-        return -EBADMSG;
+        return bad(fr, "invalid netstring length");
 
     /* Digits, ':', payload, ','.  n <= max <= SIZE_MAX, so only the
      * last few bytes of the range can overflow here. */
@@ -65,7 +72,7 @@ int evl__framer_netstring_next(evl_framer *fr, const char *data, size_t len,
     if (len < total)
         return 0;
     if (data[total - 1] != ',')
-        return -EBADMSG;
+        return bad(fr, "invalid netstring terminator");
 
     *payload_off = i + 1;
     *payload_len = n;
@@ -76,15 +83,16 @@ int evl__framer_netstring_next(evl_framer *fr, const char *data, size_t len,
 int evl__framer_netstring_finish(evl_framer *fr, const char *data, size_t len,
                                  size_t *payload_off, size_t *payload_len, size_t *frame_len)
 {
-    (void)fr;
-    (void)data;
-    (void)len;
     (void)payload_off;
     (void)payload_len;
     (void)frame_len;
     /* A netstring cut short by EOF cannot be told apart from one that
-     * was corrupted, and delivering half of it would be worse. */
-    return -EBADMSG;
+     * was corrupted, and delivering half of it would be worse.  next
+     * accepted what is here, so it is digits, then maybe ':' and part of
+     * the payload: with the ':' it is the terminator that is missing. */
+    if (memchr(data, ':', len) != NULL)
+        return bad(fr, "invalid netstring terminator");
+    return bad(fr, "invalid netstring length");
 }
 
 int evl__framer_netstring_encode(const evl_framer *fr, size_t len, char *head,

@@ -77,6 +77,23 @@ void evl_framer_reset(evl_framer *fr)
         return;
     fr->scanned = 0;
     fr->error = 0;
+    fr->why = NULL;
+}
+
+/* Makes rc sticky, with its words: the per-kind code names its own
+ * malformed-input errors, the size limit is named here. */
+static int set_error(evl_framer *fr, int rc)
+{
+    fr->error = rc;
+    if (fr->why == NULL)
+        fr->why = rc != -EMSGSIZE ? "malformed frame"
+                : fr->kind == EVL_FRAMER_LINE ? "line too long" : "frame too large";
+    return rc;
+}
+
+const char *evl_framer_strerror(const evl_framer *fr)
+{
+    return fr != NULL && fr->error ? fr->why : NULL;
 }
 
 int evl_framer_next(evl_framer *fr, const char *data, size_t len, size_t *payload_off,
@@ -112,7 +129,7 @@ int evl_framer_next(evl_framer *fr, const char *data, size_t len, size_t *payloa
         return -EINVAL;
     }
     if (rc < 0)
-        fr->error = rc;
+        set_error(fr, rc);
     return rc;
 }
 
@@ -139,7 +156,7 @@ int evl_framer_finish(evl_framer *fr, const char *data, size_t len, size_t *payl
         break;
     }
     if (rc < 0)
-        fr->error = rc;
+        set_error(fr, rc);
     return rc;
 }
 

@@ -369,11 +369,6 @@ static SV *PerlIOEvline_getarg(pTHX_ PerlIO *f, CLONE_PARAMS *param, int flags)
     return sv;
 }
 
-static IV PerlIOEvline_fileno(pTHX_ PerlIO *f)
-{
-    return PerlIOValid(PerlIONext(f)) ? PerlIO_fileno(PerlIONext(f)) : -1;
-}
-
 static PerlIO *PerlIOEvline_dup(pTHX_ PerlIO *f, PerlIO *o, CLONE_PARAMS *param, int flags)
 {
     /* Pushed on the copy's :evloop with Getarg's options; the scan state
@@ -499,12 +494,6 @@ static IV PerlIOEvline_flush(pTHX_ PerlIO *f)
 static IV PerlIOEvline_fill(pTHX_ PerlIO *f)
 {
     return fill_line(aTHX_ f) == 0 ? 0 : -1;
-}
-
-static IV PerlIOEvline_eof(pTHX_ PerlIO *f)
-{
-    PERL_UNUSED_CONTEXT;
-    return PerlIOValid(f) ? (PerlIOBase(f)->flags & PERLIO_F_EOF) != 0 : 1;
 }
 
 static IV PerlIOEvline_error(pTHX_ PerlIO *f)
@@ -646,7 +635,7 @@ PERLIO_FUNCS_DECL(PerlIOEvline_funcs) = {
     NULL,   /* Open: an open goes to :evloop below, then we are pushed */
     PerlIOEvline_binmode,
     PerlIOEvline_getarg,
-    PerlIOEvline_fileno,
+    PerlIOBase_fileno,   /* nothing of ours to add */
     PerlIOEvline_dup,
     PerlIOEvline_read,
     PerlIOEvline_unread,
@@ -656,7 +645,7 @@ PERLIO_FUNCS_DECL(PerlIOEvline_funcs) = {
     PerlIOEvline_close,
     PerlIOEvline_flush,
     PerlIOEvline_fill,
-    PerlIOEvline_eof,
+    PerlIOBase_eof,   /* nothing of ours to add */
     PerlIOEvline_error,
     PerlIOEvline_clearerr,
     PerlIOEvline_setlinebuf,

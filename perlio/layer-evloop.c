@@ -206,18 +206,6 @@ static void shared_put(pTHX_ evl_pio_shared *sh)
 
 #define EVLOOP_BUFSIZ_DEFAULT ((size_t)PERLIOBUF_DEFAULT_BUFSIZ)
 
-static inline evl_buf *rbuf_of(PerlIOEvloop *e)
-{
-    return evl__pio_rbuf(e);
-}
-
-/* Input that belongs to this handle: the write half of a socket sees
- * none of the shared read buffer. */
-static inline size_t rlen_of(PerlIO *f, PerlIOEvloop *e)
-{
-    return evl__pio_rlen(f, e);
-}
-
 static inline size_t wlen_of(PerlIO *f, PerlIOEvloop *e)
 {
     if (e->sh == NULL || !(PerlIOBase(f)->flags & PERLIO_F_CANWRITE))
@@ -417,11 +405,11 @@ static int flush_layer(pTHX_ PerlIO *f, int wait)
         if (rc < 0)
             code = -1;
     } else {
-        size_t rlen = rlen_of(f, e);
+        size_t rlen = evl__pio_rlen(f, e);
         if (rlen > 0) {
             if (PerlIOValid(n) && PerlIO_seek(n, e->posn - (Off_t)rlen, SEEK_SET) == 0) {
                 e->posn = PerlIO_tell(n);
-                evl_buf_consume(rbuf_of(e), rlen);
+                evl_buf_consume(evl__pio_rbuf(e), rlen);
             } else {
                 return code;
             }
@@ -463,7 +451,7 @@ static int fill_layer(pTHX_ PerlIO *f)
     }
     if (PerlIOBase(f)->flags & PERLIO_F_TTY)
         PerlIOBase_flush_linebuf(aTHX);
-    if (rlen_of(f, e) == 0) {
+    if (evl__pio_rlen(f, e) == 0) {
         /* PerlIOBuf_fill starts from an empty buffer. */
         e->state &= ~ST_RDBUF;
         e->rd_room = 0;
@@ -486,7 +474,7 @@ static int fill_layer(pTHX_ PerlIO *f)
             if (w == 1) {
                 /* A handler may have read the handle: data in hand is
                  * as good as a fill. */
-                if (rlen_of(f, e) > 0)
+                if (evl__pio_rlen(f, e) > 0)
                     return 0;
                 continue;
             }
@@ -689,7 +677,7 @@ static IV PerlIOEvloop_pushed(pTHX_ PerlIO *f, const char *mode, SV *arg, PerlIO
         free(absorbed);
         return -1;
     }
-    if (absorbed_len > 0 && evl_buf_prepend(rbuf_of(e), absorbed, absorbed_len) < 0) {
+    if (absorbed_len > 0 && evl_buf_prepend(evl__pio_rbuf(e), absorbed, absorbed_len) < 0) {
         free(absorbed);
         SETERRNO(ENOMEM, SS_IVCHAN);
         return -1;   /* Popped releases the stream */
@@ -712,10 +700,10 @@ static IV PerlIOEvloop_popped(pTHX_ PerlIO *f)
         /* perliol.pod: unconsumed input goes back to the layer below
          * (into a :pending there), so binmode(:pop) loses nothing.  At
          * global destruction nobody will read it. */
-        size_t rlen = rlen_of(f, e);
+        size_t rlen = evl__pio_rlen(f, e);
         if (rlen > 0 && PL_phase != PERL_PHASE_DESTRUCT && PerlIOValid(PerlIONext(f)) &&
             !(e->state & ST_CLOSING)) {
-            evl_buf *rb = rbuf_of(e);
+            evl_buf *rb = evl__pio_rbuf(e);
             PerlIO_unread(PerlIONext(f), evl_buf_data(rb), rlen);
             evl_buf_consume(rb, rlen);
         }
@@ -805,11 +793,6 @@ static SV *PerlIOEvloop_getarg(pTHX_ PerlIO *f, CLONE_PARAMS *param, int flags)
     return sv;
 }
 
-static IV PerlIOEvloop_fileno(pTHX_ PerlIO *f)
-{
-    return PerlIOValid(PerlIONext(f)) ? PerlIO_fileno(PerlIONext(f)) : -1;
-}
-
 static PerlIO *PerlIOEvloop_dup(pTHX_ PerlIO *f, PerlIO *o, CLONE_PARAMS *param, int flags)
 {
     /* PerlIOBase_dup dups the layers below (a new fd for open "<&"; the
@@ -839,7 +822,7 @@ static SSize_t PerlIOEvloop_read(pTHX_ PerlIO *f, void *vbuf, Size_t count)
         return 0;
     }
     while (count > 0) {
-        evl_buf *rb = rbuf_of(e);
+        evl_buf *rb = evl__pio_rbuf(e);
         size_t avail = evl_buf_len(rb);
         if (avail > 0) {
             size_t take = avail < count ? avail : count;
@@ -888,7 +871,7 @@ static SSize_t PerlIOEvloop_unread(pTHX_ PerlIO *f, const void *vbuf, Size_t cou
     SSize_t unread = 0;
     if (avail > 0) {
         /* Prepending lowers tell by avail, as PerlIOBuf_unread does. */
-        if (evl_buf_prepend(rbuf_of(e), (const char *)vbuf + (count - avail), avail) < 0) {
+        if (evl_buf_prepend(evl__pio_rbuf(e), (const char *)vbuf + (count - avail), avail) < 0) {
             SETERRNO(ENOMEM, SS_IVCHAN);
             return 0;
         }
@@ -948,7 +931,7 @@ static __attribute__((noinline)) SSize_t write_slow(pTHX_ PerlIO *f, const void 
     }
     if (!(PerlIOBase(f)->flags & PERLIO_F_CANWRITE))
         return 0;
-    if (rlen_of(f, e) > 0) {
+    if (evl__pio_rlen(f, e) > 0) {
         if (flush_layer(aTHX_ f, 1) != 0)
             return 0;
     }
@@ -1017,7 +1000,7 @@ static IV PerlIOEvloop_seek(pTHX_ PerlIO *f, Off_t offset, int whence)
         e->posn = PerlIO_tell(PerlIONext(f));
         /* Flush gave the read-ahead back already when the fd seeks;
          * anything left would be from before the seek. */
-        evl_buf *rb = rbuf_of(e);
+        evl_buf *rb = evl__pio_rbuf(e);
         if ((PerlIOBase(f)->flags & PERLIO_F_CANREAD) && evl_buf_len(rb) > 0)
             evl_buf_consume(rb, evl_buf_len(rb));
     }
@@ -1038,7 +1021,7 @@ static Off_t PerlIOEvloop_tell(pTHX_ PerlIO *f)
             return (Off_t)-1;
         e->posn = PerlIO_tell(PerlIONext(f));
     }
-    return e->posn - (Off_t)rlen_of(f, e) + (Off_t)wlen_of(f, e);
+    return e->posn - (Off_t)evl__pio_rlen(f, e) + (Off_t)wlen_of(f, e);
 }
 
 /* Whether perl is flushing every handle before starting a process
@@ -1107,18 +1090,6 @@ static IV PerlIOEvloop_fill(pTHX_ PerlIO *f)
     return fill_layer(aTHX_ f) == 0 ? 0 : -1;
 }
 
-static IV PerlIOEvloop_eof(pTHX_ PerlIO *f)
-{
-    PERL_UNUSED_CONTEXT;
-    return PerlIOValid(f) ? (PerlIOBase(f)->flags & PERLIO_F_EOF) != 0 : 1;
-}
-
-static IV PerlIOEvloop_error(pTHX_ PerlIO *f)
-{
-    PERL_UNUSED_CONTEXT;
-    return PerlIOValid(f) ? (PerlIOBase(f)->flags & PERLIO_F_ERROR) != 0 : 1;
-}
-
 static void PerlIOEvloop_clearerr(pTHX_ PerlIO *f)
 {
     PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
@@ -1141,7 +1112,7 @@ static STDCHAR *PerlIOEvloop_get_base(pTHX_ PerlIO *f)
     PERL_UNUSED_CONTEXT;
     if (e->sh == NULL)
         return NULL;
-    evl_buf *rb = rbuf_of(e);
+    evl_buf *rb = evl__pio_rbuf(e);
     if (rb->base == NULL && evl_buf_reserve(rb, e->bufsiz) == NULL)
         return NULL;
     return (STDCHAR *)rb->base;
@@ -1153,7 +1124,7 @@ static Size_t PerlIOEvloop_bufsiz(pTHX_ PerlIO *f)
     PERL_UNUSED_CONTEXT;
     /* Bytes from the base to the end of the data, as PerlIOBuf's
      * end - buf. */
-    return e->sh != NULL ? rbuf_of(e)->tail : 0;
+    return e->sh != NULL ? evl__pio_rbuf(e)->tail : 0;
 }
 
 static STDCHAR *PerlIOEvloop_get_ptr(pTHX_ PerlIO *f)
@@ -1203,7 +1174,7 @@ PERLIO_FUNCS_DECL(PerlIOEvloop_funcs) = {
     PerlIOEvloop_open,
     PerlIOEvloop_binmode,
     PerlIOEvloop_getarg,
-    PerlIOEvloop_fileno,
+    PerlIOBase_fileno,   /* nothing of ours to add */
     PerlIOEvloop_dup,
     PerlIOEvloop_read,
     PerlIOEvloop_unread,
@@ -1213,8 +1184,8 @@ PERLIO_FUNCS_DECL(PerlIOEvloop_funcs) = {
     PerlIOEvloop_close,
     PerlIOEvloop_flush,
     PerlIOEvloop_fill,
-    PerlIOEvloop_eof,
-    PerlIOEvloop_error,
+    PerlIOBase_eof,   /* nothing of ours to add */
+    PerlIOBase_error,   /* nothing of ours to add */
     PerlIOEvloop_clearerr,
     PerlIOEvloop_setlinebuf,
     PerlIOEvloop_get_base,

@@ -8,6 +8,7 @@
 #include "perliol.h"
 
 #include "evloop-perlio.h"
+#include "layer-api.h"
 
 #include <sys/types.h>
 
@@ -127,41 +128,6 @@ int evl__pio_unlock(pTHX_ PerlIO *f, PerlIOl *head);
 /* Whether f's layer is :evloop (either copy of the code: the XS module
  * and libevloop-perlio may both be loaded in an embedding program). */
 int evl__pio_is_evloop(PerlIO *f);
-
-/* Puts the :evloop layer of f (f or below it) under loop: the fd
- * becomes non-blocking and the loop writes the queue out; buffered
- * bytes are kept.  keep, if not NULL, gets a reference held until the
- * stream goes (the object that owns loop).  Returns 0 or -errno: EINVAL
- * when f has no :evloop layer, EBADF when it is closed. */
-int evl__pio_attach(pTHX_ PerlIO *f, evl_loop *loop, SV *keep);
-
-/* Hands the shared stream of f's :evloop layer (f or below it) to a
- * driver such as Linux::Event::Stream: attaches it to loop as
- * evl__pio_attach does (keep likewise), then installs cb and data.
- * Reading is not started: the caller sets its framer and limits first,
- * then calls evl_stream_read_start.  gone(data), if set, is called when
- * the handle's layer lets go of the stream while it is bound, after the
- * stream was freed (the callbacks are cleared before the layer's close
- * settles it); it must not run Perl code.  print and
- * the driver's writes then share one queue.  Returns 0 and the stream
- * in *out, or -errno: EINVAL (no :evloop layer), EBADF (closed), EBUSY
- * (bound already). */
-int evl__pio_bind(pTHX_ PerlIO *f, evl_loop *loop, SV *keep,
-                  const struct evl_stream_callbacks *cb, void *data,
-                  void (*gone)(void *data), evl_stream **out);
-
-/* Undoes evl__pio_bind on the stream it returned: reading stops, the
- * callbacks, framer, watermarks and read cap are cleared, and the layer
- * has the stream to itself again (still on the loop: what is queued is
- * written behind).  discard: also drop the queue and stop the stream
- * for good (the caller closes the handle next). */
-void evl__pio_unbind(pTHX_ evl_stream *s, int discard);
-
-/* Whether a layer call on the handle is inside a call into s: a
- * callback of a bound driver must then not run Perl code or close the
- * handle (the layer would touch freed memory when it returns), and
- * defers that work to the loop instead. */
-int evl__pio_busy(const evl_stream *s);
 
 /* Whether the running op is eof(): see PerlIOEvloop_read. */
 int evl__pio_in_eof_op(pTHX);

@@ -551,6 +551,54 @@ START_TEST(test_netstring_finish_with_nothing_left_is_zero)
 }
 END_TEST
 
+/* The sticky error in words: what a Stream (and the Perl codecs) report. */
+static const char *why_after(int kind, unsigned flags, size_t max, const char *in, size_t len,
+                             int at_eof)
+{
+    static evl_framer fr;
+    size_t off, plen, flen, used = 0;
+    int rc;
+
+    ck_assert_int_eq(evl_framer_init(&fr, kind, flags, max, NULL, 0), 0);
+    ck_assert_ptr_null(evl_framer_strerror(&fr));
+    do {
+        rc = at_eof ? evl_framer_finish(&fr, in + used, len - used, &off, &plen, &flen)
+                    : evl_framer_next(&fr, in + used, len - used, &off, &plen, &flen);
+        if (rc == 1)
+            used += flen;
+    } while (rc == 1);
+    ck_assert_int_lt(rc, 0);
+    return evl_framer_strerror(&fr);
+}
+
+START_TEST(test_strerror_names_each_error)
+{
+    evl_framer fr;
+
+    ck_assert_str_eq(why_after(EVL_FRAMER_NETSTRING, 0, 0, S("1:a,x:"), 0), "invalid netstring length");
+    ck_assert_str_eq(why_after(EVL_FRAMER_NETSTRING, 0, 0, S(":a,"), 0), "invalid netstring length");
+    ck_assert_str_eq(why_after(EVL_FRAMER_NETSTRING, 0, 0, S("01:a,"), 0), "invalid netstring length");
+    ck_assert_str_eq(why_after(EVL_FRAMER_NETSTRING, 0, 0, S("1:ab"), 0), "invalid netstring terminator");
+    ck_assert_str_eq(why_after(EVL_FRAMER_NETSTRING, 0, 4, S("12345"), 0), "frame too large");
+    ck_assert_str_eq(why_after(EVL_FRAMER_NETSTRING, 0, 0, S("1:a,3:a"), 1), "invalid netstring terminator");
+    ck_assert_str_eq(why_after(EVL_FRAMER_NETSTRING, 0, 0, S("1:a,12"), 1), "invalid netstring length");
+    ck_assert_str_eq(why_after(EVL_FRAMER_LINE, 0, 3, S("abcd\n"), 0), "line too long");
+    ck_assert_str_eq(why_after(EVL_FRAMER_U32BE, 0, 2, S("\0\0\0\3"), 0), "frame too large");
+    ck_assert_str_eq(why_after(EVL_FRAMER_U32BE, 0, 0, S("\0\0"), 1), "malformed frame");
+
+    /* Reset forgets the words with the error; NULL framer: NULL. */
+    ck_assert_int_eq(evl_framer_init(&fr, EVL_FRAMER_NETSTRING, 0, 0, NULL, 0), 0);
+    {
+        size_t off, plen, flen;
+        ck_assert_int_eq(evl_framer_next(&fr, "x", 1, &off, &plen, &flen), -EBADMSG);
+    }
+    ck_assert_str_eq(evl_framer_strerror(&fr), "invalid netstring length");
+    evl_framer_reset(&fr);
+    ck_assert_ptr_null(evl_framer_strerror(&fr));
+    ck_assert_ptr_null(evl_framer_strerror(NULL));
+}
+END_TEST
+
 /* ------------------------------------------------------------ u32be */
 
 START_TEST(test_u32be_every_chunk_split_gives_same_frames)
@@ -916,6 +964,7 @@ static Suite *framer_suite(void)
 
     tc = tcase_create("line");
     tcase_add_test(tc, test_line_every_chunk_split_gives_same_frames);
+    tcase_add_test(tc, test_strerror_names_each_error);
     tcase_add_test(tc, test_line_crlf_stripped_only_with_flag);
     tcase_add_test(tc, test_line_multibyte_delimiter_split_across_chunks);
     tcase_add_test(tc, test_line_self_overlapping_delimiter_matches_first_occurrence);

@@ -17,7 +17,7 @@ sub new {
 
 # tick, generation, now_ns, now_s, monotonic_ns, deadline_after,
 # deadline_after_ms, deadline_after_us, deadline_in_ns, expired_ns,
-# remaining_ns are XS (perlio/reactor.xs).
+# remaining_ns are XS (perlio/xs/clock.xs).
 
 1;
 __END__

@@ -8,14 +8,8 @@ use Carp qw(croak);
 
 require PerlIO::evloop;
 
-use constant READABLE => 0x01;
-use constant WRITABLE => 0x02;
-use constant PRIO     => 0x04;
-use constant RDHUP    => 0x08;
-use constant ET       => 0x10;
-use constant ONESHOT  => 0x20;
-use constant ERR      => 0x40;
-use constant HUP      => 0x80;
+# READABLE WRITABLE PRIO RDHUP ET ONESHOT ERR HUP: constant subs of the XS
+# (perlio/xs/reactor.xs defines them once for every package that has them).
 
 sub new {
 	my ($class, %args) = @_;
@@ -45,7 +39,7 @@ sub impl  { return $_[0]{impl} }
 # backend sched signal waker pid watch unwatch cancel after at, read write
 # recv send accept connect shutdown close splice live_op_count
 # drain_callbacks, _watcher_update and _watcher_cancel are XSUBs
-# (perlio/reactor.xs): each calls the same method of the impl with the
+# (perlio/xs/loop.xs): each calls the same method of the impl with the
 # caller's arguments and context, or croaks "loop model '<m>' does not
 # support <method>()"; after, at, cancel, stop and is_running go straight
 # to the reactor's C when the impl is a reactor.

@@ -2,7 +2,7 @@ package Linux::Event::Operation;
 use strict;
 use warnings;
 
-use PerlIO::evloop ();    # every method is XS (proactor.xs)
+use PerlIO::evloop ();    # every method is XS (perlio/xs/operation.xs)
 
 our $VERSION = '0.010';
 

@@ -5,7 +5,6 @@ use warnings;
 
 use Carp qw(croak);
 use Scalar::Util qw(blessed reftype);
-use Socket qw(SHUT_RD SHUT_WR SHUT_RDWR);
 
 use PerlIO::evloop ();    # the XS half: op methods, run_once, Operation
 use Linux::Event::Error ();
@@ -17,13 +16,11 @@ our $VERSION = '0.010';
 
 use constant NS_PER_S => 1_000_000_000;
 
-# The clock: Linux::Event::Clock when it is there, else a private
-# monotonic one with the same tick/now_ns/now_s interface.
+# The clock: Linux::Event::Clock (part of this distribution, so always
+# there).
 sub _default_clock () {
-    if (eval { require Linux::Event::Clock; 1 }) {
-        return Linux::Event::Clock->new(clock => 'monotonic');
-    }
-    return Linux::Event::Proactor::MonotonicClock->new;
+    require Linux::Event::Clock;
+    return Linux::Event::Clock->new(clock => 'monotonic');
 }
 
 sub new ($class, %arg) {
@@ -93,7 +90,7 @@ sub stop ($self) {
 
 # read write recv send accept connect shutdown close splice, run_once,
 # drain_callbacks, _submit_op, _new_op, _unregister_op, _cancel_op,
-# _enqueue_callback and _drain_callback_queue are XS (proactor.xs).
+# _enqueue_callback and _drain_callback_queue are XS (perlio/xs/proactor.xs).
 
 sub after ($self, $seconds, %arg) {
     $self->_validate_after_args($seconds, %arg);
@@ -138,17 +135,6 @@ sub _validate_allowed_keys ($self, $href, @allowed) {
     return;
 }
 
-sub _normalize_shutdown_how ($self, $how) {
-    if (defined($how) && !ref($how) && $how =~ /\A[0-9]+\z/
-        && ($how == SHUT_RD || $how == SHUT_WR || $how == SHUT_RDWR)) {
-        return $how;
-    }
-    return SHUT_RD   if defined($how) && !ref($how) && $how eq 'read';
-    return SHUT_WR   if defined($how) && !ref($how) && $how eq 'write';
-    return SHUT_RDWR if defined($how) && !ref($how) && $how eq 'both';
-    croak "how must be 'read', 'write', 'both', SHUT_RD, SHUT_WR, or SHUT_RDWR";
-}
-
 sub _tick_clock ($self) {
     $self->{clock}->tick;
     return $self->{clock}->now_ns;
@@ -191,26 +177,6 @@ for my $kind (qw(read write recv send accept connect shutdown close)) {
         };
     }
 }
-
-package Linux::Event::Proactor::MonotonicClock;
-
-# Used only when Linux::Event::Clock is not installed: CLOCK_MONOTONIC,
-# cached by tick as Linux::Event::Clock does.
-use Time::HiRes ();
-
-sub new ($class) {
-    my $self = bless { now_ns => 0 }, $class;
-    $self->tick;
-    return $self;
-}
-
-sub tick ($self) {
-    my $s = Time::HiRes::clock_gettime(Time::HiRes::CLOCK_MONOTONIC());
-    return $self->{now_ns} = int($s * 1_000_000_000);
-}
-
-sub now_ns ($self) { return $self->{now_ns} }
-sub now_s  ($self) { return $self->{now_ns} / 1_000_000_000 }
 
 1;
 

@@ -44,15 +44,10 @@ sub new ($class, %opt) {
         Carp::croak('codec->{decode} must be a coderef') if ref $codec->{decode} ne 'CODE';
         Carp::croak('codec->{encode} must be a coderef') if ref $codec->{encode} ne 'CODE';
         $c{codec} = $codec;
-        # The built-in codecs run as C framers, unless their subs were swapped.
+        # The built-in codecs run as C framers, unless their subs were
+        # swapped (the XS reads their options from the codec object).
         if (my $kind = _c_kind($codec)) {
-            {
-                $c{_c_codec} = $kind;
-                $c{_chomp} = $codec->{chomp} // 1;
-                $c{_append_newline} = $codec->{append_newline} // 1;
-                $c{_max_line} = $codec->{max_line};
-                $c{_max_frame} = $codec->{max_frame};
-            }
+            $c{_c_codec} = $kind;
         }
     } else {
         $c{codec} = $opt{codec};    # stored, as in the seed

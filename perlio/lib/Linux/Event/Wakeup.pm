@@ -27,7 +27,7 @@ sub new {
 sub loop { return $_[0]{loop} }
 sub fh   { return $_[0]{fh} }
 
-# signal($n = 1) and drain are XS (perlio/reactor.xs).
+# signal($n = 1) and drain are XS (perlio/xs/reactor.xs).
 
 
 1;

@@ -9,7 +9,7 @@ use Carp qw(croak);
 require PerlIO::evloop;
 
 # fh, fd, is_active, cancel, edge_triggered, oneshot, on_read/on_write/
-# on_error, enable_*/disable_*, *_enabled are XS (perlio/reactor.xs).
+# on_error, enable_*/disable_*, *_enabled are XS (perlio/xs/watcher.xs).
 
 sub loop { return $_[0]{loop} }
 

@@ -8,14 +8,8 @@ use Carp qw(croak);
 
 require PerlIO::evloop;
 
-use constant READABLE => 0x01;
-use constant WRITABLE => 0x02;
-use constant PRIO     => 0x04;
-use constant RDHUP    => 0x08;
-use constant ET       => 0x10;
-use constant ONESHOT  => 0x20;
-use constant ERR      => 0x40;
-use constant HUP      => 0x80;
+# READABLE WRITABLE PRIO RDHUP ET ONESHOT ERR HUP: constant subs of the XS
+# (perlio/xs/reactor.xs defines them once for every package that has them).
 
 sub new {
 	my ($class, %args) = @_;

@@ -7,6 +7,9 @@ our $VERSION = '0.010';
 
 use Carp ();
 
+# _decode is XS (perlio/xs/codec.xs): libevloop's C framer, as in a Stream.
+require PerlIO::evloop;
+
 sub new ($class, %o) {
     my @unknown = sort grep { !/\A(?:chomp|max_line|append_newline)\z/ } keys %o;
     Carp::croak('unknown options: ' . join(', ', @unknown)) if @unknown;
@@ -17,17 +20,6 @@ sub new ($class, %o) {
         decode         => \&_decode,
         encode         => \&_encode,
     }, $class;
-}
-
-sub _decode ($codec, $bufref, $out) {
-    my $max = $codec->{max_line};
-    while ((my $i = index($$bufref, "\n")) >= 0) {
-        return (0, "line too long (>$max bytes)") if defined $max && $i + 1 > $max;
-        my $line = substr($$bufref, 0, $i + 1, '');
-        chop $line if $codec->{chomp};
-        push @$out, $line;
-    }
-    return (1);
 }
 
 sub _encode ($codec, $msg) {

@@ -7,28 +7,14 @@ our $VERSION = '0.010';
 
 use Carp ();
 
+# _decode is XS (perlio/xs/codec.xs): libevloop's C framer, as in a Stream.
+require PerlIO::evloop;
+
 sub new ($class, %o) {
     my @unknown = sort grep { $_ ne 'max_frame' } keys %o;
     Carp::croak('unknown options: ' . join(', ', @unknown)) if @unknown;
     return bless { max_frame => $o{max_frame}, decode => \&_decode,
         encode => \&_encode }, $class;
-}
-
-sub _decode ($codec, $bufref, $out) {
-    my $max = $codec->{max_frame};
-    while (1) {
-        my $colon = index($$bufref, ':');
-        return (1) if $colon < 0;
-        my $digits = substr($$bufref, 0, $colon);
-        return (0, 'invalid netstring length') unless $digits =~ /\A[0-9]+\z/;
-        my $len = $digits + 0;
-        return (0, "frame too large (>$max bytes)") if defined $max && $len > $max;
-        return (1) if length($$bufref) < $colon + 1 + $len + 1;
-        return (0, 'invalid netstring terminator')
-            if substr($$bufref, $colon + 1 + $len, 1) ne ',';
-        push @$out, substr($$bufref, $colon + 1, $len);
-        substr($$bufref, 0, $colon + 1 + $len + 1, '');
-    }
 }
 
 sub _encode ($codec, $msg) {

@@ -7,23 +7,14 @@ our $VERSION = '0.010';
 
 use Carp ();
 
+# _decode is XS (perlio/xs/codec.xs): libevloop's C framer, as in a Stream.
+require PerlIO::evloop;
+
 sub new ($class, %o) {
     my @unknown = sort grep { $_ ne 'max_frame' } keys %o;
     Carp::croak('unknown options: ' . join(', ', @unknown)) if @unknown;
     return bless { max_frame => $o{max_frame}, decode => \&_decode,
         encode => \&_encode }, $class;
-}
-
-sub _decode ($codec, $bufref, $out) {
-    my $max = $codec->{max_frame};
-    while (length($$bufref) >= 4) {
-        my $len = unpack('N', $$bufref);
-        return (0, "frame too large (>$max bytes)") if defined $max && $len > $max;
-        return (1) if length($$bufref) < 4 + $len;
-        push @$out, substr($$bufref, 4, $len);
-        substr($$bufref, 0, 4 + $len, '');
-    }
-    return (1);
 }
 
 sub _encode ($codec, $msg) {

@@ -25,6 +25,8 @@
  * leaked. */
 #define PERL_NO_GET_CONTEXT
 #include "xs-internal.h"
+#include "perliol.h"
+#include "layer-api.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,14 +35,6 @@
 #include <arpa/inet.h>
 #include <sys/uio.h>
 #include <stdio.h>
-
-/* From layer-internal.h (whose ST_* names clash with ours). */
-int evl__pio_bind(pTHX_ PerlIO *f, evl_loop *loop, SV *keep,
-		  const struct evl_stream_callbacks *cb, void *data,
-		  void (*gone)(void *data), evl_stream **out);
-void evl__pio_unbind(pTHX_ evl_stream *s, int discard);
-int evl__pio_busy(const evl_stream *s);
-evl_stream *evl_perlio_stream(pTHX_ PerlIO *f);
 
 enum {
 	ST_CLOSED = 0x01,
@@ -90,18 +84,10 @@ struct evlxs_stream {
 };
 
 static int stream_mg_free(pTHX_ SV *sv, MAGIC *mg);
-static int stream_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
-static MGVTBL stream_vtbl = { NULL, NULL, NULL, NULL, stream_mg_free, NULL, stream_mg_dup, NULL };
-
 /* ithreads: the C stream, its callbacks and its SVs belong to the thread
  * that made it.  A new thread's copy of the object is inert (it would
  * otherwise free the parent's state a second time when it goes). */
-static int stream_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
-{
-	PERL_UNUSED_ARG(param);
-	mg->mg_ptr = NULL;
-	return 0;
-}
+static MGVTBL stream_vtbl = { NULL, NULL, NULL, NULL, stream_mg_free, NULL, evlxs_dup_inert, NULL };
 
 static struct evlxs_stream *stream_of(pTHX_ SV *obj)
 {
@@ -109,15 +95,13 @@ static struct evlxs_stream *stream_of(pTHX_ SV *obj)
 
 	if (!SvROK(obj) || SvTYPE(SvRV(obj)) != SVt_PVHV)
 		croak("not a Linux::Event::Stream object");
-	for (mg = SvMAGIC(SvRV(obj)); mg; mg = mg->mg_moremagic)
-		if (mg->mg_type == PERL_MAGIC_ext && mg->mg_virtual == &stream_vtbl) {
-			if (mg->mg_ptr == NULL)
-				croak("Linux::Event::Stream: a thread's copy of a stream "
-				      "cannot be used (streams stay with the thread that made them)");
-			return (struct evlxs_stream *)mg->mg_ptr;
-		}
-	croak("Linux::Event::Stream object is not initialised");
-	return NULL;
+	mg = evlxs_magic(aTHX_ obj, &stream_vtbl);
+	if (!mg)
+		croak("Linux::Event::Stream object is not initialised");
+	if (mg->mg_ptr == NULL)
+		croak("Linux::Event::Stream: a thread's copy of a stream "
+		      "cannot be used (streams stay with the thread that made them)");
+	return (struct evlxs_stream *)mg->mg_ptr;
 }
 
 static void set_error(pTHX_ struct evlxs_stream *x, SV *msg)
@@ -201,7 +185,7 @@ static void fail(pTHX_ struct evlxs_stream *x, int err, SV *msg)
 static void cb_defer(evl_timer *t)
 {
 	struct evlxs_stream *x = (struct evlxs_stream *)t->data;
-	dTHXa(x->eng->perl);
+	dEVLXS_THX(x->eng->perl);
 	unsigned pending = x->pending;
 	HOLD(x, hold);
 
@@ -238,7 +222,7 @@ static void defer(pTHX_ struct evlxs_stream *x, unsigned what)
 static void cb_gone(void *data)
 {
 	struct evlxs_stream *x = (struct evlxs_stream *)data;
-	dTHXa(x->eng->perl);
+	dEVLXS_THX(x->eng->perl);
 
 	x->s = NULL;
 	if (!(x->state & ST_CLOSE_CALLED))
@@ -258,7 +242,7 @@ static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len)
 static size_t cb_read(evl_stream *s, const char *p, size_t len)
 {
 	struct evlxs_stream *x = from_c(s);
-	dTHXa(x->eng->perl);
+	dEVLXS_THX(x->eng->perl);
 	size_t used;
 
 	if (x->state & (ST_CLOSED | ST_CLOSING | ST_PAUSED))
@@ -267,6 +251,81 @@ static size_t cb_read(evl_stream *s, const char *p, size_t len)
 	used = read_body(aTHX_ x, p, len);
 	UNHOLD(hold);
 	return used;
+}
+
+/* Calls the codec's decode(codec, \$inbuf, \@out) in the caller's
+ * scope.  Returns 1 when it asked for more bytes, 0 on a decode error
+ * (*errmsg: its text, a new SV, or NULL), -1 when it died (kept as the
+ * loop's error by evlxs_call's rule). */
+static int call_decode(pTHX_ struct evlxs_stream *x, AV *out, SV **errmsg)
+{
+	dSP;
+	SV **decode = hv_fetchs((HV *)SvRV(x->codec), "decode", 0);
+	int count, ok = 0;
+
+	*errmsg = NULL;
+	PUSHMARK(SP);
+	XPUSHs(x->codec);
+	XPUSHs(sv_2mortal(newRV_inc(x->inbuf)));
+	XPUSHs(sv_2mortal(newRV_inc((SV *)out)));
+	PUTBACK;
+	count = call_sv(decode ? *decode : &PL_sv_undef, G_LIST | G_EVAL);
+	SPAGAIN;
+	if (SvTRUE(ERRSV)) {
+		SP -= count;
+		PUTBACK;
+		evlxs_keep_error(aTHX_ x->eng);
+		return -1;
+	}
+	if (count >= 1) {
+		SV **base = SP - count + 1;
+		ok = SvTRUE(base[0]);
+		if (!ok && count >= 2 && SvOK(base[1]))
+			*errmsg = newSVpvf("codec:%" SVf, SVfARG(base[1]));
+	}
+	SP -= count;
+	PUTBACK;
+	return ok;
+}
+
+/* A codec run in Perl: its decode consumes from our buffer; the
+ * messages decoded before an error are delivered first. */
+static void decode_in_perl(pTHX_ struct evlxs_stream *x)
+{
+	AV *out;
+	SV *errmsg;
+	SSize_t i, n;
+	int ok;
+
+	/* Every temporary inside this scope: the loop runs no FREETMPS. */
+	ENTER;
+	SAVETMPS;
+	out = (AV *)sv_2mortal((SV *)newAV());
+	ok = call_decode(aTHX_ x, out, &errmsg);
+	if (ok < 0) {
+		FREETMPS;
+		LEAVE;
+		return;
+	}
+	n = av_len(out) + 1;
+	for (i = 0; i < n; i++) {
+		SV **m = av_fetch(out, i, 0);
+		if (x->state & ST_CLOSED)
+			break;
+		if (x->on_message)
+			call_cb(aTHX_ x, x->on_message, m ? *m : &PL_sv_undef, 1);
+	}
+	FREETMPS;
+	LEAVE;
+	if (!ok) {
+		fail(aTHX_ x, 0, errmsg ? errmsg : newSVpvs("codec:decode error"));
+		return;
+	}
+	if (errmsg)
+		SvREFCNT_dec(errmsg);
+	if (x->max_inbuf && SvCUR(x->inbuf) > x->max_inbuf)
+		fail(aTHX_ x, 0, newSVpvf("codec:max_inbuf_exceeded:%lu",
+					  (unsigned long)x->max_inbuf));
 }
 
 static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len)
@@ -279,78 +338,15 @@ static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len)
 		}
 		return len;
 	}
-	/* A codec run in Perl: its decode consumes from our buffer. */
 	sv_catpvn(x->inbuf, p, len);
-	{
-		dSP;
-		AV *out;
-		SV *outref, *bufref;
-		SV **decode = hv_fetchs((HV *)SvRV(x->codec), "decode", 0);
-		int count, ok = 0;
-		SV *errmsg = NULL;
-		SSize_t i, n;
-
-		/* Every temporary inside this scope: the loop runs no FREETMPS. */
-		ENTER;
-		SAVETMPS;
-		out = newAV();
-		outref = sv_2mortal(newRV_noinc((SV *)out));
-		bufref = sv_2mortal(newRV_inc(x->inbuf));
-		PUSHMARK(SP);
-		XPUSHs(x->codec);
-		XPUSHs(bufref);
-		XPUSHs(outref);
-		PUTBACK;
-		count = call_sv(decode ? *decode : &PL_sv_undef, G_LIST | G_EVAL);
-		SPAGAIN;
-		if (SvTRUE(ERRSV)) {
-			SP -= count;
-			PUTBACK;
-			if (!x->eng->error) {
-				x->eng->error = newSVsv(ERRSV);
-				evl_loop_stop(x->eng->loop);
-			}
-			FREETMPS;
-			LEAVE;
-			return len;
-		}
-		if (count >= 1) {
-			SV **base = SP - count + 1;
-			ok = SvTRUE(base[0]);
-			if (!ok && count >= 2 && SvOK(base[1]))
-				errmsg = newSVpvf("codec:%" SVf, SVfARG(base[1]));
-		}
-		SP -= count;
-		PUTBACK;
-		/* Messages decoded before an error are delivered first. */
-		n = av_len(out) + 1;
-		for (i = 0; i < n; i++) {
-			SV **m = av_fetch(out, i, 0);
-			if (x->state & ST_CLOSED)
-				break;
-			if (x->on_message)
-				call_cb(aTHX_ x, x->on_message, m ? *m : &PL_sv_undef, 1);
-		}
-		FREETMPS;
-		LEAVE;
-		if (!ok) {
-			fail(aTHX_ x, 0, errmsg ? errmsg : newSVpvs("codec:decode error"));
-			return len;
-		}
-		if (errmsg)
-			SvREFCNT_dec(errmsg);
-		if (x->max_inbuf && SvCUR(x->inbuf) > x->max_inbuf) {
-			fail(aTHX_ x, 0, newSVpvf("codec:max_inbuf_exceeded:%lu",
-						  (unsigned long)x->max_inbuf));
-		}
-		return len;
-	}
+	decode_in_perl(aTHX_ x);
+	return len;
 }
 
 static void cb_message(evl_stream *s, const char *p, size_t len)
 {
 	struct evlxs_stream *x = from_c(s);
-	dTHXa(x->eng->perl);
+	dEVLXS_THX(x->eng->perl);
 	SV *msg;
 
 	if (x->state & ST_CLOSED)
@@ -378,7 +374,7 @@ static void cb_message(evl_stream *s, const char *p, size_t len)
 static void cb_eof(evl_stream *s)
 {
 	struct evlxs_stream *x = from_c(s);
-	dTHXa(x->eng->perl);
+	dEVLXS_THX(x->eng->perl);
 
 	if (x->state & ST_CLOSED)
 		return;
@@ -395,7 +391,7 @@ static void cb_eof(evl_stream *s)
 static void cb_drain(evl_stream *s)
 {
 	struct evlxs_stream *x = from_c(s);
-	dTHXa(x->eng->perl);
+	dEVLXS_THX(x->eng->perl);
 
 	if ((x->state & (ST_CLOSED | ST_CLOSING)) != ST_CLOSING)
 		return;
@@ -415,21 +411,18 @@ static SV *framer_error_text(pTHX_ struct evlxs_stream *x, evl_stream *s, int er
 {
 	evl_buf *rb = evl_stream_rbuf(s);
 	const char *p = evl_buf_data(rb);
-	size_t len = evl_buf_len(rb), i;
+	size_t len = evl_buf_len(rb);
 
 	switch (x->codec_kind) {
 	case EVL_FRAMER_LINE:
+		/* A line over max_line, or input over max_inbuf (which also
+		 * bounds the framer) that holds no line end yet. */
 		if (x->max_line >= 0 && memchr(p, '\n', len))
 			return newSVpvf("codec:line too long (>%" IVdf " bytes)", x->max_line);
 		break;
 	case EVL_FRAMER_NETSTRING:
-		if (err == -EBADMSG) {
-			for (i = 0; i < len && p[i] >= '0' && p[i] <= '9'; i++)
-				;
-			if (i == 0 || i >= len || p[i] != ':')
-				return newSVpvs("codec:invalid netstring length");
-			return newSVpvs("codec:invalid netstring terminator");
-		}
+		if (err == -EBADMSG)
+			return newSVpvf("codec:%s", evl_framer_strerror(&x->fr));
 		/* fall through */
 	case EVL_FRAMER_U32BE:
 		if (x->max_frame >= 0)
@@ -442,7 +435,7 @@ static SV *framer_error_text(pTHX_ struct evlxs_stream *x, evl_stream *s, int er
 static void cb_error(evl_stream *s, int err)
 {
 	struct evlxs_stream *x = from_c(s);
-	dTHXa(x->eng->perl);
+	dEVLXS_THX(x->eng->perl);
 	SV *msg;
 	int code = -err;
 
@@ -549,49 +542,30 @@ static SV *cb_opt(pTHX_ HV *o, const char *key)
 	return v ? newSVsv(v) : NULL;
 }
 
-MODULE = Linux::Event::Stream	PACKAGE = Linux::Event::Stream
+/* binmode($fh, ':evloop') on both of a socket's PerlIOs, unless they
+ * have it: they then share the stream we bind. */
+static void stream_push_layer(pTHX_ IO *io)
+{
+	PerlIO *fps[2];
+	int i;
 
-PROTOTYPES: DISABLE
-
-void
-_init(SV *self, SV *loop, SV *fh, HV *o)
-    PREINIT:
-	struct evlxs_stream *x;
-	struct evlxs_engine *eng;
-	SV *v;
-	IO *io;
-	int fd, rc;
-	MAGIC *mg;
-    CODE:
-	eng = evlxs_engine_from_sv(aTHX_ loop);
-	if (!eng || !eng->loop)
-		croak("new(): loop is not a Linux::Event loop");
-	io = sv_2io(fh);
-	if (!io || !IoIFP(io) || (fd = PerlIO_fileno(IoIFP(io))) < 0)
-		croak("new(): fh has no fileno");
-	/* binmode($fh, ':evloop') on both of a socket's PerlIOs, unless
-	 * they have it: they then share the stream we bind. */
-	{
-		PerlIO *fps[2];
-		int i;
-		fps[0] = IoIFP(io);
-		fps[1] = IoOFP(io) != IoIFP(io) ? IoOFP(io) : NULL;
-		for (i = 0; i < 2; i++) {
-			if (!fps[i] || evl_perlio_stream(aTHX_ fps[i]))
-				continue;
-			if (PerlIO_apply_layers(aTHX_ fps[i], NULL, ":evloop") != 0 ||
-			    !evl_perlio_stream(aTHX_ fps[i]))
-				croak("new(): fh cannot take the :evloop layer: %s",
-				      strerror(errno ? errno : EINVAL));
-		}
+	fps[0] = IoIFP(io);
+	fps[1] = IoOFP(io) != IoIFP(io) ? IoOFP(io) : NULL;
+	for (i = 0; i < 2; i++) {
+		if (!fps[i] || evl_perlio_stream(aTHX_ fps[i]))
+			continue;
+		if (PerlIO_apply_layers(aTHX_ fps[i], NULL, ":evloop") != 0 ||
+		    !evl_perlio_stream(aTHX_ fps[i]))
+			croak("new(): fh cannot take the :evloop layer: %s",
+			      strerror(errno ? errno : EINVAL));
 	}
-	Newxz(x, 1, struct evlxs_stream);
-	x->eng = eng;
-	/* The facade or engine ref keeps the C loop alive. */
-	x->engine = newSVsv(loop);
-	x->self = newRV_inc(SvRV(self));
-	sv_rvweaken(x->self);
-	x->fh = newSVsv(fh);
+}
+
+/* The callbacks and limits of the options Stream.pm checked. */
+static void stream_options(pTHX_ struct evlxs_stream *x, HV *o)
+{
+	SV *v;
+
 	x->on_read = cb_opt(aTHX_ o, "on_read");
 	x->on_message = cb_opt(aTHX_ o, "on_message");
 	x->on_error = cb_opt(aTHX_ o, "on_error");
@@ -604,48 +578,66 @@ _init(SV *self, SV *loop, SV *fh, HV *o)
 	if (x->low > x->high)
 		x->low = x->high;
 	x->max_inbuf = (v = opt(aTHX_ o, "max_inbuf")) ? SvUV(v) : 1048576;
+}
+
+/* How input is framed: raw (no on_message), a C framer (kind, from
+ * Stream.pm: a built-in codec with its own subs, whose options are read
+ * from the codec object), or the codec's Perl subs. */
+static void stream_codec(pTHX_ struct evlxs_stream *x, const char *kind)
+{
+	HV *c;
+	SV *v;
+	size_t max;
+	int rc;
+
 	x->mode = CODEC_RAW;
-	if (x->on_message) {
-		const char *kind = (v = opt(aTHX_ o, "_c_codec")) ? SvPV_nolen(v) : NULL;
-		if (kind) {
-			x->mode = CODEC_C;
-			x->chomp = (v = opt(aTHX_ o, "_chomp")) ? SvTRUE(v) : 1;
-			x->append_newline = (v = opt(aTHX_ o, "_append_newline")) ? SvTRUE(v) : 1;
-			x->max_line = (v = opt(aTHX_ o, "_max_line")) ? SvIV(v) : -1;
-			x->max_frame = (v = opt(aTHX_ o, "_max_frame")) ? SvIV(v) : -1;
-			if (strEQ(kind, "line")) {
-				size_t ml = x->max_inbuf;
-				x->codec_kind = EVL_FRAMER_LINE;
-				if (x->max_line >= 1 && (size_t)(x->max_line - 1) < ml)
-					ml = x->max_line - 1;
-				rc = evl_framer_init(&x->fr, EVL_FRAMER_LINE, 0, ml ? ml : 1, NULL, 0);
-			} else {
-				size_t mf = x->max_inbuf;
-				x->codec_kind = strEQ(kind, "netstring") ? EVL_FRAMER_NETSTRING
-									 : EVL_FRAMER_U32BE;
-				if (x->max_frame >= 0 && (size_t)x->max_frame < mf)
-					mf = x->max_frame;
-				rc = evl_framer_init(&x->fr, x->codec_kind,
-						     x->codec_kind == EVL_FRAMER_NETSTRING ?
-						     EVL_FRAMER_LEADING_ZEROS : 0,
-						     mf ? mf : 1, NULL, 0);
-			}
-			if (rc < 0)
-				croak("new(): codec setup failed: %s", strerror(-rc));
-		} else {
-			x->mode = CODEC_PERL;
-			x->inbuf = newSVpvs("");
-		}
+	if (!x->on_message)
+		return;
+	if (!kind) {
+		x->mode = CODEC_PERL;
+		x->inbuf = newSVpvs("");
+		return;
 	}
-	/* Nothing reads or calls back until the magic is in place. */
-	mg = sv_magicext(SvRV(self), NULL, PERL_MAGIC_ext, &stream_vtbl, (const char *)x, 0);
-	mg->mg_flags |= MGf_DUP;
-	PERL_UNUSED_VAR(mg);
-	evl_timer_init(eng->loop, &x->defer);
+	x->mode = CODEC_C;
+	c = (HV *)SvRV(x->codec);
+	x->chomp = (v = opt(aTHX_ c, "chomp")) ? SvTRUE(v) : 1;
+	x->append_newline = (v = opt(aTHX_ c, "append_newline")) ? SvTRUE(v) : 1;
+	x->max_line = (v = opt(aTHX_ c, "max_line")) ? SvIV(v) : -1;
+	x->max_frame = (v = opt(aTHX_ c, "max_frame")) ? SvIV(v) : -1;
+	/* The framer's limit: the codec's, within max_inbuf. */
+	max = x->max_inbuf;
+	if (strEQ(kind, "line")) {
+		x->codec_kind = EVL_FRAMER_LINE;
+		if (x->max_line >= 1 && (size_t)(x->max_line - 1) < max)
+			max = x->max_line - 1;
+		rc = evl_framer_init(&x->fr, EVL_FRAMER_LINE, 0, max ? max : 1, NULL, 0);
+	} else {
+		x->codec_kind = strEQ(kind, "netstring") ? EVL_FRAMER_NETSTRING
+							 : EVL_FRAMER_U32BE;
+		if (x->max_frame >= 0 && (size_t)x->max_frame < max)
+			max = x->max_frame;
+		rc = evl_framer_init(&x->fr, x->codec_kind,
+				     x->codec_kind == EVL_FRAMER_NETSTRING ?
+				     EVL_FRAMER_LEADING_ZEROS : 0,
+				     max ? max : 1, NULL, 0);
+	}
+	if (rc < 0)
+		croak("new(): codec setup failed: %s", strerror(-rc));
+}
+
+/* Binds the layer's stream of io to x and sets it up; on failure x is
+ * closed (its magic frees it) and this croaks. */
+static void stream_bind(pTHX_ struct evlxs_stream *x, SV *loop, IO *io, HV *o)
+{
+	SV *v;
+	size_t rs, rmax;
+	int rc;
+
+	evl_timer_init(x->eng->loop, &x->defer);
 	x->defer.data = x;
 	/* The layer keeps the loop object alive while its stream is on it
 	 * (write-behind outlives the Stream when close_fh is 0). */
-	rc = evl__pio_bind(aTHX_ IoIFP(io), eng->loop, SvROK(loop) ? SvRV(loop) : NULL,
+	rc = evl__pio_bind(aTHX_ IoIFP(io), x->eng->loop, SvROK(loop) ? SvRV(loop) : NULL,
 			   &stream_cbs, x, cb_gone, &x->s);
 	if (rc < 0) {
 		x->s = NULL;
@@ -655,21 +647,59 @@ _init(SV *self, SV *loop, SV *fh, HV *o)
 	if (x->mode == CODEC_C)
 		evl_stream_set_framer(x->s, &x->fr);
 	evl_stream_set_watermarks(x->s, x->low, x->high, 0);
-	{
-		size_t rs = (v = opt(aTHX_ o, "read_size")) ? SvUV(v) : 0;
-		size_t rmax = x->mode == CODEC_RAW ? 0 : x->max_inbuf;
-		evl_stream_set_read_limits(x->s, rmax, rs ? rs : 65536);
-	}
+	rs = (v = opt(aTHX_ o, "read_size")) ? SvUV(v) : 0;
+	rmax = x->mode == CODEC_RAW ? 0 : x->max_inbuf;
+	evl_stream_set_read_limits(x->s, rmax, rs ? rs : 65536);
+}
+
+/* Open: x holds its object, and reading starts (input the layer
+ * buffered already is delivered now).  A write-only fd is never read:
+ * a proactor's read on it would fail with EBADF. */
+static void stream_start(pTHX_ struct evlxs_stream *x, SV *self, int fd)
+{
+	int fl, rc;
+
 	x->self_strong = newRV_inc(SvRV(self));
-	/* Input the layer buffered already is delivered now.  A write-only
-	 * fd is never read: a proactor's read on it would fail with EBADF. */
-	{
-		int fl = fcntl(fd, F_GETFL);
-		x->write_only = fl >= 0 && (fl & O_ACCMODE) == O_WRONLY;
-	}
+	fl = fcntl(fd, F_GETFL);
+	x->write_only = fl >= 0 && (fl & O_ACCMODE) == O_WRONLY;
 	rc = x->write_only ? 0 : evl_stream_read_start(x->s);
 	if (rc < 0 && !(x->state & ST_CLOSED))
 		fail(aTHX_ x, -rc, newSVpvf("io:%d", -rc));
+}
+
+MODULE = Linux::Event::Stream	PACKAGE = Linux::Event::Stream
+
+PROTOTYPES: DISABLE
+
+void
+_init(SV *self, SV *loop, SV *fh, HV *o)
+    PREINIT:
+	struct evlxs_stream *x;
+	struct evlxs_engine *eng;
+	SV *v;
+	IO *io;
+	int fd;
+    CODE:
+	eng = evlxs_engine_from_sv(aTHX_ loop);
+	if (!eng || !eng->loop)
+		croak("new(): loop is not a Linux::Event loop");
+	io = sv_2io(fh);
+	if (!io || !IoIFP(io) || (fd = PerlIO_fileno(IoIFP(io))) < 0)
+		croak("new(): fh has no fileno");
+	stream_push_layer(aTHX_ io);
+	Newxz(x, 1, struct evlxs_stream);
+	x->eng = eng;
+	/* The facade or engine ref keeps the C loop alive. */
+	x->engine = newSVsv(loop);
+	x->self = newRV_inc(SvRV(self));
+	sv_rvweaken(x->self);
+	x->fh = newSVsv(fh);
+	stream_options(aTHX_ x, o);
+	stream_codec(aTHX_ x, (v = opt(aTHX_ o, "_c_codec")) ? SvPV_nolen(v) : NULL);
+	/* Nothing reads or calls back until the magic is in place. */
+	evlxs_magic_attach(aTHX_ SvRV(self), &stream_vtbl, x);
+	stream_bind(aTHX_ x, loop, io, o);
+	stream_start(aTHX_ x, self, fd);
 
 SV *
 fh(SV *self)

@@ -37,7 +37,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define FX_MAGIC 0x4678		/* "Fx" */
 #define FX_DIAG "Linux::Event::Fork child error: "
 
 struct fx_child {
@@ -59,35 +58,16 @@ struct fx_child {
 	SV *child_cb;		/* fork path: what the child runs */
 };
 
-#ifdef MULTIPLICITY
-#define FX_dTHX(fx) PerlInterpreter *my_perl = (fx)->perl
-#else
-#define FX_dTHX(fx) dNOOP
-#endif
-
 static int fx_mg_free(pTHX_ SV *sv, MAGIC *mg);
-static int fx_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
-static MGVTBL fx_vtbl = { 0, 0, 0, 0, fx_mg_free, 0, fx_mg_dup, 0 };
-
-/* A thread's clone of a Child shares nothing with the original: its
- * pointer is cleared, and the XS calls on it do nothing. */
-static int fx_mg_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
-{
-	PERL_UNUSED_ARG(param);
-	mg->mg_ptr = NULL;
-	return 0;
-}
+/* A thread's clone of a Child shares nothing with the original: it is
+ * inert, and the XS calls on it do nothing. */
+static MGVTBL fx_vtbl = { 0, 0, 0, 0, fx_mg_free, 0, evlxs_dup_inert, 0 };
 
 static struct fx_child *fx_of(pTHX_ SV *sv)
 {
-	MAGIC *mg;
+	MAGIC *mg = evlxs_magic(aTHX_ sv, &fx_vtbl);
 
-	if (!sv || !SvROK(sv) || SvTYPE(SvRV(sv)) < SVt_PVMG)
-		return NULL;
-	for (mg = SvMAGIC(SvRV(sv)); mg; mg = mg->mg_moremagic)
-		if (mg->mg_type == PERL_MAGIC_ext && mg->mg_virtual == &fx_vtbl)
-			return (struct fx_child *)mg->mg_ptr;
-	return NULL;
+	return mg ? (struct fx_child *)mg->mg_ptr : NULL;
 }
 
 /* Lets go of everything fx holds but self (the caller's to release
@@ -217,7 +197,7 @@ static SV *fx_chunk_sv(pTHX_ struct fx_child *fx, int fd, const char *data, size
 static void fx_output(evl_child *c, int fd, const char *data, size_t len)
 {
 	struct fx_child *fx = (struct fx_child *)c;
-	FX_dTHX(fx);
+	dEVLXS_THX(fx->perl);
 	SV *args[2];
 	SV *cb = fx->on_out[fd];
 
@@ -236,7 +216,7 @@ static void fx_output(evl_child *c, int fd, const char *data, size_t len)
 static void fx_exit(evl_child *c, int status)
 {
 	struct fx_child *fx = (struct fx_child *)c;
-	FX_dTHX(fx);
+	dEVLXS_THX(fx->perl);
 	SV *self = fx->self, *cb = fx->on_exit;
 	SV *args[2];
 
@@ -256,7 +236,7 @@ static void fx_exit(evl_child *c, int status)
 static void fx_timeout(evl_child *c)
 {
 	struct fx_child *fx = (struct fx_child *)c;
-	FX_dTHX(fx);
+	dEVLXS_THX(fx->perl);
 	SV *cb = fx->on_timeout;
 	SV *args[1];
 
@@ -272,7 +252,7 @@ static void fx_timeout(evl_child *c)
 static void fx_error(evl_child *c, int fd, int err)
 {
 	struct fx_child *fx = (struct fx_child *)c;
-	FX_dTHX(fx);
+	dEVLXS_THX(fx->perl);
 	SV *cb = fx->on_stdin_error;
 	SV *args[2];
 
@@ -298,7 +278,7 @@ static const struct evl_child_callbacks fx_callbacks = {
 static int fx_child_main(void *arg)
 {
 	struct fx_child *fx = (struct fx_child *)arg;
-	FX_dTHX(fx);
+	dEVLXS_THX(fx->perl);
 	const char *msg = "child callback returned";
 	STRLEN len = strlen(msg);
 	struct iovec iov[3];
@@ -342,96 +322,82 @@ static SV *spec_get(pTHX_ HV *hv, const char *key)
 
 static SV *code_or_null(pTHX_ SV *sv)
 {
-	return sv && SvROK(sv) && SvTYPE(SvRV(sv)) == SVt_PVCV ? newSVsv(sv) : NULL;
+	return evlxs_is_code(sv) ? newSVsv(sv) : NULL;
 }
 
-MODULE = Linux::Event::Fork	PACKAGE = Linux::Event::Fork::XS
+/* The strings of av as a NULL-terminated char ** (freed with the
+ * caller's scope; the strings are av's own); *lenp gets the count. */
+static char **strv_of_av(pTHX_ AV *av, SSize_t *lenp)
+{
+	SSize_t i, len = av_len(av) + 1;
+	char **v;
 
-PROTOTYPES: DISABLE
-
- # Starts the child described by spec (checked by Fork.pm) and ties it to
- # the Child object child.  Returns the pid; croaks "fork: <strerror>"
- # (or "pipe: ..." when out of descriptors) on failure.
-IV
-spawn(SV *child, SV *loop, SV *spec)
-    PREINIT:
-	struct evlxs_engine *eng;
-	struct fx_child *fx;
-	HV *hv;
-	SV *sv, *child_cb = NULL, *cb_out[3] = { NULL, NULL, NULL };
-	AV *av;
-	char **argv = NULL, **envp = NULL;
-	evl_fd_action acts[3];
-	evl_spawn_options o;
-	MAGIC *mg;
-	int rc, n = 0;
-	SSize_t i, len;
-	NV tmo = 0, tmo_kill = 0;
-    CODE:
-	if (!SvROK(child) || SvTYPE(SvRV(child)) != SVt_PVHV)
-		croak("Linux::Event::Fork::XS::spawn: child must be a hash reference");
-	if (fx_of(aTHX_ child))
-		croak("Linux::Event::Fork::XS::spawn: child already started");
-	eng = evlxs_engine_from_sv(aTHX_ loop);
-	if (!eng || !eng->loop)
-		croak("Linux::Event::Fork::XS::spawn: loop is not a Linux::Event loop");
-	if (!SvROK(spec) || SvTYPE(SvRV(spec)) != SVt_PVHV)
-		croak("Linux::Event::Fork::XS::spawn: spec must be a hash reference");
-	hv = (HV *)SvRV(spec);
-	memset(&o, 0, sizeof(o));
-	o.flags = EVL_SPAWN_EXIT_127;
-	o.diag_prefix = FX_DIAG;
-
-	/* Everything that can croak comes before fx exists; the arrays
-	 * are freed when this call's scope ends. */
-	if ((sv = spec_get(aTHX_ hv, "cmd")) && SvROK(sv) && SvTYPE(SvRV(sv)) == SVt_PVAV) {
-		av = (AV *)SvRV(sv);
-		len = av_len(av) + 1;
-		if (len < 1)
-			croak("cmd must be an arrayref");
-		Newx(argv, len + 1, char *);
-		SAVEFREEPV(argv);
-		for (i = 0; i < len; i++) {
-			SV **e = av_fetch(av, i, 0);
-			argv[i] = e ? SvPV_nolen(*e) : (char *)"";
-		}
-		argv[len] = NULL;
-		o.argv = argv;
-		o.flags |= EVL_SPAWN_PATH;
-	} else if ((sv = spec_get(aTHX_ hv, "child")) && SvROK(sv) &&
-		   SvTYPE(SvRV(sv)) == SVt_PVCV) {
-		child_cb = sv;
-		/* perl's handlers stay: the child runs perl code. */
-		o.flags |= EVL_SPAWN_KEEP_SIGHANDLERS;
-	} else {
-		croak("cmd or child is required");
+	Newx(v, len + 1, char *);
+	SAVEFREEPV(v);
+	for (i = 0; i < len; i++) {
+		SV **e = av_fetch(av, i, 0);
+		v[i] = e ? SvPV_nolen(*e) : (char *)"";
 	}
+	v[len] = NULL;
+	*lenp = len;
+	return v;
+}
+
+/* What the child runs: cmd (an argv, exec'd through PATH) or child (a
+ * sub).  Returns the sub, or NULL for cmd. */
+static SV *spawn_program(pTHX_ HV *hv, evl_spawn_options *o)
+{
+	SV *sv;
+	SSize_t len;
+
+	if ((sv = spec_get(aTHX_ hv, "cmd")) && SvROK(sv) && SvTYPE(SvRV(sv)) == SVt_PVAV) {
+		if (av_len((AV *)SvRV(sv)) < 0)
+			croak("cmd must be an arrayref");
+		o->argv = strv_of_av(aTHX_ (AV *)SvRV(sv), &len);
+		o->flags |= EVL_SPAWN_PATH;
+		return NULL;
+	}
+	if ((sv = spec_get(aTHX_ hv, "child")) && evlxs_is_code(sv)) {
+		/* perl's handlers stay: the child runs perl code. */
+		o->flags |= EVL_SPAWN_KEEP_SIGHANDLERS;
+		return sv;
+	}
+	croak("cmd or child is required");
+	return NULL;
+}
+
+/* The child's environment, directory, umask and process group. */
+static void spawn_setting(pTHX_ HV *hv, evl_spawn_options *o)
+{
+	SV *sv;
+	SSize_t len;
+
 	if ((sv = spec_get(aTHX_ hv, "env")) && SvROK(sv) && SvTYPE(SvRV(sv)) == SVt_PVAV) {
-		av = (AV *)SvRV(sv);
-		len = av_len(av) + 1;
-		Newx(envp, len + 1, char *);
-		SAVEFREEPV(envp);
-		for (i = 0; i < len; i++) {
-			SV **e = av_fetch(av, i, 0);
-			envp[i] = e ? SvPV_nolen(*e) : (char *)"";
-		}
-		envp[len] = NULL;
-		o.env = envp;
-		o.n_env = (size_t)len;
+		o->env = strv_of_av(aTHX_ (AV *)SvRV(sv), &len);
+		o->n_env = (size_t)len;
 	}
 	if ((sv = spec_get(aTHX_ hv, "clear_env")) && SvTRUE(sv))
-		o.flags |= EVL_SPAWN_CLEAR_ENV;
+		o->flags |= EVL_SPAWN_CLEAR_ENV;
 	if ((sv = spec_get(aTHX_ hv, "cwd")))
-		o.cwd = SvPV_nolen(sv);
+		o->cwd = SvPV_nolen(sv);
 	if ((sv = spec_get(aTHX_ hv, "umask"))) {
 		IV m = SvIV(sv);
 		if (m < 0 || m > 0777)
 			croak("umask out of range: %" IVdf, m);
-		o.umask = (unsigned)m;
-		o.flags |= EVL_SPAWN_UMASK;
+		o->umask = (unsigned)m;
+		o->flags |= EVL_SPAWN_UMASK;
 	}
 	if ((sv = spec_get(aTHX_ hv, "process_group")) && SvTRUE(sv))
-		o.flags |= EVL_SPAWN_SETPGID;
+		o->flags |= EVL_SPAWN_SETPGID;
+}
+
+/* The child's fds 0-2 into acts[0..2]; returns how many.  cb_out[1..2]
+ * get the on_stdout/on_stderr of captured outputs. */
+static size_t spawn_stdio(pTHX_ HV *hv, evl_fd_action acts[3], SV *cb_out[3])
+{
+	SV *sv;
+	size_t n = 0;
+
 	/* stdin: "pipe", "null" (the default) or "inherit". */
 	sv = spec_get(aTHX_ hv, "stdin_mode");
 	if (sv && strEQ(SvPV_nolen(sv), "pipe"))
@@ -452,8 +418,70 @@ spawn(SV *child, SV *loop, SV *spec)
 		acts[n++] = (evl_fd_action){ .kind = EVL_FD_PIPE_OUT, .fd = 2 };
 		cb_out[2] = spec_get(aTHX_ hv, "on_stderr");
 	}
+	return n;
+}
+
+/* Ties a started fx to the Child object: its callbacks, references and
+ * magic (which owns fx from here), and its timeout. */
+static void fx_adopt(pTHX_ struct fx_child *fx, SV *child, SV *loop, HV *hv,
+		     SV *cb_out[3], NV tmo, NV tmo_kill)
+{
+	int i;
+
+	for (i = 1; i <= 2; i++)
+		fx->on_out[i] = code_or_null(aTHX_ cb_out[i]);
+	fx->on_exit = code_or_null(aTHX_ spec_get(aTHX_ hv, "on_exit"));
+	fx->on_timeout = code_or_null(aTHX_ spec_get(aTHX_ hv, "on_timeout"));
+	fx->on_stdin_error = code_or_null(aTHX_ spec_get(aTHX_ hv, "on_stdin_error"));
+	fx->self = newRV_inc(SvRV(child));
+	fx->loop = newSVsv(loop);
+	evlxs_magic_attach(aTHX_ SvRV(child), &fx_vtbl, fx);
+	if (tmo > 0) {
+		uint64_t ns = (uint64_t)(tmo * 1e9);
+		evl_child_set_timeout(&fx->c, ns > 0 ? ns : 1,
+				      tmo_kill > 0 ? (uint64_t)(tmo_kill * 1e9) : 0);
+	}
+}
+
+MODULE = Linux::Event::Fork	PACKAGE = Linux::Event::Fork::XS
+
+PROTOTYPES: DISABLE
+
+ # Starts the child described by spec (checked by Fork.pm) and ties it to
+ # the Child object child.  Returns the pid; croaks "fork: <strerror>"
+ # (or "pipe: ..." when out of descriptors) on failure.
+IV
+spawn(SV *child, SV *loop, SV *spec)
+    PREINIT:
+	struct evlxs_engine *eng;
+	struct fx_child *fx;
+	HV *hv;
+	SV *sv, *child_cb, *cb_out[3] = { NULL, NULL, NULL };
+	evl_fd_action acts[3];
+	evl_spawn_options o;
+	int rc;
+	NV tmo = 0, tmo_kill = 0;
+    CODE:
+	if (!SvROK(child) || SvTYPE(SvRV(child)) != SVt_PVHV)
+		croak("Linux::Event::Fork::XS::spawn: child must be a hash reference");
+	if (fx_of(aTHX_ child))
+		croak("Linux::Event::Fork::XS::spawn: child already started");
+	eng = evlxs_engine_from_sv(aTHX_ loop);
+	if (!eng || !eng->loop)
+		croak("Linux::Event::Fork::XS::spawn: loop is not a Linux::Event loop");
+	if (!SvROK(spec) || SvTYPE(SvRV(spec)) != SVt_PVHV)
+		croak("Linux::Event::Fork::XS::spawn: spec must be a hash reference");
+	hv = (HV *)SvRV(spec);
+	memset(&o, 0, sizeof(o));
+	o.flags = EVL_SPAWN_EXIT_127;
+	o.diag_prefix = FX_DIAG;
+
+	/* Everything that can croak comes before fx exists; the arrays
+	 * are freed when this call's scope ends. */
+	child_cb = spawn_program(aTHX_ hv, &o);
+	spawn_setting(aTHX_ hv, &o);
+	o.n_actions = spawn_stdio(aTHX_ hv, acts, cb_out);
 	o.actions = acts;
-	o.n_actions = (size_t)n;
 	if ((sv = spec_get(aTHX_ hv, "pipe_size")))
 		o.pipe_size = (size_t)SvUV(sv);
 	if ((sv = spec_get(aTHX_ hv, "timeout")))
@@ -488,22 +516,7 @@ spawn(SV *child, SV *loop, SV *spec)
 			croak("pipe: %s", Strerror(-rc));
 		croak("fork: %s", Strerror(-rc));
 	}
-	/* From here the magic owns fx. */
-	for (i = 1; i <= 2; i++)
-		fx->on_out[i] = code_or_null(aTHX_ cb_out[i]);
-	fx->on_exit = code_or_null(aTHX_ spec_get(aTHX_ hv, "on_exit"));
-	fx->on_timeout = code_or_null(aTHX_ spec_get(aTHX_ hv, "on_timeout"));
-	fx->on_stdin_error = code_or_null(aTHX_ spec_get(aTHX_ hv, "on_stdin_error"));
-	fx->self = newRV_inc(SvRV(child));
-	fx->loop = newSVsv(loop);
-	mg = sv_magicext(SvRV(child), NULL, PERL_MAGIC_ext, &fx_vtbl, (const char *)fx, 0);
-	mg->mg_private = FX_MAGIC;
-	mg->mg_flags |= MGf_DUP;
-	if (tmo > 0) {
-		uint64_t ns = (uint64_t)(tmo * 1e9);
-		evl_child_set_timeout(&fx->c, ns > 0 ? ns : 1,
-				      tmo_kill > 0 ? (uint64_t)(tmo_kill * 1e9) : 0);
-	}
+	fx_adopt(aTHX_ fx, child, loop, hv, cb_out, tmo, tmo_kill);
 	RETVAL = (IV)evl_child_pid(&fx->c);
     OUTPUT:
 	RETVAL

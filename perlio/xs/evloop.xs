@@ -5,13 +5,10 @@
 #include "XSUB.h"
 #include "perliol.h"
 
-#include "evloop-perlio.h"
+#include "layer-api.h"
 #include "xs-internal.h"
 
 #include <string.h>
-
-/* From layer-internal.h (which would bring PERL_NO_GET_CONTEXT twice). */
-int evl__pio_attach(pTHX_ PerlIO *f, evl_loop *loop, SV *keep);
 
 /* The IO of a handle argument (a glob, a reference to one, or an IO::Handle
  * object), or NULL; *is_handle says whether it was a handle at all. */
@@ -42,8 +39,15 @@ BOOT:
     PerlIO_define_layer(aTHX_ PERLIO_FUNCS_CAST(&PerlIOEvloop_funcs));
     PerlIO_define_layer(aTHX_ PERLIO_FUNCS_CAST(&PerlIOEvline_funcs));
     EVLXS_CALL_BOOT(boot_Linux__Event__Reactor);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Loop);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Watcher);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Clock);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Reactor__Backend__Epoll);
     EVLXS_CALL_BOOT(boot_Linux__Event__Proactor);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Operation);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Proactor__Backend__Uring);
     EVLXS_CALL_BOOT(boot_Linux__Event__Stream);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Stream__Codec);
     EVLXS_CALL_BOOT(boot_Linux__Event__Fork);
 
 void

@@ -1,0 +1,711 @@
+/* proactor.xs - Linux::Event::Proactor, the engine, over libevloop.
+ *
+ * Package: Linux::Event::Proactor (the engine's hot methods).  Its
+ * neighbours: operation.xs (Linux::Event::Operation: creation, lookup,
+ * settlement, the callback queue), backend-uring.xs (the uring path:
+ * handles and buffers, submission, completion, progress, cancellation,
+ * and Linux::Event::Proactor::Backend::Uring's entry points);
+ * proactor-internal.h is what they share.  Argument checking that is not
+ * on a hot path, the Fake backend and the POD live in the .pm files.
+ *
+ * Map of this file: the engine's magic and lookup, ops_by_token, the
+ * op methods' arguments and their checks, the generic submit path (Perl
+ * backends: Fake), engine life, XS.
+ *
+ * Ownership.  The engine is a blessed hash; its C state hangs off it as
+ * engine magic (xs-internal.h) and is freed with it.  The hash keeps the
+ * fields programs read (ops_by_token, callback_queue, live_op_count,
+ * next_op_id, ...); the C state holds counted references to those very
+ * SVs and updates them in place.  An Operation is a blessed scalar
+ * carrying ext magic whose pointer is its struct pxop; the engine knows
+ * every live Operation through an intrusive list and clears their engine
+ * pointer when it goes, so an Operation never keeps its engine alive and
+ * $op->loop of an orphan is undef.  While an op is the kernel's, the
+ * Operation holds a reference on itself (and on its buffer and handles),
+ * dropped by its completion: the kernel never writes into freed memory.
+ *
+ * Callbacks.  A completion only settles its Operation and appends it to
+ * the engine's callback_queue (no Perl code runs inside libevloop); the
+ * queue is drained by run_once / drain_callbacks with call_sv under
+ * G_EVAL, and an exception is rethrown once the entry is cleaned up, the
+ * rest of the queue left in place for the next drain.
+ */
+#define PERL_NO_GET_CONTEXT
+#include "proactor-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+const char *const kind_names[] = {
+	NULL, "read", "write", "recv", "send", "accept", "connect",
+	"shutdown", "close", "splice", "timeout"
+};
+
+static int kind_from_name(const char *s, STRLEN len)
+{
+	int k;
+
+	for (k = 1; k < PX_NKINDS; k++)
+		if (strlen(kind_names[k]) == len && memEQ(kind_names[k], s, len))
+			return k;
+	return 0;
+}
+
+static int px_mg_free(pTHX_ SV *sv, MAGIC *mg);
+/* A thread's copy of the engine is inert (its methods croak). */
+MGVTBL px_engine_vtbl = { NULL, NULL, NULL, NULL, px_mg_free, NULL, evlxs_dup_inert, NULL };
+
+/* The engine behind a Proactor object (or a facade holding one in
+ * "impl"), or NULL. */
+px *px_engine_of(pTHX_ SV *sv)
+{
+	MAGIC *mg = evlxs_engine_magic(aTHX_ sv, &px_engine_vtbl);
+
+	return mg ? (px *)mg->mg_ptr : NULL;
+}
+
+#define px_arg(sv) S_px_arg(aTHX_ sv)
+static px *S_px_arg(pTHX_ SV *sv)
+{
+	px *p = px_of(sv);
+
+	if (p == NULL)
+		croak("not a Linux::Event::Proactor (or not usable in this thread)");
+	return p;
+}
+
+/* ops_by_token: register and unregister.  live_op_count follows. */
+#define reg_op(p, op, t) S_reg_op(aTHX_ p, op, t)
+static void S_reg_op(pTHX_ px *px, pxop *op, SV *token)
+{
+	if (hv_exists_ent(px->ops, token, 0)) {
+		SV *t = sv_2mortal(token);
+		croak("duplicate token registration: %" SVf, SVfARG(t));
+	}
+	SvREFCNT_dec(op->token);
+	op->token = token;
+	(void)hv_store_ent(px->ops, token, newRV_inc(op->self), 0);
+	sv_setiv(px->live, SvIV(px->live) + 1);
+}
+
+/* Returns the removed entry (mortal) or NULL. */
+SV *px_unreg(pTHX_ px *px, SV *token)
+{
+	SV *gone;
+	IV live;
+
+	if (token == NULL)
+		return NULL;
+	SvGETMAGIC(token);
+	if (!SvOK(token))
+		return NULL;
+	gone = hv_delete_ent(px->ops, token, 0, 0);
+	if (gone == NULL || !SvOK(gone))
+		return NULL;
+	live = SvIV(px->live);
+	if (live > 0)
+		sv_setiv(px->live, live - 1);
+	return gone;
+}
+
+/* A fresh token from next_op_id (the field a Fake backend bumps too). */
+SV *px_next_token(pTHX_ px *px)
+{
+	IV id = SvIV(px->next_id);
+
+	sv_setiv(px->next_id, id + 1);
+	return newSViv(id);
+}
+
+/* ------------------------------------------------------------ arguments */
+
+static const char *const arg_names[A_NKEYS] = {
+	"fh", "len", "data", "on_complete", "buf", "flags", "addr", "how",
+	"in_fh", "out_fh", "deadline_ns"
+};
+/* The keys each op method accepts, by kind. */
+static const unsigned allowed_keys[PX_NKINDS] = {
+	0,
+	B(A_FH) | B(A_LEN) | A_COMMON,			/* read */
+	B(A_FH) | B(A_BUF) | A_COMMON,			/* write */
+	B(A_FH) | B(A_LEN) | B(A_FLAGS) | A_COMMON,	/* recv */
+	B(A_FH) | B(A_BUF) | B(A_FLAGS) | A_COMMON,	/* send */
+	B(A_FH) | A_COMMON,				/* accept */
+	B(A_FH) | B(A_ADDR) | A_COMMON,			/* connect */
+	B(A_FH) | B(A_HOW) | A_COMMON,			/* shutdown */
+	B(A_FH) | A_COMMON,				/* close */
+	B(A_IN_FH) | B(A_OUT_FH) | B(A_LEN) | B(A_FLAGS) | A_COMMON, /* splice */
+	A_COMMON,					/* timeout */
+};
+
+/* The A_* index of a key, or A_NKEYS. */
+static const unsigned char arg_lens[A_NKEYS] = { 2, 3, 4, 11, 3, 5, 4, 3, 5, 6, 11 };
+
+static int arg_index(const char *key, STRLEN klen)
+{
+	int k;
+
+	for (k = 0; k < A_NKEYS; k++)
+		if (arg_lens[k] == klen && arg_names[k][0] == key[0] &&
+		    memEQ(arg_names[k], key, klen))
+			return k;
+	return A_NKEYS;
+}
+
+/* Reads key/value pairs as a hash assignment would: the last of a
+ * repeated key wins, a missing final value is undef.  With strict, keys
+ * outside allowed croak `unknown argument: <key>`, naming the first such
+ * key in sorted order so the message does not depend on hash order. */
+void px_args_parse(pTHX_ struct px_args *a, SV **kv, I32 n, unsigned allowed,
+			 int strict)
+{
+	SV *bad = NULL;
+	I32 i;
+	int k;
+
+	Zero(a, 1, struct px_args);
+	for (i = 0; i < n; i += 2) {
+		STRLEN klen;
+		const char *key = SvPV_const(kv[i], klen);
+		SV *val = i + 1 < n ? kv[i + 1] : &PL_sv_undef;
+
+		/* Tied values and lvalues (substr() as an argument) answer
+		 * SvOK only after their get magic: read them once. */
+		if (SvGMAGICAL(val))
+			val = sv_mortalcopy(val);
+		k = arg_index(key, klen);
+		if (k == A_NKEYS || !(allowed & B(k))) {
+			if (strict && (bad == NULL || sv_cmp(kv[i], bad) < 0))
+				bad = kv[i];
+			continue;
+		}
+		a->v[k] = val;
+		a->have |= B(k);
+	}
+	if (bad)
+		croak("unknown argument: %" SVf, SVfARG(bad));
+}
+
+/* flags present: must be defined and look like /\A-?\d+\z/. */
+static void check_flags(pTHX_ struct px_args *a)
+{
+	STRLEN len, i;
+	const char *s;
+
+	if (!HAVE(a, A_FLAGS))
+		return;
+	if (!SvOK(a->v[A_FLAGS]))
+		croak("flags must be defined");
+	s = SvPV_const(a->v[A_FLAGS], len);
+	i = len > 0 && s[0] == '-' ? 1 : 0;
+	if (i == len)
+		croak("flags must be an integer");
+	for (; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			croak("flags must be an integer");
+}
+
+static void check_len(pTHX_ struct px_args *a)
+{
+	if (!HAVE(a, A_LEN))
+		croak("len is required");
+	if (!SvOK(a->v[A_LEN]))
+		croak("len must be defined");
+	if (SvNV(a->v[A_LEN]) < 0)
+		croak("len must be non-negative");
+}
+
+static void check_buf(pTHX_ struct px_args *a)
+{
+	if (!HAVE(a, A_BUF))
+		croak("buf is required");
+	if (!SvOK(a->v[A_BUF]))
+		croak("buf must be defined");
+}
+
+/* 'read' / 'write' / 'both', or SHUT_RD / SHUT_WR / SHUT_RDWR as
+ * numbers; anything else croaks. */
+int shutdown_how(pTHX_ SV *how)
+{
+	STRLEN len, i;
+	const char *s;
+
+	if (SvOK(how) && !SvROK(how)) {
+		s = SvPV_const(how, len);
+		for (i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (len > 0 && i == len) {
+			IV v = SvIV(how);
+
+			if (v == SHUT_RD || v == SHUT_WR || v == SHUT_RDWR)
+				return (int)v;
+		} else if (len == 4 && memEQ(s, "read", 4)) {
+			return SHUT_RD;
+		} else if (len == 5 && memEQ(s, "write", 5)) {
+			return SHUT_WR;
+		} else if (len == 4 && memEQ(s, "both", 4)) {
+			return SHUT_RDWR;
+		}
+	}
+	croak("how must be 'read', 'write', 'both', SHUT_RD, SHUT_WR, or SHUT_RDWR");
+	return -1;
+}
+
+/* The checks of each op method, in the seed's order.  Returns the
+ * normalised how for shutdown, else 0. */
+static int check_op_args(pTHX_ int kind, struct px_args *a)
+{
+	int how = 0;
+
+	switch (kind) {
+	case EVL_OP_SPLICE:
+		if (!HAVE(a, A_IN_FH))
+			croak("in_fh is required");
+		if (!HAVE(a, A_OUT_FH))
+			croak("out_fh is required");
+		check_len(aTHX_ a);
+		check_flags(aTHX_ a);
+		break;
+	case EVL_OP_TIMEOUT:
+		break;
+	default:
+		if (!HAVE(a, A_FH) || (kind == EVL_OP_CLOSE && !SvOK(a->v[A_FH])))
+			croak("fh is required");
+		break;
+	}
+	switch (kind) {
+	case EVL_OP_READ:
+		check_len(aTHX_ a);
+		break;
+	case EVL_OP_RECV:
+		check_len(aTHX_ a);
+		check_flags(aTHX_ a);
+		break;
+	case EVL_OP_WRITE:
+		check_buf(aTHX_ a);
+		break;
+	case EVL_OP_SEND:
+		check_buf(aTHX_ a);
+		check_flags(aTHX_ a);
+		break;
+	case EVL_OP_CONNECT:
+		if (!HAVE(a, A_ADDR))
+			croak("addr is required");
+		if (!SvOK(a->v[A_ADDR]))
+			croak("addr must be defined");
+		break;
+	case EVL_OP_SHUTDOWN:
+		if (!HAVE(a, A_HOW))
+			croak("how is required");
+		if (!SvOK(a->v[A_HOW]))
+			croak("how must be defined");
+		break;
+	default:
+		break;
+	}
+	if (HAVE(a, A_ON_COMPLETE) && SvOK(a->v[A_ON_COMPLETE]) &&
+	    !evlxs_is_code(a->v[A_ON_COMPLETE]))
+		croak("on_complete must be a coderef");
+	if (kind == EVL_OP_SHUTDOWN)
+		how = shutdown_how(aTHX_ a->v[A_HOW]);
+	return how;
+}
+
+/* ------------------------------------------------------------ generic submit */
+
+/* Calls $backend->$method(@args) in scalar context; returns a new SV. */
+static SV *call_backend(pTHX_ px *px, const char *method, SV **args, I32 n,
+			int need)
+{
+	dSP;
+	SV **backend = hv_fetchs(px->hv, "backend", 0);
+	SV *ret;
+	HV *stash;
+	GV *gv;
+	I32 i;
+	int cnt;
+
+	stash = backend && SvROK(*backend) && SvOBJECT(SvRV(*backend)) ?
+		SvSTASH(SvRV(*backend)) : NULL;
+	gv = stash ? gv_fetchmethod_autoload(stash, method, FALSE) : NULL;
+	if (gv == NULL) {
+		if (need)
+			croak("backend does not support %s", method);
+		return NULL;
+	}
+	ENTER;
+	SAVETMPS;
+	PUSHMARK(SP);
+	EXTEND(SP, n + 1);
+	PUSHs(*backend);
+	for (i = 0; i < n; i++)
+		PUSHs(args[i]);
+	PUTBACK;
+	cnt = call_sv((SV *)GvCV(gv), G_SCALAR);
+	SPAGAIN;
+	ret = cnt > 0 ? newSVsv(POPs) : newSV(0);
+	PUTBACK;
+	FREETMPS;
+	LEAVE;
+	return ret;
+}
+
+/* The seed's _submit_op: a new Operation, backend->_submit_<kind>($op,
+ * %args) for a token, then registration.  kv/n are the arguments as
+ * given (passed through to the backend); a is their parsed view.
+ * Returns the Operation (mortal). */
+static SV *submit_op(pTHX_ px *px, const char *kname, STRLEN klen,
+		     struct px_args *a, SV **kv, I32 n)
+{
+	int kind = kind_from_name(kname, klen);
+	pxop *op;
+	SV *rv, *token, **args;
+	char method[64];
+	I32 i;
+
+	if (px->uring && kind) {
+		op = op_new(px, px->op_stash, newSVpvn_share(kname, (I32)klen, 0),
+			    a->v[A_DATA], a->v[A_ON_COMPLETE], &rv);
+		sv_2mortal(rv);
+		uring_start(aTHX_ px, op, kind, a);
+		reg_op(px, op, next_token(px));
+		return rv;
+	}
+	if (klen > sizeof(method) - 10)
+		croak("backend does not support _submit_%s", kname);
+	my_snprintf(method, sizeof(method), "_submit_%s", kname);
+	op = op_new(px, px->op_stash, newSVpvn_share(kname, (I32)klen, 0),
+		    a->v[A_DATA], a->v[A_ON_COMPLETE], &rv);
+	sv_2mortal(rv);
+	Newx(args, n + 1, SV *);
+	SAVEFREEPV(args);
+	args[0] = rv;
+	for (i = 0; i < n; i++)
+		args[i + 1] = kv[i];
+	token = sv_2mortal(call_backend(aTHX_ px, method, args, n + 1, 1));
+	if (!SvOK(token))
+		croak("token is required");
+	reg_op(px, op, SvREFCNT_inc_simple_NN(token));
+	return rv;
+}
+
+/* ------------------------------------------------------------ engine life */
+
+/* Frees the engine: libevloop first (it reaps whatever the kernel still
+ * holds, so no buffer is written after this), then every Operation is
+ * told its engine is gone and the ones that were in flight drop the
+ * buffers, handles and self-references they kept. */
+static int px_mg_free(pTHX_ SV *sv, MAGIC *mg)
+{
+	px *p = (px *)mg->mg_ptr;
+	pxop *op, *next, **inflight;
+	size_t n = 0, i;
+
+	PERL_UNUSED_ARG(sv);
+	if (p == NULL)
+		return 0;
+	mg->mg_ptr = NULL;
+	if (p->base.loop)
+		evl_loop_free(p->base.loop);
+	p->base.loop = NULL;
+	for (op = p->all; op; op = op->next)
+		n++;
+	Newx(inflight, n + 1, pxop *);
+	n = 0;
+	for (op = p->all; op; op = next) {
+		next = op->next;
+		op->prev = op->next = NULL;
+		op->px = NULL;
+		if (op->flags & PXOP_INFLIGHT) {
+			op->flags &= ~PXOP_INFLIGHT;
+			/* Accepted but never delivered: not leaked. */
+			if (op->eop.kind == EVL_OP_ACCEPT && op->eop.res >= 0 &&
+			    op->eop.state != EVL_OP_PENDING)
+				close((int)op->eop.res);
+			inflight[n++] = op;
+		}
+	}
+	p->all = NULL;
+	for (i = 0; i < n; i++) {
+		op_release(aTHX_ inflight[i]);
+		SvREFCNT_dec(inflight[i]->self);
+	}
+	Safefree(inflight);
+	SvREFCNT_dec(p->base.error);
+	SvREFCNT_dec((SV *)p->ops);
+	SvREFCNT_dec((SV *)p->queue);
+	SvREFCNT_dec(p->live);
+	SvREFCNT_dec(p->next_id);
+	Safefree(p);
+	return 0;
+}
+
+static SV *field(pTHX_ HV *hv, const char *key, I32 klen)
+{
+	SV **svp = hv_fetch(hv, key, klen, 1);
+
+	return SvREFCNT_inc_simple_NN(*svp);
+}
+
+/* ------------------------------------------------------------ XS */
+
+MODULE = Linux::Event::Proactor	PACKAGE = Linux::Event::Proactor
+
+PROTOTYPES: DISABLE
+
+void
+_engine_init(self)
+	SV *self
+    PREINIT:
+	HV *hv;
+	SV **svp;
+	px *p;
+	evl_loop_options opt;
+	int rc;
+    CODE:
+	if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
+		croak("_engine_init: not a hash-based object");
+	hv = (HV *)SvRV(self);
+	if (mg_findext((SV *)hv, PERL_MAGIC_ext, &px_engine_vtbl))
+		croak("_engine_init: already initialised");
+	Zero(&opt, 1, evl_loop_options);
+	opt.model = EVL_PROACTOR;
+	svp = hv_fetchs(hv, "backend_name", 0);
+	if (svp && SvOK(*svp) && strEQ(SvPV_nolen(*svp), "uring")) {
+		SV **b = hv_fetchs(hv, "backend", 0);
+		SV **e = b && SvROK(*b) && SvTYPE(SvRV(*b)) == SVt_PVHV ?
+			hv_fetchs((HV *)SvRV(*b), "ring_entries", 0) : NULL;
+		opt.flags = EVL_BACKEND_URING;
+		opt.ring_entries = e && SvOK(*e) ? (unsigned)SvUV(*e) : 0;
+	} else {
+		opt.flags = EVL_BACKEND_FAKE;
+	}
+	Newxz(p, 1, px);
+	rc = evl_loop_new_ex(&p->base.loop, &opt);
+	if (rc < 0) {
+		Safefree(p);
+		if (opt.flags == EVL_BACKEND_URING)
+			croak("failed to set up io_uring: %s", strerror(-rc));
+		croak("failed to set up the proactor loop: %s", strerror(-rc));
+	}
+	p->uring = opt.flags == EVL_BACKEND_URING;
+	p->hv = hv;
+	svp = hv_fetchs(hv, "ops_by_token", 1);
+	if (!SvROK(*svp) || SvTYPE(SvRV(*svp)) != SVt_PVHV)
+		sv_setsv(*svp, sv_2mortal(newRV_noinc((SV *)newHV())));
+	p->ops = (HV *)SvREFCNT_inc_simple_NN(SvRV(*svp));
+	svp = hv_fetchs(hv, "callback_queue", 1);
+	if (!SvROK(*svp) || SvTYPE(SvRV(*svp)) != SVt_PVAV)
+		sv_setsv(*svp, sv_2mortal(newRV_noinc((SV *)newAV())));
+	p->queue = (AV *)SvREFCNT_inc_simple_NN(SvRV(*svp));
+	p->live = field(aTHX_ hv, "live_op_count", 13);
+	if (!SvOK(p->live))
+		sv_setiv(p->live, 0);
+	p->next_id = field(aTHX_ hv, "next_op_id", 10);
+	if (!SvOK(p->next_id))
+		sv_setiv(p->next_id, 1);
+	p->op_stash = gv_stashpvs("Linux::Event::Operation", GV_ADD);
+	p->err_stash = gv_stashpvs("Linux::Event::Error", GV_ADD);
+	evl_loop_set_interrupt_cb(p->base.loop, px_interrupt, p);
+	evlxs_engine_attach(aTHX_ (SV *)hv, &p->base, &px_engine_vtbl);
+
+SV *
+read(self, ...)
+	SV *self
+    ALIAS:
+	read = EVL_OP_READ
+	write = EVL_OP_WRITE
+	recv = EVL_OP_RECV
+	send = EVL_OP_SEND
+	accept = EVL_OP_ACCEPT
+	connect = EVL_OP_CONNECT
+	shutdown = EVL_OP_SHUTDOWN
+	close = EVL_OP_CLOSE
+	splice = EVL_OP_SPLICE
+    PREINIT:
+	px *p;
+	struct px_args a;
+	int how;
+	SV **kv;
+	I32 n, i;
+    CODE:
+	p = px_arg(self);
+	kv = &ST(1);
+	n = items - 1;
+	args_parse(&a, kv, n, allowed_keys[ix], 1);
+	how = check_op_args(aTHX_ ix, &a);
+	if (ix == EVL_OP_SHUTDOWN) {
+		/* The backend sees the normalised how, as in the seed. */
+		SV *hsv = sv_2mortal(newSViv(how));
+		SV **copy;
+
+		Newx(copy, n, SV *);
+		SAVEFREEPV(copy);
+		for (i = 0; i < n; i++)
+			copy[i] = kv[i];
+		for (i = 0; i + 1 < n; i += 2)
+			if (SvOK(kv[i]) && strEQ(SvPV_nolen(kv[i]), "how"))
+				copy[i + 1] = hsv;
+		kv = copy;
+		a.v[A_HOW] = hsv;
+	}
+	RETVAL = SvREFCNT_inc(submit_op(aTHX_ p, kind_names[ix],
+			strlen(kind_names[ix]), &a, kv, n));
+    OUTPUT:
+	RETVAL
+
+SV *
+_submit_op(self, kind, ...)
+	SV *self
+	SV *kind
+    PREINIT:
+	px *p;
+	struct px_args a;
+	STRLEN klen;
+	const char *k;
+    CODE:
+	p = px_arg(self);
+	SvGETMAGIC(kind);
+	if (!SvOK(kind))
+		croak("kind is required");
+	k = SvPV_const(kind, klen);
+	args_parse(&a, &ST(2), items - 2, ~0u, 0);
+	RETVAL = SvREFCNT_inc(submit_op(aTHX_ p, k, klen, &a, &ST(2),
+						  items - 2));
+    OUTPUT:
+	RETVAL
+
+SV *
+_new_op(self, ...)
+	SV *self
+    PREINIT:
+	px *p;
+	I32 i;
+	SV *kind = NULL, *data = NULL, *cb = NULL;
+    CODE:
+	p = px_arg(self);
+	for (i = 1; i < items; i += 2) {
+		const char *key = SvPV_nolen(ST(i));
+		SV *val = i + 1 < items ? ST(i + 1) : &PL_sv_undef;
+
+		if (SvGMAGICAL(val))
+			val = sv_mortalcopy(val);
+		if (strEQ(key, "kind"))
+			kind = val;
+		else if (strEQ(key, "data"))
+			data = val;
+		else if (strEQ(key, "on_complete"))
+			cb = val;
+	}
+	if (kind == NULL || !SvOK(kind))
+		croak("kind is required");
+	if (cb && SvOK(cb) && !evlxs_is_code(cb))
+		croak("callback must be a coderef");
+	(void)op_new(p, p->op_stash, newSVsv(kind), data, cb, &RETVAL);
+    OUTPUT:
+	RETVAL
+
+SV *
+_unregister_op(self, token)
+	SV *self
+	SV *token
+    PREINIT:
+	SV *gone;
+    CODE:
+	gone = unreg(px_arg(self), token);
+	RETVAL = gone ? newSVsv(gone) : newSV(0);
+    OUTPUT:
+	RETVAL
+
+SV *
+_cancel_op(self, opsv)
+	SV *self
+	SV *opsv
+    PREINIT:
+	px *p;
+	pxop *op;
+    CODE:
+	p = px_arg(self);
+	op = op_arg(opsv);
+	if (op->state != PXS_PENDING)
+		RETVAL = newSViv(0);
+	else if (p->uring)
+		RETVAL = newSViv(uring_cancel(p, op));
+	else
+		RETVAL = call_backend(aTHX_ p, "_cancel_op", &opsv, 1, 1);
+    OUTPUT:
+	RETVAL
+
+void
+_enqueue_callback(self, opsv)
+	SV *self
+	SV *opsv
+    PREINIT:
+	px *p;
+	pxop *op;
+    CODE:
+	p = px_arg(self);
+	op = op_arg(opsv);
+	av_push(p->queue, newRV_inc(op->self));
+
+IV
+drain_callbacks(self)
+	SV *self
+    ALIAS:
+	_drain_callback_queue = 1
+    CODE:
+	PERL_UNUSED_VAR(ix);
+	RETVAL = drain(px_arg(self));
+    OUTPUT:
+	RETVAL
+
+IV
+run_once(self, timeout = &PL_sv_undef)
+	SV *self
+	SV *timeout
+    ALIAS:
+	_run_once_idle = 1
+    PREINIT:
+	px *p;
+	int64_t t = -1;
+	SV *n;
+    CODE:
+	p = px_arg(self);
+	SvGETMAGIC(timeout);
+	if (SvOK(timeout)) {
+		NV s = SvNV(timeout);
+
+		t = s <= 0 ? 0 : (int64_t)(s * 1e9);
+	}
+	if (p->uring) {
+		RETVAL = uring_progress(p, t, ix);
+	} else {
+		/* Fake: the backend settles due timers.  The libevloop
+		 * loop under it serves companions (a Stream on this
+		 * engine: its ops and watchers) and, in run(), waits for
+		 * the next timer instead of spinning.  What it does is not
+		 * counted. */
+		if (ix && AvFILL(p->queue) < 0) {
+			SV *d = call_backend(aTHX_ p, "_next_deadline_ns", NULL, 0, 0);
+
+			if (d)
+				sv_2mortal(d);
+			t = d && SvOK(d) ? (int64_t)remaining_ns(p, d) : -1;
+		} else {
+			t = 0;
+		}
+		(void)loop_pass(p, t);
+		n = sv_2mortal(call_backend(aTHX_ p, "_complete_backend_events",
+					   NULL, 0, 1));
+		RETVAL = SvIV(n);
+	}
+	RETVAL += drain(p);
+    OUTPUT:
+	RETVAL
+
+

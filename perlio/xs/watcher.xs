@@ -1,0 +1,563 @@
+/* watcher.xs - Linux::Event::Watcher: fd watchers of the reactor engine
+ * (reactor-internal.h), and the engine's methods that make and drop them
+ * (_watch, _unwatch_fd, _watcher_update, _watcher_cancel).
+ *
+ * A watcher's C state is a struct rx_watcher on the Watcher hash (ext
+ * magic); the engine owns every active one.  Callbacks run through
+ * evlxs_call; the hand-made-mask dispatch ($w->{_dispatch_cb}) calls
+ * plainly, so a die propagates to its caller, as in the seed. */
+#define PERL_NO_GET_CONTEXT
+#include "reactor-internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ watchers */
+
+struct rx_watcher {
+	evl_watcher w;
+	struct rx_engine *eng;	/* while active */
+	HV *hv;			/* the Watcher hash (the magic's owner) */
+	SV *self_rv;		/* weak RV to hv: the callbacks' 3rd argument */
+	SV *fh;			/* weak RV to the handle: their 2nd */
+	SV *read_cb, *write_cb, *error_cb;
+	int fd;
+	unsigned char read_en, write_en, error_en, et, oneshot, active;
+	struct rx_watcher *next, *prev;	/* the engine's active list */
+	PerlIO *fp;		/* the handle's PerlIO when its fileno was last fd */
+};
+
+static void rx_w_read(evl_watcher *w, unsigned revents);
+static void rx_w_write(evl_watcher *w, unsigned revents);
+static void rx_w_error(evl_watcher *w, unsigned revents);
+
+static int rx_watcher_free(pTHX_ SV *sv, MAGIC *mg);
+static int rx_watcher_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
+static MGVTBL rx_watcher_vtbl = { 0, 0, 0, 0, rx_watcher_free, 0, rx_watcher_dup, 0 };
+
+/* A new thread's copy is not inert but inactive: no callbacks, no
+ * engine, its fd kept, so that its accessors still answer. */
+static int rx_watcher_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
+{
+	struct rx_watcher *old = (struct rx_watcher *)mg->mg_ptr, *rw;
+
+	PERL_UNUSED_ARG(param);
+	Newxz(rw, 1, struct rx_watcher);
+	rw->fd = old->fd;
+	rw->fh = newSV(0);
+	rw->hv = NULL;
+	mg->mg_ptr = (char *)rw;
+	return 0;
+}
+
+static struct rx_watcher *rx_watcher_of(pTHX_ SV *sv)
+{
+	MAGIC *mg = evlxs_magic(aTHX_ sv, &rx_watcher_vtbl);
+
+	if (!mg)
+		croak("not a Linux::Event::Watcher");
+	return (struct rx_watcher *)mg->mg_ptr;
+}
+
+static unsigned rx_watcher_flags(const struct rx_watcher *rw)
+{
+	unsigned f = 0;
+
+	if (rw->read_cb && rw->read_en)
+		f |= EVL_READ;
+	if (rw->write_cb && rw->write_en)
+		f |= EVL_WRITE;
+	if (rw->error_cb && rw->error_en)
+		f |= EVL_ERROR;
+	if (rw->et)
+		f |= EVL_ET;
+	if (rw->oneshot)
+		f |= EVL_ONESHOT;
+	return f;
+}
+
+/* The handle's fd: -1 if it is gone or closed, -2 if it cannot be told
+ * without running Perl code (a tied handle), which the guard trusts. */
+static int rx_fileno(pTHX_ SV *fh)
+{
+	SV *sv;
+	IO *io = NULL;
+
+	if (!fh || !SvOK(fh))
+		return -1;
+	sv = SvROK(fh) ? SvRV(fh) : fh;
+	if (isGV_with_GP(sv))
+		io = GvIO((GV *)sv);
+	else if (SvTYPE(sv) == SVt_PVIO)
+		io = (IO *)sv;
+	else
+		return -2;
+	if (!io)
+		return -1;
+	if (SvRMAGICAL(io) && mg_find((SV *)io, PERL_MAGIC_tiedscalar))
+		return -2;
+	if (!IoIFP(io))
+		return -1;
+	return PerlIO_fileno(IoIFP(io));
+}
+
+static void rx_watcher_link(struct rx_engine *eng, struct rx_watcher *rw)
+{
+	rw->prev = NULL;
+	rw->next = eng->watchers;
+	if (eng->watchers)
+		eng->watchers->prev = rw;
+	eng->watchers = rw;
+}
+
+static void rx_watcher_unlink(struct rx_engine *eng, struct rx_watcher *rw)
+{
+	if (rw->prev)
+		rw->prev->next = rw->next;
+	else if (eng->watchers == rw)
+		eng->watchers = rw->next;
+	if (rw->next)
+		rw->next->prev = rw->prev;
+	rw->next = rw->prev = NULL;
+}
+
+/* Makes rw inactive: out of the fd table and epoll (a DEL on a closed fd
+ * fails with EBADF/ENOENT, which the core takes as done), fh undef, and
+ * the engine's reference dropped (which may free rw: touch nothing after). */
+int rx_watcher_cancel(pTHX_ struct rx_watcher *rw)
+{
+	if (!rw->active)
+		return 0;
+	rw->active = 0;
+	evl_watcher_stop(&rw->w);
+	if (rw->eng) {
+		rx_watcher_unlink(rw->eng, rw);
+		rw->eng = NULL;
+	}
+	/* Set in place, not freed: the old value may be on the Perl stack
+	 * as the running callback's $_[1]. */
+	sv_setsv(rw->fh, &PL_sv_undef);
+	(void)hv_stores(rw->hv, "fh", newSV(0));
+	SvREFCNT_dec((SV *)rw->hv);
+	return 1;
+}
+
+static void rx_watcher_modify(pTHX_ struct rx_watcher *rw)
+{
+	if (rw->active)
+		(void)evl_watcher_modify(&rw->w, rx_watcher_flags(rw));
+}
+
+static int rx_watcher_free(pTHX_ SV *sv, MAGIC *mg)
+{
+	struct rx_watcher *rw = (struct rx_watcher *)mg->mg_ptr;
+
+	PERL_UNUSED_ARG(sv);
+	/* Only reachable while active during global destruction, when perl
+	 * frees objects whatever their reference counts. */
+	if (rw->active) {
+		rw->active = 0;
+		evl_watcher_stop(&rw->w);
+		if (rw->eng)
+			rx_watcher_unlink(rw->eng, rw);
+	}
+	SvREFCNT_dec(rw->read_cb);
+	SvREFCNT_dec(rw->write_cb);
+	SvREFCNT_dec(rw->error_cb);
+	SvREFCNT_dec(rw->fh);
+	SvREFCNT_dec(rw->self_rv);
+	Safefree(rw);
+	return 0;
+}
+
+/* One callback of the fast path: guard, then the call under G_EVAL with
+ * references held on the watcher and the callback (the callback may
+ * cancel, replace or drop either). */
+/* The guard's fast path: the handle still has the PerlIO it had when its
+ * fileno was checked (a close or reopen replaces or clears it). */
+static int rx_same_fp(struct rx_watcher *rw)
+{
+	SV *sv;
+	IO *io;
+
+	if (!rw->fp || !SvROK(rw->fh))
+		return 0;
+	sv = SvRV(rw->fh);
+	if (!isGV_with_GP(sv) || !(io = GvIOp((GV *)sv)) || SvRMAGICAL(io))
+		return 0;
+	return IoIFP(io) == rw->fp;
+}
+
+static void rx_remember_fp(pTHX_ struct rx_watcher *rw)
+{
+	SV *sv = SvROK(rw->fh) ? SvRV(rw->fh) : NULL;
+	IO *io = sv && isGV_with_GP(sv) ? GvIOp((GV *)sv) : NULL;
+
+	rw->fp = io && !SvRMAGICAL(io) ? IoIFP(io) : NULL;
+}
+
+static void rx_w_call(evl_watcher *w, int which)
+{
+	struct rx_watcher *rw = rx_container_of(w, struct rx_watcher, w);
+	struct rx_engine *eng = rw->eng;
+	dEVLXS_THX(eng->base.perl);
+	SV *cb, *args[3];
+	int fd;
+
+	if (LIKELY(rx_same_fp(rw)))
+		fd = rw->fd;
+	else if ((fd = rx_fileno(aTHX_ rw->fh)) == rw->fd)
+		rx_remember_fp(aTHX_ rw);
+	if (fd != rw->fd && fd != -2) {
+		/* Closed, dropped, or its number now names another file. */
+		rx_watcher_cancel(aTHX_ rw);
+		return;
+	}
+	cb = which == EVL_READ ? rw->read_cb :
+	     which == EVL_WRITE ? rw->write_cb : rw->error_cb;
+	if (!cb)
+		return;
+	args[0] = eng->loop_sv;
+	args[1] = rw->fh;
+	args[2] = rw->self_rv;
+	SvREFCNT_inc_simple_void_NN((SV *)rw->hv);
+	SvREFCNT_inc_simple_void_NN(cb);
+	evlxs_call(aTHX_ &eng->base, cb, args, 3);
+	SvREFCNT_dec(cb);
+	SvREFCNT_dec((SV *)rw->hv);
+}
+
+static void rx_w_read(evl_watcher *w, unsigned revents)
+{
+	PERL_UNUSED_ARG(revents);
+	rx_w_call(w, EVL_READ);
+}
+
+static void rx_w_write(evl_watcher *w, unsigned revents)
+{
+	PERL_UNUSED_ARG(revents);
+	rx_w_call(w, EVL_WRITE);
+}
+
+static void rx_w_error(evl_watcher *w, unsigned revents)
+{
+	PERL_UNUSED_ARG(revents);
+	rx_w_call(w, EVL_ERROR);
+}
+
+/* The active Perl watcher for fd on eng, or NULL (none, or an internal
+ * one such as the waker's drain watcher or a pidfd's). */
+static struct rx_watcher *rx_watcher_for_fd(struct rx_engine *eng, int fd)
+{
+	evl_watcher *w = evl_loop_watcher_for_fd(eng->base.loop, fd);
+
+	if (!w || w->read_cb != rx_w_read)
+		return NULL;
+	return rx_container_of(w, struct rx_watcher, w);
+}
+
+/* A plain (non-eval) call for the _dispatch_cb path: a die propagates to
+ * the program that called _dispatch_cb, as in the seed. */
+static void rx_call_direct(pTHX_ SV *cb, SV **args, int n)
+{
+	dSP;
+	int i;
+
+	PUSHMARK(SP);
+	EXTEND(SP, n);
+	for (i = 0; i < n; i++)
+		PUSHs(args[i]);
+	PUTBACK;
+	call_sv(cb, G_VOID | G_DISCARD);
+}
+
+/* $watcher->{_dispatch_cb}->($loop, $fh, $fd, $mask, $tag): the whole
+ * dispatch contract for a hand-made mask.  One CV per engine; the fd
+ * picks the watcher, as the seed's closure did. */
+XS_EXTERNAL(rx_dispatch_xsub)
+{
+	dXSARGS;
+	struct rx_engine *eng = (struct rx_engine *)CvXSUBANY(cv).any_ptr;
+	struct rx_watcher *rw;
+	int fd, now_fd, rd, wr;
+	UV mask;
+	SV *args[3];
+
+	if (!eng || items < 4 || !eng->base.loop)
+		XSRETURN_EMPTY;
+#ifdef MULTIPLICITY
+	if (eng->base.perl != aTHX)
+		XSRETURN_EMPTY;	/* a thread's copy of the CV: not its loop */
+#endif
+	fd = (int)SvIV(ST(2));
+	mask = SvUV(ST(3));
+	rw = rx_watcher_for_fd(eng, fd);
+	if (!rw)
+		XSRETURN_EMPTY;
+	ENTER;
+	SAVETMPS;
+	SvREFCNT_inc_simple_void_NN((SV *)rw->hv);
+	SAVEFREESV((SV *)rw->hv);
+	now_fd = rx_fileno(aTHX_ rw->fh);
+	if (now_fd != rw->fd && now_fd != -2) {
+		rx_watcher_cancel(aTHX_ rw);
+		goto out;
+	}
+	args[0] = eng->loop_sv;
+	args[1] = sv_2mortal(newSVsv(rw->fh));
+	args[2] = sv_2mortal(newSVsv(rw->self_rv));
+	rd = (mask & RX_READABLE) != 0;
+	wr = (mask & RX_WRITABLE) != 0;
+	if (mask & RX_ERR) {
+		if (rw->error_cb && rw->error_en) {
+			SV *cb = sv_2mortal(SvREFCNT_inc_simple_NN(rw->error_cb));
+			rx_call_direct(aTHX_ cb, args, 3);
+			goto out;
+		}
+		rd = wr = 1;
+	}
+	if (mask & RX_HUP)
+		rd = 1;
+	if (rd && rw->read_cb && rw->read_en) {
+		SV *cb = sv_2mortal(SvREFCNT_inc_simple_NN(rw->read_cb));
+		rx_call_direct(aTHX_ cb, args, 3);
+	}
+	/* The mutation rule: nothing more if the read callback cancelled,
+	 * unwatched or replaced this watcher. */
+	if (!rw->active || rx_watcher_for_fd(eng, fd) != rw)
+		goto out;
+	if (wr && rw->write_cb && rw->write_en) {
+		SV *cb = sv_2mortal(SvREFCNT_inc_simple_NN(rw->write_cb));
+		rx_call_direct(aTHX_ cb, args, 3);
+	}
+out:
+	FREETMPS;
+	LEAVE;
+	XSRETURN_EMPTY;
+}
+
+MODULE = Linux::Event::Watcher	PACKAGE = Linux::Event::Reactor
+
+PROTOTYPES: DISABLE
+
+SV *
+_watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, int oneshot)
+    PREINIT:
+	struct rx_engine *eng;
+	struct rx_watcher *rw, *old;
+	HV *hv;
+	SV *rv;
+	int rc;
+    CODE:
+	eng = rx_engine_of(aTHX_ self);
+	/* Replacement: the old watcher of this fd number goes first. */
+	old = rx_watcher_for_fd(eng, fd);
+	if (old)
+		rx_watcher_cancel(aTHX_ old);
+	hv = newHV();
+	rv = newRV_noinc((SV *)hv);
+	sv_bless(rv, gv_stashpvs("Linux::Event::Watcher", GV_ADD));
+	Newxz(rw, 1, struct rx_watcher);
+	evlxs_magic_attach(aTHX_ (SV *)hv, &rx_watcher_vtbl, rw);
+	rw->hv = hv;
+	rw->fd = fd;
+	rw->self_rv = newRV_inc((SV *)hv);
+	sv_rvweaken(rw->self_rv);
+	if (SvROK(fh)) {
+		rw->fh = newSVsv(fh);
+		sv_rvweaken(rw->fh);
+	} else {
+		rw->fh = newSVsv(fh);	/* a bare glob: a copy, it cannot be weak */
+	}
+	rw->read_cb = SvOK(rcb) ? newSVsv(rcb) : NULL;
+	rw->write_cb = SvOK(wcb) ? newSVsv(wcb) : NULL;
+	rw->error_cb = SvOK(ecb) ? newSVsv(ecb) : NULL;
+	rw->read_en = rw->read_cb != NULL;
+	rw->write_en = rw->write_cb != NULL;
+	rw->error_en = rw->error_cb != NULL;
+	rw->et = et ? 1 : 0;
+	rw->oneshot = oneshot ? 1 : 0;
+	{
+		SV *l = newSVsv(eng->loop_sv);
+		SV *f = newSVsv(rw->fh);
+		if (SvROK(l))
+			sv_rvweaken(l);
+		if (SvROK(f))
+			sv_rvweaken(f);
+		(void)hv_stores(hv, "loop", l);
+		(void)hv_stores(hv, "fh", f);
+	}
+	(void)hv_stores(hv, "fd", newSViv(fd));
+	(void)hv_stores(hv, "data", newSVsv(data));
+	(void)hv_stores(hv, "_dispatch_cb", newRV_inc((SV *)eng->dispatch_cv));
+	evl_watcher_init(&rw->w, rx_w_read, rx_w_write, rx_w_error);
+	rc = evl_watcher_start(eng->base.loop, &rw->w, fd, rx_watcher_flags(rw));
+	if (rc < 0) {
+		SvREFCNT_dec(rv);
+		croak("Couldn't add filehandle from epoll set: %s", strerror(-rc));
+	}
+	rw->active = 1;
+	rw->eng = eng;
+	if (rx_fileno(aTHX_ rw->fh) == fd)
+		rx_remember_fp(aTHX_ rw);
+	rx_watcher_link(eng, rw);
+	SvREFCNT_inc_simple_void_NN((SV *)hv);	/* the engine's reference */
+	RETVAL = rv;
+    OUTPUT:
+	RETVAL
+
+int
+_unwatch_fd(SV *self, int fd)
+    PREINIT:
+	struct rx_watcher *rw;
+    CODE:
+	rw = rx_watcher_for_fd(rx_engine_of(aTHX_ self), fd);
+	RETVAL = rw ? rx_watcher_cancel(aTHX_ rw) : 0;
+    OUTPUT:
+	RETVAL
+
+int
+_watcher_update(SV *self, SV *w)
+    PREINIT:
+	struct rx_watcher *rw;
+    CODE:
+	PERL_UNUSED_VAR(self);
+	rw = rx_watcher_of(aTHX_ w);
+	RETVAL = 0;
+	if (rw->active) {
+		rx_watcher_modify(aTHX_ rw);
+		RETVAL = 1;
+	}
+    OUTPUT:
+	RETVAL
+
+int
+_watcher_cancel(SV *self, SV *w)
+    CODE:
+	PERL_UNUSED_VAR(self);
+	RETVAL = SvOK(w) ? rx_watcher_cancel(aTHX_ rx_watcher_of(aTHX_ w)) : 0;
+    OUTPUT:
+	RETVAL
+
+MODULE = Linux::Event::Watcher	PACKAGE = Linux::Event::Watcher
+
+SV *
+fh(SV *self)
+    PREINIT:
+	struct rx_watcher *rw;
+    CODE:
+	rw = rx_watcher_of(aTHX_ self);
+	RETVAL = rw->active ? newSVsv(rw->fh) : newSV(0);
+    OUTPUT:
+	RETVAL
+
+int
+fd(SV *self)
+    CODE:
+	RETVAL = rx_watcher_of(aTHX_ self)->fd;
+    OUTPUT:
+	RETVAL
+
+int
+is_active(SV *self)
+    CODE:
+	RETVAL = rx_watcher_of(aTHX_ self)->active ? 1 : 0;
+    OUTPUT:
+	RETVAL
+
+int
+cancel(SV *self)
+    CODE:
+	RETVAL = rx_watcher_cancel(aTHX_ rx_watcher_of(aTHX_ self));
+    OUTPUT:
+	RETVAL
+
+int
+edge_triggered(SV *self, ...)
+    ALIAS:
+	oneshot = 1
+    PREINIT:
+	struct rx_watcher *rw;
+	unsigned char *slot;
+    CODE:
+	rw = rx_watcher_of(aTHX_ self);
+	slot = ix ? &rw->oneshot : &rw->et;
+	if (items > 1) {
+		*slot = SvTRUE(ST(1)) ? 1 : 0;
+		rx_watcher_modify(aTHX_ rw);
+	}
+	RETVAL = *slot;
+    OUTPUT:
+	RETVAL
+
+int
+read_enabled(SV *self)
+    ALIAS:
+	write_enabled = 1
+	error_enabled = 2
+    PREINIT:
+	struct rx_watcher *rw;
+    CODE:
+	rw = rx_watcher_of(aTHX_ self);
+	RETVAL = ix == 0 ? rw->read_en : ix == 1 ? rw->write_en : rw->error_en;
+    OUTPUT:
+	RETVAL
+
+SV *
+enable_read(SV *self)
+    ALIAS:
+	disable_read = 1
+	enable_write = 2
+	disable_write = 3
+	enable_error = 4
+	disable_error = 5
+    PREINIT:
+	struct rx_watcher *rw;
+	unsigned char v;
+    CODE:
+	rw = rx_watcher_of(aTHX_ self);
+	v = (ix & 1) ? 0 : 1;
+	if (ix < 2)
+		rw->read_en = v;
+	else if (ix < 4)
+		rw->write_en = v;
+	else
+		rw->error_en = v;
+	/* Always a MOD, even when nothing changed: that re-arms ONESHOT. */
+	rx_watcher_modify(aTHX_ rw);
+	RETVAL = newSVsv(self);
+    OUTPUT:
+	RETVAL
+
+SV *
+on_read(SV *self, SV *cb = &PL_sv_undef)
+    ALIAS:
+	on_write = 1
+	on_error = 2
+    PREINIT:
+	struct rx_watcher *rw;
+	SV **slot;
+	unsigned char *en;
+    CODE:
+	if (SvOK(cb) && !evlxs_is_code(cb))
+		croak("%s handler must be a coderef or undef",
+		      ix == 0 ? "read" : ix == 1 ? "write" : "error");
+	rw = rx_watcher_of(aTHX_ self);
+	slot = ix == 0 ? &rw->read_cb : ix == 1 ? &rw->write_cb : &rw->error_cb;
+	en = ix == 0 ? &rw->read_en : ix == 1 ? &rw->write_en : &rw->error_en;
+	{
+		/* Freed later: the old handler may be the running callback. */
+		SV *old = *slot;
+		*slot = SvOK(cb) ? newSVsv(cb) : NULL;
+		if (old)
+			sv_2mortal(old);
+	}
+	/* Installing does not enable; removing disables. */
+	if (!SvOK(cb))
+		*en = 0;
+	rx_watcher_modify(aTHX_ rw);
+	RETVAL = newSVsv(self);
+    OUTPUT:
+	RETVAL
+

@@ -1,0 +1,130 @@
+/* xs-common.c - the XS packages' shared idioms (xs-internal.h): magic
+ * lookup, inert thread copies, engine lookup, safe callback calls. */
+#define PERL_NO_GET_CONTEXT
+#include "xs-internal.h"
+
+MAGIC *evlxs_magic(pTHX_ SV *rv, const MGVTBL *vtbl)
+{
+	SV *sv;
+
+	if (!rv || !SvROK(rv))
+		return NULL;
+	sv = SvRV(rv);
+	/* mg_findext reads SvMAGIC, which only an SVt_PVMG or above has. */
+	if (SvTYPE(sv) < SVt_PVMG)
+		return NULL;
+	return mg_findext(sv, PERL_MAGIC_ext, vtbl);
+}
+
+MAGIC *evlxs_magic_attach(pTHX_ SV *sv, MGVTBL *vtbl, void *ptr)
+{
+	MAGIC *mg = sv_magicext(sv, NULL, PERL_MAGIC_ext, vtbl, (const char *)ptr, 0);
+
+	mg->mg_flags |= MGf_DUP;
+	return mg;
+}
+
+int evlxs_dup_inert(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
+{
+	PERL_UNUSED_ARG(param);
+	mg->mg_ptr = NULL;
+	return 0;
+}
+
+MAGIC *evlxs_impl_magic(pTHX_ SV *facade, const MGVTBL *vtbl)
+{
+	SV **impl;
+
+	if (!facade || !SvROK(facade) || SvTYPE(SvRV(facade)) != SVt_PVHV)
+		return NULL;
+	impl = hv_fetchs((HV *)SvRV(facade), "impl", 0);
+	if (!impl || !SvROK(*impl) || SvTYPE(SvRV(*impl)) != SVt_PVHV)
+		return NULL;
+	return mg_findext(SvRV(*impl), PERL_MAGIC_ext, vtbl);
+}
+
+MAGIC *evlxs_engine_magic(pTHX_ SV *sv, const MGVTBL *vtbl)
+{
+	if (!sv || !SvROK(sv) || SvTYPE(SvRV(sv)) != SVt_PVHV)
+		return NULL;
+	MAGIC *mg = mg_findext(SvRV(sv), PERL_MAGIC_ext, vtbl);
+	return mg ? mg : evlxs_impl_magic(aTHX_ sv, vtbl);
+}
+
+struct evlxs_engine *evlxs_engine_from_sv(pTHX_ SV *sv)
+{
+	static const MGVTBL *const kinds[] = { &rx_engine_vtbl, &px_engine_vtbl };
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		MAGIC *mg = evlxs_engine_magic(aTHX_ sv, kinds[i]);
+		if (mg)
+			return (struct evlxs_engine *)mg->mg_ptr;
+	}
+	return NULL;
+}
+
+evl_loop *evlxs_loop_from_sv(pTHX_ SV *sv)
+{
+	struct evlxs_engine *eng = evlxs_engine_from_sv(aTHX_ sv);
+
+	return eng ? eng->loop : NULL;
+}
+
+void evlxs_engine_attach(pTHX_ SV *hv, struct evlxs_engine *eng, MGVTBL *vtbl)
+{
+#ifdef MULTIPLICITY
+	eng->perl = aTHX;
+#endif
+	evlxs_magic_attach(aTHX_ hv, vtbl, eng);
+}
+
+void evlxs_call(pTHX_ struct evlxs_engine *eng, SV *cb, SV **args, int n)
+{
+	dSP;
+	int i;
+
+	/* No scope of our own: with G_DISCARD call_sv opens and frees one
+	 * for the callee's temporaries, and this is the per-event path.
+	 * (Callers must not pass mortals: the loop runs no FREETMPS.) */
+	PUSHMARK(SP);
+	EXTEND(SP, n);
+	for (i = 0; i < n; i++)
+		PUSHs(args[i]);
+	PUTBACK;
+	call_sv(cb, G_VOID | G_DISCARD | G_EVAL);
+	if (UNLIKELY(SvTRUE(ERRSV)))
+		evlxs_keep_error(aTHX_ eng);
+}
+
+void evlxs_keep_error(pTHX_ struct evlxs_engine *eng)
+{
+	if (!eng->error) {
+		eng->error = newSVsv(ERRSV);
+		if (eng->loop)
+			evl_loop_stop(eng->loop);
+	} else {
+		warn("evloop: a second callback died in the same "
+		     "iteration: %" SVf, SVfARG(ERRSV));
+	}
+}
+
+void evlxs_rethrow(pTHX_ struct evlxs_engine *eng)
+{
+	SV *err = eng->error;
+
+	if (!err)
+		return;
+	eng->error = NULL;
+	sv_2mortal(err);
+	croak_sv(err);
+}
+
+void evlxs_call_boot(pTHX_ void (*boot)(pTHX_ CV *), CV *cv, SV **mark)
+{
+	dSP;
+
+	PUSHMARK(mark);
+	boot(aTHX_ cv);
+	PUTBACK;	/* forget what the boot returned */
+}
