@@ -138,8 +138,13 @@ EVL_EXPORT int evl_loop_run(evl_loop *loop);
 /* One iteration: due timers, then one wait of at most timeout_ns
  * (-1 blocks until something happens, 0 polls), then dispatch of what the
  * wait returned and of timers that fell due meanwhile.  A stop requested
- * by a callback before the wait skips the wait.  Returns the number of
- * kernel events the wait returned (timers are not counted), or -errno. */
+ * by a callback before the wait skips the wait.  Returns a count of what
+ * happened, or -errno.  Reactor: the events the wait returned, the
+ * loop's own fds included, so timers count as one event when the
+ * timerfd woke the wait (however many fired) and not at all when they
+ * were due without it.  Proactor: those events plus the timer and
+ * completion callbacks run before the wait and the completion callbacks
+ * run after it (timers fired after the wait are not added). */
 EVL_EXPORT int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns);
 
 /* A wait interrupted by a signal handler resumes for the time left.  With
@@ -225,7 +230,7 @@ EVL_EXPORT evl_watcher *evl_loop_watcher_for_fd(evl_loop *loop, int fd);
 /* ------------------------------------------------------------ timer
  *
  * A timer on the loop's monotonic clock: caller storage.  Timers live in
- * an indexed binary heap keyed by (deadline, start order), so equal
+ * an indexed 4-ary heap keyed by (deadline, start order), so equal
  * deadlines fire in the order they were started, and stop is O(log n).
  * All timers due at one moment form a batch; a timer stopped by an
  * earlier callback of its batch does not fire.  Timers started from a
