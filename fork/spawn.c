@@ -835,7 +835,7 @@ int evl_child_spawn(evl_loop *loop, evl_child *c, const evl_spawn_options *o,
         goto out_unwind;
     }
     c->pid = pid;
-    c->owner = getpid();
+    c->owner_forks = evl_fork_count();
     c->pidfd = pidfd;
 
     /* The child's ends are its business now. */
@@ -1024,7 +1024,7 @@ int evl_child_free(evl_child *c)
     if (c->alive != NULL)
         *c->alive = 0;
     c->alive = NULL;
-    if (c->owner != getpid()) {
+    if (c->owner_forks != evl_fork_count()) {
         /* A forked copy of the parent (a fork-and-call child running the
          * caller's cleanup, say): the pidfd, the pipes and the loop's
          * epoll set are shared with the real parent, so touching them
@@ -1052,7 +1052,7 @@ int evl_child_detach(evl_child *c)
     if (c->alive != NULL)
         *c->alive = 0;
     c->alive = NULL;
-    drop(c, c->owner == getpid());
+    drop(c, c->owner_forks == evl_fork_count());
     return 1;
 }
 
