@@ -616,7 +616,6 @@ struct evl_stream_callbacks {
     evl_stream_cb on_close;             /* fd closed (close-after-drain done) */
 };
 
-struct evl__stream_px;           /* the proactor engine's state (stream-proactor.c) */
 
 struct evl_stream {
     void *data;                  /* user slot */
@@ -637,8 +636,10 @@ struct evl_stream {
     unsigned state;              /* EVL__STREAM_* bits */
     unsigned *alive;             /* dispatch guard, see stream.c */
     unsigned readahead;          /* proactor, regular files: chunk reads ahead */
-    struct evl__stream_px *px;   /* proactor engine, NULL on a reactor; heap
-                                    memory that outlives s while ops are in flight */
+    /* The proactor engine, NULL elsewhere: an opaque pointer (the struct
+     * is defined in loop/stream-internal.h), heap memory that outlives s
+     * while its ops are in flight. */
+    struct evl__stream_px *px;
 };
 
 /* Sets up s over fd.  loop may be NULL (caller-driven).  Reading starts
@@ -657,6 +658,27 @@ EVL_EXPORT int evl_stream_abort(evl_stream *s);
  * proactor, operations in flight are cancelled and their memory is freed
  * by their completions (see above). */
 EVL_EXPORT void evl_stream_free(evl_stream *s);
+
+/* Moves s to another loop (NULL: caller-driven, as init with no loop),
+ * of either model; the engine follows the new loop's model.  What s holds
+ * is kept: buffered input, the queue, callbacks, framer, limits,
+ * watermarks, a sticky error, EOF, and whether reading is started.  The
+ * old loop's fd watcher is stopped; on the new one the watcher gets the
+ * interest reading and the queue need (write-behind continues there), and
+ * a proactor starts reading and a write of the queue on its next
+ * iteration, as after init.  Read-ahead chunks a proactor had finished
+ * but not handed over are dropped; the fd's file position was not moved
+ * past them, so they are read again.  With a loop the fd is made
+ * non-blocking.  Returns 0 (also when loop is already s's), or -EINVAL
+ * (s NULL), -EBADF (closed), -ESHUTDOWN (closing), -EBUSY (an operation
+ * of s is the proactor's or the kernel's until its completion runs: run
+ * the old loop and retry; or called from a callback of s), -ENOMEM
+ * (merging a proactor's queue), or the fd's fstat/fcntl error, all with
+ * s unchanged; or an error joining the new loop (-ENOMEM, the watcher's
+ * error, e.g. -EPERM for a regular file on a reactor with reading
+ * started or bytes queued, or the ring's): s is then caller-driven (on
+ * no loop) and otherwise intact. */
+EVL_EXPORT int evl_stream_set_loop(evl_stream *s, evl_loop *loop);
 
 /* Pause / resume delivery of reads (pausing never drops buffered data).
  * On a proactor, read_stop cancels a socket or pipe read in flight (bytes

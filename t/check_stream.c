@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -1619,6 +1620,171 @@ START_TEST(test_stream_read_start_without_consumer_is_einval)
 }
 END_TEST
 
+/* ------------------------------------------------------------ set_loop */
+
+START_TEST(test_stream_set_loop_moves_reading_to_the_new_loop)
+{
+    evl_loop *a = new_loop(), *b = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s;
+    s.data = &r;
+    ck_assert_rc(evl_stream_init(&s, a, sv[0], 0, &raw_cbs));
+    ck_assert_int_eq(write(sv[1], "one", 3), 3);
+    run_until(a, &r.n_read, 1);
+    ck_assert_rc(evl_stream_set_loop(&s, b));
+    ck_assert_rc(evl_stream_set_loop(&s, b));   /* already there: nothing to do */
+    ck_assert_int_eq(write(sv[1], "two", 3), 3);
+    /* The old loop no longer watches the fd. */
+    ck_assert_int_eq(evl_loop_run_once(a, 0), 0);
+    ck_assert_int_eq(r.n_read, 1);
+    run_until(b, &r.n_read, 2);
+    ck_assert_int_eq(r.ndata, 6);
+    ck_assert(memcmp(r.data, "onetwo", 6) == 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(a);
+    evl_loop_free(b);
+}
+END_TEST
+
+START_TEST(test_stream_set_loop_keeps_the_queue_and_writes_behind_on_the_new_loop)
+{
+    evl_loop *a = new_loop(), *b = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s;
+    s.data = &r;
+    ck_assert_rc(evl_stream_init(&s, a, sv[0], 0, &write_cbs));
+    const size_t total = 1024 * 1024;
+    ck_assert_rc(write_pattern(&s, total));
+    size_t queued = evl_stream_queued(&s);
+    ck_assert_uint_gt(queued, 0);
+    ck_assert_rc(evl_stream_set_loop(&s, b));
+    ck_assert_uint_eq(evl_stream_queued(&s), queued);
+    struct sink k;
+    sink_start(b, &k, sv[1], 0);
+    spin(a);
+    ck_assert_int_eq(r.n_drain, 0);   /* nothing is written from the old loop */
+    run_until(b, &r.n_drain, 1);
+    ck_assert_uint_eq(evl_stream_queued(&s), 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    run_until_sink_eof(b, &k);
+    ck_assert_uint_eq(k.got, total);
+    ck_assert_uint_eq(k.mismatch, 0);
+    close(sv[1]);
+    evl_loop_free(a);
+    evl_loop_free(b);
+}
+END_TEST
+
+START_TEST(test_stream_set_loop_null_makes_it_caller_driven_and_back)
+{
+    evl_loop *a = new_loop(), *b = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s;
+    s.data = &r;
+    ck_assert_rc(evl_stream_init(&s, a, sv[0], 0, &raw_cbs));
+    ck_assert_rc(evl_stream_set_loop(&s, NULL));
+    ck_assert_int_eq(write(sv[1], "x", 1), 1);
+    ck_assert_int_eq(evl_loop_run_once(a, 0), 0);
+    ck_assert_int_eq(r.n_read, 0);
+    /* Caller-driven: fill reads, nothing is delivered. */
+    ck_assert_int_eq(evl_stream_fill(&s), 1);
+    ck_assert_int_eq(evl_buf_len(evl_stream_rbuf(&s)), 1);
+    /* Reading is still started: on b the buffered byte comes out with
+     * the next ones, no callback runs inside set_loop. */
+    ck_assert_rc(evl_stream_set_loop(&s, b));
+    ck_assert_int_eq(r.n_read, 0);
+    ck_assert_int_eq(write(sv[1], "y", 1), 1);
+    run_until(b, &r.n_read, 1);
+    ck_assert_int_eq(r.ndata, 2);
+    ck_assert(memcmp(r.data, "xy", 2) == 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(a);
+    evl_loop_free(b);
+}
+END_TEST
+
+static int set_loop_rc_in_cb = 1;
+static evl_loop *set_loop_target;
+
+static size_t on_read_set_loop(evl_stream *s, const char *p, size_t len)
+{
+    (void)p;
+    set_loop_rc_in_cb = evl_stream_set_loop(s, set_loop_target);
+    return len;
+}
+
+START_TEST(test_stream_set_loop_refusals_leave_the_stream_where_it_is)
+{
+    evl_loop *a = new_loop(), *b = new_loop();
+    ck_assert_int_eq(evl_stream_set_loop(NULL, a), -EINVAL);
+
+    /* From one of its own callbacks. */
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s;
+    s.data = &r;
+    struct evl_stream_callbacks cb = { .on_read = on_read_set_loop };
+    set_loop_target = b;
+    ck_assert_rc(evl_stream_init(&s, a, sv[0], 0, &cb));
+    ck_assert_int_eq(write(sv[1], "z", 1), 1);
+    ck_assert_int_ge(evl_loop_run_once(a, 5000000000LL), 1);
+    ck_assert_int_eq(set_loop_rc_in_cb, -EBUSY);
+    evl_stream_free(&s);
+
+    /* Closing (the close waits for the queue), then closed. */
+    s.data = &r;
+    ck_assert_rc(evl_stream_init(&s, a, sv[0], EVL_STREAM_NOCLOSE, &write_cbs));
+    ck_assert_rc(write_pattern(&s, 1024 * 1024));
+    ck_assert_int_eq(evl_stream_close(&s), 1);
+    ck_assert_int_eq(evl_stream_set_loop(&s, b), -ESHUTDOWN);
+    ck_assert_int_eq(evl_stream_abort(&s), 0);
+    ck_assert_int_eq(evl_stream_set_loop(&s, b), -EBADF);
+    evl_stream_free(&s);
+    ck_assert_int_eq(evl_stream_set_loop(&s, b), -EBADF);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(a);
+    evl_loop_free(b);
+}
+END_TEST
+
+/* epoll refuses a regular file: joining a reactor with bytes queued
+ * fails, and the stream stays caller-driven with its queue. */
+START_TEST(test_stream_set_loop_refused_by_the_new_loop_leaves_it_caller_driven)
+{
+    evl_loop *a = new_loop();
+    FILE *tmp = tmpfile();
+    ck_assert_ptr_nonnull(tmp);
+    int fd = fileno(tmp);
+    evl_stream s;
+    ck_assert_rc(evl_stream_init(&s, NULL, fd, EVL_STREAM_NOCLOSE, NULL));
+    ck_assert_rc(evl_stream_queue(&s, "abc", 3));
+    ck_assert_int_eq(evl_stream_set_loop(&s, a), -EPERM);
+    ck_assert_uint_eq(evl_stream_queued(&s), 3);
+    ck_assert_int_eq(evl_stream_flush(&s), 0);
+    char buf[4] = { 0 };
+    ck_assert_int_eq(pread(fd, buf, 3, 0), 3);
+    ck_assert_str_eq(buf, "abc");
+    /* Nothing queued, no reading: a reactor has nothing to refuse. */
+    ck_assert_rc(evl_stream_set_loop(&s, a));
+    evl_stream_free(&s);
+    fclose(tmp);
+    evl_loop_free(a);
+}
+END_TEST
+
 /* ------------------------------------------------------------ suite */
 
 static Suite *stream_suite(void)
@@ -1696,6 +1862,14 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_stream_flush_wait_blocks_until_written);
     tcase_add_test(tc, test_stream_bad_arguments);
     tcase_add_test(tc, test_stream_read_start_without_consumer_is_einval);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("set_loop");
+    tcase_add_test(tc, test_stream_set_loop_moves_reading_to_the_new_loop);
+    tcase_add_test(tc, test_stream_set_loop_keeps_the_queue_and_writes_behind_on_the_new_loop);
+    tcase_add_test(tc, test_stream_set_loop_null_makes_it_caller_driven_and_back);
+    tcase_add_test(tc, test_stream_set_loop_refusals_leave_the_stream_where_it_is);
+    tcase_add_test(tc, test_stream_set_loop_refused_by_the_new_loop_leaves_it_caller_driven);
     suite_add_tcase(s, tc);
     return s;
 }

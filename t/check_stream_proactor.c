@@ -1671,6 +1671,138 @@ START_TEST(test_px_flush_wait_runs_the_loop_until_written)
 }
 END_TEST
 
+/* ------------------------------------------------------------ set_loop */
+
+/* Read-ahead chunks in flight keep a file stream on its loop; once they
+ * are done it moves, and the chunks it dropped are read again. */
+START_TEST(test_px_set_loop_waits_for_chunks_and_loses_no_byte)
+{
+    evl_loop *a = new_loop(_i), *b = new_loop(_i);
+    size_t size = 10 * ra_chunk;
+    char *content = pattern_buf(0, size);
+    int fd = make_file(content, size);
+    evl_stream s = { 0 };
+    ck_assert_rc(evl_stream_init(&s, a, fd, 0, NULL));
+    ck_assert_rc(evl_stream_set_readahead(&s, 3));
+    ck_assert_int_eq(evl_stream_fill(&s), (ssize_t)ra_chunk);
+    ck_assert_uint_ge(evl_loop_pending_ops(a), 1);
+    ck_assert_int_eq(evl_stream_set_loop(&s, b), -EBUSY);
+    loop_settle(a);
+    ck_assert_rc(evl_stream_set_loop(&s, b));
+    ssize_t n;
+    while ((n = evl_stream_fill(&s)) > 0)
+        ck_assert_uint_eq(evl_loop_pending_ops(a), 0);   /* b reads now */
+    ck_assert_int_eq(n, 0);
+    evl_buf *rb = evl_stream_rbuf(&s);
+    ck_assert_uint_eq(evl_buf_len(rb), size);
+    ck_assert(memcmp(evl_buf_data(rb), content, size) == 0);
+    evl_stream_free(&s);
+    loop_settle(b);
+    close(fd);
+    free(content);
+    loop_done(a);
+    loop_done(b);
+}
+END_TEST
+
+/* A socket that reads has a read in flight (first the start of reading,
+ * then a recv): it moves after read_stop and a settled loop. */
+START_TEST(test_px_set_loop_socket_moves_after_read_stop)
+{
+    evl_loop *a = new_loop(_i), *b = new_loop(_i);
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, a, sv[0], 0, &raw_cbs));
+    ck_assert_int_eq(evl_stream_set_loop(&s, b), -EBUSY);   /* reading starts next */
+    spin(a);
+    ck_assert_int_eq(evl_stream_set_loop(&s, b), -EBUSY);   /* a recv in flight */
+    ck_assert_int_eq(write(sv[1], "a", 1), 1);
+    run_until(a, &r.n_read, 1);
+    ck_assert_rc(evl_stream_read_stop(&s));
+    loop_settle(a);
+    ck_assert_rc(evl_stream_set_loop(&s, b));
+    ck_assert_rc(evl_stream_read_start(&s));
+    ck_assert_int_eq(write(sv[1], "b", 1), 1);
+    spin(a);
+    ck_assert_int_eq(r.n_read, 1);
+    run_until(b, &r.n_read, 2);
+    ck_assert_uint_eq(r.data.len, 2);
+    ck_assert(memcmp(r.data.p, "ab", 2) == 0);
+    evl_stream_free(&s);
+    loop_settle(b);
+    close(sv[0]);
+    close(sv[1]);
+    bytes_free(&r.data);
+    loop_done(a);
+    loop_done(b);
+}
+END_TEST
+
+/* A caller-driven stream's queue goes out from the loop it joins, on the
+ * loop's next iteration. */
+START_TEST(test_px_set_loop_writes_the_queue_from_the_new_loop)
+{
+    evl_loop *loop = new_loop(_i);
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, NULL, sv[0], 0, &write_cbs));
+    const size_t total = 256 * 1024;
+    char *p = pattern_buf(0, total);
+    ck_assert_rc(evl_stream_queue(&s, p, total));
+    ck_assert_rc(evl_stream_set_loop(&s, loop));
+    ck_assert_uint_eq(evl_stream_queued(&s), total);
+    struct sink k;
+    sink_start(loop, &k, sv[1], 0);
+    run_until(loop, &r.n_drain, 1);
+    evl_stream_free(&s);
+    loop_settle(loop);
+    close(sv[0]);
+    run_until(loop, &k.eof, 1);
+    ck_assert_uint_eq(k.got, total);
+    ck_assert_uint_eq(k.mismatch, 0);
+    close(sv[1]);
+    free(p);
+    bytes_free(&r.data);
+    loop_done(loop);
+}
+END_TEST
+
+/* The engine follows the loop's model. */
+START_TEST(test_px_set_loop_between_reactor_and_proactor)
+{
+    evl_loop *px = new_loop(_i), *re;
+    ck_assert_rc(evl_loop_new(&re, EVL_REACTOR, 0));
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, re, sv[0], 0, &raw_cbs));
+    ck_assert_int_eq(write(sv[1], "a", 1), 1);
+    run_until(re, &r.n_read, 1);
+    ck_assert_rc(evl_stream_set_loop(&s, px));
+    ck_assert_int_eq(write(sv[1], "b", 1), 1);
+    run_until(px, &r.n_read, 2);
+    ck_assert_rc(evl_stream_read_stop(&s));
+    loop_settle(px);
+    ck_assert_rc(evl_stream_set_loop(&s, re));
+    ck_assert_rc(evl_stream_read_start(&s));
+    ck_assert_int_eq(write(sv[1], "c", 1), 1);
+    run_until(re, &r.n_read, 3);
+    ck_assert_uint_eq(r.data.len, 3);
+    ck_assert(memcmp(r.data.p, "abc", 3) == 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    bytes_free(&r.data);
+    evl_loop_free(re);
+    loop_done(px);
+}
+END_TEST
+
 /* ------------------------------------------------------------ suite */
 
 static void add(TCase *tc, const TTest *t)
@@ -1742,6 +1874,13 @@ static Suite *stream_proactor_suite(void)
     add(tc, test_px_readahead_paused_keeps_chunks_and_resumes_in_order);
     add(tc, test_px_fill_on_file_while_reading_is_ebusy);
     tcase_add_test(tc, test_px_set_readahead_rejects_zero_and_too_deep);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("set_loop");
+    add(tc, test_px_set_loop_waits_for_chunks_and_loses_no_byte);
+    add(tc, test_px_set_loop_socket_moves_after_read_stop);
+    add(tc, test_px_set_loop_writes_the_queue_from_the_new_loop);
+    add(tc, test_px_set_loop_between_reactor_and_proactor);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("differential");
