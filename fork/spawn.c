@@ -56,20 +56,6 @@
 
 #include "fork-internal.h"
 
-extern char **environ;
-
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
 #ifndef F_SETPIPE_SZ
 #define F_SETPIPE_SZ 1031
 #endif
@@ -82,7 +68,6 @@ extern char **environ;
 #define CHILD_STDIN_CLOSING 0x10 /* close_stdin waits for the queue */
 #define CHILD_PROACTOR 0x20      /* the loop is a proactor (see pipe_done) */
 
-#define KSIGSET_SIZE (_NSIG / 8)
 /* The clone child's stack: a PATH_MAX buffer, a diagnostic, and the libc
  * calls under them, with room to spare (musl makes do with 1 KiB plus
  * PATH_MAX). */
@@ -577,15 +562,15 @@ static int lift_fd(int fd, int min)
 
 static void block_all(sigset_t *old)
 {
-    unsigned long all[KSIGSET_SIZE / sizeof(unsigned long)];
+    unsigned long all[EVL__KSIGSET_SIZE / sizeof(unsigned long)];
     memset(all, 0xff, sizeof(all));
     /* Raw, so that glibc's internal signals are blocked too. */
-    syscall(SYS_rt_sigprocmask, SIG_BLOCK, all, old, (size_t)KSIGSET_SIZE);
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, all, old, (size_t)EVL__KSIGSET_SIZE);
 }
 
 static void restore_mask(const sigset_t *old)
 {
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, (size_t)KSIGSET_SIZE);
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, (size_t)EVL__KSIGSET_SIZE);
 }
 
 /* The exec path's clone, in a function of its own so that the stack

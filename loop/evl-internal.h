@@ -174,8 +174,6 @@ EVL__HIDDEN int evl__buf_move(evl_buf *dst, evl_buf *src);
 
 /* op.c */
 EVL__HIDDEN void evl__op_settle(evl_op *op, int64_t res);
-/* Performs op's syscall now (fake backend); returns the result or -errno. */
-EVL__HIDDEN int64_t evl__op_syscall(evl_op *op, size_t len_cap);
 
 /* loop.c */
 EVL__HIDDEN int evl__loop_fd_slot_reserve(evl_loop *loop, int fd);

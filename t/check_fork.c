@@ -25,6 +25,7 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
+#include "evl-syscall.h"
 #include "evl-test.h"
 #include "evloop.h"
 #include "evloop-fork.h"
@@ -594,7 +595,7 @@ END_TEST
  * clone); valgrind 3.19 does not know that syscall. */
 static int fork_path_unsupported(void)
 {
-    int fd = (int)syscall(434 /* SYS_pidfd_open */, getpid(), 0);
+    int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     if (fd >= 0) {
         close(fd);
         return 0;
