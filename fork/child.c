@@ -37,8 +37,6 @@
 
 #include "fork-internal.h"
 
-extern char **environ;
-
 /* The sanitizers keep shadow state per stack frame; a child that runs on
  * borrowed memory and then execs would leave it stale in the parent. */
 #if defined(__GNUC__)
@@ -47,15 +45,12 @@ extern char **environ;
 #define CHILD_CODE
 #endif
 
-/* The kernel's signal-set size (what glibc's sigset_t is not). */
-#define KSIGSET_SIZE (_NSIG / 8)
-
 /* A signal mask through the raw system call, so that the mask really is
  * empty: glibc's sigprocmask quietly leaves its internal signals alone. */
 CHILD_CODE static void set_mask_empty(void)
 {
-    unsigned long none[KSIGSET_SIZE / sizeof(unsigned long)] = { 0 };
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, none, NULL, (size_t)KSIGSET_SIZE);
+    unsigned long none[EVL__KSIGSET_SIZE / sizeof(unsigned long)] = { 0 };
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, none, NULL, (size_t)EVL__KSIGSET_SIZE);
 }
 
 /* Every disposition back to SIG_DFL.  A handler would be wrong after
@@ -71,7 +66,7 @@ CHILD_CODE static void reset_dispositions(void)
 {
     unsigned long dfl[16] = { 0 };
     for (int sig = 1; sig < _NSIG; sig++)
-        syscall(SYS_rt_sigaction, sig, dfl, NULL, (size_t)KSIGSET_SIZE);
+        syscall(SYS_rt_sigaction, sig, dfl, NULL, (size_t)EVL__KSIGSET_SIZE);
 }
 
 /* Decimal text of n into buf (at least 12 bytes); returns the length. */

@@ -168,7 +168,7 @@ struct evl_child {
     evl_loop *loop;
     struct evl_child_callbacks cb;
     pid_t pid;
-    pid_t owner;                 /* the process that spawned it (fork safety) */
+    unsigned owner_forks;        /* evl_fork_count() in the spawning process (fork safety) */
     int pidfd;                   /* -1 once reaped */
     int status;                  /* wait status once EVL__CHILD_EXITED */
     unsigned state;              /* EVL__CHILD_* bits (spawn.c) */
@@ -246,8 +246,9 @@ EVL_EXPORT evl_stream *evl_child_stream(evl_child *c, int fd);
  * process is gone within microseconds unless it is stuck in the kernel),
  * so no zombie is left; a grandchild holding a pipe just loses it.  No
  * callback runs.  Idempotent: returns 1 if c was active, else 0.
- * Called in a forked copy of the spawning process (getpid() differs), it
- * only forgets: it kills and closes nothing that belongs to the parent. */
+ * Called in a forked copy of the spawning process (evl_fork_count()
+ * differs from the spawner's), it only forgets: it kills and closes
+ * nothing that belongs to the parent. */
 EVL_EXPORT int evl_child_free(evl_child *c);
 /* For a process about to exit (perl's global destruction), or a loop
  * that will never run again or is gone: closes the parent's fds and

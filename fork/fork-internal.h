@@ -5,7 +5,11 @@
 
 #include <stddef.h>
 
+#include "evl-syscall.h"
 #include "evloop-fork.h"
+
+/* Both sides read the parent's environment. */
+extern char **environ;
 
 #define EVL__FORK_HIDDEN __attribute__((visibility("hidden")))
 

@@ -56,20 +56,6 @@
 
 #include "fork-internal.h"
 
-extern char **environ;
-
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
 #ifndef F_SETPIPE_SZ
 #define F_SETPIPE_SZ 1031
 #endif
@@ -82,7 +68,6 @@ extern char **environ;
 #define CHILD_STDIN_CLOSING 0x10 /* close_stdin waits for the queue */
 #define CHILD_PROACTOR 0x20      /* the loop is a proactor (see pipe_done) */
 
-#define KSIGSET_SIZE (_NSIG / 8)
 /* The clone child's stack: a PATH_MAX buffer, a diagnostic, and the libc
  * calls under them, with room to spare (musl makes do with 1 KiB plus
  * PATH_MAX). */
@@ -577,15 +562,15 @@ static int lift_fd(int fd, int min)
 
 static void block_all(sigset_t *old)
 {
-    unsigned long all[KSIGSET_SIZE / sizeof(unsigned long)];
+    unsigned long all[EVL__KSIGSET_SIZE / sizeof(unsigned long)];
     memset(all, 0xff, sizeof(all));
     /* Raw, so that glibc's internal signals are blocked too. */
-    syscall(SYS_rt_sigprocmask, SIG_BLOCK, all, old, (size_t)KSIGSET_SIZE);
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, all, old, (size_t)EVL__KSIGSET_SIZE);
 }
 
 static void restore_mask(const sigset_t *old)
 {
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, (size_t)KSIGSET_SIZE);
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, (size_t)EVL__KSIGSET_SIZE);
 }
 
 /* The exec path's clone, in a function of its own so that the stack
@@ -722,17 +707,11 @@ static void unwind(evl_child *c, struct spawn_fds *f)
     close_spawn_fds(f);
 }
 
-int evl_child_spawn(evl_loop *loop, evl_child *c, const evl_spawn_options *o,
-                    const struct evl_child_callbacks *cb)
-{
-    if (loop == NULL || c == NULL || o == NULL)
-        return -EINVAL;
-    if (c->state & CHILD_ACTIVE)
-        return -EINVAL;
-    int rc = check_options(o);
-    if (rc < 0)
-        return rc;
+/* The steps of evl_child_spawn, in order. */
 
+/* A fresh record: nothing open, nothing collected (the data slot stays). */
+static void child_reset(evl_child *c, evl_loop *loop, const struct evl_child_callbacks *cb)
+{
     void *data = c->data;
     memset(c, 0, sizeof(*c));
     c->data = data;
@@ -742,61 +721,36 @@ int evl_child_spawn(evl_loop *loop, evl_child *c, const evl_spawn_options *o,
         c->raw[i] = c->pfd[i] = -1;
     if (cb != NULL)
         c->cb = *cb;
-
     if (evl_loop_model(loop) == EVL_PROACTOR)
         c->state |= CHILD_PROACTOR;
-    /* Child-side fds must sit above every fd an action targets. */
+}
+
+/* The lowest fd the child's own pipe ends may use: above every fd an
+ * action targets, so no action overwrites one before it is dup'ed. */
+static int child_fd_floor(const evl_spawn_options *o)
+{
     int min = 3;
     for (size_t i = 0; i < o->n_actions; i++)
         if (o->actions[i].fd >= min)
             min = o->actions[i].fd + 1;
+    return min;
+}
 
-    struct spawn_fds f = { { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1 } };
-    struct evl__child_action stack_acts[8];
-    struct evl__child_action *acts = stack_acts;
-    char **envp = NULL;
-    if (o->n_actions > sizeof(stack_acts) / sizeof(stack_acts[0])) {
-        acts = calloc(o->n_actions, sizeof(*acts));
-        if (acts == NULL)
-            return -ENOMEM;
-    }
-    if ((o->flags & EVL_SPAWN_CLEAR_ENV) || o->n_env > 0) {
-        rc = build_env(o, &envp);
-        if (rc < 0)
-            goto out;
-    }
-    rc = make_pipes(o, min, &f);
-    if (rc < 0)
-        goto out_fds;
-
-    struct evl__spawn_plan plan;
-    memset(&plan, 0, sizeof(plan));
-    plan.file = o->file != NULL ? o->file : (o->argv != NULL ? o->argv[0] : NULL);
-    plan.argv = o->argv;
-    plan.envp = envp != NULL ? envp : environ;
-    plan.envp_built = envp != NULL;
-    plan.path = path_of(plan.envp);
-    plan.fn = o->child_fn;
-    plan.arg = o->child_arg;
-    plan.cwd = o->cwd;
-    plan.umask = o->umask;
-    plan.flags = o->flags;
-    plan.diag_prefix = o->diag_prefix;
-    plan.err_fd = f.err[1];
-    plan.err_rd = f.err[0];
-    plan.acts = acts;
-    plan.n_acts = o->n_actions;
-    for (int i = 0; i < 3; i++)
-        plan.close_fds[i] = f.child[i];
+/* The caller's fd actions in the child's terms: a pipe is a dup of the
+ * child's end, /dev/null an open. */
+static void translate_actions(const evl_spawn_options *o, const struct spawn_fds *f,
+                              struct evl__child_action *acts)
+{
     for (size_t i = 0; i < o->n_actions; i++) {
         const evl_fd_action *a = &o->actions[i];
         struct evl__child_action *ca = &acts[i];
+        memset(ca, 0, sizeof(*ca));
         ca->fd = a->fd;
         switch (a->kind) {
         case EVL_FD_PIPE_IN:
         case EVL_FD_PIPE_OUT:
             ca->kind = EVL_FD_DUP;
-            ca->src = f.child[a->fd];
+            ca->src = f->child[a->fd];
             break;
         case EVL_FD_DEVNULL:
             ca->kind = EVL_FD_OPEN;
@@ -812,86 +766,120 @@ int evl_child_spawn(evl_loop *loop, evl_child *c, const evl_spawn_options *o,
             break;
         }
     }
+}
 
-    rc = start_streams(loop, c, o, &f);
-    if (rc < 0)
-        goto out_unwind;
+/* Everything the child reads, complete before the clone (see
+ * fork-internal.h). */
+static void build_plan(struct evl__spawn_plan *plan, const evl_spawn_options *o,
+                       char **envp, const struct spawn_fds *f,
+                       struct evl__child_action *acts)
+{
+    memset(plan, 0, sizeof(*plan));
+    plan->file = o->file != NULL ? o->file : (o->argv != NULL ? o->argv[0] : NULL);
+    plan->argv = o->argv;
+    plan->envp = envp != NULL ? envp : environ;
+    plan->envp_built = envp != NULL;
+    plan->path = path_of(plan->envp);
+    plan->fn = o->child_fn;
+    plan->arg = o->child_arg;
+    plan->cwd = o->cwd;
+    plan->umask = o->umask;
+    plan->flags = o->flags;
+    plan->diag_prefix = o->diag_prefix;
+    plan->err_fd = f->err[1];
+    plan->err_rd = f->err[0];
+    translate_actions(o, f, acts);
+    plan->acts = acts;
+    plan->n_acts = o->n_actions;
+    for (int i = 0; i < 3; i++)
+        plan->close_fds[i] = f->child[i];
+}
 
+/* Starts the child with every signal blocked around the clone or fork
+ * (the child resets its mask and dispositions itself).  Returns its pid
+ * and, from clone, its pidfd in *pidfd (else -1); or -errno. */
+static pid_t launch(struct evl__spawn_plan *plan, int *pidfd)
+{
     sigset_t old;
-    int pidfd = -1;
     pid_t pid;
+    *pidfd = -1;
     block_all(&old);
-    if (o->child_fn == NULL) {
-        pid = clone_vfork(&plan, &pidfd);
+    if (plan->fn == NULL) {
+        pid = clone_vfork(plan, pidfd);
     } else {
         pid = fork();
         if (pid == 0)
-            evl__child_run(&plan);
+            evl__child_run(plan);
     }
     int fork_err = errno;
     restore_mask(&old);
-    if (pid < 0) {
-        rc = -fork_err;
-        goto out_unwind;
-    }
-    c->pid = pid;
-    c->owner = getpid();
-    c->pidfd = pidfd;
+    return pid < 0 ? -fork_err : pid;
+}
 
-    /* The child's ends are its business now. */
+/* Closes the child's ends and waits on the error pipe: EOF means the
+ * child exec'd (or, on the fork path, finished its setup); a record
+ * means it failed and exits 127. */
+static void collect_exec_result(evl_child *c, struct spawn_fds *f)
+{
     for (int i = 0; i < 3; i++) {
-        if (f.child[i] >= 0)
-            close(f.child[i]);
-        f.child[i] = -1;
+        if (f->child[i] >= 0)
+            close(f->child[i]);
+        f->child[i] = -1;
     }
-    close(f.err[1]);
-    f.err[1] = -1;
+    close(f->err[1]);
+    f->err[1] = -1;
 
-    /* EOF: exec'd (or, fork path, set up).  A record: failed, exiting 127. */
     struct evl__spawn_err e;
     ssize_t n;
     do
-        n = read(f.err[0], &e, sizeof(e));
+        n = read(f->err[0], &e, sizeof(e));
     while (n < 0 && errno == EINTR);
-    close(f.err[0]);
-    f.err[0] = -1;
+    close(f->err[0]);
+    f->err[0] = -1;
     if (n == (ssize_t)sizeof(e)) {
         c->exec_err = -e.err;
         c->exec_stage = e.stage;
     }
+}
 
+/* A pidfd (the fork path opens one now) and the watcher on it.  Returns
+ * 0, the exec failure (unless EVL_SPAWN_EXIT_127 wants it reported as
+ * exit status 127), or -errno. */
+static int watch_exit(evl_loop *loop, evl_child *c, const evl_spawn_options *o)
+{
     if (c->pidfd < 0) {
-        c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
         if (c->pidfd < 0)
-            rc = -errno;
+            return -errno;
     }
-    if (c->pidfd >= 0) {
-        evl__fdreg_add(c->pidfd);
-        if (c->exec_err != 0 && !(o->flags & EVL_SPAWN_EXIT_127)) {
-            rc = c->exec_err;
-        } else {
-            evl_watcher_init(&c->pw, on_pidfd, NULL, NULL);
-            c->pw.data = c;
-            rc = evl_watcher_start(loop, &c->pw, c->pidfd, EVL_READ);
-        }
-    }
-    if (rc < 0) {
-        /* Nothing may outlive a failed spawn: kill (a no-op for a child
-         * that failed its exec) and reap. */
-        int status;
-        if (c->pidfd >= 0) {
-            send_signal(c, SIGKILL);
-            reap(c, 1, &status);
-            close_parent_fd(c->pidfd);
-            c->pidfd = -1;
-        } else {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        }
-        goto out_unwind;
-    }
+    evl__fdreg_add(c->pidfd);
+    if (c->exec_err != 0 && !(o->flags & EVL_SPAWN_EXIT_127))
+        return c->exec_err;
+    evl_watcher_init(&c->pw, on_pidfd, NULL, NULL);
+    c->pw.data = c;
+    return evl_watcher_start(loop, &c->pw, c->pidfd, EVL_READ);
+}
 
+/* Nothing may outlive a failed spawn: kill (a no-op for a child that
+ * failed its exec) and reap. */
+static void kill_and_reap(evl_child *c)
+{
+    int status;
+    if (c->pidfd >= 0) {
+        send_signal(c, SIGKILL);
+        reap(c, 1, &status);
+        close_parent_fd(c->pidfd);
+        c->pidfd = -1;
+    } else {
+        kill(c->pid, SIGKILL);
+        while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    }
+}
+
+/* The spawned child belongs to the loop from here on. */
+static void activate(evl_loop *loop, evl_child *c, const evl_spawn_options *o)
+{
     c->loop = loop;
     c->state |= CHILD_ACTIVE;
     if (o->flags & (EVL_SPAWN_SETSID | EVL_SPAWN_SETPGID))
@@ -900,6 +888,65 @@ int evl_child_spawn(evl_loop *loop, evl_child *c, const evl_spawn_options *o,
     evl_timer_init(loop, &c->kill_timer);
     c->timeout.data = c;
     c->kill_timer.data = c;
+}
+
+int evl_child_spawn(evl_loop *loop, evl_child *c, const evl_spawn_options *o,
+                    const struct evl_child_callbacks *cb)
+{
+    if (loop == NULL || c == NULL || o == NULL)
+        return -EINVAL;
+    if (c->state & CHILD_ACTIVE)
+        return -EINVAL;
+    int rc = check_options(o);
+    if (rc < 0)
+        return rc;
+    child_reset(c, loop, cb);
+
+    /* Memory: the child-side actions and the environment. */
+    struct spawn_fds f = { { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1 } };
+    struct evl__child_action stack_acts[8];
+    struct evl__child_action *acts = stack_acts;
+    char **envp = NULL;
+    if (o->n_actions > sizeof(stack_acts) / sizeof(stack_acts[0])) {
+        acts = calloc(o->n_actions, sizeof(*acts));
+        if (acts == NULL)
+            return -ENOMEM;
+    }
+    if ((o->flags & EVL_SPAWN_CLEAR_ENV) || o->n_env > 0) {
+        rc = build_env(o, &envp);
+        if (rc < 0)
+            goto out;
+    }
+
+    /* fds: the pipes, then the parent's streams over its ends. */
+    rc = make_pipes(o, child_fd_floor(o), &f);
+    if (rc < 0)
+        goto out_fds;
+    struct evl__spawn_plan plan;
+    build_plan(&plan, o, envp, &f, acts);
+    rc = start_streams(loop, c, o, &f);
+    if (rc < 0)
+        goto out_unwind;
+
+    /* The child. */
+    int pidfd;
+    pid_t pid = launch(&plan, &pidfd);
+    if (pid < 0) {
+        rc = (int)pid;
+        goto out_unwind;
+    }
+    c->pid = pid;
+    c->owner_forks = evl_fork_count();
+    c->pidfd = pidfd;
+    collect_exec_result(c, &f);
+
+    /* The parent's bookkeeping. */
+    rc = watch_exit(loop, c, o);
+    if (rc < 0) {
+        kill_and_reap(c);
+        goto out_unwind;
+    }
+    activate(loop, c, o);
     rc = 0;
     goto out;
 
@@ -1024,7 +1071,7 @@ int evl_child_free(evl_child *c)
     if (c->alive != NULL)
         *c->alive = 0;
     c->alive = NULL;
-    if (c->owner != getpid()) {
+    if (c->owner_forks != evl_fork_count()) {
         /* A forked copy of the parent (a fork-and-call child running the
          * caller's cleanup, say): the pidfd, the pipes and the loop's
          * epoll set are shared with the real parent, so touching them
@@ -1052,7 +1099,7 @@ int evl_child_detach(evl_child *c)
     if (c->alive != NULL)
         *c->alive = 0;
     c->alive = NULL;
-    drop(c, c->owner == getpid());
+    drop(c, c->owner_forks == evl_fork_count());
     return 1;
 }
 

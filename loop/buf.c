@@ -9,6 +9,7 @@
 #include <config.h>
 #endif
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,9 +84,7 @@ int evl_buf_append(evl_buf *b, const void *p, size_t n)
 
 void evl_buf_consume(evl_buf *b, size_t n)
 {
-    b->head += n;
-    if (b->head >= b->tail)
-        b->head = b->tail = 0;   /* empty: next fill starts at the front */
+    evl__buf_consume(b, n);
 }
 
 int evl_buf_prepend(evl_buf *b, const void *p, size_t n)
@@ -104,5 +103,42 @@ int evl_buf_prepend(evl_buf *b, const void *p, size_t n)
     memmove(b->base + b->head + n, b->base + b->head, len);
     memcpy(b->base + b->head, p, n);
     b->tail += n;
+    return 0;
+}
+
+/* ------------------------------------------------------------ whole buffers */
+
+void evl__buf_swap(evl_buf *a, evl_buf *b)
+{
+    evl_buf t = *a;
+    *a = *b;
+    *b = t;
+}
+
+char *evl__buf_steal(evl_buf *b, size_t *cap)
+{
+    char *mem = b->base;
+    if (cap != NULL)
+        *cap = b->cap;
+    *b = (evl_buf){ 0 };
+    return mem;
+}
+
+void evl__buf_adopt(evl_buf *b, char *mem, size_t cap, size_t len)
+{
+    assert(b->base == NULL && len <= cap);
+    *b = (evl_buf){ .base = mem, .head = 0, .tail = len, .cap = cap };
+}
+
+int evl__buf_move(evl_buf *dst, evl_buf *src)
+{
+    if (evl_buf_len(dst) == 0) {
+        evl_buf_free(dst);
+        evl__buf_swap(dst, src);
+        return 0;
+    }
+    if (evl_buf_append(dst, evl_buf_data(src), evl_buf_len(src)) < 0)
+        return -ENOMEM;
+    evl_buf_free(src);
     return 0;
 }

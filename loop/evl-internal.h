@@ -145,10 +145,35 @@ EVL__HIDDEN void evl__sigpipe_block(struct evl__sigpipe_guard *g);
  * or its outcome is not known yet, as with an io_uring submission). */
 EVL__HIDDEN void evl__sigpipe_unblock(struct evl__sigpipe_guard *g, int maybe_raised);
 
+/* buf.c: the byte buffer's internals, for code that moves whole buffers
+ * around instead of copying bytes (the proactor stream, whose kernel
+ * reads land in memory that then becomes the read buffer). */
+
+/* evl_buf_consume's body, inline for the hot paths that call it once per
+ * message (the PerlIO layer's fast gets).  n <= evl_buf_len(b). */
+static inline void evl__buf_consume(evl_buf *b, size_t n)
+{
+    b->head += n;
+    if (b->head >= b->tail)
+        b->head = b->tail = 0;   /* empty: the next fill starts at the front */
+}
+/* Exchanges the contents of a and b, memory included: no copy. */
+EVL__HIDDEN void evl__buf_swap(evl_buf *a, evl_buf *b);
+/* Takes b's memory: returns it (NULL if b has none), its size in *cap
+ * when cap is not NULL, and leaves b empty and without memory.  The
+ * caller frees it (or hands it to evl__buf_adopt). */
+EVL__HIDDEN char *evl__buf_steal(evl_buf *b, size_t *cap);
+/* Makes mem (cap bytes, from malloc or posix_memalign, whose first len
+ * bytes are data) b's memory.  b must have none (fresh, freed or stolen
+ * from); it owns mem from now on. */
+EVL__HIDDEN void evl__buf_adopt(evl_buf *b, char *mem, size_t cap, size_t len);
+/* Appends src's bytes to dst and leaves src empty and without memory;
+ * the memory itself moves when dst is empty.  Returns 0, or -ENOMEM
+ * with both buffers unchanged. */
+EVL__HIDDEN int evl__buf_move(evl_buf *dst, evl_buf *src);
+
 /* op.c */
 EVL__HIDDEN void evl__op_settle(evl_op *op, int64_t res);
-/* Performs op's syscall now (fake backend); returns the result or -errno. */
-EVL__HIDDEN int64_t evl__op_syscall(evl_op *op, size_t len_cap);
 
 /* loop.c */
 EVL__HIDDEN int evl__loop_fd_slot_reserve(evl_loop *loop, int fd);

@@ -138,8 +138,13 @@ EVL_EXPORT int evl_loop_run(evl_loop *loop);
 /* One iteration: due timers, then one wait of at most timeout_ns
  * (-1 blocks until something happens, 0 polls), then dispatch of what the
  * wait returned and of timers that fell due meanwhile.  A stop requested
- * by a callback before the wait skips the wait.  Returns the number of
- * kernel events the wait returned (timers are not counted), or -errno. */
+ * by a callback before the wait skips the wait.  Returns a count of what
+ * happened, or -errno.  Reactor: the events the wait returned, the
+ * loop's own fds included, so timers count as one event when the
+ * timerfd woke the wait (however many fired) and not at all when they
+ * were due without it.  Proactor: those events plus the timer and
+ * completion callbacks run before the wait and the completion callbacks
+ * run after it (timers fired after the wait are not added). */
 EVL_EXPORT int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns);
 
 /* A wait interrupted by a signal handler resumes for the time left.  With
@@ -225,7 +230,7 @@ EVL_EXPORT evl_watcher *evl_loop_watcher_for_fd(evl_loop *loop, int fd);
 /* ------------------------------------------------------------ timer
  *
  * A timer on the loop's monotonic clock: caller storage.  Timers live in
- * an indexed binary heap keyed by (deadline, start order), so equal
+ * an indexed 4-ary heap keyed by (deadline, start order), so equal
  * deadlines fire in the order they were started, and stop is O(log n).
  * All timers due at one moment form a batch; a timer stopped by an
  * earlier callback of its batch does not fire.  Timers started from a
@@ -619,7 +624,6 @@ struct evl_stream_callbacks {
     evl_stream_cb on_close;             /* fd closed (close-after-drain done) */
 };
 
-struct evl__stream_px;           /* the proactor engine's state (stream-proactor.c) */
 
 struct evl_stream {
     void *data;                  /* user slot */
@@ -640,8 +644,10 @@ struct evl_stream {
     unsigned state;              /* EVL__STREAM_* bits */
     unsigned *alive;             /* dispatch guard, see stream.c */
     unsigned readahead;          /* proactor, regular files: chunk reads ahead */
-    struct evl__stream_px *px;   /* proactor engine, NULL on a reactor; heap
-                                    memory that outlives s while ops are in flight */
+    /* The proactor engine, NULL elsewhere: an opaque pointer (the struct
+     * is defined in loop/stream-internal.h), heap memory that outlives s
+     * while its ops are in flight. */
+    struct evl__stream_px *px;
 };
 
 /* Sets up s over fd.  loop may be NULL (caller-driven).  Reading starts
@@ -660,6 +666,27 @@ EVL_EXPORT int evl_stream_abort(evl_stream *s);
  * proactor, operations in flight are cancelled and their memory is freed
  * by their completions (see above). */
 EVL_EXPORT void evl_stream_free(evl_stream *s);
+
+/* Moves s to another loop (NULL: caller-driven, as init with no loop),
+ * of either model; the engine follows the new loop's model.  What s holds
+ * is kept: buffered input, the queue, callbacks, framer, limits,
+ * watermarks, a sticky error, EOF, and whether reading is started.  The
+ * old loop's fd watcher is stopped; on the new one the watcher gets the
+ * interest reading and the queue need (write-behind continues there), and
+ * a proactor starts reading and a write of the queue on its next
+ * iteration, as after init.  Read-ahead chunks a proactor had finished
+ * but not handed over are dropped; the fd's file position was not moved
+ * past them, so they are read again.  With a loop the fd is made
+ * non-blocking.  Returns 0 (also when loop is already s's), or -EINVAL
+ * (s NULL), -EBADF (closed), -ESHUTDOWN (closing), -EBUSY (an operation
+ * of s is the proactor's or the kernel's until its completion runs: run
+ * the old loop and retry; or called from a callback of s), -ENOMEM
+ * (merging a proactor's queue), or the fd's fstat/fcntl error, all with
+ * s unchanged; or an error joining the new loop (-ENOMEM, the watcher's
+ * error, e.g. -EPERM for a regular file on a reactor with reading
+ * started or bytes queued, or the ring's): s is then caller-driven (on
+ * no loop) and otherwise intact. */
+EVL_EXPORT int evl_stream_set_loop(evl_stream *s, evl_loop *loop);
 
 /* Pause / resume delivery of reads (pausing never drops buffered data).
  * On a proactor, read_stop cancels a socket or pipe read in flight (bytes

@@ -17,13 +17,7 @@
 #include <unistd.h>
 
 #include "evl-internal.h"
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
+#include "evl-syscall.h"
 
 static int status_from_siginfo(const siginfo_t *si)
 {

@@ -150,8 +150,15 @@ EVL__HIDDEN void evl__stream_px_free(evl_stream *s);
 /* Starts what reading needs (a read, chunks) at read_start; may deliver
  * (use a guard).  Returns 0 or -errno (not reported). */
 EVL__HIDDEN int evl__stream_px_kick(evl_stream *s);
-/* The same, from init: on the loop's next iteration. */
+/* The same, from init or set_loop: on the loop's next iteration, which
+ * also submits a write of what is queued. */
 EVL__HIDDEN int evl__stream_px_start(evl_stream *s);
+/* Whether an op of s is the loop's or the kernel's (its callback has not
+ * run): set_loop must wait. */
+EVL__HIDDEN int evl__stream_px_busy(const evl_stream *s);
+/* set_loop: frees the engine (no op may be busy), keeping every queued
+ * byte in wbuf.  Returns 0, or -ENOMEM with nothing changed. */
+EVL__HIDDEN int evl__stream_px_detach(evl_stream *s);
 EVL__HIDDEN void evl__stream_px_read_stop(evl_stream *s);
 /* Cancels every op (the stream failed). */
 EVL__HIDDEN void evl__stream_px_abort(evl_stream *s);

@@ -454,12 +454,9 @@ static ssize_t take_chunk(evl_stream *s)
         /* The whole chunk into an empty buffer: swap the memory instead of
          * copying it.  The chunk keeps rbuf's old memory for its next read
          * if it is big enough and aligned, else gets fresh memory then. */
-        char *old = s->rbuf.base;
-        size_t old_cap = s->rbuf.cap;
-        s->rbuf.base = c->buf;
-        s->rbuf.cap = c->cap;
-        s->rbuf.head = 0;
-        s->rbuf.tail = k;
+        size_t old_cap;
+        char *old = evl__buf_steal(&s->rbuf, &old_cap);
+        evl__buf_adopt(&s->rbuf, c->buf, c->cap, k);
         if (old != NULL && old_cap >= c->cap && ((uintptr_t)old & 63) == 0) {
             c->buf = old;
         } else {
@@ -617,9 +614,7 @@ static int wop_submit(evl_stream *s)
     if (evl_buf_len(&s->wbuf) == 0) {
         if (evl_buf_len(&px->wnext) == 0)
             return 0;
-        evl_buf t = s->wbuf;
-        s->wbuf = px->wnext;
-        px->wnext = t;
+        evl__buf_swap(&s->wbuf, &px->wnext);
     }
     size_t len = evl_buf_len(&s->wbuf);
     if (len > OP_LEN_MAX)
@@ -717,16 +712,23 @@ int evl__stream_px_init(evl_stream *s, const struct stat *st)
     return 0;
 }
 
+/* How many of px's ops are the loop's or the kernel's. */
+static unsigned ops_busy(const struct evl__stream_px *px)
+{
+    unsigned busy = (unsigned)op_busy(&px->kop) + (unsigned)op_busy(&px->rop) +
+                    (unsigned)op_busy(&px->wop);
+    for (const struct evl__stream_chunk *c = px->ra_head; c != NULL; c = c->next)
+        busy += (unsigned)op_busy(&c->op);
+    for (const struct evl__stream_chunk *c = px->stale; c != NULL; c = c->next)
+        busy += (unsigned)op_busy(&c->op);
+    return busy;
+}
+
 void evl__stream_px_free(evl_stream *s)
 {
     struct evl__stream_px *px = s->px;
     s->px = NULL;
-    unsigned busy = (unsigned)op_busy(&px->kop) + (unsigned)op_busy(&px->rop) +
-                    (unsigned)op_busy(&px->wop);
-    for (struct evl__stream_chunk *c = px->ra_head; c != NULL; c = c->next)
-        busy += (unsigned)op_busy(&c->op);
-    for (struct evl__stream_chunk *c = px->stale; c != NULL; c = c->next)
-        busy += (unsigned)op_busy(&c->op);
+    unsigned busy = ops_busy(px);
     if (busy == 0) {
         /* Nothing is the kernel's (the loop may even be gone: its
          * teardown reaped everything and left the ops idle).  rbuf and
@@ -738,14 +740,27 @@ void evl__stream_px_free(evl_stream *s)
     cancel(&px->wop);
     px->s = NULL;
     px->inflight = busy;
-    if (op_busy(&px->rop)) {
-        px->dead_rbuf = s->rbuf.base;
-        evl_buf_init(&s->rbuf);
-    }
-    if (op_busy(&px->wop)) {
-        px->dead_wbuf = s->wbuf.base;
-        evl_buf_init(&s->wbuf);
-    }
+    if (op_busy(&px->rop))
+        px->dead_rbuf = evl__buf_steal(&s->rbuf, NULL);
+    if (op_busy(&px->wop))
+        px->dead_wbuf = evl__buf_steal(&s->wbuf, NULL);
+}
+
+int evl__stream_px_busy(const evl_stream *s)
+{
+    return ops_busy(s->px) > 0;
+}
+
+int evl__stream_px_detach(evl_stream *s)
+{
+    assert(ops_busy(s->px) == 0);
+    /* wnext only holds bytes while wop is busy, or after a write said
+     * EAGAIN (wr_poll): they follow wbuf's. */
+    int rc = evl__buf_move(&s->wbuf, &s->px->wnext);
+    if (rc < 0)
+        return rc;
+    evl__stream_px_free(s);   /* nothing in flight: freed at once */
+    return 0;
 }
 
 int evl__stream_px_kick(evl_stream *s)
@@ -770,7 +785,13 @@ static void kop_done(evl_op *op)
     struct guard g;
     guard_enter(s, &g);
     int rc = evl__stream_px_kick(s);
-    if (guard_leave(s, &g) && rc < 0)
+    if (!guard_leave(s, &g))
+        return;
+    /* Bytes queued before evl_stream_set_loop brought s here go out now
+     * (a write in flight already, or nothing queued: no-op). */
+    if (rc == 0 && (s->px->kind & EVL__PX_OPWRITE))
+        rc = wop_submit(s);
+    if (rc < 0)
         evl__stream_fail(s, rc);
 }
 

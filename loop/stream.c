@@ -585,6 +585,17 @@ static int queue_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_
 
 /* ------------------------------------------------------------ public API */
 
+/* Makes fd non-blocking, as a loop needs. */
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -errno;
+    if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -errno;
+    return 0;
+}
+
 int evl_stream_init(evl_stream *s, evl_loop *loop, int fd, unsigned flags,
                     const struct evl_stream_callbacks *cb)
 {
@@ -617,11 +628,9 @@ int evl_stream_init(evl_stream *s, evl_loop *loop, int fd, unsigned flags,
     s->flags = flags;
 
     if (loop != NULL) {
-        int fl = fcntl(fd, F_GETFL);
-        if (fl < 0)
-            return -errno;
-        if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-            return -errno;
+        int nb = set_nonblock(fd);
+        if (nb < 0)
+            return nb;
         if (evl_loop_model(loop) == EVL_PROACTOR) {
             int rc = evl__stream_px_init(s, &st);
             if (rc < 0)
@@ -658,6 +667,63 @@ void evl_stream_free(evl_stream *s)
     s->loop = NULL;
     s->fd = -1;
     s->state = EVL__STREAM_CLOSED;
+}
+
+/* set_loop's second half: s (on no loop, no engine) joins loop with
+ * what reading and the queue need.  On failure s stays caller-driven. */
+static int join_loop(evl_stream *s, evl_loop *loop, const struct stat *st)
+{
+    s->loop = loop;
+    int rc = 0;
+    if (evl_loop_model(loop) == EVL_PROACTOR)
+        rc = evl__stream_px_init(s, st);
+    if (rc == 0)
+        rc = evl__stream_update_interest(s);
+    /* A proactor starts reading, and a write of the queue, on the loop's
+     * next iteration, as after init. */
+    if (rc == 0 && s->px != NULL &&
+        (want_read(s) || (evl_buf_len(&s->wbuf) > 0 && !watcher_writes(s) && s->err == 0)))
+        rc = evl__stream_px_start(s);
+    if (rc < 0) {
+        evl_watcher_stop(&s->w);
+        if (s->px != NULL)
+            evl__stream_px_free(s);   /* nothing of it in flight: freed at once */
+        s->loop = NULL;
+    }
+    return rc;
+}
+
+int evl_stream_set_loop(evl_stream *s, evl_loop *loop)
+{
+    if (s == NULL)
+        return -EINVAL;
+    if (s->fd < 0 || (s->state & EVL__STREAM_CLOSED))
+        return -EBADF;
+    if (s->state & EVL__STREAM_CLOSING)
+        return -ESHUTDOWN;
+    if (s->loop == loop)
+        return 0;
+    /* A callback of s is running: the engine it returns into must stay. */
+    if (s->alive != NULL)
+        return -EBUSY;
+    if (s->px != NULL && evl__stream_px_busy(s))
+        return -EBUSY;
+    struct stat st;
+    if (loop != NULL) {
+        if (fstat(s->fd, &st) < 0)
+            return -errno;
+        int rc = set_nonblock(s->fd);
+        if (rc < 0)
+            return rc;
+    }
+    if (s->px != NULL) {
+        int rc = evl__stream_px_detach(s);
+        if (rc < 0)
+            return rc;
+    }
+    evl_watcher_stop(&s->w);
+    s->loop = NULL;
+    return loop != NULL ? join_loop(s, loop, &st) : 0;
 }
 
 int evl_stream_read_start(evl_stream *s)

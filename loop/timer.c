@@ -1,4 +1,4 @@
-/* timer.c - timers in an indexed binary min-heap behind one timerfd.
+/* timer.c - timers in an indexed 4-ary min-heap behind one timerfd.
  *
  * The heap is a 4-ary array of (due_ns, seq, timer) entries: the keys sit
  * in the array so sifting never chases a pointer, and four children per

@@ -827,7 +827,7 @@ static SSize_t PerlIOEvloop_read(pTHX_ PerlIO *f, void *vbuf, Size_t count)
         if (avail > 0) {
             size_t take = avail < count ? avail : count;
             memcpy(buf + got, evl_buf_data(rb), take);
-            evl__pio_consume(rb, take);
+            evl__buf_consume(rb, take);
             e->rd_room += take;
             got += take;
             count -= take;
@@ -1232,35 +1232,25 @@ int evl__pio_attach(pTHX_ PerlIO *f, evl_loop *loop, SV *keep)
     if (sh->regular && evl_loop_model(loop) != EVL_PROACTOR)
         return 0;
     if (sh->loop != NULL) {
-        /* From one loop to another: the old one's ops must be over. */
+        /* From one loop to another: the queue goes out on the old one. */
         int rc = evl_stream_flush_wait(&sh->s);
         if (rc < 0)
             return rc;
-        settle(sh);
     }
-    /* A fresh stream on the loop, with the old one's buffers: nothing
-     * buffered is lost, and no op of the new one uses them yet. */
-    evl_buf rb = sh->s.rbuf, wb = sh->s.wbuf;
-    size_t read_size = sh->s.read_size;
-    evl_buf_init(&sh->s.rbuf);
-    evl_buf_init(&sh->s.wbuf);
-    evl_stream_free(&sh->s);
-    int rc = evl_stream_init(&sh->s, loop, sh->fd, EVL_STREAM_NOCLOSE, NULL);
+    /* The stream moves with its buffers.  A proactor's read-ahead chunks
+     * still in flight keep it on the old loop until they complete. */
+    int rc = evl_stream_set_loop(&sh->s, loop);
+    while (rc == -EBUSY && sh->loop != NULL && evl_loop_pending_ops(sh->loop) > 0) {
+        rc = evl_loop_run_once(sh->loop, -1);
+        if (rc >= 0)
+            rc = evl_stream_set_loop(&sh->s, loop);
+    }
     if (rc < 0) {
-        /* Back to a caller-driven stream, which cannot fail but on a
-         * closed fd. */
-        evl_stream_free(&sh->s);
-        int rc2 = evl_stream_init(&sh->s, NULL, sh->fd, EVL_STREAM_NOCLOSE, NULL);
-        sh->loop = NULL;
-        loop = NULL;
-        if (rc2 < 0)
-            rc = rc2;
-    }
-    evl_stream_set_read_limits(&sh->s, 0, read_size);
-    sh->s.rbuf = rb;
-    sh->s.wbuf = wb;
-    if (rc < 0)
+        /* Still on the old loop (a refusal), or caller-driven (joining
+         * the new one failed). */
+        sh->loop = sh->s.loop;
         return rc;
+    }
     sh->loop = loop;
     drop_keep(aTHX_ sh);
     if (keep != NULL) {

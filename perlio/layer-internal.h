@@ -9,6 +9,7 @@
 
 #include "evloop-perlio.h"
 #include "layer-api.h"
+#include "evl-internal.h"        /* evl__buf_consume */
 
 #include <sys/types.h>
 
@@ -91,14 +92,6 @@ static inline size_t evl__pio_rlen(PerlIO *f, const PerlIOEvloop *e)
         return 0;
     const evl_buf *b = &e->sh->s.rbuf;
     return b->tail - b->head;
-}
-
-/* evl_buf_consume, inline for the fast-gets slots (one per readline). */
-static inline void evl__pio_consume(evl_buf *b, size_t n)
-{
-    b->head += n;
-    if (b->head >= b->tail)
-        b->head = b->tail = 0;
 }
 
 /* Internal results of the layer's fill and flush, beyond 0 and -1.

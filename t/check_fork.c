@@ -25,6 +25,7 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
+#include "evl-syscall.h"
 #include "evl-test.h"
 #include "evloop.h"
 #include "evloop-fork.h"
@@ -594,7 +595,7 @@ END_TEST
  * clone); valgrind 3.19 does not know that syscall. */
 static int fork_path_unsupported(void)
 {
-    int fd = (int)syscall(434 /* SYS_pidfd_open */, getpid(), 0);
+    int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     if (fd >= 0) {
         close(fd);
         return 0;
@@ -1114,6 +1115,48 @@ START_TEST(test_fork_detach_closes_fds_and_leaves_the_child_running)
 }
 END_TEST
 
+/* A forked copy of the spawning process (evl_fork_count() differs) only
+ * forgets the child: it neither kills it nor closes the parent's pipes. */
+START_TEST(test_fork_free_in_a_forked_copy_only_forgets)
+{
+    struct rec r;
+    rec_init(&r);
+    evl_child c = { 0 };
+    evl_fd_action io[] = { { .kind = EVL_FD_PIPE_IN, .fd = 0 },
+                           { .kind = EVL_FD_PIPE_OUT, .fd = 1 } };
+    /* cat echoes until its stdin closes, then exits 5. */
+    ck_assert_rc(spawn_sh(&r, &c, "cat; exit 5", 0, io, 2));
+    int done[2];
+    ck_assert_rc(pipe(done));
+    pid_t copy = fork();
+    ck_assert_int_ge(copy, 0);
+    if (copy == 0) {
+        close(done[0]);
+        int ok = evl_child_free(&c) == 1 && !evl_child_is_active(&c);
+        char b = ok ? 'y' : 'n';
+        (void)!write(done[1], &b, 1);
+        _exit(0);
+    }
+    close(done[1]);
+    char b = 0;
+    ck_assert_int_eq(read(done[0], &b, 1), 1);
+    close(done[0]);
+    ck_assert_int_eq(b, 'y');
+    int status;
+    ck_assert_int_eq(waitpid(copy, &status, 0), copy);
+    /* The child still runs and its pipes still work from here. */
+    ck_assert(evl_child_is_active(&c));
+    ck_assert_int_ge(evl_child_write(&c, "alive", 5), 0);
+    while (r.len[1] < 5)
+        ck_assert_int_ge(evl_loop_run_once(r.loop, -1), 0);
+    ck_assert_str_eq(r.out[1], "alive");
+    ck_assert_int_ge(evl_child_close_stdin(&c), 0);
+    run_until_exit(&r);
+    ck_assert_int_eq(WEXITSTATUS(r.status), 5);
+    rec_done(&r);
+}
+END_TEST
+
 START_TEST(test_fork_free_from_own_callbacks)
 {
     struct rec r;
@@ -1273,6 +1316,7 @@ static Suite *fork_suite(void)
     tcase_add_test(tc, test_fork_kill_through_pidfd);
     tcase_add_test(tc, test_fork_free_running_child_leaves_no_zombie_or_fd);
     tcase_add_test(tc, test_fork_detach_closes_fds_and_leaves_the_child_running);
+    tcase_add_test(tc, test_fork_free_in_a_forked_copy_only_forgets);
     tcase_add_test(tc, test_fork_free_from_own_callbacks);
     tcase_add_test(tc, test_fork_raw_pipe_end_is_the_callers);
     tcase_add_test(tc, test_fork_thousand_spawns_reaped_no_zombies_flat_fds);

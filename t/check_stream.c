@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,97 +25,9 @@
 
 #include "evl-test.h"
 #include "evloop.h"
+#include "stream-harness.h"
 
 /* ------------------------------------------------------------ helpers */
-
-/* What a stream's callbacks saw, and what they should do. */
-enum action {
-    ACT_NONE,
-    ACT_PAUSE_AT,           /* on_message: read_stop after message number pause_at */
-    ACT_PAUSE_RESUME,       /* on_message: read_stop then read_start at once */
-    ACT_CLOSE_FIRST,        /* on_message: evl_stream_close after the first */
-    ACT_FREE,               /* on_message/on_error: free the stream and its memory */
-    ACT_RECORDS             /* on_read: consume one whole 4-byte record per call */
-};
-
-struct rec {
-    char log[256];               /* event letters in order: m r e E c h l d */
-    size_t nlog;
-    char data[4096];             /* messages joined by '|', or raw bytes */
-    size_t ndata;
-    int n_msg, n_read, n_eof, n_err, n_close, n_high, n_low, n_drain;
-    int err;
-    size_t queued_at_high, queued_at_low, queued_at_drain;
-    enum action action;
-    int pause_at;                /* ACT_PAUSE_AT: which message (1-based) */
-    size_t rbuf_in_msg;          /* rbuf length seen inside the last on_message */
-};
-
-static void note(struct rec *r, char c)
-{
-    if (r->nlog < sizeof(r->log) - 1)
-        r->log[r->nlog++] = c;
-}
-
-static void add_data(struct rec *r, const char *p, size_t n)
-{
-    ck_assert_uint_le(r->ndata + n, sizeof(r->data) - 1);
-    memcpy(r->data + r->ndata, p, n);
-    r->ndata += n;
-}
-
-static void free_stream(evl_stream *s)
-{
-    evl_stream_free(s);
-    /* Poison first, so a later read of s is visible even without valgrind. */
-    memset(s, 0xa5, sizeof(*s));
-    free(s);
-}
-
-static void on_message(evl_stream *s, const char *msg, size_t len)
-{
-    struct rec *r = s->data;
-    note(r, 'm');
-    r->n_msg++;
-    add_data(r, msg, len);
-    add_data(r, "|", 1);
-    r->rbuf_in_msg = evl_buf_len(evl_stream_rbuf(s));
-    switch (r->action) {
-    case ACT_PAUSE_AT:
-        if (r->n_msg == r->pause_at)
-            ck_assert_int_eq(evl_stream_read_stop(s), 0);
-        break;
-    case ACT_PAUSE_RESUME:
-        ck_assert_int_eq(evl_stream_read_stop(s), 0);
-        ck_assert_int_eq(evl_stream_read_start(s), 0);
-        break;
-    case ACT_CLOSE_FIRST:
-        if (r->n_msg == 1)
-            evl_stream_close(s);
-        break;
-    case ACT_FREE:
-        free_stream(s);
-        break;
-    default:
-        break;
-    }
-}
-
-static size_t on_read(evl_stream *s, const char *p, size_t len)
-{
-    struct rec *r = s->data;
-    note(r, 'r');
-    r->n_read++;
-    if (r->action == ACT_RECORDS) {
-        if (len < 4)
-            return 0;
-        add_data(r, p, 4);
-        add_data(r, "|", 1);
-        return 4;
-    }
-    add_data(r, p, len);
-    return len;
-}
 
 static size_t on_read_nothing(evl_stream *s, const char *p, size_t len)
 {
@@ -125,107 +38,11 @@ static size_t on_read_nothing(evl_stream *s, const char *p, size_t len)
     return 0;
 }
 
-static void on_eof(evl_stream *s)
-{
-    struct rec *r = s->data;
-    note(r, 'E');
-    r->n_eof++;
-}
-
-static void on_error(evl_stream *s, int err)
-{
-    struct rec *r = s->data;
-    note(r, 'e');
-    r->n_err++;
-    r->err = err;
-    if (r->action == ACT_FREE)
-        free_stream(s);
-}
-
-static void on_close(evl_stream *s)
-{
-    struct rec *r = s->data;
-    note(r, 'c');
-    r->n_close++;
-}
-
-static void on_high(evl_stream *s)
-{
-    struct rec *r = s->data;
-    note(r, 'h');
-    r->n_high++;
-    r->queued_at_high = evl_stream_queued(s);
-}
-
-static void on_low(evl_stream *s)
-{
-    struct rec *r = s->data;
-    note(r, 'l');
-    r->n_low++;
-    r->queued_at_low = evl_stream_queued(s);
-}
-
-static void on_drain(evl_stream *s)
-{
-    struct rec *r = s->data;
-    note(r, 'd');
-    r->n_drain++;
-    r->queued_at_drain = evl_stream_queued(s);
-}
-
-static const struct evl_stream_callbacks raw_cbs = {
-    .on_read = on_read, .on_eof = on_eof, .on_error = on_error,
-    .on_high_water = on_high, .on_low_water = on_low, .on_drain = on_drain,
-    .on_close = on_close,
-};
-
-static const struct evl_stream_callbacks msg_cbs = {
-    .on_message = on_message, .on_eof = on_eof, .on_error = on_error,
-    .on_close = on_close,
-};
-
-/* Write-side callbacks only: such a stream does not read. */
-static const struct evl_stream_callbacks write_cbs = {
-    .on_error = on_error, .on_high_water = on_high, .on_low_water = on_low,
-    .on_drain = on_drain, .on_close = on_close,
-};
-
 static evl_loop *new_loop(void)
 {
     evl_loop *loop;
     ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
     return loop;
-}
-
-/* Runs the loop until *count reaches want; an idle 5 s wait fails. */
-static void run_until(evl_loop *loop, const int *count, int want)
-{
-    while (*count < want) {
-        int n = evl_loop_run_once(loop, 5000000000LL);
-        ck_assert_int_ge(n, 0);
-        ck_assert_msg(n > 0 || *count >= want, "loop went idle before the event");
-    }
-    ck_assert_int_eq(*count, want);
-}
-
-/* Polls the loop a few times without blocking. */
-static void spin(evl_loop *loop)
-{
-    for (int i = 0; i < 5; i++)
-        ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
-}
-
-/* The byte at offset i of the test stream: no short period, so a lost,
- * duplicated or reordered chunk shows. */
-static unsigned char pattern(size_t i)
-{
-    return (unsigned char)(i * 7 + i / 4093);
-}
-
-static void fill_pattern(char *buf, size_t off, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (char)pattern(off + i);
 }
 
 /* Writes total pattern bytes in 64 KiB pieces; returns 0 or the error. */
@@ -240,69 +57,6 @@ static int write_pattern(evl_stream *s, size_t total)
             return rc;
     }
     return 0;
-}
-
-/* The far end: a plain watcher that reads and checks the pattern. */
-struct sink {
-    evl_watcher w;
-    size_t chunk;                /* bytes per read; small = slow reader */
-    size_t got;
-    size_t mismatch;             /* 1 + offset of the first bad byte, 0 if none */
-    int eof;                     /* 1 once read returned 0 */
-};
-
-static void sink_read(evl_watcher *w, unsigned revents)
-{
-    (void)revents;
-    struct sink *k = w->data;
-    char buf[65536];
-    size_t want = k->chunk ? k->chunk : sizeof(buf);
-    ssize_t n = read(w->fd, buf, want);
-    if (n == 0) {
-        k->eof = 1;
-        evl_watcher_stop(w);
-        return;
-    }
-    ck_assert_int_gt(n, 0);
-    for (ssize_t i = 0; i < n && k->mismatch == 0; i++)
-        if ((unsigned char)buf[i] != pattern(k->got + (size_t)i))
-            k->mismatch = k->got + (size_t)i + 1;
-    k->got += (size_t)n;
-}
-
-static void sink_start(evl_loop *loop, struct sink *k, int fd, size_t chunk)
-{
-    memset(k, 0, sizeof(*k));
-    k->chunk = chunk;
-    k->w.data = k;
-    set_nonblock(fd);
-    evl_watcher_init(&k->w, sink_read, NULL, NULL);
-    ck_assert_rc(evl_watcher_start(loop, &k->w, fd, EVL_READ));
-}
-
-/* Runs the loop until the sink saw EOF; fails if the loop goes idle. */
-static void run_until_sink_eof(evl_loop *loop, struct sink *k)
-{
-    run_until(loop, &k->eof, 1);
-}
-
-static void sigpipe_default(void)
-{
-    ck_assert(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
-}
-
-static int sigpipe_pending(void)
-{
-    sigset_t set;
-    ck_assert_rc(sigpending(&set));
-    return sigismember(&set, SIGPIPE);
-}
-
-static int sigpipe_blocked(void)
-{
-    sigset_t set;
-    ck_assert_rc(pthread_sigmask(SIG_BLOCK, NULL, &set));
-    return sigismember(&set, SIGPIPE);
 }
 
 /* ------------------------------------------------------------ writing */
@@ -329,6 +83,7 @@ START_TEST(test_stream_direct_write_queues_nothing_when_fd_has_room)
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -362,6 +117,7 @@ START_TEST(test_stream_write_behind_delivers_every_byte_in_order)
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -392,6 +148,7 @@ START_TEST(test_stream_writev_queues_the_unwritten_pieces_in_order)
     evl_stream_free(&s);
     close(p[0]);
     close(p[1]);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -445,6 +202,7 @@ START_TEST(test_stream_high_water_fires_once_when_queue_passes_high)
     evl_stream_free(&s);
     close(p[0]);
     close(p[1]);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -494,6 +252,7 @@ START_TEST(test_stream_low_water_fires_once_when_queue_falls_to_low)
     evl_stream_free(&s);
     close(p[0]);
     close(p[1]);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -527,6 +286,7 @@ START_TEST(test_stream_drain_fires_once_when_queue_empties)
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -553,6 +313,7 @@ START_TEST(test_stream_wmax_refuses_writes_that_would_exceed_it)
     evl_stream_free(&s);
     close(p[0]);
     close(p[1]);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -587,6 +348,7 @@ START_TEST(test_stream_close_after_drain_with_slow_reader)
     evl_stream_free(&s);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -609,6 +371,7 @@ START_TEST(test_stream_close_with_empty_queue_closes_at_once)
     evl_stream_free(&s);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -627,6 +390,7 @@ START_TEST(test_stream_close_noclose_leaves_fd_open)
     evl_stream_free(&s);
     close(sv[0]);
     close(sv[1]);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -654,6 +418,7 @@ START_TEST(test_stream_abort_drops_queue_and_closes_now)
     evl_stream_free(&s);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -676,6 +441,7 @@ START_TEST(test_stream_write_after_close_gives_eshutdown)
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -727,6 +493,7 @@ START_TEST(test_stream_close_without_loop_drains_synchronously)
     ck_assert(fd_is_closed(sv[0]));
     evl_stream_free(&s);
     close(sv[1]);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -751,6 +518,7 @@ START_TEST(test_stream_close_without_loop_reports_epipe_and_closes_fd)
     ck_assert(fd_is_closed(p[1]));
     ck_assert(!sigpipe_pending());
     evl_stream_free(&s);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -776,6 +544,7 @@ START_TEST(test_stream_write_to_closed_socket_gives_epipe_not_sigpipe)
     ck_assert_int_eq(r.n_err, 1);
     evl_stream_free(&s);
     close(sv[0]);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -796,6 +565,7 @@ START_TEST(test_stream_write_to_closed_pipe_gives_epipe_not_sigpipe)
     ck_assert_int_eq(r.n_err, 1);
     evl_stream_free(&s);
     close(p[1]);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -873,35 +643,9 @@ START_TEST(test_stream_queued_write_to_closed_pipe_reports_epipe_from_loop)
     evl_stream_free(&s);
     close(p[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
-
-/* A connected loopback TCP pair: *client and *server. */
-static void tcp_pair(int *client, int *server)
-{
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(lfd, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_rc(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)));
-    ck_assert_rc(listen(lfd, 1));
-    socklen_t len = sizeof(sa);
-    ck_assert_rc(getsockname(lfd, (struct sockaddr *)&sa, &len));
-    *client = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(*client, 0);
-    ck_assert_rc(connect(*client, (struct sockaddr *)&sa, sizeof(sa)));
-    *server = accept(lfd, NULL, NULL);
-    ck_assert_int_ge(*server, 0);
-    close(lfd);
-}
-
-/* Closing with SO_LINGER {1, 0} sends RST instead of FIN. */
-static void reset_close(int fd)
-{
-    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-    ck_assert_rc(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
-    close(fd);
-}
 
 /* A reset (not a FIN) from the peer is an error, not an EOF. */
 START_TEST(test_stream_peer_reset_reports_econnreset)
@@ -922,6 +666,7 @@ START_TEST(test_stream_peer_reset_reports_econnreset)
     evl_stream_free(&s);
     close(c);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -940,8 +685,8 @@ START_TEST(test_stream_eof_is_delivered_after_the_data)
     ck_assert_int_eq(evl_stream_at_eof(&s), 0);
     run_until(loop, &r.n_eof, 1);
     ck_assert_str_eq(r.log, "rE");
-    ck_assert_uint_eq(r.ndata, 3);
-    ck_assert_int_eq(memcmp(r.data, "abc", 3), 0);
+    ck_assert_uint_eq(r.data.len, 3);
+    ck_assert_int_eq(memcmp(r.data.p, "abc", 3), 0);
     ck_assert_int_eq(evl_stream_at_eof(&s), 1);
     /* Reading stopped: the hung-up pipe does not wake the loop again. */
     ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
@@ -949,6 +694,7 @@ START_TEST(test_stream_eof_is_delivered_after_the_data)
     evl_stream_free(&s);
     close(p[0]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -984,16 +730,17 @@ START_TEST(test_stream_raw_read_keeps_unconsumed_bytes)
     run_until(loop, &r.n_read, 3);
     /* One record per call, called again while it consumes; the third
      * call took nothing. */
-    ck_assert_str_eq(r.data, "aaaa|bbbb|");
+    ck_assert_str_eq(r.data.p, "aaaa|bbbb|");
     ck_assert_uint_eq(evl_buf_len(evl_stream_rbuf(&s)), 2);
     ck_assert_int_eq(write(sv[1], "cc", 2), 2);
     run_until(loop, &r.n_read, 4);
-    ck_assert_str_eq(r.data, "aaaa|bbbb|cccc|");
+    ck_assert_str_eq(r.data.p, "aaaa|bbbb|cccc|");
     ck_assert_uint_eq(evl_buf_len(evl_stream_rbuf(&s)), 0);
     evl_stream_free(&s);
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1018,6 +765,7 @@ START_TEST(test_stream_rmax_overflow_gives_emsgsize)
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1046,14 +794,15 @@ START_TEST(test_stream_line_framer_joins_split_writes)
     ck_assert_int_eq(r.n_msg, 0);
     ck_assert_int_eq(write(sv[1], "lo\nwor", 6), 6);
     run_until(loop, &r.n_msg, 1);
-    ck_assert_str_eq(r.data, "hello|");
+    ck_assert_str_eq(r.data.p, "hello|");
     ck_assert_int_eq(write(sv[1], "ld\n", 3), 3);
     run_until(loop, &r.n_msg, 2);
-    ck_assert_str_eq(r.data, "hello|world|");
+    ck_assert_str_eq(r.data.p, "hello|world|");
     evl_stream_free(&s);
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1069,11 +818,12 @@ START_TEST(test_stream_line_framer_delivers_unterminated_tail_at_eof)
     ck_assert_int_eq(write(sv[1], "a\nbc", 4), 4);
     close(sv[1]);
     run_until(loop, &r.n_eof, 1);
-    ck_assert_str_eq(r.data, "a|bc|");
+    ck_assert_str_eq(r.data.p, "a|bc|");
     ck_assert_str_eq(r.log, "mmE");
     evl_stream_free(&s);
     close(sv[0]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1089,7 +839,7 @@ START_TEST(test_stream_framing_error_after_good_frames_delivers_them_first)
     const char in[] = "ab\ncd\nxxxxxxxxxx\nef\n";
     ck_assert_int_eq(write(sv[1], in, sizeof(in) - 1), (ssize_t)sizeof(in) - 1);
     run_until(loop, &r.n_err, 1);
-    ck_assert_str_eq(r.data, "ab|cd|");
+    ck_assert_str_eq(r.data.p, "ab|cd|");
     ck_assert_str_eq(r.log, "mme");
     ck_assert_int_eq(r.err, -EMSGSIZE);
     /* Nothing from the bad frame on was thrown away. */
@@ -1104,6 +854,7 @@ START_TEST(test_stream_framing_error_after_good_frames_delivers_them_first)
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1120,11 +871,12 @@ START_TEST(test_stream_frame_is_consumed_before_its_callback)
     run_until(loop, &r.n_msg, 2);
     /* Inside the last callback only bytes after its frame were left. */
     ck_assert_uint_eq(r.rbuf_in_msg, 0);
-    ck_assert_str_eq(r.data, "one|two|");
+    ck_assert_str_eq(r.data.p, "one|two|");
     evl_stream_free(&s);
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1145,13 +897,14 @@ START_TEST(test_stream_read_stop_in_on_message_holds_later_frames)
     run_until(loop, &r.n_msg, 1);
     ck_assert_int_eq(write(sv[1], "d\n", 2), 2);
     spin(loop);
-    ck_assert_str_eq(r.data, "a|");
+    ck_assert_str_eq(r.data.p, "a|");
     /* Buffered, not lost. */
     ck_assert_uint_eq(evl_buf_len(evl_stream_rbuf(&s)), 4);
     evl_stream_free(&s);
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1172,13 +925,14 @@ START_TEST(test_stream_read_start_delivers_buffered_frames_without_new_data)
     /* Outside dispatch, resume delivers what is buffered before it
      * returns; "d" is still in the kernel and comes with the loop. */
     ck_assert_rc(evl_stream_read_start(&s));
-    ck_assert_str_eq(r.data, "a|b|c|");
+    ck_assert_str_eq(r.data.p, "a|b|c|");
     run_until(loop, &r.n_msg, 4);
-    ck_assert_str_eq(r.data, "a|b|c|d|");
+    ck_assert_str_eq(r.data.p, "a|b|c|d|");
     evl_stream_free(&s);
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1214,10 +968,11 @@ START_TEST(test_stream_eof_waits_while_paused_and_follows_resume)
     ck_assert_int_eq(r.n_eof, 0);
     ck_assert_rc(evl_stream_read_start(&s));
     ck_assert_str_eq(r.log, "mmE");
-    ck_assert_str_eq(r.data, "a|b|");
+    ck_assert_str_eq(r.data.p, "a|b|");
     evl_stream_free(&s);
     close(sv[0]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1237,11 +992,12 @@ START_TEST(test_stream_read_start_from_timer_resumes_buffered_frames)
     ck_assert_rc(evl_timer_init(loop, &t));
     ck_assert_rc(evl_timer_start(&t, resume_timer, 0, 0));
     run_until(loop, &r.n_msg, 3);
-    ck_assert_str_eq(r.data, "a|b|c|");
+    ck_assert_str_eq(r.data.p, "a|b|c|");
     evl_stream_free(&s);
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1257,13 +1013,14 @@ START_TEST(test_stream_read_stop_then_start_in_on_message_keeps_delivering)
     framed_stream(loop, &s, &fr, sv[0], 0);
     ck_assert_int_eq(write(sv[1], "a\nb\nc\n", 6), 6);
     run_until(loop, &r.n_msg, 3);
-    ck_assert_str_eq(r.data, "a|b|c|");
+    ck_assert_str_eq(r.data.p, "a|b|c|");
     /* Each frame once: the nested read_start did not deliver again. */
     ck_assert_str_eq(r.log, "mmm");
     evl_stream_free(&s);
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1280,12 +1037,13 @@ START_TEST(test_stream_close_in_on_message_stops_delivery)
     ck_assert_int_eq(write(sv[1], "a\nb\nc\n", 6), 6);
     run_until(loop, &r.n_close, 1);
     spin(loop);
-    ck_assert_str_eq(r.data, "a|");
+    ck_assert_str_eq(r.data.p, "a|");
     ck_assert_str_eq(r.log, "mc");
     ck_assert(fd_is_closed(sv[0]));
     evl_stream_free(&s);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1314,6 +1072,7 @@ START_TEST(test_stream_free_inside_on_message)
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1337,6 +1096,7 @@ START_TEST(test_stream_free_inside_on_error_from_dispatch)
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1356,6 +1116,7 @@ START_TEST(test_stream_free_inside_on_error_from_write)
     ck_assert_int_eq(evl_stream_write(s, "x", 1), -EPIPE);
     ck_assert_int_eq(r.n_err, 1);
     close(sv[0]);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1378,6 +1139,7 @@ START_TEST(test_stream_free_inside_on_error_during_close_still_closes_fd)
     ck_assert_int_eq(r.n_err, 1);
     ck_assert_int_eq(r.n_close, 0);
     ck_assert(fd_is_closed(p[1]));
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1462,6 +1224,7 @@ START_TEST(test_stream_free_in_nested_on_error_stops_outer_delivery)
     close(sv[0]);
     close(sv[1]);
     evl_loop_free(loop);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1536,6 +1299,7 @@ START_TEST(test_stream_flush_without_loop_writes_what_fits)
     evl_stream_free(&s);
     close(p[0]);
     close(p[1]);
+    bytes_free(&r.data);
 }
 END_TEST
 
@@ -1619,6 +1383,175 @@ START_TEST(test_stream_read_start_without_consumer_is_einval)
 }
 END_TEST
 
+/* ------------------------------------------------------------ set_loop */
+
+START_TEST(test_stream_set_loop_moves_reading_to_the_new_loop)
+{
+    evl_loop *a = new_loop(), *b = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s;
+    s.data = &r;
+    ck_assert_rc(evl_stream_init(&s, a, sv[0], 0, &raw_cbs));
+    ck_assert_int_eq(write(sv[1], "one", 3), 3);
+    run_until(a, &r.n_read, 1);
+    ck_assert_rc(evl_stream_set_loop(&s, b));
+    ck_assert_rc(evl_stream_set_loop(&s, b));   /* already there: nothing to do */
+    ck_assert_int_eq(write(sv[1], "two", 3), 3);
+    /* The old loop no longer watches the fd. */
+    ck_assert_int_eq(evl_loop_run_once(a, 0), 0);
+    ck_assert_int_eq(r.n_read, 1);
+    run_until(b, &r.n_read, 2);
+    ck_assert_int_eq(r.data.len, 6);
+    ck_assert(memcmp(r.data.p, "onetwo", 6) == 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(a);
+    evl_loop_free(b);
+    bytes_free(&r.data);
+}
+END_TEST
+
+START_TEST(test_stream_set_loop_keeps_the_queue_and_writes_behind_on_the_new_loop)
+{
+    evl_loop *a = new_loop(), *b = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s;
+    s.data = &r;
+    ck_assert_rc(evl_stream_init(&s, a, sv[0], 0, &write_cbs));
+    const size_t total = 1024 * 1024;
+    ck_assert_rc(write_pattern(&s, total));
+    size_t queued = evl_stream_queued(&s);
+    ck_assert_uint_gt(queued, 0);
+    ck_assert_rc(evl_stream_set_loop(&s, b));
+    ck_assert_uint_eq(evl_stream_queued(&s), queued);
+    struct sink k;
+    sink_start(b, &k, sv[1], 0);
+    spin(a);
+    ck_assert_int_eq(r.n_drain, 0);   /* nothing is written from the old loop */
+    run_until(b, &r.n_drain, 1);
+    ck_assert_uint_eq(evl_stream_queued(&s), 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    run_until_sink_eof(b, &k);
+    ck_assert_uint_eq(k.got, total);
+    ck_assert_uint_eq(k.mismatch, 0);
+    close(sv[1]);
+    evl_loop_free(a);
+    evl_loop_free(b);
+    bytes_free(&r.data);
+}
+END_TEST
+
+START_TEST(test_stream_set_loop_null_makes_it_caller_driven_and_back)
+{
+    evl_loop *a = new_loop(), *b = new_loop();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s;
+    s.data = &r;
+    ck_assert_rc(evl_stream_init(&s, a, sv[0], 0, &raw_cbs));
+    ck_assert_rc(evl_stream_set_loop(&s, NULL));
+    ck_assert_int_eq(write(sv[1], "x", 1), 1);
+    ck_assert_int_eq(evl_loop_run_once(a, 0), 0);
+    ck_assert_int_eq(r.n_read, 0);
+    /* Caller-driven: fill reads, nothing is delivered. */
+    ck_assert_int_eq(evl_stream_fill(&s), 1);
+    ck_assert_int_eq(evl_buf_len(evl_stream_rbuf(&s)), 1);
+    /* Reading is still started: on b the buffered byte comes out with
+     * the next ones, no callback runs inside set_loop. */
+    ck_assert_rc(evl_stream_set_loop(&s, b));
+    ck_assert_int_eq(r.n_read, 0);
+    ck_assert_int_eq(write(sv[1], "y", 1), 1);
+    run_until(b, &r.n_read, 1);
+    ck_assert_int_eq(r.data.len, 2);
+    ck_assert(memcmp(r.data.p, "xy", 2) == 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(a);
+    evl_loop_free(b);
+    bytes_free(&r.data);
+}
+END_TEST
+
+static int set_loop_rc_in_cb = 1;
+static evl_loop *set_loop_target;
+
+static size_t on_read_set_loop(evl_stream *s, const char *p, size_t len)
+{
+    (void)p;
+    set_loop_rc_in_cb = evl_stream_set_loop(s, set_loop_target);
+    return len;
+}
+
+START_TEST(test_stream_set_loop_refusals_leave_the_stream_where_it_is)
+{
+    evl_loop *a = new_loop(), *b = new_loop();
+    ck_assert_int_eq(evl_stream_set_loop(NULL, a), -EINVAL);
+
+    /* From one of its own callbacks. */
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s;
+    s.data = &r;
+    struct evl_stream_callbacks cb = { .on_read = on_read_set_loop };
+    set_loop_target = b;
+    ck_assert_rc(evl_stream_init(&s, a, sv[0], 0, &cb));
+    ck_assert_int_eq(write(sv[1], "z", 1), 1);
+    ck_assert_int_ge(evl_loop_run_once(a, 5000000000LL), 1);
+    ck_assert_int_eq(set_loop_rc_in_cb, -EBUSY);
+    evl_stream_free(&s);
+
+    /* Closing (the close waits for the queue), then closed. */
+    s.data = &r;
+    ck_assert_rc(evl_stream_init(&s, a, sv[0], EVL_STREAM_NOCLOSE, &write_cbs));
+    ck_assert_rc(write_pattern(&s, 1024 * 1024));
+    ck_assert_int_eq(evl_stream_close(&s), 1);
+    ck_assert_int_eq(evl_stream_set_loop(&s, b), -ESHUTDOWN);
+    ck_assert_int_eq(evl_stream_abort(&s), 0);
+    ck_assert_int_eq(evl_stream_set_loop(&s, b), -EBADF);
+    evl_stream_free(&s);
+    ck_assert_int_eq(evl_stream_set_loop(&s, b), -EBADF);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(a);
+    evl_loop_free(b);
+    bytes_free(&r.data);
+}
+END_TEST
+
+/* epoll refuses a regular file: joining a reactor with bytes queued
+ * fails, and the stream stays caller-driven with its queue. */
+START_TEST(test_stream_set_loop_refused_by_the_new_loop_leaves_it_caller_driven)
+{
+    evl_loop *a = new_loop();
+    FILE *tmp = tmpfile();
+    ck_assert_ptr_nonnull(tmp);
+    int fd = fileno(tmp);
+    evl_stream s;
+    ck_assert_rc(evl_stream_init(&s, NULL, fd, EVL_STREAM_NOCLOSE, NULL));
+    ck_assert_rc(evl_stream_queue(&s, "abc", 3));
+    ck_assert_int_eq(evl_stream_set_loop(&s, a), -EPERM);
+    ck_assert_uint_eq(evl_stream_queued(&s), 3);
+    ck_assert_int_eq(evl_stream_flush(&s), 0);
+    char buf[4] = { 0 };
+    ck_assert_int_eq(pread(fd, buf, 3, 0), 3);
+    ck_assert_str_eq(buf, "abc");
+    /* Nothing queued, no reading: a reactor has nothing to refuse. */
+    ck_assert_rc(evl_stream_set_loop(&s, a));
+    evl_stream_free(&s);
+    fclose(tmp);
+    evl_loop_free(a);
+}
+END_TEST
+
 /* ------------------------------------------------------------ suite */
 
 static Suite *stream_suite(void)
@@ -1696,6 +1629,14 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_stream_flush_wait_blocks_until_written);
     tcase_add_test(tc, test_stream_bad_arguments);
     tcase_add_test(tc, test_stream_read_start_without_consumer_is_einval);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("set_loop");
+    tcase_add_test(tc, test_stream_set_loop_moves_reading_to_the_new_loop);
+    tcase_add_test(tc, test_stream_set_loop_keeps_the_queue_and_writes_behind_on_the_new_loop);
+    tcase_add_test(tc, test_stream_set_loop_null_makes_it_caller_driven_and_back);
+    tcase_add_test(tc, test_stream_set_loop_refusals_leave_the_stream_where_it_is);
+    tcase_add_test(tc, test_stream_set_loop_refused_by_the_new_loop_leaves_it_caller_driven);
     suite_add_tcase(s, tc);
     return s;
 }

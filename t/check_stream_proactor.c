@@ -31,6 +31,7 @@
 
 #include "evl-test.h"
 #include "evloop.h"
+#include "stream-harness.h"
 
 /* ------------------------------------------------------------ loops */
 
@@ -62,17 +63,6 @@ static void loop_done(evl_loop *loop)
     evl_loop_free(loop);
 }
 
-/* Runs the loop until *count reaches want; an idle 5 s wait fails. */
-static void run_until(evl_loop *loop, const int *count, int want)
-{
-    while (*count < want) {
-        int n = evl_loop_run_once(loop, 5000000000LL);
-        ck_assert_int_ge(n, 0);
-        ck_assert_msg(n > 0 || *count >= want, "loop went idle before the event");
-    }
-    ck_assert_int_eq(*count, want);
-}
-
 static void run_until_size(evl_loop *loop, const size_t *count, size_t want)
 {
     while (*count < want) {
@@ -83,27 +73,7 @@ static void run_until_size(evl_loop *loop, const size_t *count, size_t want)
     ck_assert_uint_eq(*count, want);
 }
 
-/* Polls the loop a few times without blocking. */
-static void spin(evl_loop *loop)
-{
-    for (int i = 0; i < 5; i++)
-        ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
-}
-
 /* ------------------------------------------------------------ data */
-
-/* The byte at offset i of the test stream: no short period, so a lost,
- * duplicated or reordered chunk shows. */
-static unsigned char pattern(size_t i)
-{
-    return (unsigned char)(i * 7 + i / 4093);
-}
-
-static void fill_pattern(char *buf, size_t off, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (char)pattern(off + i);
-}
 
 /* xorshift32: reproducible "random" sizes. */
 static uint32_t rnd(uint32_t *state)
@@ -135,182 +105,6 @@ static char *make_lines(uint32_t seed, size_t nlines, size_t *len_out)
     *len_out = len;
     return buf;
 }
-
-/* A growable byte log. */
-struct bytes {
-    char *p;
-    size_t len, cap;
-};
-
-static void bytes_add(struct bytes *b, const void *p, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        ck_assert_ptr_nonnull(b->p);
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
-static void bytes_free(struct bytes *b)
-{
-    free(b->p);
-    *b = (struct bytes){ 0 };
-}
-
-/* ------------------------------------------------------------ callbacks */
-
-enum action {
-    ACT_NONE,
-    ACT_PAUSE_AT,           /* on_message: read_stop after message number pause_at */
-    ACT_PAUSE_RESUME,       /* on_message: read_stop then read_start at once */
-    ACT_FREE,               /* on_message/on_error: free the stream and its memory */
-    ACT_KEEP,               /* on_read: record, consume nothing */
-    ACT_PAUSE_READ          /* on_read: read_stop after the first call */
-};
-
-/* What a stream's callbacks saw, and what they should do. */
-struct rec {
-    char log[256];               /* event letters in order: m r e E c h l d */
-    size_t nlog;
-    struct bytes data;           /* messages joined by '|', or raw bytes */
-    int n_msg, n_read, n_eof, n_err, n_close, n_high, n_low, n_drain;
-    int err;
-    enum action action;
-    int pause_at;
-    int check;                   /* on_read: compare with pattern() instead of storing */
-    size_t got;                  /* bytes seen (check mode and raw) */
-    size_t mismatch;             /* 1 + offset of the first bad byte, 0 if none */
-};
-
-static void note(struct rec *r, char c)
-{
-    if (r->nlog < sizeof(r->log) - 1)
-        r->log[r->nlog++] = c;
-}
-
-static void free_stream(evl_stream *s)
-{
-    evl_stream_free(s);
-    /* Poison first, so a later read of s is visible even without valgrind. */
-    memset(s, 0xa5, sizeof(*s));
-    free(s);
-}
-
-static void on_message(evl_stream *s, const char *msg, size_t len)
-{
-    struct rec *r = s->data;
-    note(r, 'm');
-    r->n_msg++;
-    bytes_add(&r->data, msg, len);
-    bytes_add(&r->data, "|", 1);
-    switch (r->action) {
-    case ACT_PAUSE_AT:
-        if (r->n_msg == r->pause_at)
-            ck_assert_int_eq(evl_stream_read_stop(s), 0);
-        break;
-    case ACT_PAUSE_RESUME:
-        ck_assert_int_eq(evl_stream_read_stop(s), 0);
-        ck_assert_int_eq(evl_stream_read_start(s), 0);
-        break;
-    case ACT_FREE:
-        free_stream(s);
-        break;
-    default:
-        break;
-    }
-}
-
-static size_t on_read(evl_stream *s, const char *p, size_t len)
-{
-    struct rec *r = s->data;
-    note(r, 'r');
-    r->n_read++;
-    if (r->check) {
-        for (size_t i = 0; i < len && r->mismatch == 0; i++)
-            if ((unsigned char)p[i] != pattern(r->got + i))
-                r->mismatch = r->got + i + 1;
-        r->got += len;
-        return len;
-    }
-    if (r->action == ACT_KEEP) {
-        bytes_free(&r->data);
-        bytes_add(&r->data, p, len);
-        return 0;
-    }
-    bytes_add(&r->data, p, len);
-    r->got += len;
-    if (r->action == ACT_PAUSE_READ && r->n_read == 1)
-        ck_assert_int_eq(evl_stream_read_stop(s), 0);
-    return len;
-}
-
-static void on_eof(evl_stream *s)
-{
-    struct rec *r = s->data;
-    note(r, 'E');
-    r->n_eof++;
-}
-
-static void on_error(evl_stream *s, int err)
-{
-    struct rec *r = s->data;
-    note(r, 'e');
-    r->n_err++;
-    r->err = err;
-    if (r->action == ACT_FREE)
-        free_stream(s);
-}
-
-static void on_close(evl_stream *s)
-{
-    struct rec *r = s->data;
-    note(r, 'c');
-    r->n_close++;
-}
-
-static void on_high(evl_stream *s)
-{
-    struct rec *r = s->data;
-    note(r, 'h');
-    r->n_high++;
-}
-
-static void on_low(evl_stream *s)
-{
-    struct rec *r = s->data;
-    note(r, 'l');
-    r->n_low++;
-}
-
-static void on_drain(evl_stream *s)
-{
-    struct rec *r = s->data;
-    note(r, 'd');
-    r->n_drain++;
-}
-
-static const struct evl_stream_callbacks raw_cbs = {
-    .on_read = on_read, .on_eof = on_eof, .on_error = on_error,
-    .on_high_water = on_high, .on_low_water = on_low, .on_drain = on_drain,
-    .on_close = on_close,
-};
-
-static const struct evl_stream_callbacks msg_cbs = {
-    .on_message = on_message, .on_eof = on_eof, .on_error = on_error,
-    .on_close = on_close,
-};
-
-/* Write-side callbacks only: such a stream does not read. */
-static const struct evl_stream_callbacks write_cbs = {
-    .on_error = on_error, .on_high_water = on_high, .on_low_water = on_low,
-    .on_drain = on_drain, .on_close = on_close,
-};
 
 /* ------------------------------------------------------------ fds */
 
@@ -344,91 +138,6 @@ static char *pattern_buf(size_t off, size_t n)
     ck_assert_ptr_nonnull(p);
     fill_pattern(p, off, n);
     return p;
-}
-
-/* A connected loopback TCP pair: *client and *server. */
-static void tcp_pair(int *client, int *server)
-{
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(lfd, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_rc(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)));
-    ck_assert_rc(listen(lfd, 1));
-    socklen_t len = sizeof(sa);
-    ck_assert_rc(getsockname(lfd, (struct sockaddr *)&sa, &len));
-    *client = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(*client, 0);
-    ck_assert_rc(connect(*client, (struct sockaddr *)&sa, sizeof(sa)));
-    *server = accept(lfd, NULL, NULL);
-    ck_assert_int_ge(*server, 0);
-    close(lfd);
-}
-
-/* Closing with SO_LINGER {1, 0} sends RST instead of FIN. */
-static void reset_close(int fd)
-{
-    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-    ck_assert_rc(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
-    close(fd);
-}
-
-static void sigpipe_default(void)
-{
-    ck_assert(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
-}
-
-static int sigpipe_pending(void)
-{
-    sigset_t set;
-    ck_assert_rc(sigpending(&set));
-    return sigismember(&set, SIGPIPE);
-}
-
-static int sigpipe_blocked(void)
-{
-    sigset_t set;
-    ck_assert_rc(pthread_sigmask(SIG_BLOCK, NULL, &set));
-    return sigismember(&set, SIGPIPE);
-}
-
-/* The far end of a write test: a plain fd watcher (the proactor loop
- * keeps epoll for those) that reads and checks the pattern. */
-struct sink {
-    evl_watcher w;
-    size_t chunk;                /* bytes per read; small = slow reader */
-    size_t got;
-    size_t mismatch;             /* 1 + offset of the first bad byte, 0 if none */
-    int eof;
-};
-
-static void sink_read(evl_watcher *w, unsigned revents)
-{
-    (void)revents;
-    struct sink *k = w->data;
-    char buf[65536];
-    size_t want = k->chunk ? k->chunk : sizeof(buf);
-    ssize_t n = read(w->fd, buf, want);
-    if (n == 0) {
-        k->eof = 1;
-        evl_watcher_stop(w);
-        return;
-    }
-    ck_assert_int_gt(n, 0);
-    for (ssize_t i = 0; i < n && k->mismatch == 0; i++)
-        if ((unsigned char)buf[i] != pattern(k->got + (size_t)i))
-            k->mismatch = k->got + (size_t)i + 1;
-    k->got += (size_t)n;
-}
-
-static void sink_start(evl_loop *loop, struct sink *k, int fd, size_t chunk)
-{
-    memset(k, 0, sizeof(*k));
-    k->chunk = chunk;
-    k->w.data = k;
-    set_nonblock(fd);
-    evl_watcher_init(&k->w, sink_read, NULL, NULL);
-    ck_assert_rc(evl_watcher_start(loop, &k->w, fd, EVL_READ));
 }
 
 /* Writes total pattern bytes in pieces of random size. */
@@ -1671,6 +1380,138 @@ START_TEST(test_px_flush_wait_runs_the_loop_until_written)
 }
 END_TEST
 
+/* ------------------------------------------------------------ set_loop */
+
+/* Read-ahead chunks in flight keep a file stream on its loop; once they
+ * are done it moves, and the chunks it dropped are read again. */
+START_TEST(test_px_set_loop_waits_for_chunks_and_loses_no_byte)
+{
+    evl_loop *a = new_loop(_i), *b = new_loop(_i);
+    size_t size = 10 * ra_chunk;
+    char *content = pattern_buf(0, size);
+    int fd = make_file(content, size);
+    evl_stream s = { 0 };
+    ck_assert_rc(evl_stream_init(&s, a, fd, 0, NULL));
+    ck_assert_rc(evl_stream_set_readahead(&s, 3));
+    ck_assert_int_eq(evl_stream_fill(&s), (ssize_t)ra_chunk);
+    ck_assert_uint_ge(evl_loop_pending_ops(a), 1);
+    ck_assert_int_eq(evl_stream_set_loop(&s, b), -EBUSY);
+    loop_settle(a);
+    ck_assert_rc(evl_stream_set_loop(&s, b));
+    ssize_t n;
+    while ((n = evl_stream_fill(&s)) > 0)
+        ck_assert_uint_eq(evl_loop_pending_ops(a), 0);   /* b reads now */
+    ck_assert_int_eq(n, 0);
+    evl_buf *rb = evl_stream_rbuf(&s);
+    ck_assert_uint_eq(evl_buf_len(rb), size);
+    ck_assert(memcmp(evl_buf_data(rb), content, size) == 0);
+    evl_stream_free(&s);
+    loop_settle(b);
+    close(fd);
+    free(content);
+    loop_done(a);
+    loop_done(b);
+}
+END_TEST
+
+/* A socket that reads has a read in flight (first the start of reading,
+ * then a recv): it moves after read_stop and a settled loop. */
+START_TEST(test_px_set_loop_socket_moves_after_read_stop)
+{
+    evl_loop *a = new_loop(_i), *b = new_loop(_i);
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, a, sv[0], 0, &raw_cbs));
+    ck_assert_int_eq(evl_stream_set_loop(&s, b), -EBUSY);   /* reading starts next */
+    spin(a);
+    ck_assert_int_eq(evl_stream_set_loop(&s, b), -EBUSY);   /* a recv in flight */
+    ck_assert_int_eq(write(sv[1], "a", 1), 1);
+    run_until(a, &r.n_read, 1);
+    ck_assert_rc(evl_stream_read_stop(&s));
+    loop_settle(a);
+    ck_assert_rc(evl_stream_set_loop(&s, b));
+    ck_assert_rc(evl_stream_read_start(&s));
+    ck_assert_int_eq(write(sv[1], "b", 1), 1);
+    spin(a);
+    ck_assert_int_eq(r.n_read, 1);
+    run_until(b, &r.n_read, 2);
+    ck_assert_uint_eq(r.data.len, 2);
+    ck_assert(memcmp(r.data.p, "ab", 2) == 0);
+    evl_stream_free(&s);
+    loop_settle(b);
+    close(sv[0]);
+    close(sv[1]);
+    bytes_free(&r.data);
+    loop_done(a);
+    loop_done(b);
+}
+END_TEST
+
+/* A caller-driven stream's queue goes out from the loop it joins, on the
+ * loop's next iteration. */
+START_TEST(test_px_set_loop_writes_the_queue_from_the_new_loop)
+{
+    evl_loop *loop = new_loop(_i);
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, NULL, sv[0], 0, &write_cbs));
+    const size_t total = 256 * 1024;
+    char *p = pattern_buf(0, total);
+    ck_assert_rc(evl_stream_queue(&s, p, total));
+    ck_assert_rc(evl_stream_set_loop(&s, loop));
+    ck_assert_uint_eq(evl_stream_queued(&s), total);
+    struct sink k;
+    sink_start(loop, &k, sv[1], 0);
+    run_until(loop, &r.n_drain, 1);
+    evl_stream_free(&s);
+    loop_settle(loop);
+    close(sv[0]);
+    run_until(loop, &k.eof, 1);
+    ck_assert_uint_eq(k.got, total);
+    ck_assert_uint_eq(k.mismatch, 0);
+    close(sv[1]);
+    free(p);
+    bytes_free(&r.data);
+    loop_done(loop);
+}
+END_TEST
+
+/* The engine follows the loop's model. */
+START_TEST(test_px_set_loop_between_reactor_and_proactor)
+{
+    evl_loop *px = new_loop(_i), *re;
+    ck_assert_rc(evl_loop_new(&re, EVL_REACTOR, 0));
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, re, sv[0], 0, &raw_cbs));
+    ck_assert_int_eq(write(sv[1], "a", 1), 1);
+    run_until(re, &r.n_read, 1);
+    ck_assert_rc(evl_stream_set_loop(&s, px));
+    ck_assert_int_eq(write(sv[1], "b", 1), 1);
+    run_until(px, &r.n_read, 2);
+    ck_assert_rc(evl_stream_read_stop(&s));
+    loop_settle(px);
+    ck_assert_rc(evl_stream_set_loop(&s, re));
+    ck_assert_rc(evl_stream_read_start(&s));
+    ck_assert_int_eq(write(sv[1], "c", 1), 1);
+    run_until(re, &r.n_read, 3);
+    ck_assert_uint_eq(r.data.len, 3);
+    ck_assert(memcmp(r.data.p, "abc", 3) == 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    bytes_free(&r.data);
+    evl_loop_free(re);
+    loop_done(px);
+}
+END_TEST
+
 /* ------------------------------------------------------------ suite */
 
 static void add(TCase *tc, const TTest *t)
@@ -1742,6 +1583,13 @@ static Suite *stream_proactor_suite(void)
     add(tc, test_px_readahead_paused_keeps_chunks_and_resumes_in_order);
     add(tc, test_px_fill_on_file_while_reading_is_ebusy);
     tcase_add_test(tc, test_px_set_readahead_rejects_zero_and_too_deep);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("set_loop");
+    add(tc, test_px_set_loop_waits_for_chunks_and_loses_no_byte);
+    add(tc, test_px_set_loop_socket_moves_after_read_stop);
+    add(tc, test_px_set_loop_writes_the_queue_from_the_new_loop);
+    add(tc, test_px_set_loop_between_reactor_and_proactor);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("differential");

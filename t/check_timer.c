@@ -38,8 +38,8 @@ static void on_fire(evl_timer *t)
             ck_assert_int_eq(evl_timer_stop(f->victim), 1);
         f->action = ACT_NONE;
         break;
-    case ACT_RESTART_SELF_ZERO: evl_timer_start(t, on_fire, 0, 0); break;
-    case ACT_STOP_SELF: evl_timer_stop(t); break;
+    case ACT_RESTART_SELF_ZERO: ck_assert_rc(evl_timer_start(t, on_fire, 0, 0)); break;
+    case ACT_STOP_SELF: ck_assert_int_eq(evl_timer_stop(t), 0); break;
     }
 }
 
@@ -89,7 +89,7 @@ START_TEST(test_timer_equal_deadlines_fire_fifo)
     uint64_t due = evl_loop_now_ns(loop) + 1000000;
     for (int i = 0; i < N; i++) {
         t[i].data = &f;
-        evl_timer_init(loop, &t[i]);
+        ck_assert_rc(evl_timer_init(loop, &t[i]));
         ck_assert_rc(evl_timer_start_at(&t[i], on_fire, due, 0));
     }
     run_until(loop, &f, N);
@@ -107,11 +107,11 @@ START_TEST(test_timer_cancel_from_same_batch)
     uint64_t due = evl_loop_now_ns(loop);   /* all due at once: one batch */
     for (int i = 0; i < 3; i++) {
         t[i].data = &f;
-        evl_timer_init(loop, &t[i]);
-        evl_timer_start_at(&t[i], on_fire, due, 0);
+        ck_assert_rc(evl_timer_init(loop, &t[i]));
+        ck_assert_rc(evl_timer_start_at(&t[i], on_fire, due, 0));
     }
-    evl_loop_run_once(loop, 0);
-    evl_loop_run_once(loop, 0);
+    ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
+    ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
     ck_assert_int_eq(f.n, 2);
     ck_assert_int_eq(f.order[0], 0);
     ck_assert_int_eq(f.order[1], 1);
@@ -126,15 +126,15 @@ START_TEST(test_timer_stop_is_idempotent_and_reports)
     evl_timer t;
     struct fired f = { .timers = &t };
     t.data = &f;
-    evl_timer_init(loop, &t);
+    ck_assert_rc(evl_timer_init(loop, &t));
     ck_assert_int_eq(evl_timer_stop(&t), 0);   /* never started */
-    evl_timer_start(&t, on_fire, 1000000000ull, 0);
+    ck_assert_rc(evl_timer_start(&t, on_fire, 1000000000ull, 0));
     ck_assert_int_eq(evl_timer_is_active(&t), 1);
     ck_assert_int_eq(evl_timer_stop(&t), 1);
     ck_assert_int_eq(evl_timer_stop(&t), 0);
     ck_assert_uint_eq(evl_loop_next_deadline_ns(loop), 0);
-    evl_timer_start(&t, on_fire, 0, 0);
-    evl_loop_run_once(loop, 0);
+    ck_assert_rc(evl_timer_start(&t, on_fire, 0, 0));
+    ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
     ck_assert_int_eq(f.n, 1);
     ck_assert_int_eq(evl_timer_stop(&t), 0);   /* already fired */
     evl_loop_free(loop);
@@ -147,17 +147,17 @@ START_TEST(test_timer_after_zero_from_callback_runs_next_iteration)
     evl_timer t;
     struct fired f = { .timers = &t, .action = ACT_RESTART_SELF_ZERO };
     t.data = &f;
-    evl_timer_init(loop, &t);
-    evl_timer_start(&t, on_fire, 0, 0);
+    ck_assert_rc(evl_timer_init(loop, &t));
+    ck_assert_rc(evl_timer_start(&t, on_fire, 0, 0));
     /* One iteration runs timers before and after the wait: at most two
      * generations.  A starving loop would never return. */
-    evl_loop_run_once(loop, 0);
+    ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
     ck_assert_int_ge(f.n, 1);
     ck_assert_int_le(f.n, 2);
     int before = f.n;
-    evl_loop_run_once(loop, 0);
+    ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
     ck_assert_int_gt(f.n, before);
-    evl_timer_stop(&t);
+    ck_assert_int_eq(evl_timer_stop(&t), 1);
     evl_loop_free(loop);
 }
 END_TEST
@@ -168,16 +168,16 @@ START_TEST(test_timer_periodic_repeats_until_stopped)
     evl_timer t;
     struct fired f = { .timers = &t };
     t.data = &f;
-    evl_timer_init(loop, &t);
+    ck_assert_rc(evl_timer_init(loop, &t));
     /* Relative timers count from the loop's cached time. */
     uint64_t start = evl_loop_now_ns(loop);
-    evl_timer_start(&t, on_fire, 1000000, 1000000);
+    ck_assert_rc(evl_timer_start(&t, on_fire, 1000000, 1000000));
     run_until(loop, &f, 5);
     ck_assert_uint_ge(evl_time_ns() - start, 5000000ull);
     ck_assert_int_eq(evl_timer_is_active(&t), 1);
     ck_assert_int_eq(evl_timer_stop(&t), 1);
     int n = f.n;
-    evl_loop_run_once(loop, 3000000);
+    ck_assert_int_ge(evl_loop_run_once(loop, 3000000), 0);
     ck_assert_int_eq(f.n, n);
     evl_loop_free(loop);
 }
@@ -189,12 +189,12 @@ START_TEST(test_timer_periodic_stopped_from_own_callback)
     evl_timer t;
     struct fired f = { .timers = &t, .action = ACT_STOP_SELF };
     t.data = &f;
-    evl_timer_init(loop, &t);
-    evl_timer_start(&t, on_fire, 0, 1000000);
-    evl_loop_run_once(loop, 0);
+    ck_assert_rc(evl_timer_init(loop, &t));
+    ck_assert_rc(evl_timer_start(&t, on_fire, 0, 1000000));
+    ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
     ck_assert_int_eq(f.n, 1);
     ck_assert_int_eq(evl_timer_is_active(&t), 0);
-    evl_loop_run_once(loop, 3000000);
+    ck_assert_int_ge(evl_loop_run_once(loop, 3000000), 0);
     ck_assert_int_eq(f.n, 1);
     evl_loop_free(loop);
 }
@@ -204,7 +204,7 @@ static void free_self(evl_timer *t)
 {
     int *count = t->data;
     (*count)++;
-    evl_timer_stop(t);
+    ck_assert_int_eq(evl_timer_stop(t), 0);
     memset(t, 0xa5, sizeof(*t));
     free(t);
 }
@@ -215,9 +215,10 @@ START_TEST(test_timer_periodic_freed_from_own_callback)
     evl_timer *t = malloc(sizeof(*t));
     int count = 0;
     t->data = &count;
-    evl_timer_init(loop, t);
-    evl_timer_start(t, free_self, 0, 1000000);
-    evl_loop_run_once(loop, 0);   /* ASan/valgrind catch any touch after free */
+    ck_assert_rc(evl_timer_init(loop, t));
+    ck_assert_rc(evl_timer_start(t, free_self, 0, 1000000));
+    /* ASan/valgrind catch any touch after free. */
+    ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
     ck_assert_int_eq(count, 1);
     ck_assert_uint_eq(evl_loop_next_deadline_ns(loop), 0);
     evl_loop_free(loop);
@@ -231,11 +232,11 @@ START_TEST(test_timer_restart_moves_deadline)
     struct fired f = { .timers = t };
     for (int i = 0; i < 2; i++) {
         t[i].data = &f;
-        evl_timer_init(loop, &t[i]);
+        ck_assert_rc(evl_timer_init(loop, &t[i]));
     }
-    evl_timer_start(&t[0], on_fire, 1000000, 0);
-    evl_timer_start(&t[1], on_fire, 2000000, 0);
-    evl_timer_start(&t[0], on_fire, 3000000, 0);   /* now after t[1] */
+    ck_assert_rc(evl_timer_start(&t[0], on_fire, 1000000, 0));
+    ck_assert_rc(evl_timer_start(&t[1], on_fire, 2000000, 0));
+    ck_assert_rc(evl_timer_start(&t[0], on_fire, 3000000, 0));   /* now after t[1] */
     run_until(loop, &f, 2);
     ck_assert_int_eq(f.order[0], 1);
     ck_assert_int_eq(f.order[1], 0);
@@ -258,10 +259,11 @@ START_TEST(test_timer_100k_random_start_cancel_fire)
     srand(42);
     for (int i = 0; i < N; i++) {
         t[i].data = &fired;
-        evl_timer_init(loop, &t[i]);
+        ck_assert_rc(evl_timer_init(loop, &t[i]));
         /* Deadlines within 2 ms around now: the set fires promptly, and the
          * small range forces many equal keys. */
-        evl_timer_start_at(&t[i], count_fire, base - 1000000 + (uint64_t)(rand() % 3000000), 0);
+        uint64_t due = base - 1000000 + (uint64_t)(rand() % 3000000);
+        ck_assert_rc(evl_timer_start_at(&t[i], count_fire, due, 0));
     }
     int live = N;
     for (int i = 0; i < N; i += 2) {
@@ -309,14 +311,15 @@ START_TEST(test_timer_100k_fire_in_heap_order)
     srand(7);
     for (int i = 0; i < N; i++) {
         t[i].data = &c;
-        evl_timer_init(loop, &t[i]);
-        evl_timer_start_at(&t[i], on_fire_ordered, base + (uint64_t)(rand() % 1000), 0);
+        ck_assert_rc(evl_timer_init(loop, &t[i]));
+        uint64_t due = base + (uint64_t)(rand() % 1000);
+        ck_assert_rc(evl_timer_start_at(&t[i], on_fire_ordered, due, 0));
     }
     for (int i = 1; i < N; i += 3)
-        evl_timer_stop(&t[i]);
+        ck_assert_int_eq(evl_timer_stop(&t[i]), 1);
     int live = N - (N - 1 + 2) / 3;
     for (int i = 0; i < 100 && c.n < live; i++)
-        evl_loop_run_once(loop, 0);
+        ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
     ck_assert_int_eq(c.n, live);
     ck_assert_int_eq(c.bad, 0);
     free(t);
@@ -353,7 +356,7 @@ START_TEST(test_timer_random_ops_fire_in_deadline_then_start_order)
         srand(seed);
         for (int i = 0; i < N; i++) {
             t[i].data = m;
-            evl_timer_init(loop, &t[i]);
+            ck_assert_rc(evl_timer_init(loop, &t[i]));
             live[i] = 0;
         }
         for (int op = 0; op < OPS; op++) {
@@ -384,7 +387,7 @@ START_TEST(test_timer_random_ops_fire_in_deadline_then_start_order)
                 want[b] = x;
             }
         for (int k = 0; k < 10 && m->n < nw; k++)
-            evl_loop_run_once(loop, 0);
+            ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
         ck_assert_int_eq(m->n, nw);
         for (int k = 0; k < nw; k++)
             ck_assert_msg(m->fired[k] == want[k], "seed %u: position %d fired %d, want %d",
@@ -409,7 +412,7 @@ static void nested_stopper(evl_timer *t)
 {
     struct nested *n = t->data;
     if (n->stop_it)
-        evl_timer_stop(&n->outer);
+        ck_assert_int_eq(evl_timer_stop(&n->outer), 0);
 }
 
 static void nested_outer(evl_timer *t)
@@ -419,8 +422,8 @@ static void nested_outer(evl_timer *t)
         return;
     /* Periodic too: a nested periodic dispatch is what clobbered the
      * outer timer's re-arm state. */
-    evl_timer_start(&n->stopper, nested_stopper, 0, 50000000);
-    evl_loop_run_once(n->loop, 0);   /* the nested run fires the stopper */
+    ck_assert_rc(evl_timer_start(&n->stopper, nested_stopper, 0, 50000000));
+    ck_assert_int_ge(evl_loop_run_once(n->loop, 0), 0);   /* the nested run fires the stopper */
 }
 
 START_TEST(test_timer_periodic_stopped_inside_nested_run_stays_stopped)
@@ -429,16 +432,16 @@ START_TEST(test_timer_periodic_stopped_inside_nested_run_stays_stopped)
         struct nested n = { .stop_it = stop_it };
         n.loop = new_loop();
         n.outer.data = n.stopper.data = &n;
-        evl_timer_init(n.loop, &n.outer);
-        evl_timer_init(n.loop, &n.stopper);
-        evl_timer_start(&n.outer, nested_outer, 0, 1000000);
-        evl_loop_run_once(n.loop, 0);
+        ck_assert_rc(evl_timer_init(n.loop, &n.outer));
+        ck_assert_rc(evl_timer_init(n.loop, &n.stopper));
+        ck_assert_rc(evl_timer_start(&n.outer, nested_outer, 0, 1000000));
+        ck_assert_int_ge(evl_loop_run_once(n.loop, 0), 0);
         ck_assert_int_eq(n.outer_calls, 1);
         ck_assert_int_eq(evl_timer_is_active(&n.outer), !stop_it);
         for (int i = 0; i < 50 && n.outer_calls < 2; i++)
-            evl_loop_run_once(n.loop, 2000000);
+            ck_assert_int_ge(evl_loop_run_once(n.loop, 2000000), 0);
         ck_assert_int_eq(n.outer_calls, stop_it ? 1 : 2);
-        evl_timer_stop(&n.stopper);
+        ck_assert_int_eq(evl_timer_stop(&n.stopper), 1);
         evl_loop_free(n.loop);
     }
 }
@@ -452,7 +455,7 @@ START_TEST(test_timer_bad_arguments)
     ck_assert_int_eq(evl_timer_start(&t, on_fire, 0, 0), -EINVAL);   /* not initialised */
     ck_assert_int_eq(evl_timer_init(NULL, &t), -EINVAL);
     ck_assert_int_eq(evl_timer_init(loop, NULL), -EINVAL);
-    evl_timer_init(loop, &t);
+    ck_assert_rc(evl_timer_init(loop, &t));
     ck_assert_int_eq(evl_timer_start(&t, NULL, 0, 0), -EINVAL);
     ck_assert_int_eq(evl_timer_start(NULL, on_fire, 0, 0), -EINVAL);
     ck_assert_int_eq(evl_timer_stop(NULL), 0);

@@ -1,0 +1,110 @@
+/* stream-harness.h - the recording harness both stream suites share
+ * (check_stream.c on the reactor, check_stream_proactor.c on the
+ * proactor): callbacks that log what a stream did and act on it, the
+ * pattern bytes and their checking sink, peers, and loop pumps. */
+#ifndef EVL_STREAM_HARNESS_H
+#define EVL_STREAM_HARNESS_H
+
+#include <stddef.h>
+
+#include "evloop.h"
+
+/* ------------------------------------------------------------ bytes */
+
+/* A growable byte log, kept NUL-terminated so tests can compare it as
+ * a string. */
+struct bytes {
+    char *p;
+    size_t len, cap;
+};
+
+void bytes_add(struct bytes *b, const void *p, size_t n);
+void bytes_free(struct bytes *b);
+
+/* ------------------------------------------------------------ recording callbacks */
+
+enum action {
+    ACT_NONE,
+    ACT_PAUSE_AT,           /* on_message: read_stop after message number pause_at */
+    ACT_PAUSE_RESUME,       /* on_message: read_stop then read_start at once */
+    ACT_CLOSE_FIRST,        /* on_message: evl_stream_close after the first */
+    ACT_FREE,               /* on_message/on_error: free the stream and its memory */
+    ACT_RECORDS,            /* on_read: consume one whole 4-byte record per call */
+    ACT_KEEP,               /* on_read: record, consume nothing */
+    ACT_PAUSE_READ          /* on_read: read_stop after the first call */
+};
+
+/* What a stream's callbacks saw (s->data points here), and what they
+ * should do.  Zero-initialise; bytes_free(&r.data) at the end. */
+struct rec {
+    char log[256];               /* event letters in order: m r e E c h l d */
+    size_t nlog;
+    struct bytes data;           /* messages joined by '|', or raw bytes */
+    int n_msg, n_read, n_eof, n_err, n_close, n_high, n_low, n_drain;
+    int err;
+    size_t queued_at_high, queued_at_low, queued_at_drain;
+    enum action action;
+    int pause_at;                /* ACT_PAUSE_AT: which message (1-based) */
+    size_t rbuf_in_msg;          /* rbuf length seen inside the last on_message */
+    int check;                   /* on_read: compare with pattern() instead of storing */
+    size_t got;                  /* raw bytes seen */
+    size_t mismatch;             /* 1 + offset of the first bad byte, 0 if none */
+};
+
+void note(struct rec *r, char c);
+/* Frees a heap stream and poisons it first, so a later read of s shows
+ * even without valgrind. */
+void free_stream(evl_stream *s);
+void on_message(evl_stream *s, const char *msg, size_t len);
+size_t on_read(evl_stream *s, const char *p, size_t len);
+void on_eof(evl_stream *s);
+void on_error(evl_stream *s, int err);
+void on_close(evl_stream *s);
+void on_high(evl_stream *s);
+void on_low(evl_stream *s);
+void on_drain(evl_stream *s);
+
+extern const struct evl_stream_callbacks raw_cbs;
+extern const struct evl_stream_callbacks msg_cbs;
+/* Write-side callbacks only: such a stream does not read. */
+extern const struct evl_stream_callbacks write_cbs;
+
+/* ------------------------------------------------------------ loop pumps */
+
+/* Runs the loop until *count reaches want; an idle 5 s wait fails. */
+void run_until(evl_loop *loop, const int *count, int want);
+/* Polls the loop a few times without blocking. */
+void spin(evl_loop *loop);
+
+/* ------------------------------------------------------------ pattern and sink */
+
+/* The byte at offset i of the test stream: no short period, so a lost,
+ * duplicated or reordered chunk shows. */
+unsigned char pattern(size_t i);
+void fill_pattern(char *buf, size_t off, size_t n);
+
+/* The far end of a write test: a plain fd watcher (a proactor loop keeps
+ * epoll for those) that reads and checks the pattern. */
+struct sink {
+    evl_watcher w;
+    size_t chunk;                /* bytes per read; small = slow reader */
+    size_t got;
+    size_t mismatch;             /* 1 + offset of the first bad byte, 0 if none */
+    int eof;                     /* 1 once read returned 0 */
+};
+
+void sink_start(evl_loop *loop, struct sink *k, int fd, size_t chunk);
+/* Runs the loop until the sink saw EOF; fails if the loop goes idle. */
+void run_until_sink_eof(evl_loop *loop, struct sink *k);
+
+/* ------------------------------------------------------------ peers and signals */
+
+/* A connected loopback TCP pair: *client and *server. */
+void tcp_pair(int *client, int *server);
+/* Closing with SO_LINGER {1, 0} sends RST instead of FIN. */
+void reset_close(int fd);
+void sigpipe_default(void);
+int sigpipe_pending(void);
+int sigpipe_blocked(void);
+
+#endif
