@@ -676,11 +676,14 @@ EVL_EXPORT void evl_stream_free(evl_stream *s);
  * a proactor starts reading and a write of the queue on its next
  * iteration, as after init.  Read-ahead chunks a proactor had finished
  * but not handed over are dropped; the fd's file position was not moved
- * past them, so they are read again.  With a loop the fd is made
+ * past them, so they are read again.  No callback runs inside this call:
+ * input already buffered goes out with the next bytes read (or at once
+ * after evl_stream_read_stop and _start).  With a loop the fd is made
  * non-blocking.  Returns 0 (also when loop is already s's), or -EINVAL
  * (s NULL), -EBADF (closed), -ESHUTDOWN (closing), -EBUSY (an operation
  * of s is the proactor's or the kernel's until its completion runs: run
- * the old loop and retry; or called from a callback of s), -ENOMEM
+ * the old loop and retry; or a call on s is on the stack: one of its
+ * callbacks, or a flush_wait or fill running the loop), -ENOMEM
  * (merging a proactor's queue), or the fd's fstat/fcntl error, all with
  * s unchanged; or an error joining the new loop (-ENOMEM, the watcher's
  * error, e.g. -EPERM for a regular file on a reactor with reading

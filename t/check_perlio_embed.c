@@ -590,6 +590,43 @@ START_TEST(test_perlio_embed_attach)
 }
 END_TEST
 
+/* evl_perlio_attach from one proactor loop to another: the read-ahead
+ * the first loop has in flight completes there, then the handle goes on
+ * reading from the second, byte for byte. */
+START_TEST(test_perlio_embed_attach_moves_a_file_between_proactor_loops)
+{
+    for (int backend = px_first_backend; backend < 2; backend++) {
+        evl_loop *a = px_loop(backend), *b = px_loop(backend);
+        size_t size = 1000000;
+        char *content = gen_content(size);
+        char *path = make_file(content, size);
+        int fd = open(path, O_RDONLY);
+        ck_assert_int_ge(fd, 0);
+        PerlIO *f = evl_perlio_fdopen(aTHX_ a, fd, "r");
+        ck_assert_ptr_nonnull(f);
+        char *got = malloc(size + 1);
+        ck_assert_ptr_nonnull(got);
+        ck_assert_int_eq(PerlIO_read(f, got, 1000), 1000);
+        ck_assert_uint_gt(evl_loop_pending_ops(a), 0);   /* chunks ahead */
+        ck_assert_rc(evl_perlio_attach(aTHX_ f, b));
+        ck_assert_uint_eq(evl_loop_pending_ops(a), 0);
+        size_t n = 1000;
+        SSize_t r;
+        while ((r = PerlIO_read(f, got + n, size + 1 - n)) > 0)
+            n += (size_t)r;
+        ck_assert_uint_eq(n, size);
+        ck_assert_int_eq(memcmp(got, content, size), 0);
+        ck_assert_int_eq(PerlIO_close(f), 0);
+        unlink(path);
+        free(path);
+        free(got);
+        free(content);
+        px_loop_free(a);
+        px_loop_free(b);
+    }
+}
+END_TEST
+
 static Suite *perlio_embed_suite(void)
 {
     Suite *s = suite_create("perlio_embed");
@@ -607,6 +644,7 @@ static Suite *perlio_embed_suite(void)
     tcase_add_test(px, test_perlio_embed_proactor_files);
     tcase_add_test(px, test_perlio_embed_proactor_sockets);
     tcase_add_test(px, test_perlio_embed_proactor_drains_queue);
+    tcase_add_test(px, test_perlio_embed_attach_moves_a_file_between_proactor_loops);
     suite_add_tcase(s, px);
     return s;
 }
