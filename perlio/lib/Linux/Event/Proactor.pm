@@ -1,7 +1,5 @@
 package Linux::Event::Proactor;
 use v5.36;
-use strict;
-use warnings;
 
 use Carp qw(croak);
 use Scalar::Util qw(blessed reftype);
@@ -52,7 +50,8 @@ sub new ($class, %arg) {
         live_op_count  => 0,
     }, $class;
 
-    my $backend_class = $backend_name eq 'uring'
+    my $backend_class =
+        $backend_name eq 'uring'
         ? 'Linux::Event::Proactor::Backend::Uring'
         : 'Linux::Event::Proactor::Backend::Fake';
     $self->{backend} = $backend_class->_new(%arg, loop => $self);
@@ -64,10 +63,10 @@ sub new ($class, %arg) {
     return $self;
 }
 
-sub clock        ($self) { return $self->{clock} }
-sub backend_name ($self) { return $self->{backend_name} }
+sub clock         ($self) { return $self->{clock} }
+sub backend_name  ($self) { return $self->{backend_name} }
 sub live_op_count ($self) { return $self->{live_op_count} }
-sub is_running   ($self) { return $self->{running} ? 1 : 0 }
+sub is_running    ($self) { return $self->{running} ? 1 : 0 }
 
 sub run ($self) {
     $self->{running}        = 1;
@@ -139,12 +138,15 @@ sub _validate_allowed_keys ($self, $href, @allowed) {
 }
 
 sub _normalize_shutdown_how ($self, $how) {
-    if (defined($how) && !ref($how) && $how =~ /\A[0-9]+\z/
-        && ($how == SHUT_RD || $how == SHUT_WR || $how == SHUT_RDWR)) {
+    if (   defined($how)
+        && !ref($how)
+        && $how =~ /\A[0-9]+\z/
+        && ($how == SHUT_RD || $how == SHUT_WR || $how == SHUT_RDWR))
+    {
         return $how;
     }
-    return SHUT_RD   if defined($how) && !ref($how) && $how eq 'read';
-    return SHUT_WR   if defined($how) && !ref($how) && $how eq 'write';
+    return SHUT_RD if defined($how)   && !ref($how) && $how eq 'read';
+    return SHUT_WR if defined($how)   && !ref($how) && $how eq 'write';
     return SHUT_RDWR if defined($how) && !ref($how) && $how eq 'both';
     croak "how must be 'read', 'write', 'both', SHUT_RD, SHUT_WR, or SHUT_RDWR";
 }
