@@ -260,7 +260,7 @@ sub _start ($self, $s) {
 
         # Non-blocking already; :evloop:evline makes readline give whole
         # lines, or undef with EAGAIN until more arrives.
-        open(my $fh, '<&=', $raw)      or croak "fdopen: $!";
+        open(my $fh, '<&=', $raw) or croak "fdopen: $!";
         binmode($fh, ':evloop:evline') or croak "binmode: $!";
         $child->{$name} = $fh;
     }

@@ -49,11 +49,9 @@ sub modify ($self, $fh_or_fd = undef, $mask = undef, %opt) {
     croak "mask is required" if !defined $mask;
     my $fd = _fd_of($fh_or_fd);
     return 0 if !defined $fd;
-    return $self->_mod(
-        $fd, int($mask), exists $opt{_loop} ? 1 : 0,
-        $opt{_loop}, exists $opt{tag} ? 1 : 0,
-        $opt{tag}
-    );
+    my $has_loop = exists $opt{_loop} ? 1 : 0;
+    my $has_tag  = exists $opt{tag}   ? 1 : 0;
+    return $self->_mod($fd, int($mask), $has_loop, $opt{_loop}, $has_tag, $opt{tag});
 }
 
 sub unwatch ($self, $fh_or_fd = undef) {
