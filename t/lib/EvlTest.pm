@@ -58,7 +58,7 @@ sub uring_loop ($make) {
 my @made;
 my $maker = $$;
 
-sub temp_path {
+sub temp_path () {
     my (undef, $name) = File::Temp::tempfile('evl-perlio-XXXXXX', TMPDIR => 1, UNLINK => 0);
     push @made, $name;
     return $name;
@@ -67,7 +67,7 @@ END { unlink @made if $$ == $maker }
 
 # A connected TCP pair over 127.0.0.1 (port chosen by the kernel):
 # returns ($client, $server_side).  Plain :unix:perlio handles.
-sub tcp_pair {
+sub tcp_pair () {
     socket(my $l, AF_INET, SOCK_STREAM, 0) or die "socket: $!";
     setsockopt($l, SOL_SOCKET, SO_REUSEADDR, 1);
     bind($l, pack_sockaddr_in(0, inet_aton('127.0.0.1'))) or die "bind: $!";
