@@ -27,8 +27,8 @@ sub new ($class, %args) {
             if ref $t || $t !~ /\A(?:\d+(?:\.\d*)?|\.\d+)\z/;
     }
     my $hp = (exists $args{host} || exists $args{port}) ? 1 : 0;
-    my $un = exists $args{unix}                         ? 1 : 0;
-    my $sa = exists $args{sockaddr}                     ? 1 : 0;
+    my $un = exists $args{unix} ? 1 : 0;
+    my $sa = exists $args{sockaddr} ? 1 : 0;
     Carp::croak('exactly one address mode is required (host/port, unix, or sockaddr)')
         if $hp + $un + $sa != 1;
 

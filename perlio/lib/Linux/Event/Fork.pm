@@ -156,7 +156,7 @@ my %KNOWN = map { $_ => 1 } qw(
 sub _validate ($s) {
     my ($cmd, $child) = ($s->{cmd}, $s->{child});
     croak "provide exactly one of cmd or child" if defined $cmd && defined $child;
-    croak "cmd or child is required" if !defined $cmd           && !defined $child;
+    croak "cmd or child is required" if !defined $cmd && !defined $child;
     if (defined $cmd) {
         croak "cmd must be an arrayref" if ref $cmd ne 'ARRAY' || !@$cmd;
     } else {
@@ -193,7 +193,11 @@ sub _start ($self, $s) {
     my $cap_out = exists $s->{capture_stdout} ? !!$s->{capture_stdout} : defined $s->{on_stdout};
     my $cap_err = exists $s->{capture_stderr} ? !!$s->{capture_stderr} : defined $s->{on_stderr};
     my $stdin   = $s->{stdin};
-    my %x       = (
+    my $stdin_mode =
+          (defined $stdin || $s->{stdin_pipe}) ? 'pipe'
+        : $s->{inherit_stdin} ? 'inherit'
+        : 'null';
+    my %x = (
         capture_stdout => $cap_out,
         capture_stderr => $cap_err,
         on_stdout      => $s->{on_stdout},
@@ -205,12 +209,10 @@ sub _start ($self, $s) {
         cwd            => $s->{cwd},
         umask          => $s->{umask},
         process_group  => $s->{process_group},
-        stdin_mode     => (defined $stdin || $s->{stdin_pipe}) ? 'pipe'
-        : $s->{inherit_stdin} ? 'inherit'
-        : 'null',
-        pipe_size  => $s->{pipe_size},
-        stdout_raw => $s->{stdout_fh},
-        stderr_raw => $s->{stderr_fh},
+        stdin_mode     => $stdin_mode,
+        pipe_size      => $s->{pipe_size},
+        stdout_raw     => $s->{stdout_fh},
+        stderr_raw     => $s->{stderr_fh},
     );
     my $env = $s->{env};
     if (defined $s->{cmd}) {
@@ -233,15 +235,15 @@ sub _start ($self, $s) {
         $x{child} = $s->{child};
     }
 
-    my $child = bless {
+    my %child = (
         loop => $loop,
         tag  => $s->{tag},
         data => $s->{data},
         pid  => undef,
         exit => undef,
         fork => $self,
-        },
-        'Linux::Event::Fork::Child';
+    );
+    my $child   = bless \%child, 'Linux::Event::Fork::Child';
     my $on_exit = $s->{on_exit};
     $x{on_exit} = sub ($c, $status) {
         my $exit = $c->{exit} //= Linux::Event::Fork::Exit->new($c->{pid}, $status);

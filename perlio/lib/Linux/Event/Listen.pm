@@ -94,13 +94,13 @@ sub new ($class, %args) {
     my $et =
         exists $args{edge_triggered}
         ? ($args{edge_triggered} ? 1 : 0)
-        : ($max_given            ? 0 : 1);
+        : ($max_given ? 0 : 1);
     my $self = bless {
         loop             => $loop,
         fh               => $fh,
         fd               => fileno($fh),
         path             => $path,
-        owns_socket      => $owns         ? 1                              : 0,
+        owns_socket      => $owns ? 1 : 0,
         unlink_on_cancel => defined $path ? ($args{unlink_on_cancel} // 1) : 0,
         on_accept        => $args{on_accept},
         on_error         => $args{on_error},
@@ -108,7 +108,7 @@ sub new ($class, %args) {
         warn_unhandled   => $args{warn_on_unhandled_error} ? 1 : 0,
         max              => $max + 0,
         nonblocking      => $nonblocking ? 1 : 0,
-        cloexec          => $cloexec     ? 1 : 0,
+        cloexec          => $cloexec ? 1 : 0,
         edge             => $et,
         oneshot          => $args{oneshot} ? 1 : 0,
         paused           => 0,
@@ -226,7 +226,7 @@ sub _accept_batch ($self) {
         my $addr = accept($client, $lfh);
         unless ($addr) {
             my $e = $! + 0;
-            next if $e == Errno::EINTR()  || $e == Errno::ECONNABORTED();
+            next if $e == Errno::EINTR() || $e == Errno::ECONNABORTED();
             last if $e == Errno::EAGAIN() || $e == Errno::EWOULDBLOCK();
             $self->_report({ op => 'accept', errno => $e, error => "$!", fatal => 0 }, 'accept');
 
@@ -311,9 +311,9 @@ sub resume ($self) {
 
 sub watcher    ($self) { return $self->{watcher} }
 sub fh         ($self) { return $self->{fh} }
-sub fd         ($self) { return $self->{fh}      ? fileno($self->{fh}) : undef }
-sub is_paused  ($self) { return $self->{paused}  ? 1                   : 0 }
-sub is_running ($self) { return $self->{watcher} ? 1                   : 0 }
+sub fd         ($self) { return $self->{fh} ? fileno($self->{fh}) : undef }
+sub is_paused  ($self) { return $self->{paused} ? 1 : 0 }
+sub is_running ($self) { return $self->{watcher} ? 1 : 0 }
 sub family     ($self) { return $self->{family} }
 sub is_unix    ($self) { return 0 }
 sub is_tcp     ($self) { return 0 }

@@ -145,8 +145,8 @@ sub _normalize_shutdown_how ($self, $how) {
     {
         return $how;
     }
-    return SHUT_RD if defined($how)   && !ref($how) && $how eq 'read';
-    return SHUT_WR if defined($how)   && !ref($how) && $how eq 'write';
+    return SHUT_RD if defined($how) && !ref($how) && $how eq 'read';
+    return SHUT_WR if defined($how) && !ref($how) && $how eq 'write';
     return SHUT_RDWR if defined($how) && !ref($how) && $how eq 'both';
     croak "how must be 'read', 'write', 'both', SHUT_RD, SHUT_WR, or SHUT_RDWR";
 }

@@ -93,7 +93,7 @@ sub watch ($self, $fh, %spec) {
     my ($read, $write, $error, $data, $et, $oneshot) =
         delete @spec{qw(read write error data edge_triggered oneshot)};
     croak "unknown args: " . join(", ", sort keys %spec) if %spec;
-    croak "read must be a coderef or undef" if defined $read   && ref($read) ne 'CODE';
+    croak "read must be a coderef or undef" if defined $read && ref($read) ne 'CODE';
     croak "write must be a coderef or undef" if defined $write && ref($write) ne 'CODE';
     croak "error must be a coderef or undef" if defined $error && ref($error) ne 'CODE';
     my $fd = fileno($fh);

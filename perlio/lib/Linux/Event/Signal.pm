@@ -57,13 +57,13 @@ sub signal ($self, $sig = undef, $cb = undef, %opt) {
         or croak "signal(): the loop is gone";
     my $token = ++$next_token;
     $engine->_sig_set($_, $cb, $data, $token) for @signos;
-    my $sub = bless {
+    my %sub = (
         engine  => $engine,
         signals => \@signos,
         token   => $token,
         active  => 1,
-        },
-        'Linux::Event::Signal::Subscription';
+    );
+    my $sub = bless \%sub, 'Linux::Event::Signal::Subscription';
     weaken($sub->{engine});
     return $sub;
 }

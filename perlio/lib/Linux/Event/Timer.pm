@@ -28,8 +28,8 @@ sub new ($class, %opt) {
     } else {
         delete $opt{timerfd};
         my $nonblocking = exists $opt{nonblocking} ? !!delete $opt{nonblocking} : 1;
-        my $cloexec     = exists $opt{cloexec}     ? !!delete $opt{cloexec}     : 1;
-        my $clock       = exists $opt{clock}       ? delete $opt{clock}         : 'monotonic';
+        my $cloexec     = exists $opt{cloexec} ? !!delete $opt{cloexec} : 1;
+        my $clock       = exists $opt{clock} ? delete $opt{clock} : 'monotonic';
         croak "Unknown option(s): " . join(", ", sort keys %opt) if %opt;
         my $id = $CLOCKS{ defined $clock ? $clock : '' }
             or croak "clock must be 'monotonic', 'realtime' or 'boottime'";

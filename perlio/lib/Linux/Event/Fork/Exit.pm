@@ -17,8 +17,8 @@ sub signaled ($self) {
     my $s = $self->{status};
     return $s >= 0 && ($s & 0x7f) != 0 && ($s & 0x7f) != 0x7f ? 1 : 0;
 }
-sub code     ($self) { return $self->exited   ? ($self->{status} >> 8) & 0xff : 0 }
-sub signal   ($self) { return $self->signaled ? $self->{status} & 0x7f        : 0 }
+sub code     ($self) { return $self->exited ? ($self->{status} >> 8) & 0xff : 0 }
+sub signal   ($self) { return $self->signaled ? $self->{status} & 0x7f : 0 }
 sub coredump ($self) { return $self->signaled && ($self->{status} & 0x80) ? 1 : 0 }
 
 # Names the seed's POD and examples used.

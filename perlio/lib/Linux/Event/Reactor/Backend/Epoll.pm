@@ -50,7 +50,7 @@ sub modify ($self, $fh_or_fd = undef, $mask = undef, %opt) {
     my $fd = _fd_of($fh_or_fd);
     return 0 if !defined $fd;
     my $has_loop = exists $opt{_loop} ? 1 : 0;
-    my $has_tag  = exists $opt{tag}   ? 1 : 0;
+    my $has_tag  = exists $opt{tag} ? 1 : 0;
     return $self->_mod($fd, int($mask), $has_loop, $opt{_loop}, $has_tag, $opt{tag});
 }
 
