@@ -9,7 +9,7 @@ binmode($out, ':evloop');
 print $out "line $_\n" for 1 .. 5;
 close $out or die "close: $!";
 
-open(my $in, '<:evloop', $path) or die "open: $!";   # loads PerlIO::evloop
+open(my $in, '<:evloop', $path) or die "open: $!";    # loads PerlIO::evloop
 while (my $line = <$in>) {
     print "read: $line";
 }

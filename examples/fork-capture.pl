@@ -10,9 +10,9 @@ use IO::Handle;
 
 my $loop = Linux::Event->new;
 my $left = 2;
-my $out = '';
+my $out  = '';
 $loop->fork(
-    cmd       => [ 'sh', '-c', 'echo hello from sh; echo to stderr >&2; exit 3' ],
+    cmd       => ['sh', '-c', 'echo hello from sh; echo to stderr >&2; exit 3'],
     on_stdout => sub ($child, $chunk) { $out .= $chunk },
     on_stderr => sub ($child, $chunk) { print "stderr: $chunk" },
     on_exit   => sub ($child, $exit) {
@@ -22,8 +22,9 @@ $loop->fork(
     },
 );
 $loop->fork(
+
     # A child sub ends by exec or _exit (returning is an error, exit 127).
-    child     => sub {
+    child => sub {
         print "hello from a Perl child, pid $$\n";
         STDOUT->flush;
         POSIX::_exit(0);

@@ -16,9 +16,9 @@ use Linux::Event::Connect;
 use Linux::Event::Stream;
 
 my ($secs, $conns, $depth) = (@ARGV, 2, 4, 8)[0 .. 2];
-$secs > 0 && $conns >= 1 && $depth >= 1 or die "usage: $0 [SECONDS] [CONNS] [DEPTH]\n";
+die "usage: $0 [SECONDS] [CONNS] [DEPTH]\n" unless $secs > 0 && $conns >= 1 && $depth >= 1;
 
-my $loop = Linux::Event->new;
+my $loop   = Linux::Event->new;
 my $listen = Linux::Event::Listen->new(
     loop      => $loop,
     host      => '127.0.0.1',
@@ -37,6 +37,7 @@ my $port = $listen->sockport;
 pipe(my $rd, my $wr) or die "pipe: $!";
 my $pid = fork // die "fork: $!";
 if ($pid == 0) {
+
     # The child leaves the parent's loop alone (its epoll set is shared
     # across fork): it makes its own loop and ends with _exit, so no
     # destructor unregisters the parent's listener.
@@ -46,12 +47,17 @@ if ($pid == 0) {
     POSIX::_exit(0);
 }
 close $wr;
+
 # The server runs until the client's report arrives (EOF on the pipe).
 my $report = '';
-$loop->watch($rd, read => sub ($loop, $fh, $w) {
-    my $n = sysread($fh, my $buf, 65536);
-    if ($n) { $report .= $buf } else { $loop->unwatch($fh); $loop->stop }
-});
+$loop->watch(
+    $rd,
+    read => sub ($loop, $fh, $w) {
+        my $n = sysread($fh, my $buf, 65536);
+        if ($n) { $report .= $buf }
+        else    { $loop->unwatch($fh); $loop->stop }
+    }
+);
 $loop->run;
 waitpid($pid, 0);
 print $report;
@@ -62,7 +68,7 @@ sub client ($port) {
     my ($lines, $bad, $open) = (0, 0, 0);
     my @rtt;
     my $t_end = Time::HiRes::time() + $secs;
-    my $t0 = Time::HiRes::time();
+    my $t0    = Time::HiRes::time();
     for my $c (1 .. $conns) {
         Linux::Event::Connect->new(
             loop       => $loop,
@@ -107,8 +113,10 @@ sub client ($port) {
     my $elapsed = Time::HiRes::time() - $t0;
     @rtt = sort { $a <=> $b } @rtt;
     my $pct = sub ($p) { @rtt ? sprintf('%.1f', 1e6 * $rtt[int($p / 100 * $#rtt)]) : 'n/a' };
-    return sprintf("lines/s %d (%d lines, %d connections, %d in flight each, %.2f s, %d mismatched)\n"
-        . "round trip us: p50 %s  p90 %s  p99 %s  max %s\n",
-        $lines / $elapsed, $lines, $conns, $depth, $elapsed, $bad,
-        $pct->(50), $pct->(90), $pct->(99), $pct->(100));
+    return sprintf(
+        "lines/s %d (%d lines, %d connections, %d in flight each, %.2f s, %d mismatched)\n"
+            . "round trip us: p50 %s  p90 %s  p99 %s  max %s\n",
+        $lines / $elapsed, $lines, $conns, $depth, $elapsed,
+        $bad, $pct->(50), $pct->(90), $pct->(99), $pct->(100)
+    );
 }

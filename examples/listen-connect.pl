@@ -7,20 +7,36 @@ use Linux::Event::Listen;
 use Linux::Event::Connect;
 use Linux::Event::Stream;
 
-my $loop = Linux::Event->new;
-my $listen = Linux::Event::Listen->new(loop => $loop, host => '127.0.0.1', port => 0,
+my $loop   = Linux::Event->new;
+my $listen = Linux::Event::Listen->new(
+    loop      => $loop,
+    host      => '127.0.0.1',
+    port      => 0,
     on_accept => sub ($loop, $fh, $peer, $listen) {
         say "accepted from $peer->{host}:$peer->{port}";
-        Linux::Event::Stream->new(loop => $loop, fh => $fh, codec => 'line',
-            on_message => sub ($s, $line, $data) { $s->write_message("hello, $line") });
-    });
-Linux::Event::Connect->new(loop => $loop, host => '127.0.0.1', port => $listen->sockport,
-    timeout_s => 2,
+        Linux::Event::Stream->new(
+            loop       => $loop,
+            fh         => $fh,
+            codec      => 'line',
+            on_message => sub ($s, $line, $data) { $s->write_message("hello, $line") }
+        );
+    }
+);
+Linux::Event::Connect->new(
+    loop       => $loop,
+    host       => '127.0.0.1',
+    port       => $listen->sockport,
+    timeout_s  => 2,
     on_error   => sub ($req, $errno, $data) { die "connect failed: errno $errno\n" },
     on_connect => sub ($req, $fh, $data) {
-        my $s = Linux::Event::Stream->new(loop => $loop, fh => $fh, codec => 'line',
-            on_message => sub ($s, $line, $data) { say $line; $s->close; $loop->stop });
+        my $s = Linux::Event::Stream->new(
+            loop       => $loop,
+            fh         => $fh,
+            codec      => 'line',
+            on_message => sub ($s, $line, $data) { say $line; $s->close; $loop->stop }
+        );
         $s->write_message('world');
-    });
+    }
+);
 $loop->run;
 $listen->cancel;

@@ -4,7 +4,7 @@
 use v5.36;
 use Linux::Event;
 
-my $loop = Linux::Event->new;          # a reactor
+my $loop = Linux::Event->new;    # a reactor
 pipe(my $rd, my $wr) or die "pipe: $!";
 $wr->autoflush(1);
 
@@ -17,12 +17,15 @@ $beat = sub ($loop) {
 };
 $loop->after(0.05, $beat);
 
-$loop->watch($rd, read => sub ($loop, $fh, $watcher) {
-    sysread($fh, my $buf, 4096);
-    print "pipe said: $buf";
-    if ($buf =~ /beat 3/) {
-        $watcher->cancel;
-        $loop->after(0, sub ($loop) { say "done"; $loop->stop });
+$loop->watch(
+    $rd,
+    read => sub ($loop, $fh, $watcher) {
+        sysread($fh, my $buf, 4096);
+        print "pipe said: $buf";
+        if ($buf =~ /beat 3/) {
+            $watcher->cancel;
+            $loop->after(0, sub ($loop) { say "done"; $loop->stop });
+        }
     }
-});
+);
 $loop->run;

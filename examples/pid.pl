@@ -5,10 +5,13 @@ use Linux::Event;
 use POSIX qw(WIFEXITED WEXITSTATUS);
 
 my $loop = Linux::Event->new;
-my $pid = fork // die "fork: $!";
+my $pid  = fork // die "fork: $!";
 POSIX::_exit(7) if $pid == 0;
-$loop->pid($pid, sub ($loop, $pid, $status, $data) {
-    say "child $pid exited with ", WIFEXITED($status) ? WEXITSTATUS($status) : "signal";
-    $loop->stop;
-});
+$loop->pid(
+    $pid,
+    sub ($loop, $pid, $status, $data) {
+        say "child $pid exited with ", WIFEXITED($status) ? WEXITSTATUS($status) : "signal";
+        $loop->stop;
+    }
+);
 $loop->run;

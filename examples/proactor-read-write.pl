@@ -5,18 +5,25 @@ use v5.36;
 use Socket qw(AF_UNIX SOCK_STREAM PF_UNSPEC);
 use Linux::Event::Loop;
 
-my $loop = Linux::Event::Loop->new(model => 'proactor');   # uring backend
+my $loop = Linux::Event::Loop->new(model => 'proactor');    # uring backend
 socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, PF_UNSPEC) or die "socketpair: $!";
 
-$loop->write(fh => $a, buf => "hello through io_uring\n",
+$loop->write(
+    fh          => $a,
+    buf         => "hello through io_uring\n",
     on_complete => sub ($op, $result, $data) {
         die $op->error->message if $op->failed;
         say "wrote $result->{bytes} bytes";
-    });
-$loop->read(fh => $b, len => 4096, data => 'reader',
+    }
+);
+$loop->read(
+    fh          => $b,
+    len         => 4096,
+    data        => 'reader',
     on_complete => sub ($op, $result, $data) {
         die $op->error->message if $op->failed;
         print "$data read: $result->{data}";
-    });
+    }
+);
 $loop->run_once while $loop->live_op_count;
 $loop->drain_callbacks;

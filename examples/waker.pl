@@ -4,14 +4,17 @@
 use v5.36;
 use Linux::Event;
 
-my $loop = Linux::Event->new;
+my $loop  = Linux::Event->new;
 my $waker = $loop->waker;
 my $total = 0;
-$loop->watch($waker->fh, read => sub ($loop, $fh, $w) {
-    $total += $waker->drain;
-    say "woken, total $total";
-    $loop->stop if $total >= 3;
-});
+$loop->watch(
+    $waker->fh,
+    read => sub ($loop, $fh, $w) {
+        $total += $waker->drain;
+        say "woken, total $total";
+        $loop->stop if $total >= 3;
+    }
+);
 my $pid = fork // die "fork: $!";
 if ($pid == 0) {
     $waker->signal for 1 .. 3;

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake libtool pkg-config perl libperl-dev
-          liburing-dev check libsubunit-dev"
+          liburing-dev check libsubunit-dev perltidy libperl-critic-perl"
 
 install_missing() {
     local missing=()

@@ -5,7 +5,7 @@ use strict;
 use warnings;
 use Test::More;
 use lib 't/lib';
-use EvlTest qw(has);
+use EvlTest qw(uring_loop);
 
 plan skip_all => 'Linux::Event::Loop is not in this tree'
     unless eval { require Linux::Event::Loop; 1 };
@@ -34,9 +34,7 @@ subtest 'fake backend through the facade' => sub {
 };
 
 subtest 'uring is the default backend of the facade' => sub {
-    plan skip_all => 'no io_uring' unless has('uring');
-    my $loop = eval { Linux::Event::Loop->new(model => 'proactor') };
-    plan skip_all => "io_uring unavailable: $@" unless $loop;
+    my $loop = uring_loop(sub { Linux::Event::Loop->new(model => 'proactor') }) or return;
     is($loop->backend_name, 'uring', 'uring');
     pipe(my $r, my $w) or die $!;
     syswrite($w, 'via facade');

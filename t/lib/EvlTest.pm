@@ -1,18 +1,18 @@
 package EvlTest;
+
 # Shared helpers for the prove tests.
-use strict;
-use warnings;
+use v5.36;
 use Exporter 'import';
+use Errno ();
 use File::Temp ();
 use Socket qw(AF_INET SOCK_STREAM SOL_SOCKET SO_REUSEADDR INADDR_LOOPBACK
-              pack_sockaddr_in sockaddr_in inet_aton);
+    pack_sockaddr_in sockaddr_in inet_aton);
 
-our @EXPORT_OK = qw(has temp_path tcp_pair set_nonblocking read_all_raw);
+our @EXPORT_OK = qw(has uring_loop temp_path tcp_pair set_nonblocking read_all_raw);
 
 # has('uring'): whether this kernel lets us create an io_uring.
 # has('threads'): whether this perl can run threads.
-sub has {
-    my ($what) = @_;
+sub has ($what) {
     if ($what eq 'uring') {
         my $v = 0;
         if (open(my $f, '<', '/proc/sys/kernel/io_uring_disabled')) {
@@ -28,12 +28,37 @@ sub has {
     return 0;
 }
 
+# uring_loop(sub { ...->new(backend => 'uring') }): the io_uring loop the
+# sub makes, or undef.  Undef is never silent: when io_uring is absent
+# (ENOSYS) or forbidden (EPERM: kernel.io_uring_disabled, a seccomp filter)
+# it records a skipped test, as the C suites exit 77; any other failure is
+# a regression and records a failing test with the error.
+sub uring_loop ($make) {
+    my $loop = eval { $make->() };
+    return $loop if $loop;
+    my $err = $@ || "the constructor returned no loop\n";
+    my $tb  = Test::More->builder;
+    for my $errno (Errno::ENOSYS(), Errno::EPERM()) {
+        my $text = do { local $! = $errno; "$!" };
+        if (index($err, $text) >= 0) {
+            chomp(my $why = $err);
+            $tb->skip("io_uring is absent or forbidden here: $why");
+            return undef;
+        }
+    }
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    $tb->ok(0, 'an io_uring loop can be made (io_uring is neither absent nor forbidden)');
+    $tb->diag($err);
+    return undef;
+}
+
 # A fresh temporary file name (the file exists, empty), removed at exit by
 # the process that made it (a forked child's exit leaves it alone).  Unique
 # per process, so tests can run in parallel under make -j.
 my @made;
 my $maker = $$;
-sub temp_path {
+
+sub temp_path () {
     my (undef, $name) = File::Temp::tempfile('evl-perlio-XXXXXX', TMPDIR => 1, UNLINK => 0);
     push @made, $name;
     return $name;
@@ -42,7 +67,7 @@ END { unlink @made if $$ == $maker }
 
 # A connected TCP pair over 127.0.0.1 (port chosen by the kernel):
 # returns ($client, $server_side).  Plain :unix:perlio handles.
-sub tcp_pair {
+sub tcp_pair () {
     socket(my $l, AF_INET, SOCK_STREAM, 0) or die "socket: $!";
     setsockopt($l, SOL_SOCKET, SO_REUSEADDR, 1);
     bind($l, pack_sockaddr_in(0, inet_aton('127.0.0.1'))) or die "bind: $!";
@@ -55,8 +80,7 @@ sub tcp_pair {
     return ($c, $s);
 }
 
-sub set_nonblocking {
-    my ($fh, $on) = @_;
+sub set_nonblocking ($fh, $on) {
     require Fcntl;
     my $fl = fcntl($fh, Fcntl::F_GETFL(), 0) or die "F_GETFL: $!";
     $fl = $on ? ($fl | Fcntl::O_NONBLOCK()) : ($fl & ~Fcntl::O_NONBLOCK());
@@ -64,8 +88,7 @@ sub set_nonblocking {
 }
 
 # Everything a file holds, read with sysread (no layer involved).
-sub read_all_raw {
-    my ($path) = @_;
+sub read_all_raw ($path) {
     open(my $f, '<:unix', $path) or die "$path: $!";
     my $all = '';
     1 while sysread($f, $all, 65536, length $all);

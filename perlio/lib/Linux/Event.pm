@@ -1,17 +1,16 @@
 package Linux::Event;
-use strict;
-use warnings;
+use v5.36;
 
 our $VERSION = '0.010';
 
 require PerlIO::evloop;
 require Linux::Event::Loop;
 
-sub new {
-	my ($class, %args) = @_;
-	# The seed's POD, README and companions all rely on a reactor default.
-	$args{model} = 'reactor' if !defined $args{model};
-	return Linux::Event::Loop->new(%args);
+sub new ($class, %args) {
+
+    # The seed's POD, README and companions all rely on a reactor default.
+    $args{model} = 'reactor' if !defined $args{model};
+    return Linux::Event::Loop->new(%args);
 }
 
 1;

@@ -1,6 +1,5 @@
 package Linux::Event::Clock;
-use strict;
-use warnings;
+use v5.36;
 
 our $VERSION = '0.011';
 
@@ -8,11 +7,10 @@ use Carp qw(croak);
 
 require PerlIO::evloop;
 
-sub new {
-	my ($class, %opt) = @_;
-	my $clock = defined $opt{clock} ? $opt{clock} : 'monotonic';
-	$clock eq 'monotonic' or croak "clock must be 'monotonic' (got '$clock')";
-	return $class->_new;    # primes the cache
+sub new ($class, %opt) {
+    my $clock = defined $opt{clock} ? $opt{clock} : 'monotonic';
+    $clock eq 'monotonic' or croak "clock must be 'monotonic' (got '$clock')";
+    return $class->_new;    # primes the cache
 }
 
 # tick, generation, now_ns, now_s, monotonic_ns, deadline_after,

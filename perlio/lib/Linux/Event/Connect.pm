@@ -1,7 +1,5 @@
 package Linux::Event::Connect;
 use v5.36;
-use strict;
-use warnings;
 
 our $VERSION = '0.010';
 
@@ -34,7 +32,7 @@ sub new ($class, %args) {
     Carp::croak('exactly one address mode is required (host/port, unix, or sockaddr)')
         if $hp + $un + $sa != 1;
 
-    my @cand;      # [family, packed sockaddr]
+    my @cand;    # [family, packed sockaddr]
     my $mode;
     if ($hp) {
         $mode = 'host/port';
@@ -96,15 +94,19 @@ sub new ($class, %args) {
             return $self;
         }
     }
+
     # The timer and the watcher hold the request while it is pending (a
     # request nobody stored still completes, as in the seed); both are
     # dropped when it is done, which breaks the cycle.
     if (defined $args{timeout_s}) {
-        $self->{timer} = $loop->after($args{timeout_s}, sub ($loop) {
-            return if $self->{done};
-            $self->{timer} = undef;
-            $self->_fail(Errno::ETIMEDOUT());
-        });
+        $self->{timer} = $loop->after(
+            $args{timeout_s},
+            sub ($loop) {
+                return if $self->{done};
+                $self->{timer} = undef;
+                $self->_fail(Errno::ETIMEDOUT());
+            }
+        );
     }
     $self->_next;
     return $self;
@@ -123,16 +125,18 @@ sub _resolve ($self, $host, $port) {
         $self->{cand} = [[Socket::AF_INET6(), Socket::pack_sockaddr_in6($port, $a6)]];
         return 0;
     }
+
     # Blocking, as in the seed: names are resolved synchronously.
-    my ($err, @res) = Socket::getaddrinfo($host, $port,
-        { socktype => Socket::SOCK_STREAM() });
+    my ($err, @res) = Socket::getaddrinfo($host, $port, { socktype => Socket::SOCK_STREAM() });
     if ($err) {
         $self->{gai_error} = "$err";
+
         # Map by the numeric EAI code; the string stays for the caller.
         my $code = $err + 0;
         return ($code == Socket::EAI_NONAME()
-            || (defined &Socket::EAI_NODATA && $code == Socket::EAI_NODATA()))
-            ? Errno::ENOENT() : Errno::EIO();
+                || (defined &Socket::EAI_NODATA && $code == Socket::EAI_NODATA()))
+            ? Errno::ENOENT()
+            : Errno::EIO();
     }
     $self->{cand} = [map { [$_->{family}, $_->{addr}] } @res];
     return @res ? 0 : Errno::ENOENT();
@@ -144,8 +148,8 @@ sub _next ($self) {
     while (!$self->{done} && (my $c = shift @{ $self->{cand} })) {
         my ($family, $addr) = @$c;
         my $fh;
-        unless (socket($fh, $family, Socket::SOCK_STREAM() | Socket::SOCK_NONBLOCK()
-                | Socket::SOCK_CLOEXEC(), 0)) {
+        my $type = Socket::SOCK_STREAM() | Socket::SOCK_NONBLOCK() | Socket::SOCK_CLOEXEC();
+        unless (socket($fh, $family, $type, 0)) {
             $last = $! + 0;
             $self->{errno} = $last;
             next;
@@ -168,10 +172,11 @@ sub _next ($self) {
 }
 
 sub _watch ($self) {
-    my $req = $self;
+    my $req   = $self;
     my $check = sub ($loop, $fh, $w) {
         return if $req->{done};
-        my $err = unpack('i', getsockopt($fh, Socket::SOL_SOCKET(), Socket::SO_ERROR()) // pack('i', 0));
+        my $err =
+            unpack('i', getsockopt($fh, Socket::SOL_SOCKET(), Socket::SO_ERROR()) // pack('i', 0));
         if ($err == 0) {
             $req->_succeed;
         } else {
@@ -220,7 +225,7 @@ sub _succeed ($self) {
 
 sub _fail ($self, $errno) {
     $self->{errno} = $errno;
-    $self->{done} = 1;
+    $self->{done}  = 1;
     $self->_teardown;
     $self->_stop_timer;
     my $cb = delete $self->{on_error};
@@ -232,7 +237,7 @@ sub _fail ($self, $errno) {
 sub cancel ($self) {
     return if $self->{done};
     $self->{cancelled} = 1;
-    $self->{done} = 1;
+    $self->{done}      = 1;
     delete $self->{on_connect};
     delete $self->{on_error};
     $self->_teardown;
@@ -242,10 +247,10 @@ sub cancel ($self) {
 }
 
 sub is_pending ($self) { return !$self->{done} }
-sub is_done ($self)    { return $self->{done} ? 1 : 0 }
-sub fh ($self)         { return $self->{fh} }
-sub errno ($self)      { return $self->{errno} }
-sub gai_error ($self)  { return $self->{gai_error} }
+sub is_done    ($self) { return $self->{done} ? 1 : 0 }
+sub fh         ($self) { return $self->{fh} }
+sub errno      ($self) { return $self->{errno} }
+sub gai_error  ($self) { return $self->{gai_error} }
 
 sub DESTROY ($self) {
     return if ${^GLOBAL_PHASE} eq 'DESTRUCT';

@@ -1,7 +1,5 @@
 package Linux::Event::Error;
 use v5.36;
-use strict;
-use warnings;
 
 use Carp qw(croak);
 

@@ -17,261 +17,272 @@ require Linux::Event::Fork::Request;
 # loop's own helper) and fork_helper() (that helper, made on first use).
 fieldhash my %DEFAULT_HELPER;
 
-sub import {
-	no strict 'refs';
-	for my $class (qw(Linux::Event::Loop Linux::Event::Reactor Linux::Event::Proactor)) {
-		*{"${class}::fork"} = \&_loop_fork if !defined &{"${class}::fork"};
-		*{"${class}::fork_helper"} = \&_loop_fork_helper if !defined &{"${class}::fork_helper"};
-	}
-	return;
+sub import ($, @) {
+    no strict 'refs';
+    for my $class (qw(Linux::Event::Loop Linux::Event::Reactor Linux::Event::Proactor)) {
+        *{"${class}::fork"}        = \&_loop_fork if !defined &{"${class}::fork"};
+        *{"${class}::fork_helper"} = \&_loop_fork_helper if !defined &{"${class}::fork_helper"};
+    }
+    return;
 }
 
 sub _loop_fork ($loop, %spec) {
-	my $helper = $DEFAULT_HELPER{$loop} //= __PACKAGE__->new($loop);
-	return $helper->spawn(%spec);
+    my $helper = $DEFAULT_HELPER{$loop} //= __PACKAGE__->new($loop);
+    return $helper->spawn(%spec);
 }
 
 sub _loop_fork_helper ($loop, %args) {
-	my $helper = $DEFAULT_HELPER{$loop};
-	return $DEFAULT_HELPER{$loop} = __PACKAGE__->new($loop, %args) if !$helper;
-	my $max = delete $args{max_children};
-	croak "unknown args: " . join(", ", sort keys %args) if %args;
-	$helper->max_children($max) if defined $max;
-	return $helper;
+    my $helper = $DEFAULT_HELPER{$loop};
+    return $DEFAULT_HELPER{$loop} = __PACKAGE__->new($loop, %args) if !$helper;
+    my $max = delete $args{max_children};
+    croak "unknown args: " . join(", ", sort keys %args) if %args;
+    $helper->max_children($max) if defined $max;
+    return $helper;
 }
 
 # ------------------------------------------------------------ the helper
 
 sub _check_max ($n) {
-	croak "max_children must be a non-negative integer"
-		if !defined $n || ref $n || $n !~ /\A[0-9]+\z/;
-	return 0 + $n;
+    croak "max_children must be a non-negative integer"
+        if !defined $n || ref $n || $n !~ /\A[0-9]+\z/;
+    return 0 + $n;
 }
 
 sub new ($class, $loop = undef, %args) {
-	croak "loop is required" if !$loop || !ref $loop;
-	my $max = exists $args{max_children} ? delete $args{max_children} : 0;
-	$max = _check_max($max // 0);
-	croak "unknown args: " . join(", ", sort keys %args) if %args;
-	return bless {
-		loop     => $loop,
-		max      => $max,
-		running  => 0,
-		queue    => [],
-		on_drain => undef,
-	}, $class;
+    croak "loop is required" if !$loop || !ref $loop;
+    my $max = exists $args{max_children} ? delete $args{max_children} : 0;
+    $max = _check_max($max // 0);
+    croak "unknown args: " . join(", ", sort keys %args) if %args;
+    return bless {
+        loop     => $loop,
+        max      => $max,
+        running  => 0,
+        queue    => [],
+        on_drain => undef,
+    }, $class;
 }
 
-sub loop ($self)    { return $self->{loop} }
+sub loop    ($self) { return $self->{loop} }
 sub running ($self) { return $self->{running} }
-sub queued ($self)  { return scalar @{ $self->{queue} } }
+sub queued  ($self) { return scalar @{ $self->{queue} } }
 
 sub max_children ($self, @arg) {
-	if (@arg && defined $arg[0]) {
-		$self->{max} = _check_max($arg[0]);
-		$self->_pump;
-		$self->_drain_check;
-	}
-	return $self->{max};
+    if (@arg && defined $arg[0]) {
+        $self->{max} = _check_max($arg[0]);
+        $self->_pump;
+        $self->_drain_check;
+    }
+    return $self->{max};
 }
 
 sub _full ($self) {
-	return $self->{max} > 0 && $self->{running} >= $self->{max};
+    return $self->{max} > 0 && $self->{running} >= $self->{max};
 }
 
 sub spawn ($self, %spec) {
-	_validate(\%spec);
-	if ($self->_full) {
-		my $req = Linux::Event::Fork::Request->_new(
-			fork => $self, spec => {%spec},
-			tag => $spec{tag}, data => $spec{data});
-		push @{ $self->{queue} }, $req;
-		return $req;
-	}
-	return $self->_start(\%spec);
+    _validate(\%spec);
+    if ($self->_full) {
+        my $req = Linux::Event::Fork::Request->_new(
+            fork => $self,
+            spec => {%spec},
+            tag  => $spec{tag},
+            data => $spec{data}
+        );
+        push @{ $self->{queue} }, $req;
+        return $req;
+    }
+    return $self->_start(\%spec);
 }
 
 sub drain ($self, %args) {
-	my $cb = delete $args{on_done};
-	croak "on_done is required" if !defined $cb;
-	croak "on_done must be a coderef" if ref $cb ne 'CODE';
-	croak "unknown args: " . join(", ", sort keys %args) if %args;
-	$self->{on_drain} = $cb;
-	$self->_drain_check;
-	return 1;
+    my $cb = delete $args{on_done};
+    croak "on_done is required" if !defined $cb;
+    croak "on_done must be a coderef" if ref $cb ne 'CODE';
+    croak "unknown args: " . join(", ", sort keys %args) if %args;
+    $self->{on_drain} = $cb;
+    $self->_drain_check;
+    return 1;
 }
 
 sub cancel_queued ($self, $pred = undef) {
-	croak "cancel_queued predicate must be a coderef" if defined $pred && ref $pred ne 'CODE';
-	my ($n, @keep) = (0);
-	# A predicate may look at (or cancel) other requests: walk a copy.
-	for my $req (@{ $self->{queue} }) {
-		if (!$req->{cancelled} && (!$pred || $pred->($req))) {
-			$req->{cancelled} = 1;
-			$n++;
-		} else {
-			push @keep, $req if !$req->{cancelled};
-		}
-	}
-	@{ $self->{queue} } = @keep;
-	$self->_drain_check;
-	return $n;
+    croak "cancel_queued predicate must be a coderef" if defined $pred && ref $pred ne 'CODE';
+    my ($n, @keep) = (0);
+
+    # A predicate may look at (or cancel) other requests: walk a copy.
+    for my $req (@{ $self->{queue} }) {
+        if (!$req->{cancelled} && (!$pred || $pred->($req))) {
+            $req->{cancelled} = 1;
+            $n++;
+        } else {
+            push @keep, $req if !$req->{cancelled};
+        }
+    }
+    @{ $self->{queue} } = @keep;
+    $self->_drain_check;
+    return $n;
 }
 
 # Starts queued requests while there is room (a limit of 0 has room for
 # all of them).
 sub _pump ($self) {
-	my $q = $self->{queue};
-	while (@$q && !$self->_full) {
-		my $req = shift @$q;
-		next if $req->{cancelled};
-		$req->{started} = 1;
-		$req->{child} = $self->_start($req->{spec});
-	}
-	return;
+    my $q = $self->{queue};
+    while (@$q && !$self->_full) {
+        my $req = shift @$q;
+        next if $req->{cancelled};
+        $req->{started} = 1;
+        $req->{child}   = $self->_start($req->{spec});
+    }
+    return;
 }
 
 sub _drain_check ($self) {
-	my $cb = $self->{on_drain};
-	return if !$cb || $self->{running} > 0 || @{ $self->{queue} };
-	$self->{on_drain} = undef;
-	eval { $cb->($self); 1 } or warn "Linux::Event::Fork: drain on_done died: $@";
-	return;
+    my $cb = $self->{on_drain};
+    return if !$cb || $self->{running} > 0 || @{ $self->{queue} };
+    $self->{on_drain} = undef;
+    eval { $cb->($self); 1 } or warn "Linux::Event::Fork: drain on_done died: $@";
+    return;
 }
 
 # ------------------------------------------------------------ checking
 
 my %KNOWN = map { $_ => 1 } qw(
-	cmd child on_stdout on_stderr on_exit on_timeout on_start timeout timeout_kill
-	capture_stdout capture_stderr stdin stdin_pipe cwd umask env clear_env tag data
-	process_group on_stdin_error inherit_stdin stdout_fh stderr_fh pipe_size
+    cmd child on_stdout on_stderr on_exit on_timeout on_start timeout timeout_kill
+    capture_stdout capture_stderr stdin stdin_pipe cwd umask env clear_env tag data
+    process_group on_stdin_error inherit_stdin stdout_fh stderr_fh pipe_size
 );
 
 # Croaks, in the seed's order, at the first thing wrong with a spec; all
 # of it before any pipe or fork.
 sub _validate ($s) {
-	my ($cmd, $child) = ($s->{cmd}, $s->{child});
-	croak "provide exactly one of cmd or child" if defined $cmd && defined $child;
-	croak "cmd or child is required" if !defined $cmd && !defined $child;
-	if (defined $cmd) {
-		croak "cmd must be an arrayref" if ref $cmd ne 'ARRAY' || !@$cmd;
-	} else {
-		croak "child must be a coderef" if ref $child ne 'CODE';
-	}
-	for my $k (qw(on_stdout on_stderr on_exit on_timeout on_start on_stdin_error)) {
-		croak "$k must be a coderef" if defined $s->{$k} && ref $s->{$k} ne 'CODE';
-	}
-	for my $k (qw(timeout timeout_kill)) {
-		croak "$k must be numeric seconds"
-			if defined $s->{$k} && (ref $s->{$k} || !looks_like_number($s->{$k}));
-	}
-	croak "cwd must be a string" if defined $s->{cwd} && ref $s->{cwd};
-	if (defined $s->{umask}) {
-		croak "umask must be an integer" if ref $s->{umask} || $s->{umask} !~ /\A\s*[0-9]+\s*\z/;
-		croak "umask out of range: $s->{umask}" if $s->{umask} > 0777;
-	}
-	croak "env must be a hashref" if defined $s->{env} && ref $s->{env} ne 'HASH';
-	croak "pipe_size must be a positive integer"
-		if defined $s->{pipe_size} && (ref $s->{pipe_size} || $s->{pipe_size} !~ /\A[1-9][0-9]*\z/);
-	for my $k (qw(stdout stderr)) {
-		croak "${k}_fh cannot be combined with on_$k or capture_$k"
-			if $s->{"${k}_fh"} && (defined $s->{"on_$k"} || $s->{"capture_$k"});
-	}
-	my @unknown = grep { !$KNOWN{$_} } keys %$s;
-	croak "unknown args: " . join(", ", sort @unknown) if @unknown;
-	return;
+    my ($cmd, $child) = ($s->{cmd}, $s->{child});
+    croak "provide exactly one of cmd or child" if defined $cmd && defined $child;
+    croak "cmd or child is required" if !defined $cmd && !defined $child;
+    if (defined $cmd) {
+        croak "cmd must be an arrayref" if ref $cmd ne 'ARRAY' || !@$cmd;
+    } else {
+        croak "child must be a coderef" if ref $child ne 'CODE';
+    }
+    for my $k (qw(on_stdout on_stderr on_exit on_timeout on_start on_stdin_error)) {
+        croak "$k must be a coderef" if defined $s->{$k} && ref $s->{$k} ne 'CODE';
+    }
+    for my $k (qw(timeout timeout_kill)) {
+        croak "$k must be numeric seconds"
+            if defined $s->{$k} && (ref $s->{$k} || !looks_like_number($s->{$k}));
+    }
+    croak "cwd must be a string" if defined $s->{cwd} && ref $s->{cwd};
+    if (defined $s->{umask}) {
+        croak "umask must be an integer" if ref $s->{umask} || $s->{umask} !~ /\A\s*[0-9]+\s*\z/;
+        croak "umask out of range: $s->{umask}" if $s->{umask} > oct(777);
+    }
+    croak "env must be a hashref" if defined $s->{env} && ref $s->{env} ne 'HASH';
+    croak "pipe_size must be a positive integer"
+        if defined $s->{pipe_size} && (ref $s->{pipe_size} || $s->{pipe_size} !~ /\A[1-9][0-9]*\z/);
+    for my $k (qw(stdout stderr)) {
+        croak "${k}_fh cannot be combined with on_$k or capture_$k"
+            if $s->{"${k}_fh"} && (defined $s->{"on_$k"} || $s->{"capture_$k"});
+    }
+    my @unknown = grep { !$KNOWN{$_} } keys %$s;
+    croak "unknown args: " . join(", ", sort @unknown) if @unknown;
+    return;
 }
 
 # ------------------------------------------------------------ starting
 
 sub _start ($self, $s) {
-	my $loop = $self->{loop};
-	my $cap_out = exists $s->{capture_stdout} ? !!$s->{capture_stdout} : defined $s->{on_stdout};
-	my $cap_err = exists $s->{capture_stderr} ? !!$s->{capture_stderr} : defined $s->{on_stderr};
-	my $stdin = $s->{stdin};
-	my %x = (
-		capture_stdout => $cap_out,
-		capture_stderr => $cap_err,
-		on_stdout      => $s->{on_stdout},
-		on_stderr      => $s->{on_stderr},
-		on_timeout     => $s->{on_timeout},
-		on_stdin_error => $s->{on_stdin_error},
-		timeout        => $s->{timeout},
-		timeout_kill   => $s->{timeout_kill},
-		cwd            => $s->{cwd},
-		umask          => $s->{umask},
-		process_group  => $s->{process_group},
-		stdin_mode     => (defined $stdin || $s->{stdin_pipe}) ? 'pipe'
-		                : $s->{inherit_stdin} ? 'inherit' : 'null',
-		pipe_size      => $s->{pipe_size},
-		stdout_raw     => $s->{stdout_fh},
-		stderr_raw     => $s->{stderr_fh},
-	);
-	my $env = $s->{env};
-	if (defined $s->{cmd}) {
-		$x{cmd} = $s->{cmd};
-		$x{clear_env} = $s->{clear_env};
-		$x{env} = [ map { "$_=" . ($env->{$_} // '') } sort keys %$env ] if $env;
-	} elsif ($env || $s->{clear_env}) {
-		# %ENV is perl's: set it in the child, after cwd and umask.
-		my ($code, $clear) = ($s->{child}, $s->{clear_env});
-		$x{child} = sub {
-			%ENV = () if $clear;
-			if ($env) {
-				$ENV{$_} = $env->{$_} // '' for keys %$env;
-			}
-			$code->();
-		};
-	} else {
-		$x{child} = $s->{child};
-	}
+    my $loop    = $self->{loop};
+    my $cap_out = exists $s->{capture_stdout} ? !!$s->{capture_stdout} : defined $s->{on_stdout};
+    my $cap_err = exists $s->{capture_stderr} ? !!$s->{capture_stderr} : defined $s->{on_stderr};
+    my $stdin   = $s->{stdin};
+    my $stdin_mode =
+          (defined $stdin || $s->{stdin_pipe}) ? 'pipe'
+        : $s->{inherit_stdin} ? 'inherit'
+        : 'null';
+    my %x = (
+        capture_stdout => $cap_out,
+        capture_stderr => $cap_err,
+        on_stdout      => $s->{on_stdout},
+        on_stderr      => $s->{on_stderr},
+        on_timeout     => $s->{on_timeout},
+        on_stdin_error => $s->{on_stdin_error},
+        timeout        => $s->{timeout},
+        timeout_kill   => $s->{timeout_kill},
+        cwd            => $s->{cwd},
+        umask          => $s->{umask},
+        process_group  => $s->{process_group},
+        stdin_mode     => $stdin_mode,
+        pipe_size      => $s->{pipe_size},
+        stdout_raw     => $s->{stdout_fh},
+        stderr_raw     => $s->{stderr_fh},
+    );
+    my $env = $s->{env};
+    if (defined $s->{cmd}) {
+        $x{cmd}       = $s->{cmd};
+        $x{clear_env} = $s->{clear_env};
+        $x{env}       = [map { "$_=" . ($env->{$_} // '') } sort keys %$env] if $env;
+    } elsif ($env || $s->{clear_env}) {
 
-	my $child = bless {
-		loop => $loop,
-		tag  => $s->{tag},
-		data => $s->{data},
-		pid  => undef,
-		exit => undef,
-		fork => $self,
-	}, 'Linux::Event::Fork::Child';
-	my $on_exit = $s->{on_exit};
-	$x{on_exit} = sub ($c, $status) {
-		my $exit = $c->{exit} //= Linux::Event::Fork::Exit->new($c->{pid}, $status);
-		if ($on_exit) {
-			eval { $on_exit->($c, $exit); 1 }
-				or warn "Linux::Event::Fork: on_exit callback died: $@";
-		}
-		$self->_finished;
-	};
-	$child->{pid} = Linux::Event::Fork::XS::spawn($child, $loop, \%x);
-	$self->{running}++;
-	for my $fd (1, 2) {
-		my $name = $fd == 1 ? 'stdout_fh' : 'stderr_fh';
-		next if !$s->{$name};
-		my $raw = Linux::Event::Fork::XS::take_fd($child, $fd);
-		# Non-blocking already; :evloop:evline makes readline give whole
-		# lines, or undef with EAGAIN until more arrives.
-		open(my $fh, '<&=', $raw) or croak "fdopen: $!";
-		binmode($fh, ':evloop:evline') or croak "binmode: $!";
-		$child->{$name} = $fh;
-	}
+        # %ENV is perl's: set it in the child, after cwd and umask.
+        my ($code, $clear) = ($s->{child}, $s->{clear_env});
+        $x{child} = sub {
+            ## no critic (Variables::RequireLocalizedPunctuationVars): the child keeps it
+            %ENV = () if $clear;
+            if ($env) {
+                $ENV{$_} = $env->{$_} // '' for keys %$env;
+            }
+            $code->();
+        };
+    } else {
+        $x{child} = $s->{child};
+    }
 
-	if (my $on_start = $s->{on_start}) {
-		eval { $on_start->($child); 1 } or warn "Linux::Event::Fork: on_start callback died: $@";
-	}
-	if (defined $stdin) {
-		$child->stdin_write($stdin) if length $stdin;
-		$child->close_stdin if !$s->{stdin_pipe};
-	}
-	return $child;
+    my %child = (
+        loop => $loop,
+        tag  => $s->{tag},
+        data => $s->{data},
+        pid  => undef,
+        exit => undef,
+        fork => $self,
+    );
+    my $child   = bless \%child, 'Linux::Event::Fork::Child';
+    my $on_exit = $s->{on_exit};
+    $x{on_exit} = sub ($c, $status) {
+        my $exit = $c->{exit} //= Linux::Event::Fork::Exit->new($c->{pid}, $status);
+        if ($on_exit) {
+            eval { $on_exit->($c, $exit); 1 }
+                or warn "Linux::Event::Fork: on_exit callback died: $@";
+        }
+        $self->_finished;
+    };
+    $child->{pid} = Linux::Event::Fork::XS::spawn($child, $loop, \%x);
+    $self->{running}++;
+    for my $fd (1, 2) {
+        my $name = $fd == 1 ? 'stdout_fh' : 'stderr_fh';
+        next if !$s->{$name};
+        my $raw = Linux::Event::Fork::XS::take_fd($child, $fd);
+
+        # Non-blocking already; :evloop:evline makes readline give whole
+        # lines, or undef with EAGAIN until more arrives.
+        open(my $fh, '<&=', $raw) or croak "fdopen: $!";
+        binmode($fh, ':evloop:evline') or croak "binmode: $!";
+        $child->{$name} = $fh;
+    }
+
+    if (my $on_start = $s->{on_start}) {
+        eval { $on_start->($child); 1 } or warn "Linux::Event::Fork: on_start callback died: $@";
+    }
+    if (defined $stdin) {
+        $child->stdin_write($stdin) if length $stdin;
+        $child->close_stdin if !$s->{stdin_pipe};
+    }
+    return $child;
 }
 
 # A child of this helper has finished (on_exit done, or cancelled).
 sub _finished ($self) {
-	$self->{running}-- if $self->{running} > 0;
-	$self->_pump;
-	$self->_drain_check;
-	return;
+    $self->{running}-- if $self->{running} > 0;
+    $self->_pump;
+    $self->_drain_check;
+    return;
 }
 
 1;

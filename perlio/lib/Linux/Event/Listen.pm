@@ -1,7 +1,5 @@
 package Linux::Event::Listen;
 use v5.36;
-use strict;
-use warnings;
 
 our $VERSION = '0.010';
 
@@ -29,7 +27,7 @@ sub new ($class, %args) {
             if defined $args{$k} && ref $args{$k} ne 'CODE';
     }
     my $max_given = exists $args{max_accept_per_tick};
-    my $max = $max_given ? $args{max_accept_per_tick} : 128;
+    my $max       = $max_given ? $args{max_accept_per_tick} : 128;
     Carp::croak('max_accept_per_tick must be a positive integer')
         if !defined $max || ref $max || $max !~ /\A\d+\z/ || $max < 1;
     my @unknown = sort grep { !$KNOWN{$_} } keys %args;
@@ -47,13 +45,13 @@ sub new ($class, %args) {
     Carp::croak('either fh, host/port, or path is required')
         unless defined $args{fh} || $has_hp || defined $args{path};
 
-    my $loop = $args{loop};
+    my $loop        = $args{loop};
     my $nonblocking = $args{nonblocking} // 1;
-    my $cloexec = $args{cloexec} // 1;
-    my $backlog = $args{backlog} // 4096;
+    my $cloexec     = $args{cloexec}     // 1;
+    my $backlog     = $args{backlog}     // 4096;
     my ($fh, $owns, $path);
     if (defined $args{fh}) {
-        $fh = $args{fh};
+        $fh   = $args{fh};
         $owns = $args{owns_socket} // 0;
     } elsif ($has_hp) {
         require IO::Socket::IP;
@@ -65,6 +63,7 @@ sub new ($class, %args) {
             ReuseAddr => ($args{reuseaddr} // 1) ? 1 : 0,
         );
         $o{ReusePort} = 1 if $args{reuseport};
+
         # Before bind, where it has an effect (the seed set it after).
         $o{V6Only} = $args{v6only} ? 1 : 0 if defined $args{v6only};
         $fh = IO::Socket::IP->new(%o);
@@ -92,43 +91,51 @@ sub new ($class, %args) {
     }
     _set_flags($fh, $nonblocking, $cloexec);
 
-    my $et = exists $args{edge_triggered} ? ($args{edge_triggered} ? 1 : 0)
+    my $et =
+        exists $args{edge_triggered}
+        ? ($args{edge_triggered} ? 1 : 0)
         : ($max_given ? 0 : 1);
     my $self = bless {
-        loop        => $loop,
-        fh          => $fh,
-        fd          => fileno($fh),
-        path        => $path,
-        owns_socket => $owns ? 1 : 0,
+        loop             => $loop,
+        fh               => $fh,
+        fd               => fileno($fh),
+        path             => $path,
+        owns_socket      => $owns ? 1 : 0,
         unlink_on_cancel => defined $path ? ($args{unlink_on_cancel} // 1) : 0,
-        on_accept   => $args{on_accept},
-        on_error    => $args{on_error},
-        on_emfile   => $args{on_emfile},
-        warn_unhandled => $args{warn_on_unhandled_error} ? 1 : 0,
-        max         => $max + 0,
-        nonblocking => $nonblocking ? 1 : 0,
-        cloexec     => $cloexec ? 1 : 0,
-        edge        => $et,
-        oneshot     => $args{oneshot} ? 1 : 0,
-        paused      => 0,
-        cancelled   => 0,
-        in_accept   => 0,
-        family      => 'unknown',
-        watcher     => undef,
-        retry       => undef,
+        on_accept        => $args{on_accept},
+        on_error         => $args{on_error},
+        on_emfile        => $args{on_emfile},
+        warn_unhandled   => $args{warn_on_unhandled_error} ? 1 : 0,
+        max              => $max + 0,
+        nonblocking      => $nonblocking ? 1 : 0,
+        cloexec          => $cloexec ? 1 : 0,
+        edge             => $et,
+        oneshot          => $args{oneshot} ? 1 : 0,
+        paused           => 0,
+        cancelled        => 0,
+        in_accept        => 0,
+        family           => 'unknown',
+        watcher          => undef,
+        retry            => undef,
     }, $class;
 
     # The watcher's callbacks hold the listener, as in the seed: a listener
     # made and not stored keeps serving until cancel.
     my %spec = (
-        read => sub ($loop, $lfh, $w) { $self->_accept_batch },
+        read           => sub ($loop, $lfh, $w) { $self->_accept_batch },
         edge_triggered => $et,
-        oneshot => $self->{oneshot},
+        oneshot        => $self->{oneshot},
     );
     if ($self->{on_error} || $self->{warn_unhandled}) {
         $spec{error} = sub ($loop, $lfh, $w) {
-            $self->_report({ op => 'watch', error => 'listener socket error/hup',
-                fatal => 0 }, 'watcher');
+            $self->_report(
+                {
+                    op    => 'watch',
+                    error => 'listener socket error/hup',
+                    fatal => 0
+                },
+                'watcher'
+            );
         };
     }
     $self->{watcher} = $loop->watch($fh, %spec);
@@ -138,8 +145,20 @@ sub new ($class, %args) {
 sub _setup_failed ($args, $err, $extra) {
     my $errno = $! + 0;
     if (my $cb = $args->{on_error}) {
-        eval { $cb->($args->{loop}, { op => 'setup', errno => $errno,
-            error => "$err", fatal => 1, %$extra }, undef); 1 };
+        eval {
+            $cb->(
+                $args->{loop},
+                {
+                    op    => 'setup',
+                    errno => $errno,
+                    error => "$err",
+                    fatal => 1,
+                    %$extra
+                },
+                undef
+            );
+            1;
+        };
     }
     Carp::croak("listen setup failed: $err");
 }
@@ -160,13 +179,20 @@ sub _peer ($addr) {
     my $fam = Socket::sockaddr_family($addr);
     if ($fam == Socket::AF_INET()) {
         my ($port, $ip) = Socket::unpack_sockaddr_in($addr);
-        return { family => 'inet', host => Socket::inet_ntop(Socket::AF_INET(), $ip),
-            port => $port };
+        return {
+            family => 'inet',
+            host   => Socket::inet_ntop(Socket::AF_INET(), $ip),
+            port   => $port
+        };
     }
     if ($fam == Socket::AF_INET6()) {
         my ($port, $ip, $scope) = Socket::unpack_sockaddr_in6($addr);
-        return { family => 'inet6', host => Socket::inet_ntop(Socket::AF_INET6(), $ip),
-            port => $port, scope_id => $scope };
+        return {
+            family   => 'inet6',
+            host     => Socket::inet_ntop(Socket::AF_INET6(), $ip),
+            port     => $port,
+            scope_id => $scope
+        };
     }
     if ($fam == Socket::AF_UNIX()) {
         my $p = length($addr) > 2 ? Socket::unpack_sockaddr_un($addr) : '';
@@ -176,8 +202,11 @@ sub _peer ($addr) {
 }
 
 sub _report ($self, $err, $what) {
-    if ($what eq 'accept' && $self->{on_emfile} && defined $err->{errno}
-        && ($err->{errno} == Errno::EMFILE() || $err->{errno} == Errno::ENFILE())) {
+    if (   $what eq 'accept'
+        && $self->{on_emfile}
+        && defined $err->{errno}
+        && ($err->{errno} == Errno::EMFILE() || $err->{errno} == Errno::ENFILE()))
+    {
         eval { $self->{on_emfile}->($self->{loop}, $err, $self); 1 };
     } elsif ($self->{on_error}) {
         eval { $self->{on_error}->($self->{loop}, $err, $self); 1 };
@@ -191,7 +220,7 @@ sub _accept_batch ($self) {
     my $lfh = $self->{fh} or return;
     local $self->{in_accept} = 1;
     my $n = 0;
-    my $retry;         # seconds until the rest of the queue is tried
+    my $retry;    # seconds until the rest of the queue is tried
     while ($n < $self->{max}) {
         my $client;
         my $addr = accept($client, $lfh);
@@ -199,8 +228,8 @@ sub _accept_batch ($self) {
             my $e = $! + 0;
             next if $e == Errno::EINTR() || $e == Errno::ECONNABORTED();
             last if $e == Errno::EAGAIN() || $e == Errno::EWOULDBLOCK();
-            $self->_report({ op => 'accept', errno => $e, error => "$!", fatal => 0 },
-                'accept');
+            $self->_report({ op => 'accept', errno => $e, error => "$!", fatal => 0 }, 'accept');
+
             # Out of descriptors: an edge-triggered watcher would not fire
             # again for the connections already waiting, so retry soon.
             $retry = 0.05 if $e == Errno::EMFILE() || $e == Errno::ENFILE();
@@ -209,12 +238,15 @@ sub _accept_batch ($self) {
         $n++;
         _set_flags($client, $self->{nonblocking}, $self->{cloexec});
         my $peer = _peer($addr);
-        my $ok = eval { $self->{on_accept}->($self->{loop}, $client, $peer, $self); 1 };
+        my $ok   = eval { $self->{on_accept}->($self->{loop}, $client, $peer, $self); 1 };
         unless ($ok) {
             my $err = $@;
             die $err unless $self->{on_error};
-            eval { $self->{on_error}->($self->{loop},
-                { op => 'on_accept', error => "$err", fatal => 0 }, $self); 1 };
+            eval {
+                $self->{on_error}
+                    ->($self->{loop}, { op => 'on_accept', error => "$err", fatal => 0 }, $self);
+                1;
+            };
         }
         last if $self->{cancelled} || $self->{paused};
         $retry = 0 if $n == $self->{max};
@@ -224,12 +256,16 @@ sub _accept_batch ($self) {
         return;
     }
     return if $self->{paused};
+
     # Edge-triggered: connections left in the queue raise no new edge.
     if (defined $retry && ($self->{edge} || $self->{oneshot})) {
-        $self->{retry} //= $self->{loop}->after($retry, sub ($loop) {
-            $self->{retry} = undef;
-            $self->_accept_batch;
-        });
+        $self->{retry} //= $self->{loop}->after(
+            $retry,
+            sub ($loop) {
+                $self->{retry} = undef;
+                $self->_accept_batch;
+            }
+        );
     }
     if ($self->{oneshot} && $self->{watcher}) {
         $self->{watcher}->disable_read;
@@ -273,14 +309,14 @@ sub resume ($self) {
     return $self;
 }
 
-sub watcher ($self)    { return $self->{watcher} }
-sub fh ($self)         { return $self->{fh} }
-sub fd ($self)         { return $self->{fh} ? fileno($self->{fh}) : undef }
-sub is_paused ($self)  { return $self->{paused} ? 1 : 0 }
+sub watcher    ($self) { return $self->{watcher} }
+sub fh         ($self) { return $self->{fh} }
+sub fd         ($self) { return $self->{fh} ? fileno($self->{fh}) : undef }
+sub is_paused  ($self) { return $self->{paused} ? 1 : 0 }
 sub is_running ($self) { return $self->{watcher} ? 1 : 0 }
-sub family ($self)     { return $self->{family} }
-sub is_unix ($self)    { return 0 }
-sub is_tcp ($self)     { return 0 }
+sub family     ($self) { return $self->{family} }
+sub is_unix    ($self) { return 0 }
+sub is_tcp     ($self) { return 0 }
 
 sub sockhost ($self) {
     my $fh = $self->{fh} or return undef;

@@ -1,6 +1,5 @@
 package Linux::Event::Loop;
-use strict;
-use warnings;
+use v5.36;
 
 our $VERSION = '0.010';
 
@@ -11,29 +10,32 @@ require PerlIO::evloop;
 # READABLE WRITABLE PRIO RDHUP ET ONESHOT ERR HUP: constant subs of the XS
 # (perlio/xs/reactor.xs defines them once for every package that has them).
 
-sub new {
-	my ($class, %args) = @_;
-	my $model = delete $args{model};
-	croak "model is required and must be 'reactor' or 'proactor'" if !defined $model;
-	my $backend = delete $args{backend};
-	my $self = bless { model => $model }, $class;
-	if ($model eq 'reactor') {
-		require Linux::Event::Reactor;
-		$self->{impl} = Linux::Event::Reactor->new(%args,
-			backend => (defined $backend ? $backend : 'epoll'), loop => $self);
-	} elsif ($model eq 'proactor') {
-		require Linux::Event::Proactor;
-		# No loop => $self here: $op->loop is the engine (the seed's rule).
-		$self->{impl} = Linux::Event::Proactor->new(%args,
-			backend => (defined $backend ? $backend : 'uring'));
-	} else {
-		croak "unknown model '$model'";
-	}
-	return $self;
+sub new ($class, %args) {
+    my $model = delete $args{model};
+    croak "model is required and must be 'reactor' or 'proactor'" if !defined $model;
+    my $backend = delete $args{backend};
+    my $self    = bless { model => $model }, $class;
+    if ($model eq 'reactor') {
+        require Linux::Event::Reactor;
+        $self->{impl} = Linux::Event::Reactor->new(
+            %args,
+            backend => (defined $backend ? $backend : 'epoll'),
+            loop    => $self
+        );
+    } elsif ($model eq 'proactor') {
+        require Linux::Event::Proactor;
+
+        # No loop => $self here: $op->loop is the engine (the seed's rule).
+        $self->{impl} =
+            Linux::Event::Proactor->new(%args, backend => (defined $backend ? $backend : 'uring'));
+    } else {
+        croak "unknown model '$model'";
+    }
+    return $self;
 }
 
-sub model { return $_[0]{model} }
-sub impl  { return $_[0]{impl} }
+sub model ($self) { return $self->{model} }
+sub impl  ($self) { return $self->{impl} }
 
 # Delegation: backend_name clock is_running run run_once stop, timer
 # backend sched signal waker pid watch unwatch cancel after at, read write

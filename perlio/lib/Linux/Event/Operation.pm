@@ -1,6 +1,5 @@
 package Linux::Event::Operation;
-use strict;
-use warnings;
+use v5.36;
 
 use PerlIO::evloop ();    # every method is XS (perlio/xs/operation.xs)
 

@@ -1,6 +1,5 @@
 package Linux::Event::Pid;
-use strict;
-use warnings;
+use v5.36;
 
 our $VERSION = '0.010';
 
@@ -12,52 +11,48 @@ require Linux::Event::Reactor;
 
 my $next_token = 0;
 
-sub new {
-	my ($class, %args) = @_;
-	my $loop = delete $args{loop};
-	croak "loop is required" if !$loop;
-	croak "unknown args: " . join(", ", sort keys %args) if %args;
-	my $self = bless { loop => $loop }, $class;
-	weaken($self->{loop});
-	return $self;
+sub new ($class, %args) {
+    my $loop = delete $args{loop};
+    croak "loop is required" if !$loop;
+    croak "unknown args: " . join(", ", sort keys %args) if %args;
+    my $self = bless { loop => $loop }, $class;
+    weaken($self->{loop});
+    return $self;
 }
 
-sub loop { return $_[0]{loop} }
+sub loop ($self) { return $self->{loop} }
 
-sub pid {
-	my ($self, $pid, $cb, %opt) = @_;
-	croak "pid is required" if !defined $pid;
-	croak "callback is required" if !$cb || ref($cb) ne 'CODE';
-	my @bad = grep { $_ ne 'data' && $_ ne 'reap' } keys %opt;
-	croak "unknown opts: " . join(", ", sort @bad) if @bad;
-	croak "pid must be a positive integer" if ref($pid) || $pid !~ /\A\d+\z/ || $pid < 1;
-	my $reap = exists $opt{reap} ? ($opt{reap} ? 1 : 0) : 1;
-	my $engine = Linux::Event::Reactor::_engine_of($self->{loop})
-		or croak "pid(): the loop is gone";
-	my $token = ++$next_token;
-	$engine->_pid_start(0 + $pid, $cb, $opt{data}, $reap, $token);
-	my $sub = bless { engine => $engine, pid => 0 + $pid, token => $token },
-		'Linux::Event::Pid::Subscription';
-	weaken($sub->{engine});
-	return $sub;
+sub pid ($self, $pid = undef, $cb = undef, %opt) {
+    croak "pid is required" if !defined $pid;
+    croak "callback is required" if !$cb || ref($cb) ne 'CODE';
+    my @bad = grep { $_ ne 'data' && $_ ne 'reap' } keys %opt;
+    croak "unknown opts: " . join(", ", sort @bad) if @bad;
+    croak "pid must be a positive integer" if ref($pid) || $pid !~ /\A\d+\z/ || $pid < 1;
+    my $reap   = exists $opt{reap} ? ($opt{reap} ? 1 : 0) : 1;
+    my $engine = Linux::Event::Reactor::_engine_of($self->{loop})
+        or croak "pid(): the loop is gone";
+    my $token = ++$next_token;
+    $engine->_pid_start(0 + $pid, $cb, $opt{data}, $reap, $token);
+    my $sub = bless { engine => $engine, pid => 0 + $pid, token => $token },
+        'Linux::Event::Pid::Subscription';
+    weaken($sub->{engine});
+    return $sub;
 }
 
 package Linux::Event::Pid::Subscription;
 
 our $VERSION = '0.010';
 
-sub pid { return $_[0]{pid} }
+sub pid ($self) { return $self->{pid} }
 
-sub is_active {
-	my ($self) = @_;
-	my $engine = $self->{engine} or return 0;
-	return $engine->_pid_active($self->{pid}, $self->{token});
+sub is_active ($self) {
+    my $engine = $self->{engine} or return 0;
+    return $engine->_pid_active($self->{pid}, $self->{token});
 }
 
-sub cancel {
-	my ($self) = @_;
-	my $engine = $self->{engine} or return 0;
-	return $engine->_pid_cancel($self->{pid}, $self->{token});
+sub cancel ($self) {
+    my $engine = $self->{engine} or return 0;
+    return $engine->_pid_cancel($self->{pid}, $self->{token});
 }
 
 1;

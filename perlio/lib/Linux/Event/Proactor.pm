@@ -1,7 +1,5 @@
 package Linux::Event::Proactor;
 use v5.36;
-use strict;
-use warnings;
 
 use Carp qw(croak);
 use Scalar::Util qw(blessed reftype);
@@ -49,7 +47,8 @@ sub new ($class, %arg) {
         live_op_count  => 0,
     }, $class;
 
-    my $backend_class = $backend_name eq 'uring'
+    my $backend_class =
+        $backend_name eq 'uring'
         ? 'Linux::Event::Proactor::Backend::Uring'
         : 'Linux::Event::Proactor::Backend::Fake';
     $self->{backend} = $backend_class->_new(%arg, loop => $self);
@@ -61,10 +60,10 @@ sub new ($class, %arg) {
     return $self;
 }
 
-sub clock        ($self) { return $self->{clock} }
-sub backend_name ($self) { return $self->{backend_name} }
+sub clock         ($self) { return $self->{clock} }
+sub backend_name  ($self) { return $self->{backend_name} }
 sub live_op_count ($self) { return $self->{live_op_count} }
-sub is_running   ($self) { return $self->{running} ? 1 : 0 }
+sub is_running    ($self) { return $self->{running} ? 1 : 0 }
 
 sub run ($self) {
     $self->{running}        = 1;

@@ -20,111 +20,111 @@ require Linux::Event::Reactor::Backend::Epoll;
 # (perlio/xs/reactor.xs defines them once for every package that has them).
 
 sub new ($class, %args) {
-	my $backend = delete $args{backend};
-	my $clock   = delete $args{clock};
-	my $timer   = delete $args{timer};
-	my $loop    = delete $args{loop};
-	croak "unknown args: " . join(", ", sort keys %args) if %args;
+    my $backend = delete $args{backend};
+    my $clock   = delete $args{clock};
+    my $timer   = delete $args{timer};
+    my $loop    = delete $args{loop};
+    croak "unknown args: " . join(", ", sort keys %args) if %args;
 
-	$clock //= Linux::Event::Clock->new(clock => 'monotonic');
-	for my $m (qw(tick now_ns deadline_in_ns remaining_ns)) {
-		croak "clock missing method '$m'" if !(blessed($clock) && $clock->can($m));
-	}
-	if (defined $timer) {
-		for my $m (qw(after disarm read_ticks fh)) {
-			croak "timer missing method '$m'" if !(blessed($timer) && $timer->can($m));
-		}
-		my $t_fd = fileno($timer->fh);
-		croak "timer fh has no fileno" if !defined $t_fd;
-	}
-	my $backend_name = 'epoll';
-	if (!defined $backend || (!ref($backend) && $backend eq 'epoll')) {
-		$backend = undef;    # made on first use of ->backend: the engine is libevloop
-	} elsif (!ref($backend)) {
-		croak "unknown backend '$backend'";
-	} else {
-		for my $m (qw(watch unwatch run_once)) {
-			croak "backend missing method '$m'" if !(blessed($backend) && $backend->can($m));
-		}
-		$backend_name = $backend->can('name') ? $backend->name : ref($backend);
-	}
+    $clock //= Linux::Event::Clock->new(clock => 'monotonic');
+    for my $m (qw(tick now_ns deadline_in_ns remaining_ns)) {
+        croak "clock missing method '$m'" if !(blessed($clock) && $clock->can($m));
+    }
+    if (defined $timer) {
+        for my $m (qw(after disarm read_ticks fh)) {
+            croak "timer missing method '$m'" if !(blessed($timer) && $timer->can($m));
+        }
+        my $t_fd = fileno($timer->fh);
+        croak "timer fh has no fileno" if !defined $t_fd;
+    }
+    my $backend_name = 'epoll';
+    if (!defined $backend || (!ref($backend) && $backend eq 'epoll')) {
+        $backend = undef;    # made on first use of ->backend: the engine is libevloop
+    } elsif (!ref($backend)) {
+        croak "unknown backend '$backend'";
+    } else {
+        for my $m (qw(watch unwatch run_once)) {
+            croak "backend missing method '$m'" if !(blessed($backend) && $backend->can($m));
+        }
+        $backend_name = $backend->can('name') ? $backend->name : ref($backend);
+    }
 
-	my $self = bless {
-		clock        => $clock,
-		timer        => $timer,
-		backend      => $backend,
-		backend_name => $backend_name,
-		running      => 0,
-	}, $class;
-	if ($loop) {
-		$self->{loop} = $loop;
-		weaken($self->{loop});
-	}
-	$self->_init($loop);
-	return $self;
+    my $self = bless {
+        clock        => $clock,
+        timer        => $timer,
+        backend      => $backend,
+        backend_name => $backend_name,
+        running      => 0,
+    }, $class;
+    if ($loop) {
+        $self->{loop} = $loop;
+        weaken($self->{loop});
+    }
+    $self->_init($loop);
+    return $self;
 }
 
 sub clock ($self) { return $self->{clock} }
 
 sub timer ($self) {
-	return $self->{timer} //= Linux::Event::Timer->new;
+    return $self->{timer} //= Linux::Event::Timer->new;
 }
 
 sub backend ($self) {
-	return $self->{backend} //= Linux::Event::Reactor::Backend::Epoll->new;
+    return $self->{backend} //= Linux::Event::Reactor::Backend::Epoll->new;
 }
 
 sub backend_name ($self) { return $self->{backend_name} }
 
 sub sched ($self) {
-	return $self->{sched} //= Linux::Event::Scheduler->_for_engine($self);
+    return $self->{sched} //= Linux::Event::Scheduler->_for_engine($self);
 }
 
 sub _public_loop ($self) { return $self->{loop} || $self }
 
 sub watch ($self, $fh, %spec) {
-	croak "fh is required" if !$fh;
-	my ($read, $write, $error, $data, $et, $oneshot) =
-		delete @spec{qw(read write error data edge_triggered oneshot)};
-	croak "unknown args: " . join(", ", sort keys %spec) if %spec;
-	croak "read must be a coderef or undef"  if defined $read  && ref($read) ne 'CODE';
-	croak "write must be a coderef or undef" if defined $write && ref($write) ne 'CODE';
-	croak "error must be a coderef or undef" if defined $error && ref($error) ne 'CODE';
-	my $fd = fileno($fh);
-	croak "fh has no fileno" if !defined $fd || $fd < 0;
-	return $self->_watch($fh, int($fd), $read, $write, $error, $data,
-		$et ? 1 : 0, $oneshot ? 1 : 0);
+    croak "fh is required" if !$fh;
+    my ($read, $write, $error, $data, $et, $oneshot) =
+        delete @spec{qw(read write error data edge_triggered oneshot)};
+    croak "unknown args: " . join(", ", sort keys %spec) if %spec;
+    croak "read must be a coderef or undef" if defined $read && ref($read) ne 'CODE';
+    croak "write must be a coderef or undef" if defined $write && ref($write) ne 'CODE';
+    croak "error must be a coderef or undef" if defined $error && ref($error) ne 'CODE';
+    my $fd = fileno($fh);
+    croak "fh has no fileno" if !defined $fd || $fd < 0;
+    return $self->_watch($fh, int($fd), $read, $write, $error, $data,
+        $et ? 1 : 0, $oneshot ? 1 : 0);
 }
 
 sub unwatch ($self, $fh) {
-	return 0 if !$fh;
-	my $fd = fileno($fh);
-	return 0 if !defined $fd || $fd < 0;
-	return $self->_unwatch_fd(int($fd));
+    return 0 if !$fh;
+    my $fd = fileno($fh);
+    return 0 if !defined $fd || $fd < 0;
+    return $self->_unwatch_fd(int($fd));
 }
 
 sub signal ($self, @args) {
-	return ($self->{_signal} ||= Linux::Event::Signal->new(loop => $self->_public_loop))
-		->signal(@args);
+    return ($self->{_signal} ||= Linux::Event::Signal->new(loop => $self->_public_loop))
+        ->signal(@args);
 }
 
 sub waker ($self) {
-	return $self->{_waker} if $self->{_waker};
-	my $w = Linux::Event::Wakeup->new(loop => $self->_public_loop);
-	$self->_waker_attach($w);
-	return $self->{_waker} = $w;
+    return $self->{_waker} if $self->{_waker};
+    my $w = Linux::Event::Wakeup->new(loop => $self->_public_loop);
+    $self->_waker_attach($w);
+    return $self->{_waker} = $w;
 }
 
 sub pid ($self, @args) {
-	return ($self->{_pid} ||= Linux::Event::Pid->new(loop => $self->_public_loop))->pid(@args);
+    return ($self->{_pid} ||= Linux::Event::Pid->new(loop => $self->_public_loop))->pid(@args);
 }
 
 # The engine behind a facade, an engine, or anything with an impl.
 sub _engine_of ($loop) {
-	return undef if !blessed($loop);
-	return $loop if $loop->isa(__PACKAGE__);
-	my $impl = eval { $loop->{impl} };
-	return blessed($impl) && $impl->isa(__PACKAGE__) ? $impl : undef;
+    return undef if !blessed($loop);
+    return $loop if $loop->isa(__PACKAGE__);
+    my $impl = eval { $loop->{impl} };
+    return blessed($impl) && $impl->isa(__PACKAGE__) ? $impl : undef;
 }
 
 1;

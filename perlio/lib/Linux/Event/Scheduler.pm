@@ -1,6 +1,5 @@
 package Linux::Event::Scheduler;
-use strict;
-use warnings;
+use v5.36;
 
 our $VERSION = '0.010';
 
@@ -14,158 +13,146 @@ require PerlIO::evloop;
 #  - engine-bound ($loop->sched): the same API over the reactor's
 #    libevloop timer heap (ids shared with $loop->after/at/cancel).
 
-sub new {
-	my ($class, %args) = @_;
-	my $clock = delete $args{clock};
-	croak "clock is required" if !$clock;
-	croak "unknown args: " . join(", ", sort keys %args) if %args;
-	for my $m (qw(now_ns deadline_in_ns)) {
-		croak "clock missing method '$m'" if !(blessed($clock) && $clock->can($m));
-	}
-	return bless {
-		clock     => $clock,
-		heap      => [],    # [deadline_ns, seq, id]
-		live      => {},    # id => [cb, deadline_ns]
-		next_id   => 0,
-		seq       => 0,
-		cancelled => 0,
-	}, $class;
+sub new ($class, %args) {
+    my $clock = delete $args{clock};
+    croak "clock is required" if !$clock;
+    croak "unknown args: " . join(", ", sort keys %args) if %args;
+    for my $m (qw(now_ns deadline_in_ns)) {
+        croak "clock missing method '$m'" if !(blessed($clock) && $clock->can($m));
+    }
+    return bless {
+        clock     => $clock,
+        heap      => [],       # [deadline_ns, seq, id]
+        live      => {},       # id => [cb, deadline_ns]
+        next_id   => 0,
+        seq       => 0,
+        cancelled => 0,
+    }, $class;
 }
 
-sub _for_engine {
-	my ($class, $engine) = @_;
-	my $self = bless { clock => $engine->clock, engine => $engine }, $class;
-	weaken($self->{engine});
-	return $self;
+sub _for_engine ($class, $engine) {
+    my $self = bless { clock => $engine->clock, engine => $engine }, $class;
+    weaken($self->{engine});
+    return $self;
 }
 
-sub clock { return $_[0]{clock} }
+sub clock ($self) { return $self->{clock} }
 
-sub _check_cb {
-	my ($cb) = @_;
-	croak "callback is required" if !$cb;
-	croak "callback must be a coderef" if ref($cb) ne 'CODE';
+sub _check_cb ($cb) {
+    croak "callback is required" if !$cb;
+    croak "callback must be a coderef" if ref($cb) ne 'CODE';
 }
 
-sub at_ns {
-	my ($self, $deadline_ns, $cb) = @_;
-	croak "deadline_ns is required" if !defined $deadline_ns;
-	_check_cb($cb);
-	if (exists $self->{engine}) {
-		my $e = $self->{engine} or croak "the loop is gone";
-		return $e->_sched_at_ns($deadline_ns, $cb);
-	}
-	return $self->_insert(int($deadline_ns), $cb);
+sub at_ns ($self, $deadline_ns = undef, $cb = undef) {
+    croak "deadline_ns is required" if !defined $deadline_ns;
+    _check_cb($cb);
+    if (exists $self->{engine}) {
+        my $e = $self->{engine} or croak "the loop is gone";
+        return $e->_sched_at_ns($deadline_ns, $cb);
+    }
+    return $self->_insert(int($deadline_ns), $cb);
 }
 
-sub after_ns {
-	my ($self, $delta_ns, $cb) = @_;
-	croak "delta_ns is required" if !defined $delta_ns;
-	_check_cb($cb);
-	if (exists $self->{engine}) {
-		my $e = $self->{engine} or croak "the loop is gone";
-		return $e->_sched_after_ns(int($delta_ns), $cb);
-	}
-	return $self->_insert($self->{clock}->deadline_in_ns(int($delta_ns)), $cb);
+sub after_ns ($self, $delta_ns = undef, $cb = undef) {
+    croak "delta_ns is required" if !defined $delta_ns;
+    _check_cb($cb);
+    if (exists $self->{engine}) {
+        my $e = $self->{engine} or croak "the loop is gone";
+        return $e->_sched_after_ns(int($delta_ns), $cb);
+    }
+    return $self->_insert($self->{clock}->deadline_in_ns(int($delta_ns)), $cb);
 }
 
-sub cancel {
-	my ($self, $id) = @_;
-	if (exists $self->{engine}) {
-		my $e = $self->{engine} or return 0;
-		return $e->cancel($id);
-	}
-	return 0 if !defined $id || !delete $self->{live}{$id};
-	# Lazy deletion; rebuild once enough dead entries pile up.
-	$self->_rebuild if ++$self->{cancelled} > 32;
-	return 1;
+sub cancel ($self, $id = undef) {
+    if (exists $self->{engine}) {
+        my $e = $self->{engine} or return 0;
+        return $e->cancel($id);
+    }
+    return 0 if !defined $id || !delete $self->{live}{$id};
+
+    # Lazy deletion; rebuild once enough dead entries pile up.
+    $self->_rebuild if ++$self->{cancelled} > 32;
+    return 1;
 }
 
-sub next_deadline_ns {
-	my ($self) = @_;
-	if (exists $self->{engine}) {
-		my $e = $self->{engine} or return undef;
-		return $e->_sched_next_deadline_ns;
-	}
-	$self->_skip_dead;
-	my $top = $self->{heap}[0];
-	return $top ? $top->[0] : undef;
+sub next_deadline_ns ($self) {
+    if (exists $self->{engine}) {
+        my $e = $self->{engine} or return undef;
+        return $e->_sched_next_deadline_ns;
+    }
+    $self->_skip_dead;
+    my $top = $self->{heap}[0];
+    return $top ? $top->[0] : undef;
 }
 
-sub pop_expired {
-	my ($self) = @_;
-	if (exists $self->{engine}) {
-		my $e = $self->{engine} or return;
-		return $e->_sched_pop_expired;
-	}
-	my $now = $self->{clock}->now_ns;
-	my @out;
-	while (1) {
-		$self->_skip_dead;
-		my $top = $self->{heap}[0] or last;
-		last if $top->[0] > $now;
-		$self->_pop;
-		my $ent = delete $self->{live}{ $top->[2] };
-		push @out, [ $top->[2], $ent->[0], $top->[0] ];
-	}
-	return @out;
+sub pop_expired ($self) {
+    if (exists $self->{engine}) {
+        my $e = $self->{engine} or return;
+        return $e->_sched_pop_expired;
+    }
+    my $now = $self->{clock}->now_ns;
+    my @out;
+    while (1) {
+        $self->_skip_dead;
+        my $top = $self->{heap}[0] or last;
+        last if $top->[0] > $now;
+        $self->_pop;
+        my $ent = delete $self->{live}{ $top->[2] };
+        push @out, [$top->[2], $ent->[0], $top->[0]];
+    }
+    return @out;
 }
 
 # ---- the standalone heap: (deadline, seq) order, so equal deadlines FIFO
 
-sub _less {
-	my ($a, $b) = @_;
-	return $a->[0] < $b->[0] || ($a->[0] == $b->[0] && $a->[1] < $b->[1]);
+sub _less ($x, $y) {
+    return $x->[0] < $y->[0] || ($x->[0] == $y->[0] && $x->[1] < $y->[1]);
 }
 
-sub _insert {
-	my ($self, $deadline, $cb) = @_;
-	my $id = ++$self->{next_id};
-	$self->{live}{$id} = [ $cb, $deadline ];
-	my $h = $self->{heap};
-	push @$h, [ $deadline, $self->{seq}++, $id ];
-	my $i = $#$h;
-	while ($i > 0) {
-		my $p = ($i - 1) >> 1;
-		last if !_less($h->[$i], $h->[$p]);
-		@$h[ $i, $p ] = @$h[ $p, $i ];
-		$i = $p;
-	}
-	return $id;
+sub _insert ($self, $deadline, $cb) {
+    my $id = ++$self->{next_id};
+    $self->{live}{$id} = [$cb, $deadline];
+    my $h = $self->{heap};
+    push @$h, [$deadline, $self->{seq}++, $id];
+    my $i = $#$h;
+    while ($i > 0) {
+        my $p = ($i - 1) >> 1;
+        last if !_less($h->[$i], $h->[$p]);
+        @$h[$i, $p] = @$h[$p, $i];
+        $i = $p;
+    }
+    return $id;
 }
 
-sub _pop {
-	my ($self) = @_;
-	my $h = $self->{heap};
-	my $last = pop @$h;
-	return if !@$h;
-	$h->[0] = $last;
-	my ($i, $n) = (0, scalar @$h);
-	while (1) {
-		my ($l, $r, $m) = (2 * $i + 1, 2 * $i + 2, $i);
-		$m = $l if $l < $n && _less($h->[$l], $h->[$m]);
-		$m = $r if $r < $n && _less($h->[$r], $h->[$m]);
-		last if $m == $i;
-		@$h[ $i, $m ] = @$h[ $m, $i ];
-		$i = $m;
-	}
+sub _pop ($self) {
+    my $h    = $self->{heap};
+    my $last = pop @$h;
+    return if !@$h;
+    $h->[0] = $last;
+    my ($i, $n) = (0, scalar @$h);
+    while (1) {
+        my ($l, $r, $m) = (2 * $i + 1, 2 * $i + 2, $i);
+        $m = $l if $l < $n && _less($h->[$l], $h->[$m]);
+        $m = $r if $r < $n && _less($h->[$r], $h->[$m]);
+        last if $m == $i;
+        @$h[$i, $m] = @$h[$m, $i];
+        $i = $m;
+    }
 }
 
-sub _skip_dead {
-	my ($self) = @_;
-	my $h = $self->{heap};
-	while (@$h && !$self->{live}{ $h->[0][2] }) {
-		$self->_pop;
-		$self->{cancelled}-- if $self->{cancelled} > 0;
-	}
+sub _skip_dead ($self) {
+    my $h = $self->{heap};
+    while (@$h && !$self->{live}{ $h->[0][2] }) {
+        $self->_pop;
+        $self->{cancelled}-- if $self->{cancelled} > 0;
+    }
 }
 
-sub _rebuild {
-	my ($self) = @_;
-	my @keep = sort { $a->[0] <=> $b->[0] || $a->[1] <=> $b->[1] }
-		grep { $self->{live}{ $_->[2] } } @{ $self->{heap} };
-	$self->{heap} = \@keep;    # a sorted array is a valid heap
-	$self->{cancelled} = 0;
+sub _rebuild ($self) {
+    my @keep = sort { $a->[0] <=> $b->[0] || $a->[1] <=> $b->[1] }
+        grep { $self->{live}{ $_->[2] } } @{ $self->{heap} };
+    $self->{heap}      = \@keep;    # a sorted array is a valid heap
+    $self->{cancelled} = 0;
 }
 
 1;

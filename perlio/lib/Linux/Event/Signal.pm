@@ -1,6 +1,5 @@
 package Linux::Event::Signal;
-use strict;
-use warnings;
+use v5.36;
 
 our $VERSION = '0.010';
 
@@ -13,80 +12,77 @@ require Linux::Event::Reactor;
 
 my $next_token = 0;
 
-sub new {
-	my ($class, %args) = @_;
-	my $loop = delete $args{loop};
-	croak "loop is required" if !$loop;
-	croak "unknown args: " . join(", ", sort keys %args) if %args;
-	my $self = bless { loop => $loop }, $class;
-	weaken($self->{loop});
-	return $self;
+sub new ($class, %args) {
+    my $loop = delete $args{loop};
+    croak "loop is required" if !$loop;
+    croak "unknown args: " . join(", ", sort keys %args) if %args;
+    my $self = bless { loop => $loop }, $class;
+    weaken($self->{loop});
+    return $self;
 }
 
-sub loop { return $_[0]{loop} }
+sub loop ($self) { return $self->{loop} }
 
-sub _resolve {
-	my ($s) = @_;
-	croak "signal is undef" if !defined $s;
-	croak "signal must be a string or integer" if ref $s;
-	return 0 + $s if $s =~ /\A\d+\z/;
-	my $name = uc $s;
-	$name =~ s/\A\s+//;
-	$name =~ s/\s+\z//;
-	$name =~ s/\ASIG//;
-	my $code = $name =~ /\A[A-Z0-9]+\z/ ? POSIX->can("SIG$name") : undef;
-	my $num = $code ? eval { $code->() } : undef;
-	croak "unknown signal '$s'" if !defined $num;
-	return $num;
+sub _resolve ($s) {
+    croak "signal is undef" if !defined $s;
+    croak "signal must be a string or integer" if ref $s;
+    return 0 + $s if $s =~ /\A\d+\z/;
+    my $name = uc $s;
+    $name =~ s/\A\s+//;
+    $name =~ s/\s+\z//;
+    $name =~ s/\ASIG//;
+    my $code = $name =~ /\A[A-Z0-9]+\z/ ? POSIX->can("SIG$name") : undef;
+    my $num  = $code ? eval { $code->() } : undef;
+    croak "unknown signal '$s'" if !defined $num;
+    return $num;
 }
 
-sub signal {
-	my ($self, $sig, $cb, %opt) = @_;
-	croak "signal is required" if !defined $sig;
-	croak "cb is required" if !$cb;
-	croak "cb must be a coderef" if ref($cb) ne 'CODE';
-	my $data = delete $opt{data};
-	croak "unknown args: " . join(", ", sort keys %opt) if %opt;
-	my @list;
-	if (ref($sig) eq 'ARRAY') {
-		croak "no signals provided" if !@$sig;
-		@list = @$sig;
-	} elsif (ref $sig) {
-		croak "signal must be a number, string, or arrayref";
-	} else {
-		@list = ($sig);
-	}
-	my @signos = map { _resolve($_) } @list;
-	my $engine = Linux::Event::Reactor::_engine_of($self->{loop})
-		or croak "signal(): the loop is gone";
-	my $token = ++$next_token;
-	$engine->_sig_set($_, $cb, $data, $token) for @signos;
-	my $sub = bless {
-		engine  => $engine,
-		signals => \@signos,
-		token   => $token,
-		active  => 1,
-	}, 'Linux::Event::Signal::Subscription';
-	weaken($sub->{engine});
-	return $sub;
+sub signal ($self, $sig = undef, $cb = undef, %opt) {
+    croak "signal is required" if !defined $sig;
+    croak "cb is required" if !$cb;
+    croak "cb must be a coderef" if ref($cb) ne 'CODE';
+    my $data = delete $opt{data};
+    croak "unknown args: " . join(", ", sort keys %opt) if %opt;
+    my @list;
+    if (ref($sig) eq 'ARRAY') {
+        croak "no signals provided" if !@$sig;
+        @list = @$sig;
+    } elsif (ref $sig) {
+        croak "signal must be a number, string, or arrayref";
+    } else {
+        @list = ($sig);
+    }
+    my @signos = map { _resolve($_) } @list;
+    my $engine = Linux::Event::Reactor::_engine_of($self->{loop})
+        or croak "signal(): the loop is gone";
+    my $token = ++$next_token;
+    $engine->_sig_set($_, $cb, $data, $token) for @signos;
+    my %sub = (
+        engine  => $engine,
+        signals => \@signos,
+        token   => $token,
+        active  => 1,
+    );
+    my $sub = bless \%sub, 'Linux::Event::Signal::Subscription';
+    weaken($sub->{engine});
+    return $sub;
 }
 
 package Linux::Event::Signal::Subscription;
 
 our $VERSION = '0.010';
 
-sub signals { return @{ $_[0]{signals} } }
+sub signals ($self) { return @{ $self->{signals} } }
 
-sub is_active { return $_[0]{active} ? 1 : 0 }
+sub is_active ($self) { return $self->{active} ? 1 : 0 }
 
-sub cancel {
-	my ($self) = @_;
-	return 0 if !$self->{active};
-	$self->{active} = 0;
-	if (my $engine = $self->{engine}) {
-		$engine->_sig_clear($_, $self->{token}) for @{ $self->{signals} };
-	}
-	return 1;
+sub cancel ($self) {
+    return 0 if !$self->{active};
+    $self->{active} = 0;
+    if (my $engine = $self->{engine}) {
+        $engine->_sig_clear($_, $self->{token}) for @{ $self->{signals} };
+    }
+    return 1;
 }
 
 1;

@@ -1,7 +1,5 @@
 package Linux::Event::Stream;
 use v5.36;
-use strict;
-use warnings;
 
 our $VERSION = '0.010';
 
@@ -28,7 +26,7 @@ sub new ($class, %opt) {
     Carp::croak('use either codec or decoder/encoder, not both')
         if defined $opt{codec} && (defined $opt{decoder} || defined $opt{encoder});
     my $framed = defined $opt{on_message};
-    my %c = (codec => undef);
+    my %c      = (codec => undef);
     if ($framed) {
         Carp::croak('on_read is not used when on_message is provided; use on_message + codec')
             if defined $opt{on_read};
@@ -36,7 +34,8 @@ sub new ($class, %opt) {
         Carp::croak('new(): missing codec (required with on_message)') unless defined $codec;
         if (!ref $codec) {
             my $pkg = $ALIAS{$codec} or Carp::croak("unknown codec alias: $codec");
-            eval "require $pkg; 1" or die $@;
+            (my $file = "$pkg.pm") =~ s{::}{/}g;
+            require $file;
             $codec = $pkg->new;
         }
         Carp::croak('codec must be a hashref (or blessed hashref)')
@@ -44,6 +43,7 @@ sub new ($class, %opt) {
         Carp::croak('codec->{decode} must be a coderef') if ref $codec->{decode} ne 'CODE';
         Carp::croak('codec->{encode} must be a coderef') if ref $codec->{encode} ne 'CODE';
         $c{codec} = $codec;
+
         # The built-in codecs run as C framers, unless their subs were
         # swapped (the XS reads their options from the codec object).
         if (my $kind = _c_kind($codec)) {
@@ -55,8 +55,11 @@ sub new ($class, %opt) {
     my @unknown = sort grep { !$KNOWN{$_} } keys %opt;
     Carp::croak('unknown options: ' . join(', ', @unknown)) if @unknown;
 
-    my $self = bless { codec => $c{codec}, data => $opt{data},
-        c_codec => $c{_c_codec} ? 1 : 0 }, $class;
+    my $self = bless {
+        codec   => $c{codec},
+        data    => $opt{data},
+        c_codec => $c{_c_codec} ? 1 : 0
+    }, $class;
     my %init = (%opt, %c);
     $init{max_inbuf} = 0 unless $framed;
     delete $init{codec} unless $framed;
@@ -67,10 +70,12 @@ sub new ($class, %opt) {
 # The kind of C framer a codec object stands for: one of the built-in
 # classes with its own subs in place.
 my %C_KIND = map { ($ALIAS{$_} => $_) } keys %ALIAS;
+
 sub _c_kind ($codec) {
-    my $kind = $C_KIND{ref $codec} or return undef;
-    my $pkg = ref $codec;
-    return undef unless $codec->{decode} == $pkg->can('_decode')
+    my $kind = $C_KIND{ ref $codec } or return undef;
+    my $pkg  = ref $codec;
+    return undef
+        unless $codec->{decode} == $pkg->can('_decode')
         && $codec->{encode} == $pkg->can('_encode');
     return $kind;
 }

@@ -1,6 +1,5 @@
 package Linux::Event::Timer;
-use strict;
-use warnings;
+use v5.36;
 
 our $VERSION = '0.010';
 
@@ -10,85 +9,79 @@ use Scalar::Util qw(blessed);
 require PerlIO::evloop;
 
 my %CLOCKS = (
-	monotonic => \&CLOCK_MONOTONIC,
-	realtime  => \&CLOCK_REALTIME,
-	boottime  => \&CLOCK_BOOTTIME,
+    monotonic => \&CLOCK_MONOTONIC,
+    realtime  => \&CLOCK_REALTIME,
+    boottime  => \&CLOCK_BOOTTIME,
 );
 
-sub new {
-	my ($class, %opt) = @_;
-	my ($after, $every) = delete @opt{qw(after every)};
-	croak "Only one of after/every may be supplied" if defined $after && defined $every;
-	my $self = bless {}, $class;
-	if (defined $opt{timerfd}) {
-		my $tfd = delete $opt{timerfd};
-		croak "timerfd must be an object" if !blessed($tfd);
-		for my $m (qw(set_timeout receive)) {
-			croak "timerfd missing required method '$m'" if !$tfd->can($m);
-		}
-		$self->{tfd} = $tfd;
-	} else {
-		delete $opt{timerfd};
-		my $nonblocking = exists $opt{nonblocking} ? !!delete $opt{nonblocking} : 1;
-		my $cloexec     = exists $opt{cloexec}     ? !!delete $opt{cloexec}     : 1;
-		my $clock       = exists $opt{clock}       ? delete $opt{clock}         : 'monotonic';
-		croak "Unknown option(s): " . join(", ", sort keys %opt) if %opt;
-		my $id = $CLOCKS{ defined $clock ? $clock : '' }
-			or croak "clock must be 'monotonic', 'realtime' or 'boottime'";
-		my $fd = _timerfd_create($id->(), $nonblocking ? 1 : 0, $cloexec ? 1 : 0);
-		open(my $fh, '<&=', $fd) or croak "timerfd handle: $!";
-		binmode($fh);
-		$self->{fh} = $fh;
-		$self->{fd} = $fd;
-	}
-	croak "Unknown option(s): " . join(", ", sort keys %opt) if %opt;
-	$self->after($after) if defined $after;
-	$self->every($every) if defined $every;
-	return $self;
+sub new ($class, %opt) {
+    my ($after, $every) = delete @opt{qw(after every)};
+    croak "Only one of after/every may be supplied" if defined $after && defined $every;
+    my $self = bless {}, $class;
+    if (defined $opt{timerfd}) {
+        my $tfd = delete $opt{timerfd};
+        croak "timerfd must be an object" if !blessed($tfd);
+        for my $m (qw(set_timeout receive)) {
+            croak "timerfd missing required method '$m'" if !$tfd->can($m);
+        }
+        $self->{tfd} = $tfd;
+    } else {
+        delete $opt{timerfd};
+        my $nonblocking = exists $opt{nonblocking} ? !!delete $opt{nonblocking} : 1;
+        my $cloexec     = exists $opt{cloexec} ? !!delete $opt{cloexec} : 1;
+        my $clock       = exists $opt{clock} ? delete $opt{clock} : 'monotonic';
+        croak "Unknown option(s): " . join(", ", sort keys %opt) if %opt;
+        my $id = $CLOCKS{ defined $clock ? $clock : '' }
+            or croak "clock must be 'monotonic', 'realtime' or 'boottime'";
+        my $fd = _timerfd_create($id->(), $nonblocking ? 1 : 0, $cloexec ? 1 : 0);
+        open(my $fh, '<&=', $fd) or croak "timerfd handle: $!";
+        binmode($fh);
+        $self->{fh} = $fh;
+        $self->{fd} = $fd;
+    }
+    croak "Unknown option(s): " . join(", ", sort keys %opt) if %opt;
+    $self->after($after) if defined $after;
+    $self->every($every) if defined $every;
+    return $self;
 }
 
-sub fh { return $_[0]{tfd} || $_[0]{fh} }
-sub fd { return $_[0]{tfd} ? fileno($_[0]{tfd}) : $_[0]{fd} }
+sub fh ($self) { return $self->{tfd} || $self->{fh} }
+sub fd ($self) { return $self->{tfd} ? fileno($self->{tfd}) : $self->{fd} }
 
-sub read_ticks {
-	my ($self) = @_;
-	if (my $tfd = $self->{tfd}) {
-		my $n = $tfd->receive;
-		return defined $n ? $n : 0;
-	}
-	return _timerfd_read($self->{fd});
+sub read_ticks ($self) {
+    if (my $tfd = $self->{tfd}) {
+        my $n = $tfd->receive;
+        return defined $n ? $n : 0;
+    }
+    return _timerfd_read($self->{fd});
 }
 
-sub _set {
-	my ($self, $value, $interval) = @_;
-	if (my $tfd = $self->{tfd}) {
-		$tfd->set_timeout($value, $interval);
-	} else {
-		_timerfd_settime($self->{fd}, $value, $interval);
-	}
-	return $self;
+sub _set ($self, $value, $interval) {
+    if (my $tfd = $self->{tfd}) {
+        $tfd->set_timeout($value, $interval);
+    } else {
+        _timerfd_settime($self->{fd}, $value, $interval);
+    }
+    return $self;
 }
 
-sub disarm { return $_[0]->_set(0, 0) }
+sub disarm ($self) { return $self->_set(0, 0) }
 
-sub _num {
-	my ($v, $name) = @_;
-	croak "$name is required" if !defined $v;
-	croak "$name must be numeric" if ref($v) || $v !~ /\A-?(?:\d+(?:\.\d*)?|\.\d+)\z/;
+sub _num ($v, $name) {
+    croak "$name is required" if !defined $v;
+    croak "$name must be numeric" if ref($v) || $v !~ /\A-?(?:\d+(?:\.\d*)?|\.\d+)\z/;
 }
 
-sub after {
-	my ($self, $seconds) = @_;
-	_num($seconds, 'seconds');
-	$seconds = 0 if $seconds < 0;
-	return $self->_set($seconds, 0);    # 0 disarms, as timerfd does
+sub after ($self, $seconds = undef) {
+    _num($seconds, 'seconds');
+    $seconds = 0 if $seconds < 0;
+    return $self->_set($seconds, 0);    # 0 disarms, as timerfd does
 }
 
-sub every {
-	my ($self, $interval) = @_;
-	_num($interval, 'interval');
-	croak "interval must be > 0" if !($interval > 0);
-	return $self->_set($interval, $interval);
+sub every ($self, $interval = undef) {
+    _num($interval, 'interval');
+    croak "interval must be > 0" if !($interval > 0);
+    return $self->_set($interval, $interval);
 }
 
 1;

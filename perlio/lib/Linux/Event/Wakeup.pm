@@ -1,6 +1,5 @@
 package Linux::Event::Wakeup;
-use strict;
-use warnings;
+use v5.36;
 
 our $VERSION = '0.010';
 
@@ -9,26 +8,25 @@ use Scalar::Util qw(weaken);
 
 require PerlIO::evloop;
 
-sub new {
-	my ($class, %args) = @_;
-	my $loop = delete $args{loop};
-	croak "loop is required" if !$loop;
-	croak "unknown args: " . join(", ", sort keys %args) if %args;
-	my $self = bless { loop => $loop }, $class;
-	weaken($self->{loop});
-	$self->_init;
-	# The Perl handle owns the eventfd: it is closed with the handle.
-	open(my $fh, '+<&=', $self->_fd) or croak "eventfd handle: $!";
-	binmode($fh);
-	$self->{fh} = $fh;
-	return $self;
+sub new ($class, %args) {
+    my $loop = delete $args{loop};
+    croak "loop is required" if !$loop;
+    croak "unknown args: " . join(", ", sort keys %args) if %args;
+    my $self = bless { loop => $loop }, $class;
+    weaken($self->{loop});
+    $self->_init;
+
+    # The Perl handle owns the eventfd: it is closed with the handle.
+    open(my $fh, '+<&=', $self->_fd) or croak "eventfd handle: $!";
+    binmode($fh);
+    $self->{fh} = $fh;
+    return $self;
 }
 
-sub loop { return $_[0]{loop} }
-sub fh   { return $_[0]{fh} }
+sub loop ($self) { return $self->{loop} }
+sub fh   ($self) { return $self->{fh} }
 
 # signal($n = 1) and drain are XS (perlio/xs/reactor.xs).
-
 
 1;
 __END__

@@ -1,6 +1,5 @@
 package Linux::Event::Watcher;
-use strict;
-use warnings;
+use v5.36;
 
 our $VERSION = '0.010';
 
@@ -11,33 +10,31 @@ require PerlIO::evloop;
 # fh, fd, is_active, cancel, edge_triggered, oneshot, on_read/on_write/
 # on_error, enable_*/disable_*, *_enabled are XS (perlio/xs/watcher.xs).
 
-sub loop { return $_[0]{loop} }
+sub loop ($self) { return $self->{loop} }
 
-sub data {
-	my $self = shift;
-	$self->{data} = $_[0] if @_;
-	return $self->{data};
+sub data ($self, @value) {
+    $self->{data} = $value[0] if @value;
+    return $self->{data};
 }
 
 # Internal, as in the seed: watchers come from $loop->watch.  This only
 # validates; use watch() to get a registered watcher.
-sub new {
-	my ($class, %args) = @_;
-	my %ok = map { $_ => 1 } qw(loop fh fd read write error data edge_triggered oneshot);
-	my @bad = grep { !$ok{$_} } keys %args;
-	croak "unknown args: " . join(", ", sort @bad) if @bad;
-	croak "loop is required" if !$args{loop};
-	croak "fh is required"   if !$args{fh};
-	croak "fd is required"   if !defined $args{fd};
-	for my $k (qw(read write error)) {
-		croak "$k must be a coderef or undef" if defined $args{$k} && ref($args{$k}) ne 'CODE';
-	}
-	require Linux::Event::Reactor;
-	my $engine = Linux::Event::Reactor::_engine_of($args{loop})
-		or croak "loop is required";
-	return $engine->watch($args{fh},
-		map { exists $args{$_} ? ($_ => $args{$_}) : () }
-			qw(read write error data edge_triggered oneshot));
+sub new ($class, %args) {
+    my %ok  = map  { $_ => 1 } qw(loop fh fd read write error data edge_triggered oneshot);
+    my @bad = grep { !$ok{$_} } keys %args;
+    croak "unknown args: " . join(", ", sort @bad) if @bad;
+    croak "loop is required" if !$args{loop};
+    croak "fh is required" if !$args{fh};
+    croak "fd is required" if !defined $args{fd};
+    for my $k (qw(read write error)) {
+        croak "$k must be a coderef or undef" if defined $args{$k} && ref($args{$k}) ne 'CODE';
+    }
+    require Linux::Event::Reactor;
+    my $engine = Linux::Event::Reactor::_engine_of($args{loop})
+        or croak "loop is required";
+    return $engine->watch($args{fh},
+        map { exists $args{$_} ? ($_ => $args{$_}) : () }
+            qw(read write error data edge_triggered oneshot));
 }
 
 1;

@@ -1,6 +1,5 @@
 package Linux::Event::Backend::Epoll;
-use strict;
-use warnings;
+use v5.36;
 
 our $VERSION = '0.010';
 

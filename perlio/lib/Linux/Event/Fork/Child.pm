@@ -12,63 +12,68 @@ require Linux::Event::Fork::Exit;
 # Signal names as perl's kill knows them ("TERM", "SIGTERM", "-TERM").
 my %SIGNUM;
 {
-	my @names = split ' ', $Config{sig_name};
-	my @nums  = split ' ', $Config{sig_num};
-	@SIGNUM{@names} = @nums;
+    my @names = split ' ', $Config{sig_name};
+    my @nums  = split ' ', $Config{sig_num};
+    @SIGNUM{@names} = @nums;
 }
 
 # The constructor the helper does not use (it blesses directly, because
 # the C side needs the object before the pid exists); kept for the seed's
 # checks.
 sub _new ($class, %args) {
-	croak "loop missing" if !$args{loop};
-	croak "pid missing" if !$args{pid};
-	my @unknown = grep { !/\A(?:loop|pid|tag|data)\z/ } keys %args;
-	croak "unknown args: " . join(", ", sort @unknown) if @unknown;
-	return bless { loop => $args{loop}, pid => $args{pid}, tag => $args{tag},
-		       data => $args{data}, exit => undef }, $class;
+    croak "loop missing" if !$args{loop};
+    croak "pid missing" if !$args{pid};
+    my @unknown = grep { !/\A(?:loop|pid|tag|data)\z/ } keys %args;
+    croak "unknown args: " . join(", ", sort @unknown) if @unknown;
+    return bless {
+        loop => $args{loop},
+        pid  => $args{pid},
+        tag  => $args{tag},
+        data => $args{data},
+        exit => undef
+    }, $class;
 }
 
-sub pid ($self)  { return $self->{pid} }
+sub pid  ($self) { return $self->{pid} }
 sub loop ($self) { return $self->{loop} }
-sub tag ($self)  { return $self->{tag} }
+sub tag  ($self) { return $self->{tag} }
 sub data ($self) { return $self->{data} }
 
 sub is_running ($self) {
-	return Linux::Event::Fork::XS::exited($self) ? 0 : 1;
+    return Linux::Event::Fork::XS::exited($self) ? 0 : 1;
 }
 
 sub exit ($self) {
-	return $self->{exit} if $self->{exit};
-	my $status = Linux::Event::Fork::XS::status($self);
-	return undef if !defined $status;
-	return $self->{exit} = Linux::Event::Fork::Exit->new($self->{pid}, $status);
+    return $self->{exit} if $self->{exit};
+    my $status = Linux::Event::Fork::XS::status($self);
+    return undef if !defined $status;
+    return $self->{exit} = Linux::Event::Fork::Exit->new($self->{pid}, $status);
 }
 
 sub timed_out ($self) { return Linux::Event::Fork::XS::timed_out($self) ? 1 : 0 }
 
 sub kill ($self, $sig = 'TERM') {
-	my $num;
-	if (defined $sig && $sig =~ /\A(-?)(?:SIG)?([A-Z][A-Z0-9+-]*)\z/) {
-		my ($neg, $name) = ($1, $2);
-		return 0 if !exists $SIGNUM{$name};
-		$num = $neg ? -$SIGNUM{$name} : $SIGNUM{$name};
-	} elsif (defined $sig && $sig =~ /\A-?[0-9]+\z/) {
-		$num = 0 + $sig;
-	} else {
-		return 0;
-	}
-	return Linux::Event::Fork::XS::kill($self, $num) ? 1 : 0;
+    my $num;
+    if (defined $sig && $sig =~ /\A(-?)(?:SIG)?([A-Z][A-Z0-9+-]*)\z/) {
+        my ($neg, $name) = ($1, $2);
+        return 0 if !exists $SIGNUM{$name};
+        $num = $neg ? -$SIGNUM{$name} : $SIGNUM{$name};
+    } elsif (defined $sig && $sig =~ /\A-?[0-9]+\z/) {
+        $num = 0 + $sig;
+    } else {
+        return 0;
+    }
+    return Linux::Event::Fork::XS::kill($self, $num) ? 1 : 0;
 }
 
 sub stdin_write ($self, $bytes = undef) {
-	return 0 if !defined $bytes || !length $bytes;
-	return Linux::Event::Fork::XS::stdin_write($self, $bytes);
+    return 0 if !defined $bytes || !length $bytes;
+    return Linux::Event::Fork::XS::stdin_write($self, $bytes);
 }
 
 sub close_stdin ($self) {
-	Linux::Event::Fork::XS::close_stdin($self);
-	return 1;
+    Linux::Event::Fork::XS::close_stdin($self);
+    return 1;
 }
 
 sub stdin_queued ($self) { return Linux::Event::Fork::XS::stdin_queued($self) }
@@ -77,11 +82,11 @@ sub stdout_fh ($self) { return $self->{stdout_fh} }
 sub stderr_fh ($self) { return $self->{stderr_fh} }
 
 sub cancel ($self) {
-	return 0 if !Linux::Event::Fork::XS::cancel($self);
-	$self->exit;
-	my $fork = $self->{fork};
-	$fork->_finished if $fork;
-	return 1;
+    return 0 if !Linux::Event::Fork::XS::cancel($self);
+    $self->exit;
+    my $fork = $self->{fork};
+    $fork->_finished if $fork;
+    return 1;
 }
 
 1;

@@ -4,27 +4,28 @@ use v5.36;
 our $VERSION = '0.010';
 
 sub new ($class, $pid, $status) {
-	return bless { pid => $pid, status => $status }, $class;
+    return bless { pid => $pid, status => $status }, $class;
 }
 
 # A negative status is an exit that could not be collected (-ECHILD: some
 # other code reaped the child); every predicate is then false.
-sub pid ($self)      { return $self->{pid} }
-sub status ($self)   { return $self->{status} }
-sub exited ($self)   { my $s = $self->{status}; return $s >= 0 && ($s & 0x7f) == 0 ? 1 : 0 }
+sub pid    ($self) { return $self->{pid} }
+sub status ($self) { return $self->{status} }
+sub exited ($self) { my $s = $self->{status}; return $s >= 0 && ($s & 0x7f) == 0 ? 1 : 0 }
+
 sub signaled ($self) {
-	my $s = $self->{status};
-	return $s >= 0 && ($s & 0x7f) != 0 && ($s & 0x7f) != 0x7f ? 1 : 0;
+    my $s = $self->{status};
+    return $s >= 0 && ($s & 0x7f) != 0 && ($s & 0x7f) != 0x7f ? 1 : 0;
 }
-sub code ($self)     { return $self->exited ? ($self->{status} >> 8) & 0xff : 0 }
-sub signal ($self)   { return $self->signaled ? $self->{status} & 0x7f : 0 }
+sub code     ($self) { return $self->exited ? ($self->{status} >> 8) & 0xff : 0 }
+sub signal   ($self) { return $self->signaled ? $self->{status} & 0x7f : 0 }
 sub coredump ($self) { return $self->signaled && ($self->{status} & 0x80) ? 1 : 0 }
 
 # Names the seed's POD and examples used.
-sub exit_code ($self)   { return $self->code }
+sub exit_code   ($self) { return $self->code }
 sub core_dumped ($self) { return $self->coredump }
-sub core_dump ($self)   { return $self->coredump }
-sub raw ($self)         { return $self->{status} }
+sub core_dump   ($self) { return $self->coredump }
+sub raw         ($self) { return $self->{status} }
 
 1;
 __END__

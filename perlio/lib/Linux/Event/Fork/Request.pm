@@ -6,30 +6,37 @@ our $VERSION = '0.010';
 use Carp qw(croak);
 
 sub _new ($class, %args) {
-	croak "fork missing" if !$args{fork};
-	croak "spec missing" if !$args{spec};
-	my @unknown = grep { !/\A(?:fork|spec|tag|data)\z/ } keys %args;
-	croak "unknown args: " . join(", ", sort @unknown) if @unknown;
-	return bless { fork => $args{fork}, spec => $args{spec}, tag => $args{tag},
-		       data => $args{data}, started => 0, cancelled => 0, child => undef }, $class;
+    croak "fork missing" if !$args{fork};
+    croak "spec missing" if !$args{spec};
+    my @unknown = grep { !/\A(?:fork|spec|tag|data)\z/ } keys %args;
+    croak "unknown args: " . join(", ", sort @unknown) if @unknown;
+    return bless {
+        fork      => $args{fork},
+        spec      => $args{spec},
+        tag       => $args{tag},
+        data      => $args{data},
+        started   => 0,
+        cancelled => 0,
+        child     => undef
+    }, $class;
 }
 
-sub tag ($self)          { return $self->{tag} }
-sub data ($self)         { return $self->{data} }
-sub spec ($self)         { return $self->{spec} }
-sub helper ($self)       { return $self->{fork} }
-sub started ($self)      { return $self->{started} ? 1 : 0 }
-sub child ($self)        { return $self->{child} }
+sub tag          ($self) { return $self->{tag} }
+sub data         ($self) { return $self->{data} }
+sub spec         ($self) { return $self->{spec} }
+sub helper       ($self) { return $self->{fork} }
+sub started      ($self) { return $self->{started} ? 1 : 0 }
+sub child        ($self) { return $self->{child} }
 sub is_cancelled ($self) { return $self->{cancelled} ? 1 : 0 }
 
 sub cancel ($self) {
-	return 0 if $self->{cancelled} || $self->{started};
-	$self->{cancelled} = 1;
-	my $fork = $self->{fork};
-	my $q = $fork->{queue};
-	@$q = grep { $_ != $self } @$q;
-	$fork->_drain_check;
-	return 1;
+    return 0 if $self->{cancelled} || $self->{started};
+    $self->{cancelled} = 1;
+    my $fork = $self->{fork};
+    my $q    = $fork->{queue};
+    @$q = grep { $_ != $self } @$q;
+    $fork->_drain_check;
+    return 1;
 }
 
 1;

@@ -1,6 +1,5 @@
 package Linux::Event::Proactor::Backend;
-use strict;
-use warnings;
+use v5.36;
 
 our $VERSION = '0.010';
 

@@ -1,7 +1,5 @@
 package Linux::Event::Stream::Codec;
 use v5.36;
-use strict;
-use warnings;
 
 our $VERSION = '0.010';
 
@@ -18,7 +16,7 @@ sub validate ($codec) {
 }
 
 sub make_codec (%args) {
-    my $name = delete $args{name};
+    my $name  = delete $args{name};
     my $codec = {%args};
     validate($codec);
     return defined $name ? bless($codec, $name) : $codec;

@@ -1,7 +1,5 @@
 package Linux::Event::Proactor::Backend::Fake;
 use v5.36;
-use strict;
-use warnings;
 
 use Carp qw(croak);
 use Scalar::Util qw(weaken);
@@ -32,12 +30,13 @@ sub _new ($class, %arg) {
         loop => $arg{loop},
         map { $_ => {} } values %TABLE,
     }, $class;
+
     # The engine owns its backend; the way back must not be a cycle.
     weaken($self->{loop});
     return $self;
 }
 
-sub _loop ($self) { return $self->{loop} }
+sub _loop       ($self) { return $self->{loop} }
 sub _next_token ($self) { return $self->{loop}{next_op_id}++ }
 
 sub _record ($self, $kind, $op, %rec) {
@@ -51,18 +50,31 @@ sub _submit_read ($self, $op, %arg) {
 }
 
 sub _submit_write ($self, $op, %arg) {
-    return $self->_record(write => $op, fh => $arg{fh}, buf => $arg{buf},
-                          size => length($arg{buf}));
+    return $self->_record(
+        write => $op,
+        fh    => $arg{fh},
+        buf   => $arg{buf},
+        size  => length($arg{buf})
+    );
 }
 
 sub _submit_recv ($self, $op, %arg) {
-    return $self->_record(recv => $op, fh => $arg{fh}, len => $arg{len},
-                          flags => ($arg{flags} // 0));
+    return $self->_record(
+        recv  => $op,
+        fh    => $arg{fh},
+        len   => $arg{len},
+        flags => ($arg{flags} // 0)
+    );
 }
 
 sub _submit_send ($self, $op, %arg) {
-    return $self->_record(send => $op, fh => $arg{fh}, buf => $arg{buf},
-                          size => length($arg{buf}), flags => ($arg{flags} // 0));
+    return $self->_record(
+        send  => $op,
+        fh    => $arg{fh},
+        buf   => $arg{buf},
+        size  => length($arg{buf}),
+        flags => ($arg{flags} // 0)
+    );
 }
 
 sub _submit_accept ($self, $op, %arg) {
@@ -82,8 +94,13 @@ sub _submit_close ($self, $op, %arg) {
 }
 
 sub _submit_splice ($self, $op, %arg) {
-    return $self->_record(splice => $op, in_fh => $arg{in_fh}, out_fh => $arg{out_fh},
-                          len => $arg{len}, flags => ($arg{flags} // 0));
+    return $self->_record(
+        splice => $op,
+        in_fh  => $arg{in_fh},
+        out_fh => $arg{out_fh},
+        len    => $arg{len},
+        flags  => ($arg{flags} // 0)
+    );
 }
 
 sub _submit_timeout ($self, $op, %arg) {
@@ -116,9 +133,8 @@ sub _complete_backend_events ($self) {
     my $timers = $self->{timers};
     my $count  = 0;
 
-    my @due = sort {
-        $timers->{$a}{deadline_ns} <=> $timers->{$b}{deadline_ns} || $a <=> $b
-    } grep { $timers->{$_}{deadline_ns} <= $now_ns } keys %{$timers};
+    my @due = sort { $timers->{$a}{deadline_ns} <=> $timers->{$b}{deadline_ns} || $a <=> $b }
+        grep { $timers->{$_}{deadline_ns} <= $now_ns } keys %{$timers};
 
     for my $token (@due) {
         next unless delete $timers->{$token};
@@ -166,11 +182,13 @@ sub _complete_chunk ($self, $kind, $token, $chunk) {
     croak "fake $kind chunk exceeds requested len for token $token"
         if length($chunk) > $rec->{len};
     my (undef, $op) = $self->_take($kind, $token);
-    $op->_settle_success({
-        bytes => length($chunk),
-        data  => $chunk,
-        eof   => (length($chunk) == 0 ? 1 : 0),
-    });
+    $op->_settle_success(
+        {
+            bytes => length($chunk),
+            data  => $chunk,
+            eof   => (length($chunk) == 0 ? 1 : 0),
+        }
+    );
     return $op;
 }
 

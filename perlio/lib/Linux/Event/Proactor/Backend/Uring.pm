@@ -1,7 +1,5 @@
 package Linux::Event::Proactor::Backend::Uring;
 use v5.36;
-use strict;
-use warnings;
 
 use Carp qw(croak);
 use Scalar::Util qw(weaken);
@@ -53,7 +51,8 @@ sub _new ($class, %arg) {
     croak 'provided_buffer_count must be a positive integer'
         unless _positive_int($provided_buffer_count);
     croak 'provided_buffer_group must be a non-negative integer'
-        if !defined($provided_buffer_group) || ref($provided_buffer_group)
+        if !defined($provided_buffer_group)
+        || ref($provided_buffer_group)
         || $provided_buffer_group !~ /\A[0-9]+\z/;
     croak 'provided_buffer_size must be a power of two'
         unless $class->_is_power_of_two($provided_buffer_size);
@@ -78,11 +77,12 @@ sub _new ($class, %arg) {
         provided_buffer_size  => $provided_buffer_size,
         provided_buffer_count => $provided_buffer_count,
         provided_buffer_group => $provided_buffer_group,
+
         # No provided-buffer group and no multishot sources: every
         # accept and recv is its own one-shot request (see DESCRIPTION).
-        provided_buffers      => undef,
-        accept_sources        => {},
-        recv_sources          => {},
+        provided_buffers => undef,
+        accept_sources   => {},
+        recv_sources     => {},
     }, $class;
     weaken($self->{loop});
     return $self;

@@ -1,6 +1,5 @@
 package Linux::Event::Reactor::Backend::Epoll;
-use strict;
-use warnings;
+use v5.36;
 
 our $VERSION = '0.010';
 
@@ -11,53 +10,48 @@ require PerlIO::evloop;
 # READABLE WRITABLE PRIO RDHUP ET ONESHOT ERR HUP: constant subs of the XS
 # (perlio/xs/reactor.xs defines them once for every package that has them).
 
-sub new {
-	my ($class, %args) = @_;
-	my $edge    = delete $args{edge};
-	my $oneshot = delete $args{oneshot};
-	croak "unknown args: " . join(", ", sort keys %args) if %args;
-	my $self = bless { edge => $edge ? 1 : 0, oneshot => $oneshot ? 1 : 0 }, $class;
-	$self->_init($self->{edge}, $self->{oneshot});
-	return $self;
+sub new ($class, %args) {
+    my $edge    = delete $args{edge};
+    my $oneshot = delete $args{oneshot};
+    croak "unknown args: " . join(", ", sort keys %args) if %args;
+    my $self = bless { edge => $edge ? 1 : 0, oneshot => $oneshot ? 1 : 0 }, $class;
+    $self->_init($self->{edge}, $self->{oneshot});
+    return $self;
 }
 
-sub name { return 'epoll' }
+sub name ($self) { return 'epoll' }
 
-sub watch {
-	my ($self, $fh, $mask, $cb, %opt) = @_;
-	croak "fh is required" if !$fh;
-	croak "mask is required" if !defined $mask;
-	croak "cb is required" if !$cb;
-	croak "cb must be a coderef" if ref($cb) ne 'CODE';
-	my $fd = fileno($fh);
-	croak "fh has no fileno" if !defined $fd || $fd < 0;
-	$fd = int($fd);
-	croak "fd already watched: $fd" if $self->_exists($fd);
-	$self->_add($fh, $fd, int($mask), $cb, $opt{_loop}, $opt{tag});
-	return $fd;
+sub watch ($self, $fh = undef, $mask = undef, $cb = undef, %opt) {
+    croak "fh is required" if !$fh;
+    croak "mask is required" if !defined $mask;
+    croak "cb is required" if !$cb;
+    croak "cb must be a coderef" if ref($cb) ne 'CODE';
+    my $fd = fileno($fh);
+    croak "fh has no fileno" if !defined $fd || $fd < 0;
+    $fd = int($fd);
+    croak "fd already watched: $fd" if $self->_exists($fd);
+    $self->_add($fh, $fd, int($mask), $cb, $opt{_loop}, $opt{tag});
+    return $fd;
 }
 
-sub _fd_of {
-	my ($fh_or_fd) = @_;
-	my $fd = ref($fh_or_fd) ? fileno($fh_or_fd) : $fh_or_fd;
-	return defined $fd ? int($fd) : undef;
+sub _fd_of ($fh_or_fd) {
+    my $fd = ref($fh_or_fd) ? fileno($fh_or_fd) : $fh_or_fd;
+    return defined $fd ? int($fd) : undef;
 }
 
-sub modify {
-	my ($self, $fh_or_fd, $mask, %opt) = @_;
-	croak "mask is required" if !defined $mask;
-	my $fd = _fd_of($fh_or_fd);
-	return 0 if !defined $fd;
-	return $self->_mod($fd, int($mask),
-		exists $opt{_loop} ? 1 : 0, $opt{_loop},
-		exists $opt{tag} ? 1 : 0, $opt{tag});
+sub modify ($self, $fh_or_fd = undef, $mask = undef, %opt) {
+    croak "mask is required" if !defined $mask;
+    my $fd = _fd_of($fh_or_fd);
+    return 0 if !defined $fd;
+    my $has_loop = exists $opt{_loop} ? 1 : 0;
+    my $has_tag  = exists $opt{tag} ? 1 : 0;
+    return $self->_mod($fd, int($mask), $has_loop, $opt{_loop}, $has_tag, $opt{tag});
 }
 
-sub unwatch {
-	my ($self, $fh_or_fd) = @_;
-	my $fd = _fd_of($fh_or_fd);
-	return 0 if !defined $fd;
-	return $self->_del($fd);
+sub unwatch ($self, $fh_or_fd = undef) {
+    my $fd = _fd_of($fh_or_fd);
+    return 0 if !defined $fd;
+    return $self->_del($fd);
 }
 
 # run_once($loop, $timeout_s = undef) is XS.

@@ -1,7 +1,5 @@
 package Linux::Event::Stream::Codec::Line;
 use v5.36;
-use strict;
-use warnings;
 
 our $VERSION = '0.010';
 

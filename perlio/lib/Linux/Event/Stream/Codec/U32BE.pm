@@ -1,7 +1,5 @@
 package Linux::Event::Stream::Codec::U32BE;
 use v5.36;
-use strict;
-use warnings;
 
 our $VERSION = '0.010';
 
@@ -13,8 +11,11 @@ require PerlIO::evloop;
 sub new ($class, %o) {
     my @unknown = sort grep { $_ ne 'max_frame' } keys %o;
     Carp::croak('unknown options: ' . join(', ', @unknown)) if @unknown;
-    return bless { max_frame => $o{max_frame}, decode => \&_decode,
-        encode => \&_encode }, $class;
+    return bless {
+        max_frame => $o{max_frame},
+        decode    => \&_decode,
+        encode    => \&_encode
+    }, $class;
 }
 
 sub _encode ($codec, $msg) {
