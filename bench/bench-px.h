@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* bench-px.h - what the proactor benchmarks (proactor_echo.c,
  * proactor_file.c) add to bench.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* bench.h - helpers shared by the bench/ programs (not installed, not
  * part of make check).
  *

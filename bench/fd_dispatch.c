@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* fd_dispatch.c - fd-watcher dispatch cost: libevloop vs libev vs libuv.
  *
  * Measures libev's "classic" benchmark (inherited from libevent's

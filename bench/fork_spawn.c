@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* fork_spawn.c - evl_child against the plain ways of running a program.
  *
  * Two figures, each for several implementations in one process:

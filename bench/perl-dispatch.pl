@@ -1,4 +1,5 @@
 #!/usr/bin/env perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # perl-dispatch.pl - Linux::Event (libevloop) against the Perl event loops
 # people use, on the dispatch paths that decide an event loop's speed:
 #

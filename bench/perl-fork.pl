@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # perl-fork.pl - Linux::Event::Fork against the other ways Perl programs
 # run children asynchronously, every contender in the same process.
 #

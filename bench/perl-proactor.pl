@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # perl-proactor.pl - socketpair ping-pong through Linux::Event proactor
 # operations (io_uring) against EV and IO::Async readiness loops.
 #

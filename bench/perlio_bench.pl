@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # perlio_bench.pl - the :evloop / :evline PerlIO layers against stock :perlio
 # and against a pure-Perl line reader, every contender in the same run.
 #

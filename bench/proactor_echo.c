@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* proactor_echo.c - loopback TCP echo: evl_stream on a proactor (io_uring)
  * loop vs the same code on a reactor (epoll) loop vs a minimal raw
  * liburing echo.

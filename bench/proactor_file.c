@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* proactor_file.c - regular-file read throughput: evl_stream with
  * read-ahead on a proactor (io_uring) loop vs a plain read(2) loop.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # run-perl-dispatch.sh - builds the tree and runs bench/perl-dispatch.pl:
 # Linux::Event (libevloop) against EV, AnyEvent (EV and pure-Perl
 # backends), IO::Async and Mojo::IOLoop on timers, pipe readiness,

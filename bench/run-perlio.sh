@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # run-perlio.sh - builds the tree and runs bench/perlio_bench.pl: the
 # :evloop / :evline PerlIO layers against :perlio and against a pure-Perl
 # non-blocking line reader, all contenders in the same run (see the header

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # run-proactor.sh - builds bench/ and measures the proactor (io_uring)
 # engine of evl_stream against its peers.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # run.sh - builds bench/ and compares libevloop with libev and libuv.
 #
 # Measures: everything the three bench programs report (timer churn,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* stream_echo.c - buffered stream echo over socketpairs: evl_stream vs a
  * libev io watcher with a hand-written buffer vs libuv's uv_stream.
  *

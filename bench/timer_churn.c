@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* timer_churn.c - timer start / cancel / fire cost: libevloop vs libev vs libuv.
  *
  * Measures: one round starts N timers (default 100000) with random

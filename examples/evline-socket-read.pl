@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # :evloop:evline on a non-blocking socket: readline returns only whole
 # lines; a partial line waits (undef, $! EAGAIN) until its newline arrives.
 use v5.36;

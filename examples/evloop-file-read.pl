@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # The :evloop layer on a plain file: readline, read and print behave as
 # under :perlio, over libevloop's stream buffer.
 use v5.36;

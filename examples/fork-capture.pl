@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Fork: run a command and capture its stdout in chunks, then a
 # Perl child (child => sub), both reported by on_exit once the exit was seen
 # and every captured pipe reached EOF.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* line-echo.c - a loopback TCP line-echo server and its client, both on
  * one libevloop loop.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # line-echo.pl - the README demo: a line-echo server built from
 # Linux::Event::Listen + Linux::Event::Stream (line codec), and a client in
 # a forked process (Linux::Event::Connect + Stream) that keeps DEPTH lines

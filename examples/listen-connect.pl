@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Listen accepts, Linux::Event::Connect connects (loopback,
 # port chosen by the kernel); each side then talks through a Stream.
 use v5.36;

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Timers and an fd watcher on a reactor loop: a heartbeat rescheduled from
 # its own callback, a one-off timer, and a pipe watched for reading.
 use v5.36;

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Child exit through pidfd: the callback gets the raw wait status ($?).
 use v5.36;
 use Linux::Event;

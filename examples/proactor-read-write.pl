@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # The proactor (io_uring): a write and a read as operations whose
 # completions call back with ($op, $result, $data).
 use v5.36;

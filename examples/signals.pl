@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Signals through signalfd: the handler runs in the loop, not in a signal
 # context; it gets the signal number, how many arrived, and its data.
 use v5.36;

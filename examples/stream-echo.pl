@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Stream with the line codec: an echo over a socketpair,
 # framed in C, with write-behind.
 use v5.36;

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # A waker (eventfd) lets another process or thread wake the loop: here a
 # forked child signals it three times.
 use v5.36;

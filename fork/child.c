@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* child.c - the child's side of evl_child_spawn: setup, then exec or the
  * caller's function.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* evloop-fork.h - child processes on a libevloop loop.
  *
  * evl_child_spawn starts a child with a setup done in the child before it

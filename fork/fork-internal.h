@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* fork-internal.h - what the parent side (spawn.c) hands the child side
  * (child.c), and the registry of the parent's pipe ends. */
 #ifndef EVL_FORK_INTERNAL_H

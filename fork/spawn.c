@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* spawn.c - the parent's side of evl_child: spawning, the pidfd, the
  * pipes as evl_streams, drain-first exit, timeouts, kill and free.
  *

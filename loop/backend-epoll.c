@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* backend-epoll.c - the reactor's readiness backend.
  *
  * Kernel behaviours this file works around:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* backend-fake.c - the deterministic proactor backend, for tests.
  *
  * Submitted ops wait in a FIFO.  Each run_once performs them in

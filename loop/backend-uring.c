@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* backend-uring.c - the proactor's io_uring backend.
  *
  * Kernel behaviours this file works around:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* buf.c - a contiguous byte buffer with a consumed prefix.
  *
  * Data lives in [head, tail).  Consuming moves head; reserving space

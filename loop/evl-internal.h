@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* evl-internal.h - private layouts and evl__ prototypes shared by loop/. */
 #ifndef EVL_INTERNAL_H
 #define EVL_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* evl-syscall.h - kernel interfaces that older libc headers lack, shared
  * by loop/ and fork/ (so each fallback is written once).  Only constants:
  * the raw calls themselves are made where they are needed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* evloop.h - libevloop, an event-loop core for Linux.
  *
  * One loop object (evl_loop) drives fd watchers (epoll), timers (a deadline
@@ -27,7 +28,7 @@ extern "C" {
 #endif
 
 #define EVL_VERSION_MAJOR 0
-#define EVL_VERSION_MINOR 1
+#define EVL_VERSION_MINOR 200         /* 0.200: the Perl modules' $VERSION */
 #define EVL_VERSION_PATCH 0
 
 #if defined(EVL_BUILDING) && defined(__GNUC__)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* framer-internal.h - private glue between framer.c and the per-kind
  * framer files (framer-line.c, framer-netstring.c, framer-u32be.c).
  *

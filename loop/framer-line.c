@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* framer-line.c - delimiter-terminated frames ("lines").
  *
  * The delimiter is 1 to 8 arbitrary bytes.  fr->scanned counts the start

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* framer-netstring.c - "<decimal length>:<payload>," frames
  * (https://cr.yp.to/proto/netstrings.txt).
  *

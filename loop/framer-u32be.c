@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* framer-u32be.c - a 4-byte big-endian payload length, then the payload.
  *
  * The length is checked against max_len as soon as the four header bytes

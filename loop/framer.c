@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* framer.c - the kind-independent half of the framers: setup, argument
  * checks, the sticky error and dispatch to framer-<kind>.c.
  *

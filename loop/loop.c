@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* loop.c - the loop object: new, free, run, run_once, stop.
  *
  * One iteration, in order (evl_loop_run_once):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* op.c - proactor operations: submission, settlement, the callback queue.
  *
  * The rules in evloop.h live here, the same for every backend:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* pid.c - child exit through a pidfd.
  *
  * pidfd_open (Linux 5.3) gives an fd that polls readable once the process

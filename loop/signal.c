@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* signal.c - signal subscriptions through one signalfd per loop.
  *
  * The signal mask is process state (per thread, strictly), so the record

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* sigpipe.c - writing to pipes and sockets without dying of SIGPIPE.
  *
  * A write to a pipe (or, without MSG_NOSIGNAL, a socket) whose reader is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* stream-internal.h - what the two halves of evl_stream share: stream.c
  * (the API, the common state machine and the reactor engine) and
  * stream-proactor.c (the completion engine). */

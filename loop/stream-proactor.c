@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* stream-proactor.c - evl_stream's completion engine (EVL_PROACTOR loops).
  *
  * Same API, callbacks and bytes as the reactor engine in stream.c; only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* stream.c - evl_stream, the buffered stream over an fd: the API, what
  * both engines share, and the reactor engine.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* timer.c - timers in an indexed 4-ary min-heap behind one timerfd.
  *
  * The heap is a 4-ary array of (due_ns, seq, timer) entries: the keys sit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* wakeup.c - an eventfd the loop watches, signalled from anywhere.
  *
  * eventfd writes are atomic additions to a kernel counter, so any thread,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* watcher.c - fd watchers: start, modify, stop, and per-event dispatch.
  *
  * Each fd number has one slot in the loop's table holding the active

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # evl_perl.m4 - find what is needed to build a Perl XS module with
 # automake + libtool (no ExtUtils::MakeMaker).
 #

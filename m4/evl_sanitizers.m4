@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # EVL_SANITIZERS: --enable-sanitizers builds everything with ASan + UBSan.
 AC_DEFUN([EVL_SANITIZERS], [
   AC_ARG_ENABLE([sanitizers],

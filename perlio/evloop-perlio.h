@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* evloop-perlio.h - the :evloop and :evline PerlIO layers, for C code that
  * uses perl's PerlIO API (an embedding program, or another XS module).
  *

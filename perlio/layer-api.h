@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* layer-api.h - what the :evloop layer offers the XS (perlio/xs/) beyond
  * its public header: attaching a handle's stream to a loop and handing it
  * to a driver (Linux::Event::Stream).  Both sides include this file, so

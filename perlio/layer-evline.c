@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* layer-evline.c - the :evline codec layer: whole lines only.
  *
  * :evline sits on :evloop and owns no buffer.  Its fast-gets view

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* layer-evloop.c - the :evloop buffering layer over an evl_stream.
  *
  * :evloop takes the place of :perlio, directly on :unix.  There is no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* layer-internal.h - private declarations shared by the layer files. */
 #ifndef EVL_LAYER_INTERNAL_H
 #define EVL_LAYER_INTERNAL_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # scripts/dev.sh - one-command set-up for a fresh Debian 12 machine.
 #
 #   scripts/dev.sh demo    install what is missing, build, run the demo

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* check_buf.c - the contiguous byte buffer under evl_stream. */
 #ifdef HAVE_CONFIG_H
 #include <config.h>

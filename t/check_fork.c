@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* check_fork.c - child processes: evl_child_spawn and friends. */
 #ifdef HAVE_CONFIG_H
 #include <config.h>

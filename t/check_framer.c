@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* check_framer.c - the line, netstring and u32be framers.
  *
  * Most decoding tests go through check_every_split(): the input is fed to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* check_perlio_embed.c - evloop-perlio.h from a C program that embeds perl:
  * open :evloop PerlIOs over fds (caller-driven and on a loop) and reach the
  * evl_stream behind them.  No Perl module is loaded: evl_perlio_fdopen

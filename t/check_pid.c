@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* check_pid.c - child exit through pidfd. */
 #ifdef HAVE_CONFIG_H
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* check_proactor_ops.c - every proactor operation against real fds.
  *
  * Each operation runs on both backends (a libcheck loop test whose index

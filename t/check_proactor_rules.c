@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* check_proactor_rules.c - the rules every proactor backend keeps.
  *
  * From evloop.h: callbacks never run inside the call that submitted,

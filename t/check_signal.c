@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* check_signal.c - signalfd subscriptions and the process mask. */
 #ifdef HAVE_CONFIG_H
 #include <config.h>

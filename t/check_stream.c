@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* check_stream.c - evl_stream: write-behind, watermarks, close-after-drain,
  * EPIPE/ECONNRESET without SIGPIPE, EOF, raw and framed delivery, pause and
  * resume, limits, callbacks that free the stream, caller-driven use.

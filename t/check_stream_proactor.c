@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* check_stream_proactor.c - evl_stream on a proactor loop: the same API
  * and bytes as the reactor engine, driven by completions.
  *

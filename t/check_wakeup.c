@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* check_wakeup.c - eventfd wakeups from threads and forked children. */
 #ifdef HAVE_CONFIG_H
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* check_watcher.c - fd watcher dispatch rules. */
 #ifdef HAVE_CONFIG_H
 #include <config.h>

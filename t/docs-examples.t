@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Every C example of docs/c-api.md (a ```c block after a line
 # "<!-- example: NAME -->") compiles against the build tree, runs, exits 0
 # and prints exactly what its leading comment says after "Prints:" (lines

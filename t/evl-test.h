@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* evl-test.h - shared helpers for the libcheck programs. */
 #ifndef EVL_TEST_H
 #define EVL_TEST_H

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Every example script compiles (perl -c) against the build tree, then runs
 # and exits 0 (each is short and stops by itself).
 use v5.36;

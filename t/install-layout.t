@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # `make install DESTDIR=...` puts every piece where its user looks: the Perl
 # modules in a directory of perl's @INC (for the default prefix and for
 # --prefix=/usr), a man page per module that man(1) finds by module name,

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # The mask constants: one XS definition (perlio/xs/reactor.xs) exposed by
 # every package whose contract names them, with the seed's values, as
 # constant subs (inlined like `use constant` ones).

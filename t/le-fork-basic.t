@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Fork: loading, classes, output capture, the Exit object,
 # child callbacks, and the loop methods.
 use v5.36;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Fork: what on_stdout's $_[1] is.  On a reactor the chunk
 # SV takes over the read buffer (no copy) and is reused while callbacks
 # let it go; whatever a callback does with it (keep a reference, copy it,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Fork: drain-first on_exit, and the bound a timeout puts
 # on it when a grandchild keeps the output pipe open.
 use v5.36;

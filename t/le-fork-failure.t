@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Fork: bad input croaks before anything starts; failures in
 # the child exit 127 with the diagnostic on its stderr.
 use v5.36;

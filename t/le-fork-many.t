@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Fork: 1,000 children spawned and reaped, no zombie left,
 # no descriptor growth.
 use v5.36;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Fork: max_children, the queue, Request, drain,
 # cancel_queued, introspection.
 use v5.36;

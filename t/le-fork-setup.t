@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Fork: what the child gets: cwd, umask, env, clear_env,
 # stdin, signal state, and no stray descriptors.
 use v5.36;

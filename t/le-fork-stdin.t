@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Fork: stdin streaming, write-behind, EPIPE without
 # SIGPIPE and without a busy loop.
 use v5.36;

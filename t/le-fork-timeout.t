@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Fork: timeout, on_timeout, TERM then KILL; kill; cancel.
 use v5.36;
 use Test::More;

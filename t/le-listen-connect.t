@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Listen and Linux::Event::Connect (API-companions §4, §5),
 # over loopback only, with the seed's bugs fixed: connect watchers are
 # always removed (sequential connects and fallback on reused fd numbers

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # The Linux::Event front door and the Linux::Event::Loop facade.
 use v5.36;
 use Test::More;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Dropping the last reference to a loop frees it and everything it owns:
 # no reference cycles, no leaked descriptors, flat memory.
 use v5.36;

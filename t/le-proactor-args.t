@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Argument checking of the proactor, its Fake hooks, Operation and Error:
 # every croak text, word for word, and the order of the checks.
 use v5.36;

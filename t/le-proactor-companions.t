@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # A companion (Linux::Event::Stream) on a proactor engine: run_once pumps
 # the engine's libevloop loop for it on both backends, without counting
 # its work, and an exception from its callback propagates.

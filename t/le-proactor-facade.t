@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # The proactor through the Linux::Event::Loop facade (skipped until the
 # facade is in the tree).
 use v5.36;

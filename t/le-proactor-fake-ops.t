@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Every proactor operation on the Fake backend: submission, the test
 # hooks, result shapes, errors, cancellation and the exact counts of
 # run_once / drain_callbacks.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Dropping a proactor frees it: its ring and descriptors close, the
 # operations still in flight are reaped, and nothing leaks per loop.
 use v5.36;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # The callback queue and the Operation life cycle: deferral, settle-once,
 # detach, late on_complete, callbacks queued during a drain, exceptions.
 use v5.36;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Every proactor operation on the io_uring backend, for real: pipes,
 # socketpairs, files and TCP on 127.0.0.1.
 use v5.36;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Reactor::Backend::Epoll driven directly.
 use v5.36;
 use Test::More;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # A callback that dies: the exception leaves run / run_once, the loop
 # stays consistent and can be run again.
 use v5.36;

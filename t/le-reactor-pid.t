@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # $loop->pid: pidfd exit notification, raw status, reap, one shot.
 use v5.36;
 use Test::More;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # ithreads: a thread may wake a loop through its waker; the loop's C
 # state is never owned by two threads.
 use v5.36;

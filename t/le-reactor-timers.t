@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Reactor timers: after / at / cancel, ordering, after(0), batches,
 # run_once timeouts and return values, stop, the loop's scheduler.
 use v5.36;

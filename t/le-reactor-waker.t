@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # $loop->waker: one eventfd per loop, signal/drain, user watch, stop().
 use v5.36;
 use Test::More;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Reactor watchers: watch/unwatch, replacement, dispatch contract (also
 # through $watcher->{_dispatch_cb}), oneshot, closed and reused fds,
 # Watcher methods.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # $loop->signal: one handler per signal, arguments, names, cancel, mask.
 use v5.36;
 use Test::More;

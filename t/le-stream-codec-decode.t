@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # The built-in codecs' decode subs run libevloop's C framers
 # (perlio/xs/codec.xs).  The Perl decoders they replaced are kept below as
 # the oracle: for every input, cut at every one and every two places, the

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Stream over the :evloop layer: the handle carries the
 # layer, `print $fh` and $stream->write share one queue (order,
 # buffered_bytes, close_after_drain), input the layer buffered before the

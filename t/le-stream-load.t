@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Stream under load: a byte-exact 100 MB transfer through two
 # Streams under backpressure (a relay pausing its reader while its writer is
 # blocked), and 10,000 connect / echo / close cycles over loopback TCP with

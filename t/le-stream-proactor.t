@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # t/le-stream.t on a proactor loop: a Stream drives the :evloop layer's
 # stream there too (reads and writes are operations).
 use v5.36;

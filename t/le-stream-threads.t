@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # ithreads: a new thread's copy of a Stream is inert (using it croaks), and
 # neither the copy nor its destruction disturbs the parent's stream.  Run
 # in a child perl so that perl's "Scalars leaked" warning at thread exit,

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Stream: the contract of API-companions §3, with the seed's
 # bugs fixed (no SIGPIPE death, no leaked fds/objects, no lost messages).
 # LE_STREAM_MODEL=proactor runs it on a proactor loop (t/le-stream-proactor.t).

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # PerlIO::evloop::attach($fh, $loop): bad arguments croak with a message
 # naming what is wrong, and leave the handle as it was.  (Attaching to real
 # loops is t/perlio-attach.t, with the Linux::Event objects; the C side,

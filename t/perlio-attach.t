@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # PerlIO::evloop::attach($fh, $loop) with real Linux::Event loops: after
 # attach, print on a non-blocking handle queues and the loop writes the
 # queue out while it runs (10 MB to a slow reader, checked by MD5); the loop

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Blocking handles behave exactly like :perlio.  Seeded random sequences of
 # operations (readline with every kind of $/, getc, ungetc, eof, read, print,
 # printf, seek, tell, truncate, binmode, :pop and push back, dup, autoflush,

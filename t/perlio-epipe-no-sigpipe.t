@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # A write to a pipe or socket whose reader is gone is an error on the handle
 # (print or close returns false, $! EPIPE/ECONNRESET), never a SIGPIPE death:
 # the child doing it exits normally with the codes it checked.

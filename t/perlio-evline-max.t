@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # :evline arguments: max=N (a longer line is an error, $! EMSGSIZE, after
 # every line before it), crlf/strip_cr; and bad input to both layers: unknown
 # arguments, :evline without :evloop, :evloop on a non-fd handle, seeking a

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # 30 MB printed to a slow reader arrives intact: over a blocking pipe (print
 # and close wait) and a non-blocking socket (print queues, close drains).
 use strict;

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Non-blocking handles never block and never lose a byte.  :evloop alone:
 # reads return what is buffered or undef/EAGAIN, eof is false on an idle
 # socket, print queues.  With :evline on top, readline returns only whole

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # open with "-|:evloop" and "|-:evloop" and a command list.
 use strict;
 use warnings;

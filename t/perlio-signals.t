@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # A blocking wait inside :evloop runs %SIG handlers (EINTR, then perl's
 # deferred-signal check, then the wait goes on); a die in a handler reaches
 # the caller and leaves the handle usable; a handler that closes the handle

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # ithreads clone :evloop handles into a working copy with its own stream;
 # a forked child using (or merely exiting with) an inherited handle does not
 # disturb the parent: queued output is written once, reads go on.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* stream-harness.h - the recording harness both stream suites share
  * (check_stream.c on the reactor, check_stream_proactor.c on the
  * proactor): callbacks that log what a stream did and act on it, the

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Every Perl module, test helper and example is perltidy-clean and has no
 # perlcritic violation under the settings checked in at the top of the tree
 # (.perltidyrc, .perlcriticrc).  Skips only when Perl::Tidy or Perl::Critic

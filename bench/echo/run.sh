@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # run.sh - the headline benchmark: a Perl line-echo server over loopback TCP,
 # evloop (Linux::Event::Stream, reactor and proactor) against EV +
 # AnyEvent::Handle, IO::Async::Stream and Mojo::IOLoop, all driven by the

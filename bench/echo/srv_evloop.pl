@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # srv_evloop.pl - line-echo server on Linux::Event::Stream (evloop).
 #
 # Measures: Linux::Event::Listen + Linux::Event::Stream with the `line`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* backend-epoll.xs - Linux::Event::Reactor::Backend::Epoll: the raw epoll
  * backend contract (_add/_mod/_del/run_once with a mask and a callback
  * per fd), standalone: it does not go through libevloop's loop.  The

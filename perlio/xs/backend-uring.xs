@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* backend-uring.xs - Linux::Event::Proactor::Backend::Uring: the uring
  * path of the proactor engine (proactor-internal.h).  Handles and buffers
  * of an op, its submission to libevloop (evl_op), completion, progress

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* clock.xs - Linux::Event::Clock (a cached CLOCK_MONOTONIC reader) and
  * Linux::Event::Timer's timerfd helpers (the .pm is the API). */
 #define PERL_NO_GET_CONTEXT

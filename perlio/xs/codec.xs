@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* codec.xs - the decode subs of the built-in Linux::Event::Stream codecs
  * (Line, Netstring, U32BE): libevloop's C framers, the ones a Stream
  * runs, over the caller's buffer, so that framing is parsed in one place.

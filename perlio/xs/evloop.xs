@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* evloop.xs - PerlIO::evloop: registers the :evloop and :evline layers. */
 #define PERL_NO_GET_CONTEXT
 #include "EXTERN.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* fork.xs - Linux::Event::Fork's C half: evl_child (fork/) on a
  * Linux::Event loop, with Perl callbacks.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* loop.xs - Linux::Event::Loop, the facade: its delegated methods.
  *
  * Every method the facade forwards to its engine (reactor or proactor),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* operation.xs - Linux::Event::Operation: creation, lookup, settlement
  * and the callback queue of the proactor's operations (struct pxop,
  * proactor-internal.h), and the whole Operation package. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* proactor-internal.h - what the proactor's XS files share: the engine
  * (struct px, proactor.xs), the Operation (struct pxop, operation.xs), the
  * uring path (backend-uring.xs) and the parsed op arguments. */

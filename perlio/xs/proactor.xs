@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* proactor.xs - Linux::Event::Proactor, the engine, over libevloop.
  *
  * Package: Linux::Event::Proactor (the engine's hot methods).  Its

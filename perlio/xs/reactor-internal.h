@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* reactor-internal.h - what the reactor's XS files share: the engine
  * (struct rx_engine, reactor.xs), its watchers (watcher.xs), the facade's
  * fast path (loop.xs) and the raw epoll backend's mask bits

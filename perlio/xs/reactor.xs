@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* reactor.xs - Linux::Event::Reactor, the reactor engine over libevloop.
  *
  * Packages here:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* stream.xs - Linux::Event::Stream over the :evloop layer's evl_stream.
  *
  * The Perl object is a blessed hash (Stream.pm validates the options)

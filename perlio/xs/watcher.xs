@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* watcher.xs - Linux::Event::Watcher: fd watchers of the reactor engine
  * (reactor-internal.h), and the engine's methods that make and drop them
  * (_watch, _unwatch_fd, _watcher_update, _watcher_cancel).

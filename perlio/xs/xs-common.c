@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* xs-common.c - the XS packages' shared idioms (xs-internal.h): magic
  * lookup, inert thread copies, engine lookup, safe callback calls. */
 #define PERL_NO_GET_CONTEXT

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* xs-internal.h - what the XS files of the one shared object share.
  *
  * Everything perl-facing is one shared object, auto/PerlIO/evloop/evloop.so:

@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event;
 use v5.36;
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 require PerlIO::evloop;
 require Linux::Event::Loop;
@@ -53,5 +54,18 @@ callbacks directly.  No Linux::Epoll, Linux::FD or IO::Uring is needed.
 L<Linux::Event::Loop>, L<Linux::Event::Reactor>, L<Linux::Event::Watcher>,
 L<Linux::Event::Signal>, L<Linux::Event::Wakeup>, L<Linux::Event::Pid>,
 L<Linux::Event::Clock>, L<Linux::Event::Timer>, L<Linux::Event::Scheduler>
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

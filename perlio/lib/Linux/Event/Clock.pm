@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Clock;
 use v5.36;
 
-our $VERSION = '0.011';
+our $VERSION = '0.200';
 
 use Carp qw(croak);
 
@@ -79,5 +80,18 @@ How many times the cache was refreshed.
 
 Each method with an argument croaks C<< <method> requires <arg> >> when it
 is undef (C<seconds>, C<ms>, C<us>, C<delta_ns>, C<deadline_ns>).
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

@@ -1,9 +1,10 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Error;
 use v5.36;
 
 use Carp qw(croak);
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 sub new ($class, %arg) {
     croak 'code is required' unless defined $arg{code};
@@ -53,5 +54,18 @@ The stored values.
 =head1 SEE ALSO
 
 L<Linux::Event::Operation>, L<Linux::Event::Proactor>
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

@@ -1,9 +1,10 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Operation;
 use v5.36;
 
 use PerlIO::evloop ();    # every method is XS (perlio/xs/operation.xs)
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 1;
 
@@ -104,5 +105,18 @@ calls it, then drops the callback and the data.
 =head1 SEE ALSO
 
 L<Linux::Event::Proactor>, L<Linux::Event::Error>
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

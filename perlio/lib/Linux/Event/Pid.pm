@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Pid;
 use v5.36;
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 use Carp qw(croak);
 use Scalar::Util qw(weaken);
@@ -41,7 +42,7 @@ sub pid ($self, $pid = undef, $cb = undef, %opt) {
 
 package Linux::Event::Pid::Subscription;
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 sub pid ($self) { return $self->{pid} }
 
@@ -96,5 +97,18 @@ A second subscription for the same pid replaces the first.
 
 C<cancel> (1 the first time, 0 afterwards and after the callback ran),
 C<is_active> (1 or 0), C<pid>.
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Proactor;
 use v5.36;
 
@@ -10,7 +11,7 @@ use Linux::Event::Operation ();
 use Linux::Event::Proactor::Backend::Fake ();
 use Linux::Event::Proactor::Backend::Uring ();
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 use constant NS_PER_S => 1_000_000_000;
 
@@ -382,5 +383,18 @@ instead.
 
 L<Linux::Event::Loop>, L<Linux::Event::Operation>, L<Linux::Event::Error>,
 L<Linux::Event::Proactor::Backend>
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Scheduler;
 use v5.36;
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 use Carp qw(croak);
 use Scalar::Util qw(blessed weaken);
@@ -210,5 +211,18 @@ Timers added through it are dispatched by the loop with C<< ($loop) >>
 as their argument like any other; C<pop_expired> takes due timers out
 before the loop runs them (the caller then owns the callbacks), judged
 against the loop's cached time.
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Stream;
 use v5.36;
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 use Carp ();
 use Scalar::Util ();
@@ -205,5 +206,18 @@ the kernel's errno (SO_ERROR), never a stale C<$!>; EOF closes after the
 queue has been written; C<close_after_drain> refuses new writes; at EOF an
 unterminated last line is delivered as a message.  After a framing error
 with C<< close_fh => 0 >> the handle keeps the error (prints fail with it).
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Watcher;
 use v5.36;
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 use Carp qw(croak);
 
@@ -114,5 +115,18 @@ Mutators on an inactive watcher change its flags only.
 =head1 SEE ALSO
 
 L<Linux::Event::Reactor>
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

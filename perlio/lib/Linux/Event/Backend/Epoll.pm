@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Backend::Epoll;
 use v5.36;
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 require Linux::Event::Reactor::Backend::Epoll;
 our @ISA = ('Linux::Event::Reactor::Backend::Epoll');
@@ -21,5 +22,18 @@ Linux::Event::Backend::Epoll - the earlier name of Linux::Event::Reactor::Backen
 A subclass with no changes, for programs and tests written before the
 backend moved under C<Linux::Event::Reactor::>.  See
 L<Linux::Event::Reactor::Backend::Epoll>.
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

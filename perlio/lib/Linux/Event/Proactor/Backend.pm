@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Proactor::Backend;
 use v5.36;
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 1;
 
@@ -57,5 +58,18 @@ uses them; never settle an operation twice.
 =head1 SEE ALSO
 
 L<Linux::Event::Proactor>
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Reactor::Backend;
 use v5.36;
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 1;
 __END__
@@ -44,5 +45,18 @@ L<Linux::Event::Reactor> validates a backend object passed to it
 (C<watch>, C<unwatch>, C<run_once>) and keeps it, but its own readiness
 engine is libevloop's.  L<Linux::Event::Reactor::Backend::Epoll> is a
 working standalone implementation of this contract.
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Stream::Codec;
 use v5.36;
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 use Carp ();
 use Scalar::Util ();
@@ -39,5 +40,18 @@ C<(0, $error)>; C<encode =E<gt> sub ($codec, $msg)> returns bytes.
 C<validate($codec)> croaks unless the codec has both subs;
 C<make_codec(name =E<gt> ..., decode =E<gt> ..., encode =E<gt> ..., ...)>
 validates and blesses into C<name> when given.
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

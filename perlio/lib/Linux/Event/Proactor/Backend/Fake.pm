@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Proactor::Backend::Fake;
 use v5.36;
 
@@ -5,7 +6,7 @@ use Carp qw(croak);
 use Scalar::Util qw(weaken);
 use Linux::Event::Error ();
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 # One pending table per kind: token => { op => $op, ...arguments }.
 my %TABLE = (
@@ -355,5 +356,18 @@ A hook that croaks leaves the operation pending and registered.
 =head1 SEE ALSO
 
 L<Linux::Event::Proactor>, L<Linux::Event::Proactor::Backend>
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

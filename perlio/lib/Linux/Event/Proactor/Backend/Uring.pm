@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Proactor::Backend::Uring;
 use v5.36;
 
@@ -6,7 +7,7 @@ use Scalar::Util qw(weaken);
 
 use PerlIO::evloop ();    # _submit_*, _cancel_op, _complete_backend_events are XS
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 use constant DEFAULT_SUBMIT_BATCH_SIZE  => 0;
 use constant DEFAULT_PROVIDED_BUF_SIZE  => 4096;
@@ -188,5 +189,18 @@ C<accept_sources> / C<recv_sources> stay empty.
 =head1 SEE ALSO
 
 L<Linux::Event::Proactor>, L<Linux::Event::Proactor::Backend>
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

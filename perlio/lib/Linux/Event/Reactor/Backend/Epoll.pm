@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Reactor::Backend::Epoll;
 use v5.36;
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 use Carp qw(croak);
 
@@ -121,5 +122,18 @@ rethrown after the batch.
 
 Mask bits: READABLE 0x01, WRITABLE 0x02, PRIO 0x04, RDHUP 0x08, ET 0x10,
 ONESHOT 0x20, ERR 0x40, HUP 0x80 (constants of this class).
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

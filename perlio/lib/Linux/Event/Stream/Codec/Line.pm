@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Stream::Codec::Line;
 use v5.36;
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 use Carp ();
 
@@ -48,5 +49,18 @@ stays), C<max_line> (bytes including the C<"\n">; a longer line is the error
 C<line too long (E<gt>N bytes)>), C<append_newline> (1: C<encode> adds a
 missing C<"\n">).  In a Stream this codec runs as libevloop's C line framer;
 its C<decode>/C<encode> subs do the same in Perl for other uses.
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut

@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 package Linux::Event::Stream::Codec::Netstring;
 use v5.36;
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 use Carp ();
 
@@ -37,5 +38,18 @@ C<frame too large (E<gt>N bytes)> before the payload arrives).  Malformed
 input: C<invalid netstring length>, C<invalid netstring terminator>.
 Leading zeros in the length are accepted.  In a Stream this runs as
 libevloop's C netstring framer.
+
+=head1 AUTHOR
+
+The evloop developers.
+
+=head1 LICENSE
+
+Copyright (c) 2026 the evloop developers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl 5 itself: the Artistic License 1.0 or the GNU
+General Public License, version 1 or (at your option) any later version.
+The full texts are in the file LICENSE of the distribution.
 
 =cut
