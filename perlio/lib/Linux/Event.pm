@@ -9,7 +9,7 @@ require Linux::Event::Loop;
 
 sub new ($class, %args) {
 
-    # The seed's POD, README and companions all rely on a reactor default.
+    # Linux::Event 0.010's POD, README and companions all rely on a reactor default.
     $args{model} = 'reactor' if !defined $args{model};
     return Linux::Event::Loop->new(%args);
 }

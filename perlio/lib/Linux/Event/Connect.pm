@@ -97,7 +97,7 @@ sub new ($class, %args) {
     }
 
     # The timer and the watcher hold the request while it is pending (a
-    # request nobody stored still completes, as in the seed); both are
+    # request nobody stored still completes, as in Linux::Event 0.010); both are
     # dropped when it is done, which breaks the cycle.
     if (defined $args{timeout_s}) {
         $self->{timer} = $loop->after(
@@ -127,7 +127,7 @@ sub _resolve ($self, $host, $port) {
         return 0;
     }
 
-    # Blocking, as in the seed: names are resolved synchronously.
+    # Blocking, as in Linux::Event 0.010: names are resolved synchronously.
     my ($err, @res) = Socket::getaddrinfo($host, $port, { socktype => Socket::SOCK_STREAM() });
     if ($err) {
         $self->{gai_error} = "$err";
@@ -307,7 +307,7 @@ complete inside C<new>, before it returns.
 Options: C<loop> (required), C<host>/C<port>, C<unix>, C<sockaddr> with
 C<family>, C<timeout_s> (seconds, a plain decimal number >= 0), C<data>
 (last argument of the callbacks), C<on_connect>, C<on_error>,
-C<nonblocking> (must be true).  Bad arguments croak with the seed's texts.
+C<nonblocking> (must be true).  Bad arguments croak with Linux::Event 0.010's texts.
 
 =item cancel
 
@@ -321,10 +321,10 @@ C<errno> the last errno seen (EINPROGRESS after an asynchronous success).
 
 =back
 
-=head1 DIFFERENCES FROM THE SEED
+=head1 DIFFERENCES FROM LINUX::EVENT 0.010
 
 Every watcher the request makes is removed on success, failure and cancel
-(the seed left them registered, so the next socket on the same fd number
+(Linux::Event 0.010 left them registered, so the next socket on the same fd number
 crashed with C<fd already watched>); the resolver's error is mapped to an
 errno by its numeric code; the request holds the loop weakly.
 

@@ -152,7 +152,7 @@ my %KNOWN = map { $_ => 1 } qw(
     process_group on_stdin_error inherit_stdin stdout_fh stderr_fh pipe_size
 );
 
-# Croaks, in the seed's order, at the first thing wrong with a spec; all
+# Croaks, in Linux::Event 0.010's order, at the first thing wrong with a spec; all
 # of it before any pipe or fork.
 sub _validate ($s) {
     my ($cmd, $child) = ($s->{cmd}, $s->{child});
@@ -517,7 +517,7 @@ drain-first (C<on_exit> does not wait for you to read it), and it cannot
 be combined with C<on_stdout> / C<capture_stdout>
 (C<stdout_fh cannot be combined with on_stdout or capture_stdout>).
 
-=head1 DIFFERENCES FROM THE SEED
+=head1 DIFFERENCES FROM LINUX::EVENT 0.010
 
 Fixed: the umask check (a parent umask of 0 failed every spawn), the
 busy loop on a widowed stdin pipe, other children's pipe ends inherited
@@ -536,7 +536,7 @@ Changes a program can see:
 =item *
 
 The child's stdin is F</dev/null> unless C<stdin>, C<stdin_pipe> or
-C<inherit_stdin> says otherwise (the seed let it read the terminal).
+C<inherit_stdin> says otherwise (Linux::Event 0.010 let it read the terminal).
 
 =item *
 

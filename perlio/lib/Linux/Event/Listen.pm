@@ -65,7 +65,7 @@ sub new ($class, %args) {
         );
         $o{ReusePort} = 1 if $args{reuseport};
 
-        # Before bind, where it has an effect (the seed set it after).
+        # Before bind, where it has an effect (Linux::Event 0.010 set it after).
         $o{V6Only} = $args{v6only} ? 1 : 0 if defined $args{v6only};
         $fh = IO::Socket::IP->new(%o);
         unless ($fh) {
@@ -120,7 +120,7 @@ sub new ($class, %args) {
         retry            => undef,
     }, $class;
 
-    # The watcher's callbacks hold the listener, as in the seed: a listener
+    # The watcher's callbacks hold the listener, as in Linux::Event 0.010: a listener
     # made and not stored keeps serving until cancel.
     my %spec = (
         read           => sub ($loop, $lfh, $w) { $self->_accept_batch },
@@ -383,14 +383,14 @@ exception propagates out of C<< $loop->run >>.
 =head1 METHODS
 
 C<watcher>, C<fh>, C<fd>, C<pause>, C<resume>, C<is_paused>, C<is_running>,
-C<family> (C<'unknown'>, as the seed), C<is_unix>, C<is_tcp>,
+C<family> (C<'unknown'>, as Linux::Event 0.010), C<is_unix>, C<is_tcp>,
 C<sockhost>, C<sockport>, C<cancel> (idempotent; may be called inside
 C<on_accept>, the close is then deferred to the end of the batch).
 
 A listener that is not stored keeps serving until C<cancel>: its watcher
 holds it.
 
-=head1 DIFFERENCES FROM THE SEED
+=head1 DIFFERENCES FROM LINUX::EVENT 0.010
 
 C<v6only> is applied before bind; an edge-triggered (or oneshot) listener
 that stops at C<max_accept_per_tick> or at EMFILE schedules the rest of the

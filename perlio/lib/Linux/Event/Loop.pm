@@ -26,7 +26,7 @@ sub new ($class, %args) {
     } elsif ($model eq 'proactor') {
         require Linux::Event::Proactor;
 
-        # No loop => $self here: $op->loop is the engine (the seed's rule).
+        # No loop => $self here: $op->loop is the engine (Linux::Event 0.010's rule).
         $self->{impl} =
             Linux::Event::Proactor->new(%args, backend => (defined $backend ? $backend : 'uring'));
     } else {

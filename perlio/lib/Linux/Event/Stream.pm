@@ -51,7 +51,7 @@ sub new ($class, %opt) {
             $c{_c_codec} = $kind;
         }
     } else {
-        $c{codec} = $opt{codec};    # stored, as in the seed
+        $c{codec} = $opt{codec};    # stored, as in Linux::Event 0.010
     }
     my @unknown = sort grep { !$KNOWN{$_} } keys %opt;
     Carp::croak('unknown options: ' . join(', ', @unknown)) if @unknown;
@@ -142,7 +142,7 @@ Framed mode (C<on_message> with a C<codec>): C<on_message($stream, $msg,
 $data)> gets each decoded message.  The codecs C<line>, C<netstring> and
 C<u32be> (see L<Linux::Event::Stream::Codec::Line> and friends) are C
 framers; any other codec hash with C<decode> and C<encode> subs is run in
-Perl with the seed's calling convention.
+Perl with Linux::Event 0.010's calling convention.
 
 =head1 OPTIONS
 
@@ -196,10 +196,10 @@ or C<codec:max_inbuf_exceeded:E<lt>NE<gt>>.
 
 =back
 
-=head1 DIFFERENCES FROM THE SEED
+=head1 DIFFERENCES FROM LINUX::EVENT 0.010
 
 Writes never raise SIGPIPE (an error C<io:32> instead); a closed stream
-releases itself and its handle (C<close_fh> defaults to 1, as the seed's
+releases itself and its handle (C<close_fh> defaults to 1, as Linux::Event 0.010's
 POD says); pausing or an error on a later frame loses no decoded message;
 C<max_inbuf> bounds the undecoded leftover; errors on the socket come from
 the kernel's errno (SO_ERROR), never a stale C<$!>; EOF closes after the

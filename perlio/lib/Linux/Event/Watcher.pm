@@ -18,7 +18,7 @@ sub data ($self, @value) {
     return $self->{data};
 }
 
-# Internal, as in the seed: watchers come from $loop->watch.  This only
+# Internal, as in Linux::Event 0.010: watchers come from $loop->watch.  This only
 # validates; use watch() to get a registered watcher.
 sub new ($class, %args) {
     my %ok  = map  { $_ => 1 } qw(loop fh fd read write error data edge_triggered oneshot);

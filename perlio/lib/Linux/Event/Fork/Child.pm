@@ -19,7 +19,7 @@ my %SIGNUM;
 }
 
 # The constructor the helper does not use (it blesses directly, because
-# the C side needs the object before the pid exists); kept for the seed's
+# the C side needs the object before the pid exists); kept for Linux::Event 0.010's
 # checks.
 sub _new ($class, %args) {
     croak "loop missing" if !$args{loop};

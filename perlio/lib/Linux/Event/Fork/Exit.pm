@@ -22,7 +22,7 @@ sub code     ($self) { return $self->exited ? ($self->{status} >> 8) & 0xff : 0 
 sub signal   ($self) { return $self->signaled ? $self->{status} & 0x7f : 0 }
 sub coredump ($self) { return $self->signaled && ($self->{status} & 0x80) ? 1 : 0 }
 
-# Names the seed's POD and examples used.
+# Names Linux::Event 0.010's POD and examples used.
 sub exit_code   ($self) { return $self->code }
 sub core_dumped ($self) { return $self->coredump }
 sub core_dump   ($self) { return $self->coredump }
