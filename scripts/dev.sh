@@ -6,6 +6,11 @@
 #   scripts/dev.sh deb     install what is missing (debhelper, lintian), build
 #                          the Debian packages from a copy of the tree, check
 #                          them with lintian, print their paths
+#   scripts/dev.sh bench [c|perlio|dispatch|fork|proactor|echo ...]
+#                          install the benchmarks' peers (libev-dev,
+#                          libuv1-dev, the Perl event loops), build, run the
+#                          README's benchmarks (all, or those named; c is
+#                          bench/run.sh with the proactor's, about 10 min)
 #
 # Packages come from Debian only (apt-get; sudo when not root).  The build
 # is in-tree; autoreconf and configure run only when their output is
@@ -18,6 +23,9 @@ PACKAGES="build-essential autoconf automake libtool pkg-config perl libperl-dev
 
 # Debian packaging (scripts/dev.sh deb): debhelper brings dh-autoreconf.
 DEB_PACKAGES="debhelper dpkg-dev lintian"
+# The benchmarks' peers: C (make bench) and Perl (bench/*.pl, bench/echo).
+BENCH_PACKAGES="libev-dev libuv1-dev libev-perl libanyevent-perl
+                libio-async-perl libio-async-loop-epoll-perl libmojolicious-perl"
 
 install_missing() {
     local missing=()
@@ -96,6 +104,40 @@ deb() {
     ls -1 "$out"/*.deb
 }
 
+# The README's benchmarks (its Performance section), each from the top of
+# the build tree.  Run one at a time: they measure, so nothing else of
+# this script runs beside them.
+bench() {
+    local names=("$@") b
+    [ ${#names[@]} -gt 0 ] || names=(c perlio dispatch fork proactor echo)
+    for b in "${names[@]}"; do
+        case "$b" in
+        c | perlio | dispatch | fork | proactor | echo) ;;
+        *) echo "dev.sh bench: unknown benchmark $b (c perlio dispatch fork proactor echo)" >&2
+           return 2 ;;
+        esac
+    done
+    install_missing "$BENCH_PACKAGES"
+    build
+    # A configure that ran before the peers were installed did not find
+    # them (m4/evl_bench.m4): look again with the same arguments.
+    if grep -q '^EVL_BENCH_MISSING = .' Makefile; then
+        ./config.status --recheck && ./config.status
+    fi
+    make -j"$(nproc)" bench
+    for b in "${names[@]}"; do
+        echo "== dev.sh bench $b"
+        case "$b" in
+        c)        bench/run.sh ;;
+        perlio)   bench/run-perlio.sh ;;
+        dispatch) bench/run-perl-dispatch.sh ;;
+        fork)     perl -Mblib bench/perl-fork.pl ;;
+        proactor) perl -Mblib bench/perl-proactor.pl ;;
+        echo)     REPS=3 CONFIGS="1:1:10000 50:1:2000 50:8:4000" bench/echo/run.sh ;;
+        esac
+    done
+}
+
 case "${1:-}" in
 demo)
     install_missing
@@ -112,8 +154,12 @@ check)
 deb)
     deb
     ;;
+bench)
+    shift
+    bench "$@"
+    ;;
 *)
-    echo "usage: scripts/dev.sh demo|check|deb" >&2
+    echo "usage: scripts/dev.sh demo|check|deb|bench [name...]" >&2
     exit 2
     ;;
 esac
