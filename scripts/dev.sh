@@ -4,6 +4,14 @@
 #
 #   scripts/dev.sh demo    install what is missing, build, run the demo
 #   scripts/dev.sh check   install what is missing, build, run every test
+#   scripts/dev.sh deb     install what is missing (debhelper, lintian), build
+#                          the Debian packages from a copy of the tree, check
+#                          them with lintian, print their paths
+#   scripts/dev.sh bench [c|perlio|dispatch|fork|proactor|echo ...]
+#                          install the benchmarks' peers (libev-dev,
+#                          libuv1-dev, the Perl event loops), build, run the
+#                          README's benchmarks (all, or those named; c is
+#                          bench/run.sh with the proactor's, about 10 min)
 #
 # Packages come from Debian only (apt-get; sudo when not root).  The build
 # is in-tree; autoreconf and configure run only when their output is
@@ -14,9 +22,15 @@ cd "$(dirname "$0")/.."
 PACKAGES="build-essential autoconf automake libtool pkg-config perl libperl-dev
           liburing-dev check libsubunit-dev perltidy libperl-critic-perl"
 
+# Debian packaging (scripts/dev.sh deb): debhelper brings dh-autoreconf.
+DEB_PACKAGES="debhelper dpkg-dev lintian"
+# The benchmarks' peers: C (make bench) and Perl (bench/*.pl, bench/echo).
+BENCH_PACKAGES="libev-dev libuv1-dev libev-perl libanyevent-perl
+                libio-async-perl libio-async-loop-epoll-perl libmojolicious-perl"
+
 install_missing() {
     local missing=()
-    for p in $PACKAGES; do
+    for p in $PACKAGES ${1:-}; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
             missing+=("$p")
     done
@@ -35,6 +49,96 @@ build() {
     make -j"$(nproc)"
 }
 
+# The .debs go to EVL_DEB_DIR (default ${TMPDIR:-/tmp}/evloop-deb, which
+# must lie outside the tree), not to the tree's parent as with a plain
+# dpkg-buildpackage: the build runs in a fresh copy of the tree's files
+# (git ls-files in a git checkout, so an in-tree build's output stays
+# behind) in EVL_DEB_DIR/evloop-VERSION, because dh's clean step would
+# otherwise wipe the in-tree build and its test logs.  Build log:
+# EVL_DEB_DIR/build.log.  lintian errors fail the command.
+deb() {
+    install_missing "$DEB_PACKAGES"
+    local version changelog
+    version=$(sed -n 's/^AC_INIT(\[[^]]*\], *\[\([^]]*\)\].*/\1/p' configure.ac)
+    changelog=$(dpkg-parsechangelog -S Version)
+    if [ -z "$version" ] || [ "${changelog%-*}" != "$version" ]; then
+        echo "dev.sh deb: debian/changelog is at $changelog but configure.ac's AC_INIT at" \
+             "'$version': add a debian/changelog entry $version-1 (dch -v $version-1)" >&2
+        return 1
+    fi
+    local out
+    out=$(realpath -m "${EVL_DEB_DIR:-${TMPDIR:-/tmp}/evloop-deb}")
+    case "$out/" in
+    "$PWD"/*)
+        echo "dev.sh deb: EVL_DEB_DIR=$out is inside the source tree" >&2
+        return 1 ;;
+    esac
+    local src=$out/evloop-$version
+    rm -rf "$src"
+    rm -f "$out"/*.deb "$out"/*.changes "$out"/*.buildinfo "$out"/build.log
+    mkdir -p "$src"
+    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        # tracked and new (not ignored) files, as they are in the work tree
+        git ls-files -z --cached --others --exclude-standard |
+            while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+            tar --null -T - -cf - | tar -xf - -C "$src"
+    else
+        # a tarball: copy everything, dh's clean step removes build output
+        tar -cf - . | tar -xf - -C "$src"
+    fi
+    echo "dev.sh deb: dpkg-buildpackage -b -us -uc in $src (log: $out/build.log)"
+    (cd "$src" &&
+        DEB_BUILD_OPTIONS="parallel=$(nproc) ${DEB_BUILD_OPTIONS:-}" \
+            dpkg-buildpackage -b -us -uc >"$out/build.log" 2>&1) || {
+        tail -n 40 "$out/build.log" >&2
+        echo "dev.sh deb: dpkg-buildpackage failed, log: $out/build.log" >&2
+        return 1
+    }
+    rm -rf "$src"
+    # lintian's exit status is non-zero on errors only; warnings are shown.
+    echo "dev.sh deb: lintian $out/*.changes"
+    lintian "$out"/*.changes || {
+        echo "dev.sh deb: lintian reported errors (lintian -i $out/*.changes explains)" >&2
+        return 1
+    }
+    echo "dev.sh deb: built"
+    ls -1 "$out"/*.deb
+}
+
+# The README's benchmarks (its Performance section), each from the top of
+# the build tree.  Run one at a time: they measure, so nothing else of
+# this script runs beside them.
+bench() {
+    local names=("$@") b
+    [ ${#names[@]} -gt 0 ] || names=(c perlio dispatch fork proactor echo)
+    for b in "${names[@]}"; do
+        case "$b" in
+        c | perlio | dispatch | fork | proactor | echo) ;;
+        *) echo "dev.sh bench: unknown benchmark $b (c perlio dispatch fork proactor echo)" >&2
+           return 2 ;;
+        esac
+    done
+    install_missing "$BENCH_PACKAGES"
+    build
+    # A configure that ran before the peers were installed did not find
+    # them (m4/evl_bench.m4): look again with the same arguments.
+    if grep -q '^EVL_BENCH_MISSING = .' Makefile; then
+        ./config.status --recheck && ./config.status
+    fi
+    make -j"$(nproc)" bench
+    for b in "${names[@]}"; do
+        echo "== dev.sh bench $b"
+        case "$b" in
+        c)        bench/run.sh ;;
+        perlio)   bench/run-perlio.sh ;;
+        dispatch) bench/run-perl-dispatch.sh ;;
+        fork)     perl -Mblib bench/perl-fork.pl ;;
+        proactor) perl -Mblib bench/perl-proactor.pl ;;
+        echo)     REPS=3 CONFIGS="1:1:10000 50:1:2000 50:8:4000" bench/echo/run.sh ;;
+        esac
+    done
+}
+
 case "${1:-}" in
 demo)
     install_missing
@@ -48,8 +152,15 @@ check)
     build
     make -j"$(nproc)" check
     ;;
+deb)
+    deb
+    ;;
+bench)
+    shift
+    bench "$@"
+    ;;
 *)
-    echo "usage: scripts/dev.sh demo|check" >&2
+    echo "usage: scripts/dev.sh demo|check|deb|bench [name...]" >&2
     exit 2
     ;;
 esac

@@ -30,6 +30,9 @@ my %m = $h =~ /^#define EVL_VERSION_(MAJOR|MINOR|PATCH)\s+(\d+)/mg;
 is(sprintf('%d.%03d', $m{MAJOR}, $m{MINOR}), $version, 'evloop.h EVL_VERSION_MAJOR.MINOR');
 is($m{PATCH}, 0, 'evloop.h EVL_VERSION_PATCH');
 
+my ($deb) = slurp("$src/debian/changelog") =~ /\Aevloop \(([^)-]+)-\d+\)/;
+is($deb, $version, 'debian/changelog (upstream part)');
+
 my ($changes) = slurp("$src/Changes") =~ /^(\d+\.\d+)\s/m;
 is($changes, $version, 'the newest Changes entry');
 
