@@ -47,6 +47,19 @@ sub impl  ($self) { return $self->{impl} }
 # support <method>()"; after, at, cancel, stop and is_running go straight
 # to the reactor's C when the impl is a reactor.
 
+# $loop->fork(%spec) and $loop->fork_helper(%args) are Linux::Event::Fork's,
+# loaded on first use.  goto leaves this frame out, so a croak names the
+# caller's line.
+sub fork {
+    require Linux::Event::Fork;
+    goto &Linux::Event::Fork::_loop_fork;
+}
+
+sub fork_helper {
+    require Linux::Event::Fork;
+    goto &Linux::Event::Fork::_loop_fork_helper;
+}
+
 1;
 __END__
 

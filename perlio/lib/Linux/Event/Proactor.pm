@@ -178,6 +178,19 @@ for my $kind (qw(read write recv send accept connect shutdown close)) {
     }
 }
 
+# $loop->fork(%spec) and $loop->fork_helper(%args) are Linux::Event::Fork's,
+# loaded on first use.  goto leaves this frame out, so a croak names the
+# caller's line.
+sub fork {
+    require Linux::Event::Fork;
+    goto &Linux::Event::Fork::_loop_fork;
+}
+
+sub fork_helper {
+    require Linux::Event::Fork;
+    goto &Linux::Event::Fork::_loop_fork_helper;
+}
+
 1;
 
 __END__

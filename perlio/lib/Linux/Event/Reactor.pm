@@ -128,6 +128,19 @@ sub _engine_of ($loop) {
     return blessed($impl) && $impl->isa(__PACKAGE__) ? $impl : undef;
 }
 
+# $loop->fork(%spec) and $loop->fork_helper(%args) are Linux::Event::Fork's,
+# loaded on first use.  goto leaves this frame out, so a croak names the
+# caller's line.
+sub fork {
+    require Linux::Event::Fork;
+    goto &Linux::Event::Fork::_loop_fork;
+}
+
+sub fork_helper {
+    require Linux::Event::Fork;
+    goto &Linux::Event::Fork::_loop_fork_helper;
+}
+
 1;
 __END__
 
