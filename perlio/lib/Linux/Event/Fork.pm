@@ -240,7 +240,8 @@ sub _start ($self, $s) {
     my $child   = bless \%child, 'Linux::Event::Fork::Child';
     my $on_exit = $s->{on_exit};
     $x{on_exit} = sub ($c, $status) {
-        my $exit = $c->{exit} //= Linux::Event::Fork::Exit->new($c->{pid}, $status);
+        my $exit = $c->{exit} //=
+            Linux::Event::Fork::Exit->new($c->{pid}, $status, %{ $c->{exec_failure} // {} });
         if ($on_exit) {
             eval { $on_exit->($c, $exit); 1 }
                 or warn "Linux::Event::Fork: on_exit callback died: $@";
@@ -248,6 +249,11 @@ sub _start ($self, $s) {
         $self->_finished;
     };
     $child->{pid} = Linux::Event::Fork::XS::spawn($child, $loop, \%x);
+
+    # A failed setup step or exec is known now; the Exit reports it.
+    if (my ($errno, $stage) = Linux::Event::Fork::XS::exec_failure($child)) {
+        $child->{exec_failure} = { exec_errno => $errno, exec_stage => $stage };
+    }
     $self->{running}++;
     for my $fd (1, 2) {
         my $name = $fd == 1 ? 'stdout_fh' : 'stderr_fh';
@@ -469,6 +475,13 @@ returns, writes one line to the child's stderr and exits 127:
     Linux::Event::Fork child error: child callback returned
     Linux::Event::Fork child error: boom at script.pl line 12.
 
+A failed setup step or exec is also in the exit object, so a program that
+could not start is told apart from one that exited 127 itself:
+C<< $exit->exec_errno >> (C<ENOENT>), C<< $exit->exec_error >> (C<No such
+file or directory>) and C<< $exit->exec_stage >> (C<exec>, C<chdir>,
+...), all undef when the exec succeeded (see
+L<Linux::Event::Fork::Exit>).  C<spawn> itself does not croak for it.
+
 Timeouts: C<timeout> (seconds, fractional) arms a timer at the start;
 when it expires before the exit, C<on_timeout> runs, then SIGTERM is
 sent, and SIGKILL C<timeout_kill> seconds later if the child still
@@ -549,8 +562,8 @@ New: C<< $child->cancel >>, C<timed_out>, C<stdin_queued>,
 C<stdout_fh>/C<stderr_fh>, the spawn options C<process_group>,
 C<on_stdin_error>, C<inherit_stdin>, C<stdout_fh>, C<stderr_fh>,
 C<pipe_size>, and C<Request> C<is_cancelled>, C<helper>, C<spec>;
-C<Exit> C<exit_code>, C<core_dumped>, C<core_dump>, C<raw>;
-C<< $loop->fork >> and
+C<Exit> C<exit_code>, C<core_dumped>, C<core_dump>, C<raw>,
+C<exec_errno>, C<exec_error>, C<exec_stage>; C<< $loop->fork >> and
 C<< $loop->fork_helper >> (promised by Linux::Event 0.010's POD, missing
 there) without loading this module first.
 
