@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake libtool pkg-config perl libperl-dev
-          liburing-dev check libsubunit-dev perltidy libperl-critic-perl"
+          liburing-dev check libsubunit-dev perltidy libperl-critic-perl perl-doc"
 
 install_missing() {
     local missing=()
