@@ -110,6 +110,14 @@ Each forwards to the engine with the same arguments and returns what it
 returns.  A method the engine lacks croaks
 C<< loop model '<model>' does not support <method>() >>.
 
+=head2 fork, fork_helper
+
+C<< fork(%spec) >> starts a child through this loop's own
+L<Linux::Event::Fork> helper and returns its L<Linux::Event::Fork::Child>
+(or a Request when the helper's limit is reached); C<< fork_helper(%args) >>
+returns that helper, made on first use.  Both load Linux::Event::Fork
+themselves; see its POD for the spawn options.
+
 =head2 Constants
 
 C<READABLE WRITABLE PRIO RDHUP ET ONESHOT ERR HUP> (0x01 to 0x80).

@@ -311,6 +311,14 @@ entries it processed.  Callbacks queued while it runs (by a callback
 cancelling or completing another operation) run in the same drain, in
 FIFO order: none is lost.
 
+=head1 CHILD PROCESSES
+
+C<< fork(%spec) >> starts a child through this loop's own
+L<Linux::Event::Fork> helper and returns its L<Linux::Event::Fork::Child>
+(or a Request when the helper's limit is reached); C<< fork_helper(%args) >>
+returns that helper, made on first use.  Both load Linux::Event::Fork
+themselves; see its POD for the spawn options.
+
 =head1 OPERATIONS
 
 Each returns a pending L<Linux::Event::Operation>.  Arguments are checked

@@ -314,6 +314,14 @@ without C<unwatch> is safe, and the fd number may be watched again.
 1 if a watcher for C<fileno($fh)> was cancelled, else 0 (also for a
 false or closed C<$fh>).
 
+=head1 CHILD PROCESSES
+
+C<< fork(%spec) >> starts a child through this loop's own
+L<Linux::Event::Fork> helper and returns its L<Linux::Event::Fork::Child>
+(or a Request when the helper's limit is reached); C<< fork_helper(%args) >>
+returns that helper, made on first use.  Both load Linux::Event::Fork
+themselves; see its POD for the spawn options.
+
 =head1 SIGNALS, WAKEUPS, PIDS
 
 C<signal(...)> forwards to this loop's L<Linux::Event::Signal> adaptor,
