@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake libtool pkg-config perl libperl-dev
-          liburing-dev check libsubunit-dev perltidy libperl-critic-perl"
+          liburing-dev check libsubunit-dev perltidy libperl-critic-perl perl-doc"
 
 # Debian packaging (scripts/dev.sh deb): debhelper brings dh-autoreconf.
 DEB_PACKAGES="debhelper dpkg-dev lintian"

@@ -444,6 +444,21 @@ static void fx_adopt(pTHX_ struct fx_child *fx, SV *child, SV *loop, HV *hv,
 	}
 }
 
+/* The name of the step evl_child_exec_stage reports, as
+ * Linux::Event::Fork::Exit's exec_stage gives it. */
+static const char *fx_stage_name(int stage)
+{
+	switch (stage) {
+	case EVL_STAGE_SETSID: return "setsid";
+	case EVL_STAGE_SETPGID: return "setpgid";
+	case EVL_STAGE_DUP2: return "dup2";
+	case EVL_STAGE_OPEN: return "open";
+	case EVL_STAGE_CHDIR: return "chdir";
+	case EVL_STAGE_EXEC: return "exec";
+	default: return "setup";	/* a stage newer than this file */
+	}
+}
+
 MODULE = Linux::Event::Fork	PACKAGE = Linux::Event::Fork::XS
 
 PROTOTYPES: DISABLE
@@ -521,6 +536,26 @@ spawn(SV *child, SV *loop, SV *spec)
 	RETVAL = (IV)evl_child_pid(&fx->c);
     OUTPUT:
 	RETVAL
+
+ # How the child failed before running anything of its own, known when
+ # spawn returns (the parent reads the child's error pipe until the exec,
+ # or until a child sub's setup is done): (errno, step), step being
+ # setsid, setpgid, dup2, open, chdir or exec; or an empty list.
+void
+exec_failure(SV *child)
+    PREINIT:
+	struct fx_child *fx;
+	int err;
+	const char *name;
+    PPCODE:
+	fx = fx_of(aTHX_ child);
+	err = fx ? evl_child_exec_error(&fx->c) : 0;
+	if (err < 0) {
+		name = fx_stage_name(evl_child_exec_stage(&fx->c));
+		EXTEND(SP, 2);
+		mPUSHi(-err);
+		mPUSHp(name, strlen(name));
+	}
 
  # Signal number sig (0 probes; negative: the child's process group).
  # 1 on success, 0 on failure (with $! set) or once reaped.

@@ -14,18 +14,11 @@ require Linux::Event::Fork::Request;
 
 # ------------------------------------------------------------ $loop->fork
 
-# `use Linux::Event::Fork` gives every loop fork() (a spawn through the
-# loop's own helper) and fork_helper() (that helper, made on first use).
+# Linux::Event::Loop, ::Reactor and ::Proactor have fork() (a spawn through
+# the loop's own helper) and fork_helper() (that helper, made on first
+# use) as methods of their own, which load this module and go to these.
+# There is no import: `use Linux::Event::Fork` has nothing to install.
 fieldhash my %DEFAULT_HELPER;
-
-sub import ($, @) {
-    no strict 'refs';
-    for my $class (qw(Linux::Event::Loop Linux::Event::Reactor Linux::Event::Proactor)) {
-        *{"${class}::fork"}        = \&_loop_fork if !defined &{"${class}::fork"};
-        *{"${class}::fork_helper"} = \&_loop_fork_helper if !defined &{"${class}::fork_helper"};
-    }
-    return;
-}
 
 sub _loop_fork ($loop, %spec) {
     my $helper = $DEFAULT_HELPER{$loop} //= __PACKAGE__->new($loop);
@@ -247,7 +240,8 @@ sub _start ($self, $s) {
     my $child   = bless \%child, 'Linux::Event::Fork::Child';
     my $on_exit = $s->{on_exit};
     $x{on_exit} = sub ($c, $status) {
-        my $exit = $c->{exit} //= Linux::Event::Fork::Exit->new($c->{pid}, $status);
+        my $exit = $c->{exit} //=
+            Linux::Event::Fork::Exit->new($c->{pid}, $status, %{ $c->{exec_failure} // {} });
         if ($on_exit) {
             eval { $on_exit->($c, $exit); 1 }
                 or warn "Linux::Event::Fork: on_exit callback died: $@";
@@ -255,6 +249,11 @@ sub _start ($self, $s) {
         $self->_finished;
     };
     $child->{pid} = Linux::Event::Fork::XS::spawn($child, $loop, \%x);
+
+    # A failed setup step or exec is known now; the Exit reports it.
+    if (my ($errno, $stage) = Linux::Event::Fork::XS::exec_failure($child)) {
+        $child->{exec_failure} = { exec_errno => $errno, exec_stage => $stage };
+    }
     $self->{running}++;
     for my $fd (1, 2) {
         my $name = $fd == 1 ? 'stdout_fh' : 'stderr_fh';
@@ -297,7 +296,6 @@ Linux::Event::Fork - run child processes on a Linux::Event loop
 
     use v5.36;
     use Linux::Event;
-    use Linux::Event::Fork;
 
     my $loop = Linux::Event->new;
 
@@ -309,6 +307,7 @@ Linux::Event::Fork - run child processes on a Linux::Event loop
     $loop->run;
 
     # A helper with a limit: at most 4 children at once, the rest queued.
+    use Linux::Event::Fork;
     my $fork = Linux::Event::Fork->new($loop, max_children => 4);
     $fork->spawn(cmd => [ 'gzip', '-9', $_ ], tag => $_) for @files;
     $fork->drain(on_done => sub ($fork) { $loop->stop });
@@ -331,8 +330,10 @@ wrote comes before the exit.
 =head1 LOADING
 
 C<use Linux::Event::Fork> loads L<Linux::Event::Fork::Child>,
-L<Linux::Event::Fork::Request> and L<Linux::Event::Fork::Exit>, and gives
-L<Linux::Event::Loop> (and the engines) two methods:
+L<Linux::Event::Fork::Request> and L<Linux::Event::Fork::Exit>.  A
+program that only uses the loop's own helper need not load it at all:
+L<Linux::Event::Loop> and the engines (L<Linux::Event::Reactor>,
+L<Linux::Event::Proactor>) have two methods that load it on first use:
 
 =over 4
 
@@ -474,6 +475,13 @@ returns, writes one line to the child's stderr and exits 127:
     Linux::Event::Fork child error: child callback returned
     Linux::Event::Fork child error: boom at script.pl line 12.
 
+A failed setup step or exec is also in the exit object, so a program that
+could not start is told apart from one that exited 127 itself:
+C<< $exit->exec_errno >> (C<ENOENT>), C<< $exit->exec_error >> (C<No such
+file or directory>) and C<< $exit->exec_stage >> (C<exec>, C<chdir>,
+...), all undef when the exec succeeded (see
+L<Linux::Event::Fork::Exit>).  C<spawn> itself does not croak for it.
+
 Timeouts: C<timeout> (seconds, fractional) arms a timer at the start;
 when it expires before the exit, C<on_timeout> runs, then SIGTERM is
 sent, and SIGKILL C<timeout_kill> seconds later if the child still
@@ -554,7 +562,10 @@ New: C<< $child->cancel >>, C<timed_out>, C<stdin_queued>,
 C<stdout_fh>/C<stderr_fh>, the spawn options C<process_group>,
 C<on_stdin_error>, C<inherit_stdin>, C<stdout_fh>, C<stderr_fh>,
 C<pipe_size>, and C<Request> C<is_cancelled>, C<helper>, C<spec>;
-C<Exit> C<exit_code>, C<core_dumped>, C<core_dump>, C<raw>.
+C<Exit> C<exit_code>, C<core_dumped>, C<core_dump>, C<raw>,
+C<exec_errno>, C<exec_error>, C<exec_stage>; C<< $loop->fork >> and
+C<< $loop->fork_helper >> (promised by Linux::Event 0.010's POD, missing
+there) without loading this module first.
 
 =back
 

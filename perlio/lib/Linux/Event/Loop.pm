@@ -47,6 +47,19 @@ sub impl  ($self) { return $self->{impl} }
 # support <method>()"; after, at, cancel, stop and is_running go straight
 # to the reactor's C when the impl is a reactor.
 
+# $loop->fork(%spec) and $loop->fork_helper(%args) are Linux::Event::Fork's,
+# loaded on first use.  goto leaves this frame out, so a croak names the
+# caller's line.
+sub fork {
+    require Linux::Event::Fork;
+    goto &Linux::Event::Fork::_loop_fork;
+}
+
+sub fork_helper {
+    require Linux::Event::Fork;
+    goto &Linux::Event::Fork::_loop_fork_helper;
+}
+
 1;
 __END__
 
@@ -96,6 +109,14 @@ the watchers' private hooks C<_watcher_update> and C<_watcher_cancel>.
 Each forwards to the engine with the same arguments and returns what it
 returns.  A method the engine lacks croaks
 C<< loop model '<model>' does not support <method>() >>.
+
+=head2 fork, fork_helper
+
+C<< fork(%spec) >> starts a child through this loop's own
+L<Linux::Event::Fork> helper and returns its L<Linux::Event::Fork::Child>
+(or a Request when the helper's limit is reached); C<< fork_helper(%args) >>
+returns that helper, made on first use.  Both load Linux::Event::Fork
+themselves; see its POD for the spawn options.
 
 =head2 Constants
 

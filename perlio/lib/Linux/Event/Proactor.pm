@@ -178,6 +178,19 @@ for my $kind (qw(read write recv send accept connect shutdown close)) {
     }
 }
 
+# $loop->fork(%spec) and $loop->fork_helper(%args) are Linux::Event::Fork's,
+# loaded on first use.  goto leaves this frame out, so a croak names the
+# caller's line.
+sub fork {
+    require Linux::Event::Fork;
+    goto &Linux::Event::Fork::_loop_fork;
+}
+
+sub fork_helper {
+    require Linux::Event::Fork;
+    goto &Linux::Event::Fork::_loop_fork_helper;
+}
+
 1;
 
 __END__
@@ -297,6 +310,14 @@ Runs the queued callbacks without touching the backend; returns how many
 entries it processed.  Callbacks queued while it runs (by a callback
 cancelling or completing another operation) run in the same drain, in
 FIFO order: none is lost.
+
+=head1 CHILD PROCESSES
+
+C<< fork(%spec) >> starts a child through this loop's own
+L<Linux::Event::Fork> helper and returns its L<Linux::Event::Fork::Child>
+(or a Request when the helper's limit is reached); C<< fork_helper(%args) >>
+returns that helper, made on first use.  Both load Linux::Event::Fork
+themselves; see its POD for the spawn options.
 
 =head1 OPERATIONS
 

@@ -128,6 +128,19 @@ sub _engine_of ($loop) {
     return blessed($impl) && $impl->isa(__PACKAGE__) ? $impl : undef;
 }
 
+# $loop->fork(%spec) and $loop->fork_helper(%args) are Linux::Event::Fork's,
+# loaded on first use.  goto leaves this frame out, so a croak names the
+# caller's line.
+sub fork {
+    require Linux::Event::Fork;
+    goto &Linux::Event::Fork::_loop_fork;
+}
+
+sub fork_helper {
+    require Linux::Event::Fork;
+    goto &Linux::Event::Fork::_loop_fork_helper;
+}
+
 1;
 __END__
 
@@ -300,6 +313,14 @@ without C<unwatch> is safe, and the fd number may be watched again.
 
 1 if a watcher for C<fileno($fh)> was cancelled, else 0 (also for a
 false or closed C<$fh>).
+
+=head1 CHILD PROCESSES
+
+C<< fork(%spec) >> starts a child through this loop's own
+L<Linux::Event::Fork> helper and returns its L<Linux::Event::Fork::Child>
+(or a Request when the helper's limit is reached); C<< fork_helper(%args) >>
+returns that helper, made on first use.  Both load Linux::Event::Fork
+themselves; see its POD for the spawn options.
 
 =head1 SIGNALS, WAKEUPS, PIDS
 

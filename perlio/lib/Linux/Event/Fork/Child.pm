@@ -48,7 +48,8 @@ sub exit ($self) {
     return $self->{exit} if $self->{exit};
     my $status = Linux::Event::Fork::XS::status($self);
     return undef if !defined $status;
-    return $self->{exit} = Linux::Event::Fork::Exit->new($self->{pid}, $status);
+    return $self->{exit} =
+        Linux::Event::Fork::Exit->new($self->{pid}, $status, %{ $self->{exec_failure} // {} });
 }
 
 sub timed_out ($self) { return Linux::Event::Fork::XS::timed_out($self) ? 1 : 0 }

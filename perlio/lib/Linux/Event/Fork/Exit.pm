@@ -4,8 +4,15 @@ use v5.36;
 
 our $VERSION = '0.200';
 
-sub new ($class, $pid, $status) {
-    return bless { pid => $pid, status => $status }, $class;
+use Carp qw(croak);
+
+# exec_errno and exec_stage: how the child failed before running anything
+# of its own (Linux::Event::Fork passes them when it knows), else absent.
+sub new ($class, $pid, $status, %failure) {
+    my %self = (pid => $pid, status => $status);
+    @self{qw(exec_errno exec_stage)} = delete @failure{qw(exec_errno exec_stage)};
+    croak "unknown args: " . join(", ", sort keys %failure) if %failure;
+    return bless \%self, $class;
 }
 
 # A negative status is an exit that could not be collected (-ECHILD: some
@@ -21,6 +28,15 @@ sub signaled ($self) {
 sub code     ($self) { return $self->exited ? ($self->{status} >> 8) & 0xff : 0 }
 sub signal   ($self) { return $self->signaled ? $self->{status} & 0x7f : 0 }
 sub coredump ($self) { return $self->signaled && ($self->{status} & 0x80) ? 1 : 0 }
+
+sub exec_errno ($self) { return $self->{exec_errno} }
+sub exec_stage ($self) { return $self->{exec_stage} }
+
+sub exec_error ($self) {
+    return undef if !$self->{exec_errno};
+    local $! = $self->{exec_errno};
+    return "$!";
+}
 
 # Names Linux::Event 0.010's POD and examples used.
 sub exit_code   ($self) { return $self->code }
@@ -46,10 +62,11 @@ Linux::Event::Fork::Exit - a child's wait status
 
 =over 4
 
-=item new($pid, $status)
+=item new($pid, $status, %failure)
 
 C<$status> is the raw wait(2) status (C<7 E<lt>E<lt> 8> for exit 7, 9 for
-SIGKILL).
+SIGKILL).  C<%failure> may hold C<exec_errno> and C<exec_stage> (see
+below); other keys croak C<unknown args: ...>.
 
 =item pid, status
 
@@ -70,6 +87,34 @@ The signal that killed it; 0 when it exited normally.
 =item exit_code, core_dumped, core_dump, raw
 
 Other names for C<code>, C<coredump>, C<coredump> and C<status>.
+
+=item exec_errno, exec_error, exec_stage
+
+Tell a child that never ran its program from one that ran it and
+exited 127.  When a setup step or the exec itself failed in the child
+(it then wrote C<Linux::Event::Fork child error: ...> to its stderr and
+exited 127), C<exec_errno> is the errno number (compare it with
+L<Errno>'s C<ENOENT> and friends), C<exec_error> its text (C<"No such
+file or directory">), and C<exec_stage> the step that failed:
+
+    exec      the program could not be executed (not found, not
+              executable, bad format)
+    chdir     the cwd option
+    open      opening /dev/null for stdin
+    dup2      plumbing a pipe onto fd 0, 1 or 2
+    setpgid   the process_group option
+
+All three are undef when the program was executed (whatever it then
+did) and for an Exit made with C<new($pid, $status)>.  For a C<child>
+sub only the setup steps before it (C<cwd>, the pipes) are reported:
+what the sub itself does, an C<exec> of its own included, is its
+business, and its failure is the plain exit 127.
+
+    on_exit => sub ($child, $exit) {
+        if (defined $exit->exec_errno) {
+            warn "could not start: ", $exit->exec_stage, ": ", $exit->exec_error, "\n";
+        }
+    }
 
 =back
 
