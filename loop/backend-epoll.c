@@ -51,11 +51,12 @@ void evl__epoll_free(evl_loop *loop)
 int evl__epoll_ctl(evl_loop *loop, int op, int fd, uint32_t events, uint64_t key)
 {
     struct epoll_event ev = { .events = events, .data.u64 = key };
-    /* A forked child's copy of the loop shares the parent's epoll set: a
-     * destructor or a stop in the child would take the parent's fds out
-     * of it.  The child's changes stay in its own bookkeeping. */
-    if (loop->fork_gen != evl__forks)
-        return 0;
+    /* A forked child's copy of the loop shares the parent's epoll set
+     * until it has one of its own: a stop in the child must not take the
+     * parent's fds out of it, and a watch must land in the child's. */
+    int rc = evl__loop_own(loop);
+    if (rc < 0)
+        return rc;
     if (epoll_ctl(loop->epfd, op, fd, &ev) < 0)
         return -errno;
     return 0;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "evloop.h"
 
@@ -70,6 +71,11 @@ struct evl_backend_ops {
     int (*submit)(evl_loop *loop, evl_op *op);
     int (*cancel)(evl_loop *loop, evl_op *op);
     void (*teardown)(evl_loop *loop);
+    /* Forked child (evl__loop_rebuild): settle every op the parent had
+     * in flight with -ECANCELED and make the backend's own kernel objects
+     * anew, without touching the parent's.  The epoll set is remade by
+     * the caller afterwards.  NULL: nothing of the backend's own. */
+    int (*fork)(evl_loop *loop);
 };
 
 /* evl_op.internal bits. */
@@ -116,6 +122,7 @@ struct evl_loop {
     unsigned flags;              /* evl_loop_new flags */
     unsigned ring_entries;
     unsigned fork_gen;           /* evl__forks when the loop was made */
+    pid_t owner_pid;             /* the process that made its kernel objects */
     int (*interrupt_cb)(evl_loop *loop, void *arg);
     void *interrupt_arg;
 
@@ -152,9 +159,15 @@ EVL__HIDDEN int64_t evl__op_syscall(evl_op *op, size_t len_cap);
 
 /* loop.c */
 EVL__HIDDEN int evl__loop_fd_slot_reserve(evl_loop *loop, int fd);
+/* Gives a forked child's copy of a loop kernel objects of its own (see
+ * evl_loop_fork); returns 0 or -errno. */
+EVL__HIDDEN int evl__loop_rebuild(evl_loop *loop);
 /* An event on one of the loop's own fds (EVL__KEY_*). */
 EVL__HIDDEN void evl__loop_internal_event(evl_loop *loop, uint64_t key);
 
+/* watcher.c: forked child: registers every live watcher in the new
+ * epoll set (evl__loop_rebuild). */
+EVL__HIDDEN int evl__watchers_fork(evl_loop *loop);
 /* watcher.c: the dispatch of one readiness event for key. */
 EVL__HIDDEN void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t epoll_events);
 
@@ -168,6 +181,18 @@ EVL__HIDDEN void evl__timers_free(evl_loop *loop);
 
 /* signal.c */
 EVL__HIDDEN void evl__signal_dispatch(evl_loop *loop);
+/* Forked child: blocks the loop's signals again and gives it a signalfd
+ * of its own (the inherited one is closed, never changed). */
+EVL__HIDDEN int evl__signals_fork(evl_loop *loop);
+/* pthread_atfork handlers (registered with the fork counter): the child
+ * starts with the mask the program had before any loop blocked a signal. */
+EVL__HIDDEN void evl__signal_atfork_prepare(void);
+EVL__HIDDEN void evl__signal_atfork_parent(void);
+EVL__HIDDEN void evl__signal_atfork_child(void);
+
+/* pid.c: in a forked child, drops w if it is an evl_pid's watcher (the
+ * parent's children are not the child's): returns 1 if it was. */
+EVL__HIDDEN int evl__pid_fork_drop(evl_watcher *w);
 EVL__HIDDEN void evl__signals_free(evl_loop *loop);
 
 /* evl_fork_count's counter (loop.c), read directly on hot paths once a
@@ -176,5 +201,14 @@ EVL__HIDDEN void evl__signals_free(evl_loop *loop);
  * still the parent's (the fds are shared), so the child must not change
  * or drive them. */
 EVL__HIDDEN extern volatile unsigned evl__forks;
+
+/* Every entry point that touches the loop's kernel objects calls this
+ * first: a forked child's copy is rebuilt at its first use there. */
+static inline int evl__loop_own(evl_loop *loop)
+{
+    if (__builtin_expect(loop->fork_gen != evl__forks, 0))
+        return evl__loop_rebuild(loop);
+    return 0;
+}
 
 #endif

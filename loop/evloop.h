@@ -116,6 +116,29 @@ EVL_EXPORT int evl_loop_new(evl_loop **out, int model, unsigned flags);
  * queue) is then the parent's.  Loops use it for exactly that. */
 EVL_EXPORT unsigned evl_fork_count(void);
 
+/* Fork.  A loop used in a forked child rebuilds itself there at its first
+ * use (run, run_once, watcher/signal/pid/op calls): a new epoll set
+ * holding every live watcher, a new timerfd armed for the pending timers,
+ * a new signalfd with the loop's signals blocked again, a new internal
+ * eventfd and, for a uring loop, a new ring.  The parent's kernel objects
+ * are never changed: the child only closes its copies of their fds.
+ * What belonged to the parent is settled in the child by one rule:
+ *  - every op pending at the fork (in the ring, in the fake queue, or a
+ *    timeout) settles with -ECANCELED; its callback runs from the child's
+ *    loop as usual;
+ *  - every evl_pid is dropped: stopped, its pidfd closed, no callback
+ *    (the parent's children cannot be waited for by the child);
+ *  - evl_wakeup fds stay shared (they exist to signal across processes);
+ *  - the signal mask: see the signal section.
+ * A fork is recognised through evl_fork_count (libc's fork() and
+ * anything that runs the pthread_atfork handlers).  evl_loop_fork
+ * rebuilds at once, for a child made by a raw clone() that runs no
+ * handlers, or to rebuild eagerly.  Returns 0 (also at once in the
+ * process that made the loop's objects), -EINVAL (loop NULL), or the
+ * error of the kernel object that could not be made (the loop is then
+ * unusable: free it). */
+EVL_EXPORT int evl_loop_fork(evl_loop *loop);
+
 /* Options beyond the model; zero-initialise and set what you need. */
 struct evl_loop_options {
     int model;                  /* EVL_REACTOR or EVL_PROACTOR */
@@ -395,6 +418,7 @@ struct evl_op {
     int64_t scripted;            /* fake backend: a result to use instead */
     evl_timer timer;             /* timeout ops */
     struct evl_op *next;         /* submission / callback queues */
+    struct evl_op *prev;         /* uring: the list of ops in the kernel */
 };
 
 /* Submission.  Each returns 0, or -EINVAL (NULL loop/op/cb, op already

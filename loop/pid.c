@@ -90,6 +90,17 @@ int evl_pid_stop(evl_pid *p)
     return 1;
 }
 
+int evl__pid_fork_drop(evl_watcher *w)
+{
+    if (w->read_cb != pid_readable)
+        return 0;
+    /* The parent's child is not ours: waitid would say ECHILD, and the
+     * pidfd would only become readable when it exits.  Dropped, no
+     * callback (documented in evloop.h).  The pidfd is the child's copy. */
+    evl_pid_stop(evl__container_of(w, evl_pid, w));
+    return 1;
+}
+
 pid_t evl_pid_pid(const evl_pid *p)
 {
     return p ? p->pid : -EINVAL;

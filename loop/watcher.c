@@ -154,6 +154,25 @@ evl_watcher *evl_loop_watcher_for_fd(evl_loop *loop, int fd)
     return loop->slots[fd].w;
 }
 
+int evl__watchers_fork(evl_loop *loop)
+{
+    int first_err = 0;
+    for (size_t fd = 0; fd < loop->nslots; fd++) {
+        evl_watcher *w = loop->slots[fd].w;
+        if (w == NULL || evl__pid_fork_drop(w))
+            continue;
+        if (w->flags & PARKED)
+            continue;   /* stays out until modified, as in the parent */
+        int rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, (int)fd, interest(w),
+                                    make_key((int)fd, w->gen));
+        /* EBADF: closed behind the loop's back; it stays active and
+         * silent, as it was in the parent.  Anything else is reported. */
+        if (rc < 0 && rc != -EBADF && first_err == 0)
+            first_err = rc;
+    }
+    return first_err;
+}
+
 /* True while w is still the watcher the event was meant for. */
 static inline int still_current(evl_loop *loop, int fd, uint32_t gen, evl_watcher *w)
 {
