@@ -295,7 +295,15 @@ EVL_EXPORT uint64_t evl_loop_next_deadline_ns(const evl_loop *loop);
  * of one signal in subscription order.  The signal is blocked in the
  * calling thread while it has subscribers (in any loop of the process),
  * and the mask is restored when the last one goes: a signal that was
- * blocked before the first subscription stays blocked.
+ * blocked before the first subscription stays blocked.  An instance
+ * still pending then is delivered by the kernel as the disposition says
+ * (the loop never changes dispositions).
+ * Forked children (libc fork(), which runs the pthread_atfork handlers)
+ * start with the mask the program had before any loop blocked anything,
+ * so what they exec inherits no signal blocked by a loop; a loop used in
+ * the child blocks its own signals again when it is rebuilt (see
+ * evl_loop_fork).  posix_spawn (glibc's system() and popen()) runs no
+ * atfork handler: pass POSIX_SPAWN_SETSIGMASK to choose the child's mask.
  */
 struct evl_signal {
     void *data;                  /* user slot */
