@@ -115,6 +115,14 @@ struct evl_loop {
     evl_signal *sig_cursor;      /* next subscriber to call, kept valid by stop */
     sigset_t sigmask;            /* what sigfd is reading */
 
+    /* Child exits (wait.c): watchers in subscription order. */
+    evl_wait *wait_head, *wait_tail;
+    evl_wait *wait_cursor;       /* next watcher to call, kept valid by stop */
+    size_t wait_any;             /* pid-0 watchers */
+    unsigned wait_scan;          /* scan generation */
+    int wait_busy;               /* a scan runs */
+    evl_signal wait_sig;         /* SIGCHLD, while any watcher is active */
+
     /* Proactor: settled ops whose callbacks wait to run (FIFO). */
     evl_op *cbq_head, *cbq_tail;
     size_t pending_ops;          /* submitted, not settled */
@@ -189,6 +197,17 @@ EVL__HIDDEN int evl__signals_fork(evl_loop *loop);
 EVL__HIDDEN void evl__signal_atfork_prepare(void);
 EVL__HIDDEN void evl__signal_atfork_parent(void);
 EVL__HIDDEN void evl__signal_atfork_child(void);
+
+/* pid.c: a waitid siginfo as a waitpid() status word. */
+EVL__HIDDEN int evl__status_from_siginfo(const siginfo_t *si);
+/* pid.c: pid was reaped elsewhere in the loop (wait.c): an evl_pid of
+ * that pid settles with status. */
+EVL__HIDDEN void evl__pid_deliver(evl_loop *loop, pid_t pid, int status);
+
+/* wait.c */
+EVL__HIDDEN void evl__wait_deliver(evl_loop *loop, pid_t pid, int status);
+EVL__HIDDEN void evl__waits_fork(evl_loop *loop);
+EVL__HIDDEN void evl__waits_free(evl_loop *loop);
 
 /* pid.c: in a forked child, drops w if it is an evl_pid's watcher (the
  * parent's children are not the child's): returns 1 if it was. */

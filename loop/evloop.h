@@ -44,6 +44,7 @@ typedef struct evl_timer evl_timer;
 typedef struct evl_signal evl_signal;
 typedef struct evl_wakeup evl_wakeup;
 typedef struct evl_pid evl_pid;
+typedef struct evl_wait evl_wait;
 typedef struct evl_buf evl_buf;
 typedef struct evl_framer evl_framer;
 typedef struct evl_stream evl_stream;
@@ -65,6 +66,9 @@ typedef void (*evl_wakeup_cb)(evl_wakeup *wk, uint64_t count);
  * With EVL_PID_NOREAP the child is left for the caller to reap and status
  * is still reported (collected with WNOWAIT). */
 typedef void (*evl_pid_cb)(evl_pid *p, int status);
+/* pid: the child that exited; status as evl_pid_cb's (-ECHILD: the pid
+ * was reaped by someone else before the loop could). */
+typedef void (*evl_wait_cb)(evl_wait *wt, pid_t pid, int status);
 /* A settled operation: op->res holds the result (see evl_op). */
 typedef void (*evl_op_cb)(evl_op *op);
 
@@ -371,6 +375,41 @@ EVL_EXPORT int evl_pid_start(evl_loop *loop, evl_pid *p, pid_t pid, unsigned fla
 /* Idempotent: 1 if p was active, 0 if not.  Closes the pidfd. */
 EVL_EXPORT int evl_pid_stop(evl_pid *p);
 EVL_EXPORT pid_t evl_pid_pid(const evl_pid *p);
+
+/* ------------------------------------------------------------ wait
+ *
+ * Child exits through SIGCHLD, reaped by the loop: pid > 0 watches one
+ * child (one shot: inactive when its callback runs), pid 0 every child
+ * of this process (stays active).  Any number of watchers per pid.  Each
+ * child is reaped once and its raw wait status goes to every watcher of
+ * its pid and every pid-0 watcher, in subscription order, and to an
+ * evl_pid of the same pid in this loop.  A pid-0 watcher reaps every
+ * child, including those that other code waits for by itself (evl_child
+ * of evloop-fork.h, a caller's waitpid, an EVL_PID_NOREAP evl_pid):
+ * those then see ECHILD.  A child reaped by someone else gives the
+ * watchers of its pid -ECHILD (pid-0 watchers hear nothing of it);
+ * nothing spins.  While a watcher is active the loop
+ * holds a subscription to SIGCHLD (blocked, see the signal section).
+ * In a forked child every evl_wait is dropped (stopped, no callback).
+ */
+struct evl_wait {
+    void *data;                  /* user slot */
+    /* private */
+    evl_loop *loop;
+    evl_wait_cb cb;
+    pid_t pid;                   /* 0: every child */
+    int active;
+    unsigned scan;               /* scan generation (wait.c) */
+    struct evl_wait *next, *prev;  /* the loop's list, subscription order */
+};
+
+/* Returns 0, or -EINVAL (loop, wt or cb NULL, pid < 0, wt active),
+ * -ECHILD (pid is not an unreaped child of this process), or the error
+ * of the SIGCHLD subscription. */
+EVL_EXPORT int evl_wait_start(evl_loop *loop, evl_wait *wt, pid_t pid, evl_wait_cb cb);
+/* Idempotent: 1 if wt was active, 0 if not. */
+EVL_EXPORT int evl_wait_stop(evl_wait *wt);
+EVL_EXPORT int evl_wait_is_active(const evl_wait *wt);
 
 /* ------------------------------------------------------------ op
  *

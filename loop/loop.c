@@ -164,6 +164,7 @@ void evl_loop_free(evl_loop *loop)
     }
     loop->cbq_tail = NULL;
     evl__timers_free(loop);
+    evl__waits_free(loop);
     evl__signals_free(loop);
     if (loop->timerfd >= 0)
         close(loop->timerfd);
@@ -248,6 +249,8 @@ int evl__loop_rebuild(evl_loop *loop)
         rc = open_wakefd(loop);
     if (rc == 0)
         rc = evl__signals_fork(loop);
+    if (rc == 0)
+        evl__waits_fork(loop);   /* after: its SIGCHLD stop changes the new signalfd */
     if (rc == 0)
         rc = evl__watchers_fork(loop);
     return rc;
