@@ -329,6 +329,23 @@ static int uring_poll(evl_loop *loop, int64_t timeout_ns)
     return n;
 }
 
+/* The epoll fd was replaced: the poll armed on the old set would never
+ * report the new one.  Its cancellation comes back as a UD_EPOLL CQE,
+ * which only causes one extra epoll_wait(0). */
+static void uring_epoll_reset(evl_loop *loop)
+{
+    struct uring_state *us = state_of(loop);
+    if (!us->epoll_armed)
+        return;
+    struct io_uring_sqe *sqe = get_sqe(us);
+    if (sqe == NULL)
+        return;
+    io_uring_prep_cancel64(sqe, UD_EPOLL, 0);
+    io_uring_sqe_set_data64(sqe, UD_IGNORE);
+    us->inflight++;
+    us->epoll_armed = 0;
+}
+
 static void uring_teardown(evl_loop *loop)
 {
     struct uring_state *us = state_of(loop);
@@ -380,4 +397,5 @@ const struct evl_backend_ops evl__backend_uring = {
     .cancel = uring_cancel,
     .teardown = uring_teardown,
     .fork = uring_fork,
+    .epoll_reset = uring_epoll_reset,
 };

@@ -26,11 +26,23 @@
 
 #define EVL__NSIG 65                     /* signals 1..64 */
 
-/* One entry per fd number: the active watcher, and a generation that
- * changes whenever the entry is (re)assigned or cleared. */
+/* One entry per fd number: the active watcher, a generation that
+ * changes whenever the entry is (re)assigned or cleared, and what the
+ * kernel holds for the fd.  Watcher changes only mark the slot dirty;
+ * evl__watchers_flush makes the kernel agree before the next wait, with
+ * at most one epoll_ctl per fd (libev's fd changes). */
 struct evl__fd_slot {
     evl_watcher *w;
     uint32_t gen;
+    uint32_t kgen;               /* key generation of the kernel registration */
+    uint32_t kmask;              /* its epoll events */
+    uint32_t touched;            /* loop->batch when w was last (re)assigned or cleared */
+    const evl_watcher *kw;       /* the watcher it was made for */
+    unsigned char kreg;          /* the kernel holds a registration for the fd */
+    unsigned char dirty;         /* in loop->changes */
+    unsigned char force;         /* flush must MOD even with the same mask (oneshot re-arm) */
+    unsigned char pollless;      /* epoll refused it (EPERM): always ready */
+    uint32_t pl_idx;             /* its place in loop->pollless */
 };
 
 /* A timer heap entry.  The key lives in the entry, not behind the
@@ -76,6 +88,9 @@ struct evl_backend_ops {
      * anew, without touching the parent's.  The epoll set is remade by
      * the caller afterwards.  NULL: nothing of the backend's own. */
     int (*fork)(evl_loop *loop);
+    /* The loop's epoll fd was replaced (evl__loop_epoll_rebuild): forget
+     * anything armed on the old one.  NULL: nothing to do. */
+    void (*epoll_reset)(evl_loop *loop);
 };
 
 /* evl_op.internal bits. */
@@ -96,6 +111,13 @@ struct evl_loop {
     size_t nslots;
     struct epoll_event *events;  /* the wait's output array */
     int nevents;
+    int *changes;                /* dirty fd slots, flushed before each wait */
+    size_t nchanges, changes_cap;
+    int *pollless;               /* fds epoll refused (regular files) with a watcher */
+    size_t npollless, pollless_cap;
+    uint32_t batch;              /* wait results dispatched so far (stale-event check) */
+    int epoll_stale;             /* an event came from a registration we lost: rebuild the set */
+    uint64_t ctl_count;          /* epoll_ctl calls made (tests) */
 
     uint64_t now_ns;             /* cached at each iteration */
 
@@ -173,9 +195,21 @@ EVL__HIDDEN int evl__loop_rebuild(evl_loop *loop);
 /* An event on one of the loop's own fds (EVL__KEY_*). */
 EVL__HIDDEN void evl__loop_internal_event(evl_loop *loop, uint64_t key);
 
-/* watcher.c: forked child: registers every live watcher in the new
- * epoll set (evl__loop_rebuild). */
+/* watcher.c: registers every live watcher again, in a new epoll set
+ * (a forked child, or a set holding a registration we cannot remove). */
 EVL__HIDDEN int evl__watchers_fork(evl_loop *loop);
+/* watcher.c: tells the kernel what changed since the last flush. */
+EVL__HIDDEN void evl__watchers_flush(evl_loop *loop);
+/* watcher.c: dispatches every always-ready (pollless) watcher once;
+ * returns how many were due. */
+EVL__HIDDEN int evl__watchers_pollless(evl_loop *loop);
+/* watcher.c: whether a pollless watcher has a direction enabled (then the
+ * wait must not block). */
+EVL__HIDDEN int evl__watchers_pollless_due(const evl_loop *loop);
+/* How many epoll_ctl calls the loop made (for tests). */
+EVL__HIDDEN uint64_t evl__loop_ctl_count(const evl_loop *loop);
+/* loop.c: a new epoll set for the loop's own fds and every watcher. */
+EVL__HIDDEN int evl__loop_epoll_rebuild(evl_loop *loop);
 /* watcher.c: the dispatch of one readiness event for key. */
 EVL__HIDDEN void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t epoll_events);
 

@@ -53,8 +53,10 @@ typedef struct evl_loop_options evl_loop_options;
 
 /* ------------------------------------------------------------ callbacks */
 
-/* revents: the EVL_* event bits the kernel reported (EVL_READ, EVL_WRITE,
- * EVL_ERR, EVL_HUP). */
+/* revents: the EVL_* event bits the kernel reported, exactly (EVL_READ,
+ * EVL_WRITE, EVL_ERR, EVL_HUP, EVL_PRI, EVL_RDHUP): a hangup without data
+ * is EVL_HUP alone, though it is routed to the read callback.  For an fd
+ * epoll refuses (a regular file) it is the enabled directions. */
 typedef void (*evl_watcher_cb)(evl_watcher *w, unsigned revents);
 typedef void (*evl_timer_cb)(evl_timer *t);
 /* count: how many queued instances of signo this drain collected (>= 1). */
@@ -93,7 +95,9 @@ enum evl_event {
     EVL_ET = 0x08,              /* edge-triggered */
     EVL_ONESHOT = 0x10,         /* disarm after one event; evl_watcher_modify re-arms */
     EVL_ERR = 0x20,             /* revents only: EPOLLERR */
-    EVL_HUP = 0x40              /* revents only: EPOLLHUP */
+    EVL_HUP = 0x40,             /* revents only: EPOLLHUP */
+    EVL_PRI = 0x80,             /* watch (to the read callback) and revents: EPOLLPRI */
+    EVL_RDHUP = 0x100           /* watch (to the read callback) and revents: EPOLLRDHUP */
 };
 
 enum evl_pid_flag {
@@ -214,6 +218,20 @@ EVL_EXPORT int evl_loop_timer_fd(const evl_loop *loop);
  * An event queued for an fd whose watcher was stopped or replaced during
  * the same batch is dropped (generation check), so a closed-and-reused fd
  * never sees a stale event.
+ * Batching (libev's fd changes): modify, stop, and a restart only mark
+ * the fd; before the next wait the kernel is told the result with at most
+ * one epoll_ctl per fd (none when it ends as it began).  A start of a
+ * watcher the kernel does not hold yet is told at once, so a bad fd fails
+ * there.  A watcher stopped and started again on the same fd before the
+ * loop waits keeps its registration without a syscall: if the fd was
+ * closed and its number reused meanwhile, evl_watcher_init the watcher
+ * first (any other watcher, or a re-initialised one, is checked with the
+ * kernel).  A registration that outlived its fd (stopped, then closed
+ * before the next wait while a dup or a child kept the file) is noticed
+ * at its first event and the loop rebuilds its epoll set.
+ * An fd epoll refuses (EPERM: a regular file, /dev/null) is accepted and
+ * ready for every enabled direction on each iteration; while such a
+ * watcher has a direction enabled, the wait does not block.
  */
 struct evl_watcher {
     void *data;                  /* user slot, never touched by the loop */
@@ -231,13 +249,15 @@ EVL_EXPORT int evl_watcher_init(evl_watcher *w, evl_watcher_cb read_cb,
                                 evl_watcher_cb write_cb, evl_watcher_cb error_cb);
 /* Registers w for fd with interest flags (EVL_READ/EVL_WRITE/EVL_ERROR
  * enable the matching callback; a bit without its callback adds no
- * interest; EVL_ET/EVL_ONESHOT pass through).  Returns 0, or -EINVAL
- * (w NULL, w already active, bad flags), -EBADF (fd < 0 or not open),
- * -EPERM (fd does not support polling, e.g. a regular file), -ENOMEM. */
+ * interest; EVL_PRI/EVL_RDHUP add that interest for the read callback;
+ * EVL_ET/EVL_ONESHOT pass through).  Returns 0, or -EINVAL (w NULL, w
+ * already active, bad flags), -EBADF (fd < 0 or not open), -ENOMEM. */
 EVL_EXPORT int evl_watcher_start(evl_loop *loop, evl_watcher *w, int fd, unsigned flags);
-/* Changes the interest flags.  Always issues EPOLL_CTL_MOD, which also
- * re-arms a oneshot watcher.  Returns 0, or -EINVAL (not active, bad
- * flags), or the kernel's error. */
+/* Changes the interest flags; the kernel hears of it before the next
+ * wait, always (an EPOLL_CTL_MOD even with the same flags, which re-arms
+ * a oneshot watcher).  Returns 0, or -EINVAL (not active, bad flags),
+ * -ENOMEM.  An fd closed behind the loop's back leaves the watcher
+ * silent. */
 EVL_EXPORT int evl_watcher_modify(evl_watcher *w, unsigned flags);
 /* Replaces one callback slot (EVL_READ, EVL_WRITE or EVL_ERROR) without
  * changing enable flags.  Returns 0 or -EINVAL. */

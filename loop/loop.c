@@ -173,6 +173,8 @@ void evl_loop_free(evl_loop *loop)
     if (loop->backend != NULL)
         loop->backend->free(loop);
     free(loop->slots);
+    free(loop->changes);
+    free(loop->pollless);
     free(loop);
 }
 
@@ -251,6 +253,28 @@ int evl__loop_rebuild(evl_loop *loop)
         rc = evl__signals_fork(loop);
     if (rc == 0)
         evl__waits_fork(loop);   /* after: its SIGCHLD stop changes the new signalfd */
+    if (rc == 0)
+        rc = evl__watchers_fork(loop);
+    return rc;
+}
+
+int evl__loop_epoll_rebuild(evl_loop *loop)
+{
+    loop->epoll_stale = 0;
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    close(loop->epfd);
+    loop->epfd = fd;
+    if (loop->backend->epoll_reset != NULL)
+        loop->backend->epoll_reset(loop);
+    int rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, loop->timerfd, EPOLLIN | EPOLLET,
+                                EVL__KEY_TIMERFD);
+    if (rc == 0)
+        rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, loop->wakefd, EPOLLIN, EVL__KEY_WAKEFD);
+    if (rc == 0 && loop->sigfd >= 0)
+        rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, loop->sigfd, EPOLLIN, EVL__KEY_SIGNALFD);
+    loop->armed_ns = 0;   /* re-arm: an expiry edge may have gone to the old set */
     if (rc == 0)
         rc = evl__watchers_fork(loop);
     return rc;
@@ -379,6 +403,17 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
         if (rc < 0)
             return rc;
     }
+    if (loop->epoll_stale) {
+        rc = evl__loop_epoll_rebuild(loop);
+        if (rc < 0)
+            return rc;
+    }
+    /* Watcher changes since the last wait reach the kernel now, at most
+     * one epoll_ctl per fd. */
+    if (loop->nchanges > 0)
+        evl__watchers_flush(loop);
+    if (loop->npollless > 0 && evl__watchers_pollless_due(loop))
+        timeout_ns = 0;   /* an always-ready fd: do not block */
     if (loop->heap_len > 0) {
         uint64_t due = loop->heap[0].due_ns;
         /* Already due (started at a past deadline during the batch): do
@@ -401,6 +436,10 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     atomic_store(&loop->polling, 0);
     if (n < 0)
         return n;
+    if (loop->npollless > 0) {
+        loop->batch++;
+        n += evl__watchers_pollless(loop);
+    }
 
     loop->now_ns = evl_time_ns();
     evl__timers_run(loop);
