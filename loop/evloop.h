@@ -292,8 +292,9 @@ EVL_EXPORT evl_watcher *evl_loop_watcher_for_fd(evl_loop *loop, int fd);
  * All timers due at one moment form a batch; a timer stopped by an
  * earlier callback of its batch does not fire.  Timers started from a
  * timer callback fire on a later iteration, even with after_ns 0, so the
- * loop cannot starve.  A periodic timer (every_ns > 0) is re-armed at
- * deadline + every_ns (or now + every_ns when it fell behind).
+ * loop cannot starve.  A periodic timer (every_ns > 0) is drift-free:
+ * re-armed at deadline + every_ns, or, when it fell behind, at the first
+ * point of that grid after now (missed ticks coalesce into one call).
  */
 struct evl_timer {
     void *data;                  /* user slot */
