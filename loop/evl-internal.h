@@ -145,6 +145,19 @@ struct evl_loop {
     int wait_busy;               /* a scan runs */
     evl_signal wait_sig;         /* SIGCHLD, while any watcher is active */
 
+    /* Iteration hooks (hook.c), by evl_hook_kind. */
+    evl_hook *hook_head[4], *hook_tail[4];
+    evl_hook *hook_cursor[4];    /* next hook to call, kept valid by stop */
+    size_t nhooks[4];
+
+    /* What evl_loop_alive counts. */
+    size_t nwatchers;            /* active fd watchers */
+    size_t ntimers;              /* pending timers, timeout ops excepted */
+    size_t nsignals;             /* signal subscriptions (the SIGCHLD one included) */
+    size_t nwaits;               /* evl_wait watchers */
+    uint64_t wall_ns;            /* CLOCK_REALTIME read for ... */
+    uint64_t wall_for_ns;        /* ... this now_ns (0: not read yet) */
+
     /* Proactor: settled ops whose callbacks wait to run (FIFO). */
     evl_op *cbq_head, *cbq_tail;
     size_t pending_ops;          /* submitted, not settled */
@@ -262,6 +275,10 @@ EVL__HIDDEN int evl__status_from_siginfo(const siginfo_t *si);
 /* pid.c: pid was reaped elsewhere in the loop (wait.c): an evl_pid of
  * that pid settles with status. */
 EVL__HIDDEN void evl__pid_deliver(evl_loop *loop, pid_t pid, int status);
+
+/* hook.c: calls every hook of kind; returns how many ran. */
+EVL__HIDDEN int evl__hooks_run(evl_loop *loop, int kind);
+EVL__HIDDEN void evl__hooks_free(evl_loop *loop);
 
 /* wait.c */
 EVL__HIDDEN void evl__wait_deliver(evl_loop *loop, pid_t pid, int status);

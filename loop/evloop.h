@@ -45,6 +45,7 @@ typedef struct evl_signal evl_signal;
 typedef struct evl_wakeup evl_wakeup;
 typedef struct evl_pid evl_pid;
 typedef struct evl_wait evl_wait;
+typedef struct evl_hook evl_hook;
 typedef struct evl_buf evl_buf;
 typedef struct evl_framer evl_framer;
 typedef struct evl_stream evl_stream;
@@ -71,6 +72,7 @@ typedef void (*evl_pid_cb)(evl_pid *p, int status);
 /* pid: the child that exited; status as evl_pid_cb's (-ECHILD: the pid
  * was reaped by someone else before the loop could). */
 typedef void (*evl_wait_cb)(evl_wait *wt, pid_t pid, int status);
+typedef void (*evl_hook_cb)(evl_hook *h);
 /* A settled operation: op->res holds the result (see evl_op). */
 typedef void (*evl_op_cb)(evl_op *op);
 
@@ -197,6 +199,19 @@ EVL_EXPORT int evl_loop_stopped(const evl_loop *loop);
  * refresh of it.  */
 EVL_EXPORT uint64_t evl_loop_now_ns(const evl_loop *loop);
 EVL_EXPORT uint64_t evl_loop_update_now(evl_loop *loop);
+/* Wall-clock time (CLOCK_REALTIME, ns since the epoch) of the loop's
+ * current iteration: read at the first call after each refresh of the
+ * monotonic time, the same value until the next.  0 for NULL. */
+EVL_EXPORT uint64_t evl_loop_time_ns(evl_loop *loop);
+/* Refreshes both clocks (evl_loop_update_now plus the wall clock);
+ * returns the monotonic time. */
+EVL_EXPORT uint64_t evl_loop_update_time(evl_loop *loop);
+/* How many registered things can still make the loop do something:
+ * active fd watchers (evl_pid, evl_wakeup and stream watchers included),
+ * pending timers, idle hooks, signal subscriptions, evl_wait watchers,
+ * and proactor ops submitted whose callbacks have not run.  0 when
+ * nothing is left (or loop is NULL). */
+EVL_EXPORT size_t evl_loop_alive(const evl_loop *loop);
 /* A fresh CLOCK_MONOTONIC reading. */
 EVL_EXPORT uint64_t evl_time_ns(void);
 
@@ -282,8 +297,9 @@ EVL_EXPORT evl_watcher *evl_loop_watcher_for_fd(evl_loop *loop, int fd);
  * All timers due at one moment form a batch; a timer stopped by an
  * earlier callback of its batch does not fire.  Timers started from a
  * timer callback fire on a later iteration, even with after_ns 0, so the
- * loop cannot starve.  A periodic timer (every_ns > 0) is re-armed at
- * deadline + every_ns (or now + every_ns when it fell behind).
+ * loop cannot starve.  A periodic timer (every_ns > 0) is drift-free:
+ * re-armed at deadline + every_ns, or, when it fell behind, at the first
+ * point of that grid after now (missed ticks coalesce into one call).
  */
 struct evl_timer {
     void *data;                  /* user slot */
@@ -435,6 +451,41 @@ EVL_EXPORT int evl_wait_start(evl_loop *loop, evl_wait *wt, pid_t pid, evl_wait_
 /* Idempotent: 1 if wt was active, 0 if not. */
 EVL_EXPORT int evl_wait_stop(evl_wait *wt);
 EVL_EXPORT int evl_wait_is_active(const evl_wait *wt);
+
+/* ------------------------------------------------------------ hook
+ *
+ * Iteration hooks, caller storage, called in start order:
+ *  - EVL_HOOK_IDLE: once per iteration in which nothing else happened (no
+ *    event, no timer, no completion); while one is active the wait does
+ *    not block;
+ *  - EVL_HOOK_PREPARE: before every wait (after the due timers), so a
+ *    callback may still start watchers and timers for that wait;
+ *  - EVL_HOOK_CHECK: after every wait and its dispatch (to embed another
+ *    loop: prepare collects its fds, check runs it).
+ * A callback may stop or start any hook.  Hooks do not count in
+ * evl_loop_alive, except idle ones (they keep the loop busy).
+ */
+enum evl_hook_kind {
+    EVL_HOOK_IDLE = 1,
+    EVL_HOOK_PREPARE = 2,
+    EVL_HOOK_CHECK = 3
+};
+
+struct evl_hook {
+    void *data;                  /* user slot */
+    /* private */
+    evl_loop *loop;
+    evl_hook_cb cb;
+    int kind;
+    int active;
+    struct evl_hook *next, *prev;
+};
+
+/* Returns 0, or -EINVAL (loop, h or cb NULL, unknown kind, h active). */
+EVL_EXPORT int evl_hook_start(evl_loop *loop, evl_hook *h, int kind, evl_hook_cb cb);
+/* Idempotent: 1 if h was active, 0 if not. */
+EVL_EXPORT int evl_hook_stop(evl_hook *h);
+EVL_EXPORT int evl_hook_is_active(const evl_hook *h);
 
 /* ------------------------------------------------------------ op
  *

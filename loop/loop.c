@@ -164,6 +164,7 @@ void evl_loop_free(evl_loop *loop)
     }
     loop->cbq_tail = NULL;
     evl__timers_free(loop);
+    evl__hooks_free(loop);
     evl__waits_free(loop);
     evl__signals_free(loop);
     if (loop->timerfd >= 0)
@@ -302,6 +303,41 @@ uint64_t evl_loop_update_now(evl_loop *loop)
     return loop->now_ns;
 }
 
+uint64_t evl_loop_time_ns(evl_loop *loop)
+{
+    if (loop == NULL)
+        return 0;
+    if (loop->wall_for_ns != loop->now_ns || loop->wall_ns == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        loop->wall_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        loop->wall_for_ns = loop->now_ns;
+    }
+    return loop->wall_ns;
+}
+
+uint64_t evl_loop_update_time(evl_loop *loop)
+{
+    if (loop == NULL)
+        return 0;
+    evl_loop_update_now(loop);
+    loop->wall_ns = 0;   /* read again at the next evl_loop_time_ns */
+    return loop->now_ns;
+}
+
+size_t evl_loop_alive(const evl_loop *loop)
+{
+    if (loop == NULL)
+        return 0;
+    size_t queued = 0;
+    for (const evl_op *op = loop->cbq_head; op != NULL; op = op->next)
+        queued++;
+    /* The SIGCHLD subscription of evl_wait is counted as its watchers. */
+    size_t sigs = loop->nsignals - (loop->wait_head != NULL ? 1 : 0);
+    return loop->nwatchers + loop->ntimers + loop->nhooks[EVL_HOOK_IDLE] + sigs +
+           loop->nwaits + loop->pending_ops + queued;
+}
+
 int evl_loop_model(const evl_loop *loop)
 {
     return loop ? loop->model : -EINVAL;
@@ -397,6 +433,11 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
      * their effects (libuv does the same with pending callbacks). */
     if (ran > 0)
         timeout_ns = 0;
+    /* Prepare hooks may still start watchers and timers for this wait. */
+    if (loop->nhooks[EVL_HOOK_PREPARE] > 0)
+        evl__hooks_run(loop, EVL_HOOK_PREPARE);
+    if (loop->nhooks[EVL_HOOK_IDLE] > 0)
+        timeout_ns = 0;   /* idle work waits: only poll */
 
     if (!proactor) {
         rc = evl__timers_arm(loop);
@@ -428,6 +469,8 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     atomic_store(&loop->polling, 1);
     if (!stop_at_entry && atomic_load(&loop->stop_requested)) {
         atomic_store(&loop->polling, 0);
+        if (loop->nhooks[EVL_HOOK_CHECK] > 0)
+            evl__hooks_run(loop, EVL_HOOK_CHECK);
         /* No wait: no kernel events.  A reactor does not count timers;
          * a proactor counts the callbacks it ran. */
         return proactor ? ran : 0;
@@ -442,9 +485,17 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     }
 
     loop->now_ns = evl_time_ns();
-    evl__timers_run(loop);
-    if (proactor)
-        n += ran + evl_loop_drain(loop);
+    int late = evl__timers_run(loop);
+    if (proactor) {
+        int done = evl_loop_drain(loop);
+        late += done;
+        n += ran + done;
+    }
+    /* Idle: nothing else happened in this iteration. */
+    if (loop->nhooks[EVL_HOOK_IDLE] > 0 && n == 0 && ran == 0 && late == 0)
+        evl__hooks_run(loop, EVL_HOOK_IDLE);
+    if (loop->nhooks[EVL_HOOK_CHECK] > 0)
+        evl__hooks_run(loop, EVL_HOOK_CHECK);
     return n;
 }
 

@@ -155,6 +155,7 @@ int evl_signal_start(evl_loop *loop, evl_signal *s, int signo, evl_signal_cb cb)
     s->signo = signo;
     s->next = NULL;
     s->active = 1;
+    loop->nsignals++;
     if (loop->sig_tail[signo])
         loop->sig_tail[signo]->next = s;
     else
@@ -174,6 +175,7 @@ int evl_signal_stop(evl_signal *s)
     if (loop == NULL)
         return 1;
     (void)evl__loop_own(loop);   /* the mask change below is the child's own */
+    loop->nsignals--;
     /* Unlink from the singly linked list for signo. */
     evl_signal *prev = NULL, *it = loop->sig_head[signo];
     while (it != NULL && it != s) {
@@ -245,6 +247,7 @@ void evl__signals_free(evl_loop *loop)
         }
         loop->sig_head[signo] = loop->sig_tail[signo] = NULL;
     }
+    loop->nsignals = 0;
     if (loop->sigfd >= 0)
         close(loop->sigfd);
     loop->sigfd = -1;

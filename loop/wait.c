@@ -138,6 +138,7 @@ int evl_wait_start(evl_loop *loop, evl_wait *wt, pid_t pid, evl_wait_cb cb)
     loop->wait_tail = wt;
     if (pid == 0)
         loop->wait_any++;
+    loop->nwaits++;
     /* A child that exited before SIGCHLD was blocked left no signal to
      * read: send one to this thread, so the next drain scans. */
     pthread_kill(pthread_self(), SIGCHLD);
@@ -166,6 +167,7 @@ int evl_wait_stop(evl_wait *wt)
     wt->next = wt->prev = NULL;
     if (wt->pid == 0)
         loop->wait_any--;
+    loop->nwaits--;
     if (loop->wait_head == NULL)
         evl_signal_stop(&loop->wait_sig);
     return 1;
@@ -194,4 +196,5 @@ void evl__waits_free(evl_loop *loop)
     }
     loop->wait_head = loop->wait_tail = loop->wait_cursor = NULL;
     loop->wait_any = 0;
+    loop->nwaits = 0;
 }

@@ -132,6 +132,7 @@ int evl_watcher_stop(evl_watcher *w)
     w->loop = NULL;
     if (loop == NULL)    /* the loop was freed under it */
         return 1;
+    loop->nwatchers--;
     if ((size_t)w->fd < loop->nslots && loop->slots[w->fd].w == w) {
         slot_clear(loop, w->fd);
         w->gen = loop->slots[w->fd].gen;   /* a restart stamp, see start */
@@ -240,6 +241,7 @@ int evl_watcher_start(evl_loop *loop, evl_watcher *w, int fd, unsigned flags)
     }
     w->loop = loop;
     w->active = 1;
+    loop->nwatchers++;
     return 0;
 }
 
