@@ -129,7 +129,9 @@ static void rx_install_facade(pTHX)
 		"timer", "backend", "sched", "signal", "waker", "pid", "watch", "unwatch",
 		"read", "write", "recv", "send", "accept", "connect", "shutdown", "close",
 		"splice", "live_op_count", "drain_callbacks",
-		"_watcher_update", "_watcher_cancel", NULL
+		"_watcher_update", "_watcher_cancel",
+		"every", "signal_subscribe", "child", "idle", "prepare", "check",
+		"now", "time", "update_time", "alive", "after_fork", NULL
 	};
 	static const struct { const char *name; XSUBADDR_t fn; } fast[] = {
 		{ "after", rx_facade_after }, { "at", rx_facade_at },

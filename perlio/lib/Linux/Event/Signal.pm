@@ -23,9 +23,10 @@ sub new ($class, %args) {
 
 sub loop ($self) { return $self->{loop} }
 
-sub _resolve ($s) {
-    croak "signal is undef" if !defined $s;
-    croak "signal must be a string or integer" if ref $s;
+sub _resolve ($s, $method = undef) {
+    my $pre = defined $method ? "$method: " : '';
+    croak "${pre}signal is undef" if !defined $s;
+    croak "${pre}signal must be a string or integer" if ref $s;
     return 0 + $s if $s =~ /\A\d+\z/;
     my $name = uc $s;
     $name =~ s/\A\s+//;
@@ -33,7 +34,7 @@ sub _resolve ($s) {
     $name =~ s/\ASIG//;
     my $code = $name =~ /\A[A-Z0-9]+\z/ ? POSIX->can("SIG$name") : undef;
     my $num  = $code ? eval { $code->() } : undef;
-    croak "unknown signal '$s'" if !defined $num;
+    croak "${pre}unknown signal '$s'" if !defined $num;
     return $num;
 }
 
