@@ -122,7 +122,42 @@ subtest 'run_once on a proactor copy in a child does not crash' => sub {
         is($st & 127, 0, "$backend: the child was not killed by a signal (status $st)");
         like($out, qr/^n=\d+ idle=1$/, "$backend: run_once and an idle hook work in the child");
         is($loop->run_once(0) >= 0, 1, "$backend: the parent's loop still runs");
+
+        # A child that frees its copy leaves the parent's ring and ops alone.
+        my $done;
+        $loop->after(0.1, on_complete => sub { $done = 1 });
+        my $pid = fork // die;
+        if (!$pid) {
+            undef $loop;
+            POSIX::_exit(0);
+        }
+        waitpid($pid, 0);
+        is($? & 127, 0, "$backend: freeing the copy in a child did not crash it");
+        my $t0 = time;
+        $loop->run_once(0.5) while !$done && time - $t0 < 5;
+        ok($done, "$backend: the parent's operation still completes");
     }
+};
+
+subtest "pid and child subscriptions are the parent's: dropped in a child" => sub {
+    my $loop = Linux::Event->new;
+    my $kid  = fork // die;
+    if (!$kid) {
+        sleep 5;
+        POSIX::_exit(0);
+    }
+    my $p = $loop->pid($kid, sub { });
+    my $c = $loop->child($kid, sub { });
+    my ($out) = in_child(sub {
+        $loop->run_once(0);
+        return join ',', $p->is_active, $c->is_active;
+    });
+    is($out, '0,0', 'inactive in the child after its first use of the loop');
+    ok($p->is_active && $c->is_active, 'still active in the parent');
+    kill TERM => $kid;
+    my $t0 = time;
+    $loop->run_once(0.5) while $c->is_active && time - $t0 < 5;
+    ok(!$c->is_active, 'the parent reaped its child');
 };
 
 done_testing;

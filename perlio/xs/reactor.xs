@@ -931,9 +931,10 @@ _pid_active(SV *self, IV pid, UV token)
     CODE:
 	eng = rx_engine_of(aTHX_ self);
 	RETVAL = 0;
+	/* A forked child's loop drops the parent's pid subscriptions. */
 	for (it = eng->pids; it; it = it->next)
 		if (it->p.pid == pid && it->token == token)
-			RETVAL = 1;
+			RETVAL = evl_watcher_is_active(&it->p.w) ? 1 : 0;
     OUTPUT:
 	RETVAL
 
