@@ -38,12 +38,14 @@ subtest 'every: drift-free, missed ticks coalesce, cancel' => sub {
     ok($id > 0, 'an id');
     $loop->run;
     is(scalar @at, 5, 'five calls');
-    # Deadlines stay on the 50 ms grid; the slow call costs two missed
-    # ticks which coalesce into one call.
-    my @grid = map { sprintf('%.0f', $_ / 0.05) } @at;
-    is_deeply([ @grid[ 0, 1 ] ], [ 1, 2 ], 'first ticks at 1 and 2 intervals');
-    ok($grid[2] >= 4, "after the slow call the next tick is on the grid ($grid[2])");
-    is($grid[3], $grid[2] + 1, 'then one interval later');
+    # Deadlines stay on the 50 ms grid of the first one (never early),
+    # and the two ticks the slow call made us miss coalesce into one
+    # call: five calls span at least six intervals.  (A loaded machine
+    # only makes calls later; libcheck pins the exact deadlines.)
+    my @grid = map { int($_ / 0.05 + 0.02) } @at;
+    ok($grid[0] >= 1 && $grid[1] >= 2, "not early (@grid)");
+    ok($grid[2] >= 4, "after the slow call the next tick is a later one on the grid (@grid)");
+    ok($grid[4] >= 6, "missed ticks were not replayed (@grid)");
     is($loop->cancel($id), 1, 'cancel takes the id');
     is($loop->cancel($id), 0, 'once');
     is($loop->alive, 0, 'nothing left');

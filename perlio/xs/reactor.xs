@@ -574,6 +574,31 @@ int rx_do_cancel(pTHX_ struct rx_engine *eng, SV *id)
 	return 0;
 }
 
+int rx_do_run_once(pTHX_ struct rx_engine *eng, SV *engine_hv, SV *timeout)
+{
+	int64_t tmo = -1;
+	int rc;
+
+	if (SvOK(timeout)) {
+		NV t = SvNV(timeout) * 1e9;
+		tmo = t > 0 ? (t >= 9.0e18 ? INT64_MAX : (int64_t)t) : 0;
+	}
+	ENTER;
+	/* The engine must outlive this call even if a callback drops the
+	 * last reference to the loop. */
+	SvREFCNT_inc_simple_void_NN(engine_hv);
+	SAVEFREESV(engine_hv);
+	rx_async_check(aTHX);
+	rc = evl_loop_run_once(eng->base.loop, tmo);
+	/* Before LEAVE, which may free the engine (see run). */
+	evlxs_rethrow(aTHX_ &eng->base);
+	rx_async_check(aTHX);
+	LEAVE;
+	if (rc < 0)
+		croak("run_once: %s", strerror(-rc));
+	return rc;
+}
+
 void rx_do_stop(pTHX_ struct rx_engine *eng)
 {
 	eng->running = 0;
@@ -768,28 +793,8 @@ run(SV *self)
 
 int
 run_once(SV *self, SV *timeout = &PL_sv_undef)
-    PREINIT:
-	struct rx_engine *eng;
-	int64_t tmo = -1;
-	int rc;
     CODE:
-	eng = rx_engine_of(aTHX_ self);
-	if (SvOK(timeout)) {
-		NV t = SvNV(timeout) * 1e9;
-		tmo = t > 0 ? (t >= 9.0e18 ? INT64_MAX : (int64_t)t) : 0;
-	}
-	ENTER;
-	SvREFCNT_inc_simple_void_NN(SvRV(self));
-	SAVEFREESV(SvRV(self));
-	rx_async_check(aTHX);
-	rc = evl_loop_run_once(eng->base.loop, tmo);
-	/* Before LEAVE, which may free the engine (see run). */
-	evlxs_rethrow(aTHX_ &eng->base);
-	rx_async_check(aTHX);
-	LEAVE;
-	if (rc < 0)
-		croak("run_once: %s", strerror(-rc));
-	RETVAL = rc;
+	RETVAL = rx_do_run_once(aTHX_ rx_engine_of(aTHX_ self), SvRV(self), timeout);
     OUTPUT:
 	RETVAL
 

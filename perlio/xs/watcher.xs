@@ -10,6 +10,7 @@
 #include "reactor-internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -393,20 +394,17 @@ out:
 	XSRETURN_EMPTY;
 }
 
-MODULE = Linux::Event::Watcher	PACKAGE = Linux::Event::Reactor
-
-PROTOTYPES: DISABLE
-
-SV *
-_watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, int oneshot, SV *hcb = &PL_sv_undef)
-    PREINIT:
-	struct rx_engine *eng;
+/* Makes and starts a watcher (the checks are the caller's: Reactor.pm's
+ * watch, or rx_do_watch); fh undef means "by fd number".  Returns a new
+ * reference to it. */
+static SV *rx_watch_new(pTHX_ struct rx_engine *eng, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb,
+			SV *data, int et, int oneshot, SV *hcb)
+{
 	struct rx_watcher *rw, *old;
 	HV *hv;
 	SV *rv;
 	int rc;
-    CODE:
-	eng = rx_engine_of(aTHX_ self);
+
 	/* Replacement: the old watcher of this fd number goes first. */
 	old = rx_watcher_for_fd(eng, fd);
 	if (old)
@@ -467,7 +465,81 @@ _watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, in
 		rx_remember_fp(aTHX_ rw);
 	rx_watcher_link(eng, rw);
 	SvREFCNT_inc_simple_void_NN((SV *)hv);	/* the engine's reference */
-	RETVAL = rv;
+	return rv;
+}
+
+/* The facade's fast path for watch($fh_or_fd, %spec) (loop.xs): the
+ * common calls (a glob, a glob or IO reference with an open PerlIO, or a
+ * plain non-negative integer; known keys with valid values) are made
+ * here, without Reactor.pm's watch.  Anything else returns NULL, and the
+ * caller takes the Perl path, which croaks with the contract's words. */
+SV *rx_do_watch(pTHX_ struct rx_engine *eng, SV **args, I32 n)
+{
+	SV *fh = args[0], *rcb = &PL_sv_undef, *wcb = &PL_sv_undef, *ecb = &PL_sv_undef;
+	SV *hcb = &PL_sv_undef, *data = &PL_sv_undef;
+	int et = 0, oneshot = 0, fd;
+	I32 i;
+
+	if (n < 1 || !(n & 1))
+		return NULL;
+	for (i = 1; i < n; i += 2) {
+		STRLEN len;
+		const char *k;
+		SV *v = args[i + 1];
+
+		if (SvROK(args[i]) || SvGMAGICAL(args[i]))
+			return NULL;
+		k = SvPV_nomg(args[i], len);
+		if (len == 4 && memEQ(k, "data", 4)) {
+			data = v;
+			continue;
+		}
+		if (len == 14 && memEQ(k, "edge_triggered", 14)) {
+			et = SvTRUE(v);
+			continue;
+		}
+		if (len == 7 && memEQ(k, "oneshot", 7)) {
+			oneshot = SvTRUE(v);
+			continue;
+		}
+		if (SvOK(v) && !evlxs_is_code(v))
+			return NULL;
+		if (len == 4 && memEQ(k, "read", 4))
+			rcb = v;
+		else if (len == 5 && memEQ(k, "write", 5))
+			wcb = v;
+		else if (len == 5 && memEQ(k, "error", 5))
+			ecb = v;
+		else if (len == 6 && memEQ(k, "hangup", 6))
+			hcb = v;
+		else
+			return NULL;
+	}
+	if (SvGMAGICAL(fh))
+		return NULL;
+	if (!SvROK(fh) && SvIOK(fh) && !SvNOK(fh) && !SvPOK(fh)) {
+		if (SvIVX(fh) < 0 || SvIVX(fh) > INT_MAX)
+			return NULL;
+		return rx_watch_new(aTHX_ eng, &PL_sv_undef, (int)SvIVX(fh), rcb, wcb, ecb, data,
+				    et, oneshot, hcb);
+	}
+	if (!(SvROK(fh) ? (isGV_with_GP(SvRV(fh)) || SvTYPE(SvRV(fh)) == SVt_PVIO) : isGV_with_GP(fh)))
+		return NULL;
+	fd = rx_fileno(aTHX_ fh);
+	if (fd < 0)
+		return NULL;
+	return rx_watch_new(aTHX_ eng, fh, fd, rcb, wcb, ecb, data, et, oneshot, hcb);
+}
+
+MODULE = Linux::Event::Watcher	PACKAGE = Linux::Event::Reactor
+
+PROTOTYPES: DISABLE
+
+SV *
+_watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, int oneshot, SV *hcb = &PL_sv_undef)
+    CODE:
+	RETVAL = rx_watch_new(aTHX_ rx_engine_of(aTHX_ self), fh, fd, rcb, wcb, ecb, data, et,
+			      oneshot, hcb);
     OUTPUT:
 	RETVAL
 

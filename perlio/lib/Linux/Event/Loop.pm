@@ -39,13 +39,15 @@ sub model ($self) { return $self->{model} }
 sub impl  ($self) { return $self->{impl} }
 
 # Delegation: backend_name clock is_running run run_once stop, timer
-# backend sched signal waker pid watch unwatch cancel after at, read write
-# recv send accept connect shutdown close splice live_op_count
-# drain_callbacks, _watcher_update and _watcher_cancel are XSUBs
-# (perlio/xs/loop.xs): each calls the same method of the impl with the
-# caller's arguments and context, or croaks "loop model '<m>' does not
-# support <method>()"; after, at, cancel, stop and is_running go straight
-# to the reactor's C when the impl is a reactor.
+# backend sched signal waker pid watch unwatch cancel after at every,
+# signal_subscribe child idle prepare check now time update_time alive
+# after_fork, read write recv send accept connect shutdown close splice
+# live_op_count drain_callbacks, _watcher_update and _watcher_cancel are
+# XSUBs (perlio/xs/loop.xs): each calls the same method of the impl with
+# the caller's arguments and context, or croaks "loop model '<m>' does
+# not support <method>()"; after, at, cancel, stop, is_running, run_once
+# and the common calls of watch go straight to the reactor's C when the
+# impl is a reactor.
 
 1;
 __END__
