@@ -55,6 +55,11 @@ subtest 'every: drift-free, missed ticks coalesce, cancel' => sub {
     $self = $loop->every(0.01, sub ($l) { $l->cancel($self) if ++$n == 3 });
     $loop->run_once(0.5) while $loop->alive;
     is($n, 3, 'cancel from its own callback');
+
+    my $boom = $loop->every(0.01, sub { die "every died\n" });
+    ok(!eval { $loop->run; 1 }, 'a dying every callback ends run');
+    is($@, "every died\n", 'with its error');
+    is($loop->cancel($boom), 1, 'and the timer is still there to cancel');
 };
 
 subtest 'now, time, update_time' => sub {

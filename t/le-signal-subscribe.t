@@ -5,6 +5,7 @@ use v5.36;
 use Test::More;
 use POSIX ();
 use File::Temp ();
+use Time::HiRes qw(time);
 
 use Linux::Event;
 
@@ -92,6 +93,24 @@ subtest '%SIG after the last cancel' => sub {
     ok(!eval { $loop->run; 1 }, 'a dying subscriber ends run');
     is($@, "boom\n", 'with its error');
     $dies->cancel;
+};
+
+subtest 'the proactor offers signal_subscribe and child too' => sub {
+    my $loop = Linux::Event->new(model => 'proactor', backend => 'fake');
+    my @seen;
+    my $s = $loop->signal_subscribe('USR1', sub ($l, $name) { push @seen, [ ref $l, $name ] });
+    kill USR1 => $$;
+    $loop->run_once(0.5) for 1 .. 3;
+    is_deeply(\@seen, [ [ 'Linux::Event::Proactor', 'USR1' ] ], 'delivered, the engine first');
+    ok($s->cancel, 'cancel');
+    my $pid = fork // die;
+    POSIX::_exit(3) if !$pid;
+    my $status;
+    $loop->child($pid, sub ($l, $p, $st) { $status = $st });
+    my $t0 = time;
+    $loop->run_once(0.2) while !defined $status && time - $t0 < 10;
+    is($status >> 8, 3, 'child status');
+    is($loop->alive, 0, 'nothing left');
 };
 
 subtest 'children see no blocked signal' => sub {
