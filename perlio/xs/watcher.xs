@@ -454,8 +454,10 @@ static SV *rx_watch_new(pTHX_ struct rx_engine *eng, SV *fh, int fd, SV *rcb, SV
 	evl_watcher_init(&rw->w, rx_w_read, rx_w_write, rx_w_error);
 	rc = evl_watcher_start(eng->base.loop, &rw->w, fd, rx_watcher_flags(rw));
 	if (rc < 0) {
-		SvREFCNT_dec(rv);
-		if (rw->nofh && rc == -EBADF)
+		int nofh = rw->nofh;
+
+		SvREFCNT_dec(rv);	/* frees rw */
+		if (nofh && rc == -EBADF)
 			croak("Linux::Event::Loop::watch: fd %d is not an open file descriptor", fd);
 		croak("Couldn't add filehandle from epoll set: %s", strerror(-rc));
 	}
