@@ -52,11 +52,13 @@ void evl__epoll_free(evl_loop *loop)
 int evl__epoll_ctl(evl_loop *loop, int op, int fd, uint32_t events, uint64_t key)
 {
     struct epoll_event ev = { .events = events, .data.u64 = key };
-    /* A forked child's copy of the loop shares the parent's epoll set: a
-     * destructor or a stop in the child would take the parent's fds out
-     * of it.  The child's changes stay in its own bookkeeping. */
-    if (loop->fork_gen != evl__forks)
-        return 0;
+    /* A forked child's copy of the loop shares the parent's epoll set
+     * until it has one of its own: a stop in the child must not take the
+     * parent's fds out of it, and a watch must land in the child's. */
+    int rc = evl__loop_own(loop);
+    if (rc < 0)
+        return rc;
+    loop->ctl_count++;
     if (epoll_ctl(loop->epfd, op, fd, &ev) < 0)
         return -errno;
     return 0;
@@ -99,6 +101,9 @@ int evl__epoll_poll(evl_loop *loop, int64_t timeout_ns)
         atomic_store(&loop->polling, 0);
     if (n < 0)
         return -errno;   /* EINTR included: the loop decides whether to wait on */
+    /* A new batch: changes made by its callbacks mark their slots with it,
+     * and later events of the batch for those fds are dropped. */
+    loop->batch++;
     for (int i = 0; i < n; i++) {
         uint64_t key = loop->events[i].data.u64;
         uint32_t ev = loop->events[i].events;

@@ -293,6 +293,19 @@ static void fake_teardown(evl_loop *loop)
     fs->tail = NULL;
 }
 
+/* Forked child: the same rule as the ring's, though nothing here is the
+ * kernel's: ops pending at the fork settle with -ECANCELED. */
+static int fake_fork(evl_loop *loop)
+{
+    struct fake_state *fs = state_of(loop);
+    while (fs->head != NULL) {
+        evl_op *op = fs->head;
+        unlink_op(fs, op, NULL);
+        evl__op_settle(op, -ECANCELED);
+    }
+    return 0;
+}
+
 int evl_op_fake_complete(evl_op *op, int64_t res)
 {
     /* State first: an idle op's loop may already be freed. */
@@ -321,4 +334,5 @@ const struct evl_backend_ops evl__backend_fake = {
     .submit = fake_submit,
     .cancel = fake_cancel,
     .teardown = fake_teardown,
+    .fork = fake_fork,
 };

@@ -16,7 +16,9 @@
  *   rather than a wrapped one.
  * - The ring's memory is MAP_SHARED: a forked child would share it.  We
  *   mark it MADV_DONTFORK (io_uring_ring_dontfork) and never drive the
- *   ring from a process other than the creator; a child may only free it.
+ *   ring from a process other than the creator: a child closes its copy
+ *   of the ring fd (unmapping nothing: the range may be reused there)
+ *   and makes a ring of its own (uring_fork).
  * - Teardown must not return while the kernel can still write into
  *   caller buffers: cancel everything (IORING_ASYNC_CANCEL_ANY, Linux
  *   5.19) and reap until nothing is in flight.
@@ -50,6 +52,7 @@ struct uring_state {
     int epoll_ready;              /* its CQE arrived: run epoll_wait(0) */
     int defer_taskrun;
     size_t inflight;              /* CQEs still expected (ops, poll, cancels) */
+    evl_op *kops;                 /* ops in the kernel (next/prev), for a fork */
     int sigpipe_risk;             /* a write that may hit a pipe awaits submission */
 };
 
@@ -58,12 +61,28 @@ static struct uring_state *state_of(evl_loop *loop)
     return loop->backend_data;
 }
 
-static int uring_init(evl_loop *loop)
+static void kops_add(struct uring_state *us, evl_op *op)
 {
-    struct uring_state *us = calloc(1, sizeof(*us));
-    if (us == NULL)
-        return -ENOMEM;
-    loop->backend_data = us;
+    op->prev = NULL;
+    op->next = us->kops;
+    if (us->kops != NULL)
+        us->kops->prev = op;
+    us->kops = op;
+}
+
+static void kops_del(struct uring_state *us, evl_op *op)
+{
+    if (op->prev != NULL)
+        op->prev->next = op->next;
+    else
+        us->kops = op->next;
+    if (op->next != NULL)
+        op->next->prev = op->prev;
+    op->next = op->prev = NULL;
+}
+
+static int ring_open(evl_loop *loop, struct uring_state *us)
+{
     unsigned entries = loop->ring_entries ? loop->ring_entries : 256;
     /* No SINGLE_ISSUER / DEFER_TASKRUN: a loop may be created on one thread
      * and run on another, which those flags forbid (EEXIST). */
@@ -83,7 +102,47 @@ static int uring_init(evl_loop *loop)
         return rc;   /* ENOSYS, EPERM (io_uring_disabled), ENOMEM, ... */
     us->ring_ok = 1;
     (void)io_uring_ring_dontfork(&us->ring);
+    return 0;
+}
+
+static int uring_init(evl_loop *loop)
+{
+    struct uring_state *us = calloc(1, sizeof(*us));
+    if (us == NULL)
+        return -ENOMEM;
+    loop->backend_data = us;
+    int rc = ring_open(loop, us);
+    if (rc < 0)
+        return rc;
     return evl__epoll_init(loop);
+}
+
+/* In a forked child the ring's memory is gone (MADV_DONTFORK), and its
+ * address range may since have been given to another mapping: only the
+ * child's copy of the ring fd is closed, nothing is unmapped. */
+static void ring_forget(struct uring_state *us)
+{
+    if (us->ring_ok && us->ring.ring_fd >= 0)
+        close(us->ring.ring_fd);
+    us->ring_ok = 0;
+}
+
+/* Forked child: the parent's ops belong to the parent's ring; here they
+ * settle with -ECANCELED (their callbacks run from the child's loop),
+ * and a fresh ring takes the child's own. */
+static int uring_fork(evl_loop *loop)
+{
+    struct uring_state *us = state_of(loop);
+    while (us->kops != NULL) {
+        evl_op *op = us->kops;
+        kops_del(us, op);
+        evl__op_settle(op, -ECANCELED);
+    }
+    ring_forget(us);
+    us->epoll_armed = us->epoll_ready = 0;
+    us->inflight = 0;
+    us->sigpipe_risk = 0;
+    return ring_open(loop, us);
 }
 
 /* Takes one CQE's worth of meaning. */
@@ -100,6 +159,8 @@ static void handle_cqe(struct uring_state *us, uint64_t ud, int res,
         return;
     }
     evl_op *op = (evl_op *)(uintptr_t)ud;
+    if (!(flags & IORING_CQE_F_MORE) && (op->internal & EVL__OP_IN_KERNEL))
+        kops_del(us, op);
     /* A cancelled request that was blocked in an io-wq worker (a splice
      * into a full blocking pipe, say) can come back with the kernel's
      * internal restart codes (ERESTARTSYS 512 .. ERESTART_RESTARTBLOCK
@@ -192,6 +253,7 @@ static int uring_submit(evl_loop *loop, evl_op *op)
     }
     io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op);
     op->internal |= EVL__OP_IN_KERNEL;
+    kops_add(us, op);
     us->inflight++;
     return 0;
 }
@@ -268,6 +330,23 @@ static int uring_poll(evl_loop *loop, int64_t timeout_ns)
     return n;
 }
 
+/* The epoll fd was replaced: the poll armed on the old set would never
+ * report the new one.  Its cancellation comes back as a UD_EPOLL CQE,
+ * which only causes one extra epoll_wait(0). */
+static void uring_epoll_reset(evl_loop *loop)
+{
+    struct uring_state *us = state_of(loop);
+    if (!us->epoll_armed)
+        return;
+    struct io_uring_sqe *sqe = get_sqe(us);
+    if (sqe == NULL)
+        return;
+    io_uring_prep_cancel64(sqe, UD_EPOLL, 0);
+    io_uring_sqe_set_data64(sqe, UD_IGNORE);
+    us->inflight++;
+    us->epoll_armed = 0;
+}
+
 static void uring_teardown(evl_loop *loop)
 {
     struct uring_state *us = state_of(loop);
@@ -300,6 +379,8 @@ static void uring_teardown(evl_loop *loop)
 static void uring_free(evl_loop *loop)
 {
     struct uring_state *us = state_of(loop);
+    if (us != NULL && loop->fork_gen != evl__forks)
+        ring_forget(us);   /* a forked child's copy, never rebuilt */
     if (us != NULL && us->ring_ok)
         io_uring_queue_exit(&us->ring);
     free(us);
@@ -316,4 +397,6 @@ const struct evl_backend_ops evl__backend_uring = {
     .submit = uring_submit,
     .cancel = uring_cancel,
     .teardown = uring_teardown,
+    .fork = uring_fork,
+    .epoll_reset = uring_epoll_reset,
 };

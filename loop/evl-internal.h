@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "evloop.h"
 
@@ -26,11 +27,23 @@
 
 #define EVL__NSIG 65                     /* signals 1..64 */
 
-/* One entry per fd number: the active watcher, and a generation that
- * changes whenever the entry is (re)assigned or cleared. */
+/* One entry per fd number: the active watcher, a generation that
+ * changes whenever the entry is (re)assigned or cleared, and what the
+ * kernel holds for the fd.  Watcher changes only mark the slot dirty;
+ * evl__watchers_flush makes the kernel agree before the next wait, with
+ * at most one epoll_ctl per fd (libev's fd changes). */
 struct evl__fd_slot {
     evl_watcher *w;
     uint32_t gen;
+    uint32_t kgen;               /* key generation of the kernel registration */
+    uint32_t kmask;              /* its epoll events */
+    uint32_t touched;            /* loop->batch when w was last (re)assigned or cleared */
+    const evl_watcher *kw;       /* the watcher it was made for */
+    unsigned char kreg;          /* the kernel holds a registration for the fd */
+    unsigned char dirty;         /* in loop->changes */
+    unsigned char force;         /* flush must MOD even with the same mask (oneshot re-arm) */
+    unsigned char pollless;      /* epoll refused it (EPERM): always ready */
+    uint32_t pl_idx;             /* its place in loop->pollless */
 };
 
 /* A timer heap entry.  The key lives in the entry, not behind the
@@ -71,6 +84,14 @@ struct evl_backend_ops {
     int (*submit)(evl_loop *loop, evl_op *op);
     int (*cancel)(evl_loop *loop, evl_op *op);
     void (*teardown)(evl_loop *loop);
+    /* Forked child (evl__loop_rebuild): settle every op the parent had
+     * in flight with -ECANCELED and make the backend's own kernel objects
+     * anew, without touching the parent's.  The epoll set is remade by
+     * the caller afterwards.  NULL: nothing of the backend's own. */
+    int (*fork)(evl_loop *loop);
+    /* The loop's epoll fd was replaced (evl__loop_epoll_rebuild): forget
+     * anything armed on the old one.  NULL: nothing to do. */
+    void (*epoll_reset)(evl_loop *loop);
 };
 
 /* evl_op.internal bits. */
@@ -91,6 +112,13 @@ struct evl_loop {
     size_t nslots;
     struct epoll_event *events;  /* the wait's output array */
     int nevents;
+    int *changes;                /* dirty fd slots, flushed before each wait */
+    size_t nchanges, changes_cap;
+    int *pollless;               /* fds epoll refused (regular files) with a watcher */
+    size_t npollless, pollless_cap;
+    uint32_t batch;              /* wait results dispatched so far (stale-event check) */
+    int epoll_stale;             /* an event came from a registration we lost: rebuild the set */
+    uint64_t ctl_count;          /* epoll_ctl calls made (tests) */
 
     uint64_t now_ns;             /* cached at each iteration */
 
@@ -110,6 +138,27 @@ struct evl_loop {
     evl_signal *sig_cursor;      /* next subscriber to call, kept valid by stop */
     sigset_t sigmask;            /* what sigfd is reading */
 
+    /* Child exits (wait.c): watchers in subscription order. */
+    evl_wait *wait_head, *wait_tail;
+    evl_wait *wait_cursor;       /* next watcher to call, kept valid by stop */
+    size_t wait_any;             /* pid-0 watchers */
+    unsigned wait_scan;          /* scan generation */
+    int wait_busy;               /* a scan runs */
+    evl_signal wait_sig;         /* SIGCHLD, while any watcher is active */
+
+    /* Iteration hooks (hook.c), by evl_hook_kind. */
+    evl_hook *hook_head[4], *hook_tail[4];
+    evl_hook *hook_cursor[4];    /* next hook to call, kept valid by stop */
+    size_t nhooks[4];
+
+    /* What evl_loop_alive counts. */
+    size_t nwatchers;            /* active fd watchers */
+    size_t ntimers;              /* pending timers, timeout ops excepted */
+    size_t nsignals;             /* signal subscriptions (the SIGCHLD one included) */
+    size_t nwaits;               /* evl_wait watchers */
+    uint64_t wall_ns;            /* CLOCK_REALTIME read for ... */
+    uint64_t wall_for_ns;        /* ... this now_ns (0: not read yet) */
+
     /* Proactor: settled ops whose callbacks wait to run (FIFO). */
     evl_op *cbq_head, *cbq_tail;
     size_t pending_ops;          /* submitted, not settled */
@@ -117,6 +166,7 @@ struct evl_loop {
     unsigned flags;              /* evl_loop_new flags */
     unsigned ring_entries;
     unsigned fork_gen;           /* evl__forks when the loop was made */
+    pid_t owner_pid;             /* the process that made its kernel objects */
     int (*interrupt_cb)(evl_loop *loop, void *arg);
     void *interrupt_arg;
 
@@ -178,9 +228,27 @@ EVL__HIDDEN void evl__op_settle(evl_op *op, int64_t res);
 
 /* loop.c */
 EVL__HIDDEN int evl__loop_fd_slot_reserve(evl_loop *loop, int fd);
+/* Gives a forked child's copy of a loop kernel objects of its own (see
+ * evl_loop_fork); returns 0 or -errno. */
+EVL__HIDDEN int evl__loop_rebuild(evl_loop *loop);
 /* An event on one of the loop's own fds (EVL__KEY_*). */
 EVL__HIDDEN void evl__loop_internal_event(evl_loop *loop, uint64_t key);
 
+/* watcher.c: registers every live watcher again, in a new epoll set
+ * (a forked child, or a set holding a registration we cannot remove). */
+EVL__HIDDEN int evl__watchers_fork(evl_loop *loop);
+/* watcher.c: tells the kernel what changed since the last flush. */
+EVL__HIDDEN void evl__watchers_flush(evl_loop *loop);
+/* watcher.c: dispatches every always-ready (pollless) watcher once;
+ * returns how many were due. */
+EVL__HIDDEN int evl__watchers_pollless(evl_loop *loop);
+/* watcher.c: whether a pollless watcher has a direction enabled (then the
+ * wait must not block). */
+EVL__HIDDEN int evl__watchers_pollless_due(const evl_loop *loop);
+/* How many epoll_ctl calls the loop made (for tests). */
+EVL__HIDDEN uint64_t evl__loop_ctl_count(const evl_loop *loop);
+/* loop.c: a new epoll set for the loop's own fds and every watcher. */
+EVL__HIDDEN int evl__loop_epoll_rebuild(evl_loop *loop);
 /* watcher.c: the dispatch of one readiness event for key. */
 EVL__HIDDEN void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t epoll_events);
 
@@ -194,6 +262,33 @@ EVL__HIDDEN void evl__timers_free(evl_loop *loop);
 
 /* signal.c */
 EVL__HIDDEN void evl__signal_dispatch(evl_loop *loop);
+/* Forked child: blocks the loop's signals again and gives it a signalfd
+ * of its own (the inherited one is closed, never changed). */
+EVL__HIDDEN int evl__signals_fork(evl_loop *loop);
+/* pthread_atfork handlers (registered with the fork counter): the child
+ * starts with the mask the program had before any loop blocked a signal. */
+EVL__HIDDEN void evl__signal_atfork_prepare(void);
+EVL__HIDDEN void evl__signal_atfork_parent(void);
+EVL__HIDDEN void evl__signal_atfork_child(void);
+
+/* pid.c: a waitid siginfo as a waitpid() status word. */
+EVL__HIDDEN int evl__status_from_siginfo(const siginfo_t *si);
+/* pid.c: pid was reaped elsewhere in the loop (wait.c): an evl_pid of
+ * that pid settles with status. */
+EVL__HIDDEN void evl__pid_deliver(evl_loop *loop, pid_t pid, int status);
+
+/* hook.c: calls every hook of kind; returns how many ran. */
+EVL__HIDDEN int evl__hooks_run(evl_loop *loop, int kind);
+EVL__HIDDEN void evl__hooks_free(evl_loop *loop);
+
+/* wait.c */
+EVL__HIDDEN void evl__wait_deliver(evl_loop *loop, pid_t pid, int status);
+EVL__HIDDEN void evl__waits_fork(evl_loop *loop);
+EVL__HIDDEN void evl__waits_free(evl_loop *loop);
+
+/* pid.c: in a forked child, drops w if it is an evl_pid's watcher (the
+ * parent's children are not the child's): returns 1 if it was. */
+EVL__HIDDEN int evl__pid_fork_drop(evl_watcher *w);
 EVL__HIDDEN void evl__signals_free(evl_loop *loop);
 
 /* evl_fork_count's counter (loop.c), read directly on hot paths once a
@@ -202,5 +297,14 @@ EVL__HIDDEN void evl__signals_free(evl_loop *loop);
  * still the parent's (the fds are shared), so the child must not change
  * or drive them. */
 EVL__HIDDEN extern volatile unsigned evl__forks;
+
+/* Every entry point that touches the loop's kernel objects calls this
+ * first: a forked child's copy is rebuilt at its first use there. */
+static inline int evl__loop_own(evl_loop *loop)
+{
+    if (__builtin_expect(loop->fork_gen != evl__forks, 0))
+        return evl__loop_rebuild(loop);
+    return 0;
+}
 
 #endif

@@ -45,6 +45,8 @@ typedef struct evl_timer evl_timer;
 typedef struct evl_signal evl_signal;
 typedef struct evl_wakeup evl_wakeup;
 typedef struct evl_pid evl_pid;
+typedef struct evl_wait evl_wait;
+typedef struct evl_hook evl_hook;
 typedef struct evl_buf evl_buf;
 typedef struct evl_framer evl_framer;
 typedef struct evl_stream evl_stream;
@@ -53,8 +55,10 @@ typedef struct evl_loop_options evl_loop_options;
 
 /* ------------------------------------------------------------ callbacks */
 
-/* revents: the EVL_* event bits the kernel reported (EVL_READ, EVL_WRITE,
- * EVL_ERR, EVL_HUP). */
+/* revents: the EVL_* event bits the kernel reported, exactly (EVL_READ,
+ * EVL_WRITE, EVL_ERR, EVL_HUP, EVL_PRI, EVL_RDHUP): a hangup without data
+ * is EVL_HUP alone, though it is routed to the read callback.  For an fd
+ * epoll refuses (a regular file) it is the enabled directions. */
 typedef void (*evl_watcher_cb)(evl_watcher *w, unsigned revents);
 typedef void (*evl_timer_cb)(evl_timer *t);
 /* count: how many queued instances of signo this drain collected (>= 1). */
@@ -66,6 +70,10 @@ typedef void (*evl_wakeup_cb)(evl_wakeup *wk, uint64_t count);
  * With EVL_PID_NOREAP the child is left for the caller to reap and status
  * is still reported (collected with WNOWAIT). */
 typedef void (*evl_pid_cb)(evl_pid *p, int status);
+/* pid: the child that exited; status as evl_pid_cb's (-ECHILD: the pid
+ * was reaped by someone else before the loop could). */
+typedef void (*evl_wait_cb)(evl_wait *wt, pid_t pid, int status);
+typedef void (*evl_hook_cb)(evl_hook *h);
 /* A settled operation: op->res holds the result (see evl_op). */
 typedef void (*evl_op_cb)(evl_op *op);
 
@@ -90,7 +98,9 @@ enum evl_event {
     EVL_ET = 0x08,              /* edge-triggered */
     EVL_ONESHOT = 0x10,         /* disarm after one event; evl_watcher_modify re-arms */
     EVL_ERR = 0x20,             /* revents only: EPOLLERR */
-    EVL_HUP = 0x40              /* revents only: EPOLLHUP */
+    EVL_HUP = 0x40,             /* revents only: EPOLLHUP */
+    EVL_PRI = 0x80,             /* watch (to the read callback) and revents: EPOLLPRI */
+    EVL_RDHUP = 0x100           /* watch (to the read callback) and revents: EPOLLRDHUP */
 };
 
 enum evl_pid_flag {
@@ -116,6 +126,29 @@ EVL_EXPORT int evl_loop_new(evl_loop **out, int model, unsigned flags);
  * saved it: state shared with the parent (an epoll set, a ring, a write
  * queue) is then the parent's.  Loops use it for exactly that. */
 EVL_EXPORT unsigned evl_fork_count(void);
+
+/* Fork.  A loop used in a forked child rebuilds itself there at its first
+ * use (run, run_once, watcher/signal/pid/op calls): a new epoll set
+ * holding every live watcher, a new timerfd armed for the pending timers,
+ * a new signalfd with the loop's signals blocked again, a new internal
+ * eventfd and, for a uring loop, a new ring.  The parent's kernel objects
+ * are never changed: the child only closes its copies of their fds.
+ * What belonged to the parent is settled in the child by one rule:
+ *  - every op pending at the fork (in the ring, in the fake queue, or a
+ *    timeout) settles with -ECANCELED; its callback runs from the child's
+ *    loop as usual;
+ *  - every evl_pid is dropped: stopped, its pidfd closed, no callback
+ *    (the parent's children cannot be waited for by the child);
+ *  - evl_wakeup fds stay shared (they exist to signal across processes);
+ *  - the signal mask: see the signal section.
+ * A fork is recognised through evl_fork_count (libc's fork() and
+ * anything that runs the pthread_atfork handlers).  evl_loop_fork
+ * rebuilds at once, for a child made by a raw clone() that runs no
+ * handlers, or to rebuild eagerly.  Returns 0 (also at once in the
+ * process that made the loop's objects), -EINVAL (loop NULL), or the
+ * error of the kernel object that could not be made (the loop is then
+ * unusable: free it). */
+EVL_EXPORT int evl_loop_fork(evl_loop *loop);
 
 /* Options beyond the model; zero-initialise and set what you need. */
 struct evl_loop_options {
@@ -167,6 +200,19 @@ EVL_EXPORT int evl_loop_stopped(const evl_loop *loop);
  * refresh of it.  */
 EVL_EXPORT uint64_t evl_loop_now_ns(const evl_loop *loop);
 EVL_EXPORT uint64_t evl_loop_update_now(evl_loop *loop);
+/* Wall-clock time (CLOCK_REALTIME, ns since the epoch) of the loop's
+ * current iteration: read at the first call after each refresh of the
+ * monotonic time, the same value until the next.  0 for NULL. */
+EVL_EXPORT uint64_t evl_loop_time_ns(evl_loop *loop);
+/* Refreshes both clocks (evl_loop_update_now plus the wall clock);
+ * returns the monotonic time. */
+EVL_EXPORT uint64_t evl_loop_update_time(evl_loop *loop);
+/* How many registered things can still make the loop do something:
+ * active fd watchers (evl_pid, evl_wakeup and stream watchers included),
+ * pending timers, idle hooks, signal subscriptions, evl_wait watchers,
+ * and proactor ops submitted whose callbacks have not run.  0 when
+ * nothing is left (or loop is NULL). */
+EVL_EXPORT size_t evl_loop_alive(const evl_loop *loop);
 /* A fresh CLOCK_MONOTONIC reading. */
 EVL_EXPORT uint64_t evl_time_ns(void);
 
@@ -193,6 +239,20 @@ EVL_EXPORT int evl_loop_timer_fd(const evl_loop *loop);
  * An event queued for an fd whose watcher was stopped or replaced during
  * the same batch is dropped (generation check), so a closed-and-reused fd
  * never sees a stale event.
+ * Batching (libev's fd changes): modify, stop, and a restart only mark
+ * the fd; before the next wait the kernel is told the result with at most
+ * one epoll_ctl per fd (none when it ends as it began).  A start of a
+ * watcher the kernel does not hold yet is told at once, so a bad fd fails
+ * there.  A watcher stopped and started again on the same fd before the
+ * loop waits keeps its registration without a syscall: if the fd was
+ * closed and its number reused meanwhile, evl_watcher_init the watcher
+ * first (any other watcher, or a re-initialised one, is checked with the
+ * kernel).  A registration that outlived its fd (stopped, then closed
+ * before the next wait while a dup or a child kept the file) is noticed
+ * at its first event and the loop rebuilds its epoll set.
+ * An fd epoll refuses (EPERM: a regular file, /dev/null) is accepted and
+ * ready for every enabled direction on each iteration; while such a
+ * watcher has a direction enabled, the wait does not block.
  */
 struct evl_watcher {
     void *data;                  /* user slot, never touched by the loop */
@@ -210,13 +270,15 @@ EVL_EXPORT int evl_watcher_init(evl_watcher *w, evl_watcher_cb read_cb,
                                 evl_watcher_cb write_cb, evl_watcher_cb error_cb);
 /* Registers w for fd with interest flags (EVL_READ/EVL_WRITE/EVL_ERROR
  * enable the matching callback; a bit without its callback adds no
- * interest; EVL_ET/EVL_ONESHOT pass through).  Returns 0, or -EINVAL
- * (w NULL, w already active, bad flags), -EBADF (fd < 0 or not open),
- * -EPERM (fd does not support polling, e.g. a regular file), -ENOMEM. */
+ * interest; EVL_PRI/EVL_RDHUP add that interest for the read callback;
+ * EVL_ET/EVL_ONESHOT pass through).  Returns 0, or -EINVAL (w NULL, w
+ * already active, bad flags), -EBADF (fd < 0 or not open), -ENOMEM. */
 EVL_EXPORT int evl_watcher_start(evl_loop *loop, evl_watcher *w, int fd, unsigned flags);
-/* Changes the interest flags.  Always issues EPOLL_CTL_MOD, which also
- * re-arms a oneshot watcher.  Returns 0, or -EINVAL (not active, bad
- * flags), or the kernel's error. */
+/* Changes the interest flags; the kernel hears of it before the next
+ * wait, always (an EPOLL_CTL_MOD even with the same flags, which re-arms
+ * a oneshot watcher).  Returns 0, or -EINVAL (not active, bad flags),
+ * -ENOMEM.  An fd closed behind the loop's back leaves the watcher
+ * silent. */
 EVL_EXPORT int evl_watcher_modify(evl_watcher *w, unsigned flags);
 /* Replaces one callback slot (EVL_READ, EVL_WRITE or EVL_ERROR) without
  * changing enable flags.  Returns 0 or -EINVAL. */
@@ -236,8 +298,9 @@ EVL_EXPORT evl_watcher *evl_loop_watcher_for_fd(evl_loop *loop, int fd);
  * All timers due at one moment form a batch; a timer stopped by an
  * earlier callback of its batch does not fire.  Timers started from a
  * timer callback fire on a later iteration, even with after_ns 0, so the
- * loop cannot starve.  A periodic timer (every_ns > 0) is re-armed at
- * deadline + every_ns (or now + every_ns when it fell behind).
+ * loop cannot starve.  A periodic timer (every_ns > 0) is drift-free:
+ * re-armed at deadline + every_ns, or, when it fell behind, at the first
+ * point of that grid after now (missed ticks coalesce into one call).
  */
 struct evl_timer {
     void *data;                  /* user slot */
@@ -278,7 +341,15 @@ EVL_EXPORT uint64_t evl_loop_next_deadline_ns(const evl_loop *loop);
  * of one signal in subscription order.  The signal is blocked in the
  * calling thread while it has subscribers (in any loop of the process),
  * and the mask is restored when the last one goes: a signal that was
- * blocked before the first subscription stays blocked.
+ * blocked before the first subscription stays blocked.  An instance
+ * still pending then is delivered by the kernel as the disposition says
+ * (the loop never changes dispositions).
+ * Forked children (libc fork(), which runs the pthread_atfork handlers)
+ * start with the mask the program had before any loop blocked anything,
+ * so what they exec inherits no signal blocked by a loop; a loop used in
+ * the child blocks its own signals again when it is rebuilt (see
+ * evl_loop_fork).  posix_spawn (glibc's system() and popen()) runs no
+ * atfork handler: pass POSIX_SPAWN_SETSIGMASK to choose the child's mask.
  */
 struct evl_signal {
     void *data;                  /* user slot */
@@ -347,6 +418,76 @@ EVL_EXPORT int evl_pid_start(evl_loop *loop, evl_pid *p, pid_t pid, unsigned fla
 EVL_EXPORT int evl_pid_stop(evl_pid *p);
 EVL_EXPORT pid_t evl_pid_pid(const evl_pid *p);
 
+/* ------------------------------------------------------------ wait
+ *
+ * Child exits through SIGCHLD, reaped by the loop: pid > 0 watches one
+ * child (one shot: inactive when its callback runs), pid 0 every child
+ * of this process (stays active).  Any number of watchers per pid.  Each
+ * child is reaped once and its raw wait status goes to every watcher of
+ * its pid and every pid-0 watcher, in subscription order, and to an
+ * evl_pid of the same pid in this loop.  A pid-0 watcher reaps every
+ * child, including those that other code waits for by itself (evl_child
+ * of evloop-fork.h, a caller's waitpid, an EVL_PID_NOREAP evl_pid):
+ * those then see ECHILD.  A child reaped by someone else gives the
+ * watchers of its pid -ECHILD (pid-0 watchers hear nothing of it);
+ * nothing spins.  While a watcher is active the loop
+ * holds a subscription to SIGCHLD (blocked, see the signal section).
+ * In a forked child every evl_wait is dropped (stopped, no callback).
+ */
+struct evl_wait {
+    void *data;                  /* user slot */
+    /* private */
+    evl_loop *loop;
+    evl_wait_cb cb;
+    pid_t pid;                   /* 0: every child */
+    int active;
+    unsigned scan;               /* scan generation (wait.c) */
+    struct evl_wait *next, *prev;  /* the loop's list, subscription order */
+};
+
+/* Returns 0, or -EINVAL (loop, wt or cb NULL, pid < 0, wt active),
+ * -ECHILD (pid is not an unreaped child of this process), or the error
+ * of the SIGCHLD subscription. */
+EVL_EXPORT int evl_wait_start(evl_loop *loop, evl_wait *wt, pid_t pid, evl_wait_cb cb);
+/* Idempotent: 1 if wt was active, 0 if not. */
+EVL_EXPORT int evl_wait_stop(evl_wait *wt);
+EVL_EXPORT int evl_wait_is_active(const evl_wait *wt);
+
+/* ------------------------------------------------------------ hook
+ *
+ * Iteration hooks, caller storage, called in start order:
+ *  - EVL_HOOK_IDLE: once per iteration in which nothing else happened (no
+ *    event, no timer, no completion); while one is active the wait does
+ *    not block;
+ *  - EVL_HOOK_PREPARE: before every wait (after the due timers), so a
+ *    callback may still start watchers and timers for that wait;
+ *  - EVL_HOOK_CHECK: after every wait and its dispatch (to embed another
+ *    loop: prepare collects its fds, check runs it).
+ * A callback may stop or start any hook.  Hooks do not count in
+ * evl_loop_alive, except idle ones (they keep the loop busy).
+ */
+enum evl_hook_kind {
+    EVL_HOOK_IDLE = 1,
+    EVL_HOOK_PREPARE = 2,
+    EVL_HOOK_CHECK = 3
+};
+
+struct evl_hook {
+    void *data;                  /* user slot */
+    /* private */
+    evl_loop *loop;
+    evl_hook_cb cb;
+    int kind;
+    int active;
+    struct evl_hook *next, *prev;
+};
+
+/* Returns 0, or -EINVAL (loop, h or cb NULL, unknown kind, h active). */
+EVL_EXPORT int evl_hook_start(evl_loop *loop, evl_hook *h, int kind, evl_hook_cb cb);
+/* Idempotent: 1 if h was active, 0 if not. */
+EVL_EXPORT int evl_hook_stop(evl_hook *h);
+EVL_EXPORT int evl_hook_is_active(const evl_hook *h);
+
 /* ------------------------------------------------------------ op
  *
  * A proactor operation: caller storage (zero it before its first submit),
@@ -401,6 +542,7 @@ struct evl_op {
     int64_t scripted;            /* fake backend: a result to use instead */
     evl_timer timer;             /* timeout ops */
     struct evl_op *next;         /* submission / callback queues */
+    struct evl_op *prev;         /* uring: the list of ops in the kernel */
 };
 
 /* Submission.  Each returns 0, or -EINVAL (NULL loop/op/cb, op already

@@ -41,13 +41,43 @@ int evl_loop_new(evl_loop **out, int model, unsigned flags)
 
 volatile unsigned evl__forks;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
-static void count_fork(void) { evl__forks++; }
-static void register_fork_hook(void) { pthread_atfork(NULL, NULL, count_fork); }
+
+static void in_child(void)
+{
+    evl__forks++;
+    evl__signal_atfork_child();
+}
+
+static void register_fork_hook(void)
+{
+    pthread_atfork(evl__signal_atfork_prepare, evl__signal_atfork_parent, in_child);
+}
 
 unsigned evl_fork_count(void)
 {
     pthread_once(&fork_once, register_fork_hook);
     return evl__forks;
+}
+
+/* The timerfd and the internal eventfd, made and put in the epoll set. */
+static int open_timerfd(evl_loop *loop)
+{
+    loop->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (loop->timerfd < 0)
+        return -errno;
+    loop->armed_ns = 0;
+    /* Edge-triggered: each expiry (or re-arm into the past) is a new edge,
+     * so the timerfd never needs a read() to quiet it. */
+    return loop->backend->ctl(loop, EPOLL_CTL_ADD, loop->timerfd, EPOLLIN | EPOLLET,
+                              EVL__KEY_TIMERFD);
+}
+
+static int open_wakefd(evl_loop *loop)
+{
+    loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (loop->wakefd < 0)
+        return -errno;
+    return loop->backend->ctl(loop, EPOLL_CTL_ADD, loop->wakefd, EPOLLIN, EVL__KEY_WAKEFD);
 }
 
 int evl_loop_new_ex(evl_loop **out, const evl_loop_options *opt)
@@ -76,6 +106,7 @@ int evl_loop_new_ex(evl_loop **out, const evl_loop_options *opt)
     loop->flags = opt->flags;
     loop->ring_entries = opt->ring_entries;
     loop->fork_gen = evl_fork_count();
+    loop->owner_pid = getpid();
     loop->backend = backend;
     loop->epfd = loop->timerfd = loop->wakefd = loop->sigfd = -1;
     sigemptyset(&loop->sigmask);
@@ -86,24 +117,9 @@ int evl_loop_new_ex(evl_loop **out, const evl_loop_options *opt)
     if (rc < 0)
         goto fail;
 
-    loop->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (loop->timerfd < 0) {
-        rc = -errno;
-        goto fail;
-    }
-    /* Edge-triggered: each expiry (or re-arm into the past) is a new edge,
-     * so the timerfd never needs a read() to quiet it. */
-    rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, loop->timerfd, EPOLLIN | EPOLLET,
-                            EVL__KEY_TIMERFD);
-    if (rc < 0)
-        goto fail;
-
-    loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (loop->wakefd < 0) {
-        rc = -errno;
-        goto fail;
-    }
-    rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, loop->wakefd, EPOLLIN, EVL__KEY_WAKEFD);
+    rc = open_timerfd(loop);
+    if (rc == 0)
+        rc = open_wakefd(loop);
     if (rc < 0)
         goto fail;
 
@@ -149,6 +165,8 @@ void evl_loop_free(evl_loop *loop)
     }
     loop->cbq_tail = NULL;
     evl__timers_free(loop);
+    evl__hooks_free(loop);
+    evl__waits_free(loop);
     evl__signals_free(loop);
     if (loop->timerfd >= 0)
         close(loop->timerfd);
@@ -157,6 +175,8 @@ void evl_loop_free(evl_loop *loop)
     if (loop->backend != NULL)
         loop->backend->free(loop);
     free(loop->slots);
+    free(loop->changes);
+    free(loop->pollless);
     free(loop);
 }
 
@@ -177,6 +197,100 @@ int evl__loop_fd_slot_reserve(evl_loop *loop, int fd)
     return 0;
 }
 
+/* Timeout ops are loop timers, not kernel requests, but the fork rule is
+ * one rule for every op: pending at the fork means -ECANCELED in the
+ * child.  Collected first (through op->next, unused while a timeout is
+ * pending), because settling changes the heap. */
+static void cancel_op_timeouts(evl_loop *loop)
+{
+    evl_op *list = NULL;
+    for (size_t i = 0; i < loop->heap_len; i++) {
+        evl_timer *head = loop->heap[i].t, *t = head;
+        do {
+            if (evl__timer_is_op(t)) {
+                evl_op *op = evl__container_of(t, evl_op, timer);
+                op->next = list;
+                list = op;
+            }
+            t = t->bnext;
+        } while (t != head);
+    }
+    while (list != NULL) {
+        evl_op *op = list;
+        list = op->next;
+        evl_timer_stop(&op->timer);
+        evl__op_settle(op, -ECANCELED);
+    }
+}
+
+/* Every kernel object of a forked child's copy is the parent's too (the
+ * fds share open file descriptions), so nothing inherited is changed:
+ * the child's copies are closed and new objects made, then every live
+ * watcher and signal is registered again. */
+int evl__loop_rebuild(evl_loop *loop)
+{
+    loop->fork_gen = evl__forks;   /* first: the calls below may check it */
+    loop->owner_pid = getpid();
+    atomic_store(&loop->polling, 0);
+    int rc = 0;
+    if (loop->backend->fork != NULL)
+        rc = loop->backend->fork(loop);
+    cancel_op_timeouts(loop);
+    if (rc < 0)
+        return rc;
+
+    close(loop->epfd);
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epfd < 0)
+        return -errno;
+    if (loop->timerfd >= 0)
+        close(loop->timerfd);
+    if (loop->wakefd >= 0)
+        close(loop->wakefd);
+    loop->timerfd = loop->wakefd = -1;
+    rc = open_timerfd(loop);
+    if (rc == 0)
+        rc = open_wakefd(loop);
+    if (rc == 0)
+        rc = evl__signals_fork(loop);
+    if (rc == 0)
+        evl__waits_fork(loop);   /* after: its SIGCHLD stop changes the new signalfd */
+    if (rc == 0)
+        rc = evl__watchers_fork(loop);
+    return rc;
+}
+
+int evl__loop_epoll_rebuild(evl_loop *loop)
+{
+    loop->epoll_stale = 0;
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    close(loop->epfd);
+    loop->epfd = fd;
+    if (loop->backend->epoll_reset != NULL)
+        loop->backend->epoll_reset(loop);
+    int rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, loop->timerfd, EPOLLIN | EPOLLET,
+                                EVL__KEY_TIMERFD);
+    if (rc == 0)
+        rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, loop->wakefd, EPOLLIN, EVL__KEY_WAKEFD);
+    if (rc == 0 && loop->sigfd >= 0)
+        rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, loop->sigfd, EPOLLIN, EVL__KEY_SIGNALFD);
+    loop->armed_ns = 0;   /* re-arm: an expiry edge may have gone to the old set */
+    if (rc == 0)
+        rc = evl__watchers_fork(loop);
+    return rc;
+}
+
+int evl_loop_fork(evl_loop *loop)
+{
+    if (loop == NULL)
+        return -EINVAL;
+    if (loop->fork_gen == evl__forks && loop->owner_pid == getpid())
+        return 0;   /* still the process that made the objects */
+    return evl__loop_rebuild(loop);
+}
+
 uint64_t evl_loop_now_ns(const evl_loop *loop)
 {
     return loop ? loop->now_ns : 0;
@@ -188,6 +302,41 @@ uint64_t evl_loop_update_now(evl_loop *loop)
         return 0;
     loop->now_ns = evl_time_ns();
     return loop->now_ns;
+}
+
+uint64_t evl_loop_time_ns(evl_loop *loop)
+{
+    if (loop == NULL)
+        return 0;
+    if (loop->wall_for_ns != loop->now_ns || loop->wall_ns == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        loop->wall_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        loop->wall_for_ns = loop->now_ns;
+    }
+    return loop->wall_ns;
+}
+
+uint64_t evl_loop_update_time(evl_loop *loop)
+{
+    if (loop == NULL)
+        return 0;
+    evl_loop_update_now(loop);
+    loop->wall_ns = 0;   /* read again at the next evl_loop_time_ns */
+    return loop->now_ns;
+}
+
+size_t evl_loop_alive(const evl_loop *loop)
+{
+    if (loop == NULL)
+        return 0;
+    size_t queued = 0;
+    for (const evl_op *op = loop->cbq_head; op != NULL; op = op->next)
+        queued++;
+    /* The SIGCHLD subscription of evl_wait is counted as its watchers. */
+    size_t sigs = loop->nsignals - (loop->wait_head != NULL ? 1 : 0);
+    return loop->nwatchers + loop->ntimers + loop->nhooks[EVL_HOOK_IDLE] + sigs +
+           loop->nwaits + loop->pending_ops + queued;
 }
 
 int evl_loop_model(const evl_loop *loop)
@@ -269,6 +418,9 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
 {
     if (loop == NULL)
         return -EINVAL;
+    int rc = evl__loop_own(loop);
+    if (rc < 0)
+        return rc;
     int stop_at_entry = atomic_load(&loop->stop_requested);
     int proactor = loop->model == EVL_PROACTOR;
     int ran = 0;
@@ -282,12 +434,28 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
      * their effects (libuv does the same with pending callbacks). */
     if (ran > 0)
         timeout_ns = 0;
+    /* Prepare hooks may still start watchers and timers for this wait. */
+    if (loop->nhooks[EVL_HOOK_PREPARE] > 0)
+        evl__hooks_run(loop, EVL_HOOK_PREPARE);
+    if (loop->nhooks[EVL_HOOK_IDLE] > 0)
+        timeout_ns = 0;   /* idle work waits: only poll */
 
     if (!proactor) {
-        int rc = evl__timers_arm(loop);
+        rc = evl__timers_arm(loop);
         if (rc < 0)
             return rc;
     }
+    if (loop->epoll_stale) {
+        rc = evl__loop_epoll_rebuild(loop);
+        if (rc < 0)
+            return rc;
+    }
+    /* Watcher changes since the last wait reach the kernel now, at most
+     * one epoll_ctl per fd. */
+    if (loop->nchanges > 0)
+        evl__watchers_flush(loop);
+    if (loop->npollless > 0 && evl__watchers_pollless_due(loop))
+        timeout_ns = 0;   /* an always-ready fd: do not block */
     if (loop->heap_len > 0) {
         uint64_t due = loop->heap[0].due_ns;
         /* Already due (started at a past deadline during the batch): do
@@ -302,6 +470,8 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     atomic_store(&loop->polling, 1);
     if (!stop_at_entry && atomic_load(&loop->stop_requested)) {
         atomic_store(&loop->polling, 0);
+        if (loop->nhooks[EVL_HOOK_CHECK] > 0)
+            evl__hooks_run(loop, EVL_HOOK_CHECK);
         /* No wait: no kernel events.  A reactor does not count timers;
          * a proactor counts the callbacks it ran. */
         return proactor ? ran : 0;
@@ -310,11 +480,23 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     atomic_store(&loop->polling, 0);
     if (n < 0)
         return n;
+    if (loop->npollless > 0) {
+        loop->batch++;
+        n += evl__watchers_pollless(loop);
+    }
 
     loop->now_ns = evl_time_ns();
-    evl__timers_run(loop);
-    if (proactor)
-        n += ran + evl_loop_drain(loop);
+    int late = evl__timers_run(loop);
+    if (proactor) {
+        int done = evl_loop_drain(loop);
+        late += done;
+        n += ran + done;
+    }
+    /* Idle: nothing else happened in this iteration. */
+    if (loop->nhooks[EVL_HOOK_IDLE] > 0 && n == 0 && ran == 0 && late == 0)
+        evl__hooks_run(loop, EVL_HOOK_IDLE);
+    if (loop->nhooks[EVL_HOOK_CHECK] > 0)
+        evl__hooks_run(loop, EVL_HOOK_CHECK);
     return n;
 }
 

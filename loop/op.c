@@ -85,6 +85,9 @@ static int op_begin(evl_loop *loop, evl_op *op, int kind, evl_op_cb cb)
         return -EOPNOTSUPP;
     if (op->state == EVL_OP_PENDING || op->state == EVL_OP_SETTLED)
         return -EINVAL;   /* still the loop's */
+    int rc = evl__loop_own(loop);   /* a forked child submits to its own ring */
+    if (rc < 0)
+        return rc;
     op->loop = loop;
     op->cb = cb;
     op->kind = kind;
@@ -283,6 +286,11 @@ int evl_op_cancel(evl_op *op)
 {
     if (op == NULL || op->loop == NULL)
         return -EINVAL;
+    if (op->state == EVL_OP_PENDING) {
+        int rc = evl__loop_own(op->loop);   /* a forked child settles the parent's ops */
+        if (rc < 0)
+            return rc;
+    }
     if (op->state == EVL_OP_SETTLED)
         return -EALREADY;
     if (op->state != EVL_OP_PENDING)

@@ -20,7 +20,7 @@
 #include "evl-internal.h"
 #include "evl-syscall.h"
 
-static int status_from_siginfo(const siginfo_t *si)
+int evl__status_from_siginfo(const siginfo_t *si)
 {
     switch (si->si_code) {
     case CLD_EXITED: return (si->si_status & 0xff) << 8;
@@ -48,9 +48,30 @@ static void pid_readable(evl_watcher *w, unsigned revents)
     else if (si.si_pid == 0)
         return;   /* not exited after all */
     else
-        status = status_from_siginfo(&si);
+        status = evl__status_from_siginfo(&si);
+    evl_loop *loop = w->loop;
+    pid_t pid = p->pid;
     evl_pid_stop(p);   /* one shot; the callback may free p */
     p->cb(p, status);
+    /* Reaped here: evl_wait watchers of the pid get the status too. */
+    if (!(options & WNOWAIT) && status >= 0) {
+        evl__wait_deliver(loop, pid, status);
+        evl__pid_deliver(loop, pid, status);   /* other evl_pid of the pid */
+    }
+}
+
+void evl__pid_deliver(evl_loop *loop, pid_t pid, int status)
+{
+    for (size_t fd = 0; fd < loop->nslots; fd++) {
+        evl_watcher *w = loop->slots[fd].w;
+        if (w == NULL || w->read_cb != pid_readable)
+            continue;
+        evl_pid *p = evl__container_of(w, evl_pid, w);
+        if (p->pid != pid)
+            continue;
+        evl_pid_stop(p);
+        p->cb(p, status);
+    }
 }
 
 int evl_pid_start(evl_loop *loop, evl_pid *p, pid_t pid, unsigned flags, evl_pid_cb cb)
@@ -82,6 +103,17 @@ int evl_pid_stop(evl_pid *p)
         return 0;
     close(p->pidfd);
     p->pidfd = -1;
+    return 1;
+}
+
+int evl__pid_fork_drop(evl_watcher *w)
+{
+    if (w->read_cb != pid_readable)
+        return 0;
+    /* The parent's child is not ours: waitid would say ECHILD, and the
+     * pidfd would only become readable when it exits.  Dropped, no
+     * callback (documented in evloop.h).  The pidfd is the child's copy. */
+    evl_pid_stop(evl__container_of(w, evl_pid, w));
     return 1;
 }
 

@@ -67,6 +67,32 @@ static void block_unref(int signo)
     pthread_mutex_unlock(&sig_lock);
 }
 
+/* Fork: no other thread may hold sig_lock while the child is made (the
+ * child would inherit it locked), and the child starts with the mask the
+ * program had before any loop blocked a signal, so that whatever it
+ * runs (exec, system) sees no signal blocked by us.  A loop used in the
+ * child blocks its signals again when it is rebuilt. */
+void evl__signal_atfork_prepare(void)
+{
+    pthread_mutex_lock(&sig_lock);
+}
+
+void evl__signal_atfork_parent(void)
+{
+    pthread_mutex_unlock(&sig_lock);
+}
+
+void evl__signal_atfork_child(void)
+{
+    sigset_t ours;
+    sigemptyset(&ours);
+    for (int signo = 1; signo < EVL__NSIG; signo++)
+        if (sig_refs[signo] > 0 && !sig_was_blocked[signo])
+            sigaddset(&ours, signo);
+    pthread_sigmask(SIG_UNBLOCK, &ours, NULL);
+    pthread_mutex_unlock(&sig_lock);
+}
+
 /* Points the loop's signalfd at its current mask, creating it first. */
 static int sigfd_update(evl_loop *loop)
 {
@@ -87,14 +113,33 @@ static int sigfd_update(evl_loop *loop)
     return 0;
 }
 
+int evl__signals_fork(evl_loop *loop)
+{
+    if (loop->sigfd >= 0)
+        close(loop->sigfd);   /* the child's copy; the parent's keeps its mask */
+    loop->sigfd = -1;
+    int any = 0;
+    for (int signo = 1; signo < EVL__NSIG; signo++)
+        any |= loop->sig_head[signo] != NULL;
+    if (!any)
+        return 0;
+    int rc = -pthread_sigmask(SIG_BLOCK, &loop->sigmask, NULL);
+    if (rc < 0)
+        return rc;
+    return sigfd_update(loop);
+}
+
 int evl_signal_start(evl_loop *loop, evl_signal *s, int signo, evl_signal_cb cb)
 {
     if (loop == NULL || s == NULL || cb == NULL || !valid_signo(signo))
         return -EINVAL;
     if (s->active && s->loop != NULL)
         return -EINVAL;
+    int rc = evl__loop_own(loop);   /* never change a parent's signalfd */
+    if (rc < 0)
+        return rc;
     int first_in_loop = loop->sig_head[signo] == NULL;
-    int rc = block_ref(signo);
+    rc = block_ref(signo);
     if (rc < 0)
         return rc;
     if (first_in_loop) {
@@ -111,6 +156,7 @@ int evl_signal_start(evl_loop *loop, evl_signal *s, int signo, evl_signal_cb cb)
     s->signo = signo;
     s->next = NULL;
     s->active = 1;
+    loop->nsignals++;
     if (loop->sig_tail[signo])
         loop->sig_tail[signo]->next = s;
     else
@@ -129,6 +175,8 @@ int evl_signal_stop(evl_signal *s)
     s->loop = NULL;
     if (loop == NULL)
         return 1;
+    (void)evl__loop_own(loop);   /* the mask change below is the child's own */
+    loop->nsignals--;
     /* Unlink from the singly linked list for signo. */
     evl_signal *prev = NULL, *it = loop->sig_head[signo];
     while (it != NULL && it != s) {
@@ -200,6 +248,7 @@ void evl__signals_free(evl_loop *loop)
         }
         loop->sig_head[signo] = loop->sig_tail[signo] = NULL;
     }
+    loop->nsignals = 0;
     if (loop->sigfd >= 0)
         close(loop->sigfd);
     loop->sigfd = -1;

@@ -160,6 +160,8 @@ static inline void ring_self(evl_timer *t)
 /* Takes t out of the timer set, whether it heads a bucket or follows. */
 static void timer_unlink(evl_loop *loop, evl_timer *t)
 {
+    if (!evl__timer_is_op(t))
+        loop->ntimers--;   /* a timeout op counts as an op (evl_loop_alive) */
     evl_timer *next = t->bnext;
     if (t->heap_idx != EVL__TIMER_FOLLOWER) {
         if (next == t) {
@@ -184,6 +186,8 @@ static void timer_unlink(evl_loop *loop, evl_timer *t)
 /* Adds t (due_ns and seq set) to the timer set. */
 static int timer_link(evl_loop *loop, evl_timer *t)
 {
+    if (!evl__timer_is_op(t))
+        loop->ntimers++;
     ring_self(t);
     /* Not while a batch runs: a joiner would share the bucket's older key
      * and fire in this very batch. */
@@ -200,6 +204,8 @@ static int timer_link(evl_loop *loop, evl_timer *t)
     int rc = heap_insert(loop, t);
     if (rc == 0)
         bmap_set(loop, t->due_ns, t);
+    else if (!evl__timer_is_op(t))
+        loop->ntimers--;
     return rc;
 }
 
@@ -291,16 +297,23 @@ int evl__timers_run(evl_loop *loop)
         if (frame.t != t)
             continue;
         frame.t = NULL;
+        /* Drift-free: the next deadline is on the timer's own grid
+         * (start + k * every), the first one after now; ticks missed
+         * while the loop was busy coalesce into the call just made. */
         uint64_t next = t->due_ns + t->every_ns;
-        if (next <= now)
-            next = now + t->every_ns;    /* fell behind: skip the missed ticks */
+        if (next <= now) {
+            uint64_t missed = (now - t->due_ns) / t->every_ns;
+            next = t->due_ns + (missed + 1) * t->every_ns;
+        }
         t->due_ns = next;
         t->seq = loop->timer_seq++;
         ring_self(t);
-        if (heap_insert(loop, t) < 0)
+        if (heap_insert(loop, t) < 0) {
             t->heap_idx = EVL__TIMER_IDLE;   /* out of memory: the timer stops */
-        else
+        } else {
             bmap_set(loop, t->due_ns, t);
+            loop->ntimers++;   /* timer_unlink counted it out */
+        }
     }
     loop->firing = frame.up;
     return ran;
@@ -338,6 +351,7 @@ void evl__timers_free(evl_loop *loop)
         } while (t != head);
     }
     memset(loop->bmap, 0, sizeof(loop->bmap));
+    loop->ntimers = 0;
     free(loop->heap);
     loop->heap = NULL;
     loop->heap_len = loop->heap_cap = 0;

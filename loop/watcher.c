@@ -14,11 +14,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 
 #include "evl-internal.h"
 
-#define WATCH_FLAGS (EVL_READ | EVL_WRITE | EVL_ERROR | EVL_ET | EVL_ONESHOT)
+#define WATCH_FLAGS (EVL_READ | EVL_WRITE | EVL_ERROR | EVL_ET | EVL_ONESHOT | EVL_PRI | EVL_RDHUP)
 
 /* w->flags bit, never given by callers: the fd was taken out of epoll
  * because it reported ERR or HUP that no enabled callback handles.  epoll
@@ -40,6 +41,10 @@ static uint32_t interest(const evl_watcher *w)
         ev |= EPOLLIN;
     if ((w->flags & EVL_WRITE) && w->write_cb)
         ev |= EPOLLOUT;
+    if ((w->flags & EVL_PRI) && w->read_cb)
+        ev |= EPOLLPRI;
+    if ((w->flags & EVL_RDHUP) && w->read_cb)
+        ev |= EPOLLRDHUP;
     if (w->flags & EVL_ET)
         ev |= EPOLLET;
     if (w->flags & EVL_ONESHOT)
@@ -60,11 +65,63 @@ int evl_watcher_init(evl_watcher *w, evl_watcher_cb read_cb, evl_watcher_cb writ
     return 0;
 }
 
-/* Clears the slot and bumps its generation so queued events die. */
+/* Queues fd for the next flush. */
+static int mark_dirty(evl_loop *loop, int fd)
+{
+    struct evl__fd_slot *sl = &loop->slots[fd];
+    if (sl->dirty)
+        return 0;
+    if (loop->nchanges == loop->changes_cap) {
+        size_t cap = loop->changes_cap ? loop->changes_cap * 2 : 64;
+        int *c = realloc(loop->changes, cap * sizeof(*c));
+        if (c == NULL)
+            return -ENOMEM;
+        loop->changes = c;
+        loop->changes_cap = cap;
+    }
+    loop->changes[loop->nchanges++] = fd;
+    sl->dirty = 1;
+    return 0;
+}
+
+static int pollless_add(evl_loop *loop, int fd)
+{
+    if (loop->npollless == loop->pollless_cap) {
+        size_t cap = loop->pollless_cap ? loop->pollless_cap * 2 : 8;
+        int *p = realloc(loop->pollless, cap * sizeof(*p));
+        if (p == NULL)
+            return -ENOMEM;
+        loop->pollless = p;
+        loop->pollless_cap = cap;
+    }
+    loop->slots[fd].pl_idx = (uint32_t)loop->npollless;
+    loop->pollless[loop->npollless++] = fd;
+    loop->slots[fd].pollless = 1;
+    return 0;
+}
+
+static void pollless_del(evl_loop *loop, int fd)
+{
+    struct evl__fd_slot *sl = &loop->slots[fd];
+    int last = loop->pollless[--loop->npollless];
+    loop->pollless[sl->pl_idx] = last;
+    loop->slots[last].pl_idx = sl->pl_idx;
+    sl->pollless = 0;
+}
+
+/* Clears the slot and bumps its generation; events of the current batch
+ * for the fd die (touched), the kernel hears of it at the next flush. */
 static void slot_clear(evl_loop *loop, int fd)
 {
-    loop->slots[fd].w = NULL;
-    loop->slots[fd].gen++;
+    struct evl__fd_slot *sl = &loop->slots[fd];
+    sl->w = NULL;
+    sl->gen++;
+    sl->touched = loop->batch;
+    if (sl->pollless)
+        pollless_del(loop, fd);
+    if (sl->kreg)
+        (void)mark_dirty(loop, fd);   /* ENOMEM: the registration lingers, and
+                                         events for no watcher are dropped */
 }
 
 int evl_watcher_stop(evl_watcher *w)
@@ -76,44 +133,116 @@ int evl_watcher_stop(evl_watcher *w)
     w->loop = NULL;
     if (loop == NULL)    /* the loop was freed under it */
         return 1;
-    if ((size_t)w->fd < loop->nslots && loop->slots[w->fd].w == w)
+    loop->nwatchers--;
+    if ((size_t)w->fd < loop->nslots && loop->slots[w->fd].w == w) {
         slot_clear(loop, w->fd);
-    /* ENOENT/EBADF: the fd was closed (or reused) behind our back, and the
-     * kernel has already forgotten the registration. */
-    (void)loop->backend->ctl(loop, EPOLL_CTL_DEL, w->fd, 0, 0);
+        w->gen = loop->slots[w->fd].gen;   /* a restart stamp, see start */
+    }
     return 1;
+}
+
+/* Makes the kernel hold what the slot wants: at most one epoll_ctl.
+ * Returns 0 or the kernel's error (the slot then holds nothing). */
+static int reify(evl_loop *loop, int fd)
+{
+    struct evl__fd_slot *sl = &loop->slots[fd];
+    evl_watcher *w = sl->w;
+    int want = w != NULL && !(w->flags & PARKED) && !sl->pollless;
+    uint32_t mask = want ? interest(w) : 0;
+    int rc = 0;
+    if (!want) {
+        /* ENOENT/EBADF: the fd was closed (or reused) behind our back, and
+         * the kernel has already forgotten the registration. */
+        if (sl->kreg)
+            (void)loop->backend->ctl(loop, EPOLL_CTL_DEL, fd, 0, 0);
+        sl->kreg = 0;
+    } else if (sl->kreg && (mask != sl->kmask || sl->force || sl->kw != w)) {
+        rc = loop->backend->ctl(loop, EPOLL_CTL_MOD, fd, mask, make_key(fd, sl->kgen));
+        if (rc == -ENOENT) {   /* the number now names another file */
+            sl->kreg = 0;
+            rc = 0;
+        }
+    }
+    if (want && !sl->kreg) {
+        uint32_t kgen = sl->kgen + 1;   /* events of an older registration are stale */
+        rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, fd, mask, make_key(fd, kgen));
+        if (rc == -EEXIST)   /* registered through a dup of this file: take it over */
+            rc = loop->backend->ctl(loop, EPOLL_CTL_MOD, fd, mask, make_key(fd, kgen));
+        if (rc == 0) {
+            sl->kgen = kgen;
+            sl->kreg = 1;
+        }
+    }
+    sl->kmask = mask;
+    sl->kw = w;
+    sl->force = 0;
+    return rc;
+}
+
+void evl__watchers_flush(evl_loop *loop)
+{
+    for (size_t i = 0; i < loop->nchanges; i++) {
+        int fd = loop->changes[i];
+        loop->slots[fd].dirty = 0;
+        if (reify(loop, fd) == -EPERM && loop->slots[fd].w != NULL)
+            (void)pollless_add(loop, fd);   /* the fd became unpollable (dup2) */
+    }
+    loop->nchanges = 0;
 }
 
 int evl_watcher_start(evl_loop *loop, evl_watcher *w, int fd, unsigned flags)
 {
     if (loop == NULL || w == NULL || w->active || (flags & ~WATCH_FLAGS))
         return -EINVAL;
-    /* epoll_ctl reports a closed fd itself; only check before growing the
-     * table for an fd number we have never seen, so a bogus huge fd cannot
-     * make us allocate. */
+    /* Only check an fd number we have never seen before growing the table
+     * for it, so a bogus huge fd cannot make us allocate. */
     if (fd < 0 || ((size_t)fd >= loop->nslots && fcntl(fd, F_GETFD) < 0))
         return -EBADF;
     int rc = evl__loop_fd_slot_reserve(loop, fd);
     if (rc < 0)
         return rc;
+    rc = evl__loop_own(loop);   /* a forked child registers in its own set */
+    if (rc < 0)
+        return rc;
+
+    struct evl__fd_slot *sl = &loop->slots[fd];
+    /* The same watcher back on its fd, nothing else on the slot since its
+     * stop, before the kernel heard of the stop (no wait between), and not
+     * initialised again: its registration is still right (or one MOD
+     * away).  As with libev, a caller that closes the fd and reopens the
+     * number meanwhile must evl_watcher_init the watcher (see evloop.h). */
+    int restart = sl->kreg && sl->kw == w && sl->w == NULL && w->gen == sl->gen;
 
     /* Replace: the old watcher on this fd number becomes inactive. */
-    evl_watcher *old = loop->slots[fd].w;
+    evl_watcher *old = sl->w;
     if (old != NULL)
         evl_watcher_stop(old);
 
     w->fd = fd;
     w->flags = flags;
-    uint32_t gen = ++loop->slots[fd].gen;
-    rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, fd, interest(w), make_key(fd, gen));
-    if (rc == -EEXIST)   /* registered through a dup of this file: take it over */
-        rc = loop->backend->ctl(loop, EPOLL_CTL_MOD, fd, interest(w), make_key(fd, gen));
-    if (rc < 0)
+    sl->w = w;
+    sl->touched = loop->batch;
+    w->gen = ++sl->gen;
+    if (restart) {
+        rc = mark_dirty(loop, fd);
+    } else {
+        /* New to the kernel: tell it now, so a bad fd fails here.  A
+         * registration still held for the number may be for another file
+         * (closed and reopened since): MOD finds out (ENOENT), even when
+         * the watcher's memory is the previous one's. */
+        sl->force = 1;
+        rc = reify(loop, fd);
+        if (rc == -EPERM)
+            rc = pollless_add(loop, fd);
+    }
+    if (rc < 0) {
+        sl->w = NULL;
+        sl->gen++;
         return rc;
-    loop->slots[fd].w = w;
-    w->gen = gen;
+    }
     w->loop = loop;
     w->active = 1;
+    loop->nwatchers++;
     return 0;
 }
 
@@ -122,9 +251,10 @@ int evl_watcher_modify(evl_watcher *w, unsigned flags)
     flags &= ~PARKED;   /* callers may pass w->flags back */
     if (w == NULL || !w->active || w->loop == NULL || (flags & ~WATCH_FLAGS))
         return -EINVAL;
-    int op = (w->flags & PARKED) ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+    evl_loop *loop = w->loop;
     w->flags = flags;
-    return w->loop->backend->ctl(w->loop, op, w->fd, interest(w), make_key(w->fd, w->gen));
+    loop->slots[w->fd].force = 1;   /* re-arms a oneshot watcher */
+    return mark_dirty(loop, w->fd);
 }
 
 int evl_watcher_set_cb(evl_watcher *w, unsigned which, evl_watcher_cb cb)
@@ -155,20 +285,85 @@ evl_watcher *evl_loop_watcher_for_fd(evl_loop *loop, int fd)
     return loop->slots[fd].w;
 }
 
-/* True while w is still the watcher the event was meant for. */
-static inline int still_current(evl_loop *loop, int fd, uint32_t gen, evl_watcher *w)
+int evl__watchers_fork(evl_loop *loop)
 {
-    return loop->slots[fd].gen == gen && loop->slots[fd].w == w;
+    int first_err = 0;
+    loop->nchanges = 0;
+    for (size_t fd = 0; fd < loop->nslots; fd++) {
+        struct evl__fd_slot *sl = &loop->slots[fd];
+        sl->kreg = 0;
+        sl->dirty = 0;
+        sl->kw = NULL;
+        if (sl->w == NULL || evl__pid_fork_drop(sl->w))
+            continue;
+        int rc = reify(loop, (int)fd);
+        /* EBADF: closed behind the loop's back; it stays active and
+         * silent, as it was before.  Anything else is reported. */
+        if (rc < 0 && rc != -EBADF && rc != -EPERM && first_err == 0)
+            first_err = rc;
+    }
+    return first_err;
+}
+
+/* True while w is still the watcher the event was meant for. */
+static inline int still_current(evl_loop *loop, int fd, evl_watcher *w)
+{
+    return loop->slots[fd].w == w && loop->slots[fd].touched != loop->batch;
+}
+
+/* Calls w's callbacks for revents (EVL_* bits as the kernel gave them). */
+static void dispatch(evl_loop *loop, int fd, evl_watcher *w, unsigned revents)
+{
+    /* Routing: ERR goes to the error callback alone when it is enabled,
+     * else counts as readable and writable; HUP and RDHUP count as
+     * readable (so EOF is seen).  revents itself stays what the kernel
+     * said. */
+    unsigned route = revents;
+    if (revents & EVL_ERR) {
+        if (w->error_cb && (w->flags & EVL_ERROR)) {
+            w->error_cb(w, revents);
+            return;
+        }
+        route |= EVL_READ | EVL_WRITE;
+    }
+    if (revents & (EVL_HUP | EVL_RDHUP | EVL_PRI))
+        route |= EVL_READ;
+    int called = 0;
+    if ((route & EVL_READ) && w->read_cb && (w->flags & EVL_READ)) {
+        w->read_cb(w, revents);
+        /* The callback may have stopped, replaced or freed w. */
+        if (!still_current(loop, fd, w))
+            return;
+        called = 1;
+    }
+    if ((route & EVL_WRITE) && w->write_cb && (w->flags & EVL_WRITE)) {
+        w->write_cb(w, revents);
+        called = 1;
+    }
+    /* ERR or HUP nobody takes (say, HUP on a watcher with only a write
+     * callback): park the fd until the watcher changes (see PARKED). */
+    if (!called && (revents & (EVL_ERR | EVL_HUP)) && !(w->flags & EVL_ET) &&
+        still_current(loop, fd, w) && mark_dirty(loop, fd) == 0)
+        w->flags |= PARKED;
 }
 
 void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t ev)
 {
     int fd = (int)(uint32_t)key;
-    uint32_t gen = (uint32_t)(key >> 32);
+    uint32_t kgen = (uint32_t)(key >> 32);
     if ((size_t)fd >= loop->nslots)
         return;
-    evl_watcher *w = loop->slots[fd].w;
-    if (w == NULL || loop->slots[fd].gen != gen)
+    struct evl__fd_slot *sl = &loop->slots[fd];
+    if (!sl->kreg || sl->kgen != kgen) {
+        /* A registration we no longer know: the fd was closed while its
+         * file lived on (a dup, a forked child), so it cannot be deleted
+         * by number.  Only a new epoll set gets rid of it (libev does the
+         * same); until then, drop its events. */
+        loop->epoll_stale = 1;
+        return;
+    }
+    evl_watcher *w = sl->w;
+    if (w == NULL || sl->touched == loop->batch)
         return;   /* stale: stopped, replaced or reused since the wait */
 
     unsigned revents = 0;
@@ -179,30 +374,52 @@ void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t ev)
     if (ev & EPOLLERR)
         revents |= EVL_ERR;
     if (ev & EPOLLHUP)
-        revents |= EVL_HUP | EVL_READ;
+        revents |= EVL_HUP;
+    if (ev & EPOLLRDHUP)
+        revents |= EVL_RDHUP;
+    if (ev & EPOLLPRI)
+        revents |= EVL_PRI;
+    dispatch(loop, fd, w, revents);
+}
 
-    if (revents & EVL_ERR) {
-        if (w->error_cb && (w->flags & EVL_ERROR)) {
-            w->error_cb(w, revents);
-            return;
-        }
-        revents |= EVL_READ | EVL_WRITE;
+int evl__watchers_pollless(evl_loop *loop)
+{
+    int n = 0;
+    /* By index from the end: a callback may stop (swap-remove) any entry
+     * or add new ones, which wait for the next iteration. */
+    for (size_t i = loop->npollless; i-- > 0;) {
+        if (i >= loop->npollless)
+            continue;
+        int fd = loop->pollless[i];
+        evl_watcher *w = loop->slots[fd].w;
+        if (w == NULL || loop->slots[fd].touched == loop->batch)
+            continue;
+        unsigned revents = 0;
+        if ((w->flags & EVL_READ) && w->read_cb)
+            revents |= EVL_READ;
+        if ((w->flags & EVL_WRITE) && w->write_cb)
+            revents |= EVL_WRITE;
+        if (revents == 0)
+            continue;
+        n++;
+        dispatch(loop, fd, w, revents);
     }
-    int called = 0;
-    if ((revents & EVL_READ) && w->read_cb && (w->flags & EVL_READ)) {
-        w->read_cb(w, revents);
-        /* The callback may have stopped, replaced or freed w. */
-        if (!still_current(loop, fd, gen, w))
-            return;
-        called = 1;
+    return n;
+}
+
+/* Whether a pollless watcher wants a callback now (the wait must not block). */
+int evl__watchers_pollless_due(const evl_loop *loop)
+{
+    for (size_t i = 0; i < loop->npollless; i++) {
+        const evl_watcher *w = loop->slots[loop->pollless[i]].w;
+        if (w != NULL && (((w->flags & EVL_READ) && w->read_cb) ||
+                          ((w->flags & EVL_WRITE) && w->write_cb)))
+            return 1;
     }
-    if ((revents & EVL_WRITE) && w->write_cb && (w->flags & EVL_WRITE)) {
-        w->write_cb(w, revents);
-        called = 1;
-    }
-    /* ERR or HUP nobody takes (say, HUP on a watcher with only a write
-     * callback): park the fd until the watcher changes (see PARKED). */
-    if (!called && (revents & (EVL_ERR | EVL_HUP)) && !(w->flags & EVL_ET) &&
-        loop->backend->ctl(loop, EPOLL_CTL_DEL, fd, 0, 0) == 0)
-        w->flags |= PARKED;
+    return 0;
+}
+
+uint64_t evl__loop_ctl_count(const evl_loop *loop)
+{
+    return loop->ctl_count;
 }

@@ -5,9 +5,9 @@
  * the proactor's op methods ($loop->read, ->write, ...) included, is an
  * XSUB installed here at boot.  The generic one replaces the facade by
  * its impl on the stack and calls the engine's method with the caller's
- * arguments and context; after, at, cancel, stop and is_running go
- * straight to the reactor engine's C (reactor-internal.h) when the impl
- * is a reactor.  The constructor and the rest are Perl (Loop.pm). */
+ * arguments and context; after, at, cancel, stop, is_running, run_once
+ * and the common calls of watch go straight to the reactor engine's C
+ * (reactor-internal.h) when the impl is a reactor.  The constructor and the rest are Perl (Loop.pm). */
 #define PERL_NO_GET_CONTEXT
 #include "reactor-internal.h"
 
@@ -123,19 +123,53 @@ XS_INTERNAL(rx_facade_is_running)
 	XSRETURN(1);
 }
 
+XS_INTERNAL(rx_facade_run_once)
+{
+	dXSARGS;
+	struct rx_engine *eng = items <= 2 ? rx_facade_engine(aTHX_ ST(0)) : NULL;
+	SV **impl;
+	int rc;
+
+	if (!eng) {
+		int n = rx_delegate(aTHX_ ax, items, (SV *)CvXSUBANY(cv).any_ptr);
+		XSRETURN(n);
+	}
+	impl = hv_fetchs((HV *)SvRV(ST(0)), "impl", 0);
+	rc = rx_do_run_once(aTHX_ eng, SvRV(*impl), items > 1 ? ST(1) : &PL_sv_undef);
+	ST(0) = sv_2mortal(newSViv(rc));
+	XSRETURN(1);
+}
+
+XS_INTERNAL(rx_facade_watch)
+{
+	dXSARGS;
+	struct rx_engine *eng = items >= 2 ? rx_facade_engine(aTHX_ ST(0)) : NULL;
+	SV *w = eng ? rx_do_watch(aTHX_ eng, &ST(1), items - 1) : NULL;
+
+	if (!w) {
+		int n = rx_delegate(aTHX_ ax, items, (SV *)CvXSUBANY(cv).any_ptr);
+		XSRETURN(n);
+	}
+	ST(0) = sv_2mortal(w);
+	XSRETURN(1);
+}
+
 static void rx_install_facade(pTHX)
 {
 	static const char *const generic[] = {
-		"backend_name", "clock", "run", "run_once",
-		"timer", "backend", "sched", "signal", "waker", "pid", "watch", "unwatch",
+		"backend_name", "clock", "run",
+		"timer", "backend", "sched", "signal", "waker", "pid", "unwatch",
 		"read", "write", "recv", "send", "accept", "connect", "shutdown", "close",
 		"splice", "live_op_count", "drain_callbacks",
-		"_watcher_update", "_watcher_cancel", NULL
+		"_watcher_update", "_watcher_cancel",
+		"every", "signal_subscribe", "child", "idle", "prepare", "check",
+		"now", "time", "update_time", "alive", "after_fork", NULL
 	};
 	static const struct { const char *name; XSUBADDR_t fn; } fast[] = {
 		{ "after", rx_facade_after }, { "at", rx_facade_at },
 		{ "cancel", rx_facade_cancel }, { "stop", rx_facade_stop },
-		{ "is_running", rx_facade_is_running }, { NULL, NULL }
+		{ "is_running", rx_facade_is_running }, { "run_once", rx_facade_run_once },
+		{ "watch", rx_facade_watch }, { NULL, NULL }
 	};
 	char full[128];
 	CV *cv;

@@ -411,6 +411,7 @@ static int px_mg_free(pTHX_ SV *sv, MAGIC *mg)
 	if (p == NULL)
 		return 0;
 	mg->mg_ptr = NULL;
+	evlxs_subs_free(aTHX_ &p->base);
 	if (p->base.loop)
 		evl_loop_free(p->base.loop);
 	p->base.loop = NULL;

@@ -68,6 +68,12 @@ void rx_do_stop(pTHX_ struct rx_engine *eng);
 /* Watchers (watcher.xs): cancel one (the engine drops its reference),
  * and the engine's shared $watcher->{_dispatch_cb} XSUB. */
 int rx_watcher_cancel(pTHX_ struct rx_watcher *rw);
+/* watch($fh_or_fd, %spec) for the common cases (args[0] the handle, then
+ * key/value pairs; n counts them all); NULL: take Reactor.pm's watch.
+ * Returns a new reference. */
+SV *rx_do_watch(pTHX_ struct rx_engine *eng, SV **args, I32 n);
+/* run_once($timeout) of eng, whose engine object (the hash) is engine_hv. */
+int rx_do_run_once(pTHX_ struct rx_engine *eng, SV *engine_hv, SV *timeout);
 XS_EXTERNAL(rx_dispatch_xsub);
 
 /* Runs pending %SIG handlers (they may die: only ever called from XS,

@@ -185,6 +185,14 @@ static void rx_timer_fire(evl_timer *t)
 	dEVLXS_THX(eng->base.perl);
 	SV *cb = rt->cb;
 
+	if (rt->t.every_ns) {
+		/* every(): stays until cancelled (which may happen in the
+		 * callback and free rt: nothing touches it afterwards). */
+		SvREFCNT_inc_simple_void_NN(cb);
+		evlxs_call(aTHX_ &eng->base, cb, &eng->loop_sv, 1);
+		SvREFCNT_dec(cb);
+		return;
+	}
 	/* Gone before the call: cancel($id) from the callback returns 0. */
 	tmap_remove(eng, rt);
 	rt_release(eng, rt);
@@ -205,15 +213,17 @@ static uint64_t secs_to_ns(NV s)
 	return (uint64_t)ns;
 }
 
-/* Schedules cb at an absolute deadline; returns the new id. */
-static UV rx_timer_add(pTHX_ struct rx_engine *eng, uint64_t deadline_ns, SV *cb)
+/* Schedules cb at an absolute deadline, then every every_ns if not 0;
+ * returns the new id. */
+static UV rx_timer_add_every(pTHX_ struct rx_engine *eng, uint64_t deadline_ns,
+			     uint64_t every_ns, SV *cb)
 {
 	struct rx_timer *rt = rt_alloc(eng);
 	int rc;
 
 	rt->eng = eng;
 	evl_timer_init(eng->base.loop, &rt->t);
-	rc = evl_timer_start_at(&rt->t, rx_timer_fire, deadline_ns, 0);
+	rc = evl_timer_start_at(&rt->t, rx_timer_fire, deadline_ns, every_ns);
 	if (rc < 0) {
 		rt_release(eng, rt);
 		croak("timer: %s", strerror(-rc));
@@ -222,6 +232,11 @@ static UV rx_timer_add(pTHX_ struct rx_engine *eng, uint64_t deadline_ns, SV *cb
 	rt->id = ++eng->next_id;
 	tmap_insert(eng, rt);
 	return rt->id;
+}
+
+static UV rx_timer_add(pTHX_ struct rx_engine *eng, uint64_t deadline_ns, SV *cb)
+{
+	return rx_timer_add_every(aTHX_ eng, deadline_ns, 0, cb);
 }
 
 static int rx_timer_cancel(pTHX_ struct rx_engine *eng, UV id)
@@ -292,7 +307,7 @@ static void rx_sig_fire(evl_signal *s, int signo, unsigned count)
 	SV *args[4], *cb, *data;
 
 	if (!rs->cb)
-		return;	/* cancelled: stays blocked, read and dropped */
+		return;
 	cb = SvREFCNT_inc_simple_NN(rs->cb);
 	data = rs->data ? SvREFCNT_inc_simple_NN(rs->data) : newSV(0);
 	args[0] = eng->loop_sv;
@@ -306,20 +321,28 @@ static void rx_sig_fire(evl_signal *s, int signo, unsigned count)
 	SvREFCNT_dec(cb);
 }
 
+/* Ends signal()'s handler of signo: its evl_signal stops (the loop's
+ * %SIG fallback keeps the signal blocked, subscribe.xs). */
+static void rx_sig_drop(pTHX_ struct rx_engine *eng, int signo)
+{
+	struct rx_sig *rs = eng->sig[signo];
+
+	if (!rs)
+		return;
+	eng->sig[signo] = NULL;
+	evl_signal_stop(&rs->s);
+	evlxs_sig_release(&eng->base, signo);
+	SvREFCNT_dec(rs->cb);
+	SvREFCNT_dec(rs->data);
+	Safefree(rs);
+}
+
 static void rx_sigs_free(pTHX_ struct rx_engine *eng)
 {
 	int i;
 
-	for (i = 0; i < RX_NSIG; i++) {
-		struct rx_sig *rs = eng->sig[i];
-		if (!rs)
-			continue;
-		evl_signal_stop(&rs->s);
-		SvREFCNT_dec(rs->cb);
-		SvREFCNT_dec(rs->data);
-		Safefree(rs);
-		eng->sig[i] = NULL;
-	}
+	for (i = 0; i < RX_NSIG; i++)
+		rx_sig_drop(aTHX_ eng, i);
 }
 
 /* ------------------------------------------------------------ pids */
@@ -456,6 +479,7 @@ static int rx_engine_free(pTHX_ SV *sv, MAGIC *mg)
 		rx_watcher_cancel(aTHX_ eng->watchers);
 	rx_timers_free(aTHX_ eng);
 	rx_sigs_free(aTHX_ eng);
+	evlxs_subs_free(aTHX_ &eng->base);
 	while (eng->pids) {
 		struct rx_pid *rp = eng->pids;
 		eng->pids = rp->next;
@@ -551,6 +575,31 @@ int rx_do_cancel(pTHX_ struct rx_engine *eng, SV *id)
 	return 0;
 }
 
+int rx_do_run_once(pTHX_ struct rx_engine *eng, SV *engine_hv, SV *timeout)
+{
+	int64_t tmo = -1;
+	int rc;
+
+	if (SvOK(timeout)) {
+		NV t = SvNV(timeout) * 1e9;
+		tmo = t > 0 ? (t >= 9.0e18 ? INT64_MAX : (int64_t)t) : 0;
+	}
+	ENTER;
+	/* The engine must outlive this call even if a callback drops the
+	 * last reference to the loop. */
+	SvREFCNT_inc_simple_void_NN(engine_hv);
+	SAVEFREESV(engine_hv);
+	rx_async_check(aTHX);
+	rc = evl_loop_run_once(eng->base.loop, tmo);
+	/* Before LEAVE, which may free the engine (see run). */
+	evlxs_rethrow(aTHX_ &eng->base);
+	rx_async_check(aTHX);
+	LEAVE;
+	if (rc < 0)
+		croak("run_once: %s", strerror(-rc));
+	return rc;
+}
+
 void rx_do_stop(pTHX_ struct rx_engine *eng)
 {
 	eng->running = 0;
@@ -605,6 +654,23 @@ UV
 at(SV *self, SV *deadline, SV *cb)
     CODE:
 	RETVAL = rx_do_at(aTHX_ rx_engine_of(aTHX_ self), deadline, cb);
+    OUTPUT:
+	RETVAL
+
+UV
+_every(SV *self, NV seconds, SV *cb)
+    PREINIT:
+	struct rx_engine *eng;
+	uint64_t every_ns;
+    CODE:
+	/* Reactor.pm checked the arguments.  The first tick is one interval
+	 * from now; the next ones stay on that grid (libevloop). */
+	eng = rx_engine_of(aTHX_ self);
+	every_ns = secs_to_ns(seconds);
+	if (every_ns == 0)
+		every_ns = 1;
+	RETVAL = rx_timer_add_every(aTHX_ eng, evl_loop_update_now(eng->base.loop) + every_ns,
+				    every_ns, cb);
     OUTPUT:
 	RETVAL
 
@@ -728,28 +794,8 @@ run(SV *self)
 
 int
 run_once(SV *self, SV *timeout = &PL_sv_undef)
-    PREINIT:
-	struct rx_engine *eng;
-	int64_t tmo = -1;
-	int rc;
     CODE:
-	eng = rx_engine_of(aTHX_ self);
-	if (SvOK(timeout)) {
-		NV t = SvNV(timeout) * 1e9;
-		tmo = t > 0 ? (t >= 9.0e18 ? INT64_MAX : (int64_t)t) : 0;
-	}
-	ENTER;
-	SvREFCNT_inc_simple_void_NN(SvRV(self));
-	SAVEFREESV(SvRV(self));
-	rx_async_check(aTHX);
-	rc = evl_loop_run_once(eng->base.loop, tmo);
-	/* Before LEAVE, which may free the engine (see run). */
-	evlxs_rethrow(aTHX_ &eng->base);
-	rx_async_check(aTHX);
-	LEAVE;
-	if (rc < 0)
-		croak("run_once: %s", strerror(-rc));
-	RETVAL = rc;
+	RETVAL = rx_do_run_once(aTHX_ rx_engine_of(aTHX_ self), SvRV(self), timeout);
     OUTPUT:
 	RETVAL
 
@@ -786,19 +832,25 @@ _sig_set(SV *self, int signo, SV *cb, SV *data, UV token)
 		XSRETURN_EMPTY;	/* accepted, never deliverable (as the seed) */
 	rs = eng->sig[signo];
 	if (!rs) {
-		Newxz(rs, 1, struct rx_sig);
-		rs->eng = eng;
-		rc = evl_signal_start(eng->base.loop, &rs->s, signo, rx_sig_fire);
+		/* One more subscriber of signo, in subscription order, behind
+		 * the loop's %SIG fallback (subscribe.xs). */
+		rc = evlxs_sig_hold(aTHX_ &eng->base, signo);
+		if (rc == 0) {
+			Newxz(rs, 1, struct rx_sig);
+			rs->eng = eng;
+			rc = evl_signal_start(eng->base.loop, &rs->s, signo, rx_sig_fire);
+			if (rc < 0) {
+				Safefree(rs);
+				evlxs_sig_release(&eng->base, signo);
+			}
+		}
 		if (rc == -EINVAL) {
 			/* SIGKILL, SIGSTOP, beyond SIGRTMAX: the kernel would
 			 * never route them to a signalfd. */
-			Safefree(rs);
 			XSRETURN_EMPTY;
 		}
-		if (rc < 0) {
-			Safefree(rs);
+		if (rc < 0)
 			croak("signal(): cannot subscribe to signal %d: %s", signo, strerror(-rc));
-		}
 		eng->sig[signo] = rs;
 	}
 	/* One handler per signal: the last registration wins. */
@@ -819,12 +871,10 @@ _sig_clear(SV *self, int signo, UV token)
 	RETVAL = 0;
 	rs = signo >= 1 && signo < RX_NSIG ? eng->sig[signo] : NULL;
 	/* Only if this subscription still owns the signal.  The signal stays
-	 * blocked and read (and dropped) until the loop goes. */
+	 * blocked and read until the loop goes; with no subscriber left,
+	 * %SIG decides what an arrival does (subscribe.xs). */
 	if (rs && rs->cb && rs->token == token) {
-		SV *cb = rs->cb, *data = rs->data;
-		rs->cb = rs->data = NULL;
-		SvREFCNT_dec(cb);
-		SvREFCNT_dec(data);
+		rx_sig_drop(aTHX_ eng, signo);
 		RETVAL = 1;
 	}
     OUTPUT:
@@ -887,9 +937,10 @@ _pid_active(SV *self, IV pid, UV token)
     CODE:
 	eng = rx_engine_of(aTHX_ self);
 	RETVAL = 0;
+	/* A forked child's loop drops the parent's pid subscriptions. */
 	for (it = eng->pids; it; it = it->next)
 		if (it->p.pid == pid && it->token == token)
-			RETVAL = 1;
+			RETVAL = evl_watcher_is_active(&it->p.w) ? 1 : 0;
     OUTPUT:
 	RETVAL
 

@@ -11,8 +11,11 @@
 #include "reactor-internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "evl-internal.h"	/* evl__loop_ctl_count, for the tests */
 
 /* ------------------------------------------------------------ watchers */
 
@@ -23,8 +26,11 @@ struct rx_watcher {
 	SV *self_rv;		/* weak RV to hv: the callbacks' 3rd argument */
 	SV *fh;			/* weak RV to the handle: their 2nd */
 	SV *read_cb, *write_cb, *error_cb;
+	SV *hangup_cb;		/* takes HUP from read when set */
 	int fd;
+	unsigned revents;	/* RX_* bits of the event being dispatched */
 	unsigned char read_en, write_en, error_en, et, oneshot, active;
+	unsigned char nofh;	/* watched by fd number: no handle, no guard */
 	struct rx_watcher *next, *prev;	/* the engine's active list */
 	PerlIO *fp;		/* the handle's PerlIO when its fileno was last fd */
 };
@@ -166,6 +172,7 @@ static int rx_watcher_free(pTHX_ SV *sv, MAGIC *mg)
 	SvREFCNT_dec(rw->read_cb);
 	SvREFCNT_dec(rw->write_cb);
 	SvREFCNT_dec(rw->error_cb);
+	SvREFCNT_dec(rw->hangup_cb);
 	SvREFCNT_dec(rw->fh);
 	SvREFCNT_dec(rw->self_rv);
 	Safefree(rw);
@@ -198,7 +205,29 @@ static void rx_remember_fp(pTHX_ struct rx_watcher *rw)
 	rw->fp = io && !SvRMAGICAL(io) ? IoIFP(io) : NULL;
 }
 
-static void rx_w_call(evl_watcher *w, int which)
+/* libevloop's revents as the seed's mask bits (READABLE ... HUP). */
+static unsigned rx_revents(unsigned ev)
+{
+	unsigned m = 0;
+
+	if (ev & EVL_READ)
+		m |= RX_READABLE;
+	if (ev & EVL_WRITE)
+		m |= RX_WRITABLE;
+	if (ev & EVL_PRI)
+		m |= RX_PRIO;
+	if (ev & EVL_RDHUP)
+		m |= RX_RDHUP;
+	if (ev & EVL_ERR)
+		m |= RX_ERR;
+	if (ev & EVL_HUP)
+		m |= RX_HUP;
+	return m;
+}
+
+/* which: EVL_READ, EVL_WRITE, EVL_ERROR, or EVL_HUP (the hangup
+ * callback). */
+static void rx_w_call(evl_watcher *w, int which, unsigned revents)
 {
 	struct rx_watcher *rw = rx_container_of(w, struct rx_watcher, w);
 	struct rx_engine *eng = rw->eng;
@@ -206,7 +235,10 @@ static void rx_w_call(evl_watcher *w, int which)
 	SV *cb, *args[3];
 	int fd;
 
-	if (LIKELY(rx_same_fp(rw)))
+	rw->revents = rx_revents(revents);
+	if (rw->nofh)
+		fd = rw->fd;	/* the caller owns the fd: no handle to check */
+	else if (LIKELY(rx_same_fp(rw)))
 		fd = rw->fd;
 	else if ((fd = rx_fileno(aTHX_ rw->fh)) == rw->fd)
 		rx_remember_fp(aTHX_ rw);
@@ -216,7 +248,8 @@ static void rx_w_call(evl_watcher *w, int which)
 		return;
 	}
 	cb = which == EVL_READ ? rw->read_cb :
-	     which == EVL_WRITE ? rw->write_cb : rw->error_cb;
+	     which == EVL_WRITE ? rw->write_cb :
+	     which == EVL_HUP ? rw->hangup_cb : rw->error_cb;
 	if (!cb)
 		return;
 	args[0] = eng->loop_sv;
@@ -229,22 +262,45 @@ static void rx_w_call(evl_watcher *w, int which)
 	SvREFCNT_dec((SV *)rw->hv);
 }
 
+/* HUP reaches the read callback (libevloop's rule) unless a hangup
+ * callback takes it: then read runs only for what else was reported
+ * (data before the hangup), and hangup after it, if read left the
+ * watcher in place. */
 static void rx_w_read(evl_watcher *w, unsigned revents)
 {
-	PERL_UNUSED_ARG(revents);
-	rx_w_call(w, EVL_READ);
+	struct rx_watcher *rw = rx_container_of(w, struct rx_watcher, w);
+	struct rx_engine *eng;
+	HV *hv;
+
+	if (LIKELY(!(revents & EVL_HUP) || !rw->hangup_cb)) {
+		rx_w_call(w, EVL_READ, revents);
+		return;
+	}
+	if (!(revents & (EVL_READ | EVL_PRI | EVL_RDHUP | EVL_ERR))) {
+		rx_w_call(w, EVL_HUP, revents);
+		return;
+	}
+	eng = rw->eng;
+	{
+		dEVLXS_THX(eng->base.perl);
+		hv = rw->hv;
+		SvREFCNT_inc_simple_void_NN((SV *)hv);
+		rx_w_call(w, EVL_READ, revents);
+		if (rw->active && rw->hangup_cb && !eng->base.error &&
+		    evl_loop_watcher_for_fd(eng->base.loop, rw->fd) == &rw->w)
+			rx_w_call(w, EVL_HUP, revents);
+		SvREFCNT_dec((SV *)hv);
+	}
 }
 
 static void rx_w_write(evl_watcher *w, unsigned revents)
 {
-	PERL_UNUSED_ARG(revents);
-	rx_w_call(w, EVL_WRITE);
+	rx_w_call(w, EVL_WRITE, revents);
 }
 
 static void rx_w_error(evl_watcher *w, unsigned revents)
 {
-	PERL_UNUSED_ARG(revents);
-	rx_w_call(w, EVL_ERROR);
+	rx_w_call(w, EVL_ERROR, revents);
 }
 
 /* The active Perl watcher for fd on eng, or NULL (none, or an internal
@@ -308,6 +364,7 @@ XS_EXTERNAL(rx_dispatch_xsub)
 	args[0] = eng->loop_sv;
 	args[1] = sv_2mortal(newSVsv(rw->fh));
 	args[2] = sv_2mortal(newSVsv(rw->self_rv));
+	rw->revents = (unsigned)mask;
 	rd = (mask & RX_READABLE) != 0;
 	wr = (mask & RX_WRITABLE) != 0;
 	if (mask & RX_ERR) {
@@ -338,20 +395,17 @@ out:
 	XSRETURN_EMPTY;
 }
 
-MODULE = Linux::Event::Watcher	PACKAGE = Linux::Event::Reactor
-
-PROTOTYPES: DISABLE
-
-SV *
-_watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, int oneshot)
-    PREINIT:
-	struct rx_engine *eng;
+/* Makes and starts a watcher (the checks are the caller's: Reactor.pm's
+ * watch, or rx_do_watch); fh undef means "by fd number".  Returns a new
+ * reference to it. */
+static SV *rx_watch_new(pTHX_ struct rx_engine *eng, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb,
+			SV *data, int et, int oneshot, SV *hcb)
+{
 	struct rx_watcher *rw, *old;
 	HV *hv;
 	SV *rv;
 	int rc;
-    CODE:
-	eng = rx_engine_of(aTHX_ self);
+
 	/* Replacement: the old watcher of this fd number goes first. */
 	old = rx_watcher_for_fd(eng, fd);
 	if (old)
@@ -365,7 +419,12 @@ _watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, in
 	rw->fd = fd;
 	rw->self_rv = newRV_inc((SV *)hv);
 	sv_rvweaken(rw->self_rv);
-	if (SvROK(fh)) {
+	if (!SvOK(fh)) {
+		/* By fd number: the callbacks get the number, nothing is
+		 * owned or checked (Reactor.pm checked it is an integer). */
+		rw->nofh = 1;
+		rw->fh = newSViv(fd);
+	} else if (SvROK(fh)) {
 		rw->fh = newSVsv(fh);
 		sv_rvweaken(rw->fh);
 	} else {
@@ -374,6 +433,7 @@ _watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, in
 	rw->read_cb = SvOK(rcb) ? newSVsv(rcb) : NULL;
 	rw->write_cb = SvOK(wcb) ? newSVsv(wcb) : NULL;
 	rw->error_cb = SvOK(ecb) ? newSVsv(ecb) : NULL;
+	rw->hangup_cb = SvOK(hcb) ? newSVsv(hcb) : NULL;
 	rw->read_en = rw->read_cb != NULL;
 	rw->write_en = rw->write_cb != NULL;
 	rw->error_en = rw->error_cb != NULL;
@@ -381,7 +441,7 @@ _watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, in
 	rw->oneshot = oneshot ? 1 : 0;
 	{
 		SV *l = newSVsv(eng->loop_sv);
-		SV *f = newSVsv(rw->fh);
+		SV *f = rw->nofh ? newSV(0) : newSVsv(rw->fh);
 		if (SvROK(l))
 			sv_rvweaken(l);
 		if (SvROK(f))
@@ -395,16 +455,94 @@ _watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, in
 	evl_watcher_init(&rw->w, rx_w_read, rx_w_write, rx_w_error);
 	rc = evl_watcher_start(eng->base.loop, &rw->w, fd, rx_watcher_flags(rw));
 	if (rc < 0) {
-		SvREFCNT_dec(rv);
+		int nofh = rw->nofh;
+
+		SvREFCNT_dec(rv);	/* frees rw */
+		if (nofh && rc == -EBADF)
+			croak("Linux::Event::Loop::watch: fd %d is not an open file descriptor", fd);
 		croak("Couldn't add filehandle from epoll set: %s", strerror(-rc));
 	}
 	rw->active = 1;
 	rw->eng = eng;
-	if (rx_fileno(aTHX_ rw->fh) == fd)
+	if (!rw->nofh && rx_fileno(aTHX_ rw->fh) == fd)
 		rx_remember_fp(aTHX_ rw);
 	rx_watcher_link(eng, rw);
 	SvREFCNT_inc_simple_void_NN((SV *)hv);	/* the engine's reference */
-	RETVAL = rv;
+	return rv;
+}
+
+/* The facade's fast path for watch($fh_or_fd, %spec) (loop.xs): the
+ * common calls (a glob, a glob or IO reference with an open PerlIO, or a
+ * plain non-negative integer; known keys with valid values) are made
+ * here, without Reactor.pm's watch.  Anything else returns NULL, and the
+ * caller takes the Perl path, which croaks with the contract's words. */
+SV *rx_do_watch(pTHX_ struct rx_engine *eng, SV **args, I32 n)
+{
+	SV *fh = args[0], *rcb = &PL_sv_undef, *wcb = &PL_sv_undef, *ecb = &PL_sv_undef;
+	SV *hcb = &PL_sv_undef, *data = &PL_sv_undef;
+	int et = 0, oneshot = 0, fd;
+	I32 i;
+
+	if (n < 1 || !(n & 1))
+		return NULL;
+	for (i = 1; i < n; i += 2) {
+		STRLEN len;
+		const char *k;
+		SV *v = args[i + 1];
+
+		if (SvROK(args[i]) || SvGMAGICAL(args[i]))
+			return NULL;
+		k = SvPV_nomg(args[i], len);
+		if (len == 4 && memEQ(k, "data", 4)) {
+			data = v;
+			continue;
+		}
+		if (len == 14 && memEQ(k, "edge_triggered", 14)) {
+			et = SvTRUE(v);
+			continue;
+		}
+		if (len == 7 && memEQ(k, "oneshot", 7)) {
+			oneshot = SvTRUE(v);
+			continue;
+		}
+		if (SvOK(v) && !evlxs_is_code(v))
+			return NULL;
+		if (len == 4 && memEQ(k, "read", 4))
+			rcb = v;
+		else if (len == 5 && memEQ(k, "write", 5))
+			wcb = v;
+		else if (len == 5 && memEQ(k, "error", 5))
+			ecb = v;
+		else if (len == 6 && memEQ(k, "hangup", 6))
+			hcb = v;
+		else
+			return NULL;
+	}
+	if (SvGMAGICAL(fh))
+		return NULL;
+	if (!SvROK(fh) && SvIOK(fh) && !SvNOK(fh) && !SvPOK(fh)) {
+		if (SvIVX(fh) < 0 || SvIVX(fh) > INT_MAX)
+			return NULL;
+		return rx_watch_new(aTHX_ eng, &PL_sv_undef, (int)SvIVX(fh), rcb, wcb, ecb, data,
+				    et, oneshot, hcb);
+	}
+	if (!(SvROK(fh) ? (isGV_with_GP(SvRV(fh)) || SvTYPE(SvRV(fh)) == SVt_PVIO) : isGV_with_GP(fh)))
+		return NULL;
+	fd = rx_fileno(aTHX_ fh);
+	if (fd < 0)
+		return NULL;
+	return rx_watch_new(aTHX_ eng, fh, fd, rcb, wcb, ecb, data, et, oneshot, hcb);
+}
+
+MODULE = Linux::Event::Watcher	PACKAGE = Linux::Event::Reactor
+
+PROTOTYPES: DISABLE
+
+SV *
+_watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, int oneshot, SV *hcb = &PL_sv_undef)
+    CODE:
+	RETVAL = rx_watch_new(aTHX_ rx_engine_of(aTHX_ self), fh, fd, rcb, wcb, ecb, data, et,
+			      oneshot, hcb);
     OUTPUT:
 	RETVAL
 
@@ -441,6 +579,14 @@ _watcher_cancel(SV *self, SV *w)
     OUTPUT:
 	RETVAL
 
+UV
+_epoll_ctl_count(SV *self)
+    CODE:
+	/* Tests: how many epoll_ctl calls the loop has made. */
+	RETVAL = (UV)evl__loop_ctl_count(rx_engine_of(aTHX_ self)->base.loop);
+    OUTPUT:
+	RETVAL
+
 MODULE = Linux::Event::Watcher	PACKAGE = Linux::Event::Watcher
 
 SV *
@@ -449,7 +595,14 @@ fh(SV *self)
 	struct rx_watcher *rw;
     CODE:
 	rw = rx_watcher_of(aTHX_ self);
-	RETVAL = rw->active ? newSVsv(rw->fh) : newSV(0);
+	RETVAL = rw->active && !rw->nofh ? newSVsv(rw->fh) : newSV(0);
+    OUTPUT:
+	RETVAL
+
+UV
+revents(SV *self)
+    CODE:
+	RETVAL = rx_watcher_of(aTHX_ self)->revents;
     OUTPUT:
 	RETVAL
 

@@ -63,6 +63,7 @@ struct evlxs_engine {
 	PerlInterpreter *perl;	/* the interpreter callbacks run in */
 #endif
 	SV *error;		/* first exception a callback threw, or NULL */
+	struct evlxs_subs *subs;	/* subscribe.xs: subscriptions, %SIG fallbacks */
 };
 
 /* The engines' magic vtables (reactor.xs, proactor.xs). */
@@ -99,6 +100,17 @@ void evlxs_keep_error(pTHX_ struct evlxs_engine *eng);
 
 /* Croaks with the kept exception, if any, clearing it. */
 void evlxs_rethrow(pTHX_ struct evlxs_engine *eng);
+
+/* subscribe.xs.  A Perl subscriber of signo (signal()'s handler) is
+ * starting: make sure the loop's %SIG fallback for signo runs first and
+ * counts the subscriber (0, or the evl_signal_start error: -EINVAL for
+ * SIGKILL/SIGSTOP); release when it ends.  evlxs_subs_free ends every
+ * subscription of an engine (its svt_free calls it before
+ * evl_loop_free). */
+struct evlxs_subs;
+int evlxs_sig_hold(pTHX_ struct evlxs_engine *eng, int signo);
+void evlxs_sig_release(struct evlxs_engine *eng, int signo);
+void evlxs_subs_free(pTHX_ struct evlxs_engine *eng);
 
 /* Boots of the Linux::Event XS packages, called from PerlIO::evloop's
  * BOOT with its own arguments (the pattern Glib uses). */

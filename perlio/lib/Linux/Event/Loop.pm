@@ -7,6 +7,7 @@ our $VERSION = '0.200';
 use Carp qw(croak);
 
 require PerlIO::evloop;
+require Linux::Event::Subscription;    # and its fork/system/exec wrappers
 
 # READABLE WRITABLE PRIO RDHUP ET ONESHOT ERR HUP: constant subs of the XS
 # (perlio/xs/reactor.xs defines them once for every package that has them).
@@ -39,13 +40,15 @@ sub model ($self) { return $self->{model} }
 sub impl  ($self) { return $self->{impl} }
 
 # Delegation: backend_name clock is_running run run_once stop, timer
-# backend sched signal waker pid watch unwatch cancel after at, read write
-# recv send accept connect shutdown close splice live_op_count
-# drain_callbacks, _watcher_update and _watcher_cancel are XSUBs
-# (perlio/xs/loop.xs): each calls the same method of the impl with the
-# caller's arguments and context, or croaks "loop model '<m>' does not
-# support <method>()"; after, at, cancel, stop and is_running go straight
-# to the reactor's C when the impl is a reactor.
+# backend sched signal waker pid watch unwatch cancel after at every,
+# signal_subscribe child idle prepare check now time update_time alive
+# after_fork, read write recv send accept connect shutdown close splice
+# live_op_count drain_callbacks, _watcher_update and _watcher_cancel are
+# XSUBs (perlio/xs/loop.xs): each calls the same method of the impl with
+# the caller's arguments and context, or croaks "loop model '<m>' does
+# not support <method>()"; after, at, cancel, stop, is_running, run_once
+# and the common calls of watch go straight to the reactor's C when the
+# impl is a reactor.
 
 # $loop->fork(%spec) and $loop->fork_helper(%args) are Linux::Event::Fork's,
 # loaded on first use.  goto leaves this frame out, so a croak names the
@@ -102,7 +105,9 @@ The model string and the engine.
 =head2 Delegated methods
 
 C<backend_name clock is_running run run_once stop>, the reactor's
-C<timer backend sched signal waker pid watch unwatch cancel after at>,
+C<timer backend sched signal waker pid watch unwatch cancel after at
+every>, both models' C<signal_subscribe child idle prepare check now
+time update_time alive after_fork>,
 the proactor's C<read write recv send accept connect shutdown close
 splice live_op_count drain_callbacks> (and its own C<after>/C<at>), and
 the watchers' private hooks C<_watcher_update> and C<_watcher_cancel>.
@@ -117,6 +122,37 @@ L<Linux::Event::Fork> helper and returns its L<Linux::Event::Fork::Child>
 (or a Request when the helper's limit is reached); C<< fork_helper(%args) >>
 returns that helper, made on first use.  Both load Linux::Event::Fork
 themselves; see its POD for the spawn options.
+
+=head2 Hosting other frameworks: what each model offers
+
+    method                       reactor   proactor
+    watch (fh or fd), revents,
+      hangup, regular files      yes       no
+    every                        yes       no (use after/at ops)
+    signal_subscribe, child      yes       yes
+    idle, prepare, check         yes       yes
+    now, time, update_time,
+      alive, after_fork          yes       yes
+    fork: automatic rebuild      yes       yes
+
+On the reactor every callback gets this facade first; on the proactor
+it gets the engine (C<< $loop->impl >>), as operation callbacks do.  The
+details (arguments, errors, order) are in L<Linux::Event::Reactor>:
+L<every|Linux::Event::Reactor/every($seconds, $cb)>,
+L<idle|Linux::Event::Reactor/idle($cb)>,
+L<prepare and check|Linux::Event::Reactor/prepare($cb), check($cb)>,
+L<now, time, update_time|Linux::Event::Reactor/now, time, update_time>,
+L<alive|Linux::Event::Reactor/alive>,
+L<signal_subscribe|Linux::Event::Reactor/signal_subscribe($sig_or_list, $cb)>,
+L<child|Linux::Event::Reactor/child($pid, $cb)>,
+L<watch|Linux::Event::Reactor/watch($fh, %spec)> and
+L<after_fork|Linux::Event::Reactor/after_fork>.
+
+A forked child may keep using the loop of either model: it rebuilds its
+kernel objects (epoll set, timerfd, signalfd, and on the proactor a new
+io_uring ring) at its first use there and never touches the parent's.
+On the proactor, operations in flight at the fork settle in the child as
+cancelled (their callbacks run there with ECANCELED).
 
 =head2 Constants
 

@@ -91,7 +91,11 @@ cannot be collected (the process is not our child, or something else
 reaped it first) C<$status> is undef and C<$!> says why: it never dies
 inside the loop.
 
-A second subscription for the same pid replaces the first.
+A second subscription for the same pid replaces the first.  Any number
+of C<< $loop->child($pid, ...) >> watchers (and C<child(0)>) may watch the
+same process besides: each child is reaped once and this subscription
+still gets its status.  In a forked child the parent's subscriptions are
+dropped (no callback).
 
 =head1 Linux::Event::Pid::Subscription
 

@@ -83,6 +83,18 @@ sub run ($self) {
     return;
 }
 
+# Subscriptions over the proactor's libevloop loop: the same checks and
+# XS as the reactor's (Reactor.pm, perlio/xs/subscribe.xs); callbacks get
+# this engine first, as operation callbacks do.  now, time, update_time,
+# alive and after_fork are XS (subscribe.xs).
+sub _public_loop ($self) { return $self }
+
+for my $m (qw(signal_subscribe child idle prepare check)) {
+    require Linux::Event::Reactor;
+    no strict 'refs';    ## no critic (ProhibitNoStrict)
+    *{$m} = \&{"Linux::Event::Reactor::$m"};
+}
+
 sub stop ($self) {
     $self->{stop_requested} = 1;
     return;
@@ -381,6 +393,23 @@ operation is terminal.  It returns 1 if the operation ended C<cancelled>,
 and its answer is awaited (promptly given); if the operation had already
 completed, it ends C<done> with its real result and C<cancel> returns 0, so
 a completed read's data is never lost.  The callback is queued as usual.
+
+=head1 SIGNALS, CHILDREN, HOOKS, TIME, FORK
+
+Over the engine's libevloop loop (both backends), with the reactor's
+arguments, errors and rules (see L<Linux::Event::Reactor>):
+C<signal_subscribe($sig_or_list, $cb)>, C<child($pid, $cb)>,
+C<idle($cb)>, C<prepare($cb)>, C<check($cb)> (each returns a
+L<Linux::Event::Subscription>), C<now>, C<time>, C<update_time>,
+C<alive> and C<after_fork>.  Their callbacks get this engine first, as
+operation callbacks do.  Not offered here: C<every> (use C<after>/C<at>
+operations) and fd watchers.
+
+Fork: a child may keep using the engine.  At its first use there the
+loop makes a fresh io_uring ring (the parent's is never touched:
+C<run_once> in a child returns, where it used to die of SIGSEGV);
+operations pending at the fork settle with ECANCELED and their
+callbacks run from the child's loop.
 
 =head1 INTERNALS THE TESTS USE
 

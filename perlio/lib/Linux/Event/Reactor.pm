@@ -15,6 +15,7 @@ require Linux::Event::Scheduler;
 require Linux::Event::Signal;
 require Linux::Event::Wakeup;
 require Linux::Event::Pid;
+require Linux::Event::Subscription;
 require Linux::Event::Reactor::Backend::Epoll;
 
 # READABLE WRITABLE PRIO RDHUP ET ONESHOT ERR HUP: constant subs of the XS
@@ -83,25 +84,90 @@ sub sched ($self) {
 
 sub _public_loop ($self) { return $self->{loop} || $self }
 
+# Frames of ours that Carp skips, so that croaks name the caller's line.
+our @CARP_NOT = qw(Linux::Event::Loop Linux::Event::Signal Linux::Event::Pid);
+
+# An integer fd (a plain non-negative integer), or undef for a handle;
+# croaks for any other number.
+sub _fd_arg ($method, $fh) {
+    return undef if ref($fh) || !defined $fh;
+    return 0 + $fh if $fh =~ /\A[0-9]+\z/;
+    croak "$method: fd must be a non-negative integer or a file handle (got '$fh')"
+        if Scalar::Util::looks_like_number($fh);
+    return undef;
+}
+
 sub watch ($self, $fh, %spec) {
-    croak "fh is required" if !$fh;
-    my ($read, $write, $error, $data, $et, $oneshot) =
-        delete @spec{qw(read write error data edge_triggered oneshot)};
+    my $fdnum = _fd_arg('watch', $fh);
+    croak "fh is required" if !$fh && !defined $fdnum;
+    my ($read, $write, $error, $hangup, $data, $et, $oneshot) =
+        delete @spec{qw(read write error hangup data edge_triggered oneshot)};
     croak "unknown args: " . join(", ", sort keys %spec) if %spec;
     croak "read must be a coderef or undef" if defined $read && ref($read) ne 'CODE';
     croak "write must be a coderef or undef" if defined $write && ref($write) ne 'CODE';
     croak "error must be a coderef or undef" if defined $error && ref($error) ne 'CODE';
-    my $fd = fileno($fh);
-    croak "fh has no fileno" if !defined $fd || $fd < 0;
-    return $self->_watch($fh, int($fd), $read, $write, $error, $data,
-        $et ? 1 : 0, $oneshot ? 1 : 0);
+    croak "hangup must be a coderef or undef" if defined $hangup && ref($hangup) ne 'CODE';
+
+    my ($handle, $fd) = (undef, $fdnum);
+    if (!defined $fdnum) {
+        $fd = fileno($fh);
+        croak "fh has no fileno" if !defined $fd || $fd < 0;
+        ($handle, $fd) = ($fh, int($fd));
+    }
+    my @mode = ($et ? 1 : 0, $oneshot ? 1 : 0);
+    return $self->_watch($handle, $fd, $read, $write, $error, $data, @mode, $hangup);
 }
 
 sub unwatch ($self, $fh) {
+    my $fdnum = _fd_arg('unwatch', $fh);
+    return $self->_unwatch_fd($fdnum) if defined $fdnum;
     return 0 if !$fh;
     my $fd = fileno($fh);
     return 0 if !defined $fd || $fd < 0;
     return $self->_unwatch_fd(int($fd));
+}
+
+sub _check_cb ($method, $cb) {
+    croak "$method: cb is required" if !defined $cb;
+    croak "$method: cb must be a code reference" if ref($cb) ne 'CODE';
+    return;
+}
+
+sub every ($self, $seconds = undef, $cb = undef) {
+    croak "every: seconds is required" if !defined $seconds;
+    croak "every: seconds must be a number > 0 (got '$seconds')"
+        if ref($seconds) || !Scalar::Util::looks_like_number($seconds) || !($seconds > 0);
+    _check_cb('every', $cb);
+    return $self->_every(0 + $seconds, $cb);
+}
+
+sub signal_subscribe ($self, $sig = undef, $cb = undef) {
+    croak "signal_subscribe: signal is required" if !defined $sig;
+    _check_cb('signal_subscribe', $cb);
+    my @list = ref($sig) eq 'ARRAY' ? @$sig : ($sig);
+    croak "signal_subscribe: no signals provided" if !@list;
+    my @signos = map { Linux::Event::Signal::_resolve($_, 'signal_subscribe') } @list;
+    return Linux::Event::Subscription->_signal($self, $self->_public_loop, \@signos, $cb);
+}
+
+sub child ($self, $pid = undef, $cb = undef) {
+    croak "child: pid is required" if !defined $pid;
+    croak "child: pid must be 0 (every child) or a positive integer (got '$pid')"
+        if ref($pid) || $pid !~ /\A[0-9]+\z/;
+    _check_cb('child', $cb);
+    return Linux::Event::Subscription->_child($self, $self->_public_loop, 0 + $pid, $cb);
+}
+
+# evl_hook kinds (loop/evloop.h).
+my %HOOK = (idle => 1, prepare => 2, check => 3);
+
+for my $kind (sort keys %HOOK) {
+    my $code = sub ($self, $cb = undef) {
+        _check_cb($kind, $cb);
+        return Linux::Event::Subscription->_hook($self, $self->_public_loop, $HOOK{$kind}, $cb);
+    };
+    no strict 'refs';    ## no critic (ProhibitNoStrict)
+    *{$kind} = $code;
 }
 
 sub signal ($self, @args) {
@@ -309,10 +375,84 @@ closed and reused fd never sees a stale event.
 The watcher holds its handle weakly; closing or dropping the handle
 without C<unwatch> is safe, and the fd number may be watched again.
 
-=head2 unwatch($fh)
+B<By fd number.>  C<$fh> may be a non-negative integer: the fd is
+watched as it is, the loop owns no handle (it never closes it, and
+makes no "same handle" check before callbacks), C<< $watcher->fh >> is
+undef and the callbacks get the number as their second argument.
+Croaks C<< watch: fd must be a non-negative integer or a file handle
+(got '...') >> for another number, and
+C<< Linux::Event::Loop::watch: fd N is not an open file descriptor >>.
 
-1 if a watcher for C<fileno($fh)> was cancelled, else 0 (also for a
-false or closed C<$fh>).
+B<Files epoll refuses.>  A regular file (or anything else epoll answers
+EPERM for) is accepted and reported ready for every enabled direction
+on each iteration; while such a watcher has a direction enabled the wait
+does not block (libev's and IO::Async's rule).
+
+B<hangup>.  C<< hangup => $cb >> (a code ref) takes HUP: when the
+kernel reports a hangup with nothing else, only C<hangup> runs; with
+data too, C<read> runs first and then C<hangup> (unless C<read>
+cancelled or replaced the watcher).  Without it HUP goes to C<read>.
+HUP is seen while reading is enabled.
+
+B<revents>.  Inside a callback, C<< $watcher->revents >> is the mask of
+what woke it: C<READABLE WRITABLE PRIO RDHUP ERR HUP>, exactly as the
+kernel reported them (a hangup without data is C<HUP> alone).
+
+B<Batching.>  C<enable_*>, C<disable_*>, C<watch>, C<unwatch> and
+C<cancel> only mark the fd; before the next wait the kernel is told the
+result with at most one C<epoll_ctl> per fd (none when it ends as it
+began), so a disable and enable between two waits costs no system call.
+
+=head2 unwatch($fh_or_fd)
+
+1 if a watcher for C<fileno($fh)> (or for the fd number) was cancelled,
+else 0 (also for a false or closed C<$fh>).
+
+=head1 REPEATING TIMERS, HOOKS, TIME
+
+=head2 every($seconds, $cb)
+
+Runs C<< $cb->($loop) >> every C<$seconds> (> 0, fractional), the first
+time one interval from now, until C<< $loop->cancel($id) >> (also from
+the callback).  Returns a timer id, as C<after>.  Drift-free: each
+deadline is the previous one plus the interval, whatever the callbacks
+cost; ticks missed while the loop was busy coalesce into one call, and
+the next deadline stays on the grid.  Croaks C<every: seconds is
+required>, C<< every: seconds must be a number > 0 (got '...') >>,
+C<every: cb is required>, C<every: cb must be a code reference>.
+
+=head2 idle($cb)
+
+Runs C<< $cb->($loop, $idle) >> once per iteration in which nothing else
+happened (no event, no timer).  While one is active the loop's wait does
+not block.  Returns a L<Linux::Event::Subscription> (C<cancel>,
+C<is_active>).
+
+=head2 prepare($cb), check($cb)
+
+C<< $cb->($loop, $hook) >> before every wait (after the due timers: a
+prepare callback may still add watchers and timers for that wait) and
+after every wait and its dispatch: what embedding another loop needs.
+They do not keep the loop alive.  Each returns a
+L<Linux::Event::Subscription>.
+
+=head2 now, time, update_time
+
+C<now>: the loop's monotonic clock in seconds (CLOCK_MONOTONIC), and
+C<time>: the wall clock (seconds since the epoch, fractional), both
+taken once per iteration (so every callback of one iteration sees the
+same values).  C<update_time> refreshes both and returns C<now>.
+
+=head2 alive
+
+How many registered things can still make the loop do something:
+active watchers (the loop's own waker drain watcher included, once
+C<waker> made it), pending timers, idle watchers, signal subscriptions
+and handlers, child watchers and pid subscriptions.  0 when nothing is
+left (C<< $loop->run_once while $loop->alive >>).  Hooks do not count.
+
+Every callback above that dies follows the rule of L</run>: the loop
+stays consistent, stops, and C<run> croaks with the error.
 
 =head1 CHILD PROCESSES
 
@@ -322,11 +462,52 @@ L<Linux::Event::Fork> helper and returns its L<Linux::Event::Fork::Child>
 returns that helper, made on first use.  Both load Linux::Event::Fork
 themselves; see its POD for the spawn options.
 
-=head1 SIGNALS, WAKEUPS, PIDS
+=head1 SIGNALS, WAKEUPS, PIDS, CHILDREN
 
 C<signal(...)> forwards to this loop's L<Linux::Event::Signal> adaptor,
 C<pid(...)> to its L<Linux::Event::Pid> adaptor (each made on first
-use).  C<waker> (no arguments) returns the loop's one
+use).
+
+=head2 signal_subscribe($sig_or_list, $cb)
+
+Subscribes C<< $cb->($loop, $signame) >> (C<$signame> as in C<%SIG>:
+C<'USR1'>) to one signal or an array ref of them (numbers or names, as
+C<signal> takes them).  Any number of subscribers per signal; each
+arrival calls all of them in subscription order, and C<signal>'s one
+handler (last wins) is one more subscriber in that order.  Returns a
+L<Linux::Event::Subscription> whose C<cancel> ends it.  Croaks
+C<signal_subscribe: signal is required>, C<signal_subscribe: no signals
+provided>, C<< signal_subscribe: unknown signal '...' >>,
+C<signal_subscribe: cb must be a code reference>.
+
+The signal is blocked while the loop lives and read from its signalfd.
+When no subscriber is left, an arrival is handed to C<%SIG>: if
+C<$SIG{NAME}> is a code ref (or a sub name) it runs from the loop with
+the signal name, as a safe signal would; C<IGNORE> drops it; with
+C<DEFAULT> (or nothing) it is swallowed while the loop lives.  No child
+process inherits the blocked mask (see
+L<Linux::Event::Subscription/CHILD PROCESSES>).
+
+=head2 child($pid, $cb)
+
+Runs C<< $cb->($loop, $pid, $status) >> when child C<$pid> exits
+(C<$status> the raw wait status, as C<$?>), or for every child of this
+process with C<$pid == 0>.  Any number of watchers per pid; a watcher of
+one pid ends after its call, a pid-0 watcher stays until cancelled.
+Each child is reaped once, and its status goes to every watcher of its
+pid, every pid-0 watcher (in subscription order) and a C<pid()>
+subscription of the same pid.  A child reaped by someone else's
+C<waitpid> gives the watchers of its pid C<undef> with C<$!> ECHILD
+(pid-0 watchers hear nothing of it); nothing spins.  A pid-0 watcher
+reaps every child, including those other code waits for
+(L<Linux::Event::Fork> children, your own C<waitpid>): they then see
+ECHILD.  Children are read through SIGCHLD, which is then one of the
+loop's signals (C<$SIG{CHLD}> as above once no watcher is left).
+Returns a L<Linux::Event::Subscription>.  Croaks C<child: pid is
+required>, C<< child: pid must be 0 (every child) or a positive integer
+(got '...') >>, C<child: cb must be a code reference>, and
+C<< Linux::Event::child: cannot watch pid N: ... >> when C<$pid> is not
+an unreaped child of this process.  C<waker> (no arguments) returns the loop's one
 L<Linux::Event::Wakeup>, with an internal watcher that drains it (a
 C<watch> on C<< $waker->fh >> replaces that watcher).
 
@@ -338,6 +519,23 @@ C<this loop belongs to another thread>, watchers are inactive), and a
 copy of the L<Linux::Event::Wakeup>, whose C<signal> wakes the original
 loop: that is how threads hand work to a loop.  A forked child may
 signal the waker too (the eventfd is shared).
+
+A forked child may use its copy of the loop fully.  At its first use
+there (C<run>, C<run_once>, C<watch>, timers, signals, ...) the loop
+rebuilds its kernel objects: a new epoll set holding every live watcher,
+a new timerfd armed for the pending timers, a new signalfd with the
+loop's signals blocked again.  The parent's objects are never changed:
+the child only closes its copies, also when it frees the loop.  What
+belonged to the parent is settled by one rule: C<pid> and C<child>
+subscriptions are dropped in the child (inactive, no callback); the
+waker's eventfd stays shared.
+
+=head2 after_fork
+
+Rebuilds at once (libev's C<ev_loop_fork>), for callers that want it
+explicit; a no-op in the process that made the loop.  Croaks
+C<Linux::Event::after_fork: cannot rebuild the loop: ...> when a kernel
+object cannot be made.
 
 =head1 KNOWN LIMITS
 

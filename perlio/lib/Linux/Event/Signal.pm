@@ -24,9 +24,10 @@ sub new ($class, %args) {
 
 sub loop ($self) { return $self->{loop} }
 
-sub _resolve ($s) {
-    croak "signal is undef" if !defined $s;
-    croak "signal must be a string or integer" if ref $s;
+sub _resolve ($s, $method = undef) {
+    my $pre = defined $method ? "$method: " : '';
+    croak "${pre}signal is undef" if !defined $s;
+    croak "${pre}signal must be a string or integer" if ref $s;
     return 0 + $s if $s =~ /\A\d+\z/;
     my $name = uc $s;
     $name =~ s/\A\s+//;
@@ -34,7 +35,7 @@ sub _resolve ($s) {
     $name =~ s/\ASIG//;
     my $code = $name =~ /\A[A-Z0-9]+\z/ ? POSIX->can("SIG$name") : undef;
     my $num  = $code ? eval { $code->() } : undef;
-    croak "unknown signal '$s'" if !defined $num;
+    croak "${pre}unknown signal '$s'" if !defined $num;
     return $num;
 }
 
@@ -127,10 +128,16 @@ C<< $cb->($loop, $signo, $count, $data) >> where C<$signo> is the signal
 number and C<$count> how many were collected (standard signals
 coalesce).
 
+The handler is one subscriber of the signal among those of
+C<< $loop->signal_subscribe >> (any number, called in subscription
+order; see L<Linux::Event::Reactor/signal_subscribe($sig_or_list, $cb)>).
+
 The signal is blocked in the process while the loop lives and read from
-the loop's signalfd (libevloop).  After C<cancel> it stays blocked and its
-deliveries are read and dropped, so its default action (often: terminate)
-never happens while the loop lives.  When the loop is destroyed the mask
+the loop's signalfd (libevloop).  After C<cancel>, with no other
+subscriber left, it stays blocked and an arrival is handed to C<%SIG>:
+a code ref in C<$SIG{NAME}> runs from the loop, C<IGNORE> drops it, and
+with C<DEFAULT> it is read and dropped, so its default action (often:
+terminate) never happens while the loop lives.  When the loop is destroyed the mask
 is restored as it was before.  SIGKILL and SIGSTOP are accepted but can
 never be delivered.
 

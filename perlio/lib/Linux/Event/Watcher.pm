@@ -74,7 +74,16 @@ owned by its loop, so it keeps working if you drop your reference.
 
 =item loop, fh, fd
 
-Accessors.  C<fh> is undef once the watcher is cancelled.
+Accessors.  C<fh> is undef once the watcher is cancelled, and for a
+watcher made by fd number (C<< $loop->watch($fd, ...) >>: the loop owns
+no handle, and the callbacks get the fd number in its place).
+
+=item revents
+
+Inside a callback: the mask of what woke the watcher, as the kernel
+reported it (C<READABLE WRITABLE PRIO RDHUP ERR HUP> of
+L<Linux::Event::Loop>; a hangup without data is C<HUP> alone).
+Afterwards it keeps the last event's mask; 0 before any.
 
 =item is_active
 
@@ -97,7 +106,9 @@ it and disables the slot.  Return the watcher.
 
 =item enable_read, disable_read, enable_write, disable_write, enable_error, disable_error
 
-Set the flag and update the kernel registration (always an epoll MOD,
+Set the flag; the kernel hears of the result before the next wait, with
+at most one C<epoll_ctl> for the fd however many changes were made (none
+when it ends as it began; a change always reaches it as an epoll MOD,
 which also re-arms a oneshot watcher).  Return the watcher.
 
 =item read_enabled, write_enabled, error_enabled

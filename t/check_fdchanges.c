@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
+/* check_fdchanges.c - watcher changes batched per iteration (at most one
+ * epoll_ctl per fd before each wait), fds epoll refuses, revents as the
+ * kernel gave them, registrations that outlive their fd. */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "evl-test.h"
+#include "evloop.h"
+#include "evl-internal.h"   /* evl__loop_ctl_count */
+
+static int calls;
+static unsigned last_revents;
+
+static void on_ev(evl_watcher *w, unsigned revents)
+{
+    (void)w;
+    calls++;
+    last_revents = revents;
+}
+
+static evl_loop *new_loop(void)
+{
+    evl_loop *loop;
+    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    return loop;
+}
+
+/* 100k enable/disable toggles, 10 per iteration: at most one epoll_ctl
+ * per iteration reaches the kernel. */
+START_TEST(test_fdchanges_100k_toggles_at_most_one_ctl_per_iteration)
+{
+    evl_loop *loop = new_loop();
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    evl_watcher w;
+    evl_watcher_init(&w, on_ev, NULL, NULL);
+    ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_READ));
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    uint64_t before = evl__loop_ctl_count(loop);
+    enum { TOGGLES = 100000, PER_ITER = 10 };
+    for (int i = 0; i < TOGGLES / PER_ITER; i++) {
+        for (int j = 0; j < PER_ITER; j += 2) {
+            ck_assert_rc(evl_watcher_modify(&w, 0));
+            ck_assert_rc(evl_watcher_modify(&w, EVL_READ));
+        }
+        ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
+    }
+    uint64_t ctls = evl__loop_ctl_count(loop) - before;
+    ck_assert_uint_le(ctls, TOGGLES / PER_ITER);
+    /* And the watcher still works. */
+    ck_assert_int_eq(write(p[1], "x", 1), 1);
+    ck_assert_int_eq(evl_loop_run_once(loop, 1000000000), 1);
+    ck_assert_int_eq(calls, 1);
+    evl_watcher_stop(&w);
+    evl_loop_free(loop);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
+/* Stop + start of the same watcher on its fd (the bench's "fd rearm"):
+ * the registration is already right, so nothing reaches the kernel. */
+START_TEST(test_fdchanges_stop_start_same_watcher_costs_no_ctl)
+{
+    evl_loop *loop = new_loop();
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    evl_watcher w;
+    evl_watcher_init(&w, on_ev, NULL, NULL);
+    ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_READ));
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    uint64_t before = evl__loop_ctl_count(loop);
+    for (int i = 0; i < 1000; i++) {
+        ck_assert_int_eq(evl_watcher_stop(&w), 1);
+        ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_READ));
+        ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
+    }
+    ck_assert_uint_eq(evl__loop_ctl_count(loop) - before, 0);
+    ck_assert_int_eq(write(p[1], "x", 1), 1);
+    ck_assert_int_eq(evl_loop_run_once(loop, 1000000000), 1);
+    ck_assert_int_eq(calls, 1);
+    /* A stop that stays a stop is one DEL at the next wait. */
+    evl_watcher_stop(&w);
+    before = evl__loop_ctl_count(loop);
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);   /* the byte is unread: no event */
+    ck_assert_uint_eq(evl__loop_ctl_count(loop) - before, 1);
+    evl_loop_free(loop);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
+/* A regular file (epoll says EPERM) is accepted and ready for every
+ * enabled direction on each iteration, without blocking the wait. */
+START_TEST(test_fdchanges_regular_file_always_ready)
+{
+    evl_loop *loop = new_loop();
+    char path[] = "/tmp/evl-fdchanges-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    unlink(path);
+    evl_watcher w;
+    evl_watcher_init(&w, on_ev, on_ev, NULL);
+    ck_assert_rc(evl_watcher_start(loop, &w, fd, EVL_READ));
+    uint64_t t0 = evl_time_ns();
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(evl_loop_run_once(loop, 5000000000), 1);
+    ck_assert_uint_lt(evl_time_ns() - t0, 1000000000u);
+    ck_assert_int_eq(calls, 3);
+    ck_assert_uint_eq(last_revents, EVL_READ);
+    /* Both directions: one event, read then write callback. */
+    ck_assert_rc(evl_watcher_modify(&w, EVL_READ | EVL_WRITE));
+    calls = 0;
+    ck_assert_int_eq(evl_loop_run_once(loop, 5000000000), 1);
+    ck_assert_int_eq(calls, 2);
+    ck_assert_uint_eq(last_revents, EVL_READ | EVL_WRITE);
+    /* Nothing enabled: the wait blocks again (for its timeout). */
+    ck_assert_rc(evl_watcher_modify(&w, 0));
+    calls = 0;
+    t0 = evl_time_ns();
+    ck_assert_int_eq(evl_loop_run_once(loop, 30000000), 0);
+    ck_assert_uint_ge(evl_time_ns() - t0, 25000000u);
+    ck_assert_int_eq(calls, 0);
+    ck_assert_int_eq(evl_watcher_stop(&w), 1);
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    ck_assert_int_eq(calls, 0);
+    close(fd);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* revents is what the kernel said: a hangup without data is EVL_HUP
+ * alone (though the read callback takes it). */
+START_TEST(test_fdchanges_revents_hup_is_not_readable)
+{
+    evl_loop *loop = new_loop();
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    close(p[1]);
+    evl_watcher w;
+    evl_watcher_init(&w, on_ev, NULL, NULL);
+    ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_READ));
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 1);
+    ck_assert_int_eq(calls, 1);
+    ck_assert_uint_eq(last_revents, EVL_HUP);
+    evl_watcher_stop(&w);
+    close(p[0]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+START_TEST(test_fdchanges_revents_rdhup_and_data)
+{
+    evl_loop *loop = new_loop();
+    int sv[2];
+    ck_assert_rc(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv));
+    evl_watcher w;
+    evl_watcher_init(&w, on_ev, NULL, NULL);
+    ck_assert_rc(evl_watcher_start(loop, &w, sv[0], EVL_READ | EVL_RDHUP));
+    ck_assert_int_eq(write(sv[1], "x", 1), 1);
+    ck_assert_rc(shutdown(sv[1], SHUT_WR));
+    ck_assert_int_eq(evl_loop_run_once(loop, 1000000000), 1);
+    ck_assert_uint_eq(last_revents, EVL_READ | EVL_RDHUP);
+    evl_watcher_stop(&w);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* Stopped, then closed before the loop told the kernel, while a dup
+ * keeps the file alive: the registration can no longer be deleted by
+ * number.  The loop must notice (an event of a registration it does not
+ * know) and rebuild its set instead of waking up for it forever. */
+START_TEST(test_fdchanges_registration_outliving_fd_does_not_spin)
+{
+    evl_loop *loop = new_loop();
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    int keep = dup(p[0]);
+    ck_assert_int_ge(keep, 0);
+    evl_watcher w;
+    evl_watcher_init(&w, on_ev, NULL, NULL);
+    ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_READ));
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    evl_watcher_stop(&w);
+    close(p[0]);
+    ck_assert_int_eq(write(p[1], "x", 1), 1);   /* the orphan registration is ready */
+    int events = 0;
+    for (int i = 0; i < 6; i++)
+        events += evl_loop_run_once(loop, 0);
+    ck_assert_int_le(events, 1);
+    ck_assert_int_eq(calls, 0);
+    /* The loop still works after the rebuild. */
+    int q[2];
+    ck_assert_rc(pipe2(q, O_NONBLOCK));
+    ck_assert_rc(evl_watcher_start(loop, &w, q[0], EVL_READ));
+    ck_assert_int_eq(write(q[1], "y", 1), 1);
+    ck_assert_int_eq(evl_loop_run_once(loop, 1000000000), 1);
+    ck_assert_int_eq(calls, 1);
+    evl_watcher_stop(&w);
+    close(keep);
+    close(p[1]);
+    close(q[0]);
+    close(q[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* A new watcher on an fd whose old watcher's DEL is still pending, after
+ * the number was closed and reused: the new file is registered. */
+START_TEST(test_fdchanges_new_watcher_on_reused_number_registers)
+{
+    evl_loop *loop = new_loop();
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    evl_watcher w1, w2;
+    evl_watcher_init(&w1, on_ev, NULL, NULL);
+    evl_watcher_init(&w2, on_ev, NULL, NULL);
+    ck_assert_rc(evl_watcher_start(loop, &w1, p[0], EVL_READ));
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    int num = p[0];
+    evl_watcher_stop(&w1);
+    close(p[0]);
+    close(p[1]);
+    int q[2];
+    ck_assert_rc(pipe2(q, O_NONBLOCK));
+    if (q[0] != num) {
+        ck_assert_int_eq(dup2(q[0], num), num);
+        close(q[0]);
+    }
+    ck_assert_rc(evl_watcher_start(loop, &w2, num, EVL_READ));
+    ck_assert_int_eq(write(q[1], "z", 1), 1);
+    ck_assert_int_eq(evl_loop_run_once(loop, 1000000000), 1);
+    ck_assert_int_eq(calls, 1);
+    evl_watcher_stop(&w2);
+    close(num);
+    close(q[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+static Suite *fdchanges_suite(void)
+{
+    Suite *s = suite_create("fdchanges");
+    TCase *tc = tcase_create("fdchanges");
+    tcase_add_test(tc, test_fdchanges_100k_toggles_at_most_one_ctl_per_iteration);
+    tcase_add_test(tc, test_fdchanges_stop_start_same_watcher_costs_no_ctl);
+    tcase_add_test(tc, test_fdchanges_regular_file_always_ready);
+    tcase_add_test(tc, test_fdchanges_revents_hup_is_not_readable);
+    tcase_add_test(tc, test_fdchanges_revents_rdhup_and_data);
+    tcase_add_test(tc, test_fdchanges_registration_outliving_fd_does_not_spin);
+    tcase_add_test(tc, test_fdchanges_new_watcher_on_reused_number_registers);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return evl_test_run(fdchanges_suite());
+}
