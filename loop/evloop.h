@@ -829,9 +829,9 @@ EVL_EXPORT void evl_stream_free(evl_stream *s);
  * callbacks, or a flush_wait or fill running the loop), -ENOMEM
  * (merging a proactor's queue), or the fd's fstat/fcntl error, all with
  * s unchanged; or an error joining the new loop (-ENOMEM, the watcher's
- * error, e.g. -EPERM for a regular file on a reactor with reading
- * started or bytes queued, or the ring's): s is then caller-driven (on
- * no loop) and otherwise intact. */
+ * error or the ring's): s is then caller-driven (on no loop) and
+ * otherwise intact.  A regular file joins a reactor like any fd: the
+ * loop takes an fd epoll refuses as always ready (evl_watcher_start). */
 EVL_EXPORT int evl_stream_set_loop(evl_stream *s, evl_loop *loop);
 
 /* Pause / resume delivery of reads (pausing never drops buffered data).

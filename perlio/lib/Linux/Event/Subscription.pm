@@ -2,7 +2,7 @@
 package Linux::Event::Subscription;
 use v5.36;
 
-our $VERSION = '0.010';
+our $VERSION = '0.200';
 
 require PerlIO::evloop;
 
