@@ -103,7 +103,7 @@ int evl__epoll_poll(evl_loop *loop, int64_t timeout_ns)
         return -errno;   /* EINTR included: the loop decides whether to wait on */
     /* A new batch: changes made by its callbacks mark their slots with it,
      * and later events of the batch for those fds are dropped. */
-    loop->batch++;
+    evl__loop_next_batch(loop);
     for (int i = 0; i < n; i++) {
         uint64_t key = loop->events[i].data.u64;
         uint32_t ev = loop->events[i].events;

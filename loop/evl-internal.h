@@ -32,19 +32,23 @@
  * kernel holds for the fd.  Watcher changes only mark the slot dirty;
  * evl__watchers_flush makes the kernel agree before the next wait, with
  * at most one epoll_ctl per fd (libev's fd changes). */
-struct evl__fd_slot {
+struct evl__fd_slot {             /* 24 bytes, no bit-fields: a stop and the start
+                                    that follows it access the same fields, and a
+                                    load wider than the store before it stalls */
     evl_watcher *w;
-    uint32_t gen;
+    uint32_t kmask;              /* the registration's epoll events, or EVL__KMASK_STALE */
     uint32_t kgen;               /* key generation of the kernel registration */
-    uint32_t kmask;              /* its epoll events */
     uint32_t touched;            /* loop->batch when w was last (re)assigned or cleared */
-    const evl_watcher *kw;       /* the watcher it was made for */
-    unsigned char kreg;          /* the kernel holds a registration for the fd */
-    unsigned char dirty;         /* in loop->changes */
-    unsigned char force;         /* flush must MOD even with the same mask (oneshot re-arm) */
-    unsigned char pollless;      /* epoll refused it (EPERM): always ready */
-    uint32_t pl_idx;             /* its place in loop->pollless */
+    uint16_t gen;                /* changes at every (re)assignment or clear */
+    uint8_t kstate;              /* EVL__KS_* */
+    uint8_t dirty;               /* in loop->changes */
 };
+#define EVL__KS_NONE 0           /* the kernel holds nothing for the fd */
+#define EVL__KS_REG 1            /* it holds a registration (kmask, kgen) */
+#define EVL__KS_POLLLESS 2       /* epoll refused the fd (EPERM): always ready */
+/* kmask that matches no interest: the next flush must MOD (a oneshot
+ * re-arm, or a registration that may be another file's). */
+#define EVL__KMASK_STALE UINT32_MAX
 
 /* A timer heap entry.  The key lives in the entry, not behind the
  * pointer, so sifting compares without touching the timers themselves. */
@@ -66,6 +70,18 @@ struct evl__bucket_slot {
 struct evl__firing {
     evl_timer *t;                /* periodic timer in its callback; NULL once stopped */
     struct evl__firing *up;
+};
+
+/* One pass over a list whose callbacks may stop any entry or run the
+ * loop again (nested passes): the next entry to call, which stop moves
+ * past an entry it unlinks, in every pass of the chain. */
+struct evl__hook_pass {
+    evl_hook *cursor;
+    struct evl__hook_pass *up;
+};
+struct evl__wait_pass {
+    evl_wait *cursor;
+    struct evl__wait_pass *up;
 };
 
 /* A readiness or completion backend.  The reactor has one (epoll). */
@@ -116,7 +132,7 @@ struct evl_loop {
     size_t nchanges, changes_cap;
     int *pollless;               /* fds epoll refused (regular files) with a watcher */
     size_t npollless, pollless_cap;
-    uint32_t batch;              /* wait results dispatched so far (stale-event check) */
+    uint32_t batch;              /* wait results dispatched so far (stale-event check), never 0 after the first */
     int epoll_stale;             /* an event came from a registration we lost: rebuild the set */
     uint64_t ctl_count;          /* epoll_ctl calls made (tests) */
 
@@ -140,7 +156,7 @@ struct evl_loop {
 
     /* Child exits (wait.c): watchers in subscription order. */
     evl_wait *wait_head, *wait_tail;
-    evl_wait *wait_cursor;       /* next watcher to call, kept valid by stop */
+    struct evl__wait_pass *wait_pass;  /* innermost delivery, kept valid by stop */
     size_t wait_any;             /* pid-0 watchers */
     unsigned wait_scan;          /* scan generation */
     int wait_busy;               /* a scan runs */
@@ -148,7 +164,7 @@ struct evl_loop {
 
     /* Iteration hooks (hook.c), by evl_hook_kind. */
     evl_hook *hook_head[4], *hook_tail[4];
-    evl_hook *hook_cursor[4];    /* next hook to call, kept valid by stop */
+    struct evl__hook_pass *hook_pass[4];  /* innermost pass per kind, kept valid by stop */
     size_t nhooks[4];
 
     /* What evl_loop_alive counts. */
@@ -245,6 +261,8 @@ EVL__HIDDEN int evl__watchers_pollless(evl_loop *loop);
 /* watcher.c: whether a pollless watcher has a direction enabled (then the
  * wait must not block). */
 EVL__HIDDEN int evl__watchers_pollless_due(const evl_loop *loop);
+/* watcher.c: starts a new dispatch batch (loop->batch). */
+EVL__HIDDEN void evl__loop_next_batch(evl_loop *loop);
 /* How many epoll_ctl calls the loop made (for tests). */
 EVL__HIDDEN uint64_t evl__loop_ctl_count(const evl_loop *loop);
 /* loop.c: a new epoll set for the loop's own fds and every watcher. */

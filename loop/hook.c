@@ -5,9 +5,8 @@
  * One list per kind, in start order.  evl__hooks_run calls a list with a
  * cursor that evl_hook_stop moves past a hook it unlinks, so a callback
  * may stop any hook (its own included) or start new ones (appended: they
- * run in the same pass).  A callback that runs the loop again nests: the
- * cursor of the outer pass is saved and restored, and a hook stopped by
- * the inner pass is skipped by the outer one through its active flag.
+ * run in the same pass).  A callback that runs the loop again nests a
+ * pass; stop keeps every pass's cursor valid (struct evl__hook_pass).
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -47,8 +46,9 @@ int evl_hook_stop(evl_hook *h)
     if (loop == NULL)
         return 1;
     int kind = h->kind;
-    if (loop->hook_cursor[kind] == h)
-        loop->hook_cursor[kind] = h->next;
+    for (struct evl__hook_pass *p = loop->hook_pass[kind]; p != NULL; p = p->up)
+        if (p->cursor == h)
+            p->cursor = h->next;
     if (h->prev != NULL)
         h->prev->next = h->next;
     else
@@ -70,15 +70,15 @@ int evl_hook_is_active(const evl_hook *h)
 int evl__hooks_run(evl_loop *loop, int kind)
 {
     int n = 0;
-    evl_hook *saved = loop->hook_cursor[kind];
-    loop->hook_cursor[kind] = loop->hook_head[kind];
-    while (loop->hook_cursor[kind] != NULL) {
-        evl_hook *h = loop->hook_cursor[kind];
-        loop->hook_cursor[kind] = h->next;
+    struct evl__hook_pass pass = { loop->hook_head[kind], loop->hook_pass[kind] };
+    loop->hook_pass[kind] = &pass;
+    while (pass.cursor != NULL) {
+        evl_hook *h = pass.cursor;
+        pass.cursor = h->next;
         n++;
         h->cb(h);
     }
-    loop->hook_cursor[kind] = saved != NULL && saved->active ? saved : NULL;
+    loop->hook_pass[kind] = pass.up;
     return n;
 }
 
@@ -91,7 +91,7 @@ void evl__hooks_free(evl_loop *loop)
             h->loop = NULL;
             h->next = h->prev = NULL;
         }
-        loop->hook_head[kind] = loop->hook_tail[kind] = loop->hook_cursor[kind] = NULL;
+        loop->hook_head[kind] = loop->hook_tail[kind] = NULL;
         loop->nhooks[kind] = 0;
     }
 }

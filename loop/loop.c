@@ -240,6 +240,7 @@ int evl__loop_rebuild(evl_loop *loop)
         return rc;
 
     close(loop->epfd);
+    loop->epoll_stale = 0;
     loop->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (loop->epfd < 0)
         return -errno;
@@ -481,7 +482,7 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     if (n < 0)
         return n;
     if (loop->npollless > 0) {
-        loop->batch++;
+        evl__loop_next_batch(loop);
         n += evl__watchers_pollless(loop);
     }
 

@@ -12,8 +12,8 @@
  * else answers ECHILD: its watchers get -ECHILD, and nothing spins (the
  * SIGCHLD that announced it is consumed by the drain).
  *
- * A callback may stop any watcher: wait_cursor is the next one to look
- * at, and evl_wait_stop moves it past a watcher it unlinks.  A callback
+ * A callback may stop any watcher: each delivery's cursor is the next one
+ * to look at, and evl_wait_stop moves it past a watcher it unlinks.  A callback
  * that runs the loop again does not scan again (wait_busy): the outer
  * scan goes on reaping.
  */
@@ -33,11 +33,11 @@
  * watcher, in subscription order; an error goes to the pid's only. */
 static void deliver_waits(evl_loop *loop, pid_t pid, int status)
 {
-    evl_wait *saved = loop->wait_cursor;
-    loop->wait_cursor = loop->wait_head;
-    while (loop->wait_cursor != NULL) {
-        evl_wait *wt = loop->wait_cursor;
-        loop->wait_cursor = wt->next;
+    struct evl__wait_pass pass = { loop->wait_head, loop->wait_pass };
+    loop->wait_pass = &pass;
+    while (pass.cursor != NULL) {
+        evl_wait *wt = pass.cursor;
+        pass.cursor = wt->next;
         /* -ECHILD (reaped elsewhere) is news only to the pid's own. */
         if (wt->pid != pid && (wt->pid != 0 || status < 0))
             continue;
@@ -45,7 +45,7 @@ static void deliver_waits(evl_loop *loop, pid_t pid, int status)
             evl_wait_stop(wt);
         wt->cb(wt, pid, status);
     }
-    loop->wait_cursor = saved;
+    loop->wait_pass = pass.up;
 }
 
 void evl__wait_deliver(evl_loop *loop, pid_t pid, int status)
@@ -155,8 +155,9 @@ int evl_wait_stop(evl_wait *wt)
     wt->loop = NULL;
     if (loop == NULL)
         return 1;
-    if (loop->wait_cursor == wt)
-        loop->wait_cursor = wt->next;
+    for (struct evl__wait_pass *p = loop->wait_pass; p != NULL; p = p->up)
+        if (p->cursor == wt)
+            p->cursor = wt->next;
     if (wt->prev != NULL)
         wt->prev->next = wt->next;
     else
@@ -195,7 +196,7 @@ void evl__waits_free(evl_loop *loop)
         wt->loop = NULL;
         wt->next = wt->prev = NULL;
     }
-    loop->wait_head = loop->wait_tail = loop->wait_cursor = NULL;
+    loop->wait_head = loop->wait_tail = NULL;
     loop->wait_any = 0;
     loop->nwaits = 0;
 }

@@ -94,19 +94,22 @@ static int pollless_add(evl_loop *loop, int fd)
         loop->pollless = p;
         loop->pollless_cap = cap;
     }
-    loop->slots[fd].pl_idx = (uint32_t)loop->npollless;
     loop->pollless[loop->npollless++] = fd;
-    loop->slots[fd].pollless = 1;
+    loop->slots[fd].kstate = EVL__KS_POLLLESS;
     return 0;
 }
 
 static void pollless_del(evl_loop *loop, int fd)
 {
-    struct evl__fd_slot *sl = &loop->slots[fd];
-    int last = loop->pollless[--loop->npollless];
-    loop->pollless[sl->pl_idx] = last;
-    loop->slots[last].pl_idx = sl->pl_idx;
-    sl->pollless = 0;
+    /* A linear search: unpollable fds are few, and an index per slot
+     * would grow the table every fd change walks. */
+    for (size_t i = 0; i < loop->npollless; i++) {
+        if (loop->pollless[i] == fd) {
+            loop->pollless[i] = loop->pollless[--loop->npollless];
+            break;
+        }
+    }
+    loop->slots[fd].kstate = EVL__KS_NONE;
 }
 
 /* Clears the slot and bumps its generation; events of the current batch
@@ -117,9 +120,9 @@ static void slot_clear(evl_loop *loop, int fd)
     sl->w = NULL;
     sl->gen++;
     sl->touched = loop->batch;
-    if (sl->pollless)
+    if (sl->kstate == EVL__KS_POLLLESS)
         pollless_del(loop, fd);
-    if (sl->kreg)
+    else if (sl->kstate == EVL__KS_REG)
         (void)mark_dirty(loop, fd);   /* ENOMEM: the registration lingers, and
                                          events for no watcher are dropped */
 }
@@ -147,35 +150,34 @@ static int reify(evl_loop *loop, int fd)
 {
     struct evl__fd_slot *sl = &loop->slots[fd];
     evl_watcher *w = sl->w;
-    int want = w != NULL && !(w->flags & PARKED) && !sl->pollless;
+    int want = w != NULL && !(w->flags & PARKED) && sl->kstate != EVL__KS_POLLLESS;
     uint32_t mask = want ? interest(w) : 0;
     int rc = 0;
     if (!want) {
         /* ENOENT/EBADF: the fd was closed (or reused) behind our back, and
          * the kernel has already forgotten the registration. */
-        if (sl->kreg)
+        if (sl->kstate == EVL__KS_REG) {
             (void)loop->backend->ctl(loop, EPOLL_CTL_DEL, fd, 0, 0);
-        sl->kreg = 0;
-    } else if (sl->kreg && (mask != sl->kmask || sl->force || sl->kw != w)) {
+            sl->kstate = EVL__KS_NONE;
+        }
+    } else if (sl->kstate == EVL__KS_REG && mask != sl->kmask) {
         rc = loop->backend->ctl(loop, EPOLL_CTL_MOD, fd, mask, make_key(fd, sl->kgen));
         if (rc == -ENOENT) {   /* the number now names another file */
-            sl->kreg = 0;
+            sl->kstate = EVL__KS_NONE;
             rc = 0;
         }
     }
-    if (want && !sl->kreg) {
+    if (want && sl->kstate == EVL__KS_NONE) {
         uint32_t kgen = sl->kgen + 1;   /* events of an older registration are stale */
         rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, fd, mask, make_key(fd, kgen));
         if (rc == -EEXIST)   /* registered through a dup of this file: take it over */
             rc = loop->backend->ctl(loop, EPOLL_CTL_MOD, fd, mask, make_key(fd, kgen));
         if (rc == 0) {
             sl->kgen = kgen;
-            sl->kreg = 1;
+            sl->kstate = EVL__KS_REG;
         }
     }
     sl->kmask = mask;
-    sl->kw = w;
-    sl->force = 0;
     return rc;
 }
 
@@ -183,7 +185,14 @@ void evl__watchers_flush(evl_loop *loop)
 {
     for (size_t i = 0; i < loop->nchanges; i++) {
         int fd = loop->changes[i];
-        loop->slots[fd].dirty = 0;
+        struct evl__fd_slot *sl = &loop->slots[fd];
+        sl->dirty = 0;
+        /* The common case (a watcher stopped and started again, or
+         * toggled back): the kernel already holds exactly this. */
+        evl_watcher *w = sl->w;
+        if (w != NULL && sl->kstate == EVL__KS_REG && !(w->flags & PARKED) &&
+            interest(w) == sl->kmask)
+            continue;
         if (reify(loop, fd) == -EPERM && loop->slots[fd].w != NULL)
             (void)pollless_add(loop, fd);   /* the fd became unpollable (dup2) */
     }
@@ -194,6 +203,31 @@ int evl_watcher_start(evl_loop *loop, evl_watcher *w, int fd, unsigned flags)
 {
     if (loop == NULL || w == NULL || w->active || (flags & ~WATCH_FLAGS))
         return -EINVAL;
+    /* Fast path, the restart described below: only bookkeeping (the stop
+     * that left the registration in place also queued the fd). */
+    if (fd >= 0 && (size_t)fd < loop->nslots) {
+        struct evl__fd_slot *sl = &loop->slots[fd];
+        if (sl->w == NULL && sl->kstate == EVL__KS_REG && sl->dirty && w->fd == fd &&
+            (uint16_t)w->gen == sl->gen &&
+            loop->fork_gen == evl__forks) {
+            w->fd = fd;
+            w->flags = flags;
+            sl->w = w;
+            sl->touched = loop->batch;
+            w->gen = ++sl->gen;
+            w->loop = loop;
+            w->active = 1;
+            loop->nwatchers++;
+            /* Back to what the kernel holds, and the stop was the last
+             * change queued: take it back, leaving the flush nothing. */
+            if (loop->changes[loop->nchanges - 1] == fd &&
+                interest(w) == sl->kmask) {
+                loop->nchanges--;
+                sl->dirty = 0;
+            }
+            return 0;
+        }
+    }
     /* Only check an fd number we have never seen before growing the table
      * for it, so a bogus huge fd cannot make us allocate. */
     if (fd < 0 || ((size_t)fd >= loop->nslots && fcntl(fd, F_GETFD) < 0))
@@ -211,7 +245,8 @@ int evl_watcher_start(evl_loop *loop, evl_watcher *w, int fd, unsigned flags)
      * initialised again: its registration is still right (or one MOD
      * away).  As with libev, a caller that closes the fd and reopens the
      * number meanwhile must evl_watcher_init the watcher (see evloop.h). */
-    int restart = sl->kreg && sl->kw == w && sl->w == NULL && w->gen == sl->gen;
+    int restart = sl->kstate == EVL__KS_REG && sl->w == NULL && w->fd == fd &&
+                  (uint16_t)w->gen == sl->gen;
 
     /* Replace: the old watcher on this fd number becomes inactive. */
     evl_watcher *old = sl->w;
@@ -230,7 +265,7 @@ int evl_watcher_start(evl_loop *loop, evl_watcher *w, int fd, unsigned flags)
          * registration still held for the number may be for another file
          * (closed and reopened since): MOD finds out (ENOENT), even when
          * the watcher's memory is the previous one's. */
-        sl->force = 1;
+        sl->kmask = EVL__KMASK_STALE;
         rc = reify(loop, fd);
         if (rc == -EPERM)
             rc = pollless_add(loop, fd);
@@ -253,7 +288,8 @@ int evl_watcher_modify(evl_watcher *w, unsigned flags)
         return -EINVAL;
     evl_loop *loop = w->loop;
     w->flags = flags;
-    loop->slots[w->fd].force = 1;   /* re-arms a oneshot watcher */
+    loop->slots[w->fd].kmask = EVL__KMASK_STALE;   /* a MOD even with the same flags:
+                                                      it re-arms a oneshot watcher */
     return mark_dirty(loop, w->fd);
 }
 
@@ -291,9 +327,9 @@ int evl__watchers_fork(evl_loop *loop)
     loop->nchanges = 0;
     for (size_t fd = 0; fd < loop->nslots; fd++) {
         struct evl__fd_slot *sl = &loop->slots[fd];
-        sl->kreg = 0;
+        if (sl->kstate == EVL__KS_REG)
+            sl->kstate = EVL__KS_NONE;
         sl->dirty = 0;
-        sl->kw = NULL;
         if (sl->w == NULL || evl__pid_fork_drop(sl->w))
             continue;
         int rc = reify(loop, (int)fd);
@@ -354,7 +390,7 @@ void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t ev)
     if ((size_t)fd >= loop->nslots)
         return;
     struct evl__fd_slot *sl = &loop->slots[fd];
-    if (!sl->kreg || sl->kgen != kgen) {
+    if (sl->kstate != EVL__KS_REG || sl->kgen != kgen) {
         /* A registration we no longer know: the fd was closed while its
          * file lived on (a dup, a forked child), so it cannot be deleted
          * by number.  Only a new epoll set gets rid of it (libev does the
@@ -417,6 +453,17 @@ int evl__watchers_pollless_due(const evl_loop *loop)
             return 1;
     }
     return 0;
+}
+
+void evl__loop_next_batch(evl_loop *loop)
+{
+    /* touched == batch must mean "changed in this batch" only: when the
+     * counter wraps, no slot may keep an old value that it meets again. */
+    if (++loop->batch == 0) {
+        loop->batch = 1;
+        for (size_t fd = 0; fd < loop->nslots; fd++)
+            loop->slots[fd].touched = 0;
+    }
 }
 
 uint64_t evl__loop_ctl_count(const evl_loop *loop)

@@ -182,6 +182,50 @@ START_TEST(test_hooks_stop_from_callback_in_start_order)
 }
 END_TEST
 
+/* A hook that runs the loop again nests a pass; a hook stopped by the
+ * inner pass is skipped by the outer one, which goes on with the next. */
+static evl_loop *nest_loop;
+static evl_hook *nest_b;
+static int nest_depth;
+static void on_nest_a(evl_hook *h)
+{
+    (void)h;
+    if (nest_depth++ == 0)
+        evl_loop_run_once(nest_loop, 0);
+    nest_depth--;
+}
+static void on_nest_b(evl_hook *h) { (void)h; note('b'); }
+static void on_nest_c(evl_hook *h)
+{
+    (void)h;
+    note('c');
+    if (nest_b != NULL) {
+        evl_hook_stop(nest_b);
+        free(nest_b);   /* stop is synchronous: the memory may go at once */
+        nest_b = NULL;
+    }
+}
+
+START_TEST(test_hooks_nested_pass_survives_stop)
+{
+    evl_loop *loop = new_loop(_i);
+    nest_loop = loop;
+    evl_hook a = { 0 }, c = { 0 };
+    evl_hook *b = calloc(1, sizeof(*b));
+    nest_b = b;
+    ck_assert_rc(evl_hook_start(loop, &a, EVL_HOOK_CHECK, on_nest_a));
+    ck_assert_rc(evl_hook_start(loop, b, EVL_HOOK_CHECK, on_nest_b));
+    ck_assert_rc(evl_hook_start(loop, &c, EVL_HOOK_CHECK, on_nest_c));
+    /* the inner pass: a (no nesting), b, c stops b (and b is freed);
+     * the outer pass goes on with c. */
+    evl_loop_run_once(loop, 0);
+    ck_assert_str_eq(log_buf, "bcc");
+    evl_hook_stop(&a);
+    evl_hook_stop(&c);
+    evl_loop_free(loop);
+}
+END_TEST
+
 START_TEST(test_loop_wall_clock_once_per_iteration)
 {
     evl_loop *loop = new_loop(_i);
@@ -300,6 +344,7 @@ static Suite *hooks_suite(void)
     tcase_add_loop_test(tc, test_idle_runs_when_nothing_else_and_keeps_wait_short, 0, 2);
     tcase_add_loop_test(tc, test_prepare_and_check_surround_each_wait, 0, 2);
     tcase_add_loop_test(tc, test_hooks_stop_from_callback_in_start_order, 0, 2);
+    tcase_add_loop_test(tc, test_hooks_nested_pass_survives_stop, 0, 2);
     tcase_add_loop_test(tc, test_loop_wall_clock_once_per_iteration, 0, 2);
     tcase_add_loop_test(tc, test_loop_alive_counts_what_keeps_it_busy, 0, 2);
     tcase_add_loop_test(tc, test_hook_bad_arguments, 0, 2);

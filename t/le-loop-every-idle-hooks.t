@@ -135,6 +135,14 @@ subtest 'proactor: idle, hooks, now, alive' => sub {
         $p->cancel;
         ok($loop->now > 0 && $loop->time > 1e9, "$backend: now and time");
         is($loop->alive, 0, "$backend: nothing left");
+        my $ticks = 0;
+        my $e = $loop->every(0.01, sub ($l, $sub) { $sub->cancel if ++$ticks == 3 });
+        is($loop->alive, 1, "$backend: every counts");
+        my $t0 = time;
+        $loop->run_once(0.05) while $e->is_active && time - $t0 < 5;
+        is($ticks, 3, "$backend: every ran three times, then cancelled itself");
+        ok(!eval { $loop->every(-1, sub { }); 1 }, "$backend: every(-1) croaks");
+        like($@, qr/^every: seconds must be a number > 0/, "$backend: every message");
     }
 };
 

@@ -158,6 +158,17 @@ subtest 'children see no blocked signal' => sub {
     $loop->run_once(1) while !@got;
     is_deeply(\@got, ['USR2'], 'a signal sent during system is read by the loop afterwards');
     $t->cancel;
+
+    require Linux::Event::Fork;
+    Linux::Event::Fork->import;
+    my $spawned = '';
+    $loop->fork(
+        cmd       => [ 'grep', 'SigBlk', '/proc/self/status' ],
+        on_stdout => sub ($c, $b) { $spawned .= $b },
+        on_exit   => sub ($c, $e) { $loop->stop },
+    );
+    $loop->run;
+    like($spawned, qr/SigBlk:\s*0+\n/, 'Linux::Event::Fork child: nothing blocked');
     $s->cancel;
 };
 

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,7 +37,7 @@
 #define EVLXS_NSIG 65
 
 enum evlxs_sub_kind {
-	SUB_SIGNAL = 1, SUB_CHILD, SUB_IDLE, SUB_PREPARE, SUB_CHECK
+	SUB_SIGNAL = 1, SUB_CHILD, SUB_IDLE, SUB_PREPARE, SUB_CHECK, SUB_TIMER
 };
 
 struct evlxs_sub {
@@ -51,6 +52,7 @@ struct evlxs_sub {
 	int nsig;
 	evl_wait wait;		/* SUB_CHILD */
 	evl_hook hook;		/* SUB_IDLE, SUB_PREPARE, SUB_CHECK */
+	evl_timer timer;	/* SUB_TIMER: the proactor's every() */
 	pid_t pid;
 	int holds_chld;		/* SUB_CHILD: counts as a SIGCHLD subscriber */
 	struct evlxs_sub *next, *prev;	/* the engine's active list */
@@ -150,6 +152,9 @@ static void sub_stop_c(pTHX_ struct evlxs_sub *r)
 		if (r->holds_chld && r->eng)
 			evlxs_sig_release(r->eng, SIGCHLD);
 		r->holds_chld = 0;
+		break;
+	case SUB_TIMER:
+		(void)evl_timer_stop(&r->timer);
 		break;
 	default:
 		(void)evl_hook_stop(&r->hook);
@@ -426,6 +431,18 @@ static void sub_hook_fire(evl_hook *h)
 	sub_call(aTHX_ eng, r, args, 2);
 }
 
+static void sub_timer_fire(evl_timer *t)
+{
+	struct evlxs_sub *r = (struct evlxs_sub *)t->data;
+	struct evlxs_engine *eng = r->eng;
+	dEVLXS_THX(eng->perl);
+	SV *args[2];
+
+	args[0] = r->loop_sv;
+	args[1] = r->self_rv;
+	sub_call(aTHX_ eng, r, args, 2);
+}
+
 /* ------------------------------------------------------------ engine end */
 
 void evlxs_subs_free(pTHX_ struct evlxs_engine *eng)
@@ -678,6 +695,34 @@ _hook(SV *klass, SV *engine, SV *loop_sv, int kind, SV *cb)
 	rc = evl_hook_start(eng->loop, &r->hook, kind, sub_hook_fire);
 	if (rc < 0)
 		croak("Linux::Event: cannot start a hook: %s", strerror(-rc));
+	sub_link(eng, r);
+	SvREFCNT_inc_simple_void_NN(RETVAL);
+    OUTPUT:
+	RETVAL
+
+SV *
+_every(SV *klass, SV *engine, SV *loop_sv, NV seconds, SV *cb)
+    PREINIT:
+	struct evlxs_engine *eng;
+	struct evlxs_sub *r;
+	uint64_t every_ns;
+	int rc;
+    CODE:
+	/* The proactor's every() (Proactor.pm checked the arguments). */
+	PERL_UNUSED_VAR(klass);
+	eng = engine_of(aTHX_ engine, "every");
+	every_ns = seconds * 1e9 >= 4.0e18 ? UINT64_C(4000000000000000000) : (uint64_t)(seconds * 1e9);
+	if (every_ns == 0)
+		every_ns = 1;
+	r = sub_new(aTHX_ SUB_TIMER, loop_sv, cb, &RETVAL);
+	sv_2mortal(RETVAL);
+	r->timer.data = r;
+	evl_timer_init(eng->loop, &r->timer);
+	r->timer.data = r;
+	rc = evl_timer_start_at(&r->timer, sub_timer_fire, evl_loop_update_now(eng->loop) + every_ns,
+				every_ns);
+	if (rc < 0)
+		croak("Linux::Event::every: cannot start the timer: %s", strerror(-rc));
 	sub_link(eng, r);
 	SvREFCNT_inc_simple_void_NN(RETVAL);
     OUTPUT:

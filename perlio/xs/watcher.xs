@@ -680,6 +680,10 @@ enable_read(SV *self)
 		rw->error_en = v;
 	/* Always a MOD, even when nothing changed: that re-arms ONESHOT. */
 	rx_watcher_modify(aTHX_ rw);
+	/* The watcher, for chaining; nothing to copy in void context (the
+	 * hot toggle of framework adapters). */
+	if (GIMME_V == G_VOID)
+		XSRETURN_EMPTY;
 	RETVAL = newSVsv(self);
     OUTPUT:
 	RETVAL

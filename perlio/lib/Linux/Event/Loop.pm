@@ -128,7 +128,8 @@ themselves; see its POD for the spawn options.
     method                       reactor   proactor
     watch (fh or fd), revents,
       hangup, regular files      yes       no
-    every                        yes       no (use after/at ops)
+    every                        yes (an   yes (a Subscription:
+                                   id)       $sub->cancel)
     signal_subscribe, child      yes       yes
     idle, prepare, check         yes       yes
     now, time, update_time,

@@ -10,6 +10,7 @@ use Linux::Event::Error ();
 use Linux::Event::Operation ();
 use Linux::Event::Proactor::Backend::Fake ();
 use Linux::Event::Proactor::Backend::Uring ();
+use Linux::Event::Subscription ();
 
 our $VERSION = '0.200';
 
@@ -93,6 +94,18 @@ for my $m (qw(signal_subscribe child idle prepare check)) {
     require Linux::Event::Reactor;
     no strict 'refs';    ## no critic (ProhibitNoStrict)
     *{$m} = \&{"Linux::Event::Reactor::$m"};
+}
+
+# A repeating timer over the loop's timer heap (drift-free, missed ticks
+# coalesced): a Linux::Event::Subscription, as operations are objects
+# here (the reactor's every returns an id for its cancel).
+sub every ($self, $seconds = undef, $cb = undef) {
+    croak("every: seconds is required") if !defined $seconds;
+    croak("every: seconds must be a number > 0 (got '$seconds')")
+        if ref($seconds) || !Scalar::Util::looks_like_number($seconds) || !($seconds > 0);
+    croak("every: cb is required") if !defined $cb;
+    croak("every: cb must be a code reference") if ref($cb) ne 'CODE';
+    return Linux::Event::Subscription->_every($self, $self, 0 + $seconds, $cb);
 }
 
 sub stop ($self) {
@@ -402,8 +415,12 @@ C<signal_subscribe($sig_or_list, $cb)>, C<child($pid, $cb)>,
 C<idle($cb)>, C<prepare($cb)>, C<check($cb)> (each returns a
 L<Linux::Event::Subscription>), C<now>, C<time>, C<update_time>,
 C<alive> and C<after_fork>.  Their callbacks get this engine first, as
-operation callbacks do.  Not offered here: C<every> (use C<after>/C<at>
-operations) and fd watchers.
+operation callbacks do.  C<every($seconds, $cb)> runs
+C<< $cb->($engine, $subscription) >> every C<$seconds> (drift-free,
+missed ticks coalesced, as the reactor's) and returns a
+L<Linux::Event::Subscription>: its C<cancel> stops it (operations are
+objects here, so there is no C<cancel($id)>).  Not offered here: fd
+watchers.
 
 Fork: a child may keep using the engine.  At its first use there the
 loop makes a fresh io_uring ring (the parent's is never touched:
