@@ -2,12 +2,14 @@
 /* loop.c - the loop object: new, free, run, run_once, stop.
  *
  * One iteration, in order (evl_loop_run_once):
- *   1. refresh the cached time and fire due timers;
+ *   1. refresh the cached time, run the completions a proactor holds,
+ *      and fire due timers;
  *   2. if a callback asked to stop since the iteration began, return
  *      without waiting;
  *   3. arm the timerfd for the earliest deadline (only if it changed);
  *   4. wait in the backend and dispatch what it returns;
- *   5. refresh the time and fire timers that fell due meanwhile.
+ *   5. refresh the time, run the completions the wait reaped (proactor),
+ *      and fire timers that fell due meanwhile.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -427,9 +429,22 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     int ran = 0;
 
     loop->now_ns = evl_time_ns();
-    ran += evl__timers_run(loop);
-    if (proactor)
+    /* A proactor runs the completions it already holds before the due
+     * timers: a kernel timeout (or any op) that completed before a timer
+     * fell due settles first even when the thread was descheduled past
+     * both deadlines. */
+    if (proactor) {
+        /* A timer is due: first reap what the kernel completed meanwhile
+         * (no wait), so that an op which finished earlier is not
+         * overtaken.  Costs a syscall only in iterations that fire a timer. */
+        if (loop->heap_len > 0 && loop->heap[0].due_ns <= loop->now_ns) {
+            int reaped = poll_resuming(loop, 0);
+            if (reaped < 0)
+                return reaped;
+        }
         ran += evl_loop_drain(loop);
+    }
+    ran += evl__timers_run(loop);
     /* Callbacks already ran this iteration (timers or completions): hand
      * control back instead of blocking, so a caller pumping run_once sees
      * their effects (libuv does the same with pending callbacks). */
@@ -487,12 +502,13 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     }
 
     loop->now_ns = evl_time_ns();
-    int late = evl__timers_run(loop);
-    if (proactor) {
+    int late = 0;
+    if (proactor) {   /* completions first, as above */
         int done = evl_loop_drain(loop);
         late += done;
         n += ran + done;
     }
+    late += evl__timers_run(loop);
     /* Idle: nothing else happened in this iteration. */
     if (loop->nhooks[EVL_HOOK_IDLE] > 0 && n == 0 && ran == 0 && late == 0)
         evl__hooks_run(loop, EVL_HOOK_IDLE);
