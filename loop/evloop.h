@@ -558,7 +558,11 @@ EVL_EXPORT int evl_framer_encode(const evl_framer *fr, size_t len, char *head,
  * One buffered stream over an fd, driven by the loop: a read buffer, a
  * write queue with low/high watermarks, write-behind (queued bytes are
  * written when the fd can take them), close-after-drain, EOF and error
- * reporting, and an optional framer.  EPIPE and ECONNRESET are errors
+ * reporting, and an optional framer.  An error in the input (-EMSGSIZE:
+ * a frame over max_len or input at rmax; -EBADMSG: a malformed frame)
+ * stops reading, but the queue still drains: bytes written before it go
+ * out, whatever the engine and however the input was split, and a close
+ * after it is close-after-drain.  EPIPE and ECONNRESET are errors
  * reported through on_error (writes to sockets use MSG_NOSIGNAL; pipe
  * writes are done with SIGPIPE blocked and any pending SIGPIPE
  * discarded), never a SIGPIPE death.
@@ -605,7 +609,9 @@ typedef void (*evl_stream_cb)(evl_stream *s);
 typedef size_t (*evl_stream_read_cb)(evl_stream *s, const char *data, size_t len);
 /* One decoded frame (with a framer set). */
 typedef void (*evl_stream_message_cb)(evl_stream *s, const char *msg, size_t len);
-/* err: a negative errno (-EPIPE, -ECONNRESET, -EMSGSIZE, -EBADMSG, ...). */
+/* err: a negative errno (-EPIPE, -ECONNRESET, -EMSGSIZE, -EBADMSG, ...).
+ * Called once, except that a write error that ends the drain behind an
+ * input error (above) is reported too; evl_stream_error keeps the first. */
 typedef void (*evl_stream_error_cb)(evl_stream *s, int err);
 
 enum evl_stream_flag {
@@ -617,7 +623,7 @@ struct evl_stream_callbacks {
     evl_stream_read_cb on_read;         /* raw data (ignored with a framer) */
     evl_stream_message_cb on_message;   /* frames (with a framer) */
     evl_stream_cb on_eof;               /* peer closed its side */
-    evl_stream_error_cb on_error;       /* after which the stream is stopped */
+    evl_stream_error_cb on_error;       /* after which the stream is stopped (see above) */
     evl_stream_cb on_high_water;        /* queue grew past high */
     evl_stream_cb on_low_water;         /* queue fell to low after high */
     evl_stream_cb on_drain;             /* queue became empty */

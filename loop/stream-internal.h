@@ -20,6 +20,7 @@
 #define EVL__STREAM_DELIVERING 0x40   /* a delivery loop is on the stack */
 #define EVL__STREAM_SIGPIPE 0x80      /* writes need the SIGPIPE guard */
 #define EVL__STREAM_CORKED 0x100      /* writes made during delivery wait for its end */
+#define EVL__STREAM_INPUT_ERR 0x200   /* err is the input's (framing, rmax): the queue still drains */
 
 #define EVL__STREAM_READ_SIZE_DEFAULT ((size_t)64 * 1024)
 /* A buffer that grew past this is released when it empties, so one
@@ -119,6 +120,14 @@ static inline int want_read(const evl_stream *s)
     return st == EVL__STREAM_READING && s->err == 0;
 }
 
+/* Whether queued bytes may still go out: no error, or only one in the
+ * input (a framing error or rmax), which does not make what was written
+ * before it wrong.  New writes are refused either way. */
+static inline int queue_flows(const evl_stream *s)
+{
+    return s->err == 0 || (s->state & EVL__STREAM_INPUT_ERR);
+}
+
 /* Whether a callback left the stream willing to take more input. */
 static inline int delivering(const evl_stream *s)
 {
@@ -160,7 +169,8 @@ EVL__HIDDEN int evl__stream_px_busy(const evl_stream *s);
  * byte in wbuf.  Returns 0, or -ENOMEM with nothing changed. */
 EVL__HIDDEN int evl__stream_px_detach(evl_stream *s);
 EVL__HIDDEN void evl__stream_px_read_stop(evl_stream *s);
-/* Cancels every op (the stream failed). */
+/* Cancels every op (the stream failed), or only the reads when the
+ * error was the input's (the queue still drains). */
 EVL__HIDDEN void evl__stream_px_abort(evl_stream *s);
 /* Closing: cancels reads; returns 1 if the fd may be closed now, 0 if the
  * close has to wait for completions (the last one finishes it). */

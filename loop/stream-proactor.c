@@ -609,7 +609,7 @@ static void wop_done(evl_op *op);
 static int wop_submit(evl_stream *s)
 {
     struct evl__stream_px *px = s->px;
-    if (op_busy(&px->wop) || px->wr_poll || s->err != 0 || (s->state & EVL__STREAM_CLOSED))
+    if (op_busy(&px->wop) || px->wr_poll || !queue_flows(s) || (s->state & EVL__STREAM_CLOSED))
         return 0;
     if (evl_buf_len(&s->wbuf) == 0) {
         if (evl_buf_len(&px->wnext) == 0)
@@ -653,7 +653,7 @@ static void wop_done(evl_op *op)
     if (s == NULL)
         return;
     int64_t res = op->res;
-    if (res == -EAGAIN && (px->kind & EVL__PX_POLLABLE) && s->err == 0) {
+    if (res == -EAGAIN && (px->kind & EVL__PX_POLLABLE) && queue_flows(s)) {
         px->wr_poll = 1;   /* see EAGAIN above */
         int rc = evl__stream_update_interest(s);
         if (rc < 0 && !evl__stream_fail(s, rc))
@@ -663,7 +663,7 @@ static void wop_done(evl_op *op)
     }
     if (res == -EAGAIN || res == -EINTR)
         res = 0;
-    if (res < 0 || s->err != 0) {
+    if (res < 0 || !queue_flows(s)) {
         /* -EPIPE/-ECONNRESET from the peer, or -ECANCELED after a failure
          * elsewhere (reported already). */
         if (res < 0 && !evl__stream_fail(s, (int)res))
@@ -815,16 +815,25 @@ void evl__stream_px_read_stop(evl_stream *s)
 void evl__stream_px_abort(evl_stream *s)
 {
     struct evl__stream_px *px = s->px;
+    px->rd_poll = 0;
+    if (s->state & EVL__STREAM_INPUT_ERR) {
+        /* The queue still drains: the write, and the start op that may
+         * owe its first submission, stay. */
+        cancel(&px->rop);
+        for (struct evl__stream_chunk *c = px->ra_head; c != NULL; c = c->next)
+            cancel(&c->op);
+        return;
+    }
     cancel_reads(px);
     cancel(&px->wop);
-    px->rd_poll = px->wr_poll = 0;
+    px->wr_poll = 0;
 }
 
 int evl__stream_px_release(evl_stream *s)
 {
     struct evl__stream_px *px = s->px;
     cancel_reads(px);
-    if (s->err != 0)
+    if (!queue_flows(s))
         cancel(&px->wop);
     px->rd_poll = px->wr_poll = 0;
     if (px->inflight == 0)
@@ -881,7 +890,7 @@ int evl__stream_px_flush_wait(evl_stream *s)
     guard_enter(s, &g);
     int rc = 0;
     ssize_t left = evl__stream_px_flush(s);
-    while (g.alive && left > 0 && s->err == 0) {
+    while (g.alive && left > 0 && queue_flows(s)) {
         rc = evl_loop_run_once(s->px->loop, -1);
         if (!g.alive || rc < 0)
             break;
@@ -891,7 +900,7 @@ int evl__stream_px_flush_wait(evl_stream *s)
         return rc < 0 ? rc : -ECANCELED;
     if (rc < 0)
         return rc;
-    return s->err;
+    return queue_flows(s) ? 0 : s->err;
 }
 
 ssize_t evl__stream_px_fill(evl_stream *s)

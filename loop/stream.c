@@ -23,6 +23,8 @@
  * Errors.  The first hard error is sticky (s->err): it stops the watcher
  * and is reported once through on_error, from whichever call found it
  * (the loop's dispatch, or evl_stream_write/fill/flush/close themselves).
+ * An error in the input (framing, rmax) stops reading only: the queue
+ * drains behind it (EVL__STREAM_INPUT_ERR, see evl__stream_fail).
  *
  * Resuming.  read_start has no timer to defer to (the struct has none),
  * so it delivers frames already buffered (and an EOF behind them) before
@@ -107,7 +109,7 @@ int evl__stream_update_interest(evl_stream *s)
     unsigned want = 0;
     if (want_read(s) && (s->px == NULL || s->px->rd_poll))
         want |= EVL_READ;
-    if (s->err == 0 && !(s->state & EVL__STREAM_CLOSED) && evl_buf_len(&s->wbuf) > 0 &&
+    if (queue_flows(s) && !(s->state & EVL__STREAM_CLOSED) && evl_buf_len(&s->wbuf) > 0 &&
         (watcher_writes(s) || s->px->wr_poll))
         want |= EVL_WRITE;
     if (want == 0) {
@@ -161,14 +163,12 @@ int evl__stream_finish_close(evl_stream *s)
     return evl__stream_call(s, s->cb.on_close);
 }
 
-/* Makes err sticky, stops watching, and reports it.  A stream that was
- * closing closes its fd before on_error, so that a callback which frees
- * the stream cannot leave the fd behind.  Returns 0 if s was freed. */
-int evl__stream_fail(evl_stream *s, int err)
+/* Stops a failed stream's I/O and calls on_error with err.  A stream
+ * that was closing closes its fd before on_error, so that a callback
+ * which frees the stream cannot leave the fd behind.  Returns 0 if s
+ * was freed. */
+static int stop_failed(evl_stream *s, int err)
 {
-    if (s->err != 0)
-        return 1;   /* reported already: only the first error is news */
-    s->err = err;
     evl_watcher_stop(&s->w);
     if (s->px != NULL)
         evl__stream_px_abort(s);
@@ -183,6 +183,43 @@ int evl__stream_fail(evl_stream *s, int err)
             return 0;
     }
     return closed ? evl__stream_call(s, s->cb.on_close) : 1;
+}
+
+/* Makes err sticky, stops reading, and reports it.  An error in the input
+ * (-EMSGSIZE: a frame over max_len or rbuf at rmax; -EBADMSG: a malformed
+ * frame) leaves the write side alone: what was queued before it still
+ * drains (the replies to the frames before the bad one), and a close
+ * after it is a close-after-drain, on every engine and whatever the read
+ * split was.  Any other error stops everything and drops the queue; one
+ * that comes while such a drain runs ends the drain and is reported too
+ * (a second on_error, with the new error; evl_stream_error keeps the
+ * first), since whoever waits for on_drain would otherwise wait forever.
+ * Returns 0 if s was freed. */
+int evl__stream_fail(evl_stream *s, int err)
+{
+    int input = err == -EMSGSIZE || err == -EBADMSG;
+    if (s->err != 0) {
+        /* Reported already: only the first error is news. */
+        if (input || !(s->state & EVL__STREAM_INPUT_ERR))
+            return 1;
+        s->state &= ~EVL__STREAM_INPUT_ERR;
+        return stop_failed(s, err);
+    }
+    s->err = err;
+    if (input && !(s->state & (EVL__STREAM_CLOSING | EVL__STREAM_CLOSED))) {
+        s->state |= EVL__STREAM_INPUT_ERR;
+        if (s->px != NULL)
+            evl__stream_px_abort(s);   /* the reads only */
+        if (evl__stream_update_interest(s) == 0) {
+            struct guard g;
+            guard_enter(s, &g);
+            if (s->cb.on_error != NULL)
+                s->cb.on_error(s, err);
+            return guard_leave(s, &g);
+        }
+        s->state &= ~EVL__STREAM_INPUT_ERR;   /* the queue cannot drain */
+    }
+    return stop_failed(s, err);
 }
 
 /* ------------------------------------------------------------ syscalls */
@@ -444,7 +481,7 @@ int evl__stream_written(evl_stream *s, size_t before)
         }
     }
     /* A callback may have queued more; drain means empty now. */
-    if (left == 0 && evl_stream_queued(s) == 0 && s->err == 0) {
+    if (left == 0 && evl_stream_queued(s) == 0 && queue_flows(s)) {
         if (s->cb.on_drain != NULL) {
             s->cb.on_drain(s);
             if (!g.alive)
@@ -487,7 +524,7 @@ static ssize_t flush_now(evl_stream *s)
     }
     if (!evl__stream_written(s, before))
         return left;
-    return s->err != 0 ? s->err : (ssize_t)evl_buf_len(&s->wbuf);
+    return !queue_flows(s) ? s->err : (ssize_t)evl_buf_len(&s->wbuf);
 }
 
 /* The watcher's write callback. */
@@ -682,7 +719,7 @@ static int join_loop(evl_stream *s, evl_loop *loop, const struct stat *st)
     /* A proactor starts reading, and a write of the queue, on the loop's
      * next iteration, as after init. */
     if (rc == 0 && s->px != NULL &&
-        (want_read(s) || (evl_buf_len(&s->wbuf) > 0 && !watcher_writes(s) && s->err == 0)))
+        (want_read(s) || (evl_buf_len(&s->wbuf) > 0 && !watcher_writes(s) && queue_flows(s))))
         rc = evl__stream_px_start(s);
     if (rc < 0) {
         evl_watcher_stop(&s->w);
@@ -889,7 +926,7 @@ static int check_flushable(const evl_stream *s)
 {
     if (s == NULL)
         return -EINVAL;
-    if (s->err != 0)
+    if (!queue_flows(s))
         return s->err;
     return s->fd < 0 ? -EBADF : 0;
 }
@@ -991,7 +1028,7 @@ int evl_stream_close(evl_stream *s)
     if (s->px != NULL)
         evl__stream_px_read_stop(s);
 
-    if (s->err == 0 && evl_stream_queued(s) > 0) {
+    if (queue_flows(s) && evl_stream_queued(s) > 0) {
         if (s->loop != NULL) {
             /* Reading off, writing on; the write that empties the queue
              * finishes the close. */
@@ -1030,6 +1067,8 @@ int evl_stream_abort(evl_stream *s)
     if (s->state & EVL__STREAM_CLOSED)
         return -EBADF;
     s->state |= EVL__STREAM_CLOSING;
+    /* Nothing drains any more, so a write in flight is cancelled. */
+    s->state &= ~EVL__STREAM_INPUT_ERR;
     if (s->px != NULL)
         evl__stream_px_read_stop(s);
     evl_buf_consume(&s->wbuf, evl_buf_len(&s->wbuf));

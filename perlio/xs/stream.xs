@@ -43,6 +43,7 @@ enum {
 	ST_BLOCKED = 0x08,
 	ST_CLOSE_CALLED = 0x10,	/* on_close ran (or is running) */
 	ST_IN_INIT = 0x20,
+	ST_FAILED = 0x40,	/* on_error ran (or is running) */
 };
 
 /* Work deferred to the zero timer (see the top). */
@@ -164,12 +165,26 @@ static void finish_close(pTHX_ struct evlxs_stream *x)
 		SvREFCNT_dec(hold);
 }
 
+/* An error: on_error once, then the close.  err 0 is a codec or buffer
+ * error, bad input that does not make the output wrong: what was written
+ * before it (the replies to the messages before the bad one) still goes
+ * out, and the close waits for the queue (cb_drain), as
+ * close_after_drain does.  An I/O error closes at once. */
 static void fail(pTHX_ struct evlxs_stream *x, int err, SV *msg)
 {
-	if (x->state & ST_CLOSED)
+	if (x->state & ST_CLOSED) {
+		SvREFCNT_dec(msg);
 		return;
+	}
+	if (x->state & ST_FAILED) {
+		/* The drain after a codec error failed: reported already. */
+		SvREFCNT_dec(msg);
+		x->state |= ST_CLOSED;
+		finish_close(aTHX_ x);
+		return;
+	}
 	set_error(aTHX_ x, msg);
-	x->state |= ST_CLOSED;
+	x->state |= ST_FAILED | (err == 0 ? ST_CLOSING | ST_PAUSED : ST_CLOSED);
 	if (x->s)
 		evl_stream_read_stop(x->s);
 	if (x->on_error) {
@@ -178,6 +193,8 @@ static void fail(pTHX_ struct evlxs_stream *x, int err, SV *msg)
 		call_cb(aTHX_ x, x->on_error, e, 1);
 		SvREFCNT_dec(e);
 	}
+	if (!(x->state & ST_CLOSED) && x->s && evl_stream_queued(x->s) > 0)
+		return;	/* cb_drain (or an error while draining) finishes */
 	finish_close(aTHX_ x);
 }
 

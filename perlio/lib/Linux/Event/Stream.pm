@@ -198,7 +198,8 @@ POD says); pausing or an error on a later frame loses no decoded message;
 C<max_inbuf> bounds the undecoded leftover; errors on the socket come from
 the kernel's errno (SO_ERROR), never a stale C<$!>; EOF closes after the
 queue has been written; C<close_after_drain> refuses new writes; at EOF an
-unterminated last line is delivered as a message.  After a framing error
+unterminated last line is delivered as a message; after a codec error what
+was written before it still goes out, then the stream closes.  After a framing error
 with C<< close_fh => 0 >> the handle keeps the error (prints fail with it).
 
 =cut
