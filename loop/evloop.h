@@ -542,7 +542,8 @@ EVL_EXPORT int evl_framer_finish(evl_framer *fr, const char *data, size_t len,
  * "line too long", "frame too large" (-EMSGSIZE), "invalid netstring
  * length" (the digits or the ':' after them), "invalid netstring
  * terminator" (no ',' after the payload; also a frame cut short by EOF
- * once its ':' was seen), "malformed frame" (a u32be frame cut short). */
+ * once its ':' was seen), "truncated frame" (a u32be frame cut short by
+ * EOF). */
 EVL_EXPORT const char *evl_framer_strerror(const evl_framer *fr);
 
 /* Encoding: the bytes to put before and after a payload of len bytes.

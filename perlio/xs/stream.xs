@@ -438,10 +438,10 @@ static SV *framer_error_text(pTHX_ struct evlxs_stream *x, evl_stream *s, int er
 			return newSVpvf("codec:line too long (>%" IVdf " bytes)", x->max_line);
 		break;
 	case EVL_FRAMER_NETSTRING:
-		if (err == -EBADMSG)
-			return newSVpvf("codec:%s", evl_framer_strerror(&x->fr));
-		/* fall through */
 	case EVL_FRAMER_U32BE:
+		/* Malformed, or (u32be) cut off by EOF: the framer's words. */
+		if (err == -EBADMSG && evl_framer_strerror(&x->fr))
+			return newSVpvf("codec:%s", evl_framer_strerror(&x->fr));
 		if (x->max_frame >= 0)
 			return newSVpvf("codec:frame too large (>%" IVdf " bytes)", x->max_frame);
 		break;
