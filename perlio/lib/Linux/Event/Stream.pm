@@ -194,7 +194,8 @@ or C<codec:max_inbuf_exceeded:E<lt>NE<gt>>.
 
 Writes never raise SIGPIPE (an error C<io:32> instead); a closed stream
 releases itself and its handle (C<close_fh> defaults to 1, as the seed's
-POD says); pausing or an error on a later frame loses no decoded message;
+POD says); an open stream holds its loop only weakly, so dropping the loop
+frees it and closes the stream (without C<on_close>); pausing or an error on a later frame loses no decoded message;
 C<max_inbuf> bounds the undecoded leftover; errors on the socket come from
 the kernel's errno (SO_ERROR), never a stale C<$!>; EOF closes after the
 queue has been written; C<close_after_drain> refuses new writes; at EOF an
