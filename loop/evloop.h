@@ -755,6 +755,11 @@ EVL_EXPORT size_t evl_stream_queued(const evl_stream *s);
 EVL_EXPORT ssize_t evl_stream_fill(evl_stream *s);
 /* The read buffer (for callers that parse it in place). */
 EVL_EXPORT evl_buf *evl_stream_rbuf(evl_stream *s);
+/* Bytes of memory the read buffer holds, a read in flight included.  A
+ * stream on a loop gives its buffer back when it goes idle (nothing
+ * buffered, the last read short) and reads into a small one (512 bytes)
+ * until a read fills it, so an idle stream holds at most that much. */
+EVL_EXPORT size_t evl_stream_rbuf_capacity(const evl_stream *s);
 
 /* Close-after-drain: stop reading, write what is queued, then close the
  * fd (unless EVL_STREAM_NOCLOSE) and call on_close.  Without a loop the

@@ -204,15 +204,15 @@ static int rop_submit(evl_stream *s)
         (s->state & EVL__STREAM_DELIVERING))
         return 0;
     evl_buf *b = &s->rbuf;
-    size_t len = evl_buf_len(b);
-    size_t want = s->read_size < OP_LEN_MAX ? s->read_size : OP_LEN_MAX;
-    if (s->rmax != 0) {
-        if (len >= s->rmax)
-            return -EMSGSIZE;
-        if (want > s->rmax - len)
-            want = s->rmax - len;
-    }
-    char *p = evl_buf_reserve(b, want);
+    /* An idle socket waits with a small buffer, not read_size (see
+     * evl__stream_read_want). */
+    evl__stream_rbuf_trim(s);
+    size_t want = evl__stream_read_want(s, 1);
+    if (want == 0)
+        return -EMSGSIZE;
+    if (want > OP_LEN_MAX)
+        want = OP_LEN_MAX;
+    char *p = evl__buf_reserve_exact(b, want);
     if (p == NULL)
         return -ENOMEM;
     int rc = (px->kind & EVL__PX_SOCKET)
@@ -224,6 +224,7 @@ static int rop_submit(evl_stream *s)
     px->rd_base = b->base;
     px->rd_off = b->tail;
     px->rd_cap = b->cap;
+    px->rd_len = want;
     b->cap = b->tail;   /* hide the kernel's slice */
     return 0;
 }
@@ -262,6 +263,7 @@ static void rop_done(evl_op *op)
     int rc = rbuf_settle(s, res);
     if (rc < 0)
         res = rc;
+    evl__stream_read_done(s, px->rd_len, (ssize_t)res);
     if (res == -EAGAIN && (px->kind & EVL__PX_POLLABLE) && want_read(s)) {
         px->rd_poll = 1;   /* see EAGAIN above */
         rc = evl__stream_update_interest(s);
@@ -911,7 +913,7 @@ ssize_t evl__stream_px_fill(evl_stream *s)
      * overtake them. */
     if (op_busy(&s->px->rop))
         return -EAGAIN;
-    ssize_t n = evl__stream_read_once(s);
+    ssize_t n = evl__stream_read_once(s, 0);
     if (n >= 0 || n == -EAGAIN || n == -EMSGSIZE || n == -ENOMEM)
         return n;
     evl__stream_fail(s, (int)n);

@@ -267,25 +267,68 @@ static ssize_t write_iov(evl_stream *s, const struct iovec *iov, int iovcnt)
     }
 }
 
-/* One read() into the tail of rbuf, never past rmax.  Returns the bytes
- * read, 0 at EOF (and sets the EOF state), -EAGAIN, -EMSGSIZE (rbuf at
- * rmax), -ENOMEM, or -errno. */
-ssize_t evl__stream_read_once(evl_stream *s)
+/* The read buffer's memory.  An idle connection (nothing buffered, the
+ * last read short) is the common case of a server with many clients,
+ * and a read_size buffer each made 2,000 idle ones cost 140 MB.  So an
+ * empty rbuf is not grown for a read: it reads into the memory it has,
+ * or into a small first allocation; a read that fills its request marks
+ * the stream BULK, and the reads after it ask for read_size.  When a
+ * stream goes idle again with a big buffer, the buffer is given back
+ * (evl__stream_rbuf_trim: the reactor at the end of a readiness event,
+ * the proactor before it puts the next read in flight).  Only reads the
+ * loop makes (idle_small) do this: a read the caller asks for
+ * (evl_stream_fill, which the PerlIO layer's fill is) always asks for
+ * read_size, as :perlio reads its buffer size. */
+size_t evl__stream_read_want(const evl_stream *s, int idle_small)
 {
     size_t len = evl_buf_len(&s->rbuf);
     size_t want = s->read_size;
+    if (idle_small && len == 0 && !(s->state & EVL__STREAM_BULK)) {
+        size_t have = evl_buf_space(&s->rbuf);
+        size_t small = have > EVL__STREAM_READ_SMALL ? have : EVL__STREAM_READ_SMALL;
+        if (want > small)
+            want = small;
+    }
     if (s->rmax != 0) {
         if (len >= s->rmax)
-            return -EMSGSIZE;
+            return 0;
         if (want > s->rmax - len)
             want = s->rmax - len;
     }
-    char *p = evl_buf_reserve(&s->rbuf, want);
+    return want;
+}
+
+void evl__stream_read_done(evl_stream *s, size_t want, ssize_t n)
+{
+    if (n > 0 && (size_t)n == want)
+        s->state |= EVL__STREAM_BULK;
+    else if (n >= 0 || n == -EAGAIN)
+        s->state &= ~EVL__STREAM_BULK;   /* the kernel had no more */
+}
+
+void evl__stream_rbuf_trim(evl_stream *s)
+{
+    if (evl_buf_len(&s->rbuf) == 0 && !(s->state & EVL__STREAM_BULK) &&
+        s->rbuf.cap > EVL__STREAM_READ_SMALL)
+        evl_buf_free(&s->rbuf);
+}
+
+/* One read() into the tail of rbuf, never past rmax.  Returns the bytes
+ * read, 0 at EOF (and sets the EOF state), -EAGAIN, -EMSGSIZE (rbuf at
+ * rmax), -ENOMEM, or -errno. */
+ssize_t evl__stream_read_once(evl_stream *s, int idle_small)
+{
+    size_t want = evl__stream_read_want(s, idle_small);
+    if (want == 0)
+        return -EMSGSIZE;
+    char *p = idle_small ? evl__buf_reserve_exact(&s->rbuf, want)
+                         : evl_buf_reserve(&s->rbuf, want);
     if (p == NULL)
         return -ENOMEM;
     for (;;) {
         ssize_t n = (s->flags & EVL_STREAM_SOCKET) ? recv(s->fd, p, want, 0)
                                                     : read(s->fd, p, want);
+        evl__stream_read_done(s, want, n >= 0 ? n : -errno);   /* EAGAIN == EWOULDBLOCK */
         if (n > 0) {
             evl_buf_commit(&s->rbuf, (size_t)n);
             return n;
@@ -419,10 +462,9 @@ static void on_readable(evl_watcher *w, unsigned revents)
         return;
     }
     for (int round = 0; round < READ_ROUNDS && want_read(s); round++) {
-        size_t asked = s->read_size;
-        ssize_t n = evl__stream_read_once(s);
+        ssize_t n = evl__stream_read_once(s, 1);
         if (n == -EAGAIN)
-            return;
+            break;
         if (n < 0) {
             evl__stream_fail(s, (int)n);
             return;
@@ -438,9 +480,11 @@ static void on_readable(evl_watcher *w, unsigned revents)
         if (!evl__stream_deliver(s, n > 0) || n == 0)
             return;
         /* A short read means the kernel had no more; skip the EAGAIN. */
-        if ((size_t)n < asked)
-            return;
+        if (!(s->state & EVL__STREAM_BULK))
+            break;
     }
+    /* Idle until the next event: the buffer goes if it is empty. */
+    evl__stream_rbuf_trim(s);
 }
 
 /* ------------------------------------------------------------ writing */
@@ -1001,7 +1045,7 @@ ssize_t evl_stream_fill(evl_stream *s)
         return -EBADF;
     if (s->px != NULL)
         return evl__stream_px_fill(s);
-    ssize_t n = evl__stream_read_once(s);
+    ssize_t n = evl__stream_read_once(s, 0);
     /* A full buffer or a failed allocation is the caller's to resolve
      * (consume, then retry); neither breaks the stream. */
     if (n >= 0 || n == -EAGAIN || n == -EMSGSIZE || n == -ENOMEM)
@@ -1013,6 +1057,16 @@ ssize_t evl_stream_fill(evl_stream *s)
 evl_buf *evl_stream_rbuf(evl_stream *s)
 {
     return s != NULL ? &s->rbuf : NULL;
+}
+
+size_t evl_stream_rbuf_capacity(const evl_stream *s)
+{
+    if (s == NULL)
+        return 0;
+    /* A read in flight hides its slice (stream-proactor.c). */
+    if (s->px != NULL && evl__stream_px_rbuf_pinned(s))
+        return s->px->rd_cap;
+    return s->rbuf.cap;
 }
 
 int evl_stream_close(evl_stream *s)

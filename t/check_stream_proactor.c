@@ -1685,6 +1685,58 @@ START_TEST(test_engines_write_error_during_drain_after_framing_error_is_reported
 }
 END_TEST
 
+/* Issue 17, defect 6: an idle stream holds no read_size buffer (it held
+ * 64 KiB each): before any data, after a few bytes were delivered, and
+ * after a burst of several buffers' worth was drained. */
+START_TEST(test_engines_idle_stream_gives_its_read_buffer_back)
+{
+    if (!engine_runs(_i))
+        return;
+    const size_t small = 512;
+    evl_loop *loop = new_engine_loop(_i);
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_LINE, 0, 0, NULL, 0));
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &msg_cbs));
+    ck_assert_rc(evl_stream_set_framer(&s, &fr));
+    spin(loop);
+    ck_assert_uint_le(evl_stream_rbuf_capacity(&s), small);
+
+    write_all(sv[1], "hello\n", 6);
+    run_until(loop, &r.n_msg, 1);
+    spin(loop);
+    ck_assert_uint_le(evl_stream_rbuf_capacity(&s), small);
+
+    /* A burst: 8 x 32 KiB of 64-byte lines, each written while the loop
+     * reads, so reads fill read_size buffers. */
+    char chunk[32 * 1024];
+    for (size_t i = 0; i < sizeof(chunk); i++)
+        chunk[i] = (i % 64 == 63) ? '\n' : (char)('a' + i % 26);
+    int want = 1;
+    for (int k = 0; k < 8; k++) {
+        write_all(sv[1], chunk, sizeof(chunk));
+        want += (int)(sizeof(chunk) / 64);
+        run_until(loop, &r.n_msg, want);
+    }
+    spin(loop);
+    ck_assert_uint_eq(evl_buf_len(evl_stream_rbuf(&s)), 0);
+    ck_assert_uint_le(evl_stream_rbuf_capacity(&s), small);
+
+    /* And the next bytes still arrive, whole. */
+    write_all(sv[1], "again\n", 6);
+    run_until(loop, &r.n_msg, want + 1);
+    ck_assert(r.data.len >= 6 && memcmp(r.data.p + r.data.len - 6, "again|", 6) == 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    bytes_free(&r.data);
+    loop_done(loop);
+}
+END_TEST
+
 /* ------------------------------------------------------------ suite */
 
 static void add(TCase *tc, const TTest *t)
@@ -1776,6 +1828,7 @@ static Suite *stream_proactor_suite(void)
     add_engines(tc, test_engines_replies_before_a_framing_error_are_flushed);
     add_engines(tc, test_engines_replies_drain_after_a_framing_error_without_close);
     add_engines(tc, test_engines_write_error_during_drain_after_framing_error_is_reported);
+    add_engines(tc, test_engines_idle_stream_gives_its_read_buffer_back);
     suite_add_tcase(s, tc);
     return s;
 }
