@@ -66,6 +66,18 @@ char *evl_buf_reserve(evl_buf *b, size_t n)
     return b->base + b->tail;
 }
 
+char *evl__buf_reserve_exact(evl_buf *b, size_t n)
+{
+    if (b->base != NULL || n == 0 || n > SIZE_MAX - 63)
+        return evl_buf_reserve(b, n);
+    size_t cap = (n + 63) & ~(size_t)63;
+    char *p = NULL;
+    if (posix_memalign((void **)&p, 64, cap) != 0 || p == NULL)
+        return NULL;
+    *b = (evl_buf){ .base = p, .cap = cap };
+    return p;
+}
+
 void evl_buf_commit(evl_buf *b, size_t n)
 {
     b->tail += n;

@@ -224,6 +224,10 @@ static inline void evl__buf_consume(evl_buf *b, size_t n)
     if (b->head >= b->tail)
         b->head = b->tail = 0;   /* empty: the next fill starts at the front */
 }
+/* As evl_buf_reserve, but a buffer without memory gets n bytes (rounded
+ * up to 64) instead of the 4 KiB a queue starts with: an idle stream's
+ * small read buffer. */
+EVL__HIDDEN char *evl__buf_reserve_exact(evl_buf *b, size_t n);
 /* Exchanges the contents of a and b, memory included: no copy. */
 EVL__HIDDEN void evl__buf_swap(evl_buf *a, evl_buf *b);
 /* Takes b's memory: returns it (NULL if b has none), its size in *cap

@@ -685,7 +685,8 @@ EVL_EXPORT int evl_framer_finish(evl_framer *fr, const char *data, size_t len,
  * "line too long", "frame too large" (-EMSGSIZE), "invalid netstring
  * length" (the digits or the ':' after them), "invalid netstring
  * terminator" (no ',' after the payload; also a frame cut short by EOF
- * once its ':' was seen), "malformed frame" (a u32be frame cut short). */
+ * once its ':' was seen), "truncated frame" (a u32be frame cut short by
+ * EOF). */
 EVL_EXPORT const char *evl_framer_strerror(const evl_framer *fr);
 
 /* Encoding: the bytes to put before and after a payload of len bytes.
@@ -701,7 +702,11 @@ EVL_EXPORT int evl_framer_encode(const evl_framer *fr, size_t len, char *head,
  * One buffered stream over an fd, driven by the loop: a read buffer, a
  * write queue with low/high watermarks, write-behind (queued bytes are
  * written when the fd can take them), close-after-drain, EOF and error
- * reporting, and an optional framer.  EPIPE and ECONNRESET are errors
+ * reporting, and an optional framer.  An error in the input (-EMSGSIZE:
+ * a frame over max_len or input at rmax; -EBADMSG: a malformed frame)
+ * stops reading, but the queue still drains: bytes written before it go
+ * out, whatever the engine and however the input was split, and a close
+ * after it is close-after-drain.  EPIPE and ECONNRESET are errors
  * reported through on_error (writes to sockets use MSG_NOSIGNAL; pipe
  * writes are done with SIGPIPE blocked and any pending SIGPIPE
  * discarded), never a SIGPIPE death.
@@ -748,7 +753,9 @@ typedef void (*evl_stream_cb)(evl_stream *s);
 typedef size_t (*evl_stream_read_cb)(evl_stream *s, const char *data, size_t len);
 /* One decoded frame (with a framer set). */
 typedef void (*evl_stream_message_cb)(evl_stream *s, const char *msg, size_t len);
-/* err: a negative errno (-EPIPE, -ECONNRESET, -EMSGSIZE, -EBADMSG, ...). */
+/* err: a negative errno (-EPIPE, -ECONNRESET, -EMSGSIZE, -EBADMSG, ...).
+ * Called once, except that a write error that ends the drain behind an
+ * input error (above) is reported too; evl_stream_error keeps the first. */
 typedef void (*evl_stream_error_cb)(evl_stream *s, int err);
 
 enum evl_stream_flag {
@@ -760,7 +767,7 @@ struct evl_stream_callbacks {
     evl_stream_read_cb on_read;         /* raw data (ignored with a framer) */
     evl_stream_message_cb on_message;   /* frames (with a framer) */
     evl_stream_cb on_eof;               /* peer closed its side */
-    evl_stream_error_cb on_error;       /* after which the stream is stopped */
+    evl_stream_error_cb on_error;       /* after which the stream is stopped (see above) */
     evl_stream_cb on_high_water;        /* queue grew past high */
     evl_stream_cb on_low_water;         /* queue fell to low after high */
     evl_stream_cb on_drain;             /* queue became empty */
@@ -891,6 +898,11 @@ EVL_EXPORT size_t evl_stream_queued(const evl_stream *s);
 EVL_EXPORT ssize_t evl_stream_fill(evl_stream *s);
 /* The read buffer (for callers that parse it in place). */
 EVL_EXPORT evl_buf *evl_stream_rbuf(evl_stream *s);
+/* Bytes of memory the read buffer holds, a read in flight included.  A
+ * stream on a loop gives its buffer back when it goes idle (nothing
+ * buffered, the last read short) and reads into a small one (512 bytes)
+ * until a read fills it, so an idle stream holds at most that much. */
+EVL_EXPORT size_t evl_stream_rbuf_capacity(const evl_stream *s);
 
 /* Close-after-drain: stop reading, write what is queued, then close the
  * fd (unless EVL_STREAM_NOCLOSE) and call on_close.  Without a loop the

@@ -46,7 +46,6 @@ int evl__framer_u32be_next(evl_framer *fr, const char *data, size_t len,
 int evl__framer_u32be_finish(evl_framer *fr, const char *data, size_t len,
                              size_t *payload_off, size_t *payload_len, size_t *frame_len)
 {
-    (void)fr;
     (void)data;
     (void)len;
     (void)payload_off;
@@ -54,6 +53,7 @@ int evl__framer_u32be_finish(evl_framer *fr, const char *data, size_t len,
     (void)frame_len;
     /* A truncated header or payload at EOF means the peer died mid-frame;
      * the partial payload is not a message. */
+    fr->why = "truncated frame";
     return -EBADMSG;
 }
 

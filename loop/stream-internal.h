@@ -21,11 +21,17 @@
 #define EVL__STREAM_DELIVERING 0x40   /* a delivery loop is on the stack */
 #define EVL__STREAM_SIGPIPE 0x80      /* writes need the SIGPIPE guard */
 #define EVL__STREAM_CORKED 0x100      /* writes made during delivery wait for its end */
+#define EVL__STREAM_INPUT_ERR 0x200   /* err is the input's (framing, rmax): the queue still drains */
+#define EVL__STREAM_BULK 0x400        /* the last read filled what it asked for */
 
 #define EVL__STREAM_READ_SIZE_DEFAULT ((size_t)64 * 1024)
 /* A buffer that grew past this is released when it empties, so one
  * burst does not pin memory for the lifetime of the stream. */
 #define EVL__STREAM_BUF_KEEP ((size_t)256 * 1024)
+/* An idle stream's read buffer: the first read into an empty rbuf with
+ * no memory asks for this much, and a bigger buffer is given back when
+ * the stream goes idle (see evl__stream_read_want). */
+#define EVL__STREAM_READ_SMALL ((size_t)512)
 #define EVL__STREAM_READAHEAD_DEFAULT 2u
 #define EVL__STREAM_READAHEAD_MAX 64u
 
@@ -58,6 +64,7 @@ struct evl__stream_px {
     char *rd_base;               /* rbuf.base when rop was submitted */
     size_t rd_off;               /* where in rd_base the kernel writes */
     size_t rd_cap;               /* rbuf.cap to restore (lowered to rd_off meanwhile) */
+    size_t rd_len;               /* bytes the read asked for */
     int rd_poll;                 /* a read said EAGAIN: wait for the watcher first */
 
     /* One write of wbuf's first bytes (sockets, regular files, block devices). */
@@ -120,6 +127,14 @@ static inline int want_read(const evl_stream *s)
     return st == EVL__STREAM_READING && s->err == 0;
 }
 
+/* Whether queued bytes may still go out: no error, or only one in the
+ * input (a framing error or rmax), which does not make what was written
+ * before it wrong.  New writes are refused either way. */
+static inline int queue_flows(const evl_stream *s)
+{
+    return s->err == 0 || (s->state & EVL__STREAM_INPUT_ERR);
+}
+
 /* Whether a callback left the stream willing to take more input. */
 static inline int delivering(const evl_stream *s)
 {
@@ -141,7 +156,17 @@ EVL__HIDDEN int evl__stream_finish_close(evl_stream *s);
 /* After the queue shrank from before to its current length: on_low_water,
  * on_drain and a deferred close, as they fall due. */
 EVL__HIDDEN int evl__stream_written(evl_stream *s, size_t before);
-EVL__HIDDEN ssize_t evl__stream_read_once(evl_stream *s);
+/* idle_small: a read of the loop's, which an idle stream makes into a
+ * small buffer (see evl__stream_read_want). */
+EVL__HIDDEN ssize_t evl__stream_read_once(evl_stream *s, int idle_small);
+/* The size of the next read into rbuf (0: rbuf is at rmax). */
+EVL__HIDDEN size_t evl__stream_read_want(const evl_stream *s, int idle_small);
+/* Records how a read of want bytes went (EVL__STREAM_BULK): n is its
+ * count or -errno. */
+EVL__HIDDEN void evl__stream_read_done(evl_stream *s, size_t want, ssize_t n);
+/* Gives back an idle stream's read buffer; no read may be in flight
+ * into it. */
+EVL__HIDDEN void evl__stream_rbuf_trim(evl_stream *s);
 EVL__HIDDEN int evl__stream_append_iov(evl_buf *b, const struct iovec *iov, int iovcnt,
                                        size_t skip, size_t n);
 
@@ -161,7 +186,8 @@ EVL__HIDDEN int evl__stream_px_busy(const evl_stream *s);
  * byte in wbuf.  Returns 0, or -ENOMEM with nothing changed. */
 EVL__HIDDEN int evl__stream_px_detach(evl_stream *s);
 EVL__HIDDEN void evl__stream_px_read_stop(evl_stream *s);
-/* Cancels every op (the stream failed). */
+/* Cancels every op (the stream failed), or only the reads when the
+ * error was the input's (the queue still drains). */
 EVL__HIDDEN void evl__stream_px_abort(evl_stream *s);
 /* Closing: cancels reads; returns 1 if the fd may be closed now, 0 if the
  * close has to wait for completions (the last one finishes it). */

@@ -205,15 +205,15 @@ static int rop_submit(evl_stream *s)
         (s->state & EVL__STREAM_DELIVERING))
         return 0;
     evl_buf *b = &s->rbuf;
-    size_t len = evl_buf_len(b);
-    size_t want = s->read_size < OP_LEN_MAX ? s->read_size : OP_LEN_MAX;
-    if (s->rmax != 0) {
-        if (len >= s->rmax)
-            return -EMSGSIZE;
-        if (want > s->rmax - len)
-            want = s->rmax - len;
-    }
-    char *p = evl_buf_reserve(b, want);
+    /* An idle socket waits with a small buffer, not read_size (see
+     * evl__stream_read_want). */
+    evl__stream_rbuf_trim(s);
+    size_t want = evl__stream_read_want(s, 1);
+    if (want == 0)
+        return -EMSGSIZE;
+    if (want > OP_LEN_MAX)
+        want = OP_LEN_MAX;
+    char *p = evl__buf_reserve_exact(b, want);
     if (p == NULL)
         return -ENOMEM;
     int rc = (px->kind & EVL__PX_SOCKET)
@@ -225,6 +225,7 @@ static int rop_submit(evl_stream *s)
     px->rd_base = b->base;
     px->rd_off = b->tail;
     px->rd_cap = b->cap;
+    px->rd_len = want;
     b->cap = b->tail;   /* hide the kernel's slice */
     return 0;
 }
@@ -263,6 +264,7 @@ static void rop_done(evl_op *op)
     int rc = rbuf_settle(s, res);
     if (rc < 0)
         res = rc;
+    evl__stream_read_done(s, px->rd_len, (ssize_t)res);
     if (res == -EAGAIN && (px->kind & EVL__PX_POLLABLE) && want_read(s)) {
         px->rd_poll = 1;   /* see EAGAIN above */
         rc = evl__stream_update_interest(s);
@@ -610,7 +612,7 @@ static void wop_done(evl_op *op);
 static int wop_submit(evl_stream *s)
 {
     struct evl__stream_px *px = s->px;
-    if (op_busy(&px->wop) || px->wr_poll || s->err != 0 || (s->state & EVL__STREAM_CLOSED))
+    if (op_busy(&px->wop) || px->wr_poll || !queue_flows(s) || (s->state & EVL__STREAM_CLOSED))
         return 0;
     if (evl_buf_len(&s->wbuf) == 0) {
         if (evl_buf_len(&px->wnext) == 0)
@@ -654,7 +656,7 @@ static void wop_done(evl_op *op)
     if (s == NULL)
         return;
     int64_t res = op->res;
-    if (res == -EAGAIN && (px->kind & EVL__PX_POLLABLE) && s->err == 0) {
+    if (res == -EAGAIN && (px->kind & EVL__PX_POLLABLE) && queue_flows(s)) {
         px->wr_poll = 1;   /* see EAGAIN above */
         int rc = evl__stream_update_interest(s);
         if (rc < 0 && !evl__stream_fail(s, rc))
@@ -664,7 +666,7 @@ static void wop_done(evl_op *op)
     }
     if (res == -EAGAIN || res == -EINTR)
         res = 0;
-    if (res < 0 || s->err != 0) {
+    if (res < 0 || !queue_flows(s)) {
         /* -EPIPE/-ECONNRESET from the peer, or -ECANCELED after a failure
          * elsewhere (reported already). */
         if (res < 0 && !evl__stream_fail(s, (int)res))
@@ -816,16 +818,25 @@ void evl__stream_px_read_stop(evl_stream *s)
 void evl__stream_px_abort(evl_stream *s)
 {
     struct evl__stream_px *px = s->px;
+    px->rd_poll = 0;
+    if (s->state & EVL__STREAM_INPUT_ERR) {
+        /* The queue still drains: the write, and the start op that may
+         * owe its first submission, stay. */
+        cancel(&px->rop);
+        for (struct evl__stream_chunk *c = px->ra_head; c != NULL; c = c->next)
+            cancel(&c->op);
+        return;
+    }
     cancel_reads(px);
     cancel(&px->wop);
-    px->rd_poll = px->wr_poll = 0;
+    px->wr_poll = 0;
 }
 
 int evl__stream_px_release(evl_stream *s)
 {
     struct evl__stream_px *px = s->px;
     cancel_reads(px);
-    if (s->err != 0)
+    if (!queue_flows(s))
         cancel(&px->wop);
     px->rd_poll = px->wr_poll = 0;
     if (px->inflight == 0)
@@ -882,7 +893,7 @@ int evl__stream_px_flush_wait(evl_stream *s)
     guard_enter(s, &g);
     int rc = 0;
     ssize_t left = evl__stream_px_flush(s);
-    while (g.alive && left > 0 && s->err == 0) {
+    while (g.alive && left > 0 && queue_flows(s)) {
         rc = evl_loop_run_once(s->px->loop, -1);
         if (!g.alive || rc < 0)
             break;
@@ -892,7 +903,7 @@ int evl__stream_px_flush_wait(evl_stream *s)
         return rc < 0 ? rc : -ECANCELED;
     if (rc < 0)
         return rc;
-    return s->err;
+    return queue_flows(s) ? 0 : s->err;
 }
 
 ssize_t evl__stream_px_fill(evl_stream *s)
@@ -903,7 +914,7 @@ ssize_t evl__stream_px_fill(evl_stream *s)
      * overtake them. */
     if (op_busy(&s->px->rop))
         return -EAGAIN;
-    ssize_t n = evl__stream_read_once(s);
+    ssize_t n = evl__stream_read_once(s, 0);
     if (n >= 0 || n == -EAGAIN || n == -EMSGSIZE || n == -ENOMEM)
         return n;
     evl__stream_fail(s, (int)n);

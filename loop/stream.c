@@ -24,6 +24,8 @@
  * Errors.  The first hard error is sticky (s->err): it stops the watcher
  * and is reported once through on_error, from whichever call found it
  * (the loop's dispatch, or evl_stream_write/fill/flush/close themselves).
+ * An error in the input (framing, rmax) stops reading only: the queue
+ * drains behind it (EVL__STREAM_INPUT_ERR, see evl__stream_fail).
  *
  * Resuming.  read_start has no timer to defer to (the struct has none),
  * so it delivers frames already buffered (and an EOF behind them) before
@@ -108,7 +110,7 @@ int evl__stream_update_interest(evl_stream *s)
     unsigned want = 0;
     if (want_read(s) && (s->px == NULL || s->px->rd_poll))
         want |= EVL_READ;
-    if (s->err == 0 && !(s->state & EVL__STREAM_CLOSED) && evl_buf_len(&s->wbuf) > 0 &&
+    if (queue_flows(s) && !(s->state & EVL__STREAM_CLOSED) && evl_buf_len(&s->wbuf) > 0 &&
         (watcher_writes(s) || s->px->wr_poll))
         want |= EVL_WRITE;
     if (want == 0) {
@@ -162,14 +164,12 @@ int evl__stream_finish_close(evl_stream *s)
     return evl__stream_call(s, s->cb.on_close);
 }
 
-/* Makes err sticky, stops watching, and reports it.  A stream that was
- * closing closes its fd before on_error, so that a callback which frees
- * the stream cannot leave the fd behind.  Returns 0 if s was freed. */
-int evl__stream_fail(evl_stream *s, int err)
+/* Stops a failed stream's I/O and calls on_error with err.  A stream
+ * that was closing closes its fd before on_error, so that a callback
+ * which frees the stream cannot leave the fd behind.  Returns 0 if s
+ * was freed. */
+static int stop_failed(evl_stream *s, int err)
 {
-    if (s->err != 0)
-        return 1;   /* reported already: only the first error is news */
-    s->err = err;
     evl_watcher_stop(&s->w);
     if (s->px != NULL)
         evl__stream_px_abort(s);
@@ -184,6 +184,43 @@ int evl__stream_fail(evl_stream *s, int err)
             return 0;
     }
     return closed ? evl__stream_call(s, s->cb.on_close) : 1;
+}
+
+/* Makes err sticky, stops reading, and reports it.  An error in the input
+ * (-EMSGSIZE: a frame over max_len or rbuf at rmax; -EBADMSG: a malformed
+ * frame) leaves the write side alone: what was queued before it still
+ * drains (the replies to the frames before the bad one), and a close
+ * after it is a close-after-drain, on every engine and whatever the read
+ * split was.  Any other error stops everything and drops the queue; one
+ * that comes while such a drain runs ends the drain and is reported too
+ * (a second on_error, with the new error; evl_stream_error keeps the
+ * first), since whoever waits for on_drain would otherwise wait forever.
+ * Returns 0 if s was freed. */
+int evl__stream_fail(evl_stream *s, int err)
+{
+    int input = err == -EMSGSIZE || err == -EBADMSG;
+    if (s->err != 0) {
+        /* Reported already: only the first error is news. */
+        if (input || !(s->state & EVL__STREAM_INPUT_ERR))
+            return 1;
+        s->state &= ~EVL__STREAM_INPUT_ERR;
+        return stop_failed(s, err);
+    }
+    s->err = err;
+    if (input && !(s->state & (EVL__STREAM_CLOSING | EVL__STREAM_CLOSED))) {
+        s->state |= EVL__STREAM_INPUT_ERR;
+        if (s->px != NULL)
+            evl__stream_px_abort(s);   /* the reads only */
+        if (evl__stream_update_interest(s) == 0) {
+            struct guard g;
+            guard_enter(s, &g);
+            if (s->cb.on_error != NULL)
+                s->cb.on_error(s, err);
+            return guard_leave(s, &g);
+        }
+        s->state &= ~EVL__STREAM_INPUT_ERR;   /* the queue cannot drain */
+    }
+    return stop_failed(s, err);
 }
 
 /* ------------------------------------------------------------ syscalls */
@@ -231,25 +268,68 @@ static ssize_t write_iov(evl_stream *s, const struct iovec *iov, int iovcnt)
     }
 }
 
-/* One read() into the tail of rbuf, never past rmax.  Returns the bytes
- * read, 0 at EOF (and sets the EOF state), -EAGAIN, -EMSGSIZE (rbuf at
- * rmax), -ENOMEM, or -errno. */
-ssize_t evl__stream_read_once(evl_stream *s)
+/* The read buffer's memory.  An idle connection (nothing buffered, the
+ * last read short) is the common case of a server with many clients,
+ * and a read_size buffer each made 2,000 idle ones cost 140 MB.  So an
+ * empty rbuf is not grown for a read: it reads into the memory it has,
+ * or into a small first allocation; a read that fills its request marks
+ * the stream BULK, and the reads after it ask for read_size.  When a
+ * stream goes idle again with a big buffer, the buffer is given back
+ * (evl__stream_rbuf_trim: the reactor at the end of a readiness event,
+ * the proactor before it puts the next read in flight).  Only reads the
+ * loop makes (idle_small) do this: a read the caller asks for
+ * (evl_stream_fill, which the PerlIO layer's fill is) always asks for
+ * read_size, as :perlio reads its buffer size. */
+size_t evl__stream_read_want(const evl_stream *s, int idle_small)
 {
     size_t len = evl_buf_len(&s->rbuf);
     size_t want = s->read_size;
+    if (idle_small && len == 0 && !(s->state & EVL__STREAM_BULK)) {
+        size_t have = evl_buf_space(&s->rbuf);
+        size_t small = have > EVL__STREAM_READ_SMALL ? have : EVL__STREAM_READ_SMALL;
+        if (want > small)
+            want = small;
+    }
     if (s->rmax != 0) {
         if (len >= s->rmax)
-            return -EMSGSIZE;
+            return 0;
         if (want > s->rmax - len)
             want = s->rmax - len;
     }
-    char *p = evl_buf_reserve(&s->rbuf, want);
+    return want;
+}
+
+void evl__stream_read_done(evl_stream *s, size_t want, ssize_t n)
+{
+    if (n > 0 && (size_t)n == want)
+        s->state |= EVL__STREAM_BULK;
+    else if (n >= 0 || n == -EAGAIN)
+        s->state &= ~EVL__STREAM_BULK;   /* the kernel had no more */
+}
+
+void evl__stream_rbuf_trim(evl_stream *s)
+{
+    if (evl_buf_len(&s->rbuf) == 0 && !(s->state & EVL__STREAM_BULK) &&
+        s->rbuf.cap > EVL__STREAM_READ_SMALL)
+        evl_buf_free(&s->rbuf);
+}
+
+/* One read() into the tail of rbuf, never past rmax.  Returns the bytes
+ * read, 0 at EOF (and sets the EOF state), -EAGAIN, -EMSGSIZE (rbuf at
+ * rmax), -ENOMEM, or -errno. */
+ssize_t evl__stream_read_once(evl_stream *s, int idle_small)
+{
+    size_t want = evl__stream_read_want(s, idle_small);
+    if (want == 0)
+        return -EMSGSIZE;
+    char *p = idle_small ? evl__buf_reserve_exact(&s->rbuf, want)
+                         : evl_buf_reserve(&s->rbuf, want);
     if (p == NULL)
         return -ENOMEM;
     for (;;) {
         ssize_t n = (s->flags & EVL_STREAM_SOCKET) ? recv(s->fd, p, want, 0)
                                                     : read(s->fd, p, want);
+        evl__stream_read_done(s, want, n >= 0 ? n : -errno);   /* EAGAIN == EWOULDBLOCK */
         if (n > 0) {
             evl_buf_commit(&s->rbuf, (size_t)n);
             return n;
@@ -383,10 +463,9 @@ static void on_readable(evl_watcher *w, unsigned revents)
         return;
     }
     for (int round = 0; round < READ_ROUNDS && want_read(s); round++) {
-        size_t asked = s->read_size;
-        ssize_t n = evl__stream_read_once(s);
+        ssize_t n = evl__stream_read_once(s, 1);
         if (n == -EAGAIN)
-            return;
+            break;
         if (n < 0) {
             evl__stream_fail(s, (int)n);
             return;
@@ -402,9 +481,11 @@ static void on_readable(evl_watcher *w, unsigned revents)
         if (!evl__stream_deliver(s, n > 0) || n == 0)
             return;
         /* A short read means the kernel had no more; skip the EAGAIN. */
-        if ((size_t)n < asked)
-            return;
+        if (!(s->state & EVL__STREAM_BULK))
+            break;
     }
+    /* Idle until the next event: the buffer goes if it is empty. */
+    evl__stream_rbuf_trim(s);
 }
 
 /* ------------------------------------------------------------ writing */
@@ -445,7 +526,7 @@ int evl__stream_written(evl_stream *s, size_t before)
         }
     }
     /* A callback may have queued more; drain means empty now. */
-    if (left == 0 && evl_stream_queued(s) == 0 && s->err == 0) {
+    if (left == 0 && evl_stream_queued(s) == 0 && queue_flows(s)) {
         if (s->cb.on_drain != NULL) {
             s->cb.on_drain(s);
             if (!g.alive)
@@ -488,7 +569,7 @@ static ssize_t flush_now(evl_stream *s)
     }
     if (!evl__stream_written(s, before))
         return left;
-    return s->err != 0 ? s->err : (ssize_t)evl_buf_len(&s->wbuf);
+    return !queue_flows(s) ? s->err : (ssize_t)evl_buf_len(&s->wbuf);
 }
 
 /* The watcher's write callback. */
@@ -683,7 +764,7 @@ static int join_loop(evl_stream *s, evl_loop *loop, const struct stat *st)
     /* A proactor starts reading, and a write of the queue, on the loop's
      * next iteration, as after init. */
     if (rc == 0 && s->px != NULL &&
-        (want_read(s) || (evl_buf_len(&s->wbuf) > 0 && !watcher_writes(s) && s->err == 0)))
+        (want_read(s) || (evl_buf_len(&s->wbuf) > 0 && !watcher_writes(s) && queue_flows(s))))
         rc = evl__stream_px_start(s);
     if (rc < 0) {
         evl_watcher_stop(&s->w);
@@ -890,7 +971,7 @@ static int check_flushable(const evl_stream *s)
 {
     if (s == NULL)
         return -EINVAL;
-    if (s->err != 0)
+    if (!queue_flows(s))
         return s->err;
     return s->fd < 0 ? -EBADF : 0;
 }
@@ -965,7 +1046,7 @@ ssize_t evl_stream_fill(evl_stream *s)
         return -EBADF;
     if (s->px != NULL)
         return evl__stream_px_fill(s);
-    ssize_t n = evl__stream_read_once(s);
+    ssize_t n = evl__stream_read_once(s, 0);
     /* A full buffer or a failed allocation is the caller's to resolve
      * (consume, then retry); neither breaks the stream. */
     if (n >= 0 || n == -EAGAIN || n == -EMSGSIZE || n == -ENOMEM)
@@ -977,6 +1058,16 @@ ssize_t evl_stream_fill(evl_stream *s)
 evl_buf *evl_stream_rbuf(evl_stream *s)
 {
     return s != NULL ? &s->rbuf : NULL;
+}
+
+size_t evl_stream_rbuf_capacity(const evl_stream *s)
+{
+    if (s == NULL)
+        return 0;
+    /* A read in flight hides its slice (stream-proactor.c). */
+    if (s->px != NULL && evl__stream_px_rbuf_pinned(s))
+        return s->px->rd_cap;
+    return s->rbuf.cap;
 }
 
 int evl_stream_close(evl_stream *s)
@@ -992,7 +1083,7 @@ int evl_stream_close(evl_stream *s)
     if (s->px != NULL)
         evl__stream_px_read_stop(s);
 
-    if (s->err == 0 && evl_stream_queued(s) > 0) {
+    if (queue_flows(s) && evl_stream_queued(s) > 0) {
         if (s->loop != NULL) {
             /* Reading off, writing on; the write that empties the queue
              * finishes the close. */
@@ -1031,6 +1122,8 @@ int evl_stream_abort(evl_stream *s)
     if (s->state & EVL__STREAM_CLOSED)
         return -EBADF;
     s->state |= EVL__STREAM_CLOSING;
+    /* Nothing drains any more, so a write in flight is cancelled. */
+    s->state &= ~EVL__STREAM_INPUT_ERR;
     if (s->px != NULL)
         evl__stream_px_read_stop(s);
     evl_buf_consume(&s->wbuf, evl_buf_len(&s->wbuf));

@@ -1297,7 +1297,7 @@ int evl_perlio_attach(pTHX_ PerlIO *f, evl_loop *loop)
     return evl__pio_attach(aTHX_ f, loop, NULL);
 }
 
-int evl__pio_bind(pTHX_ PerlIO *f, evl_loop *loop, SV *keep,
+int evl__pio_bind(pTHX_ PerlIO *f, evl_loop *loop,
                   const struct evl_stream_callbacks *cb, void *data,
                   void (*gone)(void *data), evl_stream **out)
 {
@@ -1314,9 +1314,13 @@ int evl__pio_bind(pTHX_ PerlIO *f, evl_loop *loop, SV *keep,
     /* A regular file is never on a reactor (see evl__pio_attach). */
     if (sh->regular && evl_loop_model(loop) != EVL_PROACTOR)
         return -EPERM;
-    int rc = evl__pio_attach(aTHX_ f, loop, keep);
+    int rc = evl__pio_attach(aTHX_ f, loop, NULL);
     if (rc < 0)
         return rc;
+    /* The driver answers for the loop's life while it is bound; a keep
+     * here would make a cycle (the driver holds the handle) and keep a
+     * loop nobody can reach alive for ever. */
+    drop_keep(aTHX_ sh);
     sh->s.cb = *cb;
     sh->s.data = data;
     sh->bound = 1;
@@ -1345,6 +1349,44 @@ void evl__pio_unbind(pTHX_ evl_stream *s, int discard)
             s->err = -ECANCELED;
         evl_stream_abort(s);
     }
+}
+
+void evl__pio_keep(pTHX_ evl_stream *s, SV *keep)
+{
+    evl_pio_shared *sh = (evl_pio_shared *)(void *)s;
+    if (s == NULL || sh->bound || sh->loop == NULL)
+        return;
+    drop_keep(aTHX_ sh);
+    if (keep != NULL) {
+        sh->keep = SvREFCNT_inc_simple_NN(keep);
+        sh->keep_owner = (void *)aTHX;
+    }
+}
+
+void evl__pio_loop_gone(pTHX_ evl_stream *s)
+{
+    evl_pio_shared *sh = (evl_pio_shared *)(void *)s;
+    if (s == NULL || sh->bound || sh->loop == NULL)
+        return;
+    /* A proactor's ops in flight hold the stream on the loop until they
+     * complete (not at global destruction: no callback may run then).
+     * A write to a peer that does not read may never complete: an
+     * iteration that waited a second for nothing ends the wait. */
+    int rc = evl_stream_set_loop(s, NULL);
+    while (rc == -EBUSY && PL_phase != PERL_PHASE_DESTRUCT &&
+           evl_loop_pending_ops(sh->loop) > 0 && evl_loop_run_once(sh->loop, 1000000000LL) > 0)
+        rc = evl_stream_set_loop(s, NULL);
+    if (rc < 0 && s->loop != NULL) {
+        /* Still on the loop: start over without one.  Buffered bytes go,
+         * and what the kernel still holds is reaped by the loop's free. */
+        void *data = s->data;
+        evl_stream_free(s);
+        s->data = data;
+        if (evl_stream_init(s, NULL, sh->fd, EVL_STREAM_NOCLOSE, NULL) < 0)
+            s->fd = -1;
+    }
+    sh->loop = NULL;
+    drop_keep(aTHX_ sh);
 }
 
 int evl__pio_busy(const evl_stream *s)

@@ -585,7 +585,8 @@ START_TEST(test_strerror_names_each_error)
     ck_assert_str_eq(why_after(EVL_FRAMER_NETSTRING, 0, 0, S("1:a,12"), 1), "invalid netstring length");
     ck_assert_str_eq(why_after(EVL_FRAMER_LINE, 0, 3, S("abcd\n"), 0), "line too long");
     ck_assert_str_eq(why_after(EVL_FRAMER_U32BE, 0, 2, S("\0\0\0\3"), 0), "frame too large");
-    ck_assert_str_eq(why_after(EVL_FRAMER_U32BE, 0, 0, S("\0\0"), 1), "malformed frame");
+    ck_assert_str_eq(why_after(EVL_FRAMER_U32BE, 0, 0, S("\0\0"), 1), "truncated frame");
+    ck_assert_str_eq(why_after(EVL_FRAMER_U32BE, 0, 0, S("\0\0\0\5ab"), 1), "truncated frame");
 
     /* Reset forgets the words with the error; NULL framer: NULL. */
     ck_assert_int_eq(evl_framer_init(&fr, EVL_FRAMER_NETSTRING, 0, 0, NULL, 0), 0);

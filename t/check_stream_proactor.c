@@ -1513,11 +1513,241 @@ START_TEST(test_px_set_loop_between_reactor_and_proactor)
 }
 END_TEST
 
+/* ------------------------------------------------------------ all three engines */
+
+/* Tests added with add_engines run with _i 0 (io_uring), 1 (fake) and 2
+ * (the reactor): the engine must not change the bytes. */
+static evl_loop *new_engine_loop(int engine)
+{
+    if (engine < 2)
+        return new_loop(engine);
+    evl_loop *loop;
+    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    return loop;
+}
+
+/* Whether engine is one this run covers (the reactor always is). */
+static int engine_runs(int engine)
+{
+    return engine == 2 || (engine >= first_backend && engine < end_backend);
+}
+
+/* on_message answers each frame with an empty frame; on_error closes. */
+static void on_message_echo(evl_stream *s, const char *msg, size_t len)
+{
+    on_message(s, msg, len);
+    ck_assert_rc(evl_stream_write_message(s, "", 0));
+}
+
+static void on_error_close(evl_stream *s, int err)
+{
+    on_error(s, err);
+    /* New writes are refused; the close waits for the earlier ones
+     * (1), or closes at once if they are out already (the error). */
+    ck_assert_int_eq(evl_stream_write_message(s, "", 0), err);
+    int rc = evl_stream_close(s);
+    ck_assert(rc == 1 || rc == err);
+}
+
+/* Issue 17, defect 1: two empty u32be frames and one over max_len, in
+ * one write or cut anywhere: both replies reach the peer, then EOF (the
+ * reactor sent 8 bytes, io_uring 4 and the fake backend none). */
+START_TEST(test_engines_replies_before_a_framing_error_are_flushed)
+{
+    if (!engine_runs(_i))
+        return;
+    static const char in[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5 };
+    static const struct evl_stream_callbacks cbs = {
+        .on_message = on_message_echo, .on_eof = on_eof, .on_error = on_error_close,
+        .on_close = on_close,
+    };
+    /* cut 0: one write; else the bytes in two writes, cut after byte cut. */
+    for (size_t cut = 0; cut < sizeof(in); cut++) {
+        evl_loop *loop = new_engine_loop(_i);
+        int sv[2];
+        make_socketpair(sv);
+        struct rec r = { 0 };
+        evl_stream s = { .data = &r };
+        evl_framer fr;
+        ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_U32BE, 0, 4, NULL, 0));
+        ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &cbs));
+        ck_assert_rc(evl_stream_set_framer(&s, &fr));
+        if (cut > 0) {
+            write_all(sv[1], in, cut);
+            while (r.n_msg < (int)(cut / 4))
+                ck_assert_int_ge(evl_loop_run_once(loop, 5000000000LL), 0);
+            spin(loop);
+        }
+        write_all(sv[1], in + cut, sizeof(in) - cut);
+        run_until(loop, &r.n_close, 1);
+        ck_assert_str_eq(r.log, "mmec");
+        ck_assert_int_eq(r.err, -EMSGSIZE);
+        ck_assert_int_eq(evl_stream_error(&s), -EMSGSIZE);
+        char out[16];
+        size_t got = 0;
+        ssize_t n;
+        while ((n = read(sv[1], out + got, sizeof(out) - got)) > 0)
+            got += (size_t)n;
+        ck_assert_int_eq(n, 0);   /* EOF: the fd was closed after the replies */
+        ck_assert_uint_eq(got, 8);
+        ck_assert(memcmp(out, in, 8) == 0);
+        evl_stream_free(&s);
+        close(sv[1]);
+        bytes_free(&r.data);
+        loop_done(loop);
+    }
+}
+END_TEST
+
+/* The same without a close: the replies still go out. */
+START_TEST(test_engines_replies_drain_after_a_framing_error_without_close)
+{
+    if (!engine_runs(_i))
+        return;
+    static const char in[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5 };
+    static const struct evl_stream_callbacks cbs = {
+        .on_message = on_message_echo, .on_eof = on_eof, .on_error = on_error,
+        .on_drain = on_drain, .on_close = on_close,
+    };
+    evl_loop *loop = new_engine_loop(_i);
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_U32BE, 0, 4, NULL, 0));
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &cbs));
+    ck_assert_rc(evl_stream_set_framer(&s, &fr));
+    write_all(sv[1], in, sizeof(in));
+    run_until(loop, &r.n_drain, 1);
+    ck_assert_str_eq(r.log, "mmed");
+    ck_assert_uint_eq(evl_stream_queued(&s), 0);
+    char out[16];
+    ck_assert_int_eq(read(sv[1], out, sizeof(out)), 8);
+    /* Nothing more is read or reported. */
+    write_all(sv[1], "\0\0\0\0", 4);
+    spin(loop);
+    ck_assert_int_eq(r.n_msg, 2);
+    ck_assert_int_eq(r.n_err, 1);
+    ck_assert_int_eq(evl_stream_close(&s), -EMSGSIZE);
+    ck_assert_int_eq(r.n_close, 1);
+    evl_stream_free(&s);
+    close(sv[1]);
+    bytes_free(&r.data);
+    loop_done(loop);
+}
+END_TEST
+
+static void on_message_big(evl_stream *s, const char *msg, size_t len)
+{
+    static char big[1 << 20];
+    on_message(s, msg, len);
+    ck_assert_rc(evl_stream_write(s, big, sizeof(big)));
+}
+
+/* A write error while the queue drains behind a framing error ends the
+ * drain, and on_error says so (whoever waits for on_drain would wait
+ * forever); evl_stream_error keeps the first error. */
+START_TEST(test_engines_write_error_during_drain_after_framing_error_is_reported)
+{
+    if (!engine_runs(_i))
+        return;
+    static const char in[8] = { 0, 0, 0, 0, 0, 0, 0, 5 };
+    static const struct evl_stream_callbacks cbs = {
+        .on_message = on_message_big, .on_error = on_error, .on_drain = on_drain,
+        .on_close = on_close,
+    };
+    evl_loop *loop = new_engine_loop(_i);
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_U32BE, 0, 4, NULL, 0));
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &cbs));
+    ck_assert_rc(evl_stream_set_framer(&s, &fr));
+    write_all(sv[1], in, sizeof(in));
+    run_until(loop, &r.n_err, 1);
+    ck_assert_int_eq(r.err, -EMSGSIZE);
+    spin(loop);
+    ck_assert_uint_gt(evl_stream_queued(&s), 0);
+    close(sv[1]);
+    run_until(loop, &r.n_err, 2);
+    ck_assert_msg(r.err == -EPIPE || r.err == -ECONNRESET, "err %d", r.err);
+    ck_assert_int_eq(evl_stream_error(&s), -EMSGSIZE);
+    ck_assert_int_eq(r.n_drain, 0);
+    spin(loop);
+    ck_assert_int_eq(r.n_err, 2);
+    ck_assert_int_eq(evl_stream_close(&s), -EMSGSIZE);
+    ck_assert_int_eq(r.n_close, 1);
+    evl_stream_free(&s);
+    bytes_free(&r.data);
+    loop_done(loop);
+}
+END_TEST
+
+/* Issue 17, defect 6: an idle stream holds no read_size buffer (it held
+ * 64 KiB each): before any data, after a few bytes were delivered, and
+ * after a burst of several buffers' worth was drained. */
+START_TEST(test_engines_idle_stream_gives_its_read_buffer_back)
+{
+    if (!engine_runs(_i))
+        return;
+    const size_t small = 512;
+    evl_loop *loop = new_engine_loop(_i);
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_LINE, 0, 0, NULL, 0));
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &msg_cbs));
+    ck_assert_rc(evl_stream_set_framer(&s, &fr));
+    spin(loop);
+    ck_assert_uint_le(evl_stream_rbuf_capacity(&s), small);
+
+    write_all(sv[1], "hello\n", 6);
+    run_until(loop, &r.n_msg, 1);
+    spin(loop);
+    ck_assert_uint_le(evl_stream_rbuf_capacity(&s), small);
+
+    /* A burst: 8 x 32 KiB of 64-byte lines, each written while the loop
+     * reads, so reads fill read_size buffers. */
+    char chunk[32 * 1024];
+    for (size_t i = 0; i < sizeof(chunk); i++)
+        chunk[i] = (i % 64 == 63) ? '\n' : (char)('a' + i % 26);
+    int want = 1;
+    for (int k = 0; k < 8; k++) {
+        write_all(sv[1], chunk, sizeof(chunk));
+        want += (int)(sizeof(chunk) / 64);
+        run_until(loop, &r.n_msg, want);
+    }
+    spin(loop);
+    ck_assert_uint_eq(evl_buf_len(evl_stream_rbuf(&s)), 0);
+    ck_assert_uint_le(evl_stream_rbuf_capacity(&s), small);
+
+    /* And the next bytes still arrive, whole. */
+    write_all(sv[1], "again\n", 6);
+    run_until(loop, &r.n_msg, want + 1);
+    ck_assert(r.data.len >= 6 && memcmp(r.data.p + r.data.len - 6, "again|", 6) == 0);
+    evl_stream_free(&s);
+    close(sv[0]);
+    close(sv[1]);
+    bytes_free(&r.data);
+    loop_done(loop);
+}
+END_TEST
+
 /* ------------------------------------------------------------ suite */
 
 static void add(TCase *tc, const TTest *t)
 {
     tcase_add_loop_test(tc, t, first_backend, end_backend);
+}
+
+static void add_engines(TCase *tc, const TTest *t)
+{
+    tcase_add_loop_test(tc, t, 0, 3);
 }
 
 static Suite *stream_proactor_suite(void)
@@ -1596,6 +1826,10 @@ static Suite *stream_proactor_suite(void)
     tc = tcase_create("differential");
     add(tc, test_px_file_bytes_identical_to_reactor_engine);
     add(tc, test_px_streamed_frames_identical_to_reactor_engine);
+    add_engines(tc, test_engines_replies_before_a_framing_error_are_flushed);
+    add_engines(tc, test_engines_replies_drain_after_a_framing_error_without_close);
+    add_engines(tc, test_engines_write_error_during_drain_after_framing_error_is_reported);
+    add_engines(tc, test_engines_idle_stream_gives_its_read_buffer_back);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -167,6 +167,25 @@ sub dead_port {
     for (1 .. 50) { eval { $loop->run_once(0.05); 1 } or do { $err = $@; last } }
     is($err, "escaped\n", 'without on_error the exception propagates');
     $d->cancel;
+
+    # Issue 17: three clients queued, on_accept dies on the first, no
+    # on_error.  The edge-triggered batch still takes all three (no 4th
+    # client needed to raise a new edge), then the exception propagates.
+    my @got;
+    my $e = Linux::Event::Listen->new(loop => $loop, host => '127.0.0.1', port => 0,
+        on_accept => sub ($lp, $fh, $peer, $li) { push @got, $fh; die "first\n" if @got == 1 });
+    ok($e->{edge}, 'edge-triggered by default');
+    # Blocking connects: each is in the accept queue when connect returns.
+    my @c3 = map { IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $e->sockport)
+        or die "connect: $!" } 1 .. 3;
+    my @errs3;
+    my $t0 = time;
+    while (@got < 3 && time - $t0 < 3) {
+        eval { $loop->run_once(0.05); 1 } or push @errs3, $@;
+    }
+    is(scalar @got, 3, 'all 3 accepted although on_accept died on the first');
+    is_deeply(\@errs3, ["first\n"], 'the exception propagated once');
+    $e->cancel;
 }
 
 # ---------------------------------------------------------------- unix sockets, wrapped fh

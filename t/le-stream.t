@@ -189,6 +189,23 @@ sub readn ($fh, $n, $secs = 5) {
     my $b2 = readn($h, 4 + 3 + 4 + 4 + 2);
     is($b2, pack('N', 3) . 'ABC' . pack('N', 0) . pack('N', 2) . 'XY', 'u32be encode');
     $v->close;
+
+    # A frame cut off by EOF is truncated, not over max_inbuf (issue 17).
+    for my $max_frame (undef, 100) {
+        require Linux::Event::Stream::Codec::U32BE;
+        my ($i, $j) = pair();
+        my @m3;
+        my $w = Linux::Event::Stream->new(loop => $loop, fh => $i,
+            codec => Linux::Event::Stream::Codec::U32BE->new(
+                defined $max_frame ? (max_frame => $max_frame) : ()),
+            on_message => sub ($s, $m, $d) { push @m3, $m });
+        syswrite($j, pack('N', 1) . 'a' . "\0\0\0\x05ab");
+        close $j;
+        run_until($loop, sub { $w->is_closed });
+        is_deeply(\@m3, ['a'], 'u32be: the whole frame before the cut one');
+        is($w->last_error, 'codec:truncated frame',
+            'u32be frame cut off by EOF: truncated (max_frame ' . ($max_frame // 'undef') . ')');
+    }
 }
 
 # -- a codec in Perl, with the seed's calling convention

@@ -410,6 +410,8 @@ static int px_mg_free(pTHX_ SV *sv, MAGIC *mg)
 	PERL_UNUSED_ARG(sv);
 	if (p == NULL)
 		return 0;
+	/* Streams leave the loop first (a proactor's may need it to settle). */
+	evlxs_engine_deps_gone(aTHX_ &p->base);
 	mg->mg_ptr = NULL;
 	evlxs_subs_free(aTHX_ &p->base);
 	if (p->base.loop)

@@ -475,6 +475,7 @@ static int rx_engine_free(pTHX_ SV *sv, MAGIC *mg)
 	PERL_UNUSED_ARG(sv);
 	if (!eng)
 		return 0;	/* a thread's inert copy */
+	evlxs_engine_deps_gone(aTHX_ &eng->base);
 	while (eng->watchers)
 		rx_watcher_cancel(aTHX_ eng->watchers);
 	rx_timers_free(aTHX_ eng);

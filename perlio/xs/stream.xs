@@ -23,7 +23,12 @@
  * Lifetime: while open, the stream holds itself (self_strong), so a
  * Stream nobody stored keeps serving, as in the seed; the close sequence
  * drops that reference after on_close, which breaks the cycle the seed
- * leaked. */
+ * leaked.  The loop is held weakly (engine), and the layer keeps no
+ * reference on it while bound: an open Stream reachable from nothing
+ * but itself must not keep its loop alive, or dropping both would leak
+ * the loop's fds and the Stream for ever.  Instead the Stream is one of
+ * the engine's dependants (dep): when the loop goes, the Stream closes
+ * without callbacks (stream_loop_gone) and lets go of itself. */
 #define PERL_NO_GET_CONTEXT
 #include "xs-internal.h"
 #include "perliol.h"
@@ -44,6 +49,7 @@ enum {
 	ST_BLOCKED = 0x08,
 	ST_CLOSE_CALLED = 0x10,	/* on_close ran (or is running) */
 	ST_IN_INIT = 0x20,
+	ST_FAILED = 0x40,	/* on_error ran (or is running) */
 };
 
 /* Work deferred to the zero timer (see the top). */
@@ -56,14 +62,15 @@ enum {
 enum codec_mode { CODEC_RAW, CODEC_C, CODEC_PERL };
 
 struct evlxs_stream {
+	struct evlxs_dep dep;	/* on eng's list while self_strong is held */
 	evl_stream *s;		/* the layer's, while bound; else NULL */
 	evl_framer fr;
 	evl_timer defer;
 	unsigned pending;	/* PEND_* */
 	int pend_code;
 	SV *pend_msg;
-	struct evlxs_engine *eng;
-	SV *engine;		/* RV to the engine hash: keeps the loop alive */
+	struct evlxs_engine *eng;	/* NULL once the loop went */
+	SV *engine;		/* weak RV to the loop object (see the top) */
 	SV *self;		/* weak RV to the Perl object, for callbacks */
 	SV *self_strong;	/* strong RV while open (see above) */
 	SV *fh;
@@ -133,8 +140,9 @@ static void call_cb(pTHX_ struct evlxs_stream *x, SV *cb, SV *a1, int with_a1)
 #define UNHOLD(hold) do { if (hold) SvREFCNT_dec(hold); } while (0)
 
 /* The close sequence: closed, stop the C stream, close the fh if asked,
- * on_close once, then let go of ourselves. */
-static void finish_close(pTHX_ struct evlxs_stream *x)
+ * on_close once, then let go of ourselves.  loop_gone: the loop is being
+ * freed (stream_loop_gone): the handle leaves it, and no callback runs. */
+static void close_stream(pTHX_ struct evlxs_stream *x, int loop_gone)
 {
 	SV *hold;
 	evl_stream *s = x->s;
@@ -148,29 +156,68 @@ static void finish_close(pTHX_ struct evlxs_stream *x)
 		evl_timer_stop(&x->defer);
 	/* The handle gets its stream back.  When the handle closes next,
 	 * what is queued goes (close drops it), or the close would wait
-	 * for a peer that may never read; else the layer writes it. */
+	 * for a peer that may never read; else the layer writes it, on the
+	 * loop, which the handle then keeps alive (unless it is going). */
 	x->s = NULL;
-	if (s)
+	if (s) {
 		evl__pio_unbind(aTHX_ s, x->close_fh);
+		if (!x->close_fh && loop_gone)
+			evl__pio_loop_gone(aTHX_ s);
+		else if (!x->close_fh && x->engine && SvROK(x->engine))
+			evl__pio_keep(aTHX_ s, SvRV(x->engine));
+	}
 	if (x->close_fh && x->fh) {
 		IO *io = sv_2io(x->fh);
 		if (io && IoIFP(io))
 			do_close((GV *)SvRV(x->fh), FALSE);
 	}
+	if (x->self_strong && x->eng && !loop_gone)
+		evlxs_dep_remove(x->eng, &x->dep);
 	hold = x->self_strong;	/* keeps x alive through on_close */
 	x->self_strong = NULL;
-	if (x->on_close)
+	if (x->on_close && !loop_gone)
 		call_cb(aTHX_ x, x->on_close, NULL, 0);
 	if (hold)
 		SvREFCNT_dec(hold);
 }
 
+static void finish_close(pTHX_ struct evlxs_stream *x)
+{
+	close_stream(aTHX_ x, 0);
+}
+
+/* The engine is being freed (evlxs_engine_deps_gone, which unlinked
+ * dep): an open Stream closes without callbacks, its handle leaves the
+ * loop, and the Stream lets go of itself. */
+static void stream_loop_gone(pTHX_ struct evlxs_dep *d)
+{
+	struct evlxs_stream *x = (struct evlxs_stream *)((char *)d -
+		offsetof(struct evlxs_stream, dep));
+
+	x->eng = NULL;			/* nothing calls back any more */
+	close_stream(aTHX_ x, 1);	/* may free x */
+}
+
+/* An error: on_error once, then the close.  err 0 is a codec or buffer
+ * error, bad input that does not make the output wrong: what was written
+ * before it (the replies to the messages before the bad one) still goes
+ * out, and the close waits for the queue (cb_drain), as
+ * close_after_drain does.  An I/O error closes at once. */
 static void fail(pTHX_ struct evlxs_stream *x, int err, SV *msg)
 {
-	if (x->state & ST_CLOSED)
+	if (x->state & ST_CLOSED) {
+		SvREFCNT_dec(msg);
 		return;
+	}
+	if (x->state & ST_FAILED) {
+		/* The drain after a codec error failed: reported already. */
+		SvREFCNT_dec(msg);
+		x->state |= ST_CLOSED;
+		finish_close(aTHX_ x);
+		return;
+	}
 	set_error(aTHX_ x, msg);
-	x->state |= ST_CLOSED;
+	x->state |= ST_FAILED | (err == 0 ? ST_CLOSING | ST_PAUSED : ST_CLOSED);
 	if (x->s)
 		evl_stream_read_stop(x->s);
 	if (x->on_error) {
@@ -179,6 +226,8 @@ static void fail(pTHX_ struct evlxs_stream *x, int err, SV *msg)
 		call_cb(aTHX_ x, x->on_error, e, 1);
 		SvREFCNT_dec(e);
 	}
+	if (!(x->state & ST_CLOSED) && x->s && evl_stream_queued(x->s) > 0)
+		return;	/* cb_drain (or an error while draining) finishes */
 	finish_close(aTHX_ x);
 }
 
@@ -422,10 +471,10 @@ static SV *framer_error_text(pTHX_ struct evlxs_stream *x, evl_stream *s, int er
 			return newSVpvf("codec:line too long (>%" IVdf " bytes)", x->max_line);
 		break;
 	case EVL_FRAMER_NETSTRING:
-		if (err == -EBADMSG)
-			return newSVpvf("codec:%s", evl_framer_strerror(&x->fr));
-		/* fall through */
 	case EVL_FRAMER_U32BE:
+		/* Malformed, or (u32be) cut off by EOF: the framer's words. */
+		if (err == -EBADMSG && evl_framer_strerror(&x->fr))
+			return newSVpvf("codec:%s", evl_framer_strerror(&x->fr));
 		if (x->max_frame >= 0)
 			return newSVpvf("codec:frame too large (>%" IVdf " bytes)", x->max_frame);
 		break;
@@ -493,6 +542,8 @@ static const struct evl_stream_callbacks stream_cbs = {
 
 static void stream_release(pTHX_ struct evlxs_stream *x)
 {
+	if (x->self_strong && x->eng)	/* global destruction */
+		evlxs_dep_remove(x->eng, &x->dep);
 	x->state |= ST_CLOSED | ST_CLOSE_CALLED;
 	if (evl_timer_is_active(&x->defer))	/* the loop may be gone (global destruction) */
 		evl_timer_stop(&x->defer);
@@ -636,10 +687,11 @@ static void stream_bind(pTHX_ struct evlxs_stream *x, SV *loop, IO *io, HV *o)
 
 	evl_timer_init(x->eng->loop, &x->defer);
 	x->defer.data = x;
-	/* The layer keeps the loop object alive while its stream is on it
-	 * (write-behind outlives the Stream when close_fh is 0). */
-	rc = evl__pio_bind(aTHX_ IoIFP(io), x->eng->loop, SvROK(loop) ? SvRV(loop) : NULL,
-			   &stream_cbs, x, cb_gone, &x->s);
+	/* Bound, the layer keeps no reference on the loop (see the top);
+	 * close_stream gives it one back when write-behind outlives the
+	 * Stream (close_fh 0). */
+	PERL_UNUSED_ARG(loop);
+	rc = evl__pio_bind(aTHX_ IoIFP(io), x->eng->loop, &stream_cbs, x, cb_gone, &x->s);
 	if (rc < 0) {
 		x->s = NULL;
 		x->state |= ST_CLOSED | ST_CLOSE_CALLED;
@@ -661,6 +713,8 @@ static void stream_start(pTHX_ struct evlxs_stream *x, SV *self, int fd)
 	int fl, rc;
 
 	x->self_strong = newRV_inc(SvRV(self));
+	x->dep.gone = stream_loop_gone;
+	evlxs_dep_add(x->eng, &x->dep);
 	fl = fcntl(fd, F_GETFL);
 	x->write_only = fl >= 0 && (fl & O_ACCMODE) == O_WRONLY;
 	rc = x->write_only ? 0 : evl_stream_read_start(x->s);
@@ -690,8 +744,10 @@ _init(SV *self, SV *loop, SV *fh, HV *o)
 	stream_push_layer(aTHX_ io);
 	Newxz(x, 1, struct evlxs_stream);
 	x->eng = eng;
-	/* The facade or engine ref keeps the C loop alive. */
+	/* Weak: the loop owns its open Streams, not the other way round. */
 	x->engine = newSVsv(loop);
+	if (SvROK(x->engine))
+		sv_rvweaken(x->engine);
 	x->self = newRV_inc(SvRV(self));
 	sv_rvweaken(x->self);
 	x->fh = newSVsv(fh);

@@ -80,6 +80,37 @@ void evlxs_engine_attach(pTHX_ SV *hv, struct evlxs_engine *eng, MGVTBL *vtbl)
 	evlxs_magic_attach(aTHX_ hv, vtbl, eng);
 }
 
+void evlxs_dep_add(struct evlxs_engine *eng, struct evlxs_dep *d)
+{
+	d->prev = NULL;
+	d->next = eng->deps;
+	if (eng->deps)
+		eng->deps->prev = d;
+	eng->deps = d;
+}
+
+void evlxs_dep_remove(struct evlxs_engine *eng, struct evlxs_dep *d)
+{
+	if (d->prev)
+		d->prev->next = d->next;
+	else if (eng->deps == d)
+		eng->deps = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	d->next = d->prev = NULL;
+}
+
+void evlxs_engine_deps_gone(pTHX_ struct evlxs_engine *eng)
+{
+	/* gone() may free other dependants (closing a Stream frees its
+	 * handle, whose layer may run the loop): take them one at a time. */
+	while (eng->deps) {
+		struct evlxs_dep *d = eng->deps;
+		evlxs_dep_remove(eng, d);
+		d->gone(aTHX_ d);
+	}
+}
+
 void evlxs_call(pTHX_ struct evlxs_engine *eng, SV *cb, SV **args, int n)
 {
 	dSP;

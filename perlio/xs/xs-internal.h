@@ -57,6 +57,8 @@ static inline int evlxs_is_code(SV *sv)
  * thread's copy gets a NULL pointer (see above). */
 int evlxs_dup_inert(pTHX_ MAGIC *mg, CLONE_PARAMS *param);
 
+struct evlxs_dep;
+
 struct evlxs_engine {
 	evl_loop *loop;
 #ifdef MULTIPLICITY
@@ -64,7 +66,24 @@ struct evlxs_engine {
 #endif
 	SV *error;		/* first exception a callback threw, or NULL */
 	struct evlxs_subs *subs;	/* subscribe.xs: subscriptions, %SIG fallbacks */
+	struct evlxs_dep *deps;	/* told when the engine goes (open Streams) */
 };
+
+/* Something on a loop that holds the loop only weakly, so that dropping
+ * the last reference to the loop frees it (an open Stream holds itself,
+ * and a strong reference from it would keep an unreachable loop alive
+ * for ever).  The engine calls gone() before it frees its evl_loop,
+ * with d already unlinked; gone must not run Perl callbacks. */
+struct evlxs_dep {
+	struct evlxs_dep *next, *prev;
+	void (*gone)(pTHX_ struct evlxs_dep *d);
+};
+
+void evlxs_dep_add(struct evlxs_engine *eng, struct evlxs_dep *d);
+void evlxs_dep_remove(struct evlxs_engine *eng, struct evlxs_dep *d);
+/* The start of an engine's free: tells every dependant, while the
+ * evl_loop still exists. */
+void evlxs_engine_deps_gone(pTHX_ struct evlxs_engine *eng);
 
 /* The engines' magic vtables (reactor.xs, proactor.xs). */
 extern MGVTBL rx_engine_vtbl;

@@ -222,6 +222,12 @@ sub _accept_batch ($self) {
     local $self->{in_accept} = 1;
     my $n = 0;
     my $retry;    # seconds until the rest of the queue is tried
+
+    # on_accept's exception without on_error: raised once the batch is
+    # done, or an edge-triggered watcher would not fire again for the
+    # connections still queued.
+    my $died;
+
     while ($n < $self->{max}) {
         my $client;
         my $addr = accept($client, $lfh);
@@ -242,21 +248,29 @@ sub _accept_batch ($self) {
         my $ok   = eval { $self->{on_accept}->($self->{loop}, $client, $peer, $self); 1 };
         unless ($ok) {
             my $err = $@;
-            die $err unless $self->{on_error};
-            eval {
-                $self->{on_error}
-                    ->($self->{loop}, { op => 'on_accept', error => "$err", fatal => 0 }, $self);
-                1;
-            };
+            if ($self->{on_error}) {
+                eval {
+                    $self->{on_error}
+                        ->($self->{loop}, { op => 'on_accept', error => "$err", fatal => 0 },
+                        $self);
+                    1;
+                };
+            } else {
+                $died //= $err;
+            }
         }
         last if $self->{cancelled} || $self->{paused};
         $retry = 0 if $n == $self->{max};
     }
     if ($self->{cancelled}) {
         $self->_close_socket;
+        die $died if defined $died;
         return;
     }
-    return if $self->{paused};
+    if ($self->{paused}) {
+        die $died if defined $died;
+        return;
+    }
 
     # Edge-triggered: connections left in the queue raise no new edge.
     if (defined $retry && ($self->{edge} || $self->{oneshot})) {
@@ -272,6 +286,7 @@ sub _accept_batch ($self) {
         $self->{watcher}->disable_read;
         $self->{watcher}->enable_read;
     }
+    die $died if defined $died;
 }
 
 sub _close_socket ($self) {
@@ -378,7 +393,8 @@ Errors: C<on_error($loop, $err, $listen)> gets a hash with C<op>
 (C<setup>, C<accept>, C<on_accept>, C<watch>), C<error>, C<fatal> and, for
 system errors, C<errno>; EMFILE/ENFILE go to C<on_emfile> when given.  An
 C<on_accept> that dies is reported to C<on_error>; without C<on_error> the
-exception propagates out of C<< $loop->run >>.
+exception propagates out of C<< $loop->run >> once the accept batch is done
+(the first one, if several died), so no queued connection is left behind.
 
 =head1 METHODS
 

@@ -199,12 +199,15 @@ or C<codec:max_inbuf_exceeded:E<lt>NE<gt>>.
 =head1 DIFFERENCES FROM LINUX::EVENT 0.010
 
 Writes never raise SIGPIPE (an error C<io:32> instead); a closed stream
-releases itself and its handle (C<close_fh> defaults to 1, as Linux::Event 0.010's
-POD says); pausing or an error on a later frame loses no decoded message;
+releases itself and its handle (C<close_fh> defaults to 1, as Linux::Event
+0.010's POD says); an open stream holds its loop only weakly, so dropping
+the loop frees it and closes the stream (without C<on_close>); pausing or
+an error on a later frame loses no decoded message;
 C<max_inbuf> bounds the undecoded leftover; errors on the socket come from
 the kernel's errno (SO_ERROR), never a stale C<$!>; EOF closes after the
 queue has been written; C<close_after_drain> refuses new writes; at EOF an
-unterminated last line is delivered as a message.  After a framing error
+unterminated last line is delivered as a message; after a codec error what
+was written before it still goes out, then the stream closes.  After a framing error
 with C<< close_fh => 0 >> the handle keeps the error (prints fail with it).
 
 =head1 AUTHOR

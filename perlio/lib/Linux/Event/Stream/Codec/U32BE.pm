@@ -35,7 +35,8 @@ Linux::Event::Stream::Codec::U32BE - 4-byte big-endian length prefix framing
 
 Option C<max_frame> (bytes; a larger announced length is the error
 C<frame too large (E<gt>N bytes)> before the payload arrives).  In a Stream
-this runs as libevloop's C u32be framer.
+this runs as libevloop's C u32be framer; a frame cut off by end of file is
+the error C<truncated frame>.
 
 =head1 AUTHOR
 
