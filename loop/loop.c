@@ -445,6 +445,8 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
         ran += evl_loop_drain(loop);
     }
     ran += evl__timers_run(loop);
+    if (proactor)   /* what the timers completed (timeouts, timer ops) */
+        ran += evl_loop_drain(loop);
     /* Callbacks already ran this iteration (timers or completions): hand
      * control back instead of blocking, so a caller pumping run_once sees
      * their effects (libuv does the same with pending callbacks). */
@@ -503,12 +505,15 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
 
     loop->now_ns = evl_time_ns();
     int late = 0;
-    if (proactor) {   /* completions first, as above */
-        int done = evl_loop_drain(loop);
+    int done = 0;
+    if (proactor)   /* completions first, as above */
+        done = evl_loop_drain(loop);
+    late += evl__timers_run(loop);
+    if (proactor) {
+        done += evl_loop_drain(loop);
         late += done;
         n += ran + done;
     }
-    late += evl__timers_run(loop);
     /* Idle: nothing else happened in this iteration. */
     if (loop->nhooks[EVL_HOOK_IDLE] > 0 && n == 0 && ran == 0 && late == 0)
         evl__hooks_run(loop, EVL_HOOK_IDLE);
