@@ -273,6 +273,8 @@ int evl_watcher_start(evl_loop *loop, evl_watcher *w, int fd, unsigned flags)
     if (rc < 0) {
         sl->w = NULL;
         sl->gen++;
+        if (sl->kstate == EVL__KS_REG)
+            (void)mark_dirty(loop, fd);   /* the flush drops what is left */
         return rc;
     }
     w->loop = loop;
@@ -399,7 +401,11 @@ void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t ev)
         return;
     }
     evl_watcher *w = sl->w;
-    if (w == NULL || sl->touched == loop->batch)
+    if (w == NULL) {
+        (void)mark_dirty(loop, fd);   /* nobody wants it: the flush deletes it */
+        return;
+    }
+    if (sl->touched == loop->batch)
         return;   /* stale: stopped, replaced or reused since the wait */
 
     unsigned revents = 0;
