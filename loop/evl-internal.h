@@ -119,6 +119,7 @@ struct evl_loop {
     unsigned fork_gen;           /* evl__forks when the loop was made */
     int (*interrupt_cb)(evl_loop *loop, void *arg);
     void *interrupt_arg;
+    struct evl__resolver *resolver;   /* resolve.c: NULL until the first evl_resolve */
 
     atomic_int stop_requested;
     atomic_int polling;          /* 1 while blocked in (or about to enter) the wait */
@@ -195,6 +196,17 @@ EVL__HIDDEN void evl__timers_free(evl_loop *loop);
 /* signal.c */
 EVL__HIDDEN void evl__signal_dispatch(evl_loop *loop);
 EVL__HIDDEN void evl__signals_free(evl_loop *loop);
+
+/* resolve.c */
+/* Called by evl_loop_free: cancels every request (workers in getaddrinfo
+ * free theirs when they return) and lets the threads exit. */
+EVL__HIDDEN void evl__resolver_free(evl_loop *loop);
+/* Test hooks: every worker sleeps delay_ns before getaddrinfo (0: off; the
+ * environment variable EVL_RESOLVE_TEST_DELAY_MS does the same for
+ * requests started while this is 0), and the number of worker threads of
+ * all loops still alive in this process. */
+EVL__HIDDEN void evl__resolver_set_test_delay(uint64_t delay_ns);
+EVL__HIDDEN unsigned evl__resolver_live_threads(void);
 
 /* evl_fork_count's counter (loop.c), read directly on hot paths once a
  * loop exists (creating one registers the counting).  A loop whose

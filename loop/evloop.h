@@ -50,6 +50,8 @@ typedef struct evl_framer evl_framer;
 typedef struct evl_stream evl_stream;
 typedef struct evl_op evl_op;
 typedef struct evl_loop_options evl_loop_options;
+typedef struct evl_resolve_req evl_resolve_req;   /* opaque */
+struct addrinfo;                                    /* <netdb.h> */
 
 /* ------------------------------------------------------------ callbacks */
 
@@ -68,6 +70,9 @@ typedef void (*evl_wakeup_cb)(evl_wakeup *wk, uint64_t count);
 typedef void (*evl_pid_cb)(evl_pid *p, int status);
 /* A settled operation: op->res holds the result (see evl_op). */
 typedef void (*evl_op_cb)(evl_op *op);
+/* A finished name resolution: status 0 with res the getaddrinfo list, or a
+ * negative errno with res NULL (see evl_resolve). */
+typedef void (*evl_resolve_cb)(evl_resolve_req *req, int status, struct addrinfo *res);
 
 /* ------------------------------------------------------------ flags */
 
@@ -323,6 +328,64 @@ EVL_EXPORT int64_t evl_wakeup_drain(evl_wakeup *wk);
 EVL_EXPORT int evl_wakeup_fd(const evl_wakeup *wk);
 /* Stops watching and closes the fd.  Idempotent. */
 EVL_EXPORT void evl_wakeup_close(evl_wakeup *wk);
+
+/* ------------------------------------------------------------ resolve
+ *
+ * Name resolution off the loop thread: getaddrinfo runs in a small pool of
+ * worker threads owned by the loop (started on first use, at most
+ * evl_resolver_set_threads of them, each exiting after a few idle
+ * seconds), and the answer is handed back to the loop thread through an
+ * eventfd the loop watches, so a slow DNS server never stalls the loop.
+ * Works on both models (proactor loops watch the eventfd on their epoll
+ * half).  A request is opaque and allocated by the library; it is freed
+ * right after its callback returns, or, once cancelled, when its worker
+ * lets go of it.  A forked child's copy of a loop restarts the pool on its
+ * next resolver call (the parent's threads do not exist there); requests
+ * the parent had in flight are resolved again in the child.
+ */
+
+/* Starts resolving host and/or service (either may be NULL, not both;
+ * hints as getaddrinfo's, NULL for AF_UNSPEC and any socket type).  The
+ * callback runs on the loop thread, never inside this call, with status:
+ *   0             res: the addrinfo list, valid until the callback returns;
+ *   -ENOENT       the name does not exist (EAI_NONAME, EAI_NODATA), also
+ *                 at once for names under the reserved TLD ".invalid"
+ *                 (RFC 6761 section 6.4);
+ *   -ENAMETOOLONG host longer than EVL_RESOLVE_HOST_MAX bytes;
+ *   -EIO          any other getaddrinfo failure (EAI_AGAIN, EAI_FAIL,
+ *                 EAI_SERVICE, ...).
+ * evl_resolve_eai and evl_resolve_strerror tell the details inside the
+ * callback.  *out (may be NULL) receives the request for evl_resolve_cancel
+ * and is valid until the callback has returned.  Returns 0, or -EINVAL
+ * (loop or cb NULL, host and service both NULL), -ENOMEM, or -EAGAIN (no
+ * worker thread could be started). */
+#define EVL_RESOLVE_HOST_MAX 1024
+EVL_EXPORT int evl_resolve(evl_loop *loop, evl_resolve_req **out, const char *host,
+                           const char *service, const struct addrinfo *hints,
+                           evl_resolve_cb cb, void *data);
+/* Cancels a request whose callback has not run: the callback never runs,
+ * and the request's memory is freed now or, if a worker is inside
+ * getaddrinfo for it, when the worker returns.  Returns 1 if cancelled, 0
+ * if its callback is running (cancel from inside it is harmless), -EINVAL
+ * for NULL.  req must not be used after its callback has returned. */
+EVL_EXPORT int evl_resolve_cancel(evl_resolve_req *req);
+/* Inside the callback (or before it): the data given to evl_resolve; the
+ * EAI_* code of a failure (0 when getaddrinfo was not the one that
+ * failed); its text (gai_strerror's, or ours for the failures that are
+ * not getaddrinfo's), NULL on success. */
+EVL_EXPORT void *evl_resolve_data(const evl_resolve_req *req);
+EVL_EXPORT int evl_resolve_eai(const evl_resolve_req *req);
+EVL_EXPORT const char *evl_resolve_strerror(const evl_resolve_req *req);
+/* The symbolic name of an EAI_* code ("EAI_NONAME"), or NULL if unknown. */
+EVL_EXPORT const char *evl_resolve_eai_name(int eai);
+
+/* The most worker threads the loop's resolver runs at once, 1..64
+ * (default 4).  Lowering it lets surplus threads exit as they finish.
+ * Returns 0, or -EINVAL (loop NULL, n out of range), -ENOMEM. */
+#define EVL_RESOLVE_THREADS_MAX 64
+EVL_EXPORT int evl_resolver_set_threads(evl_loop *loop, unsigned n);
+/* Requests queued or being resolved, not yet called back or cancelled. */
+EVL_EXPORT size_t evl_resolver_pending(const evl_loop *loop);
 
 /* ------------------------------------------------------------ pid
  *

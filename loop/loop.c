@@ -120,6 +120,7 @@ void evl_loop_free(evl_loop *loop)
 {
     if (loop == NULL)
         return;
+    evl__resolver_free(loop);
     /* Forget every still-active watcher so a later evl_watcher_stop on
      * caller storage does not reach into freed memory. */
     for (size_t fd = 0; fd < loop->nslots; fd++) {
