@@ -87,6 +87,7 @@ struct evl__resolver {
     unsigned max_threads;
     unsigned nthreads;           /* workers alive */
     unsigned nidle;              /* workers waiting on cv */
+    size_t ncancelled;           /* on running but cancelled: not pending any more */
     unsigned refs;               /* the loop's (until it frees us) + one per worker */
     int closing;                 /* the loop is gone: workers free and exit */
     unsigned fork_gen;           /* evl__forks when made */
@@ -278,6 +279,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&r->mu);
         list_remove(&r->running, q);
         if (q->cancelled) {
+            r->ncancelled--;
             req_free(q);
             continue;
         }
@@ -375,7 +377,7 @@ static struct evl__resolver *resolver_forked(evl_loop *loop)
     for (size_t i = 0; i < 3; i++) {
         struct evl_resolve_req *q;
         while ((q = list_pop(lists[i])) != NULL) {
-            if (r == NULL || q->cancelled) {
+            if (r == NULL || q->cancelled) {   /* (only running ones are ever marked) */
                 req_free(q);
                 continue;
             }
@@ -570,6 +572,8 @@ int evl_resolve_cancel(evl_resolve_req *q)
         req_free(q);
         return 1;
     case REQ_RUNNING:
+        if (!q->cancelled)
+            r->ncancelled++;
         q->cancelled = 1;        /* the worker frees it */
         break;
     default:                     /* REQ_DELIVERING: its callback runs */
@@ -617,9 +621,9 @@ size_t evl_resolver_pending(const evl_loop *loop)
         return 0;
     struct evl__resolver *r = loop->resolver;
     if (r->fork_gen != evl_fork_count())
-        return r->queue.len + r->running.len + r->done.len;
+        return r->queue.len + r->running.len + r->done.len - r->ncancelled;
     pthread_mutex_lock(&r->mu);
-    size_t n = r->queue.len + r->running.len + r->done.len;
+    size_t n = r->queue.len + r->running.len + r->done.len - r->ncancelled;
     pthread_mutex_unlock(&r->mu);
     return n;
 }
@@ -650,8 +654,11 @@ void evl__resolver_free(evl_loop *loop)
         req_free(q);
     while ((q = list_pop(&r->done)) != NULL)
         req_free(q);
-    for (q = r->running.head; q != NULL; q = q->next)
+    for (q = r->running.head; q != NULL; q = q->next) {
+        if (!q->cancelled)
+            r->ncancelled++;
         q->cancelled = 1;
+    }
     close(r->efd);
     r->efd = -1;
     r->loop = NULL;

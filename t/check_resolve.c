@@ -201,6 +201,8 @@ START_TEST(test_resolve_cancel_before_completion_never_calls_back)
     ck_assert_rc(evl_resolve(loop, NULL, "127.0.0.1", NULL, NULL, on_answer, &a));
     ck_assert_int_eq(evl_resolve_cancel(queued), 1);
     ck_assert_int_eq(evl_resolve_cancel(running), 1);
+    /* Cancelled is not pending, even while its worker still sleeps. */
+    ck_assert_uint_eq(evl_resolver_pending(loop), 1);
     /* The one left is answered after the cancelled ones had their turn. */
     run_until(loop, &a.calls, 1);
     ck_assert_int_eq(a.status, 0);

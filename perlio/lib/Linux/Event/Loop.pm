@@ -38,6 +38,12 @@ sub new ($class, %args) {
 sub model ($self) { return $self->{model} }
 sub impl  ($self) { return $self->{impl} }
 
+# Non-blocking getaddrinfo: see Linux::Event::Resolver.
+sub resolve ($self, %args) {
+    require Linux::Event::Resolver;
+    return Linux::Event::Resolver::resolve($self, %args);
+}
+
 # Delegation: backend_name clock is_running run run_once stop, timer
 # backend sched signal waker pid watch unwatch cancel after at, read write
 # recv send accept connect shutdown close splice live_op_count
