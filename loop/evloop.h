@@ -554,35 +554,71 @@ EVL_EXPORT int evl_buf_prepend(evl_buf *b, const void *p, size_t n);
  * -EBADMSG.  After an error the framer stays in that error until reset.
  */
 enum evl_framer_kind {
-    EVL_FRAMER_LINE = 1,         /* delimiter-terminated */
+    EVL_FRAMER_LINE = 1,         /* delimiter-terminated; the tail at EOF is a frame */
     EVL_FRAMER_NETSTRING = 2,    /* "<len>:<payload>," */
-    EVL_FRAMER_U32BE = 3         /* 4-byte big-endian length, then payload */
+    EVL_FRAMER_U32BE = 3,        /* 4-byte big-endian length, then payload */
+    EVL_FRAMER_DELIMITER = 4,    /* records ended by 1..64 bytes; a tail at EOF is an error */
+    EVL_FRAMER_FIXED = 5,        /* records of record_len bytes */
+    EVL_FRAMER_LENGTH_PREFIX = 6,    /* 1/2/4/8-byte length (BE or LE), then payload */
+    EVL_FRAMER_VARINT = 7        /* unsigned LEB128 length, then payload */
 };
 
 enum evl_framer_flag {
-    EVL_FRAMER_STRIP_CR = 0x01,  /* line: drop one '\r' before the delimiter */
-    EVL_FRAMER_LEADING_ZEROS = 0x02  /* netstring: accept "01:a," */
+    EVL_FRAMER_STRIP_CR = 0x01,  /* line, delimiter: drop one '\r' before the delimiter */
+    EVL_FRAMER_LEADING_ZEROS = 0x02, /* netstring: accept "01:a," */
+    EVL_FRAMER_LITTLE_ENDIAN = 0x04  /* length_prefix: the length is little-endian */
 };
+
+#define EVL_FRAMER_DELIM_MAX 64  /* the delimiter kind's longest delimiter */
 
 struct evl_framer {
     int kind;
     unsigned flags;
     size_t max_len;              /* payload limit; 0 means the default (1 MiB) */
-    char delim[8];               /* line: delimiter bytes (default "\n") */
+    char delim[EVL_FRAMER_DELIM_MAX];    /* line, delimiter: bytes (default "\n") */
     size_t delim_len;
+    size_t record_len;           /* fixed: bytes per record */
+    unsigned prefix_len;         /* length_prefix: 1, 2, 4 or 8 */
+    int64_t adjust;              /* length_prefix: payload length = field + adjust */
     /* private */
     size_t scanned;              /* line: bytes already searched for delim */
     int error;                   /* sticky negative errno, 0 if none */
     const char *why;             /* error in words (evl_framer_strerror) */
 };
 
-/* Returns 0, or -EINVAL (unknown kind, delimiter empty or > 8 bytes,
- * flags not valid for kind).  delim may be NULL for "\n"; it is ignored
+/* Returns 0, or -EINVAL (unknown kind, delimiter empty or > 8 bytes
+ * (line) or > 64 (delimiter), flags not valid for kind; fixed and
+ * length_prefix need evl_framer_init_ex).  delim may be NULL for "\n"; it is ignored
  * by netstring and u32be.  max_len 0 is stored as the 1 MiB default.
  * Netstring lengths with leading zeros ("01:a,") are malformed. */
 EVL_EXPORT int evl_framer_init(evl_framer *fr, int kind, unsigned flags, size_t max_len,
                                const char *delim, size_t delim_len);
 EVL_EXPORT void evl_framer_reset(evl_framer *fr);
+
+/* Every kind's settings; zero what you do not use. */
+struct evl_framer_options {
+    int kind;                    /* EVL_FRAMER_* */
+    unsigned flags;              /* EVL_FRAMER_STRIP_CR / _LEADING_ZEROS / _LITTLE_ENDIAN */
+    size_t max_len;              /* payload limit; 0: 1 MiB */
+    const char *delim;           /* line (1..8 bytes, NULL: "\n"), delimiter (1..64) */
+    size_t delim_len;
+    size_t record_len;           /* fixed: 1..max_len */
+    unsigned prefix_len;         /* length_prefix: 1, 2, 4 or 8 */
+    int64_t adjust;              /* length_prefix: added to the field to give the
+                                  * payload length (e.g. -prefix_len when the field
+                                  * counts itself) */
+};
+/* As evl_framer_init for every kind.  Returns 0, or -EINVAL (unknown kind,
+ * flags not valid for it, a delimiter kind without a delimiter or with one
+ * too long, a fixed framer with record_len 0 or over max_len, a
+ * length_prefix width other than 1, 2, 4, 8).  Errors the new kinds
+ * report from next/finish: -EMSGSIZE (payload over max_len, checked as
+ * soon as the length is known), -EBADMSG "truncated record" (a delimiter,
+ * fixed, length_prefix or varint frame cut short by EOF), "invalid length"
+ * (length_prefix: field + adjust < 0), "invalid varint" (more than 10
+ * bytes, or over 64 bits).  encode: -EMSGSIZE also for a fixed record of
+ * another size and a length the prefix cannot carry. */
+EVL_EXPORT int evl_framer_init_ex(evl_framer *fr, const struct evl_framer_options *opt);
 
 /* Looks for the next frame at the start of data[0..len).  Returns 1 and
  * sets *payload_off / *payload_len (the payload, without delimiter, CR or
@@ -606,14 +642,16 @@ EVL_EXPORT int evl_framer_finish(evl_framer *fr, const char *data, size_t len,
  * "line too long", "frame too large" (-EMSGSIZE), "invalid netstring
  * length" (the digits or the ':' after them), "invalid netstring
  * terminator" (no ',' after the payload; also a frame cut short by EOF
- * once its ':' was seen), "malformed frame" (a u32be frame cut short). */
+ * once its ':' was seen), "malformed frame" (a u32be frame cut short),
+ * "truncated record", "invalid length", "invalid varint" (the newer
+ * kinds, see evl_framer_init_ex). */
 EVL_EXPORT const char *evl_framer_strerror(const evl_framer *fr);
 
 /* Encoding: the bytes to put before and after a payload of len bytes.
  * head must hold EVL_FRAMER_HEAD_MAX bytes, tail EVL_FRAMER_TAIL_MAX.
  * Returns 0, or -EMSGSIZE (len > max_len), -EINVAL. */
 #define EVL_FRAMER_HEAD_MAX 24
-#define EVL_FRAMER_TAIL_MAX 8
+#define EVL_FRAMER_TAIL_MAX EVL_FRAMER_DELIM_MAX
 EVL_EXPORT int evl_framer_encode(const evl_framer *fr, size_t len, char *head,
                                  size_t *head_len, char *tail, size_t *tail_len);
 
