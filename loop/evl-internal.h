@@ -201,6 +201,12 @@ EVL__HIDDEN void evl__signals_free(evl_loop *loop);
 /* Called by evl_loop_free: cancels every request (workers in getaddrinfo
  * free theirs when they return) and lets the threads exit. */
 EVL__HIDDEN void evl__resolver_free(evl_loop *loop);
+/* In a forked child: moves the loop's resolver off the parent's eventfd
+ * and threads now (its requests restart on a pool of the child's).  Every
+ * resolver call does this by itself on first use; a loop rebuilt after
+ * fork calls it so the child's epoll set never watches the parent's
+ * eventfd.  A no-op in the process that made the resolver. */
+EVL__HIDDEN void evl__resolver_after_fork(evl_loop *loop);
 /* Test hooks: every worker sleeps delay_ns before getaddrinfo (0: off; the
  * environment variable EVL_RESOLVE_TEST_DELAY_MS does the same for
  * requests started while this is 0), and the number of worker threads of

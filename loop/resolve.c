@@ -430,6 +430,12 @@ static int resolver_get(evl_loop *loop, struct evl__resolver **out)
     return 0;
 }
 
+void evl__resolver_after_fork(evl_loop *loop)
+{
+    if (loop != NULL && loop->resolver != NULL && loop->resolver->fork_gen != evl_fork_count())
+        resolver_forked(loop);
+}
+
 /* The eventfd is readable: run the callbacks of everything done.  Only
  * the requests done when the batch starts are delivered, so a callback
  * that starts requests answered at once cannot keep us here. */

@@ -436,6 +436,12 @@ START_TEST(test_resolve_in_forked_child)
          * loop rebuild is not ours), so drive a fresh loop too: the
          * resolver of the copied loop restarts its pool on first use. */
         evl__resolver_set_test_delay(0);
+        /* What a loop rebuilt after fork calls: the parent's request
+         * moves to a pool of the child's, and calling again is a no-op. */
+        evl__resolver_after_fork(loop);
+        if (evl_resolver_pending(loop) != 1)
+            _exit(7);
+        evl__resolver_after_fork(loop);
         struct answer c = { 0 };
         if (evl_resolve(loop, NULL, "localhost", NULL, NULL, on_answer, &c) != 0)
             _exit(2);
