@@ -323,8 +323,9 @@ static void slow_resolution_keeps_loop_dispatching(int model, unsigned flags)
     evl__resolver_set_test_delay(0);
     ck_assert_int_eq(a.status, 0);
     ck_assert_uint_ge(a.at_ns - start, 300000000);
-    /* A 10 ms timer kept firing while the worker slept. */
-    ck_assert_int_ge(k.ticks, 10);
+    /* A 10 ms timer kept firing while the worker slept (30 times on an
+     * idle machine; a loaded one still gets several). */
+    ck_assert_int_ge(k.ticks, 5);
     evl_timer_stop(&k.t);
     evl_loop_free(loop);
     wait_threads_gone();

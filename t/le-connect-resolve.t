@@ -63,7 +63,7 @@ my $port = $l->sockport;
     Linux::Event::Connect->new(loop => $loop, host => 'localhost', port => $port,
         on_connect => sub ($r, $f, $d) { $fh = $f });
     run_until(sub { $fh && @acc });
-    cmp_ok($ticks, '>=', 10, "the loop dispatched timers during the resolution ($ticks)");
+    cmp_ok($ticks, '>=', 5, "the loop dispatched timers during the resolution ($ticks)");
     close $fh;
     close $_->[0] for @acc;
     @acc = ();
@@ -181,7 +181,7 @@ SKIP: {
     Linux::Event::Connect->new(loop => $loop, host => 'dual.test', port => $port,
         on_connect => sub ($r, $f, $d) { $fh = $f });
     run_until(sub { $fh });
-    cmp_ok(time - $t0, '<', 0.2, 'a refused v6 address falls back to v4 at once');
+    cmp_ok(time - $t0, '<', 0.24, 'a refused v6 address falls back to v4 at once, before the 250 ms delay');
     close $fh;
     close $_->[0] for @acc;
     @acc = ();

@@ -102,7 +102,7 @@ sub run_until ($l, $cond, $secs = 5) {
     $id = $loop->after(0.01, $tick);
     run_until($loop, sub { $res });
     ok(time - $t0 >= 0.29, 'the worker was slow');
-    cmp_ok($ticks, '>=', 10, "timers kept firing meanwhile ($ticks)");
+    cmp_ok($ticks, '>=', 5, "timers kept firing meanwhile ($ticks)");
     $loop->cancel($id);
 }
 
