@@ -185,6 +185,7 @@ struct evl_loop {
     pid_t owner_pid;             /* the process that made its kernel objects */
     int (*interrupt_cb)(evl_loop *loop, void *arg);
     void *interrupt_arg;
+    struct evl__resolver *resolver;   /* resolve.c: NULL until the first evl_resolve */
 
     atomic_int stop_requested;
     atomic_int polling;          /* 1 while blocked in (or about to enter) the wait */
@@ -312,6 +313,23 @@ EVL__HIDDEN void evl__waits_free(evl_loop *loop);
  * parent's children are not the child's): returns 1 if it was. */
 EVL__HIDDEN int evl__pid_fork_drop(evl_watcher *w);
 EVL__HIDDEN void evl__signals_free(evl_loop *loop);
+
+/* resolve.c */
+/* Called by evl_loop_free: cancels every request (workers in getaddrinfo
+ * free theirs when they return) and lets the threads exit. */
+EVL__HIDDEN void evl__resolver_free(evl_loop *loop);
+/* In a forked child: moves the loop's resolver off the parent's eventfd
+ * and threads now (its requests restart on a pool of the child's).  Every
+ * resolver call does this by itself on first use; a loop rebuilt after
+ * fork calls it so the child's epoll set never watches the parent's
+ * eventfd.  A no-op in the process that made the resolver. */
+EVL__HIDDEN void evl__resolver_after_fork(evl_loop *loop);
+/* Test hooks: every worker sleeps delay_ns before getaddrinfo (0: off; the
+ * environment variable EVL_RESOLVE_TEST_DELAY_MS does the same for
+ * requests started while this is 0), and the number of worker threads of
+ * all loops still alive in this process. */
+EVL__HIDDEN void evl__resolver_set_test_delay(uint64_t delay_ns);
+EVL__HIDDEN unsigned evl__resolver_live_threads(void);
 
 /* evl_fork_count's counter (loop.c), read directly on hot paths once a
  * loop exists (creating one registers the counting).  A loop whose

@@ -52,6 +52,8 @@ typedef struct evl_framer evl_framer;
 typedef struct evl_stream evl_stream;
 typedef struct evl_op evl_op;
 typedef struct evl_loop_options evl_loop_options;
+typedef struct evl_resolve_req evl_resolve_req;   /* opaque */
+struct addrinfo;                                    /* <netdb.h> */
 
 /* ------------------------------------------------------------ callbacks */
 
@@ -76,6 +78,9 @@ typedef void (*evl_wait_cb)(evl_wait *wt, pid_t pid, int status);
 typedef void (*evl_hook_cb)(evl_hook *h);
 /* A settled operation: op->res holds the result (see evl_op). */
 typedef void (*evl_op_cb)(evl_op *op);
+/* A finished name resolution: status 0 with res the getaddrinfo list, or a
+ * negative errno with res NULL (see evl_resolve). */
+typedef void (*evl_resolve_cb)(evl_resolve_req *req, int status, struct addrinfo *res);
 
 /* ------------------------------------------------------------ flags */
 
@@ -395,6 +400,64 @@ EVL_EXPORT int evl_wakeup_fd(const evl_wakeup *wk);
 /* Stops watching and closes the fd.  Idempotent. */
 EVL_EXPORT void evl_wakeup_close(evl_wakeup *wk);
 
+/* ------------------------------------------------------------ resolve
+ *
+ * Name resolution off the loop thread: getaddrinfo runs in a small pool of
+ * worker threads owned by the loop (started on first use, at most
+ * evl_resolver_set_threads of them, each exiting after a few idle
+ * seconds), and the answer is handed back to the loop thread through an
+ * eventfd the loop watches, so a slow DNS server never stalls the loop.
+ * Works on both models (proactor loops watch the eventfd on their epoll
+ * half).  A request is opaque and allocated by the library; it is freed
+ * right after its callback returns, or, once cancelled, when its worker
+ * lets go of it.  A forked child's copy of a loop restarts the pool on its
+ * next resolver call (the parent's threads do not exist there); requests
+ * the parent had in flight are resolved again in the child.
+ */
+
+/* Starts resolving host and/or service (either may be NULL, not both;
+ * hints as getaddrinfo's, NULL for AF_UNSPEC and any socket type).  The
+ * callback runs on the loop thread, never inside this call, with status:
+ *   0             res: the addrinfo list, valid until the callback returns;
+ *   -ENOENT       the name does not exist (EAI_NONAME, EAI_NODATA), also
+ *                 at once for names under the reserved TLD ".invalid"
+ *                 (RFC 6761 section 6.4);
+ *   -ENAMETOOLONG host longer than EVL_RESOLVE_HOST_MAX bytes;
+ *   -EIO          any other getaddrinfo failure (EAI_AGAIN, EAI_FAIL,
+ *                 EAI_SERVICE, ...).
+ * evl_resolve_eai and evl_resolve_strerror tell the details inside the
+ * callback.  *out (may be NULL) receives the request for evl_resolve_cancel
+ * and is valid until the callback has returned.  Returns 0, or -EINVAL
+ * (loop or cb NULL, host and service both NULL), -ENOMEM, or -EAGAIN (no
+ * worker thread could be started). */
+#define EVL_RESOLVE_HOST_MAX 1024
+EVL_EXPORT int evl_resolve(evl_loop *loop, evl_resolve_req **out, const char *host,
+                           const char *service, const struct addrinfo *hints,
+                           evl_resolve_cb cb, void *data);
+/* Cancels a request whose callback has not run: the callback never runs,
+ * and the request's memory is freed now or, if a worker is inside
+ * getaddrinfo for it, when the worker returns.  Returns 1 if cancelled, 0
+ * if its callback is running (cancel from inside it is harmless), -EINVAL
+ * for NULL.  req must not be used after its callback has returned. */
+EVL_EXPORT int evl_resolve_cancel(evl_resolve_req *req);
+/* Inside the callback (or before it): the data given to evl_resolve; the
+ * EAI_* code of a failure (0 when getaddrinfo was not the one that
+ * failed); its text (gai_strerror's, or ours for the failures that are
+ * not getaddrinfo's), NULL on success. */
+EVL_EXPORT void *evl_resolve_data(const evl_resolve_req *req);
+EVL_EXPORT int evl_resolve_eai(const evl_resolve_req *req);
+EVL_EXPORT const char *evl_resolve_strerror(const evl_resolve_req *req);
+/* The symbolic name of an EAI_* code ("EAI_NONAME"), or NULL if unknown. */
+EVL_EXPORT const char *evl_resolve_eai_name(int eai);
+
+/* The most worker threads the loop's resolver runs at once, 1..64
+ * (default 4).  Lowering it lets surplus threads exit as they finish.
+ * Returns 0, or -EINVAL (loop NULL, n out of range), -ENOMEM. */
+#define EVL_RESOLVE_THREADS_MAX 64
+EVL_EXPORT int evl_resolver_set_threads(evl_loop *loop, unsigned n);
+/* Requests queued or being resolved, not yet called back or cancelled. */
+EVL_EXPORT size_t evl_resolver_pending(const evl_loop *loop);
+
 /* ------------------------------------------------------------ pid
  *
  * Waits for a child's exit through a pidfd (no SIGCHLD handler).  One
@@ -633,35 +696,71 @@ EVL_EXPORT int evl_buf_prepend(evl_buf *b, const void *p, size_t n);
  * -EBADMSG.  After an error the framer stays in that error until reset.
  */
 enum evl_framer_kind {
-    EVL_FRAMER_LINE = 1,         /* delimiter-terminated */
+    EVL_FRAMER_LINE = 1,         /* delimiter-terminated; the tail at EOF is a frame */
     EVL_FRAMER_NETSTRING = 2,    /* "<len>:<payload>," */
-    EVL_FRAMER_U32BE = 3         /* 4-byte big-endian length, then payload */
+    EVL_FRAMER_U32BE = 3,        /* 4-byte big-endian length, then payload */
+    EVL_FRAMER_DELIMITER = 4,    /* records ended by 1..64 bytes; a tail at EOF is an error */
+    EVL_FRAMER_FIXED = 5,        /* records of record_len bytes */
+    EVL_FRAMER_LENGTH_PREFIX = 6,    /* 1/2/4/8-byte length (BE or LE), then payload */
+    EVL_FRAMER_VARINT = 7        /* unsigned LEB128 length, then payload */
 };
 
 enum evl_framer_flag {
-    EVL_FRAMER_STRIP_CR = 0x01,  /* line: drop one '\r' before the delimiter */
-    EVL_FRAMER_LEADING_ZEROS = 0x02  /* netstring: accept "01:a," */
+    EVL_FRAMER_STRIP_CR = 0x01,  /* line, delimiter: drop one '\r' before the delimiter */
+    EVL_FRAMER_LEADING_ZEROS = 0x02, /* netstring: accept "01:a," */
+    EVL_FRAMER_LITTLE_ENDIAN = 0x04  /* length_prefix: the length is little-endian */
 };
+
+#define EVL_FRAMER_DELIM_MAX 64  /* the delimiter kind's longest delimiter */
 
 struct evl_framer {
     int kind;
     unsigned flags;
     size_t max_len;              /* payload limit; 0 means the default (1 MiB) */
-    char delim[8];               /* line: delimiter bytes (default "\n") */
+    char delim[EVL_FRAMER_DELIM_MAX];    /* line, delimiter: bytes (default "\n") */
     size_t delim_len;
+    size_t record_len;           /* fixed: bytes per record */
+    unsigned prefix_len;         /* length_prefix: 1, 2, 4 or 8 */
+    int64_t adjust;              /* length_prefix: payload length = field + adjust */
     /* private */
     size_t scanned;              /* line: bytes already searched for delim */
     int error;                   /* sticky negative errno, 0 if none */
     const char *why;             /* error in words (evl_framer_strerror) */
 };
 
-/* Returns 0, or -EINVAL (unknown kind, delimiter empty or > 8 bytes,
- * flags not valid for kind).  delim may be NULL for "\n"; it is ignored
+/* Returns 0, or -EINVAL (unknown kind, delimiter empty or > 8 bytes
+ * (line) or > 64 (delimiter), flags not valid for kind; fixed and
+ * length_prefix need evl_framer_init_ex).  delim may be NULL for "\n"; it is ignored
  * by netstring and u32be.  max_len 0 is stored as the 1 MiB default.
  * Netstring lengths with leading zeros ("01:a,") are malformed. */
 EVL_EXPORT int evl_framer_init(evl_framer *fr, int kind, unsigned flags, size_t max_len,
                                const char *delim, size_t delim_len);
 EVL_EXPORT void evl_framer_reset(evl_framer *fr);
+
+/* Every kind's settings; zero what you do not use. */
+struct evl_framer_options {
+    int kind;                    /* EVL_FRAMER_* */
+    unsigned flags;              /* EVL_FRAMER_STRIP_CR / _LEADING_ZEROS / _LITTLE_ENDIAN */
+    size_t max_len;              /* payload limit; 0: 1 MiB */
+    const char *delim;           /* line (1..8 bytes, NULL: "\n"), delimiter (1..64) */
+    size_t delim_len;
+    size_t record_len;           /* fixed: 1..max_len */
+    unsigned prefix_len;         /* length_prefix: 1, 2, 4 or 8 */
+    int64_t adjust;              /* length_prefix: added to the field to give the
+                                  * payload length (e.g. -prefix_len when the field
+                                  * counts itself) */
+};
+/* As evl_framer_init for every kind.  Returns 0, or -EINVAL (unknown kind,
+ * flags not valid for it, a delimiter kind without a delimiter or with one
+ * too long, a fixed framer with record_len 0 or over max_len, a
+ * length_prefix width other than 1, 2, 4, 8).  Errors the new kinds
+ * report from next/finish: -EMSGSIZE (payload over max_len, checked as
+ * soon as the length is known), -EBADMSG "truncated record" (a delimiter,
+ * fixed, length_prefix or varint frame cut short by EOF), "invalid length"
+ * (length_prefix: field + adjust < 0), "invalid varint" (more than 10
+ * bytes, or over 64 bits).  encode: -EMSGSIZE also for a fixed record of
+ * another size and a length the prefix cannot carry. */
+EVL_EXPORT int evl_framer_init_ex(evl_framer *fr, const struct evl_framer_options *opt);
 
 /* Looks for the next frame at the start of data[0..len).  Returns 1 and
  * sets *payload_off / *payload_len (the payload, without delimiter, CR or
@@ -686,14 +785,15 @@ EVL_EXPORT int evl_framer_finish(evl_framer *fr, const char *data, size_t len,
  * length" (the digits or the ':' after them), "invalid netstring
  * terminator" (no ',' after the payload; also a frame cut short by EOF
  * once its ':' was seen), "truncated frame" (a u32be frame cut short by
- * EOF). */
+ * EOF), "truncated record", "invalid length", "invalid varint" (the newer
+ * kinds, see evl_framer_init_ex). */
 EVL_EXPORT const char *evl_framer_strerror(const evl_framer *fr);
 
 /* Encoding: the bytes to put before and after a payload of len bytes.
  * head must hold EVL_FRAMER_HEAD_MAX bytes, tail EVL_FRAMER_TAIL_MAX.
  * Returns 0, or -EMSGSIZE (len > max_len), -EINVAL. */
 #define EVL_FRAMER_HEAD_MAX 24
-#define EVL_FRAMER_TAIL_MAX 8
+#define EVL_FRAMER_TAIL_MAX EVL_FRAMER_DELIM_MAX
 EVL_EXPORT int evl_framer_encode(const evl_framer *fr, size_t len, char *head,
                                  size_t *head_len, char *tail, size_t *tail_len);
 

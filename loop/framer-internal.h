@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* framer-internal.h - private glue between framer.c and the per-kind
- * framer files (framer-line.c, framer-netstring.c, framer-u32be.c).
+ * framer files (framer-line.c, framer-netstring.c, framer-u32be.c,
+ * framer-fixed.c, framer-length.c, framer-varint.c).
  *
  * framer.c checks arguments, keeps the sticky error and drains complete
  * frames before calling a *_finish function, so the per-kind functions
@@ -51,5 +52,21 @@ int evl__framer_netstring_encode(const evl_framer *fr, size_t len, char *head,
                                  size_t *head_len, char *tail, size_t *tail_len);
 int evl__framer_u32be_encode(const evl_framer *fr, size_t len, char *head,
                              size_t *head_len, char *tail, size_t *tail_len);
+
+/* The newer kinds (framer-fixed.c, framer-length.c, framer-varint.c;
+ * the delimiter kind is framer-line.c's search).  A frame cut short by
+ * EOF is an error for all of them, so framer.c needs no finish of theirs. */
+int evl__framer_fixed_next(evl_framer *fr, const char *data, size_t len,
+                           size_t *payload_off, size_t *payload_len, size_t *frame_len);
+int evl__framer_length_next(evl_framer *fr, const char *data, size_t len,
+                            size_t *payload_off, size_t *payload_len, size_t *frame_len);
+int evl__framer_varint_next(evl_framer *fr, const char *data, size_t len,
+                            size_t *payload_off, size_t *payload_len, size_t *frame_len);
+int evl__framer_fixed_encode(const evl_framer *fr, size_t len, char *head,
+                             size_t *head_len, char *tail, size_t *tail_len);
+int evl__framer_length_encode(const evl_framer *fr, size_t len, char *head,
+                              size_t *head_len, char *tail, size_t *tail_len);
+int evl__framer_varint_encode(const evl_framer *fr, size_t len, char *head,
+                              size_t *head_len, char *tail, size_t *tail_len);
 
 #endif /* EVL_FRAMER_INTERNAL_H */

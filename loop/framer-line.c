@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
-/* framer-line.c - delimiter-terminated frames ("lines").
+/* framer-line.c - delimiter-terminated frames: "lines", and the records
+ * of the delimiter kind (which differ only at EOF, in framer.c).
  *
- * The delimiter is 1 to 8 arbitrary bytes.  fr->scanned counts the start
+ * The delimiter is 1 to 8 arbitrary bytes (line) or 1 to 64 (delimiter).  fr->scanned counts the start
  * positions already ruled out for a delimiter, so a call after an append
  * only looks at new bytes plus the last delim_len - 1 old ones (a
  * delimiter may straddle the old end).  Because positions are ruled out
@@ -24,7 +25,7 @@
 
 /* Returns the offset of the first delimiter starting in [from, end -
  * dlen], or end if there is none.  memmem would do, but it is a GNU
- * extension and the delimiter is at most 8 bytes, so memchr on the first
+ * extension and the delimiter is at most 64 bytes, so memchr on the first
  * byte plus a short memcmp is just as good. */
 static size_t find_delim(const char *data, size_t from, size_t end, const char *delim,
                          size_t dlen)

@@ -18,7 +18,18 @@
 
 static int kind_is_valid(int kind)
 {
-    return kind == EVL_FRAMER_LINE || kind == EVL_FRAMER_NETSTRING || kind == EVL_FRAMER_U32BE;
+    return kind >= EVL_FRAMER_LINE && kind <= EVL_FRAMER_VARINT;
+}
+
+static int is_delim_kind(int kind)
+{
+    return kind == EVL_FRAMER_LINE || kind == EVL_FRAMER_DELIMITER;
+}
+
+/* The longest delimiter of a kind: line keeps its historical 8. */
+static size_t delim_max(int kind)
+{
+    return kind == EVL_FRAMER_LINE ? 8 : EVL_FRAMER_DELIM_MAX;
 }
 
 /* The struct is caller storage with public fields, so a framer that
@@ -28,48 +39,91 @@ static int framer_is_usable(const evl_framer *fr)
 {
     if (!kind_is_valid(fr->kind))
         return 0;
-    if (fr->kind == EVL_FRAMER_LINE)
-        return fr->delim_len >= 1 && fr->delim_len <= sizeof fr->delim;
+    if (is_delim_kind(fr->kind))
+        return fr->delim_len >= 1 && fr->delim_len <= delim_max(fr->kind);
+    if (fr->kind == EVL_FRAMER_FIXED)
+        return fr->record_len >= 1;
+    if (fr->kind == EVL_FRAMER_LENGTH_PREFIX)
+        return fr->prefix_len == 1 || fr->prefix_len == 2 || fr->prefix_len == 4 ||
+               fr->prefix_len == 8;
     return 1;
+}
+
+static unsigned valid_flags(int kind)
+{
+    switch (kind) {
+    case EVL_FRAMER_LINE:
+    case EVL_FRAMER_DELIMITER:
+        return EVL_FRAMER_STRIP_CR;
+    case EVL_FRAMER_NETSTRING:
+        return EVL_FRAMER_LEADING_ZEROS;
+    case EVL_FRAMER_LENGTH_PREFIX:
+        return EVL_FRAMER_LITTLE_ENDIAN;
+    default:
+        return 0;
+    }
+}
+
+int evl_framer_init_ex(evl_framer *fr, const struct evl_framer_options *opt)
+{
+    if (fr == NULL || opt == NULL || !kind_is_valid(opt->kind))
+        return -EINVAL;
+    int kind = opt->kind;
+    size_t max = opt->max_len ? opt->max_len : EVL__FRAMER_DEFAULT_MAX;
+    if (opt->flags & ~valid_flags(kind))
+        return -EINVAL;
+    /* A NULL delimiter with a length is more likely a caller bug than a
+     * request for the default, so it is refused rather than guessed at.
+     * Only the line kind has a default; a record delimiter is the
+     * protocol's and must be said. */
+    if (is_delim_kind(kind)) {
+        if (opt->delim == NULL && (opt->delim_len != 0 || kind == EVL_FRAMER_DELIMITER))
+            return -EINVAL;
+        if (opt->delim != NULL && (opt->delim_len == 0 || opt->delim_len > delim_max(kind)))
+            return -EINVAL;
+    }
+    if (kind == EVL_FRAMER_FIXED && (opt->record_len == 0 || opt->record_len > max))
+        return -EINVAL;
+    if (kind == EVL_FRAMER_LENGTH_PREFIX && opt->prefix_len != 1 && opt->prefix_len != 2 &&
+        opt->prefix_len != 4 && opt->prefix_len != 8)
+        return -EINVAL;
+
+    /* Validation is complete, so a failed init never leaves fr half set. */
+    memset(fr, 0, sizeof *fr);
+    fr->kind = kind;
+    fr->flags = opt->flags;
+    fr->max_len = max;
+    /* Only the delimiter kinds keep a delimiter; the others ignore it so
+     * generic callers can pass one set of arguments. */
+    if (is_delim_kind(kind)) {
+        if (opt->delim == NULL) {
+            fr->delim[0] = '\n';
+            fr->delim_len = 1;
+        } else {
+            memcpy(fr->delim, opt->delim, opt->delim_len);
+            fr->delim_len = opt->delim_len;
+        }
+    }
+    if (kind == EVL_FRAMER_FIXED)
+        fr->record_len = opt->record_len;
+    if (kind == EVL_FRAMER_LENGTH_PREFIX) {
+        fr->prefix_len = opt->prefix_len;
+        fr->adjust = opt->adjust;
+    }
+    return 0;
 }
 
 int evl_framer_init(evl_framer *fr, int kind, unsigned flags, size_t max_len,
                     const char *delim, size_t delim_len)
 {
-    unsigned valid_flags;
-
-    if (fr == NULL || !kind_is_valid(kind))
+    /* Fixed and length_prefix need settings this signature cannot carry. */
+    if (kind == EVL_FRAMER_FIXED || kind == EVL_FRAMER_LENGTH_PREFIX)
         return -EINVAL;
-    valid_flags = kind == EVL_FRAMER_LINE ? EVL_FRAMER_STRIP_CR
-                : kind == EVL_FRAMER_NETSTRING ? EVL_FRAMER_LEADING_ZEROS : 0;
-    if (flags & ~valid_flags)
-        return -EINVAL;
-    /* A NULL delimiter with a length is more likely a caller bug than a
-     * request for the default, so it is refused rather than guessed at. */
-    if (kind == EVL_FRAMER_LINE) {
-        if (delim == NULL && delim_len != 0)
-            return -EINVAL;
-        if (delim != NULL && (delim_len == 0 || delim_len > sizeof fr->delim))
-            return -EINVAL;
-    }
-
-    /* Validation is complete, so a failed init never leaves fr half set. */
-    memset(fr, 0, sizeof *fr);
-    fr->kind = kind;
-    fr->flags = flags;
-    fr->max_len = max_len ? max_len : EVL__FRAMER_DEFAULT_MAX;
-    /* Only the line framer has a delimiter; the length-prefixed kinds
-     * ignore delim so generic callers can pass one set of arguments. */
-    if (kind == EVL_FRAMER_LINE) {
-        if (delim == NULL) {
-            fr->delim[0] = '\n';
-            fr->delim_len = 1;
-        } else {
-            memcpy(fr->delim, delim, delim_len);
-            fr->delim_len = delim_len;
-        }
-    }
-    return 0;
+    struct evl_framer_options opt = {
+        .kind = kind, .flags = flags, .max_len = max_len, .delim = delim,
+        .delim_len = delim_len,
+    };
+    return evl_framer_init_ex(fr, &opt);
 }
 
 void evl_framer_reset(evl_framer *fr)
@@ -126,6 +180,18 @@ int evl_framer_next(evl_framer *fr, const char *data, size_t len, size_t *payloa
     case EVL_FRAMER_U32BE:
         rc = evl__framer_u32be_next(fr, data, len, payload_off, payload_len, frame_len);
         break;
+    case EVL_FRAMER_DELIMITER:
+        rc = evl__framer_line_next(fr, data, len, payload_off, payload_len, frame_len);
+        break;
+    case EVL_FRAMER_FIXED:
+        rc = evl__framer_fixed_next(fr, data, len, payload_off, payload_len, frame_len);
+        break;
+    case EVL_FRAMER_LENGTH_PREFIX:
+        rc = evl__framer_length_next(fr, data, len, payload_off, payload_len, frame_len);
+        break;
+    case EVL_FRAMER_VARINT:
+        rc = evl__framer_varint_next(fr, data, len, payload_off, payload_len, frame_len);
+        break;
     default:
         return -EINVAL;
     }
@@ -152,8 +218,13 @@ int evl_framer_finish(evl_framer *fr, const char *data, size_t len, size_t *payl
     case EVL_FRAMER_NETSTRING:
         rc = evl__framer_netstring_finish(fr, data, len, payload_off, payload_len, frame_len);
         break;
-    default:
+    case EVL_FRAMER_U32BE:
         rc = evl__framer_u32be_finish(fr, data, len, payload_off, payload_len, frame_len);
+        break;
+    default:
+        /* The newer kinds: a record cut short by EOF is not a record. */
+        fr->why = "truncated record";
+        rc = -EBADMSG;
         break;
     }
     if (rc < 0)
@@ -179,6 +250,14 @@ int evl_framer_encode(const evl_framer *fr, size_t len, char *head, size_t *head
         return evl__framer_netstring_encode(fr, len, head, head_len, tail, tail_len);
     case EVL_FRAMER_U32BE:
         return evl__framer_u32be_encode(fr, len, head, head_len, tail, tail_len);
+    case EVL_FRAMER_DELIMITER:
+        return evl__framer_line_encode(fr, len, head, head_len, tail, tail_len);
+    case EVL_FRAMER_FIXED:
+        return evl__framer_fixed_encode(fr, len, head, head_len, tail, tail_len);
+    case EVL_FRAMER_LENGTH_PREFIX:
+        return evl__framer_length_encode(fr, len, head, head_len, tail, tail_len);
+    case EVL_FRAMER_VARINT:
+        return evl__framer_varint_encode(fr, len, head, head_len, tail, tail_len);
     default:
         return -EINVAL;
     }

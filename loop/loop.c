@@ -138,6 +138,7 @@ void evl_loop_free(evl_loop *loop)
 {
     if (loop == NULL)
         return;
+    evl__resolver_free(loop);
     /* Forget every still-active watcher so a later evl_watcher_stop on
      * caller storage does not reach into freed memory. */
     for (size_t fd = 0; fd < loop->nslots; fd++) {
@@ -258,6 +259,8 @@ int evl__loop_rebuild(evl_loop *loop)
         rc = evl__signals_fork(loop);
     if (rc == 0)
         evl__waits_fork(loop);   /* after: its SIGCHLD stop changes the new signalfd */
+    if (rc == 0)   /* before the watchers: the parent's resolver eventfd goes */
+        evl__resolver_after_fork(loop);
     if (rc == 0)
         rc = evl__watchers_fork(loop);
     return rc;

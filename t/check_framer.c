@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
-/* check_framer.c - the line, netstring and u32be framers.
+/* check_framer.c - the framers: line, netstring, u32be, delimiter, fixed,
+ * length_prefix and varint.
  *
  * Most decoding tests go through check_every_split(): the input is fed to
  * an accumulating buffer whole, one byte at a time, and cut at every
@@ -839,7 +840,7 @@ START_TEST(test_init_rejects_bad_args)
 
     ck_assert_int_eq(evl_framer_init(NULL, EVL_FRAMER_LINE, 0, 0, NULL, 0), -EINVAL);
     ck_assert_int_eq(evl_framer_init(&fr, 0, 0, 0, NULL, 0), -EINVAL);
-    ck_assert_int_eq(evl_framer_init(&fr, 4, 0, 0, NULL, 0), -EINVAL);
+    ck_assert_int_eq(evl_framer_init(&fr, 99, 0, 0, NULL, 0), -EINVAL);
     ck_assert_int_eq(evl_framer_init(&fr, EVL_FRAMER_LINE, 0, 0, "", 0), -EINVAL);
     ck_assert_int_eq(evl_framer_init(&fr, EVL_FRAMER_LINE, 0, 0, "123456789", 9), -EINVAL);
     ck_assert_int_eq(evl_framer_init(&fr, EVL_FRAMER_LINE, 0, 0, NULL, 1), -EINVAL);
@@ -957,6 +958,201 @@ START_TEST(test_reset_forgets_scan_state)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------ newer kinds */
+
+static void init_ex_ok(evl_framer *fr, struct evl_framer_options opt)
+{
+    ck_assert_rc(evl_framer_init_ex(fr, &opt));
+}
+
+/* Encodes each payload with fr and checks that decoding the concatenation
+ * under every chunking gives them back. */
+static void check_roundtrip(const evl_framer *fr, const char *const *payloads, size_t n,
+                            const char *want)
+{
+    char wire[4096], head[EVL_FRAMER_HEAD_MAX], tail[EVL_FRAMER_TAIL_MAX];
+    size_t w = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        size_t hlen, tlen, plen = strlen(payloads[i]);
+        ck_assert_rc(evl_framer_encode(fr, plen, head, &hlen, tail, &tlen));
+        memcpy(wire + w, head, hlen);
+        w += hlen;
+        memcpy(wire + w, payloads[i], plen);
+        w += plen;
+        memcpy(wire + w, tail, tlen);
+        w += tlen;
+    }
+    check_every_split(fr, wire, w, want);
+}
+
+START_TEST(test_delimiter_every_chunk_split_gives_same_frames)
+{
+    evl_framer fr;
+    init_ex_ok(&fr, (struct evl_framer_options){ .kind = EVL_FRAMER_DELIMITER,
+                                                 .delim = "\r\n\r\n", .delim_len = 4 });
+    check_every_split(&fr, S("GET /\r\nA: b\r\n\r\n\r\n\r\nx\r\n\r\n"), "GET /\\r\\nA: b||x|");
+    /* A record cut short by EOF is an error, unlike a line. */
+    check_every_split(&fr, S("a\r\n\r\nbc\r\n"), "a|EBADMSG");
+}
+END_TEST
+
+START_TEST(test_delimiter_of_64_bytes_and_oversize)
+{
+    char delim[64];
+    evl_framer fr;
+    for (int i = 0; i < 64; i++)
+        delim[i] = (char)('A' + i % 26);
+    init_ex_ok(&fr, (struct evl_framer_options){ .kind = EVL_FRAMER_DELIMITER, .delim = delim,
+                                                 .delim_len = 64, .max_len = 4 });
+    const char *payloads[] = { "ab", "", "abcd" };
+    check_roundtrip(&fr, payloads, 3, "ab||abcd|");
+    /* Over max_len: an error, without waiting for a delimiter. */
+    check_every_split(&fr, S("abcde"), "EBADMSG");
+    char big[200];
+    memset(big, 'z', sizeof big);
+    check_every_split(&fr, big, sizeof big, "EMSGSIZE");
+    struct evl_framer_options bad = { .kind = EVL_FRAMER_DELIMITER, .delim = big, .delim_len = 65 };
+    ck_assert_int_eq(evl_framer_init_ex(&fr, &bad), -EINVAL);
+    bad.delim = NULL;
+    bad.delim_len = 0;
+    ck_assert_int_eq(evl_framer_init_ex(&fr, &bad), -EINVAL);   /* no default delimiter */
+}
+END_TEST
+
+START_TEST(test_fixed_every_chunk_split_gives_same_frames)
+{
+    evl_framer fr;
+    init_ex_ok(&fr, (struct evl_framer_options){ .kind = EVL_FRAMER_FIXED, .record_len = 3 });
+    check_every_split(&fr, S("abcdefghi"), "abc|def|ghi|");
+    check_every_split(&fr, S("abcdefgh"), "abc|def|EBADMSG");
+    size_t hlen, tlen;
+    char head[EVL_FRAMER_HEAD_MAX], tail[EVL_FRAMER_TAIL_MAX];
+    ck_assert_rc(evl_framer_encode(&fr, 3, head, &hlen, tail, &tlen));
+    ck_assert_uint_eq(hlen + tlen, 0);
+    ck_assert_int_eq(evl_framer_encode(&fr, 2, head, &hlen, tail, &tlen), -EMSGSIZE);
+    struct evl_framer_options bad = { .kind = EVL_FRAMER_FIXED };
+    ck_assert_int_eq(evl_framer_init_ex(&fr, &bad), -EINVAL);
+    bad.record_len = 10;
+    bad.max_len = 9;
+    ck_assert_int_eq(evl_framer_init_ex(&fr, &bad), -EINVAL);
+    ck_assert_int_eq(evl_framer_init(&fr, EVL_FRAMER_FIXED, 0, 0, NULL, 0), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_fixed_truncated_record_is_named)
+{
+    evl_framer fr;
+    size_t off, plen, flen;
+    init_ex_ok(&fr, (struct evl_framer_options){ .kind = EVL_FRAMER_FIXED, .record_len = 4 });
+    ck_assert_int_eq(evl_framer_finish(&fr, "ab", 2, &off, &plen, &flen), -EBADMSG);
+    ck_assert_str_eq(evl_framer_strerror(&fr), "truncated record");
+}
+END_TEST
+
+START_TEST(test_length_prefix_every_width_and_endianness)
+{
+    static const unsigned widths[] = { 1, 2, 4, 8 };
+    const char *payloads[] = { "hello", "", "x", "0123456789" };
+    for (size_t i = 0; i < 4; i++) {
+        for (unsigned le = 0; le < 2; le++) {
+            evl_framer fr;
+            init_ex_ok(&fr, (struct evl_framer_options){
+                                .kind = EVL_FRAMER_LENGTH_PREFIX, .prefix_len = widths[i],
+                                .flags = le ? EVL_FRAMER_LITTLE_ENDIAN : 0 });
+            check_roundtrip(&fr, payloads, 4, "hello||x|0123456789|");
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_length_prefix_wire_format)
+{
+    evl_framer fr;
+    /* 2-byte little-endian length that counts itself (adjust -2). */
+    init_ex_ok(&fr, (struct evl_framer_options){ .kind = EVL_FRAMER_LENGTH_PREFIX,
+                                                 .prefix_len = 2, .adjust = -2,
+                                                 .flags = EVL_FRAMER_LITTLE_ENDIAN });
+    check_every_split(&fr, S("\x05\x00" "abc" "\x02\x00"), "abc||");
+    char head[EVL_FRAMER_HEAD_MAX], tail[EVL_FRAMER_TAIL_MAX];
+    size_t hlen, tlen;
+    ck_assert_rc(evl_framer_encode(&fr, 3, head, &hlen, tail, &tlen));
+    ck_assert_uint_eq(hlen, 2);
+    ck_assert_int_eq(memcmp(head, "\x05\x00", 2), 0);
+    /* A field smaller than the header it counts is malformed. */
+    check_every_split(&fr, S("\x01\x00zz"), "EBADMSG");
+    size_t off, plen, flen;
+    ck_assert_int_eq(evl_framer_next(&fr, "\x01\x00", 2, &off, &plen, &flen), -EBADMSG);
+    ck_assert_str_eq(evl_framer_strerror(&fr), "invalid length");
+
+    /* 2-byte big-endian, a length past max_len refused from the header. */
+    init_ex_ok(&fr, (struct evl_framer_options){ .kind = EVL_FRAMER_LENGTH_PREFIX,
+                                                 .prefix_len = 2, .max_len = 100 });
+    check_every_split(&fr, S("\x00\x02" "hi" "\x01\x00"), "hi|EMSGSIZE");
+    ck_assert_int_eq(evl_framer_encode(&fr, 101, head, &hlen, tail, &tlen), -EMSGSIZE);
+
+    /* 1-byte field: 255 is the most it can say. */
+    init_ex_ok(&fr, (struct evl_framer_options){ .kind = EVL_FRAMER_LENGTH_PREFIX,
+                                                 .prefix_len = 1 });
+    ck_assert_rc(evl_framer_encode(&fr, 255, head, &hlen, tail, &tlen));
+    ck_assert_int_eq(evl_framer_encode(&fr, 256, head, &hlen, tail, &tlen), -EMSGSIZE);
+    /* A positive adjust: the field leaves out a 1-byte trailer. */
+    init_ex_ok(&fr, (struct evl_framer_options){ .kind = EVL_FRAMER_LENGTH_PREFIX,
+                                                 .prefix_len = 1, .adjust = 1 });
+    check_every_split(&fr, S("\x02" "ab!"), "ab!|");
+    /* An 8-byte field near 2^64 cannot wrap. */
+    init_ex_ok(&fr, (struct evl_framer_options){ .kind = EVL_FRAMER_LENGTH_PREFIX,
+                                                 .prefix_len = 8, .adjust = 16 });
+    check_every_split(&fr, S("\xff\xff\xff\xff\xff\xff\xff\xf8"), "EMSGSIZE");
+    struct evl_framer_options bad = { .kind = EVL_FRAMER_LENGTH_PREFIX, .prefix_len = 3 };
+    ck_assert_int_eq(evl_framer_init_ex(&fr, &bad), -EINVAL);
+    bad.prefix_len = 4;
+    bad.flags = EVL_FRAMER_STRIP_CR;
+    ck_assert_int_eq(evl_framer_init_ex(&fr, &bad), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_varint_every_chunk_split_gives_same_frames)
+{
+    evl_framer fr;
+    ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_VARINT, 0, 0, NULL, 0));
+    /* 130 bytes: a two-byte length, split everywhere too. */
+    char p130[131];
+    memset(p130, 'q', 130);
+    p130[130] = '\0';
+    const char *payloads[] = { "a", "", "hello", p130 };
+    char want[200];
+    snprintf(want, sizeof want, "a||hello|%s|", p130);
+    check_roundtrip(&fr, payloads, 4, want);
+    /* 300 is "\xac\x02" on the wire. */
+    char head[EVL_FRAMER_HEAD_MAX], tail[EVL_FRAMER_TAIL_MAX];
+    size_t hlen, tlen;
+    ck_assert_rc(evl_framer_encode(&fr, 300, head, &hlen, tail, &tlen));
+    ck_assert_uint_eq(hlen, 2);
+    ck_assert_int_eq(memcmp(head, "\xac\x02", 2), 0);
+    /* Non-minimal zero, and a truncated frame. */
+    check_every_split(&fr, S("\x80\x00\x02" "xy" "\x03" "z"), "|xy|EBADMSG");
+}
+END_TEST
+
+START_TEST(test_varint_malformed_and_oversize)
+{
+    evl_framer fr;
+    size_t off, plen, flen;
+    ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_VARINT, 0, 1000, NULL, 0));
+    /* 11 bytes of continuation. */
+    check_every_split(&fr, S("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"), "EBADMSG");
+    ck_assert_int_eq(evl_framer_next(&fr, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 10, &off,
+                                     &plen, &flen), -EBADMSG);
+    ck_assert_str_eq(evl_framer_strerror(&fr), "invalid varint");
+    evl_framer_reset(&fr);
+    /* 1001 > max_len: refused as soon as the length is complete. */
+    check_every_split(&fr, S("\xe9\x07"), "EMSGSIZE");
+    check_every_split(&fr, S("\xe8\x07"), "EBADMSG");   /* 1000 is fine, cut short */
+}
+END_TEST
+
 /* ------------------------------------------------------------ suite */
 
 static Suite *framer_suite(void)
@@ -1026,6 +1222,18 @@ static Suite *framer_suite(void)
     tcase_add_test(tc, test_next_on_uninitialised_framer_is_einval);
     tcase_add_test(tc, test_error_is_sticky_until_reset);
     tcase_add_test(tc, test_reset_forgets_scan_state);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("kinds");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_delimiter_every_chunk_split_gives_same_frames);
+    tcase_add_test(tc, test_delimiter_of_64_bytes_and_oversize);
+    tcase_add_test(tc, test_fixed_every_chunk_split_gives_same_frames);
+    tcase_add_test(tc, test_fixed_truncated_record_is_named);
+    tcase_add_test(tc, test_length_prefix_every_width_and_endianness);
+    tcase_add_test(tc, test_length_prefix_wire_format);
+    tcase_add_test(tc, test_varint_every_chunk_split_gives_same_frames);
+    tcase_add_test(tc, test_varint_malformed_and_oversize);
     suite_add_tcase(s, tc);
 
     return s;

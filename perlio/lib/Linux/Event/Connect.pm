@@ -9,9 +9,19 @@ use Errno ();
 use Fcntl ();
 use Socket ();
 use Scalar::Util ();
+use Linux::Event::Resolver ();
 
 my %MODE_KEYS = map { $_ => 1 } qw(loop host port unix sockaddr family
-    timeout_s data on_connect on_error nonblocking);
+    timeout_s data on_connect on_error nonblocking local_addr local_port);
+
+# RFC 8305 section 5: the "Connection Attempt Delay" before the next
+# address is tried while earlier attempts are still in progress.
+our $ATTEMPT_DELAY_S = 0.25;
+
+# Test hook: a code reference ($host, $port) returning the candidate list
+# ([family, packed sockaddr], ...) a name resolves to, in place of the
+# resolver (tests feed Happy Eyeballs addresses that do not answer).
+our $TEST_RESOLVE;
 
 sub new ($class, %args) {
     my $loop = $args{loop};
@@ -51,7 +61,7 @@ sub new ($class, %args) {
         $mode = 'unix';
         Carp::croak('unix must be a non-empty string')
             if !defined $args{unix} || ref $args{unix} || $args{unix} eq '';
-        for my $k (qw(host port sockaddr family type proto)) {
+        for my $k (qw(host port sockaddr family type proto local_addr local_port)) {
             Carp::croak("$k is not allowed in unix mode") if exists $args{$k};
         }
         @cand = ([Socket::AF_UNIX(), Socket::pack_sockaddr_un($args{unix})]);
@@ -70,6 +80,25 @@ sub new ($class, %args) {
         }
         @cand = ([$args{family} + 0, $args{sockaddr}]);
     }
+    my $local_ip;
+    if (defined $args{local_addr}) {
+        my $la = $args{local_addr};
+        Carp::croak('local_addr must be a numeric IPv4 or IPv6 address') if ref $la;
+        $la =~ s/\A\[(.*)\]\z/$1/;
+        if (defined(my $a4 = Socket::inet_pton(Socket::AF_INET(), $la))) {
+            $local_ip = [Socket::AF_INET(), $a4];
+        } elsif (defined(my $a6 = Socket::inet_pton(Socket::AF_INET6(), $la))) {
+            $local_ip = [Socket::AF_INET6(), $a6];
+        } else {
+            Carp::croak('local_addr must be a numeric IPv4 or IPv6 address');
+        }
+    }
+    if (defined $args{local_port}) {
+        Carp::croak('local_port must be an integer 0..65535')
+            if ref $args{local_port}
+            || $args{local_port} !~ /\A\d+\z/
+            || $args{local_port} > 65535;
+    }
     my @unknown = sort grep { !$MODE_KEYS{$_} } keys %args;
     Carp::croak('unknown option(s): ' . join(', ', @unknown)) if @unknown;
 
@@ -83,22 +112,20 @@ sub new ($class, %args) {
         gai_error  => undef,
         fh         => undef,
         timer      => undef,
-        watching   => 0,
+        attempts   => [],                             # sockets whose connect is in progress
         cand       => \@cand,
+        local_ip   => $local_ip,
+        local_port => $args{local_port},
+        target     => $mode eq 'unix' ? $args{unix}
+        : $mode eq 'sockaddr' ? 'a sockaddr'
+        : "$args{host} port $args{port}",
     }, $class;
     Scalar::Util::weaken($self->{loop});
 
-    if ($mode eq 'host/port') {
-        my $err = $self->_resolve($args{host}, $args{port});
-        if ($err) {
-            $self->_fail($err);
-            return $self;
-        }
-    }
-
-    # The timer and the watcher hold the request while it is pending (a
-    # request nobody stored still completes, as in Linux::Event 0.010); both are
-    # dropped when it is done, which breaks the cycle.
+    # The timer, the watchers and a resolution in progress hold the
+    # request while it is pending (a request nobody stored still
+    # completes, as in Linux::Event 0.010); all are dropped when it is
+    # done, which breaks the cycle.
     if (defined $args{timeout_s}) {
         $self->{timer} = $loop->after(
             $args{timeout_s},
@@ -109,10 +136,16 @@ sub new ($class, %args) {
             }
         );
     }
+    if ($mode eq 'host/port') {
+        $self->_resolve($args{host}, $args{port});
+        return $self;
+    }
     $self->_next;
     return $self;
 }
 
+# Literals are parsed here; names go to the loop's resolver (worker
+# threads), so the loop never waits for a DNS answer.
 sub _resolve ($self, $host, $port) {
     my $h = $host;
     $h =~ s/\A\s+//;
@@ -120,30 +153,75 @@ sub _resolve ($self, $host, $port) {
     $h = $1 if $h =~ /\A\[(.*)\]\z/;
     if (defined(my $a4 = Socket::inet_pton(Socket::AF_INET(), $h))) {
         $self->{cand} = [[Socket::AF_INET(), Socket::pack_sockaddr_in($port, $a4)]];
-        return 0;
+        $self->_next;
+        return;
     }
     if (defined(my $a6 = Socket::inet_pton(Socket::AF_INET6(), $h))) {
         $self->{cand} = [[Socket::AF_INET6(), Socket::pack_sockaddr_in6($port, $a6)]];
-        return 0;
+        $self->_next;
+        return;
     }
-
-    # Blocking, as in Linux::Event 0.010: names are resolved synchronously.
-    my ($err, @res) = Socket::getaddrinfo($host, $port, { socktype => Socket::SOCK_STREAM() });
-    if ($err) {
-        $self->{gai_error} = "$err";
-
-        # Map by the numeric EAI code; the string stays for the caller.
-        my $code = $err + 0;
-        return ($code == Socket::EAI_NONAME()
-                || (defined &Socket::EAI_NODATA && $code == Socket::EAI_NODATA()))
-            ? Errno::ENOENT()
-            : Errno::EIO();
+    if ($TEST_RESOLVE) {
+        $self->_resolved([$TEST_RESOLVE->($host, $port)]);
+        return;
     }
-    $self->{cand} = [map { [$_->{family}, $_->{addr}] } @res];
-    return @res ? 0 : Errno::ENOENT();
+    $self->{resolving} = Linux::Event::Resolver::resolve(
+        $self->{loop},
+        host     => $host,
+        port     => $port,
+        socktype => Socket::SOCK_STREAM(),
+        on_done  => sub ($res) {
+            delete $self->{resolving};
+            return if $self->{done};
+            $self->_resolved([map { [$_->{family}, $_->{addr}] } @$res]);
+        },
+        on_error => sub ($errno, $message) {
+            delete $self->{resolving};
+            return if $self->{done};
+
+            # "Name or service not known (EAI_NONAME)": the resolver's
+            # text and the symbolic code, so callers can match either.
+            $self->{gai_error} = $message;
+            $self->_fail($errno);
+        },
+    );
+    return;
 }
 
-# Tries candidates in order until one is in progress or connected.
+# RFC 8305 section 4: interleave the families, IPv6 first.
+sub _resolved ($self, $cand) {
+    my @v6    = grep { $_->[0] == Socket::AF_INET6() } @$cand;
+    my @other = grep { $_->[0] != Socket::AF_INET6() } @$cand;
+    my @order;
+    while (@v6 || @other) {
+        push @order, shift @v6 if @v6;
+        push @order, shift @other if @other;
+    }
+    $self->{cand} = \@order;
+    return $self->_fail(Errno::ENOENT()) unless @order;
+    $self->_next;
+    return;
+}
+
+# The address to bind a socket of $family to, or undef (no binding asked
+# for).  Dies with the errno when local_addr is of another family.
+sub _local_sockaddr ($self, $family) {
+    my ($ip, $port) = ($self->{local_ip}, $self->{local_port} // 0);
+    return undef unless $ip || $port;
+    return undef if $family != Socket::AF_INET() && $family != Socket::AF_INET6();
+    if ($ip) {
+        return [Errno::EAFNOSUPPORT()] if $ip->[0] != $family;
+        return $family == Socket::AF_INET()
+            ? Socket::pack_sockaddr_in($port, $ip->[1])
+            : Socket::pack_sockaddr_in6($port, $ip->[1]);
+    }
+    return $family == Socket::AF_INET()
+        ? Socket::pack_sockaddr_in($port, Socket::INADDR_ANY())
+        : Socket::pack_sockaddr_in6($port, Socket::IN6ADDR_ANY());
+}
+
+# Starts attempts on the next candidates until one is in progress or
+# connected (Happy Eyeballs: earlier attempts may still be in progress).
 sub _next ($self) {
     my $last = $self->{last_err} // 0;    # from the candidate that just failed
     while (!$self->{done} && (my $c = shift @{ $self->{cand} })) {
@@ -155,73 +233,125 @@ sub _next ($self) {
             $self->{errno} = $last;
             next;
         }
+        if (defined(my $local = $self->_local_sockaddr($family))) {
+            if (ref $local) {
+                $last = $self->{errno} = $local->[0];
+                close $fh;
+                next;
+            }
+            setsockopt($fh, Socket::SOL_SOCKET(), Socket::SO_REUSEADDR(), 1)
+                if $self->{local_port};
+            unless (bind($fh, $local)) {
+                $last = $self->{errno} = $! + 0;
+                close $fh;
+                next;
+            }
+        }
         if (connect($fh, $addr)) {
             $self->{fh} = $fh;
-            $self->_succeed;
+            $self->_succeed($fh);
             return;
         }
         $last = $! + 0;
         $self->{errno} = $last;
         if ($last == Errno::EINPROGRESS() || $last == Errno::EINTR()) {
             $self->{fh} = $fh;
-            $self->_watch;
+            $self->_watch($fh);
+            $self->_arm_next_attempt;
             return;
         }
         close $fh;
     }
-    $self->_fail($last || Errno::EIO()) unless $self->{done};
+    $self->_fail($last || Errno::EIO())
+        unless $self->{done} || @{ $self->{attempts} };
+    return;
 }
 
-sub _watch ($self) {
+# While an attempt is in progress and more candidates wait, the next one
+# starts after ATTEMPT_DELAY_S (RFC 8305 section 5), or at once when an
+# attempt fails.
+sub _arm_next_attempt ($self) {
+    $self->_stop_next_attempt;
+    return unless @{ $self->{cand} };
+    $self->{next_timer} = $self->{loop}->after(
+        $ATTEMPT_DELAY_S,
+        sub ($loop) {
+            delete $self->{next_timer};
+            $self->_next unless $self->{done};
+        }
+    );
+    return;
+}
+
+sub _stop_next_attempt ($self) {
+    if (defined(my $t = delete $self->{next_timer})) {
+        $self->{loop}->cancel($t) if $self->{loop};
+    }
+    return;
+}
+
+sub _watch ($self, $fh) {
     my $req   = $self;
-    my $check = sub ($loop, $fh, $w) {
+    my $check = sub ($loop, $wfh, $w) {
         return if $req->{done};
         my $err =
             unpack('i', getsockopt($fh, Socket::SOL_SOCKET(), Socket::SO_ERROR()) // pack('i', 0));
         if ($err == 0) {
-            $req->_succeed;
+            $req->_drop_attempt($fh, 0);
+            $req->_succeed($fh);
         } else {
             $req->{errno} = $req->{last_err} = $err;
-            $req->_teardown;
+            $req->_drop_attempt($fh, 1);
+            $req->_stop_next_attempt;
             $req->_next;
         }
     };
-    $self->{loop}->watch($self->{fh}, write => $check, error => $check);
-    $self->{watching} = 1;
+    push @{ $self->{attempts} }, $fh;
+    $self->{loop}->watch($fh, write => $check, error => $check);
+    return;
 }
 
-sub _unwatch ($self) {
-    if ($self->{watching}) {
-        $self->{watching} = 0;
-        $self->{loop}->unwatch($self->{fh}) if $self->{loop} && $self->{fh};
-    }
-}
-
-# Drops the watcher and closes the in-progress socket (failure paths).
-sub _teardown ($self) {
-    $self->_unwatch;
-    if (my $fh = delete $self->{fh}) {
+# Stops watching one attempt's socket, closing it if asked.
+sub _drop_attempt ($self, $fh, $close) {
+    my $n = @{ $self->{attempts} };
+    @{ $self->{attempts} } = grep { $_ != $fh } @{ $self->{attempts} };
+    $self->{loop}->unwatch($fh) if $self->{loop} && $n != @{ $self->{attempts} };
+    if ($close) {
+        $self->{fh} = $self->{attempts}[-1] if ($self->{fh} // 0) == $fh;
         close $fh;
     }
+    return;
+}
+
+# Drops every watcher and closes every socket in progress (failure,
+# cancel, and the losers of a race that one attempt won).
+sub _teardown ($self) {
+    $self->_drop_attempt($_, 1) for @{ [@{ $self->{attempts} }] };
     $self->{fh} = undef;
+    $self->_stop_next_attempt;
+    if (my $r = delete $self->{resolving}) {
+        $r->cancel;
+    }
+    return;
 }
 
 sub _stop_timer ($self) {
     if (defined(my $t = delete $self->{timer})) {
         $self->{loop}->cancel($t) if $self->{loop};
     }
+    return;
 }
 
-sub _succeed ($self) {
+sub _succeed ($self, $fh) {
     $self->{done} = 1;
-    $self->_unwatch;
+    $self->_teardown;
     $self->_stop_timer;
-    my $fh = delete $self->{fh};
     $self->{fh} = undef;
     my $cb = delete $self->{on_connect};
     delete $self->{on_error};
     $self->{cand} = [];
     $cb->($self, $fh, $self->{data}) if $cb;
+    return;
 }
 
 sub _fail ($self, $errno) {
@@ -232,7 +362,16 @@ sub _fail ($self, $errno) {
     my $cb = delete $self->{on_error};
     delete $self->{on_connect};
     $self->{cand} = [];
-    $cb->($self, $errno, $self->{data}) if $cb;
+    if ($cb) {
+        $cb->($self, $errno, $self->{data});
+    } else {
+
+        # Nobody listens for the error: say it rather than fail silently.
+        local $! = $errno;
+        my $gai = defined $self->{gai_error} ? " ($self->{gai_error})" : '';
+        warn "Linux::Event::Connect: connecting to $self->{target} failed: $!$gai\n";
+    }
+    return;
 }
 
 sub cancel ($self) {
@@ -256,6 +395,7 @@ sub gai_error  ($self) { return $self->{gai_error} }
 sub DESTROY ($self) {
     return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
     $self->cancel unless $self->{done};
+    return;
 }
 
 1;
@@ -283,20 +423,31 @@ Linux::Event::Connect - non-blocking outbound connect for Linux::Event
 
 =head1 DESCRIPTION
 
-Starts a non-blocking C<connect> at once and reports the result through one
-of the two callbacks.  Exactly one address mode is given: C<host> and
-C<port> (an IPv4 or IPv6 literal, optionally in brackets, or a name resolved
-with C<getaddrinfo>, every result tried in order), C<unix> (a socket path),
-or C<sockaddr> with a numeric C<family>.
+Starts a non-blocking C<connect> and reports the result through one of the
+two callbacks.  Exactly one address mode is given: C<host> and C<port> (an
+IPv4 or IPv6 literal, optionally in brackets, or a name), C<unix> (a socket
+path), or C<sockaddr> with a numeric C<family>.
+
+A name is resolved by the loop's resolver (L<Linux::Event::Resolver>:
+getaddrinfo in worker threads), so the loop keeps running while a DNS
+server takes its time; C<timeout_s> covers the resolution too.  The
+addresses are tried as RFC 8305 (Happy Eyeballs) says: the families
+interleaved, IPv6 first; when an attempt has not finished after 250 ms
+the next address starts while the first goes on, a failed attempt starts
+the next at once, the first to connect wins and the others are closed.
 
 On success C<on_connect($req, $fh, $data)> gets a non-blocking,
 close-on-exec socket that now belongs to the caller; nothing of the request
 is left watching it, so it can be handed to L<Linux::Event::Stream> or to
 C<< $loop->watch >> at once.  On failure C<on_error($req, $errno, $data)>
-gets the errno (C<ECONNREFUSED>, C<ETIMEDOUT> after C<timeout_s>, C<ENOENT>
-or C<EIO> when a name does not resolve; C<gai_error> then holds the
-resolver's text).  A UNIX-socket connect, and resolution failures, can
-complete inside C<new>, before it returns.
+gets the errno (C<ECONNREFUSED>, C<ETIMEDOUT> after C<timeout_s>, the last
+attempt's error; C<ENOENT> when a name does not exist (EAI_NONAME,
+EAI_NODATA), C<EIO> for other resolver failures, and C<gai_error> then holds
+the resolver's text and the symbolic code, e.g. C<Name or service not known
+(EAI_NONAME)>).  Without C<on_error>, a failure warns with the errno text
+(and C<gai_error>) instead of passing silently.  A UNIX-socket connect can
+complete inside C<new>, before it returns; names are always answered from
+the loop.
 
 =head1 METHODS
 
@@ -307,7 +458,12 @@ complete inside C<new>, before it returns.
 Options: C<loop> (required), C<host>/C<port>, C<unix>, C<sockaddr> with
 C<family>, C<timeout_s> (seconds, a plain decimal number >= 0), C<data>
 (last argument of the callbacks), C<on_connect>, C<on_error>,
-C<nonblocking> (must be true).  Bad arguments croak with Linux::Event 0.010's texts.
+C<nonblocking> (must be true), C<local_addr> (a numeric address to bind
+to; addresses of the other family are skipped with C<EAFNOSUPPORT>) and
+C<local_port> (bound with C<SO_REUSEADDR>; with no C<local_addr>, on the
+wildcard address of each attempt's family).  Bad arguments croak with
+Linux::Event 0.010's texts (and C<local_addr must be a numeric IPv4 or IPv6
+address>, C<local_port must be an integer 0..65535>).
 
 =item cancel
 
@@ -325,8 +481,12 @@ C<errno> the last errno seen (EINPROGRESS after an asynchronous success).
 
 Every watcher the request makes is removed on success, failure and cancel
 (Linux::Event 0.010 left them registered, so the next socket on the same fd number
-crashed with C<fd already watched>); the resolver's error is mapped to an
-errno by its numeric code; the request holds the loop weakly.
+crashed with C<fd already watched>); names no longer block the loop
+(Linux::Event 0.010 called getaddrinfo inside C<new>, so its resolution
+failures came inside C<new>; they now come from the loop); addresses race
+as Happy Eyeballs instead of strictly one after another; the resolver's
+error is mapped to an errno by its numeric code; the request holds the loop
+weakly.
 
 =head1 AUTHOR
 

@@ -39,6 +39,12 @@ sub new ($class, %args) {
 sub model ($self) { return $self->{model} }
 sub impl  ($self) { return $self->{impl} }
 
+# Non-blocking getaddrinfo: see Linux::Event::Resolver.
+sub resolve ($self, %args) {
+    require Linux::Event::Resolver;
+    return Linux::Event::Resolver::resolve($self, %args);
+}
+
 # Delegation: backend_name clock is_running run run_once stop, timer
 # backend sched signal waker pid watch unwatch cancel after at every,
 # signal_subscribe child idle prepare check now time update_time alive

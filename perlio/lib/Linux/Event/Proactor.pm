@@ -67,6 +67,12 @@ sub backend_name  ($self) { return $self->{backend_name} }
 sub live_op_count ($self) { return $self->{live_op_count} }
 sub is_running    ($self) { return $self->{running} ? 1 : 0 }
 
+# Non-blocking getaddrinfo: see Linux::Event::Resolver.
+sub resolve ($self, %args) {
+    require Linux::Event::Resolver;
+    return Linux::Event::Resolver::resolve($self, %args);
+}
+
 sub run ($self) {
     $self->{running}        = 1;
     $self->{stop_requested} = 0;

@@ -186,6 +186,12 @@ sub pid ($self, @args) {
     return ($self->{_pid} ||= Linux::Event::Pid->new(loop => $self->_public_loop))->pid(@args);
 }
 
+# Non-blocking getaddrinfo: see Linux::Event::Resolver.
+sub resolve ($self, %args) {
+    require Linux::Event::Resolver;
+    return Linux::Event::Resolver::resolve($self, %args);
+}
+
 # The engine behind a facade, an engine, or anything with an impl.
 sub _engine_of ($loop) {
     return undef if !blessed($loop);
