@@ -547,9 +547,11 @@ object cannot be made.
 
 If a watched descriptor is closed while a dup of it stays open, epoll
 keeps the registration (it belongs to the open file, not the number) and
-cannot be told to drop it through the closed number: the watcher is
-cancelled at its next event, but the loop keeps waking for that file
-until the dup is closed too.  Close or C<unwatch> before closing.
+cannot be told to drop it through the closed number.  The watcher is
+cancelled at its next event, and the loop, seeing an event for an fd
+that is no longer registered, rebuilds its epoll set (as libev does):
+one extra wakeup and a rebuild, then it sleeps again.  C<unwatch> before
+closing is still cheaper.
 
 =head1 CONSTANTS
 
