@@ -216,7 +216,7 @@ static UV rx_timer_add(pTHX_ struct rx_engine *eng, uint64_t deadline_ns, SV *cb
 	rc = evl_timer_start_at(&rt->t, rx_timer_fire, deadline_ns, 0);
 	if (rc < 0) {
 		rt_release(eng, rt);
-		croak("timer: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "timer: %s", strerror(-rc));
 	}
 	rt->cb = SvREFCNT_inc_simple_NN(SvRV(cb));	/* the CV itself */
 	rt->id = ++eng->next_id;
@@ -595,14 +595,14 @@ _init(SV *self, SV *loop)
 	eng->dispatch_cv = dcv;
 
 UV
-after(SV *self, SV *seconds, SV *cb)
+after(SV *self, SV *seconds = &PL_sv_undef, SV *cb = &PL_sv_undef)
     CODE:
 	RETVAL = rx_do_after(aTHX_ rx_engine_of(aTHX_ self), seconds, cb);
     OUTPUT:
 	RETVAL
 
 UV
-at(SV *self, SV *deadline, SV *cb)
+at(SV *self, SV *deadline = &PL_sv_undef, SV *cb = &PL_sv_undef)
     CODE:
 	RETVAL = rx_do_at(aTHX_ rx_engine_of(aTHX_ self), deadline, cb);
     OUTPUT:
@@ -797,7 +797,7 @@ _sig_set(SV *self, int signo, SV *cb, SV *data, UV token)
 		}
 		if (rc < 0) {
 			Safefree(rs);
-			croak("signal(): cannot subscribe to signal %d: %s", signo, strerror(-rc));
+			evlxs_croak(aTHX_ "signal(): cannot subscribe to signal %d: %s", signo, strerror(-rc));
 		}
 		eng->sig[signo] = rs;
 	}
@@ -853,7 +853,7 @@ _pid_start(SV *self, IV pid, SV *cb, SV *data, int reap, UV token)
 	if (rc < 0) {
 		Safefree(rp);
 		SETERRNO(-rc, 0);
-		croak("pid(): cannot watch pid %" IVdf ": %s", pid, strerror(-rc));
+		evlxs_croak(aTHX_ "pid(): cannot watch pid %" IVdf ": %s", pid, strerror(-rc));
 	}
 	rp->cb = newSVsv(cb);
 	rp->data = newSVsv(data);
@@ -908,7 +908,7 @@ _waker_attach(SV *self, SV *waker)
 	evl_watcher_init(&rk->wk.w, rx_wakeup_read, NULL, NULL);
 	rc = evl_watcher_start(eng->base.loop, &rk->wk.w, rk->wk.fd, EVL_READ);
 	if (rc < 0)
-		croak("waker: cannot watch the eventfd: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "waker: cannot watch the eventfd: %s", strerror(-rc));
 	rk->eng = eng;
 	eng->waker = &rk->wk;
 	eng->waker_rk = rk;
@@ -922,7 +922,7 @@ _init(SV *self)
 	struct rx_wakeup *rk;
     PPCODE:
 	if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
-		croak("Linux::Event::Wakeup::_init: not a hash");
+		evlxs_croak(aTHX_ "Linux::Event::Wakeup::_init: not a hash");
 	Newxz(rk, 1, struct rx_wakeup);
 	evl_watcher_init(&rk->wk.w, NULL, NULL, NULL);
 	rk->wk.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -930,7 +930,7 @@ _init(SV *self)
 		int e = errno;
 		Safefree(rk);
 		SETERRNO(e, 0);
-		croak("eventfd failed: %s", strerror(e));
+		evlxs_croak(aTHX_ "eventfd failed: %s", strerror(e));
 	}
 	evlxs_magic_attach(aTHX_ SvRV(self), &rx_wakeup_vtbl, rk);
 	XSRETURN_EMPTY;

@@ -100,6 +100,15 @@ void evlxs_keep_error(pTHX_ struct evlxs_engine *eng);
 /* Croaks with the kept exception, if any, clearing it. */
 void evlxs_rethrow(pTHX_ struct evlxs_engine *eng);
 
+/* Croaks with the printf-style message at the caller's file and line.
+ * perl's croak names the statement running when the XSUB was called: the
+ * program's own line when the program called it, but a line of our .pm
+ * when a method written in Perl called it.  In that case the message goes
+ * through Carp::croak, whose @CARP_NOT (set in every module) skips the
+ * frames of our packages up to the program's call. */
+void evlxs_croak(pTHX_ const char *fmt, ...)
+	__attribute__noreturn__ __attribute__format__(__printf__, pTHX_1, pTHX_2);
+
 /* Boots of the Linux::Event XS packages, called from PerlIO::evloop's
  * BOOT with its own arguments (the pattern Glib uses). */
 void evlxs_call_boot(pTHX_ void (*boot)(pTHX_ CV *), CV *cv, SV **mark);
