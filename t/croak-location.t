@@ -35,6 +35,9 @@ use Linux::Event::Listen;
 use Linux::Event::Connect;
 use Linux::Event::Fork;
 use PerlIO::evloop;
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+use EvlTest ();
 
 my $file = __FILE__;
 my @cases;
@@ -67,7 +70,7 @@ my $ioloop  = do { pipe(my $ar, my $aw) or die; binmode($ar, ':evloop') or die; 
 
 # ---- Linux::Event and Linux::Event::Loop
 here(__LINE__, qr/^model is required and must be 'reactor' or 'proactor'/, 'Loop->new without model', sub { Linux::Event::Loop->new });
-here(__LINE__, qr/^unknown model 'bogus'/, 'Loop->new bad model', sub { Linux::Event::Loop->new(model => 'bogus') });
+here(__LINE__, qr/^unknown model 'bogus' \(reactor or proactor\) at /, 'Loop->new bad model', sub { Linux::Event::Loop->new(model => 'bogus') });
 here(__LINE__, qr/^unknown model 'bogus'/, 'Linux::Event->new bad model', sub { Linux::Event->new(model => 'bogus') });
 here(__LINE__, qr/^unknown backend 'poll'/, 'Linux::Event->new bad backend', sub { Linux::Event->new(backend => 'poll') });
 here(__LINE__, qr/^unknown args: bar, foo/, 'Linux::Event->new unknown args', sub { Linux::Event->new(foo => 1, bar => 2) });
@@ -211,6 +214,16 @@ here(__LINE__, qr/^callback must be a coderef/, 'op->on_complete(1)', sub { $op-
 here(__LINE__, qr/^callback already set/, 'op->on_complete twice', sub { $op->on_complete($cb); $op->on_complete($cb) });
 here(__LINE__, qr/^code is required/, 'Error->new without code', sub { Linux::Event::Error->new(name => 'X') });
 
+# ---- the Fake backend's test hooks (through the proactor and on the backend)
+here(__LINE__, qr/^token is required/, 'fake read success without token', sub { $pro->_fake_complete_read_success(undef, 'x') });
+here(__LINE__, qr/^no pending read for token 999/, 'fake read success unknown token', sub { $pro->_fake_complete_read_success(999, 'x') });
+here(__LINE__, qr/^token is required/, 'fake write success without token', sub { $pro->_fake_complete_write_success(undef, 1) });
+here(__LINE__, qr/^bytes is required/, 'fake write success without bytes', sub { my $t = $pro->{next_op_id}; $ploop->write(fh => $w, buf => 'x'); $pro->_fake_complete_write_success($t, undef) });
+here(__LINE__, qr/^token is required/, 'fake accept success without token', sub { $pro->_fake_complete_accept_success(undef, $r) });
+here(__LINE__, qr/^code is required/, 'fake read error without code', sub { my $t = $pro->{next_op_id}; $ploop->read(fh => $r, len => 1); $pro->_fake_complete_read_error($t, name => 'X') });
+here(__LINE__, qr/^deadline_ns is required/, 'fake _submit_timeout without deadline', sub { $pro->{backend}->_submit_timeout($op) });
+here(__LINE__, qr/^loop is required/, 'Fake->_new without loop', sub { Linux::Event::Proactor::Backend::Fake->_new });
+
 # ---- Linux::Event::Reactor::Backend::Epoll (and its old name)
 here(__LINE__, qr/^unknown args: bogus/, 'Backend::Epoll->new unknown', sub { Linux::Event::Reactor::Backend::Epoll->new(bogus => 1) });
 here(__LINE__, qr/^unknown args: bogus/, 'Linux::Event::Backend::Epoll->new unknown', sub { Linux::Event::Backend::Epoll->new(bogus => 1) });
@@ -298,6 +311,23 @@ here(__LINE__, qr/^PerlIO::evloop::attach: the handle has no :evloop layer/, 'at
 here(__LINE__, qr/^PerlIO::evloop::attach: the second argument is not a Linux::Event loop/, 'attach(fh, 1)', sub { PerlIO::evloop::attach($ioloop, 1) });
 here(__LINE__, qr/^PerlIO::evloop::attach: the second argument is not a Linux::Event loop/, 'attach(fh)', sub { PerlIO::evloop::attach($ioloop) });
 here(__LINE__, qr/^PerlIO::evloop::attach: the handle is not open/, 'attach(closed fh, loop)', sub { PerlIO::evloop::attach($closed, $loop) });
+
+# ---- the io_uring backend (its options, and what only its submit checks)
+if (EvlTest::has('uring')) {
+    here(__LINE__, qr/^queue_size must be a positive integer/, 'uring queue_size 0', sub { Linux::Event::Loop->new(model => 'proactor', backend => 'uring', queue_size => 0) });
+    here(__LINE__, qr/^cqe_entries must be a positive integer/, 'uring cqe_entries x', sub { Linux::Event::Proactor->new(backend => 'uring', cqe_entries => 'x') });
+    here(__LINE__, qr/^provided_buffer_size must be a power of two/, 'uring provided_buffer_size 3', sub { Linux::Event::Proactor->new(backend => 'uring', provided_buffer_size => 3) });
+    here(__LINE__, qr/^submit_batch_size must be a positive integer/, 'uring submit_batch_size -1', sub { Linux::Event::Proactor->new(backend => 'uring', submit_batch_size => -1) });
+    my $uloop = eval { Linux::Event::Loop->new(model => 'proactor', backend => 'uring') };
+    if ($uloop) {
+        here(__LINE__, qr/^fh is not an open file handle/, 'uring read from a string', sub { $uloop->read(fh => 'nope', len => 1) });
+        here(__LINE__, qr/^fh is not an open file handle/, 'uring read from a closed fh', sub { $uloop->read(fh => $closed, len => 1) });
+        here(__LINE__, qr/^flags must be non-negative/, 'uring recv flags -1', sub { $uloop->recv(fh => $r, len => 1, flags => -1) });
+        here(__LINE__, qr/^Wide character in buf/, 'uring write wide chars', sub { $uloop->write(fh => $w, buf => "\x{263a}") });
+        here(__LINE__, qr/^addr must be a packed socket address/, 'uring connect addr', sub { $uloop->connect(fh => $w, addr => '') });
+        here(__LINE__, qr/^out_fh is not an open file handle/, 'uring splice out_fh', sub { $uloop->splice(in_fh => $r, out_fh => 'x', len => 1) });
+    }
+}
 
 for my $case (@cases) {
     my ($line, $re, $what, $code) = @$case;

@@ -60,9 +60,9 @@ struct rx_engine *rx_engine_of(pTHX_ SV *sv)
 	MAGIC *mg = evlxs_magic(aTHX_ sv, &rx_engine_vtbl);
 
 	if (!mg)
-		croak("Linux::Event::Reactor: not a reactor engine");
+		evlxs_croak(aTHX_ "Linux::Event::Reactor: not a reactor engine");
 	if (!mg->mg_ptr)
-		croak("Linux::Event::Reactor: this loop belongs to another thread");
+		evlxs_croak(aTHX_ "Linux::Event::Reactor: this loop belongs to another thread");
 	return (struct rx_engine *)mg->mg_ptr;
 }
 
@@ -393,7 +393,7 @@ static struct rx_wakeup *rx_wakeup_of(pTHX_ SV *sv)
 	MAGIC *mg = evlxs_magic(aTHX_ sv, &rx_wakeup_vtbl);
 
 	if (!mg)
-		croak("not a Linux::Event::Wakeup");
+		evlxs_croak(aTHX_ "not a Linux::Event::Wakeup");
 	return (struct rx_wakeup *)mg->mg_ptr;
 }
 
@@ -517,11 +517,11 @@ static void rx_define_constants(pTHX)
 UV rx_do_after(pTHX_ struct rx_engine *eng, SV *seconds, SV *cb)
 {
 	if (!SvOK(seconds))
-		croak("seconds is required");
+		evlxs_croak(aTHX_ "seconds is required");
 	if (!SvTRUE(cb))
-		croak("cb is required");
+		evlxs_croak(aTHX_ "cb is required");
 	if (!evlxs_is_code(cb))
-		croak("cb must be a coderef");
+		evlxs_croak(aTHX_ "cb must be a coderef");
 	uint64_t delta = secs_to_ns(SvNV(seconds));
 
 	/* A delay counts from now, not from the start of the iteration (the
@@ -536,11 +536,11 @@ UV rx_do_after(pTHX_ struct rx_engine *eng, SV *seconds, SV *cb)
 UV rx_do_at(pTHX_ struct rx_engine *eng, SV *deadline, SV *cb)
 {
 	if (!SvOK(deadline))
-		croak("deadline_seconds is required");
+		evlxs_croak(aTHX_ "deadline_seconds is required");
 	if (!SvTRUE(cb))
-		croak("cb is required");
+		evlxs_croak(aTHX_ "cb is required");
 	if (!evlxs_is_code(cb))
-		croak("cb must be a coderef");
+		evlxs_croak(aTHX_ "cb must be a coderef");
 	return rx_timer_add(aTHX_ eng, secs_to_ns(SvNV(deadline)), cb);
 }
 
@@ -578,10 +578,10 @@ _init(SV *self, SV *loop)
 	CV *dcv;
     CODE:
 	if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
-		croak("Linux::Event::Reactor::_init: not a hash");
+		evlxs_croak(aTHX_ "Linux::Event::Reactor::_init: not a hash");
 	rc = evl_loop_new(&l, EVL_REACTOR, 0);
 	if (rc < 0)
-		croak("Linux::Event::Reactor: cannot create the loop: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "Linux::Event::Reactor: cannot create the loop: %s", strerror(-rc));
 	Newxz(eng, 1, struct rx_engine);
 	eng->base.loop = l;
 	evlxs_engine_attach(aTHX_ SvRV(self), &eng->base, &rx_engine_vtbl);
@@ -714,7 +714,7 @@ run(SV *self)
 			break;
 		rc = evl_loop_run(eng->base.loop);
 		if (rc < 0)
-			croak("run: %s", strerror(-rc));
+			evlxs_croak(aTHX_ "run: %s", strerror(-rc));
 		if (eng->base.error || eng->want_stop)
 			break;
 		/* Otherwise the interrupt hook stopped it for a %SIG handler. */
@@ -748,7 +748,7 @@ run_once(SV *self, SV *timeout = &PL_sv_undef)
 	rx_async_check(aTHX);
 	LEAVE;
 	if (rc < 0)
-		croak("run_once: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "run_once: %s", strerror(-rc));
 	RETVAL = rc;
     OUTPUT:
 	RETVAL
@@ -953,10 +953,10 @@ signal(SV *self, SV *n = NULL)
 		STRLEN len, i;
 		const char *p;
 		if (!SvOK(n) || SvROK(n))
-			croak("signal() increment must be a positive integer");
+			evlxs_croak(aTHX_ "signal() increment must be a positive integer");
 		if (SvIOK(n) && !SvNOK(n) && !SvPOK(n)) {
 			if (SvIV(n) < 1)
-				croak("signal() increment must be a positive integer");
+				evlxs_croak(aTHX_ "signal() increment must be a positive integer");
 			v = SvUV(n);
 		} else {
 			p = SvPV(n, len);
@@ -964,16 +964,16 @@ signal(SV *self, SV *n = NULL)
 				if (p[i] < '0' || p[i] > '9')
 					break;
 			if (len == 0 || i < len || (len > 0 && p[len - 1] == '\n'))
-				croak("signal() increment must be a positive integer");
+				evlxs_croak(aTHX_ "signal() increment must be a positive integer");
 			v = SvUV(n);
 			if (v < 1)
-				croak("signal() increment must be a positive integer");
+				evlxs_croak(aTHX_ "signal() increment must be a positive integer");
 		}
 	}
 	rc = evl_wakeup_signal(&rx_wakeup_of(aTHX_ self)->wk, v);
 	if (rc < 0) {
 		SETERRNO(-rc, 0);
-		croak("eventfd add failed: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "eventfd add failed: %s", strerror(-rc));
 	}
 	RETVAL = 1;
     OUTPUT:
@@ -995,7 +995,7 @@ drain(SV *self)
 	if (r < 0 && errno != EAGAIN) {
 		int e = errno;
 		SETERRNO(e, 0);
-		croak("eventfd read failed: %s", strerror(e));
+		evlxs_croak(aTHX_ "eventfd read failed: %s", strerror(e));
 	}
 	RETVAL = newSVuv(r == sizeof(v) ? (UV)v : 0);
     OUTPUT:

@@ -65,6 +65,13 @@ All of it is backed by libevloop, a C event-loop core: watcher dispatch,
 timers, signals, wakeups and child exits run in C and call your Perl
 callbacks directly.  No Linux::Epoll, Linux::FD or IO::Uring is needed.
 
+=head1 ERRORS
+
+Bad arguments croak, in every module of the distribution, with the text
+each module documents, and the message names the file and line of your
+call (not a line inside Linux::Event), so C<$@> ends with
+C<at your-program.pl line N.>.
+
 =head1 SEE ALSO
 
 L<Linux::Event::Loop>, L<Linux::Event::Reactor>, L<Linux::Event::Watcher>,

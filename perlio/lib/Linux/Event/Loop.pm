@@ -46,7 +46,7 @@ sub new ($class, %args) {
         $self->{impl} =
             Linux::Event::Proactor->new(%args, backend => (defined $backend ? $backend : 'uring'));
     } else {
-        croak "unknown model '$model'";
+        croak "unknown model '$model' (reactor or proactor)";
     }
     return $self;
 }
@@ -103,8 +103,8 @@ engine object, a L<Linux::Event::Reactor> or L<Linux::Event::Proactor>).
 
 C<model> is required: C<'reactor'> or C<'proactor'>.  Without it,
 C<new> croaks C<model is required and must be 'reactor' or 'proactor'>;
-any other value croaks C<unknown model '...'>.  (L<Linux::Event>'s C<new>
-defaults it to C<'reactor'>.)
+any other value croaks C<unknown model '...' (reactor or proactor)>.
+(L<Linux::Event>'s C<new> defaults it to C<'reactor'>.)
 
 C<backend> defaults to C<'epoll'> for the reactor and C<'uring'> for the
 proactor.  The remaining arguments go to the engine's constructor, plus
