@@ -111,7 +111,7 @@ here(__LINE__, qr/^pid must be a positive integer/, 'loop->pid(-1)', sub { $loop
 here(__LINE__, qr/^pid must be a positive integer/, 'loop->pid(abc)', sub { $loop->pid('abc', $cb) });
 here(__LINE__, qr/^unknown opts: bogus/, 'loop->pid unknown key', sub { $loop->pid($$, $cb, bogus => 1) });
 here(__LINE__, qr/^Too many arguments for subroutine 'Linux::Event::Reactor::waker'/, 'loop->waker(cb)', sub { $loop->waker($cb) });
-here(__LINE__, qr/^fork: |^cmd or child is required/, 'loop->fork()', sub { $loop->fork });
+here(__LINE__, qr/^cmd or child is required/, 'loop->fork()', sub { $loop->fork });
 here(__LINE__, qr/^cmd must be an arrayref/, 'loop->fork(cmd => "x")', sub { $loop->fork(cmd => 'x') });
 here(__LINE__, qr/^unknown args: bogus/, 'loop->fork_helper unknown key', sub { $loop->fork_helper(bogus => 1) });
 here(__LINE__, qr/^max_children must be a non-negative integer/, 'loop->fork_helper bad max', sub { $loop->fork_helper(max_children => -1) });
@@ -168,11 +168,16 @@ here(__LINE__, qr/^pid is required/, 'pid->pid()', sub { $pidw->pid });
 here(__LINE__, qr/^callback is required/, 'pid->pid(1)', sub { $pidw->pid(1) });
 here(__LINE__, qr/^pid must be a positive integer/, 'pid->pid(0)', sub { $pidw->pid(0, $cb) });
 
+here(__LINE__, qr/^at_ns\(\): the loop is gone/, 'sched->at_ns of a freed loop', sub { my $s = Linux::Event->new->sched; $s->at_ns(1, $cb) });
+here(__LINE__, qr/^after_ns\(\): the loop is gone/, 'sched->after_ns of a freed loop', sub { my $s = Linux::Event->new->sched; $s->after_ns(1, $cb) });
+here(__LINE__, qr/^signal\(\): the loop is gone/, 'signal of a freed loop', sub { my $s = Linux::Event::Signal->new(loop => Linux::Event->new); $s->signal('USR1', $cb) });
+here(__LINE__, qr/^pid\(\): the loop is gone/, 'pid of a freed loop', sub { my $p = Linux::Event::Pid->new(loop => Linux::Event->new); $p->pid($$, $cb) });
+
 # ---- Linux::Event::Clock, ::Timer
 here(__LINE__, qr/^clock must be 'monotonic'/, 'Clock->new bad clock', sub { Linux::Event::Clock->new(clock => 'realtime') });
-here(__LINE__, qr/^deadline_after requires seconds|requires/, 'clock->deadline_after()', sub { $clock->deadline_after });
-here(__LINE__, qr/requires deadline_ns/, 'clock->remaining_ns()', sub { $clock->remaining_ns });
-here(__LINE__, qr/requires deadline_ns/, 'clock->expired_ns()', sub { $clock->expired_ns });
+here(__LINE__, qr/^deadline_after requires seconds/, 'clock->deadline_after()', sub { $clock->deadline_after });
+here(__LINE__, qr/^remaining_ns requires deadline_ns/, 'clock->remaining_ns()', sub { $clock->remaining_ns });
+here(__LINE__, qr/^expired_ns requires deadline_ns/, 'clock->expired_ns()', sub { $clock->expired_ns });
 here(__LINE__, qr/^Only one of after\/every may be supplied/, 'Timer->new after+every', sub { Linux::Event::Timer->new(after => 1, every => 1) });
 here(__LINE__, qr/^Unknown option\(s\): bogus/, 'Timer->new unknown', sub { Linux::Event::Timer->new(bogus => 1) });
 here(__LINE__, qr/^clock must be 'monotonic', 'realtime' or 'boottime'/, 'Timer->new bad clock', sub { Linux::Event::Timer->new(clock => 'tai') });
@@ -233,7 +238,7 @@ here(__LINE__, qr/^cb is required/, 'be->watch(fh, 1)', sub { $be->watch($w, 1) 
 here(__LINE__, qr/^cb must be a coderef/, 'be->watch(fh, 1, 1)', sub { $be->watch($w, 1, 1) });
 here(__LINE__, qr/^fh has no fileno/, 'be->watch(closed)', sub { $be->watch($closed, 1, $cb) });
 here(__LINE__, qr/^mask is required/, 'be->modify(fh)', sub { $be->modify($r) });
-here(__LINE__, qr/ to epoll set: /, 'be->watch(regular file)', sub { $be->watch($regular, 1, $cb) });
+here(__LINE__, qr/^Couldn't add filehandle to epoll set: /, 'be->watch(regular file)', sub { $be->watch($regular, 1, $cb) });
 
 # ---- Linux::Event::Stream and its codecs
 here(__LINE__, qr/^new\(\): missing loop/, 'Stream->new without loop', sub { Linux::Event::Stream->new(fh => $w) });
@@ -312,6 +317,25 @@ here(__LINE__, qr/^PerlIO::evloop::attach: the second argument is not a Linux::E
 here(__LINE__, qr/^PerlIO::evloop::attach: the second argument is not a Linux::Event loop/, 'attach(fh)', sub { PerlIO::evloop::attach($ioloop) });
 here(__LINE__, qr/^PerlIO::evloop::attach: the handle is not open/, 'attach(closed fh, loop)', sub { PerlIO::evloop::attach($closed, $loop) });
 
+# ---- methods called on something that is not their object (the XS type checks)
+here(__LINE__, qr/^Linux::Event::Loop::run: no loop/, 'Loop::run without a loop', sub { Linux::Event::Loop::run() });
+here(__LINE__, qr/^Linux::Event::Loop::run: not a loop/, 'Loop::run on a string', sub { Linux::Event::Loop::run('x') });
+here(__LINE__, qr/^Linux::Event::Reactor: not a reactor engine/, 'Reactor::run on a plain object', sub { Linux::Event::Reactor::run(bless {}, 'Linux::Event::Reactor') });
+here(__LINE__, qr/^not a Linux::Event::Watcher/, 'Watcher::cancel on a string', sub { Linux::Event::Watcher::cancel('x') });
+here(__LINE__, qr/^not a Linux::Event::Operation/, 'Operation::cancel on a string', sub { Linux::Event::Operation::cancel('x') });
+here(__LINE__, qr/^not a Linux::Event::Clock/, 'Clock::tick on a string', sub { Linux::Event::Clock::tick('x') });
+here(__LINE__, qr/^not a Linux::Event::Stream object/, 'Stream::write on a string', sub { Linux::Event::Stream::write('x', 'y') });
+here(__LINE__, qr/^not a Linux::Event::Wakeup/, 'Wakeup::signal on a string', sub { Linux::Event::Wakeup::signal('x') });
+here(__LINE__, qr/^not a Linux::Event::Proactor/, 'Proactor::read on a string', sub { Linux::Event::Proactor::read('x', fh => $r, len => 1) });
+
+# ---- from inside a callback the loop runs, and from a package of the program
+here(__LINE__, qr/^cb is required/, 'after(1) inside a timer callback', sub { my $l = Linux::Event->new; $l->after(0, sub ($lp) { $lp->after(1) }); $l->run_once(1) });
+here(__LINE__, qr/^fh is required/, 'watch() inside a timer callback', sub { my $l = Linux::Event->new; $l->after(0, sub ($lp) { $lp->watch(undef) }); $l->run_once(1) });
+here(My::App::line_of('model'), qr/^unknown model 'nope'/, 'Loop->new from a sub of package My::App', sub { My::App::make_loop('nope') });
+here(My::App::line_of('watch'), qr/^read must be a coderef or undef/, 'watch from a sub of package My::App', sub { My::App::watch_bad($loop, $r) });
+here(My::App::line_of('attach'), qr/^PerlIO::evloop::attach: the second argument/, 'attach from a sub of package My::App', sub { My::App::attach_bad($ioloop) });
+here(__LINE__, qr/^unknown model 'nope'/, 'a subclass of Linux::Event::Loop', sub { My::Loop->new(model => 'nope') });
+
 # ---- the io_uring backend (its options, and what only its submit checks)
 if (EvlTest::has('uring')) {
     here(__LINE__, qr/^queue_size must be a positive integer/, 'uring queue_size 0', sub { Linux::Event::Loop->new(model => 'proactor', backend => 'uring', queue_size => 0) });
@@ -340,3 +364,19 @@ for my $case (@cases) {
 }
 
 done_testing;
+
+package My::App;
+my %line;
+sub line_of ($what) { return $line{$what} }
+sub make_loop ($model) { BEGIN { $line{model} = __LINE__ + 1 }
+    return Linux::Event::Loop->new(model => $model);
+}
+sub watch_bad ($l, $fh) { BEGIN { $line{watch} = __LINE__ + 1 }
+    return $l->watch($fh, read => 'not code');
+}
+sub attach_bad ($fh) { BEGIN { $line{attach} = __LINE__ + 1 }
+    return PerlIO::evloop::attach($fh, 'not a loop');
+}
+
+package My::Loop;
+use parent -norequire, 'Linux::Event::Loop';

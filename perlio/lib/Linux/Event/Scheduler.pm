@@ -64,7 +64,7 @@ sub at_ns ($self, $deadline_ns = undef, $cb = undef) {
     croak "deadline_ns is required" if !defined $deadline_ns;
     _check_cb($cb);
     if (exists $self->{engine}) {
-        my $e = $self->{engine} or croak "the loop is gone";
+        my $e = $self->{engine} or croak "at_ns(): the loop is gone";
         return $e->_sched_at_ns($deadline_ns, $cb);
     }
     return $self->_insert(int($deadline_ns), $cb);
@@ -74,7 +74,7 @@ sub after_ns ($self, $delta_ns = undef, $cb = undef) {
     croak "delta_ns is required" if !defined $delta_ns;
     _check_cb($cb);
     if (exists $self->{engine}) {
-        my $e = $self->{engine} or croak "the loop is gone";
+        my $e = $self->{engine} or croak "after_ns(): the loop is gone";
         return $e->_sched_after_ns(int($delta_ns), $cb);
     }
     return $self->_insert($self->{clock}->deadline_in_ns(int($delta_ns)), $cb);
