@@ -257,6 +257,9 @@ here(__LINE__, qr/^write_message\(\) requires a codec/, 'stream->write_message r
 here(__LINE__, qr/^codec is required/, 'Codec::validate()', sub { Linux::Event::Stream::Codec::validate(undef) });
 here(__LINE__, qr/^codec must be a hashref/, 'Codec::validate([])', sub { Linux::Event::Stream::Codec::validate([]) });
 here(__LINE__, qr/^codec->\{decode\} must be a CODE ref/, 'Codec::validate({})', sub { Linux::Event::Stream::Codec::validate({}) });
+here(__LINE__, qr/^codec->\{decode\} must be a CODE ref/, 'Codec::make_codec()', sub { Linux::Event::Stream::Codec::make_codec() });
+here(__LINE__, qr/^codec must be a hashref/, 'line codec decode with no codec', sub { my $c = Linux::Event::Stream::Codec::Line->new; my $b = ''; $c->{decode}->(1, \$b, []) });
+here(__LINE__, qr/^decode: \(codec, \\\$buffer, \\\@out\) expected/, 'line codec decode with a bad buffer', sub { my $c = Linux::Event::Stream::Codec::Line->new; $c->{decode}->($c, 'x', 'y') });
 here(__LINE__, qr/^unknown options: bogus/, 'Codec::Line->new unknown', sub { Linux::Event::Stream::Codec::Line->new(bogus => 1) });
 here(__LINE__, qr/^unknown options: bogus/, 'Codec::Netstring->new unknown', sub { Linux::Event::Stream::Codec::Netstring->new(bogus => 1) });
 here(__LINE__, qr/^unknown options: bogus/, 'Codec::U32BE->new unknown', sub { Linux::Event::Stream::Codec::U32BE->new(bogus => 1) });
