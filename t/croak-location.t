@@ -192,6 +192,9 @@ here(__LINE__, qr/^interval must be > 0/, 'timer->every(0)', sub { $timer->every
 here(__LINE__, qr/^backend must be fake or uring/, 'Proactor->new bad backend', sub { Linux::Event::Proactor->new(backend => 'epoll') });
 here(__LINE__, qr/^clock must provide tick\(\)/, 'Proactor->new bad clock', sub { Linux::Event::Proactor->new(clock => bless {}, 'Nope') });
 here(__LINE__, qr/^after requires seconds/, 'ploop->after()', sub { $ploop->after(undef) });
+here(__LINE__, qr/^after requires seconds/, 'ploop->after() without arguments', sub { $ploop->after });
+here(__LINE__, qr/^at requires deadline/, 'ploop->at() without arguments', sub { $ploop->at });
+here(__LINE__, qr/^after requires seconds/, 'proactor->after() without arguments', sub { $pro->after });
 here(__LINE__, qr/^unknown argument: bogus/, 'ploop->after unknown', sub { $ploop->after(1, bogus => 1) });
 here(__LINE__, qr/^on_complete must be a coderef/, 'ploop->after on_complete', sub { $ploop->after(1, on_complete => 1) });
 here(__LINE__, qr/^at requires deadline/, 'ploop->at()', sub { $ploop->at(undef) });
@@ -225,6 +228,10 @@ here(__LINE__, qr/^no pending read for token 999/, 'fake read success unknown to
 here(__LINE__, qr/^token is required/, 'fake write success without token', sub { $pro->_fake_complete_write_success(undef, 1) });
 here(__LINE__, qr/^bytes is required/, 'fake write success without bytes', sub { my $t = $pro->{next_op_id}; $ploop->write(fh => $w, buf => 'x'); $pro->_fake_complete_write_success($t, undef) });
 here(__LINE__, qr/^token is required/, 'fake accept success without token', sub { $pro->_fake_complete_accept_success(undef, $r) });
+here(__LINE__, qr/^token is required/, 'fake read success without arguments', sub { $pro->_fake_complete_read_success });
+here(__LINE__, qr/^token is required/, 'fake connect success without arguments', sub { $pro->_fake_complete_connect_success });
+here(__LINE__, qr/^token is required/, 'fake accept success without arguments', sub { $pro->_fake_complete_accept_success });
+here(__LINE__, qr/^token is required/, 'fake close error without arguments', sub { $pro->_fake_complete_close_error });
 here(__LINE__, qr/^code is required/, 'fake read error without code', sub { my $t = $pro->{next_op_id}; $ploop->read(fh => $r, len => 1); $pro->_fake_complete_read_error($t, name => 'X') });
 here(__LINE__, qr/^deadline_ns is required/, 'fake _submit_timeout without deadline', sub { $pro->{backend}->_submit_timeout($op) });
 here(__LINE__, qr/^loop is required/, 'Fake->_new without loop', sub { Linux::Event::Proactor::Backend::Fake->_new });
@@ -277,6 +284,7 @@ here(__LINE__, qr/^path cannot be combined with host\/port/, 'Listen->new path+h
 here(__LINE__, qr/^provide either fh/, 'Listen->new fh+path', sub { Linux::Event::Listen->new(loop => $loop, on_accept => $cb, fh => $r, path => '/x') });
 here(__LINE__, qr/^fh is not a listening socket/, 'Listen->new fh not listening', sub { Linux::Event::Listen->new(loop => $loop, on_accept => $cb, fh => $r) });
 here(__LINE__, qr/^on_accept is required/, 'Listen->listen without on_accept', sub { Linux::Event::Listen->listen($loop) });
+here(__LINE__, qr/^loop is required/, 'Listen->listen without arguments', sub { Linux::Event::Listen->listen });
 here(__LINE__, qr/^loop is required/, 'Connect->new without loop', sub { Linux::Event::Connect->new(host => '127.0.0.1', port => 1) });
 here(__LINE__, qr/^nonblocking must be true/, 'Connect->new nonblocking', sub { Linux::Event::Connect->new(loop => $loop, nonblocking => 0, host => '127.0.0.1', port => 1) });
 here(__LINE__, qr/^on_connect must be a coderef/, 'Connect->new on_connect type', sub { Linux::Event::Connect->new(loop => $loop, on_connect => 1, host => '127.0.0.1', port => 1) });

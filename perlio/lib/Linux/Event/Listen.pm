@@ -31,7 +31,7 @@ my %KNOWN = map { $_ => 1 } qw(loop on_accept on_error on_emfile
     nonblocking cloexec edge_triggered oneshot owns_socket unlink
     unlink_on_cancel warn_on_unhandled_error);
 
-sub listen ($class, $loop, %args) {
+sub listen ($class, $loop = undef, %args) {
     return $class->new(%args, loop => $loop);
 }
 

@@ -108,13 +108,13 @@ sub stop ($self) {
 # drain_callbacks, _submit_op, _new_op, _unregister_op, _cancel_op,
 # _enqueue_callback and _drain_callback_queue are XS (perlio/xs/proactor.xs).
 
-sub after ($self, $seconds, %arg) {
+sub after ($self, $seconds = undef, %arg) {
     $self->_validate_after_args($seconds, %arg);
     my $deadline_ns = $self->_deadline_ns_after($seconds);
     return $self->_submit_op('timeout', deadline_ns => $deadline_ns, %arg);
 }
 
-sub at ($self, $deadline, %arg) {
+sub at ($self, $deadline = undef, %arg) {
     $self->_validate_at_args($deadline, %arg);
     my $deadline_ns = $self->_deadline_ns_at($deadline);
     return $self->_submit_op('timeout', deadline_ns => $deadline_ns, %arg);

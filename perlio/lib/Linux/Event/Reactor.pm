@@ -113,7 +113,7 @@ sub watch ($self, $fh = undef, %spec) {
         $et ? 1 : 0, $oneshot ? 1 : 0);
 }
 
-sub unwatch ($self, $fh) {
+sub unwatch ($self, $fh = undef) {
     return 0 if !$fh;
     my $fd = fileno($fh);
     return 0 if !defined $fd || $fd < 0;
