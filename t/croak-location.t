@@ -262,6 +262,7 @@ here(__LINE__, qr/^new\(\): loop is not a Linux::Event loop/, 'Stream->new loop 
 here(__LINE__, qr/^new\(\): fh has no fileno/, 'Stream->new closed fh', sub { Linux::Event::Stream->new(loop => $loop, fh => $closed) });
 here(__LINE__, qr/^write_message\(\) requires a codec/, 'stream->write_message raw', sub { $stream->write_message('x') });
 here(__LINE__, qr/^codec is required/, 'Codec::validate()', sub { Linux::Event::Stream::Codec::validate(undef) });
+here(__LINE__, qr/^codec is required/, 'Codec::validate without arguments', sub { Linux::Event::Stream::Codec::validate() });
 here(__LINE__, qr/^codec must be a hashref/, 'Codec::validate([])', sub { Linux::Event::Stream::Codec::validate([]) });
 here(__LINE__, qr/^codec->\{decode\} must be a CODE ref/, 'Codec::validate({})', sub { Linux::Event::Stream::Codec::validate({}) });
 here(__LINE__, qr/^codec->\{decode\} must be a CODE ref/, 'Codec::make_codec()', sub { Linux::Event::Stream::Codec::make_codec() });

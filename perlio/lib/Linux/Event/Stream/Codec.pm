@@ -23,7 +23,7 @@ our @CARP_NOT = qw(
 use Carp ();
 use Scalar::Util ();
 
-sub validate ($codec) {
+sub validate ($codec = undef) {
     Carp::croak('codec is required') unless defined $codec;
     Carp::croak('codec must be a hashref (or blessed hashref)')
         unless (Scalar::Util::reftype($codec) // '') eq 'HASH';
