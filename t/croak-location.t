@@ -86,14 +86,12 @@ here(__LINE__, qr/^deadline_seconds is required/, 'loop->at(undef, cb)', sub { $
 here(__LINE__, qr/^cb is required/, 'loop->at(1) without cb', sub { $loop->at(1) });
 here(__LINE__, qr/^cb must be a coderef/, 'loop->at(1, [])', sub { $loop->at(1, []) });
 here(__LINE__, qr/^fh is required/, 'loop->watch(undef)', sub { $loop->watch(undef, read => $cb) });
-here(__LINE__, qr/^fh is required/, 'loop->watch()', sub { $loop->watch });
 here(__LINE__, qr/^unknown args: bogus/, 'loop->watch unknown key', sub { $loop->watch($r, bogus => 1) });
 here(__LINE__, qr/^read must be a coderef or undef/, 'loop->watch read type', sub { $loop->watch($r, read => 1) });
 here(__LINE__, qr/^write must be a coderef or undef/, 'loop->watch write type', sub { $loop->watch($r, write => 1) });
 here(__LINE__, qr/^error must be a coderef or undef/, 'loop->watch error type', sub { $loop->watch($r, error => 1) });
 here(__LINE__, qr/^fh has no fileno/, 'loop->watch closed fh', sub { $loop->watch($closed, read => $cb) });
 here(__LINE__, qr/^Odd name\/value argument for subroutine 'Linux::Event::Reactor::watch'/, 'loop->watch odd args', sub { $loop->watch($r, 'read') });
-here(__LINE__, qr/^Couldn't add filehandle to epoll set: /, 'loop->watch a regular file', sub { $loop->watch($regular, read => $cb) });
 here(__LINE__, qr/^fd already watched: \d+/, 'backend->watch a watched fd', sub { $be->watch($r, 1, $cb); $be->watch($r, 1, $cb) });
 here(__LINE__, qr/^signal is required/, 'loop->signal()', sub { $loop->signal });
 here(__LINE__, qr/^cb is required/, 'loop->signal(INT)', sub { $loop->signal('INT') });

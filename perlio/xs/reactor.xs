@@ -748,7 +748,7 @@ run_once(SV *self, SV *timeout = &PL_sv_undef)
 	rx_async_check(aTHX);
 	LEAVE;
 	if (rc < 0)
-		evlxs_croak(aTHX_ "run_once: %s", strerror(-rc));
+		croak("run_once: %s", strerror(-rc));
 	RETVAL = rc;
     OUTPUT:
 	RETVAL
@@ -797,7 +797,7 @@ _sig_set(SV *self, int signo, SV *cb, SV *data, UV token)
 		}
 		if (rc < 0) {
 			Safefree(rs);
-			evlxs_croak(aTHX_ "signal(): cannot subscribe to signal %d: %s", signo, strerror(-rc));
+			croak("signal(): cannot subscribe to signal %d: %s", signo, strerror(-rc));
 		}
 		eng->sig[signo] = rs;
 	}

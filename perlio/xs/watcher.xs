@@ -396,7 +396,7 @@ _watch(SV *self, SV *fh, int fd, SV *rcb, SV *wcb, SV *ecb, SV *data, int et, in
 	rc = evl_watcher_start(eng->base.loop, &rw->w, fd, rx_watcher_flags(rw));
 	if (rc < 0) {
 		SvREFCNT_dec(rv);
-		evlxs_croak(aTHX_ "Couldn't add filehandle to epoll set: %s", strerror(-rc));
+		croak("Couldn't add filehandle from epoll set: %s", strerror(-rc));
 	}
 	rw->active = 1;
 	rw->eng = eng;

@@ -99,7 +99,7 @@ sub sched ($self) {
 
 sub _public_loop ($self) { return $self->{loop} || $self }
 
-sub watch ($self, $fh = undef, %spec) {
+sub watch ($self, $fh, %spec) {
     croak "fh is required" if !$fh;
     my ($read, $write, $error, $data, $et, $oneshot) =
         delete @spec{qw(read write error data edge_triggered oneshot)};
@@ -113,7 +113,7 @@ sub watch ($self, $fh = undef, %spec) {
         $et ? 1 : 0, $oneshot ? 1 : 0);
 }
 
-sub unwatch ($self, $fh = undef) {
+sub unwatch ($self, $fh) {
     return 0 if !$fh;
     my $fd = fileno($fh);
     return 0 if !defined $fd || $fd < 0;
