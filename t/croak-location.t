@@ -125,7 +125,7 @@ here(__LINE__, qr/^seconds is required/, 'reactor->after()', sub { $eng->after }
 here(__LINE__, qr/^cb must be a coderef/, 'reactor->after(1, 1)', sub { $eng->after(1, 1) });
 here(__LINE__, qr/^cb is required/, 'reactor->at(1)', sub { $eng->at(1) });
 here(__LINE__, qr/^deadline_seconds is required/, 'reactor->at()', sub { $eng->at });
-here(__LINE__, qr/^fh is required/, 'reactor->watch(0)', sub { $eng->watch(0) });
+here(__LINE__, qr/^fh is required/, 'reactor->watch("")', sub { $eng->watch('') });
 here(__LINE__, qr/^read must be a coderef or undef/, 'reactor->watch read type', sub { $eng->watch($r, read => 'x') });
 
 # ---- Linux::Event::Watcher

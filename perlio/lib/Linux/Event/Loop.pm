@@ -18,6 +18,7 @@ our @CARP_NOT = qw(
     Linux::Event::Stream::Codec::Netstring Linux::Event::Stream::Codec::U32BE
     Linux::Event::Listen Linux::Event::Connect Linux::Event::Fork Linux::Event::Fork::Child
     Linux::Event::Fork::Request Linux::Event::Fork::Exit Linux::Event::Fork::XS PerlIO::evloop
+    Linux::Event::Subscription
 );
 
 use Carp qw(croak);

@@ -27,6 +27,7 @@ our @CARP_NOT = qw(
     Linux::Event::Stream::Codec::Netstring Linux::Event::Stream::Codec::U32BE
     Linux::Event::Listen Linux::Event::Connect Linux::Event::Fork Linux::Event::Fork::Child
     Linux::Event::Fork::Request Linux::Event::Fork::Exit Linux::Event::Fork::XS PerlIO::evloop
+    Linux::Event::Subscription
 );
 
 use constant NS_PER_S => 1_000_000_000;
