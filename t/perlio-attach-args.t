@@ -56,6 +56,6 @@ close $fh;
 croaks_like(sub { PerlIO::evloop::attach($fh, {}) },
             qr/the handle is not open/, 'a closed handle');
 croaks_like(sub { PerlIO::evloop::attach($fh) },
-            qr/^Usage: PerlIO::evloop::attach\(fh, loop\)/, 'one argument');
+            qr/^PerlIO::evloop::attach: the handle is not open at /, 'one argument: the checks, no Usage line');
 
 done_testing;

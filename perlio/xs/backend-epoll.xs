@@ -49,7 +49,7 @@ static struct be_epoll *be_of(pTHX_ SV *sv)
 	MAGIC *mg = evlxs_magic(aTHX_ sv, &be_vtbl);
 
 	if (!mg)
-		croak("not a Linux::Event::Reactor::Backend::Epoll");
+		evlxs_croak(aTHX_ "not a Linux::Event::Reactor::Backend::Epoll");
 	return (struct be_epoll *)mg->mg_ptr;
 }
 
@@ -135,10 +135,10 @@ _init(SV *self, int edge, int oneshot)
 	int fd;
     PPCODE:
 	if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
-		croak("Linux::Event::Reactor::Backend::Epoll::_init: not a hash");
+		evlxs_croak(aTHX_ "Linux::Event::Reactor::Backend::Epoll::_init: not a hash");
 	fd = epoll_create1(EPOLL_CLOEXEC);
 	if (fd < 0)
-		croak("epoll_create1 failed: %s", strerror(errno));
+		evlxs_croak(aTHX_ "epoll_create1 failed: %s", strerror(errno));
 	Newxz(be, 1, struct be_epoll);
 	be->epfd = fd;
 	be->edge = edge;
@@ -162,7 +162,7 @@ _add(SV *self, SV *fh, IV fd, UV mask, SV *cb, SV *loop, SV *tag)
     PPCODE:
 	be = be_of(aTHX_ self);
 	if (fd < 0 || fd > 0x7fffffff)
-		croak("fh has no fileno");
+		evlxs_croak(aTHX_ "fh has no fileno");
 	if ((size_t)fd >= be->nents) {
 		size_t n = be->nents ? be->nents : 64;
 		while (n <= (size_t)fd)
@@ -177,7 +177,7 @@ _add(SV *self, SV *fh, IV fd, UV mask, SV *cb, SV *loop, SV *tag)
 	ev.events = be_events(be, mask);
 	ev.data.u64 = (uint64_t)(uint32_t)fd | (uint64_t)e->gen << 32;
 	if (epoll_ctl(be->epfd, EPOLL_CTL_ADD, (int)fd, &ev) < 0)
-		croak("Couldn't add filehandle from epoll set: %s", strerror(errno));
+		evlxs_croak(aTHX_ "Couldn't add filehandle to epoll set: %s", strerror(errno));
 	e->fh = newSVsv(fh);
 	e->cb = newSVsv(cb);
 	e->loop = newSVsv(loop);
@@ -207,7 +207,7 @@ _mod(SV *self, IV fd, UV mask, int has_loop, SV *loop, int has_tag, SV *tag)
 		ev.data.u64 = (uint64_t)(uint32_t)fd | (uint64_t)e->gen << 32;
 		/* Always a MOD, even for an unchanged mask: it re-arms ONESHOT. */
 		if (epoll_ctl(be->epfd, EPOLL_CTL_MOD, (int)fd, &ev) < 0)
-			croak("Couldn't modify filehandle in epoll set: %s", strerror(errno));
+			evlxs_croak(aTHX_ "Couldn't modify filehandle in epoll set: %s", strerror(errno));
 		RETVAL = 1;
 	}
     OUTPUT:

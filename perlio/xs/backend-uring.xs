@@ -65,7 +65,7 @@ static int S_need_fd(pTHX_ SV *sv, const char *name, SV **hold)
 	int fd = fd_of(sv, &gv, &io);
 
 	if (fd < 0)
-		croak("%s is not an open file handle", name);
+		evlxs_croak(aTHX_ "%s is not an open file handle", name);
 	/* A copy: the variable passed in may be emptied while the op is in
 	 * flight, and what must live is the handle it referred to. */
 	*hold = newSVsv(sv);
@@ -90,7 +90,7 @@ static int S_flags_arg(pTHX_ SV *sv)
 		return 0;
 	f = SvIV(sv);
 	if (f < 0 || f > INT_MAX)
-		croak("flags must be non-negative");
+		evlxs_croak(aTHX_ "flags must be non-negative");
 	return (int)f;
 }
 
@@ -106,7 +106,7 @@ static SV *S_bytes_of(pTHX_ SV *sv)
 		(void)SvPV_force_nolen(b);
 	if (SvUTF8(b) && !sv_utf8_downgrade(b, TRUE)) {
 		SvREFCNT_dec(b);
-		croak("Wide character in buf");
+		evlxs_croak(aTHX_ "Wide character in buf");
 	}
 	return b;
 }
@@ -320,7 +320,7 @@ void uring_start(pTHX_ px *px, pxop *op, int kind, struct px_args *a)
 		p = SvPV_const(a->v[A_ADDR], blen);
 		if (blen == 0 || blen > sizeof(eop->addr.storage)) {
 			SvREFCNT_dec(hold0);
-			croak("addr must be a packed socket address");
+			evlxs_croak(aTHX_ "addr must be a packed socket address");
 		}
 		rc = evl_op_connect(loop, eop, fd, p, (uint32_t)blen, px_op_done);
 		break;
@@ -335,7 +335,7 @@ void uring_start(pTHX_ px *px, pxop *op, int kind, struct px_args *a)
 
 		fd = fd_of(a->v[A_FH], &gv, &io);
 		if (fd < 0)
-			croak("fh is not an open file handle");
+			evlxs_croak(aTHX_ "fh is not an open file handle");
 		/* Perl's handle must stop owning the fd number before the
 		 * kernel closes it, or perl would close it again later,
 		 * perhaps after it was reused.  The kernel gets a duplicate
@@ -343,7 +343,7 @@ void uring_start(pTHX_ px *px, pxop *op, int kind, struct px_args *a)
 		 * closes its handle now, flushing as close() does. */
 		fd2 = io ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : fd;
 		if (fd2 < 0)
-			croak("close: cannot duplicate fd %d: %s", fd, strerror(errno));
+			evlxs_croak(aTHX_ "close: cannot duplicate fd %d: %s", fd, strerror(errno));
 		rc = evl_op_close(loop, eop, fd2, px_op_done);
 		if (rc < 0) {
 			if (io)
@@ -370,7 +370,7 @@ void uring_start(pTHX_ px *px, pxop *op, int kind, struct px_args *a)
 		fd2 = fd_of(a->v[A_OUT_FH], &gv, &io);
 		if (fd2 < 0) {
 			SvREFCNT_dec(hold0);
-			croak("out_fh is not an open file handle");
+			evlxs_croak(aTHX_ "out_fh is not an open file handle");
 		}
 		hold1 = newSVsv(a->v[A_OUT_FH]);
 		len = len_arg(aTHX_ a->v[A_LEN]);
@@ -382,20 +382,20 @@ void uring_start(pTHX_ px *px, pxop *op, int kind, struct px_args *a)
 		IV rem;
 
 		if (!HAVE(a, A_DEADLINE))
-			croak("deadline_ns is required");
+			evlxs_croak(aTHX_ "deadline_ns is required");
 		rem = remaining_ns(px, a->v[A_DEADLINE]);
 		rc = evl_op_timeout(loop, eop, evl_time_ns() + (uint64_t)rem, px_op_done);
 		break;
 	}
 	default:
-		croak("backend does not support _submit_%s",
+		evlxs_croak(aTHX_ "backend does not support _submit_%s",
 		      kind > 0 && kind < PX_NKINDS ? kind_names[kind] : "?");
 	}
 	if (rc < 0) {
 		SvREFCNT_dec(hold0);
 		SvREFCNT_dec(hold1);
 		SvREFCNT_dec(buf);
-		croak("%s: submission failed: %s", kind_names[kind], strerror(-rc));
+		evlxs_croak(aTHX_ "%s: submission failed: %s", kind_names[kind], strerror(-rc));
 	}
 	op->buf = buf;
 	op->hold[0] = hold0;
@@ -424,7 +424,7 @@ IV px_loop_pass(pTHX_ px *px, int64_t timeout_ns)
 	int rc;
 
 	if (px->in_loop)
-		croak("run_once called from inside a completion");
+		evlxs_croak(aTHX_ "run_once called from inside a completion");
 	px->in_loop = 1;
 	ENTER;
 	SAVETMPS;
@@ -434,7 +434,7 @@ IV px_loop_pass(pTHX_ px *px, int64_t timeout_ns)
 	LEAVE;
 	evlxs_rethrow(aTHX_ &px->base);
 	if (rc < 0 && rc != -EINTR)
-		croak("io_uring wait failed: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "io_uring wait failed: %s", strerror(-rc));
 	PERL_ASYNC_CHECK();
 	n = px->completed;
 	px->completed = 0;
@@ -517,10 +517,10 @@ _submit_read(self, opsv, ...)
 		hv_fetchs((HV *)SvRV(self), "loop", 0) : NULL;
 	p = loop ? px_of(*loop) : NULL;
 	if (p == NULL || !p->uring)
-		croak("backend has no io_uring proactor");
+		evlxs_croak(aTHX_ "backend has no io_uring proactor");
 	op = op_arg(opsv);
 	if (op->flags & PXOP_INFLIGHT)
-		croak("operation already submitted");
+		evlxs_croak(aTHX_ "operation already submitted");
 	args_parse(&a, &ST(2), items - 2, ~0u, 0);
 	if (ix == EVL_OP_SHUTDOWN && HAVE(&a, A_HOW))
 		a.v[A_HOW] = sv_2mortal(newSViv(shutdown_how(aTHX_ a.v[A_HOW])));

@@ -28,7 +28,7 @@ static struct rx_clock *rx_clock_of(pTHX_ SV *sv)
 {
 	if (SvROK(sv) && SvPOK(SvRV(sv)) && SvCUR(SvRV(sv)) == sizeof(struct rx_clock))
 		return (struct rx_clock *)SvPVX(SvRV(sv));
-	croak("not a Linux::Event::Clock");
+	evlxs_croak(aTHX_ "not a Linux::Event::Clock");
 	return NULL;
 }
 
@@ -114,7 +114,7 @@ deadline_after(SV *self, SV *v = &PL_sv_undef)
     CODE:
 	c = rx_clock_of(aTHX_ self);
 	if (!SvOK(v))
-		croak("%s requires %s",
+		evlxs_croak(aTHX_ "%s requires %s",
 		      ix == 0 ? "deadline_after" : ix == 1 ? "deadline_after_ms" :
 		      ix == 2 ? "deadline_after_us" : "deadline_in_ns",
 		      ix == 0 ? "seconds" : ix == 1 ? "ms" : ix == 2 ? "us" : "delta_ns");
@@ -134,7 +134,7 @@ expired_ns(SV *self, SV *d = &PL_sv_undef)
     CODE:
 	c = rx_clock_of(aTHX_ self);
 	if (!SvOK(d))
-		croak("%s requires deadline_ns", ix ? "remaining_ns" : "expired_ns");
+		evlxs_croak(aTHX_ "%s requires deadline_ns", ix ? "remaining_ns" : "expired_ns");
 	if (ix == 0) {
 		RETVAL = newSViv(SvNV(d) <= (NV)c->now_ns ? 1 : 0);
 	} else if (SvIOK(d) && !SvNOK(d)) {
@@ -155,7 +155,7 @@ _timerfd_create(int clockid, int nonblocking, int cloexec)
 	RETVAL = timerfd_create(clockid, (nonblocking ? TFD_NONBLOCK : 0) |
 					  (cloexec ? TFD_CLOEXEC : 0));
 	if (RETVAL < 0)
-		croak("timerfd_create failed: %s", strerror(errno));
+		evlxs_croak(aTHX_ "timerfd_create failed: %s", strerror(errno));
     OUTPUT:
 	RETVAL
 
@@ -176,7 +176,7 @@ _timerfd_settime(int fd, NV value, NV interval)
 	if (value > 0 && its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
 		its.it_value.tv_nsec = 1;
 	if (timerfd_settime(fd, 0, &its, NULL) < 0)
-		croak("timerfd_settime failed: %s", strerror(errno));
+		evlxs_croak(aTHX_ "timerfd_settime failed: %s", strerror(errno));
 	XSRETURN_EMPTY;
 
 UV

@@ -31,7 +31,7 @@ static SV *codec_limit(pTHX_ SV *codec, const char *key, I32 klen)
 	SV **svp;
 
 	if (!SvROK(codec) || SvTYPE(SvRV(codec)) != SVt_PVHV)
-		croak("codec must be a hashref");
+		evlxs_croak(aTHX_ "codec must be a hashref");
 	svp = hv_fetch((HV *)SvRV(codec), key, klen, 0);
 	if (!svp)
 		return NULL;
@@ -72,7 +72,7 @@ static SV *codec_decode(pTHX_ evl_framer *fr, SV *bufref, SV *outref, SV *max,
 	SV *why = NULL;
 
 	if (!SvROK(bufref) || !SvROK(outref) || SvTYPE(SvRV(outref)) != SVt_PVAV)
-		croak("decode: (codec, \\$buffer, \\@out) expected");
+		evlxs_croak(aTHX_ "decode: (codec, \\$buffer, \\@out) expected");
 	buf = SvRV(bufref);
 	out = (AV *)SvRV(outref);
 	(void)SvPV_force(buf, len);
@@ -134,7 +134,7 @@ _decode(SV *codec, SV *bufref, SV *outref)
 	max = codec_limit(aTHX_ codec, "max_line", 8);
 	/* max_line counts the "\n"; the framer's limit is the payload. */
 	if (evl_framer_init(&fr, EVL_FRAMER_LINE, 0, framer_max(aTHX_ max, 1), NULL, 0) < 0)
-		croak("decode: framer setup failed");
+		evlxs_croak(aTHX_ "decode: framer setup failed");
 	chomp = hv_fetchs((HV *)SvRV(codec), "chomp", 0);
 	why = codec_decode(aTHX_ &fr, bufref, outref, max, '\n', 1,
 			   !(chomp && SvTRUE(*chomp)), "line too long");
@@ -151,7 +151,7 @@ _decode(SV *codec, SV *bufref, SV *outref)
 	max = codec_limit(aTHX_ codec, "max_frame", 9);
 	if (evl_framer_init(&fr, EVL_FRAMER_NETSTRING, EVL_FRAMER_LEADING_ZEROS,
 			    framer_max(aTHX_ max, 0), NULL, 0) < 0)
-		croak("decode: framer setup failed");
+		evlxs_croak(aTHX_ "decode: framer setup failed");
 	why = codec_decode(aTHX_ &fr, bufref, outref, max, ':', 0, 0,
 			   "frame too large");
 	DECODE_RETURN(why);
@@ -166,7 +166,7 @@ _decode(SV *codec, SV *bufref, SV *outref)
     PPCODE:
 	max = codec_limit(aTHX_ codec, "max_frame", 9);
 	if (evl_framer_init(&fr, EVL_FRAMER_U32BE, 0, framer_max(aTHX_ max, 0), NULL, 0) < 0)
-		croak("decode: framer setup failed");
+		evlxs_croak(aTHX_ "decode: framer setup failed");
 	why = codec_decode(aTHX_ &fr, bufref, outref, max, -1, 0, 0,
 			   "frame too large");
 	DECODE_RETURN(why);

@@ -54,7 +54,7 @@ BOOT:
     EVLXS_CALL_BOOT(boot_Linux__Event__Resolver);
 
 void
-attach(fh, loop)
+attach(fh = &PL_sv_undef, loop = &PL_sv_undef)
         SV *fh
         SV *loop
     PREINIT:
@@ -65,18 +65,18 @@ attach(fh, loop)
     PPCODE:
         io = handle_io(aTHX_ fh, &is_handle);
         if (!is_handle)
-            croak("PerlIO::evloop::attach: the first argument is not a file handle");
+            evlxs_croak(aTHX_ "PerlIO::evloop::attach: the first argument is not a file handle");
         ifp = io != NULL ? IoIFP(io) : NULL;
         ofp = io != NULL ? IoOFP(io) : NULL;
         if (ifp == NULL && ofp == NULL)
-            croak("PerlIO::evloop::attach: the handle is not open");
+            evlxs_croak(aTHX_ "PerlIO::evloop::attach: the handle is not open");
         if ((ifp == NULL || evl_perlio_stream(aTHX_ ifp) == NULL) &&
             (ofp == NULL || evl_perlio_stream(aTHX_ ofp) == NULL))
-            croak("PerlIO::evloop::attach: the handle has no :evloop layer "
+            evlxs_croak(aTHX_ "PerlIO::evloop::attach: the handle has no :evloop layer "
                   "(binmode($fh, ':evloop') first)");
         l = evlxs_loop_from_sv(aTHX_ loop);
         if (l == NULL)
-            croak("PerlIO::evloop::attach: the second argument is not a Linux::Event loop");
+            evlxs_croak(aTHX_ "PerlIO::evloop::attach: the second argument is not a Linux::Event loop");
         /* A socket's two PerlIOs share one stream: attaching one moves
          * both.  The loop object is kept alive while the stream is. */
         rc = 0;
@@ -85,5 +85,5 @@ attach(fh, loop)
         if (rc == 0 && ofp != NULL && ofp != ifp && evl_perlio_stream(aTHX_ ofp) != NULL)
             rc = evl__pio_attach(aTHX_ ofp, l, SvRV(loop));
         if (rc < 0)
-            croak("PerlIO::evloop::attach: %s", strerror(-rc));
+            evlxs_croak(aTHX_ "PerlIO::evloop::attach: %s", strerror(-rc));
         XSRETURN_YES;

@@ -353,7 +353,7 @@ static SV *spawn_program(pTHX_ HV *hv, evl_spawn_options *o)
 
 	if ((sv = spec_get(aTHX_ hv, "cmd")) && SvROK(sv) && SvTYPE(SvRV(sv)) == SVt_PVAV) {
 		if (av_len((AV *)SvRV(sv)) < 0)
-			croak("cmd must be an arrayref");
+			evlxs_croak(aTHX_ "cmd must be an arrayref");
 		o->argv = strv_of_av(aTHX_ (AV *)SvRV(sv), &len);
 		o->flags |= EVL_SPAWN_PATH;
 		return NULL;
@@ -363,7 +363,7 @@ static SV *spawn_program(pTHX_ HV *hv, evl_spawn_options *o)
 		o->flags |= EVL_SPAWN_KEEP_SIGHANDLERS;
 		return sv;
 	}
-	croak("cmd or child is required");
+	evlxs_croak(aTHX_ "cmd or child is required");
 	return NULL;
 }
 
@@ -384,7 +384,7 @@ static void spawn_setting(pTHX_ HV *hv, evl_spawn_options *o)
 	if ((sv = spec_get(aTHX_ hv, "umask"))) {
 		IV m = SvIV(sv);
 		if (m < 0 || m > 0777)
-			croak("umask out of range: %" IVdf, m);
+			evlxs_croak(aTHX_ "umask out of range: %" IVdf, m);
 		o->umask = (unsigned)m;
 		o->flags |= EVL_SPAWN_UMASK;
 	}
@@ -479,14 +479,14 @@ spawn(SV *child, SV *loop, SV *spec)
 	NV tmo = 0, tmo_kill = 0;
     CODE:
 	if (!SvROK(child) || SvTYPE(SvRV(child)) != SVt_PVHV)
-		croak("Linux::Event::Fork::XS::spawn: child must be a hash reference");
+		evlxs_croak(aTHX_ "Linux::Event::Fork::XS::spawn: child must be a hash reference");
 	if (fx_of(aTHX_ child))
-		croak("Linux::Event::Fork::XS::spawn: child already started");
+		evlxs_croak(aTHX_ "Linux::Event::Fork::XS::spawn: child already started");
 	eng = evlxs_engine_from_sv(aTHX_ loop);
 	if (!eng || !eng->loop)
-		croak("Linux::Event::Fork::XS::spawn: loop is not a Linux::Event loop");
+		evlxs_croak(aTHX_ "Linux::Event::Fork::XS::spawn: loop is not a Linux::Event loop");
 	if (!SvROK(spec) || SvTYPE(SvRV(spec)) != SVt_PVHV)
-		croak("Linux::Event::Fork::XS::spawn: spec must be a hash reference");
+		evlxs_croak(aTHX_ "Linux::Event::Fork::XS::spawn: spec must be a hash reference");
 	hv = (HV *)SvRV(spec);
 	memset(&o, 0, sizeof(o));
 	o.flags = EVL_SPAWN_EXIT_127;
@@ -529,8 +529,8 @@ spawn(SV *child, SV *loop, SV *spec)
 		fx_release(aTHX_ fx);
 		Safefree(fx);
 		if (rc == -EMFILE || rc == -ENFILE)
-			croak("pipe: %s", Strerror(-rc));
-		croak("fork: %s", Strerror(-rc));
+			evlxs_croak(aTHX_ "pipe: %s", Strerror(-rc));
+		evlxs_croak(aTHX_ "fork: %s", Strerror(-rc));
 	}
 	fx_adopt(aTHX_ fx, child, loop, hv, cb_out, tmo, tmo_kill);
 	RETVAL = (IV)evl_child_pid(&fx->c);

@@ -33,17 +33,17 @@ static int rx_delegate(pTHX_ I32 ax, I32 items, SV *name)
 	HV *hv;
 
 	if (items < 1)
-		croak("Linux::Event::Loop::%" SVf ": no loop", SVfARG(name));
+		evlxs_croak(aTHX_ "Linux::Event::Loop::%" SVf ": no loop", SVfARG(name));
 	self = ST(0);
 	if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
-		croak("Linux::Event::Loop::%" SVf ": not a loop", SVfARG(name));
+		evlxs_croak(aTHX_ "Linux::Event::Loop::%" SVf ": not a loop", SVfARG(name));
 	hv = (HV *)SvRV(self);
 	impl = hv_fetchs(hv, "impl", 0);
 	if (impl && SvROK(*impl) && SvOBJECT(SvRV(*impl)))
 		gv = gv_fetchmethod_sv_flags(SvSTASH(SvRV(*impl)), name, 0);
 	if (!gv || !isGV(gv) || !GvCV(gv)) {
 		model = hv_fetchs(hv, "model", 0);
-		croak("loop model '%" SVf "' does not support %" SVf "()",
+		evlxs_croak(aTHX_ "loop model '%" SVf "' does not support %" SVf "()",
 		      SVfARG(model ? *model : &PL_sv_undef), SVfARG(name));
 	}
 	ST(0) = *impl;

@@ -100,8 +100,8 @@ pxop *px_op_arg(pTHX_ SV *sv)
 
 	if (op == NULL) {
 		if (evlxs_magic(aTHX_ sv, &op_vtbl))
-			croak("Linux::Event::Operation: not usable in this thread");
-		croak("not a Linux::Event::Operation");
+			evlxs_croak(aTHX_ "Linux::Event::Operation: not usable in this thread");
+		evlxs_croak(aTHX_ "not a Linux::Event::Operation");
 	}
 	return op;
 }
@@ -153,7 +153,7 @@ void px_settle(pTHX_ pxop *op, unsigned state, SV *result, SV *error)
 	if (op->state != PXS_PENDING) {
 		SvREFCNT_dec(result);
 		SvREFCNT_dec(error);
-		croak("operation already terminal");
+		evlxs_croak(aTHX_ "operation already terminal");
 	}
 	op->state = state;
 	SvREFCNT_dec(op->result);
@@ -264,14 +264,14 @@ _new(klass, ...)
 			cb = val;
 	}
 	if (loop == NULL || !SvTRUE(loop))
-		croak("loop is required");
+		evlxs_croak(aTHX_ "loop is required");
 	p = px_of(loop);
 	if (p == NULL)
-		croak("loop must be a Linux::Event::Proactor");
+		evlxs_croak(aTHX_ "loop must be a Linux::Event::Proactor");
 	if (kind == NULL || !SvOK(kind))
-		croak("kind is required");
+		evlxs_croak(aTHX_ "kind is required");
 	if (cb && SvOK(cb) && !evlxs_is_code(cb))
-		croak("callback must be a coderef");
+		evlxs_croak(aTHX_ "callback must be a coderef");
 	stash = SvROK(klass) && SvOBJECT(SvRV(klass)) ? SvSTASH(SvRV(klass)) :
 		gv_stashsv(klass, GV_ADD);
 	(void)op_new(p, stash, newSVsv(kind), data, cb, &RETVAL);
@@ -348,11 +348,11 @@ on_complete(self, cb = &PL_sv_undef)
 	op = op_arg(self);
 	SvGETMAGIC(cb);
 	if (!SvOK(cb))
-		croak("callback is required");
+		evlxs_croak(aTHX_ "callback is required");
 	if (!evlxs_is_code(cb))
-		croak("callback must be a coderef");
+		evlxs_croak(aTHX_ "callback must be a coderef");
 	if (op->cb)
-		croak("callback already set");
+		evlxs_croak(aTHX_ "callback already set");
 	op->cb = newSVsv_nomg(cb);
 	if (op->state != PXS_PENDING) {
 		/* A callback set after the first one ran gets its own run. */

@@ -76,7 +76,7 @@ static px *S_px_arg(pTHX_ SV *sv)
 	px *p = px_of(sv);
 
 	if (p == NULL)
-		croak("not a Linux::Event::Proactor (or not usable in this thread)");
+		evlxs_croak(aTHX_ "not a Linux::Event::Proactor (or not usable in this thread)");
 	return p;
 }
 
@@ -86,7 +86,7 @@ static void S_reg_op(pTHX_ px *px, pxop *op, SV *token)
 {
 	if (hv_exists_ent(px->ops, token, 0)) {
 		SV *t = sv_2mortal(token);
-		croak("duplicate token registration: %" SVf, SVfARG(t));
+		evlxs_croak(aTHX_ "duplicate token registration: %" SVf, SVfARG(t));
 	}
 	SvREFCNT_dec(op->token);
 	op->token = token;
@@ -189,7 +189,7 @@ void px_args_parse(pTHX_ struct px_args *a, SV **kv, I32 n, unsigned allowed,
 		a->have |= B(k);
 	}
 	if (bad)
-		croak("unknown argument: %" SVf, SVfARG(bad));
+		evlxs_croak(aTHX_ "unknown argument: %" SVf, SVfARG(bad));
 }
 
 /* flags present: must be defined and look like /\A-?\d+\z/. */
@@ -201,32 +201,32 @@ static void check_flags(pTHX_ struct px_args *a)
 	if (!HAVE(a, A_FLAGS))
 		return;
 	if (!SvOK(a->v[A_FLAGS]))
-		croak("flags must be defined");
+		evlxs_croak(aTHX_ "flags must be defined");
 	s = SvPV_const(a->v[A_FLAGS], len);
 	i = len > 0 && s[0] == '-' ? 1 : 0;
 	if (i == len)
-		croak("flags must be an integer");
+		evlxs_croak(aTHX_ "flags must be an integer");
 	for (; i < len; i++)
 		if (s[i] < '0' || s[i] > '9')
-			croak("flags must be an integer");
+			evlxs_croak(aTHX_ "flags must be an integer");
 }
 
 static void check_len(pTHX_ struct px_args *a)
 {
 	if (!HAVE(a, A_LEN))
-		croak("len is required");
+		evlxs_croak(aTHX_ "len is required");
 	if (!SvOK(a->v[A_LEN]))
-		croak("len must be defined");
+		evlxs_croak(aTHX_ "len must be defined");
 	if (SvNV(a->v[A_LEN]) < 0)
-		croak("len must be non-negative");
+		evlxs_croak(aTHX_ "len must be non-negative");
 }
 
 static void check_buf(pTHX_ struct px_args *a)
 {
 	if (!HAVE(a, A_BUF))
-		croak("buf is required");
+		evlxs_croak(aTHX_ "buf is required");
 	if (!SvOK(a->v[A_BUF]))
-		croak("buf must be defined");
+		evlxs_croak(aTHX_ "buf must be defined");
 }
 
 /* 'read' / 'write' / 'both', or SHUT_RD / SHUT_WR / SHUT_RDWR as
@@ -253,7 +253,7 @@ int shutdown_how(pTHX_ SV *how)
 			return SHUT_RDWR;
 		}
 	}
-	croak("how must be 'read', 'write', 'both', SHUT_RD, SHUT_WR, or SHUT_RDWR");
+	evlxs_croak(aTHX_ "how must be 'read', 'write', 'both', SHUT_RD, SHUT_WR, or SHUT_RDWR");
 	return -1;
 }
 
@@ -266,9 +266,9 @@ static int check_op_args(pTHX_ int kind, struct px_args *a)
 	switch (kind) {
 	case EVL_OP_SPLICE:
 		if (!HAVE(a, A_IN_FH))
-			croak("in_fh is required");
+			evlxs_croak(aTHX_ "in_fh is required");
 		if (!HAVE(a, A_OUT_FH))
-			croak("out_fh is required");
+			evlxs_croak(aTHX_ "out_fh is required");
 		check_len(aTHX_ a);
 		check_flags(aTHX_ a);
 		break;
@@ -276,7 +276,7 @@ static int check_op_args(pTHX_ int kind, struct px_args *a)
 		break;
 	default:
 		if (!HAVE(a, A_FH) || (kind == EVL_OP_CLOSE && !SvOK(a->v[A_FH])))
-			croak("fh is required");
+			evlxs_croak(aTHX_ "fh is required");
 		break;
 	}
 	switch (kind) {
@@ -296,22 +296,22 @@ static int check_op_args(pTHX_ int kind, struct px_args *a)
 		break;
 	case EVL_OP_CONNECT:
 		if (!HAVE(a, A_ADDR))
-			croak("addr is required");
+			evlxs_croak(aTHX_ "addr is required");
 		if (!SvOK(a->v[A_ADDR]))
-			croak("addr must be defined");
+			evlxs_croak(aTHX_ "addr must be defined");
 		break;
 	case EVL_OP_SHUTDOWN:
 		if (!HAVE(a, A_HOW))
-			croak("how is required");
+			evlxs_croak(aTHX_ "how is required");
 		if (!SvOK(a->v[A_HOW]))
-			croak("how must be defined");
+			evlxs_croak(aTHX_ "how must be defined");
 		break;
 	default:
 		break;
 	}
 	if (HAVE(a, A_ON_COMPLETE) && SvOK(a->v[A_ON_COMPLETE]) &&
 	    !evlxs_is_code(a->v[A_ON_COMPLETE]))
-		croak("on_complete must be a coderef");
+		evlxs_croak(aTHX_ "on_complete must be a coderef");
 	if (kind == EVL_OP_SHUTDOWN)
 		how = shutdown_how(aTHX_ a->v[A_HOW]);
 	return how;
@@ -336,7 +336,7 @@ static SV *call_backend(pTHX_ px *px, const char *method, SV **args, I32 n,
 	gv = stash ? gv_fetchmethod_autoload(stash, method, FALSE) : NULL;
 	if (gv == NULL) {
 		if (need)
-			croak("backend does not support %s", method);
+			evlxs_croak(aTHX_ "backend does not support %s", method);
 		return NULL;
 	}
 	ENTER;
@@ -378,7 +378,7 @@ static SV *submit_op(pTHX_ px *px, const char *kname, STRLEN klen,
 		return rv;
 	}
 	if (klen > sizeof(method) - 10)
-		croak("backend does not support _submit_%s", kname);
+		evlxs_croak(aTHX_ "backend does not support _submit_%s", kname);
 	my_snprintf(method, sizeof(method), "_submit_%s", kname);
 	op = op_new(px, px->op_stash, newSVpvn_share(kname, (I32)klen, 0),
 		    a->v[A_DATA], a->v[A_ON_COMPLETE], &rv);
@@ -390,7 +390,7 @@ static SV *submit_op(pTHX_ px *px, const char *kname, STRLEN klen,
 		args[i + 1] = kv[i];
 	token = sv_2mortal(call_backend(aTHX_ px, method, args, n + 1, 1));
 	if (!SvOK(token))
-		croak("token is required");
+		evlxs_croak(aTHX_ "token is required");
 	reg_op(px, op, SvREFCNT_inc_simple_NN(token));
 	return rv;
 }
@@ -473,10 +473,10 @@ _engine_init(self)
 	int rc;
     CODE:
 	if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
-		croak("_engine_init: not a hash-based object");
+		evlxs_croak(aTHX_ "_engine_init: not a hash-based object");
 	hv = (HV *)SvRV(self);
 	if (mg_findext((SV *)hv, PERL_MAGIC_ext, &px_engine_vtbl))
-		croak("_engine_init: already initialised");
+		evlxs_croak(aTHX_ "_engine_init: already initialised");
 	Zero(&opt, 1, evl_loop_options);
 	opt.model = EVL_PROACTOR;
 	svp = hv_fetchs(hv, "backend_name", 0);
@@ -494,8 +494,8 @@ _engine_init(self)
 	if (rc < 0) {
 		Safefree(p);
 		if (opt.flags == EVL_BACKEND_URING)
-			croak("failed to set up io_uring: %s", strerror(-rc));
-		croak("failed to set up the proactor loop: %s", strerror(-rc));
+			evlxs_croak(aTHX_ "failed to set up io_uring: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "failed to set up the proactor loop: %s", strerror(-rc));
 	}
 	p->uring = opt.flags == EVL_BACKEND_URING;
 	p->hv = hv;
@@ -576,7 +576,7 @@ _submit_op(self, kind, ...)
 	p = px_arg(self);
 	SvGETMAGIC(kind);
 	if (!SvOK(kind))
-		croak("kind is required");
+		evlxs_croak(aTHX_ "kind is required");
 	k = SvPV_const(kind, klen);
 	args_parse(&a, &ST(2), items - 2, ~0u, 0);
 	RETVAL = SvREFCNT_inc(submit_op(aTHX_ p, k, klen, &a, &ST(2),
@@ -607,9 +607,9 @@ _new_op(self, ...)
 			cb = val;
 	}
 	if (kind == NULL || !SvOK(kind))
-		croak("kind is required");
+		evlxs_croak(aTHX_ "kind is required");
 	if (cb && SvOK(cb) && !evlxs_is_code(cb))
-		croak("callback must be a coderef");
+		evlxs_croak(aTHX_ "callback must be a coderef");
 	(void)op_new(p, p->op_stash, newSVsv(kind), data, cb, &RETVAL);
     OUTPUT:
 	RETVAL

@@ -60,9 +60,9 @@ struct rx_engine *rx_engine_of(pTHX_ SV *sv)
 	MAGIC *mg = evlxs_magic(aTHX_ sv, &rx_engine_vtbl);
 
 	if (!mg)
-		croak("Linux::Event::Reactor: not a reactor engine");
+		evlxs_croak(aTHX_ "Linux::Event::Reactor: not a reactor engine");
 	if (!mg->mg_ptr)
-		croak("Linux::Event::Reactor: this loop belongs to another thread");
+		evlxs_croak(aTHX_ "Linux::Event::Reactor: this loop belongs to another thread");
 	return (struct rx_engine *)mg->mg_ptr;
 }
 
@@ -226,7 +226,7 @@ static UV rx_timer_add_every(pTHX_ struct rx_engine *eng, uint64_t deadline_ns,
 	rc = evl_timer_start_at(&rt->t, rx_timer_fire, deadline_ns, every_ns);
 	if (rc < 0) {
 		rt_release(eng, rt);
-		croak("timer: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "timer: %s", strerror(-rc));
 	}
 	rt->cb = SvREFCNT_inc_simple_NN(SvRV(cb));	/* the CV itself */
 	rt->id = ++eng->next_id;
@@ -416,7 +416,7 @@ static struct rx_wakeup *rx_wakeup_of(pTHX_ SV *sv)
 	MAGIC *mg = evlxs_magic(aTHX_ sv, &rx_wakeup_vtbl);
 
 	if (!mg)
-		croak("not a Linux::Event::Wakeup");
+		evlxs_croak(aTHX_ "not a Linux::Event::Wakeup");
 	return (struct rx_wakeup *)mg->mg_ptr;
 }
 
@@ -542,11 +542,11 @@ static void rx_define_constants(pTHX)
 UV rx_do_after(pTHX_ struct rx_engine *eng, SV *seconds, SV *cb)
 {
 	if (!SvOK(seconds))
-		croak("seconds is required");
+		evlxs_croak(aTHX_ "seconds is required");
 	if (!SvTRUE(cb))
-		croak("cb is required");
+		evlxs_croak(aTHX_ "cb is required");
 	if (!evlxs_is_code(cb))
-		croak("cb must be a coderef");
+		evlxs_croak(aTHX_ "cb must be a coderef");
 	uint64_t delta = secs_to_ns(SvNV(seconds));
 
 	/* A delay counts from now, not from the start of the iteration (the
@@ -561,11 +561,11 @@ UV rx_do_after(pTHX_ struct rx_engine *eng, SV *seconds, SV *cb)
 UV rx_do_at(pTHX_ struct rx_engine *eng, SV *deadline, SV *cb)
 {
 	if (!SvOK(deadline))
-		croak("deadline_seconds is required");
+		evlxs_croak(aTHX_ "deadline_seconds is required");
 	if (!SvTRUE(cb))
-		croak("cb is required");
+		evlxs_croak(aTHX_ "cb is required");
 	if (!evlxs_is_code(cb))
-		croak("cb must be a coderef");
+		evlxs_croak(aTHX_ "cb must be a coderef");
 	return rx_timer_add(aTHX_ eng, secs_to_ns(SvNV(deadline)), cb);
 }
 
@@ -628,10 +628,10 @@ _init(SV *self, SV *loop)
 	CV *dcv;
     CODE:
 	if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
-		croak("Linux::Event::Reactor::_init: not a hash");
+		evlxs_croak(aTHX_ "Linux::Event::Reactor::_init: not a hash");
 	rc = evl_loop_new(&l, EVL_REACTOR, 0);
 	if (rc < 0)
-		croak("Linux::Event::Reactor: cannot create the loop: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "Linux::Event::Reactor: cannot create the loop: %s", strerror(-rc));
 	Newxz(eng, 1, struct rx_engine);
 	eng->base.loop = l;
 	evlxs_engine_attach(aTHX_ SvRV(self), &eng->base, &rx_engine_vtbl);
@@ -645,14 +645,14 @@ _init(SV *self, SV *loop)
 	eng->dispatch_cv = dcv;
 
 UV
-after(SV *self, SV *seconds, SV *cb)
+after(SV *self, SV *seconds = &PL_sv_undef, SV *cb = &PL_sv_undef)
     CODE:
 	RETVAL = rx_do_after(aTHX_ rx_engine_of(aTHX_ self), seconds, cb);
     OUTPUT:
 	RETVAL
 
 UV
-at(SV *self, SV *deadline, SV *cb)
+at(SV *self, SV *deadline = &PL_sv_undef, SV *cb = &PL_sv_undef)
     CODE:
 	RETVAL = rx_do_at(aTHX_ rx_engine_of(aTHX_ self), deadline, cb);
     OUTPUT:
@@ -781,7 +781,7 @@ run(SV *self)
 			break;
 		rc = evl_loop_run(eng->base.loop);
 		if (rc < 0)
-			croak("run: %s", strerror(-rc));
+			evlxs_croak(aTHX_ "run: %s", strerror(-rc));
 		if (eng->base.error || eng->want_stop)
 			break;
 		/* Otherwise the interrupt hook stopped it for a %SIG handler. */
@@ -904,7 +904,7 @@ _pid_start(SV *self, IV pid, SV *cb, SV *data, int reap, UV token)
 	if (rc < 0) {
 		Safefree(rp);
 		SETERRNO(-rc, 0);
-		croak("pid(): cannot watch pid %" IVdf ": %s", pid, strerror(-rc));
+		evlxs_croak(aTHX_ "pid(): cannot watch pid %" IVdf ": %s", pid, strerror(-rc));
 	}
 	rp->cb = newSVsv(cb);
 	rp->data = newSVsv(data);
@@ -960,7 +960,7 @@ _waker_attach(SV *self, SV *waker)
 	evl_watcher_init(&rk->wk.w, rx_wakeup_read, NULL, NULL);
 	rc = evl_watcher_start(eng->base.loop, &rk->wk.w, rk->wk.fd, EVL_READ);
 	if (rc < 0)
-		croak("waker: cannot watch the eventfd: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "waker: cannot watch the eventfd: %s", strerror(-rc));
 	rk->eng = eng;
 	eng->waker = &rk->wk;
 	eng->waker_rk = rk;
@@ -974,7 +974,7 @@ _init(SV *self)
 	struct rx_wakeup *rk;
     PPCODE:
 	if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
-		croak("Linux::Event::Wakeup::_init: not a hash");
+		evlxs_croak(aTHX_ "Linux::Event::Wakeup::_init: not a hash");
 	Newxz(rk, 1, struct rx_wakeup);
 	evl_watcher_init(&rk->wk.w, NULL, NULL, NULL);
 	rk->wk.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -982,7 +982,7 @@ _init(SV *self)
 		int e = errno;
 		Safefree(rk);
 		SETERRNO(e, 0);
-		croak("eventfd failed: %s", strerror(e));
+		evlxs_croak(aTHX_ "eventfd failed: %s", strerror(e));
 	}
 	evlxs_magic_attach(aTHX_ SvRV(self), &rx_wakeup_vtbl, rk);
 	XSRETURN_EMPTY;
@@ -1005,10 +1005,10 @@ signal(SV *self, SV *n = NULL)
 		STRLEN len, i;
 		const char *p;
 		if (!SvOK(n) || SvROK(n))
-			croak("signal() increment must be a positive integer");
+			evlxs_croak(aTHX_ "signal() increment must be a positive integer");
 		if (SvIOK(n) && !SvNOK(n) && !SvPOK(n)) {
 			if (SvIV(n) < 1)
-				croak("signal() increment must be a positive integer");
+				evlxs_croak(aTHX_ "signal() increment must be a positive integer");
 			v = SvUV(n);
 		} else {
 			p = SvPV(n, len);
@@ -1016,16 +1016,16 @@ signal(SV *self, SV *n = NULL)
 				if (p[i] < '0' || p[i] > '9')
 					break;
 			if (len == 0 || i < len || (len > 0 && p[len - 1] == '\n'))
-				croak("signal() increment must be a positive integer");
+				evlxs_croak(aTHX_ "signal() increment must be a positive integer");
 			v = SvUV(n);
 			if (v < 1)
-				croak("signal() increment must be a positive integer");
+				evlxs_croak(aTHX_ "signal() increment must be a positive integer");
 		}
 	}
 	rc = evl_wakeup_signal(&rx_wakeup_of(aTHX_ self)->wk, v);
 	if (rc < 0) {
 		SETERRNO(-rc, 0);
-		croak("eventfd add failed: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "eventfd add failed: %s", strerror(-rc));
 	}
 	RETVAL = 1;
     OUTPUT:
@@ -1047,7 +1047,7 @@ drain(SV *self)
 	if (r < 0 && errno != EAGAIN) {
 		int e = errno;
 		SETERRNO(e, 0);
-		croak("eventfd read failed: %s", strerror(e));
+		evlxs_croak(aTHX_ "eventfd read failed: %s", strerror(e));
 	}
 	RETVAL = newSVuv(r == sizeof(v) ? (UV)v : 0);
     OUTPUT:

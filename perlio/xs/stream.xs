@@ -102,12 +102,12 @@ static struct evlxs_stream *stream_of(pTHX_ SV *obj)
 	MAGIC *mg;
 
 	if (!SvROK(obj) || SvTYPE(SvRV(obj)) != SVt_PVHV)
-		croak("not a Linux::Event::Stream object");
+		evlxs_croak(aTHX_ "not a Linux::Event::Stream object");
 	mg = evlxs_magic(aTHX_ obj, &stream_vtbl);
 	if (!mg)
-		croak("Linux::Event::Stream object is not initialised");
+		evlxs_croak(aTHX_ "Linux::Event::Stream object is not initialised");
 	if (mg->mg_ptr == NULL)
-		croak("Linux::Event::Stream: a thread's copy of a stream "
+		evlxs_croak(aTHX_ "Linux::Event::Stream: a thread's copy of a stream "
 		      "cannot be used (streams stay with the thread that made them)");
 	return (struct evlxs_stream *)mg->mg_ptr;
 }
@@ -608,7 +608,7 @@ static void stream_push_layer(pTHX_ IO *io)
 			continue;
 		if (PerlIO_apply_layers(aTHX_ fps[i], NULL, ":evloop") != 0 ||
 		    !evl_perlio_stream(aTHX_ fps[i]))
-			croak("new(): fh cannot take the :evloop layer: %s",
+			evlxs_croak(aTHX_ "new(): fh cannot take the :evloop layer: %s",
 			      strerror(errno ? errno : EINVAL));
 	}
 }
@@ -674,7 +674,7 @@ static void stream_codec(pTHX_ struct evlxs_stream *x, const char *kind)
 				     max ? max : 1, NULL, 0);
 	}
 	if (rc < 0)
-		croak("new(): codec setup failed: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "new(): codec setup failed: %s", strerror(-rc));
 }
 
 /* Binds the layer's stream of io to x and sets it up; on failure x is
@@ -695,7 +695,7 @@ static void stream_bind(pTHX_ struct evlxs_stream *x, SV *loop, IO *io, HV *o)
 	if (rc < 0) {
 		x->s = NULL;
 		x->state |= ST_CLOSED | ST_CLOSE_CALLED;
-		croak("new(): %s", strerror(-rc));
+		evlxs_croak(aTHX_ "new(): %s", strerror(-rc));
 	}
 	if (x->mode == CODEC_C)
 		evl_stream_set_framer(x->s, &x->fr);
@@ -737,10 +737,10 @@ _init(SV *self, SV *loop, SV *fh, HV *o)
     CODE:
 	eng = evlxs_engine_from_sv(aTHX_ loop);
 	if (!eng || !eng->loop)
-		croak("new(): loop is not a Linux::Event loop");
+		evlxs_croak(aTHX_ "new(): loop is not a Linux::Event loop");
 	io = sv_2io(fh);
 	if (!io || !IoIFP(io) || (fd = PerlIO_fileno(IoIFP(io))) < 0)
-		croak("new(): fh has no fileno");
+		evlxs_croak(aTHX_ "new(): fh has no fileno");
 	stream_push_layer(aTHX_ io);
 	Newxz(x, 1, struct evlxs_stream);
 	x->eng = eng;

@@ -63,7 +63,7 @@ static struct rx_watcher *rx_watcher_of(pTHX_ SV *sv)
 	MAGIC *mg = evlxs_magic(aTHX_ sv, &rx_watcher_vtbl);
 
 	if (!mg)
-		croak("not a Linux::Event::Watcher");
+		evlxs_croak(aTHX_ "not a Linux::Event::Watcher");
 	return (struct rx_watcher *)mg->mg_ptr;
 }
 
@@ -699,7 +699,7 @@ on_read(SV *self, SV *cb = &PL_sv_undef)
 	unsigned char *en;
     CODE:
 	if (SvOK(cb) && !evlxs_is_code(cb))
-		croak("%s handler must be a coderef or undef",
+		evlxs_croak(aTHX_ "%s handler must be a coderef or undef",
 		      ix == 0 ? "read" : ix == 1 ? "write" : "error");
 	rw = rx_watcher_of(aTHX_ self);
 	slot = ix == 0 ? &rw->read_cb : ix == 1 ? &rw->write_cb : &rw->error_cb;

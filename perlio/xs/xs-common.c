@@ -160,3 +160,32 @@ void evlxs_call_boot(pTHX_ void (*boot)(pTHX_ CV *), CV *cv, SV **mark)
 	boot(aTHX_ cv);
 	PUTBACK;	/* forget what the boot returned */
 }
+
+/* Our packages: Linux::Event, Linux::Event::*, PerlIO::evloop. */
+static int is_our_package(const char *name)
+{
+	return strEQ(name, "PerlIO::evloop") || strEQ(name, "Linux::Event")
+	       || strnEQ(name, "Linux::Event::", 14);
+}
+
+void evlxs_croak(pTHX_ const char *fmt, ...)
+{
+	HV *stash = CopSTASH(PL_curcop);
+	const char *pkg = stash ? HvNAME_get(stash) : NULL;
+	va_list ap;
+	SV *msg;
+
+	va_start(ap, fmt);
+	msg = sv_2mortal(vnewSVpvf(fmt, &ap));
+	va_end(ap);
+	if (pkg && is_our_package(pkg)) {
+		dSP;
+
+		load_module(PERL_LOADMOD_NOIMPORT, newSVpvs("Carp"), NULL);
+		PUSHMARK(SP);
+		XPUSHs(msg);
+		PUTBACK;
+		call_pv("Carp::croak", G_VOID | G_DISCARD);
+	}
+	croak_sv(msg);
+}

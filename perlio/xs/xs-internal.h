@@ -53,6 +53,15 @@ static inline int evlxs_is_code(SV *sv)
 	return sv && SvROK(sv) && SvTYPE(SvRV(sv)) == SVt_PVCV;
 }
 
+/* Croaks with the printf-style message at the caller's file and line.
+ * perl's croak names the statement running when the XSUB was called: the
+ * program's own line when the program called it, but a line of our .pm
+ * when a method written in Perl called it.  In that case the message goes
+ * through Carp::croak, whose @CARP_NOT (set in every module) skips the
+ * frames of our packages up to the program's call. */
+void evlxs_croak(pTHX_ const char *fmt, ...)
+	__attribute__noreturn__ __attribute__format__(__printf__, pTHX_1, pTHX_2);
+
 /* svt_dup of a type whose C state stays with its thread: the new
  * thread's copy gets a NULL pointer (see above). */
 int evlxs_dup_inert(pTHX_ MAGIC *mg, CLONE_PARAMS *param);

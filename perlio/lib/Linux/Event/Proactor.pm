@@ -14,6 +14,23 @@ use Linux::Event::Subscription ();
 
 our $VERSION = '0.200';
 
+# Croaks name the caller's file and line: Carp skips frames of these packages.
+our @CARP_NOT = qw(
+    Linux::Event Linux::Event::Loop Linux::Event::Reactor Linux::Event::Proactor
+    Linux::Event::Watcher Linux::Event::Signal Linux::Event::Signal::Subscription
+    Linux::Event::Wakeup Linux::Event::Pid Linux::Event::Pid::Subscription
+    Linux::Event::Scheduler Linux::Event::Clock Linux::Event::Timer
+    Linux::Event::Operation Linux::Event::Error
+    Linux::Event::Reactor::Backend Linux::Event::Reactor::Backend::Epoll
+    Linux::Event::Backend::Epoll Linux::Event::Proactor::Backend
+    Linux::Event::Proactor::Backend::Fake Linux::Event::Proactor::Backend::Uring
+    Linux::Event::Stream Linux::Event::Stream::Codec Linux::Event::Stream::Codec::Line
+    Linux::Event::Stream::Codec::Netstring Linux::Event::Stream::Codec::U32BE
+    Linux::Event::Listen Linux::Event::Connect Linux::Event::Fork Linux::Event::Fork::Child
+    Linux::Event::Fork::Request Linux::Event::Fork::Exit Linux::Event::Fork::XS PerlIO::evloop
+    Linux::Event::Subscription
+);
+
 use constant NS_PER_S => 1_000_000_000;
 
 # The clock: Linux::Event::Clock (part of this distribution, so always
@@ -123,13 +140,13 @@ sub stop ($self) {
 # drain_callbacks, _submit_op, _new_op, _unregister_op, _cancel_op,
 # _enqueue_callback and _drain_callback_queue are XS (perlio/xs/proactor.xs).
 
-sub after ($self, $seconds, %arg) {
+sub after ($self, $seconds = undef, %arg) {
     $self->_validate_after_args($seconds, %arg);
     my $deadline_ns = $self->_deadline_ns_after($seconds);
     return $self->_submit_op('timeout', deadline_ns => $deadline_ns, %arg);
 }
 
-sub at ($self, $deadline, %arg) {
+sub at ($self, $deadline = undef, %arg) {
     $self->_validate_at_args($deadline, %arg);
     my $deadline_ns = $self->_deadline_ns_at($deadline);
     return $self->_submit_op('timeout', deadline_ns => $deadline_ns, %arg);

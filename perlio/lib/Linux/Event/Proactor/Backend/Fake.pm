@@ -8,6 +8,23 @@ use Linux::Event::Error ();
 
 our $VERSION = '0.200';
 
+# Croaks name the caller's file and line: Carp skips frames of these packages.
+our @CARP_NOT = qw(
+    Linux::Event Linux::Event::Loop Linux::Event::Reactor Linux::Event::Proactor
+    Linux::Event::Watcher Linux::Event::Signal Linux::Event::Signal::Subscription
+    Linux::Event::Wakeup Linux::Event::Pid Linux::Event::Pid::Subscription
+    Linux::Event::Scheduler Linux::Event::Clock Linux::Event::Timer
+    Linux::Event::Operation Linux::Event::Error
+    Linux::Event::Reactor::Backend Linux::Event::Reactor::Backend::Epoll
+    Linux::Event::Backend::Epoll Linux::Event::Proactor::Backend
+    Linux::Event::Proactor::Backend::Fake Linux::Event::Proactor::Backend::Uring
+    Linux::Event::Stream Linux::Event::Stream::Codec Linux::Event::Stream::Codec::Line
+    Linux::Event::Stream::Codec::Netstring Linux::Event::Stream::Codec::U32BE
+    Linux::Event::Listen Linux::Event::Connect Linux::Event::Fork Linux::Event::Fork::Child
+    Linux::Event::Fork::Request Linux::Event::Fork::Exit Linux::Event::Fork::XS PerlIO::evloop
+    Linux::Event::Subscription
+);
+
 # One pending table per kind: token => { op => $op, ...arguments }.
 my %TABLE = (
     read     => 'pending_reads',
@@ -221,23 +238,23 @@ sub _complete_error ($self, $kind, $token, %arg) {
     return $op;
 }
 
-sub _fake_complete_read_success ($self, $token, $chunk) {
+sub _fake_complete_read_success ($self, $token = undef, $chunk = undef) {
     return $self->_complete_chunk(read => $token, $chunk);
 }
 
-sub _fake_complete_recv_success ($self, $token, $chunk) {
+sub _fake_complete_recv_success ($self, $token = undef, $chunk = undef) {
     return $self->_complete_chunk(recv => $token, $chunk);
 }
 
-sub _fake_complete_write_success ($self, $token, $bytes) {
+sub _fake_complete_write_success ($self, $token = undef, $bytes = undef) {
     return $self->_complete_bytes(write => $token, $bytes);
 }
 
-sub _fake_complete_send_success ($self, $token, $bytes) {
+sub _fake_complete_send_success ($self, $token = undef, $bytes = undef) {
     return $self->_complete_bytes(send => $token, $bytes);
 }
 
-sub _fake_complete_accept_success ($self, $token, $fh, $addr = undef) {
+sub _fake_complete_accept_success ($self, $token = undef, $fh = undef, $addr = undef) {
     croak 'token is required' unless defined $token;
     croak 'fh is required' unless defined $fh;
     my (undef, $op) = $self->_take(accept => $token);
@@ -245,35 +262,35 @@ sub _fake_complete_accept_success ($self, $token, $fh, $addr = undef) {
     return $op;
 }
 
-sub _fake_complete_connect_success ($self, $token) {
+sub _fake_complete_connect_success ($self, $token = undef) {
     return $self->_complete_empty(connect => $token);
 }
 
-sub _fake_complete_shutdown_success ($self, $token) {
+sub _fake_complete_shutdown_success ($self, $token = undef) {
     return $self->_complete_empty(shutdown => $token);
 }
 
-sub _fake_complete_close_success ($self, $token) {
+sub _fake_complete_close_success ($self, $token = undef) {
     return $self->_complete_empty(close => $token);
 }
 
 for my $kind (qw(read write recv send accept connect shutdown close)) {
     no strict 'refs';
-    *{"_fake_complete_${kind}_error"} = sub ($self, $token, %arg) {
+    *{"_fake_complete_${kind}_error"} = sub ($self, $token = undef, %arg) {
         return $self->_complete_error($kind, $token, %arg);
     };
 }
 
 # Splice hooks: on the backend only; 1 if settled, 0 if there was no
 # such pending splice or registered op.
-sub _fake_complete_splice_success ($self, $token, $bytes) {
+sub _fake_complete_splice_success ($self, $token = undef, $bytes = undef) {
     return 0 unless defined $token && delete $self->{pending_splices}{$token};
     my $op = $self->{loop}->_unregister_op($token) or return 0;
     $op->_settle_success({ bytes => $bytes });
     return 1;
 }
 
-sub _fake_complete_splice_error ($self, $token, %arg) {
+sub _fake_complete_splice_error ($self, $token = undef, %arg) {
     return 0 unless defined $token && delete $self->{pending_splices}{$token};
     my $op = $self->{loop}->_unregister_op($token) or return 0;
     $op->_settle_error(_fake_error(%arg));
