@@ -114,6 +114,30 @@ here(__LINE__, qr/^cmd must be an arrayref/, 'loop->fork(cmd => "x")', sub { $lo
 here(__LINE__, qr/^unknown args: bogus/, 'loop->fork_helper unknown key', sub { $loop->fork_helper(bogus => 1) });
 here(__LINE__, qr/^max_children must be a non-negative integer/, 'loop->fork_helper bad max', sub { $loop->fork_helper(max_children => -1) });
 
+# ---- what the loops host: every, signal_subscribe, child, idle/prepare/check, fd numbers
+for my $l ($loop, $ploop) {
+    my $m = $l->model;
+    here(__LINE__, qr/^every: seconds is required/, "$m every()", sub { $l->every });
+    here(__LINE__, qr/^every: seconds must be a number > 0 \(got '0'\)/, "$m every(0)", sub { $l->every(0, $cb) });
+    here(__LINE__, qr/^every: cb is required/, "$m every(1)", sub { $l->every(1) });
+    here(__LINE__, qr/^every: cb must be a code reference/, "$m every(1, 1)", sub { $l->every(1, 1) });
+    here(__LINE__, qr/^signal_subscribe: signal is required/, "$m signal_subscribe()", sub { $l->signal_subscribe });
+    here(__LINE__, qr/^signal_subscribe: cb is required/, "$m signal_subscribe(INT)", sub { $l->signal_subscribe('INT') });
+    here(__LINE__, qr/^signal_subscribe: no signals provided/, "$m signal_subscribe([])", sub { $l->signal_subscribe([], $cb) });
+    here(__LINE__, qr/^signal_subscribe: unknown signal 'NOPE'/, "$m signal_subscribe(NOPE)", sub { $l->signal_subscribe('NOPE', $cb) });
+    here(__LINE__, qr/^child: pid is required/, "$m child()", sub { $l->child });
+    here(__LINE__, qr/^child: pid must be 0 \(every child\) or a positive integer \(got 'x'\)/, "$m child(x)", sub { $l->child('x', $cb) });
+    here(__LINE__, qr/^child: cb is required/, "$m child(0)", sub { $l->child(0) });
+    here(__LINE__, qr/^idle: cb is required/, "$m idle()", sub { $l->idle });
+    here(__LINE__, qr/^prepare: cb must be a code reference/, "$m prepare(1)", sub { $l->prepare(1) });
+    here(__LINE__, qr/^check: cb is required/, "$m check()", sub { $l->check });
+}
+here(__LINE__, qr/^watch: fd must be a non-negative integer or a file handle \(got '-1'\)/, 'loop->watch(-1)', sub { $loop->watch(-1, read => $cb) });
+here(__LINE__, qr/^unwatch: fd must be a non-negative integer or a file handle \(got '-1'\)/, 'loop->unwatch(-1)', sub { $loop->unwatch(-1) });
+here(__LINE__, qr/^hangup must be a coderef or undef/, 'loop->watch hangup type', sub { $loop->watch($r, hangup => 1) });
+here(__LINE__, qr/^Linux::Event::Loop::watch: fd 999 is not an open file descriptor/, 'loop->watch(999)', sub { $loop->watch(999, read => $cb) });
+here(__LINE__, qr/^Linux::Event::Loop::watch: fd 999 is not an open file descriptor/, 'loop->watch(999, read, data)', sub { $loop->watch(999, read => $cb, data => 1, oneshot => 1) });
+
 # ---- Linux::Event::Reactor
 here(__LINE__, qr/^unknown args: foo/, 'Reactor->new unknown args', sub { Linux::Event::Reactor->new(foo => 1) });
 here(__LINE__, qr/^unknown backend 'poll'/, 'Reactor->new bad backend', sub { Linux::Event::Reactor->new(backend => 'poll') });

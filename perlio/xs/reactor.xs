@@ -597,7 +597,7 @@ int rx_do_run_once(pTHX_ struct rx_engine *eng, SV *engine_hv, SV *timeout)
 	rx_async_check(aTHX);
 	LEAVE;
 	if (rc < 0)
-		croak("run_once: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "run_once: %s", strerror(-rc));
 	return rc;
 }
 
@@ -851,7 +851,7 @@ _sig_set(SV *self, int signo, SV *cb, SV *data, UV token)
 			XSRETURN_EMPTY;
 		}
 		if (rc < 0)
-			croak("signal(): cannot subscribe to signal %d: %s", signo, strerror(-rc));
+			evlxs_croak(aTHX_ "signal(): cannot subscribe to signal %d: %s", signo, strerror(-rc));
 		eng->sig[signo] = rs;
 	}
 	/* One handler per signal: the last registration wins. */

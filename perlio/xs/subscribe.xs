@@ -126,9 +126,9 @@ static struct evlxs_sub *sub_of(pTHX_ SV *sv)
 	MAGIC *mg = evlxs_magic(aTHX_ sv, &sub_vtbl);
 
 	if (!mg)
-		croak("not a Linux::Event::Subscription");
+		evlxs_croak(aTHX_ "not a Linux::Event::Subscription");
 	if (!mg->mg_ptr)
-		croak("Linux::Event::Subscription: this subscription belongs to another thread");
+		evlxs_croak(aTHX_ "Linux::Event::Subscription: this subscription belongs to another thread");
 	return (struct evlxs_sub *)mg->mg_ptr;
 }
 
@@ -470,7 +470,7 @@ static struct evlxs_engine *engine_of(pTHX_ SV *self, const char *method)
 	struct evlxs_engine *eng = evlxs_engine_from_sv(aTHX_ self);
 
 	if (!eng || !eng->loop)
-		croak("Linux::Event::%s: not a loop of this thread", method);
+		evlxs_croak(aTHX_ "Linux::Event::%s: not a loop of this thread", method);
 	return eng;
 }
 
@@ -481,7 +481,7 @@ static int sub_signals(pTHX_ SV *list, int **out)
 	SSize_t i, n;
 
 	if (!SvROK(list) || SvTYPE(SvRV(list)) != SVt_PVAV)
-		croak("Linux::Event::signal_subscribe: signals must be an array ref");
+		evlxs_croak(aTHX_ "Linux::Event::signal_subscribe: signals must be an array ref");
 	av = (AV *)SvRV(list);
 	n = av_len(av) + 1;
 	Newx(*out, n > 0 ? n : 1, int);
@@ -642,7 +642,7 @@ _signal(SV *klass, SV *engine, SV *loop_sv, SV *signos, SV *cb)
 			continue;	/* SIGKILL, SIGSTOP: accepted, never delivered */
 		sub_stop_c(aTHX_ r);
 		r->eng = NULL;
-		croak("Linux::Event::signal_subscribe: cannot subscribe to signal %d: %s",
+		evlxs_croak(aTHX_ "Linux::Event::signal_subscribe: cannot subscribe to signal %d: %s",
 		      nums[i], strerror(-rc));
 	}
 	r->eng = NULL;
@@ -668,7 +668,7 @@ _child(SV *klass, SV *engine, SV *loop_sv, IV pid, SV *cb)
 	rc = evl_wait_start(eng->loop, &r->wait, (pid_t)pid, sub_child_fire);
 	if (rc < 0) {
 		SETERRNO(-rc, 0);
-		croak("Linux::Event::child: cannot watch pid %" IVdf ": %s", pid, strerror(-rc));
+		evlxs_croak(aTHX_ "Linux::Event::child: cannot watch pid %" IVdf ": %s", pid, strerror(-rc));
 	}
 	/* SIGCHLD is one of the loop's signals now: children do not inherit
 	 * it blocked, and once no watcher is left %SIG{CHLD} gets it. */
@@ -694,7 +694,7 @@ _hook(SV *klass, SV *engine, SV *loop_sv, int kind, SV *cb)
 	r->hook.data = r;
 	rc = evl_hook_start(eng->loop, &r->hook, kind, sub_hook_fire);
 	if (rc < 0)
-		croak("Linux::Event: cannot start a hook: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "Linux::Event: cannot start a hook: %s", strerror(-rc));
 	sub_link(eng, r);
 	SvREFCNT_inc_simple_void_NN(RETVAL);
     OUTPUT:
@@ -722,7 +722,7 @@ _every(SV *klass, SV *engine, SV *loop_sv, NV seconds, SV *cb)
 	rc = evl_timer_start_at(&r->timer, sub_timer_fire, evl_loop_update_now(eng->loop) + every_ns,
 				every_ns);
 	if (rc < 0)
-		croak("Linux::Event::every: cannot start the timer: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "Linux::Event::every: cannot start the timer: %s", strerror(-rc));
 	sub_link(eng, r);
 	SvREFCNT_inc_simple_void_NN(RETVAL);
     OUTPUT:
@@ -788,7 +788,7 @@ after_fork(SV *self)
 	rc = evl_loop_fork(engine_of(aTHX_ self, "after_fork")->loop);
 	if (rc < 0) {
 		SETERRNO(-rc, 0);
-		croak("Linux::Event::after_fork: cannot rebuild the loop: %s", strerror(-rc));
+		evlxs_croak(aTHX_ "Linux::Event::after_fork: cannot rebuild the loop: %s", strerror(-rc));
 	}
 	XSRETURN_EMPTY;
 

@@ -459,8 +459,8 @@ static SV *rx_watch_new(pTHX_ struct rx_engine *eng, SV *fh, int fd, SV *rcb, SV
 
 		SvREFCNT_dec(rv);	/* frees rw */
 		if (nofh && rc == -EBADF)
-			croak("Linux::Event::Loop::watch: fd %d is not an open file descriptor", fd);
-		croak("Couldn't add filehandle from epoll set: %s", strerror(-rc));
+			evlxs_croak(aTHX_ "Linux::Event::Loop::watch: fd %d is not an open file descriptor", fd);
+		evlxs_croak(aTHX_ "Couldn't add filehandle to epoll set: %s", strerror(-rc));
 	}
 	rw->active = 1;
 	rw->eng = eng;
