@@ -104,15 +104,16 @@ int evl__epoll_poll(evl_loop *loop, int64_t timeout_ns)
     /* A new batch: changes made by its callbacks mark their slots with it,
      * and later events of the batch for those fds are dropped. */
     evl__loop_next_batch(loop);
+    int counted = n;
     for (int i = 0; i < n; i++) {
         uint64_t key = loop->events[i].data.u64;
         uint32_t ev = loop->events[i].events;
         if (key >= EVL__KEY_TIMERFD)
             evl__loop_internal_event(loop, key);
         else
-            evl__watcher_dispatch(loop, key, ev);
+            counted -= !evl__watcher_dispatch(loop, key, ev);
     }
-    return n;
+    return counted;
 }
 
 const struct evl_backend_ops evl__backend_epoll = {

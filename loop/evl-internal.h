@@ -273,7 +273,9 @@ EVL__HIDDEN uint64_t evl__loop_ctl_count(const evl_loop *loop);
 /* loop.c: a new epoll set for the loop's own fds and every watcher. */
 EVL__HIDDEN int evl__loop_epoll_rebuild(evl_loop *loop);
 /* watcher.c: the dispatch of one readiness event for key. */
-EVL__HIDDEN void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t epoll_events);
+/* Returns 1, or 0 for an event that is not the caller's (a direction
+ * lazily left registered: see watcher.c), which the wait does not count. */
+EVL__HIDDEN int evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t epoll_events);
 
 /* timer.c */
 /* Whether t is the timer inside an evl_op (a proactor timeout). */

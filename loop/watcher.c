@@ -181,6 +181,21 @@ static int reify(evl_loop *loop, int fd)
     return rc;
 }
 
+/* Whether a registration for kmask may stay when the watcher wants
+ * `want`: exactly it, or (libev's lazy narrowing) more directions than
+ * wanted on a level-triggered, persistent watcher.  A direction disabled
+ * this way costs no epoll_ctl; if the kernel does report it, dispatch
+ * narrows the registration then (see evl__watcher_dispatch).  Edge-
+ * triggered and oneshot watchers are kept exact: their MOD re-arms. */
+static inline int kmask_covers(uint32_t kmask, uint32_t want)
+{
+    if (kmask == want)
+        return 1;
+    if (kmask == EVL__KMASK_STALE || (want & ~kmask) != 0)
+        return 0;
+    return ((kmask | want) & (EPOLLET | EPOLLONESHOT)) == 0;
+}
+
 void evl__watchers_flush(evl_loop *loop)
 {
     for (size_t i = 0; i < loop->nchanges; i++) {
@@ -188,10 +203,10 @@ void evl__watchers_flush(evl_loop *loop)
         struct evl__fd_slot *sl = &loop->slots[fd];
         sl->dirty = 0;
         /* The common case (a watcher stopped and started again, or
-         * toggled back): the kernel already holds exactly this. */
+         * toggled): the kernel already holds this, or more. */
         evl_watcher *w = sl->w;
         if (w != NULL && sl->kstate == EVL__KS_REG && !(w->flags & PARKED) &&
-            interest(w) == sl->kmask)
+            kmask_covers(sl->kmask, interest(w)))
             continue;
         if (reify(loop, fd) == -EPERM && loop->slots[fd].w != NULL)
             (void)pollless_add(loop, fd);   /* the fd became unpollable (dup2) */
@@ -290,8 +305,8 @@ int evl_watcher_modify(evl_watcher *w, unsigned flags)
         return -EINVAL;
     evl_loop *loop = w->loop;
     w->flags = flags;
-    loop->slots[w->fd].kmask = EVL__KMASK_STALE;   /* a MOD even with the same flags:
-                                                      it re-arms a oneshot watcher */
+    if (flags & EVL_ONESHOT)   /* a MOD even with the same flags: it re-arms */
+        loop->slots[w->fd].kmask = EVL__KMASK_STALE;
     return mark_dirty(loop, w->fd);
 }
 
@@ -385,12 +400,12 @@ static void dispatch(evl_loop *loop, int fd, evl_watcher *w, unsigned revents)
         w->flags |= PARKED;
 }
 
-void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t ev)
+int evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t ev)
 {
     int fd = (int)(uint32_t)key;
     uint32_t kgen = (uint32_t)(key >> 32);
     if ((size_t)fd >= loop->nslots)
-        return;
+        return 1;
     struct evl__fd_slot *sl = &loop->slots[fd];
     if (sl->kstate != EVL__KS_REG || sl->kgen != kgen) {
         /* A registration we no longer know: the fd was closed while its
@@ -398,15 +413,27 @@ void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t ev)
          * by number.  Only a new epoll set gets rid of it (libev does the
          * same); until then, drop its events. */
         loop->epoll_stale = 1;
-        return;
+        return 1;
     }
     evl_watcher *w = sl->w;
     if (w == NULL) {
         (void)mark_dirty(loop, fd);   /* nobody wants it: the flush deletes it */
-        return;
+        return 1;
     }
     if (sl->touched == loop->batch)
-        return;   /* stale: stopped, replaced or reused since the wait */
+        return 1;   /* stale: stopped, replaced or reused since the wait */
+    /* A direction left registered by lazy narrowing fired: narrow the
+     * registration now (one MOD at the next flush), and report only what
+     * the watcher wants.  ERR and HUP always pass. */
+    uint32_t want = interest(w);
+    uint32_t unwanted = ev & ~want & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP);
+    if (unwanted != 0) {
+        sl->kmask = EVL__KMASK_STALE;
+        (void)mark_dirty(loop, fd);
+        ev &= ~unwanted;
+        if (ev == 0)
+            return 0;   /* not an event for the caller: uncounted */
+    }
 
     unsigned revents = 0;
     if (ev & EPOLLIN)
@@ -422,6 +449,7 @@ void evl__watcher_dispatch(evl_loop *loop, uint64_t key, uint32_t ev)
     if (ev & EPOLLPRI)
         revents |= EVL_PRI;
     dispatch(loop, fd, w, revents);
+    return 1;
 }
 
 int evl__watchers_pollless(evl_loop *loop)

@@ -99,6 +99,51 @@ START_TEST(test_fdchanges_stop_start_same_watcher_costs_no_ctl)
 }
 END_TEST
 
+/* Toggles that outlive a wait (disable, wait, enable, wait): the kernel
+ * keeps the wider registration (libev's lazy narrowing), so nothing
+ * reaches it; when the disabled direction does fire, the callback is not
+ * called and the registration is narrowed once. */
+START_TEST(test_fdchanges_disable_across_waits_is_lazy_and_narrows_on_event)
+{
+    evl_loop *loop = new_loop();
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    evl_watcher w;
+    evl_watcher_init(&w, on_ev, NULL, NULL);
+    calls = 0;
+    ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_READ));
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    uint64_t before = evl__loop_ctl_count(loop);
+    for (int i = 0; i < 1000; i++) {
+        ck_assert_rc(evl_watcher_modify(&w, 0));
+        ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
+        ck_assert_rc(evl_watcher_modify(&w, EVL_READ));
+        ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
+    }
+    ck_assert_uint_eq(evl__loop_ctl_count(loop) - before, 0);
+    ck_assert_int_eq(calls, 0);
+
+    /* Disabled, and the data comes: no callback, one MOD, then quiet. */
+    ck_assert_rc(evl_watcher_modify(&w, 0));
+    ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
+    ck_assert_int_eq(write(p[1], "x", 1), 1);
+    before = evl__loop_ctl_count(loop);
+    ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);   /* the event: narrowed */
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);   /* the MOD; no event now */
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    ck_assert_uint_eq(evl__loop_ctl_count(loop) - before, 1);
+    ck_assert_int_eq(calls, 0);
+    /* Enabled again: the byte still waiting is reported. */
+    ck_assert_rc(evl_watcher_modify(&w, EVL_READ));
+    ck_assert_int_eq(evl_loop_run_once(loop, 1000000000), 1);
+    ck_assert_int_eq(calls, 1);
+    evl_watcher_stop(&w);
+    evl_loop_free(loop);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
 /* A regular file (epoll says EPERM) is accepted and ready for every
  * enabled direction on each iteration, without blocking the wait. */
 START_TEST(test_fdchanges_regular_file_always_ready)
@@ -255,6 +300,7 @@ static Suite *fdchanges_suite(void)
     TCase *tc = tcase_create("fdchanges");
     tcase_add_test(tc, test_fdchanges_100k_toggles_at_most_one_ctl_per_iteration);
     tcase_add_test(tc, test_fdchanges_stop_start_same_watcher_costs_no_ctl);
+    tcase_add_test(tc, test_fdchanges_disable_across_waits_is_lazy_and_narrows_on_event);
     tcase_add_test(tc, test_fdchanges_regular_file_always_ready);
     tcase_add_test(tc, test_fdchanges_revents_hup_is_not_readable);
     tcase_add_test(tc, test_fdchanges_revents_rdhup_and_data);
