@@ -105,32 +105,34 @@ sub unwatch_io ($self, %params) {
 
 sub _sync_io ($self, $fd, $watch) {
     my ($handle, $on_read, $on_write, $on_hangup) = @$watch;
-    my $hangup_only = $on_hangup && !$on_read ? 1 : 0;
-    my $lw          = $self->{lwatch}{$fd};
+
+    # mode 0: no hangup callback, the read callback takes everything (the
+    # fast path: no revents to look at); 1: hangup beside read; 2: hangup
+    # alone, reading enabled to see it, edge-triggered so that unread
+    # data cannot spin the loop.
+    my $mode = !$on_hangup ? 0 : $on_read ? 1 : 2;
+    my $lw   = $self->{lwatch}{$fd};
     if (   !$lw
         || !$lw->is_active
-        || ($self->{lmode}{$fd} // 0) != $hangup_only
+        || ($self->{lmode}{$fd} // -1) != $mode
         || refaddr($lw->fh // 0) != refaddr($handle))
     {
-        my $read = sub ($l, $fh, $w) {
-            my $rev = $w->revents;
+        my $read =
+            $mode == 0
+            ? sub { ($watch->[1] || return)->() }
+            : sub {
+            my $rev = $_[2]->revents;
             if (my $cb = $watch->[1]) { $cb->() }
             if ($rev & (EV_HUP | EV_ERR) and my $cb = $watch->[3]) { $cb->() }
-        };
-        my $write = sub ($l, $fh, $w) {
-            if (my $cb = $watch->[2]) { $cb->() }
-        };
-
-        # With only a hangup callback, reading is enabled to see the
-        # hangup: edge-triggered, so unread data cannot spin the loop.
+            };
         $lw = $self->{le}->watch(
             $handle,
             read           => $read,
-            write          => $write,
-            edge_triggered => $hangup_only,
+            write          => sub { ($watch->[2] || return)->() },
+            edge_triggered => $mode == 2,
         );
         $self->{lwatch}{$fd} = $lw;
-        $self->{lmode}{$fd}  = $hangup_only;
+        $self->{lmode}{$fd}  = $mode;
     }
     ($on_read || $on_hangup) ? $lw->enable_read : $lw->disable_read;
     $on_write ? $lw->enable_write : $lw->disable_write;
