@@ -490,9 +490,11 @@ C<set_loop> croaks while operations are pending.
 
 Any number of handles and operations at once
 (C<HAVE_MULTIPLE_FILEHANDLES> is true), and C<waitpid> works.  On the
-proactor, a write to a full non-blocking pipe or socket fails with
-EAGAIN, as io_uring completes it (use blocking handles or the reactor
-there).
+proactor an operation already handed to the kernel and then cancelled
+may have completed first (io_uring's rule): a cancelled read's bytes
+are then gone.  An operation cancelled before the loop ran again never
+reached the kernel.  A child reaped by someone else's C<waitpid> fails
+the future with C<ECHILD> (C<"waitpid: ...\n", waitpid =E<gt> $pid, $!>).
 
 =head1 SEE ALSO
 

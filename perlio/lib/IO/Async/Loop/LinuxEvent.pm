@@ -357,7 +357,9 @@ writability (Epoll calls it); it is called on an error.  A watch with
 C<on_hangup> but no C<on_read_ready> is edge-triggered underneath.
 C<IO_ASYNC_WATCHDOG> is not supported (C<_CAN_WATCHDOG> is false).
 A pid watched after someone else reaped it croaks (Linux::Event's
-C<child>) instead of never firing.
+C<child>) instead of never firing.  A Linux::Event loop has one watcher
+per fd: two IO::Async loops on the same Linux::Event loop (or an
+IO::Async loop and Linux::Event code) must not watch the same fd.
 
 =head1 SEE ALSO
 
