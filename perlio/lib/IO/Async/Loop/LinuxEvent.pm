@@ -34,8 +34,7 @@ sub new ($class, %args) {
         if !(Scalar::Util::blessed($le) && $le->can('model') && $le->model eq 'reactor');
     my $self = $class->SUPER::__new(%args);
     $self->{le}       = $le;
-    $self->{lwatch}   = {};    # fd => Linux::Event::Watcher
-    $self->{lmode}    = {};    # fd => 1 while the watcher is edge-triggered (hangup only)
+    $self->{lwatch}   = {};    # fd => [Linux::Event::Watcher, mode, handle, read on, write on]
     $self->{timers}   = {};    # Linux::Event timer id => 1 while pending
     $self->{sigsubs}  = {};    # signal name => Subscription
     $self->{procsubs} = {};    # pid => Subscription
@@ -49,7 +48,7 @@ sub DESTROY ($self, @) {
 
     # The shared loop outlives us: take back everything we gave it.
     if (my $le = $self->{le}) {
-        $_->cancel for grep { defined } values %{ $self->{lwatch} || {} };
+        $_->[0]->cancel for values %{ $self->{lwatch} || {} };
         $le->cancel($_) for keys %{ $self->{timers} || {} };
         $_->cancel
             for grep { defined } values(%{ $self->{sigsubs} || {} }),
@@ -82,10 +81,23 @@ sub post_fork ($self) {
 # (no system call until the next wait).  Dispatch as IO::Async::Loop::Epoll:
 # read on IN, HUP and ERR; write on OUT and ERR; hangup on HUP and ERR.
 sub watch_io ($self, %params) {
-    my $handle = $params{handle};
-    $self->__watch_io(%params);
-    my $fd = $handle->fileno;
-    return $self->_sync_io($fd, $self->{iowatches}{$fd});
+    my $handle = delete $params{handle} or croak "Expected 'handle'";
+    my $fd     = eval { $handle->fileno };
+    defined $fd or croak "Expected that 'handle' has defined ->fileno";
+
+    # IO::Async::Loop's __watch_io, except that the O_NONBLOCK "upgrade"
+    # (a fcntl) is made once per handle, not at every call: a stream
+    # switches its write watch on and off for every write.
+    my $watch = $self->{iowatches}{$fd} ||= [];
+    if (!$watch->[0] || refaddr($watch->[0]) != refaddr($handle)) {
+        $handle->blocking and $handle->blocking(0);
+        $watch->[0] = $handle;
+    }
+    $watch->[1] = delete $params{on_read_ready} if exists $params{on_read_ready};
+    $watch->[2] = delete $params{on_write_ready} if exists $params{on_write_ready};
+    $watch->[3] = delete $params{on_hangup} if exists $params{on_hangup};
+    keys %params and croak "Unrecognised keys for ->watch_io - " . join(", ", keys %params);
+    return $self->_sync_io($fd, $watch);
 }
 
 sub unwatch_io ($self, %params) {
@@ -95,9 +107,8 @@ sub unwatch_io ($self, %params) {
     return if !defined $fd;
     my $watch = $self->{iowatches}{$fd};
     if (!$watch) {
-        my $lw = delete $self->{lwatch}{$fd};
-        delete $self->{lmode}{$fd};
-        $lw->cancel if $lw;
+        my $rec = delete $self->{lwatch}{$fd};
+        $rec->[0]->cancel if $rec;
         return;
     }
     return $self->_sync_io($fd, $watch);
@@ -111,11 +122,16 @@ sub _sync_io ($self, $fd, $watch) {
     # alone, reading enabled to see it, edge-triggered so that unread
     # data cannot spin the loop.
     my $mode = !$on_hangup ? 0 : $on_read ? 1 : 2;
-    my $lw   = $self->{lwatch}{$fd};
-    if (   !$lw
-        || !$lw->is_active
-        || ($self->{lmode}{$fd} // -1) != $mode
-        || refaddr($lw->fh // 0) != refaddr($handle))
+    my $rd   = ($on_read || $on_hangup) ? 1 : 0;
+    my $wr   = $on_write ? 1 : 0;
+
+    # $rec: [watcher, mode, handle, read enabled, write enabled]
+    my $rec = $self->{lwatch}{$fd};
+    if (  !$rec
+        || $rec->[1] != $mode
+        || !$rec->[2]
+        || refaddr($rec->[2]) != refaddr($handle)
+        || !$rec->[0]->is_active)
     {
         my $read =
             $mode == 0
@@ -125,17 +141,23 @@ sub _sync_io ($self, $fd, $watch) {
             if (my $cb = $watch->[1]) { $cb->() }
             if ($rev & (EV_HUP | EV_ERR) and my $cb = $watch->[3]) { $cb->() }
             };
-        $lw = $self->{le}->watch(
+        my $lw = $self->{le}->watch(
             $handle,
             read           => $read,
             write          => sub { ($watch->[2] || return)->() },
             edge_triggered => $mode == 2,
         );
-        $self->{lwatch}{$fd} = $lw;
-        $self->{lmode}{$fd}  = $mode;
+        $rec = $self->{lwatch}{$fd} = [$lw, $mode, $handle, -1, -1];
+        weaken($rec->[2]);
     }
-    ($on_read || $on_hangup) ? $lw->enable_read : $lw->disable_read;
-    $on_write ? $lw->enable_write : $lw->disable_write;
+    if ($rec->[3] != $rd) {
+        $rd ? $rec->[0]->enable_read : $rec->[0]->disable_read;
+        $rec->[3] = $rd;
+    }
+    if ($rec->[4] != $wr) {
+        $wr ? $rec->[0]->enable_write : $rec->[0]->disable_write;
+        $rec->[4] = $wr;
+    }
     return;
 }
 
