@@ -2,7 +2,8 @@
 # IO::Async::Loop::LinuxEvent in forked children: each child keeps using
 # the loop it inherited (io, timers, signals, rebuilt at first use, with
 # or without post_fork), the parent's loop is untouched and reaps them
-# through watch_process, and IO::Async's own $loop->fork works.
+# through watch_process, IO::Async's own $loop->fork works, and a new
+# loop made in a child is empty.
 use v5.36;
 use Test::More;
 use POSIX ();
@@ -61,12 +62,38 @@ $loop->fork(
     on_exit => sub ($pid, $st) { $status{fork} = $st },
 );
 
+# A child that makes a new loop (IO::Async's fork clears the magic one)
+# gets an empty loop: the parent's watch, timer and signal do not run there.
+my $leaked = 0;
+pipe(my $xrd, my $xwr) or die "pipe: $!";
+$loop->watch_io(handle => $xrd, on_read_ready => sub { sysread($xrd, my $buf, 10); $leaked++ });
+my $tid = $loop->watch_time(after => 0.01, code => sub { $leaked++ });
+$loop->watch_signal(USR2 => sub { $leaked++ });
+syswrite($xwr, 'x');
+$loop->fork(
+    code => sub {
+        my $new = IO::Async::Loop->new;
+        return 2 if ref($new) ne 'IO::Async::Loop::LinuxEvent' || $new == $loop;
+        my $fired = 0;
+        $new->watch_time(after => 0.1, code => sub { $fired = 1 });
+        kill 'USR2', $$;
+        $new->loop_once(1) while !$fired;
+        $new->loop_once(0.05);
+        return $leaked ? 3 : 43;
+    },
+    on_exit => sub ($pid, $st) { $status{fresh} = $st },
+);
+$loop->unwatch_io(handle => $xrd, on_read_ready => 1);
+$loop->unwatch_time($tid);
+$loop->unwatch_signal('USR2');
+
 $loop->watch_time(after => 0.05, code => sub { syswrite($pwr, 'p') });
 my $deadline = time + 30;
-$loop->loop_once(1) while (keys %status < 4 || $parent_got ne 'p') && time < $deadline;
+$loop->loop_once(1) while (keys %status < 5 || $parent_got ne 'p') && time < $deadline;
 
 is($status{$_} >> 8, 10 + $_, "child $_ used the inherited loop (io, timer, signal)") for 1 .. 3;
 is($status{fork} >> 8, 42, '$loop->fork: the child ran its loop and exited with code');
+is($status{fresh} >> 8, 43, "a new loop in a child is empty: the parent's watchers do not run there");
 is($parent_got, 'p', "the parent's inherited watch still works after the children");
 
 done_testing;

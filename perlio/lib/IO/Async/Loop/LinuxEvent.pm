@@ -28,6 +28,9 @@ use constant { EV_ERR => 0x40, EV_HUP => 0x80 };    # Linux::Event::Loop::ERR/HU
 # IO_ASYNC_LOOP, which IO::Async reads first).
 $IO::Async::Loop::LOOP //= 'LinuxEvent';
 
+# Every loop of this class in this process (weak), for the fork rule in new.
+my %LIVE;
+
 sub new ($class, %args) {
     my $le = delete $args{loop} // Linux::Event::Loop->default;
     croak "IO::Async::Loop::LinuxEvent: loop must be a reactor Linux::Event::Loop"
@@ -39,7 +42,30 @@ sub new ($class, %args) {
     $self->{sigsubs}  = {};    # signal name => Subscription
     $self->{procsubs} = {};    # pid => Subscription
     $self->{pid}      = $$;
+
+    # A new loop in a forked child (what IO::Async's fork asks for: it
+    # forgets the magic loop there) starts empty, as a new epoll set would:
+    # the loops inherited from the parent leave the shared Linux::Event loop
+    # in this process, so the parent's notifiers are not run here.
+    for my $old (grep { defined } values %LIVE) {
+        $old->_detach if $old->{pid} != $$ && $old->{le} == $le;
+    }
+    weaken($LIVE{ refaddr($self) } = $self);
     return $self;
+}
+
+# Takes everything this loop gave the Linux::Event loop back (in this
+# process: the parent's copy is untouched).
+sub _detach ($self) {
+    my $le = $self->{le} or return;
+    $_->[0]->cancel for values %{ $self->{lwatch} || {} };
+    $le->cancel($_) for keys %{ $self->{timers} || {} };
+    $_->cancel
+        for grep { defined } values(%{ $self->{sigsubs} || {} }),
+        values(%{ $self->{procsubs} || {} }), delete @{$self}{qw(idle_sub check_sub)};
+    %{ $self->{$_} } = () for qw(lwatch timers sigsubs procsubs);
+    $self->{pid} = $$;
+    return;
 }
 
 sub linux_event ($self) { return $self->{le} }
@@ -47,13 +73,8 @@ sub linux_event ($self) { return $self->{le} }
 sub DESTROY ($self, @) {
 
     # The shared loop outlives us: take back everything we gave it.
-    if (my $le = $self->{le}) {
-        $_->[0]->cancel for values %{ $self->{lwatch} || {} };
-        $le->cancel($_) for keys %{ $self->{timers} || {} };
-        $_->cancel
-            for grep { defined } values(%{ $self->{sigsubs} || {} }),
-            values(%{ $self->{procsubs} || {} }), @{$self}{qw(idle_sub check_sub)};
-    }
+    delete $LIVE{ refaddr($self) };
+    $self->_detach;
     return $self->SUPER::DESTROY;
 }
 
@@ -371,6 +392,16 @@ loop also rebuilds itself at its first use in a child without it).
 =back
 
 C<API_VERSION> is 0.76.  C<linux_event> returns the Linux::Event loop.
+
+=head2 Forked children
+
+A child may keep using the loop it inherited (the Linux::Event loop
+rebuilds itself there).  A child that makes a new loop instead (as
+IO::Async's C<fork> expects: it clears the magic loop in the child)
+gets an empty one, as with a new epoll set: making it takes the
+inherited loops' watchers, timers, signals and child watchers off the
+shared Linux::Event loop in that child (the parent keeps them), so the
+parent's notifiers do not run there.
 
 =head2 Differences from IO::Async::Loop::Epoll
 
