@@ -47,6 +47,21 @@ subtest 'poll revents' => sub {
     my $g = $I->poll($rd3, $I->POLLIN);
     is($g->get, $I->POLLIN, 'a cancelled poll leaves the next one working');
 
+    # A POLLOUT poll on a socket whose output is full and whose input is
+    # unread waits without spinning on the input.
+    use Socket qw(AF_UNIX SOCK_STREAM PF_UNSPEC);
+    socketpair(my $s1, my $s2, AF_UNIX, SOCK_STREAM, PF_UNSPEC) or die "socketpair: $!";
+    $_->blocking(0) for $s1, $s2;
+    1 while syswrite($s1, 'x' x 65536);
+    syswrite($s2, 'unread');
+    my $out = $I->poll($s1, $I->POLLOUT);
+    my @t0  = times;
+    Future::IO->sleep(0.3)->get;
+    my @t1 = times;
+    ok(!$out->is_ready, 'POLLOUT poll pending while the socket is full');
+    cmp_ok($t1[0] + $t1[1] - $t0[0] - $t0[1], '<', 0.15, 'and the unread input does not spin the loop');
+    $out->cancel;
+
     like(dies { $I->poll($rd3, 'x') }, qr/^Future::IO::Impl::LinuxEvent->poll: events must be an integer mask/,
         'a bad mask croaks');
 };

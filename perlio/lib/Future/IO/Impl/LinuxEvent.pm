@@ -147,8 +147,13 @@ sub _enqueue ($class, $st, $dir, $entry) {
 sub _update ($class, $st) {
     return $class->_pro_update($st) if $class->_proactor;
     my $p      = $st->{p};
-    my $want_r = @{ $st->{r} } || grep { $_->[1] & (POLLIN | POLLPRI) } @$p;
     my $want_w = @{ $st->{w} } || grep { $_->[1] & POLLOUT } @$p;
+
+    # Reading is enabled for reads, for polls asking POLLIN or POLLPRI, and
+    # for polls of hangups and errors alone (HUP comes to the read side);
+    # not for a POLLOUT poll, which unread input would otherwise spin.
+    my $want_r = @{ $st->{r} }
+        || grep { $_->[1] & (POLLIN | POLLPRI) || !($_->[1] & POLLOUT) } @$p;
     if (!$want_r && !$want_w && !@$p) {
         $class->_drop($st);
         return;
@@ -161,9 +166,7 @@ sub _update ($class, $st) {
             write => sub ($l, $fh, $w) { $class->_ready($st, 'w', $w->revents) },
         );
     }
-
-    # A poll for hangups or errors alone still reads (HUP comes to read).
-    ($want_r || @$p) ? $lw->enable_read : $lw->disable_read;
+    $want_r ? $lw->enable_read : $lw->disable_read;
     $want_w ? $lw->enable_write : $lw->disable_write;
     return;
 }
