@@ -51,6 +51,12 @@ my $PIPES     = 100;
 my $BATCH     = 1000;
 
 my @IMPLS = qw(evloop EV AE-EV AE-Perl IO::Async Mojo Mojo-Poll);
+# IO::Async on IO::Async::Loop::LinuxEvent (issue 13), beside IO::Async
+# on its default loop (IO::Async::Loop::Epoll): ONLY=IO::Async,IO::Async-LE.
+push @IMPLS, 'IO::Async-LE';
+# Backend pairs compared in a table of their own: framework on Linux::Event
+# => the same framework on its reference backend.
+my %PAIR = ('IO::Async-LE' => 'IO::Async');
 my @SCEN  = qw(timers io signals wakeups);
 my %COUNT = (timers => $N_TIMERS, io => $N_IO, signals => $N_SIGNALS, wakeups => $N_WAKEUPS);
 
@@ -68,6 +74,7 @@ my %bench = (
 	'AE-EV'     => \&bench_ae,
 	'AE-Perl'   => \&bench_ae,
 	'IO::Async' => \&bench_ioasync,
+	'IO::Async-LE' => \&bench_ioasync,
 	Mojo        => \&bench_mojo,
 	'Mojo-Poll' => \&bench_mojo,
 );
@@ -237,6 +244,10 @@ sub bench_ioasync {
 	require IO::Async::Loop;
 	require IO::Async::Loop::Poll;
 	my $loop = IO::Async::Loop->new;
+	if ($impl eq 'IO::Async-LE') {
+		require IO::Async::Loop::LinuxEvent;
+		$loop = IO::Async::Loop::LinuxEvent->new;
+	}
 
 	my $n = 0;
 	my $t0 = time;
@@ -376,6 +387,20 @@ sub parent {
 		for my $i (grep { $_ ne 'evloop' } @impls) {
 			my ($a, $b) = ($med{evloop}{$s}, $med{$i}{$s});
 			printf " %12s", defined $a && $b ? sprintf('%.2fx', $a / $b) : '-';
+		}
+		print "\n";
+	}
+	my @pairs = grep { $PAIR{$_} && $med{$_} && $med{ $PAIR{$_} } } @impls;
+	return if !@pairs;
+	print "\nframework on Linux::Event / on its reference backend (higher is better):\n\n";
+	printf "%-9s", 'scenario';
+	printf " %24s", "$_/$PAIR{$_}" for @pairs;
+	print "\n";
+	for my $s (@SCEN) {
+		printf "%-9s", $s;
+		for my $i (@pairs) {
+			my ($a, $b) = ($med{$i}{$s}, $med{ $PAIR{$i} }{$s});
+			printf " %24s", defined $a && $b ? sprintf('%.2fx', $a / $b) : '-';
 		}
 		print "\n";
 	}

@@ -21,6 +21,11 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake libtool pkg-config perl libperl-dev
           liburing-dev check libsubunit-dev perltidy libperl-critic-perl perl-doc"
+# Test dependencies of IO::Async::Loop::LinuxEvent and Future::IO::Impl::LinuxEvent.
+# (IO::Async::LoopTests needs Test::Fatal, Test::Refcount, Test::Metrics::Any;
+# Test::Future::IO::Impl needs Test2::V0.)
+PACKAGES="$PACKAGES libio-async-perl libio-async-loop-epoll-perl libfuture-perl libfuture-io-perl
+          libtest-fatal-perl libtest-refcount-perl libtest-metrics-any-perl libtest2-suite-perl"
 
 # Debian packaging (scripts/dev.sh deb): debhelper brings dh-autoreconf.
 DEB_PACKAGES="debhelper dpkg-dev lintian"

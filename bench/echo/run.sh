@@ -13,6 +13,8 @@
 # usage (from the build tree, after `make`):
 #   bench/echo/run.sh                    # REPS=3, 1 and 50 connections
 #   REPS=5 CONFIGS="1:1:20000 50:1:2000 50:8:4000" bench/echo/run.sh
+#   SERVERS="ioasync ioasync_le" REF=ioasync bench/echo/run.sh
+#                                        # IO::Async: LinuxEvent vs Epoll
 # prints a TSV per run and a summary table of medians and ratios.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,6 +36,7 @@ cmd_for() {
     ae_ev)        echo "env PERL_ANYEVENT_MODEL=EV perl $here/srv_ae_handle.pl" ;;
     ev_raw)       echo "perl $here/srv_ev_raw.pl" ;;
     ioasync)      echo "env IO_ASYNC_LOOP=Epoll perl $here/srv_ioasync.pl" ;;
+    ioasync_le)   echo "env IO_ASYNC_LOOP=LinuxEvent $PERL_EVLOOP $here/srv_ioasync.pl" ;;
     mojo_ev)      echo "env MOJO_REACTOR=Mojo::Reactor::EV perl $here/srv_mojo.pl" ;;
     *) echo "unknown server $1" >&2; exit 1 ;;
     esac

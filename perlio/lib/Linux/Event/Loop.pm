@@ -53,6 +53,12 @@ sub new ($class, %args) {
     return $self;
 }
 
+# The process's shared reactor (what the framework backends use unless
+# given a loop): made at first use.  A forked child keeps the same
+# object; the loop rebuilds itself there at its first use (fork rule).
+my $DEFAULT;
+sub default ($class) { return $DEFAULT //= $class->new(model => 'reactor') }
+
 sub model ($self) { return $self->{model} }
 sub impl  ($self) { return $self->{impl} }
 
@@ -120,6 +126,19 @@ C<backend> defaults to C<'epoll'> for the reactor and C<'uring'> for the
 proactor.  The remaining arguments go to the engine's constructor, plus
 C<backend>; the reactor also gets C<< loop => $facade >>, so its callbacks
 receive the facade.  Engine errors propagate unchanged.
+
+=head2 default
+
+    my $loop = Linux::Event::Loop->default;
+
+The process's shared reactor loop, made by the first call (as
+C<< new(model => 'reactor') >>) and returned by every later one.  The
+framework backends (L<IO::Async::Loop::LinuxEvent>,
+L<Future::IO::Impl::LinuxEvent>, ...) use it unless given another loop,
+so one C<run> drives them all.  A forked child gets the same object,
+which rebuilds its kernel objects there at its first use (see
+L</Hosting other frameworks: what each model offers>).  It lives until
+the process exits.
 
 =head2 model, impl
 

@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
+# IO::Async::Loop::LinuxEvent beyond IO::Async::LoopTests: what goes
+# through the Linux::Event loop natively, the hangup and error routing,
+# cleanup when the IO::Async loop goes, bad input, and a clear failure
+# when Linux::Event cannot load.
+use v5.36;
+use Test::More;
+use Time::HiRes qw(time);
+use IO::Async::OS;
+
+use IO::Async::Loop::LinuxEvent;
+
+local $SIG{ALRM} = sub { die "timeout\n" };
+alarm 60;
+
+my $le = Linux::Event::Loop->default;
+
+subtest 'signals, children and idle work are the loop\'s own' => sub {
+    my $loop = IO::Async::Loop::LinuxEvent->new;
+    my $got  = 0;
+    $loop->watch_signal(USR1 => sub { $got++ });
+    ok(!ref $SIG{USR1} || $SIG{USR1} eq 'DEFAULT', 'no %SIG handler installed');
+    my $other = 0;
+    my $sub   = $le->signal_subscribe(USR1 => sub { $other++ });
+    kill 'USR1', $$;
+    $loop->loop_once(1) until $got;
+    is($other, 1, 'another subscriber of the same signal hears it too');
+    $sub->cancel;
+    $loop->unwatch_signal('USR1');
+
+    my $pid = fork // die "fork: $!";
+    if (!$pid) { require POSIX; POSIX::_exit(7) }
+    my $status;
+    $loop->watch_process($pid => sub ($kid, $st) { $status = $st });
+    ok(!ref $SIG{CHLD}, 'no SIGCHLD handler in %SIG');
+    $loop->loop_once(1) until defined $status;
+    is($status >> 8, 7, 'watch_process through child()');
+
+    my $ran = 0;
+    $loop->later(sub { $ran++ });
+    $le->run_once(0);
+    is($ran, 1, 'a deferral runs when Linux::Event drives the loop');
+    $le->run_once(0);
+    is($le->alive, 0, 'and its idle watcher is gone once the queue is empty');
+};
+
+subtest 'hangup and error routing' => sub {
+    my $loop = IO::Async::Loop::LinuxEvent->new;
+    my ($s1, $s2) = IO::Async::OS->socketpair or die "socketpair: $!";
+    $_->blocking(0) for $s1, $s2;
+    my $hup = 0;
+    $loop->watch_io(handle => $s1, on_hangup => sub { $hup++ });
+    $s2->syswrite("unread data\n");
+    $loop->loop_once(0.3);    # the data's arrival may wake it once
+    my $t0 = time;
+    $loop->loop_once(0.3);
+    $loop->loop_once(0.3);
+    cmp_ok(time - $t0, '>=', 0.5, 'unread data does not spin a hangup-only watch');
+    is($hup, 0, 'and is no hangup');
+    $s2->close;
+    $loop->loop_once(0.3) for 1 .. 2;
+    is($hup, 1, 'the hangup is reported once');
+    $loop->unwatch_io(handle => $s1, on_hangup => 1);
+
+    my ($rd, $wr) = IO::Async::OS->pipepair or die "pipe: $!";
+    $_->blocking(0) for $rd, $wr;
+    my ($w, $h) = (0, 0);
+    $loop->watch_io(handle => $wr, on_write_ready => sub { $w++ }, on_hangup => sub { $h++ });
+    $loop->loop_once(0.1);
+    is($w, 1, 'write-ready on an empty pipe');
+    $loop->unwatch_io(handle => $wr, on_write_ready => 1);
+    close $rd;
+    $loop->loop_once(0.1);
+    is($h, 1, 'on_hangup when the reader goes (EPOLLERR on a pipe)');
+    $loop->unwatch_io(handle => $wr, on_hangup => 1);
+};
+
+subtest 'dropping the IO::Async loop takes its watchers off the shared loop' => sub {
+    is($le->alive, 0, 'nothing on the shared loop');
+    my $loop = IO::Async::Loop::LinuxEvent->new;
+    undef $IO::Async::Loop::ONE_TRUE_LOOP;
+    my ($s1, $s2) = IO::Async::OS->socketpair or die "socketpair: $!";
+    $loop->watch_io(handle => $s1, on_read_ready => sub { });
+    $loop->watch_time(after => 10, code => sub { });
+    $loop->watch_signal(USR2 => sub { });
+    $loop->watch_process(0 => sub { });
+    $loop->later(sub { });
+    cmp_ok($le->alive, '>=', 5, 'watchers, timer, signal, child and idle on it');
+    undef $loop;
+    is($le->alive, 0, 'all gone with the IO::Async loop');
+};
+
+subtest 'bad input' => sub {
+    ok(!eval { IO::Async::Loop::LinuxEvent->new(loop => 'x'); 1 }, 'loop must be a loop');
+    like($@, qr/^IO::Async::Loop::LinuxEvent: loop must be a reactor Linux::Event::Loop/, 'says so');
+    my $pro = eval { Linux::Event::Loop->new(model => 'proactor') };
+    if ($pro) {
+        ok(!eval { IO::Async::Loop::LinuxEvent->new(loop => $pro); 1 }, 'a proactor is refused');
+    }
+    my $loop = IO::Async::Loop::LinuxEvent->new;
+    ok(!eval { $loop->watch_signal(NOSUCHSIG => sub { }); 1 }, 'unknown signal');
+    like($@, qr/^Unrecognised signal name NOSUCHSIG/, "IO::Async's text");
+    ok(!eval { $loop->watch_time(code => sub { }); 1 }, 'watch_time without at or after');
+    like($@, qr/^Expected one of 'at' or 'after'/, "IO::Async's text");
+    ok(!eval { $loop->watch_io(on_read_ready => sub { }); 1 }, 'watch_io without handle');
+    like($@, qr/^Expected 'handle'/, "IO::Async's text");
+    ok(!eval { $loop->watch_idle(when => 'now', code => sub { }); 1 }, 'watch_idle when');
+    like($@, qr/^Expected 'when' to be 'later'/, "IO::Async's text");
+};
+
+subtest 'without Linux::Event the class fails to load, saying why' => sub {
+    my $inc = join ' ', map {"-I$_"} grep { !ref } @INC;
+    my $out = `$^X $inc -e 'unshift \@INC, sub { die "no Linux::Event here\\n" if \$_[1] eq "Linux/Event/Loop.pm"; return };
+        eval { require IO::Async::Loop::LinuxEvent; 1 } and exit 1; print \$@; exit 0' 2>&1`;
+    is($?, 0, 'require fails');
+    like($out, qr/^IO::Async::Loop::LinuxEvent: cannot load Linux::Event::Loop: no Linux::Event here/,
+        'with the reason');
+    $out = `$^X $inc -e 'unshift \@INC, sub { die "no Linux::Event here\\n" if \$_[1] eq "Linux/Event/Loop.pm"; return };
+        eval { require Future::IO::Impl::LinuxEvent; 1 } and exit 1; print \$@; exit 0' 2>&1`;
+    is($?, 0, 'Future::IO::Impl::LinuxEvent: require fails');
+    like($out, qr/^Future::IO::Impl::LinuxEvent: cannot load Linux::Event::Loop: no Linux::Event here/,
+        'with the reason');
+};
+
+done_testing;
