@@ -21,6 +21,9 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake libtool pkg-config perl libperl-dev
           liburing-dev check libsubunit-dev perltidy libperl-critic-perl perl-doc"
+# The framework backends' tests: AnyEvent, Mojolicious (Mojo::Reactor::EV
+# needs EV), IO::Socket::SSL for Mojolicious' TLS paths.
+PACKAGES="$PACKAGES libanyevent-perl libmojolicious-perl libev-perl"
 
 # Debian packaging (scripts/dev.sh deb): debhelper brings dh-autoreconf.
 DEB_PACKAGES="debhelper dpkg-dev lintian"

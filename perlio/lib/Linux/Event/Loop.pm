@@ -36,6 +36,16 @@ sub new ($class, %args) {
     return $self;
 }
 
+# The process's shared reactor (one per process, made at first use).  A
+# forked child keeps the same object: the loop's fork rule rebuilds its
+# kernel objects there at first use.
+my $DEFAULT;
+sub default ($class) { return $DEFAULT //= Linux::Event::Loop->new(model => 'reactor') }
+
+# AnyEvent's autodetection: with Linux::Event loaded first, AnyEvent picks
+# AnyEvent::Impl::LinuxEvent (AnyEvent reads this list at its first use).
+push @AnyEvent::REGISTRY, ['Linux::Event::Loop' => 'AnyEvent::Impl::LinuxEvent'];
+
 sub model ($self) { return $self->{model} }
 sub impl  ($self) { return $self->{impl} }
 
@@ -97,6 +107,21 @@ C<backend> defaults to C<'epoll'> for the reactor and C<'uring'> for the
 proactor.  The remaining arguments go to the engine's constructor, plus
 C<backend>; the reactor also gets C<< loop => $facade >>, so its callbacks
 receive the facade.  Engine errors propagate unchanged.
+
+=head2 default
+
+    my $loop = Linux::Event::Loop->default;
+
+The process's shared reactor loop, made at first call and returned by
+every later one: the loop the framework backends
+(L<AnyEvent::Impl::LinuxEvent>, L<Mojo::Reactor::LinuxEvent>) use unless
+given another, so running any of them drives the watchers of all.  In a
+forked child it is the same object, rebuilt there by the fork rule (see
+L</Hosting other frameworks: what each model offers>).
+
+Loading this module also registers L<AnyEvent::Impl::LinuxEvent> in
+C<@AnyEvent::REGISTRY>, so AnyEvent's autodetection picks it when
+Linux::Event is loaded before AnyEvent's first use.
 
 =head2 model, impl
 
