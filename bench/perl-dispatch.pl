@@ -51,6 +51,10 @@ my $PIPES     = 100;
 my $BATCH     = 1000;
 
 my @IMPLS = qw(evloop EV AE-EV AE-Perl IO::Async Mojo Mojo-Poll);
+# The framework backends on evloop (issue 13): AnyEvent::Impl::LinuxEvent
+# and Mojo::Reactor::LinuxEvent, each compared with its EV backend below.
+push @IMPLS, qw(AE-LE Mojo-LE);
+my %BACKEND_REF = ('AE-LE' => 'AE-EV', 'Mojo-LE' => 'Mojo');
 my @SCEN  = qw(timers io signals wakeups);
 my %COUNT = (timers => $N_TIMERS, io => $N_IO, signals => $N_SIGNALS, wakeups => $N_WAKEUPS);
 
@@ -70,6 +74,8 @@ my %bench = (
 	'IO::Async' => \&bench_ioasync,
 	Mojo        => \&bench_mojo,
 	'Mojo-Poll' => \&bench_mojo,
+	'AE-LE'     => \&bench_ae,
+	'Mojo-LE'   => \&bench_mojo,
 );
 my $impl = $opt{IMPL};
 $bench{$impl} or die "unknown implementation $impl\n";
@@ -183,10 +189,12 @@ sub bench_ev {
 
 sub bench_ae {
 	$ENV{PERL_ANYEVENT_MODEL} = $impl eq 'AE-EV' ? 'EV' : 'Perl';
+	$ENV{PERL_ANYEVENT_MODEL} = 'LinuxEvent' if $impl eq 'AE-LE';
 	require AnyEvent;
 	AnyEvent::detect();
 	my $model = do { no warnings 'once'; $AnyEvent::MODEL };
 	die "AnyEvent chose $model\n" if ($impl eq 'AE-EV') != ($model =~ /EV/);
+	die "AnyEvent chose $model\n" if ($impl eq 'AE-LE') != ($model =~ /LinuxEvent/);
 
 	my $n = 0;
 	my $cv = AE::cv();
@@ -283,6 +291,7 @@ sub bench_mojo {
 	# Mojo::IOLoop picks Mojo::Reactor::EV when EV is installed (the
 	# "Mojo" column); "Mojo-Poll" is its own pure-Perl reactor.
 	$ENV{MOJO_REACTOR} = 'Mojo::Reactor::Poll' if $impl eq 'Mojo-Poll';
+	$ENV{MOJO_REACTOR} = 'Mojo::Reactor::LinuxEvent' if $impl eq 'Mojo-LE';
 	require Mojo::IOLoop;
 	my $loop = Mojo::IOLoop->singleton;
 	my $reactor = $loop->reactor;
@@ -376,6 +385,20 @@ sub parent {
 		for my $i (grep { $_ ne 'evloop' } @impls) {
 			my ($a, $b) = ($med{evloop}{$s}, $med{$i}{$s});
 			printf " %12s", defined $a && $b ? sprintf('%.2fx', $a / $b) : '-';
+		}
+		print "\n";
+	}
+	my @be = grep { $BACKEND_REF{$_} && $med{$_} && $med{ $BACKEND_REF{$_} } } @impls;
+	return if !@be;
+	print "\nframework on evloop / the same framework on EV (higher is better):\n\n";
+	printf "%-9s", 'scenario';
+	printf " %16s", "$_/$BACKEND_REF{$_}" for @be;
+	print "\n";
+	for my $s (@SCEN) {
+		printf "%-9s", $s;
+		for my $i (@be) {
+			my ($a, $b) = ($med{$i}{$s}, $med{ $BACKEND_REF{$i} }{$s});
+			printf " %16s", defined $a && $b ? sprintf('%.2fx', $a / $b) : '-';
 		}
 		print "\n";
 	}

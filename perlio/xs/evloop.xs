@@ -51,6 +51,7 @@ BOOT:
     EVLXS_CALL_BOOT(boot_Linux__Event__Stream__Codec);
     EVLXS_CALL_BOOT(boot_Linux__Event__Fork);
     EVLXS_CALL_BOOT(boot_Linux__Event__Subscription);
+    EVLXS_CALL_BOOT(boot_AnyEvent__Impl__LinuxEvent);
 
 void
 attach(fh, loop)

@@ -18,15 +18,22 @@ BEGIN {
 }
 
 # One loop for every AnyEvent watcher: the process's shared reactor.
+# perlio/xs/anyevent.xs (AE::timer's one-shot timers) reads its engine.
 my $LOOP = Linux::Event::Loop->default;
+our $ENGINE = $LOOP->impl;
 
 sub loop ($class = undef) { return $LOOP }
 
 # ---------------------------------------------------------------- io
 # The loop has one watcher per fd; AnyEvent allows any number per fd and
 # direction.  Per fd: [ loop watcher, {key => read cb}, {key => write cb} ].
+# A direction with one AnyEvent watcher gets its callback as the loop
+# watcher's handler (no dispatch in Perl); with more, a dispatcher calls
+# each.
 my %FD;
 my $SEQ = 0;
+my $DONE;    # global destruction: the loop may be gone
+END { $DONE = 1 }
 
 sub _fd_of ($fh) {
     return $fh if !ref $fh && $fh =~ /\A[0-9]+\z/;
@@ -35,47 +42,56 @@ sub _fd_of ($fh) {
     return $fd;
 }
 
-sub _rec ($fd) {
-    my $rec = $FD{$fd};
-    return $rec if $rec && $rec->[0]->is_active;
-    my ($r, $w) = ({}, {});
-    $rec = $FD{$fd} = [undef, $r, $w];
+# Points direction $dir (1 read, 2 write) of $rec at what its set needs.
+sub _route ($rec, $dir) {
+    my $set = $rec->[$dir];
+    my $w   = $rec->[0];
+    my $n   = keys %$set;
+    if (!$n) {
+        $dir == 1 ? $w->disable_read : $w->disable_write;
+        return;
+    }
+    my $h;
+    if ($n == 1) {
+        ($h) = values %$set;
+        if (ref $h ne 'CODE') {
+            my $obj = $h;
+            $h = sub { $obj->() }
+        }
+    } else {
 
-    # keys: callbacks may add or drop watchers of this fd while we loop.
-    my $w_obj = $LOOP->watch(
-        $fd,
-        read => sub {
-            for (keys %$r) { my $cb = $r->{$_} or next; $cb->() }
-        },
-        write => sub {
-            for (keys %$w) { my $cb = $w->{$_} or next; $cb->() }
-        },
-    );
-    $w_obj->disable_read->disable_write;
-    $rec->[0] = $w_obj;
-    return $rec;
+        # keys: callbacks may add or drop watchers of this fd meanwhile.
+        $h = sub {
+            for (keys %$set) { my $cb = $set->{$_} or next; $cb->() }
+        };
+    }
+    $dir == 1 ? $w->on_read($h)->enable_read : $w->on_write($h)->enable_write;
+    return;
 }
 
 sub _ae_io : prototype($$$) ($fh, $write, $cb) {
-    my $fd  = _fd_of($fh);
-    my $rec = _rec($fd);
+    my $fd  = (!ref $fh && $fh =~ /\A[0-9]+\z/) ? $fh : _fd_of($fh);
+    my $rec = $FD{$fd};
+    if (!$rec || !$rec->[0]->is_active) {
+        $rec = $FD{$fd} = [$LOOP->watch($fd), {}, {}];
+    }
     my $key = ++$SEQ;
     my $dir = $write ? 2 : 1;
-    my $set = $rec->[$dir];
-    if (!%$set) { $write ? $rec->[0]->enable_write : $rec->[0]->enable_read }
-    $set->{$key} = $cb;
+    $rec->[$dir]{$key} = $cb;
+    _route($rec, $dir);
     return bless [$rec, $dir, $key], 'AnyEvent::Impl::LinuxEvent::io';
 }
 
-sub AnyEvent::Impl::LinuxEvent::io::DESTROY ($self) {
-    return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
+sub AnyEvent::Impl::LinuxEvent::io::DESTROY {
+    my ($self) = @_;
+    return if $DONE;
     my ($rec, $dir, $key) = @$self;
-    my $set = $rec->[$dir];
-    delete $set->{$key};
-    return if %$set;
+    delete $rec->[$dir]{$key};
     my $w = $rec->[0];
-    $dir == 2 ? $w->disable_write : $w->disable_read;
-    return if %{ $rec->[3 - $dir] };
+    if (%{ $rec->[$dir] } || %{ $rec->[3 - $dir] }) {
+        _route($rec, $dir);
+        return;
+    }
     $w->cancel;
     my $fd = $w->fd;
     delete $FD{$fd} if defined $fd && $FD{$fd} && $FD{$fd} == $rec;
@@ -87,17 +103,21 @@ sub io ($class, %arg) { return _ae_io($arg{fh}, $arg{poll} eq 'w', $arg{cb}) }
 # ---------------------------------------------------------------- timers
 # The guard holds the loop's timer id in a box the callbacks share
 # (never the guard itself: dropping it must cancel).
-sub _ae_timer : prototype($$$) ($after, $interval, $cb) {
-    my $box = [];
+# _ae_timer (AE::timer) is an XSUB: one-shot timers with a code ref are
+# the loop's C timers, guarded by an ...::timer1 object whose XS DESTROY
+# cancels; everything else comes here.
+sub _ae_timer_pl {
+    my ($after, $interval, $cb) = @_;
+    $after //= 0;
 
     # A callback may be any object with &{} overloading (a condvar).
     if (ref $cb ne 'CODE') {
         my $obj = $cb;
         $cb = sub { $obj->() }
     }
-    if (!$interval) {
-        $box->[0] = $LOOP->after($after, $cb);
-    } elsif ($after == $interval) {
+    return bless [$LOOP->after($after, $cb)], 'AnyEvent::Impl::LinuxEvent::timer' if !$interval;
+    my $box = [];
+    if ($after == $interval) {
         $box->[0] = $LOOP->every($interval, $cb);
     } else {
         $box->[0] = $LOOP->after(
@@ -112,8 +132,7 @@ sub _ae_timer : prototype($$$) ($after, $interval, $cb) {
 }
 
 sub AnyEvent::Impl::LinuxEvent::timer::DESTROY ($self) {
-    return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
-    $LOOP->cancel($self->[0]) if defined $self->[0];
+    $LOOP->cancel($self->[0]) if !$DONE;
     return;
 }
 
@@ -141,7 +160,7 @@ sub _ae_idle : prototype($) ($cb) {
 }
 
 sub AnyEvent::Impl::LinuxEvent::sub::DESTROY ($self) {
-    return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
+    return if $DONE;
     $self->[0]->cancel if $self->[0];
     return;
 }
