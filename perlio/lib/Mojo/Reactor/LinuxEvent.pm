@@ -68,16 +68,19 @@ sub io ($self, $handle, $cb) {
     $io->{w}->cancel if $io && $io->{w};
     $io = $self->{io}{$fd} = { cb => $cb };
 
+    # _try inlined: these run per event.
     weaken(my $weak = $self);
     my $w = $loop->watch(
         $fd,
         read => sub {
-            my $io = $weak->{io}{$fd} or return;
-            $weak->_try('I/O watcher', $io->{cb}, 0);
+            my $self = $weak or return;
+            my $io   = $self->{io}{$fd} or return;
+            eval { $self->${ \$io->{cb} }(0); 1 } or $self->emit(error => "I/O watcher failed: $@");
         },
         write => sub {
-            my $io = $weak->{io}{$fd} or return;
-            $weak->_try('I/O watcher', $io->{cb}, 1);
+            my $self = $weak or return;
+            my $io   = $self->{io}{$fd} or return;
+            eval { $self->${ \$io->{cb} }(1); 1 } or $self->emit(error => "I/O watcher failed: $@");
         },
     );
     $io->{w} = $w;
@@ -112,9 +115,14 @@ sub reset ($self) {
     return;
 }
 
+# one_tick's loop, without a method call and a local per iteration.
 sub start ($self) {
     local $self->{running} = ($self->{running} || 0) + 1;
-    $self->one_tick while $self->{running};
+    my $loop = $self->{loop};
+    while ($self->{running}) {
+        if (!%{ $self->{timers} // {} } && !%{ $self->{io} // {} }) { $self->stop; last }
+        $loop->run_once;
+    }
     return;
 }
 
@@ -145,7 +153,7 @@ sub _timer ($self, $recurring, $after, $cb) {
     my $run = sub {
         my $self = $weak or return;
         delete $self->{timers}{$id} unless $recurring;
-        $self->_try('Timer', $cb);
+        eval { $self->$cb; 1 } or $self->emit(error => "Timer failed: $@");
     };
     my $loop = $self->{loop};
     $self->{timers}{$id} = {
