@@ -77,3 +77,26 @@ DESTROY(SV *self)
 	/* The id of a timer that fired is no longer pending: cancel is 0. */
 	if (PL_phase != PERL_PHASE_DESTRUCT && SvROK(self) && (eng = ae_engine(aTHX)))
 		rx_do_cancel(aTHX_ eng, SvRV(self));
+
+MODULE = AnyEvent::Impl::LinuxEvent	PACKAGE = AnyEvent::Impl::LinuxEvent
+
+PROTOTYPES: ENABLE
+
+NV
+_ae_now()
+    PROTOTYPE:
+    ALIAS:
+	_ae_now_update = 1
+    PREINIT:
+	struct rx_engine *eng;
+    CODE:
+	/* AE::now: the loop's wall clock of this iteration (EV::now), read
+	 * by AnyEvent::Handle on every read and write. */
+	eng = ae_engine(aTHX);
+	if (!eng)
+		croak("AnyEvent::Impl::LinuxEvent: no loop");
+	if (ix == 1)
+		(void)evl_loop_update_time(eng->base.loop);
+	RETVAL = (NV)evl_loop_time_ns(eng->base.loop) / 1e9;
+    OUTPUT:
+	RETVAL

@@ -171,8 +171,8 @@ sub idle   ($class, %arg) { return _ae_idle($arg{cb}) }
 
 # ---------------------------------------------------------------- time and waiting
 # AnyEvent's now is the wall clock as of the loop's iteration (EV::now).
-sub now        ($class = undef) { return $LOOP->time }
-sub now_update ($class = undef) { $LOOP->update_time; return }
+sub now        ($class = undef) { return _ae_now() }
+sub now_update ($class = undef) { _ae_now_update(); return }
 sub time       ($class = undef) { return Time::HiRes::time() }
 
 sub _poll ($class = undef) { $LOOP->run_once; return }
@@ -194,8 +194,8 @@ sub _poll ($class = undef) { $LOOP->run_once; return }
     *AE::signal     = \&_ae_signal;
     *AE::child      = \&_ae_child;
     *AE::idle       = \&_ae_idle;
-    *AE::now        = sub : prototype() { $LOOP->time };
-    *AE::now_update = sub : prototype() { $LOOP->update_time; return };
+    *AE::now        = \&_ae_now;                                        # XS (perlio/xs/anyevent.xs)
+    *AE::now_update = sub : prototype() { _ae_now_update(); return };
     *AE::time       = \&Time::HiRes::time;
 }
 
