@@ -289,7 +289,9 @@ C<< $loop->run >>) after the loop has finished the callback's batch,
 where EV warns and carries on.  A child watcher whose pid is not an
 unreaped child of this process never fires (EV would fire if such a pid
 were reaped later).  As with every AnyEvent model, close a handle only
-after its watchers are gone.
+after its watchers are gone.  The loop has one watcher per fd, shared by
+all AnyEvent watchers of that fd: Linux::Event or Mojo code watching the
+same fd on the same loop replaces it.
 
 =head1 SEE ALSO
 

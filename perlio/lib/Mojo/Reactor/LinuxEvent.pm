@@ -148,6 +148,7 @@ sub _id ($self) { return 't' . ++$self->{seq} }
 
 sub _timer ($self, $recurring, $after, $cb) {
     $after ||= 0.0001 if $recurring;
+    $after //= 0;
     my $id = $self->_id;
     weaken(my $weak = $self);
     my $run = sub {
