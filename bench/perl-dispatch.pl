@@ -51,12 +51,13 @@ my $PIPES     = 100;
 my $BATCH     = 1000;
 
 my @IMPLS = qw(evloop EV AE-EV AE-Perl IO::Async Mojo Mojo-Poll);
-# IO::Async on IO::Async::Loop::LinuxEvent (issue 13), beside IO::Async
-# on its default loop (IO::Async::Loop::Epoll): ONLY=IO::Async,IO::Async-LE.
-push @IMPLS, 'IO::Async-LE';
+# IO::Async on IO::Async::Loop::LinuxEvent, beside IO::Async on its
+# default loop (IO::Async::Loop::Epoll), and AnyEvent::Impl::LinuxEvent
+# and Mojo::Reactor::LinuxEvent beside their EV backends (issue 13).
+push @IMPLS, 'IO::Async-LE', qw(AE-LE Mojo-LE);
 # Backend pairs compared in a table of their own: framework on Linux::Event
 # => the same framework on its reference backend.
-my %PAIR = ('IO::Async-LE' => 'IO::Async');
+my %PAIR = ('IO::Async-LE' => 'IO::Async', 'AE-LE' => 'AE-EV', 'Mojo-LE' => 'Mojo');
 my @SCEN  = qw(timers io signals wakeups);
 my %COUNT = (timers => $N_TIMERS, io => $N_IO, signals => $N_SIGNALS, wakeups => $N_WAKEUPS);
 
@@ -77,6 +78,8 @@ my %bench = (
 	'IO::Async-LE' => \&bench_ioasync,
 	Mojo        => \&bench_mojo,
 	'Mojo-Poll' => \&bench_mojo,
+	'AE-LE'     => \&bench_ae,
+	'Mojo-LE'   => \&bench_mojo,
 );
 my $impl = $opt{IMPL};
 $bench{$impl} or die "unknown implementation $impl\n";
@@ -190,10 +193,12 @@ sub bench_ev {
 
 sub bench_ae {
 	$ENV{PERL_ANYEVENT_MODEL} = $impl eq 'AE-EV' ? 'EV' : 'Perl';
+	$ENV{PERL_ANYEVENT_MODEL} = 'LinuxEvent' if $impl eq 'AE-LE';
 	require AnyEvent;
 	AnyEvent::detect();
 	my $model = do { no warnings 'once'; $AnyEvent::MODEL };
 	die "AnyEvent chose $model\n" if ($impl eq 'AE-EV') != ($model =~ /EV/);
+	die "AnyEvent chose $model\n" if ($impl eq 'AE-LE') != ($model =~ /LinuxEvent/);
 
 	my $n = 0;
 	my $cv = AE::cv();
@@ -294,6 +299,7 @@ sub bench_mojo {
 	# Mojo::IOLoop picks Mojo::Reactor::EV when EV is installed (the
 	# "Mojo" column); "Mojo-Poll" is its own pure-Perl reactor.
 	$ENV{MOJO_REACTOR} = 'Mojo::Reactor::Poll' if $impl eq 'Mojo-Poll';
+	$ENV{MOJO_REACTOR} = 'Mojo::Reactor::LinuxEvent' if $impl eq 'Mojo-LE';
 	require Mojo::IOLoop;
 	my $loop = Mojo::IOLoop->singleton;
 	my $reactor = $loop->reactor;

@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD:-$(cd "$here/../.." && pwd)}
 REPS=${REPS:-3}
 CONFIGS=${CONFIGS:-"1:1:20000 50:1:2000 50:8:4000"}
-SERVERS=${SERVERS:-"evloop evloop_uring ae_ev ioasync mojo_ev"}
+SERVERS=${SERVERS:-"evloop evloop_uring ae_ev ioasync mojo_ev ae_le mojo_le"}
 SRV_CPU=${SRV_CPU:-1}; CLI_CPU=${CLI_CPU:-0}; WARM=${WARM:-200}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 OUT=${OUT:-$work/echo.tsv}
@@ -38,6 +38,9 @@ cmd_for() {
     ioasync)      echo "env IO_ASYNC_LOOP=Epoll perl $here/srv_ioasync.pl" ;;
     ioasync_le)   echo "env IO_ASYNC_LOOP=LinuxEvent $PERL_EVLOOP $here/srv_ioasync.pl" ;;
     mojo_ev)      echo "env MOJO_REACTOR=Mojo::Reactor::EV perl $here/srv_mojo.pl" ;;
+    # The same servers on the evloop backends (issue 13).
+    ae_le)        echo "env PERL_ANYEVENT_MODEL=LinuxEvent $PERL_EVLOOP $here/srv_ae_handle.pl" ;;
+    mojo_le)      echo "env MOJO_REACTOR=Mojo::Reactor::LinuxEvent $PERL_EVLOOP $here/srv_mojo.pl" ;;
     *) echo "unknown server $1" >&2; exit 1 ;;
     esac
 }

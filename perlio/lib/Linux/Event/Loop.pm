@@ -57,7 +57,11 @@ sub new ($class, %args) {
 # given a loop): made at first use.  A forked child keeps the same
 # object; the loop rebuilds itself there at its first use (fork rule).
 my $DEFAULT;
-sub default ($class) { return $DEFAULT //= $class->new(model => 'reactor') }
+sub default ($class) { return $DEFAULT //= Linux::Event::Loop->new(model => 'reactor') }
+
+# AnyEvent's autodetection: with Linux::Event loaded first, AnyEvent picks
+# AnyEvent::Impl::LinuxEvent (AnyEvent reads this list at its first use).
+push @AnyEvent::REGISTRY, ['Linux::Event::Loop' => 'AnyEvent::Impl::LinuxEvent'];
 
 sub model ($self) { return $self->{model} }
 sub impl  ($self) { return $self->{impl} }
@@ -133,12 +137,17 @@ receive the facade.  Engine errors propagate unchanged.
 
 The process's shared reactor loop, made by the first call (as
 C<< new(model => 'reactor') >>) and returned by every later one.  The
-framework backends (L<IO::Async::Loop::LinuxEvent>,
-L<Future::IO::Impl::LinuxEvent>, ...) use it unless given another loop,
-so one C<run> drives them all.  A forked child gets the same object,
-which rebuilds its kernel objects there at its first use (see
+framework backends (L<AnyEvent::Impl::LinuxEvent>,
+L<Mojo::Reactor::LinuxEvent>, L<IO::Async::Loop::LinuxEvent>,
+L<Future::IO::Impl::LinuxEvent>) use it unless given another loop, so one
+C<run> drives them all.  A forked child gets the same object, which
+rebuilds its kernel objects there at its first use (see
 L</Hosting other frameworks: what each model offers>).  It lives until
 the process exits.
+
+Loading this module also registers L<AnyEvent::Impl::LinuxEvent> in
+C<@AnyEvent::REGISTRY>, so AnyEvent's autodetection picks it when
+Linux::Event is loaded before AnyEvent's first use.
 
 =head2 model, impl
 
