@@ -28,7 +28,7 @@ PACKAGES="$PACKAGES libio-async-perl libio-async-loop-epoll-perl libfuture-perl 
           libtest-fatal-perl libtest-refcount-perl libtest-metrics-any-perl libtest2-suite-perl"
 # The framework backends' tests: AnyEvent, Mojolicious (Mojo::Reactor::EV
 # needs EV), IO::Socket::SSL for Mojolicious' TLS paths.
-PACKAGES="$PACKAGES libanyevent-perl libmojolicious-perl libev-perl"
+PACKAGES="$PACKAGES libanyevent-perl libmojolicious-perl libev-perl libio-socket-ssl-perl"
 
 # Debian packaging (scripts/dev.sh deb): debhelper brings dh-autoreconf.
 DEB_PACKAGES="debhelper dpkg-dev lintian"
