@@ -12,6 +12,11 @@
 #                          libuv1-dev, the Perl event loops), build, run the
 #                          README's benchmarks (all, or those named; c is
 #                          bench/run.sh with the proactor's, about 10 min)
+#   scripts/dev.sh fuzz [seconds]
+#                          install clang, build the libFuzzer harnesses
+#                          (make fuzz) and run each for seconds (default
+#                          60), two at a time; a crash fails the command
+#                          and its reproducer's path is printed
 #
 # Packages come from Debian only (apt-get; sudo when not root).  The build
 # is in-tree; autoreconf and configure run only when their output is
@@ -30,6 +35,8 @@ PACKAGES="$PACKAGES libio-async-perl libio-async-loop-epoll-perl libfuture-perl 
 # needs EV), IO::Socket::SSL for Mojolicious' TLS paths.
 PACKAGES="$PACKAGES libanyevent-perl libmojolicious-perl libev-perl libio-socket-ssl-perl"
 
+# The libFuzzer harnesses (make fuzz) and make check-valgrind: test-only.
+PACKAGES="$PACKAGES clang-14 libclang-rt-14-dev valgrind"
 # Debian packaging (scripts/dev.sh deb): debhelper brings dh-autoreconf.
 DEB_PACKAGES="debhelper dpkg-dev lintian"
 # The benchmarks' peers: C (make bench) and Perl (bench/*.pl, bench/echo).
@@ -147,6 +154,57 @@ bench() {
     done
 }
 
+# Runs every harness of fuzz/ for $1 seconds, two at a time (the 2-core
+# machines CI uses).  New inputs go to a scratch copy of the corpus, so
+# fuzz/corpus stays as committed; crashes go to EVL_FUZZ_DIR (default
+# ${TMPDIR:-/tmp}/evloop-fuzz), one log per harness there.
+fuzz() {
+    local secs=${1:-60} out name failed=0
+    build
+    # A configure that ran before clang was installed did not find it.
+    if ! grep -q '^fuzz: config.h' Makefile; then
+        ./config.status --recheck && ./config.status
+    fi
+    make fuzz
+    out=$(realpath -m "${EVL_FUZZ_DIR:-${TMPDIR:-/tmp}/evloop-fuzz}")
+    rm -rf "$out"
+    mkdir -p "$out"
+    run_one() {
+        local name=$1 work=$out/$1.corpus
+        mkdir -p "$work" "$out/$1.crash"
+        # -max_len: the harnesses ignore longer inputs anyway.
+        if fuzz/"$name" -max_total_time="$secs" -timeout=25 -rss_limit_mb=1024 \
+                -max_len=2048 -artifact_prefix="$out/$name.crash/" -print_final_stats=1 \
+                "$work" fuzz/corpus/"$name" >"$out/$name.log" 2>&1; then
+            echo "dev.sh fuzz: $name ok ($(grep -oE 'Done [0-9]+ runs' "$out/$name.log"))"
+            return 0
+        fi
+        echo "dev.sh fuzz: $name FAILED, log $out/$name.log:"
+        grep -E 'ERROR|SUMMARY|fuzz-|disagrees|Test unit written' "$out/$name.log" | head -n 20
+        local f
+        for f in "$out/$name.crash"/*; do
+            [ -e "$f" ] && echo "dev.sh fuzz: reproducer: $f (fuzz/$name $f replays it)"
+        done
+        return 1
+    }
+    local names=(framer_line framer_netstring framer_u32be framer_delimiter framer_fixed
+                 framer_length_prefix framer_varint stream)
+    local pids=() i
+    for name in "${names[@]}"; do
+        run_one "$name" &
+        pids+=($!)
+        if [ ${#pids[@]} -ge 2 ]; then
+            wait "${pids[0]}" || failed=$((failed + 1))
+            pids=("${pids[@]:1}")
+        fi
+    done
+    for i in "${pids[@]}"; do
+        wait "$i" || failed=$((failed + 1))
+    done
+    echo "dev.sh fuzz: ${#names[@]} harnesses, $failed failed (logs in $out)"
+    [ "$failed" -eq 0 ]
+}
+
 case "${1:-}" in
 demo)
     install_missing
@@ -167,8 +225,12 @@ bench)
     shift
     bench "$@"
     ;;
+fuzz)
+    install_missing
+    fuzz "${2:-60}"
+    ;;
 *)
-    echo "usage: scripts/dev.sh demo|check|deb|bench [name...]" >&2
+    echo "usage: scripts/dev.sh demo|check|deb|bench [name...]|fuzz [seconds]" >&2
     exit 2
     ;;
 esac
