@@ -16,86 +16,99 @@
 #include "evloop.h"
 #include "framer-internal.h"
 
-static int kind_is_valid(int kind)
+typedef int (*framer_scan_fn)(evl_framer *fr, const char *data, size_t len,
+                               size_t *payload_off, size_t *payload_len, size_t *frame_len);
+typedef int (*framer_encode_fn)(const evl_framer *fr, size_t len, char *head,
+                                size_t *head_len, char *tail, size_t *tail_len);
+
+/* Everything framer.c needs to know about a kind, in one row: its
+ * functions, the flags it accepts and the longest delimiter it keeps (0:
+ * the kind has none).  A NULL finish means a record cut short by EOF is
+ * an error, not a last frame. */
+struct framer_kind {
+    framer_scan_fn next;
+    framer_scan_fn finish;
+    framer_encode_fn encode;
+    unsigned flags;
+    size_t delim_max;
+};
+
+static const struct framer_kind kinds[] = {
+    [EVL_FRAMER_LINE] = {evl__framer_line_next, evl__framer_line_finish,
+                         evl__framer_line_encode, EVL_FRAMER_STRIP_CR, 8 /* historical */},
+    [EVL_FRAMER_NETSTRING] = {evl__framer_netstring_next, evl__framer_netstring_finish,
+                              evl__framer_netstring_encode, EVL_FRAMER_LEADING_ZEROS, 0},
+    [EVL_FRAMER_U32BE] = {evl__framer_u32be_next, evl__framer_u32be_finish,
+                          evl__framer_u32be_encode, 0, 0},
+    [EVL_FRAMER_DELIMITER] = {evl__framer_line_next, NULL, evl__framer_line_encode,
+                              EVL_FRAMER_STRIP_CR, EVL_FRAMER_DELIM_MAX},
+    [EVL_FRAMER_FIXED] = {evl__framer_fixed_next, NULL, evl__framer_fixed_encode, 0, 0},
+    [EVL_FRAMER_LENGTH_PREFIX] = {evl__framer_length_next, NULL, evl__framer_length_encode,
+                                  EVL_FRAMER_LITTLE_ENDIAN, 0},
+    [EVL_FRAMER_VARINT] = {evl__framer_varint_next, NULL, evl__framer_varint_encode, 0, 0},
+};
+
+static const struct framer_kind *kind_of(int kind)
 {
-    return kind >= EVL_FRAMER_LINE && kind <= EVL_FRAMER_VARINT;
+    if (kind < EVL_FRAMER_LINE || kind > EVL_FRAMER_VARINT)
+        return NULL;
+    return &kinds[kind];
 }
 
-static int is_delim_kind(int kind)
+static int prefix_len_is_valid(size_t n)
 {
-    return kind == EVL_FRAMER_LINE || kind == EVL_FRAMER_DELIMITER;
-}
-
-/* The longest delimiter of a kind: line keeps its historical 8. */
-static size_t delim_max(int kind)
-{
-    return kind == EVL_FRAMER_LINE ? 8 : EVL_FRAMER_DELIM_MAX;
+    return n == 1 || n == 2 || n == 4 || n == 8;
 }
 
 /* The struct is caller storage with public fields, so a framer that
  * skipped init (or was edited afterwards) is caught here rather than
  * letting the line search run with a zero-length delimiter. */
-static int framer_is_usable(const evl_framer *fr)
+static const struct framer_kind *usable_kind(const evl_framer *fr)
 {
-    if (!kind_is_valid(fr->kind))
-        return 0;
-    if (is_delim_kind(fr->kind))
-        return fr->delim_len >= 1 && fr->delim_len <= delim_max(fr->kind);
-    if (fr->kind == EVL_FRAMER_FIXED)
-        return fr->record_len >= 1;
-    if (fr->kind == EVL_FRAMER_LENGTH_PREFIX)
-        return fr->prefix_len == 1 || fr->prefix_len == 2 || fr->prefix_len == 4 ||
-               fr->prefix_len == 8;
-    return 1;
-}
-
-static unsigned valid_flags(int kind)
-{
-    switch (kind) {
-    case EVL_FRAMER_LINE:
-    case EVL_FRAMER_DELIMITER:
-        return EVL_FRAMER_STRIP_CR;
-    case EVL_FRAMER_NETSTRING:
-        return EVL_FRAMER_LEADING_ZEROS;
-    case EVL_FRAMER_LENGTH_PREFIX:
-        return EVL_FRAMER_LITTLE_ENDIAN;
-    default:
-        return 0;
-    }
+    const struct framer_kind *k = kind_of(fr->kind);
+    if (k == NULL)
+        return NULL;
+    if (k->delim_max && (fr->delim_len < 1 || fr->delim_len > k->delim_max))
+        return NULL;
+    if (fr->kind == EVL_FRAMER_FIXED && fr->record_len < 1)
+        return NULL;
+    if (fr->kind == EVL_FRAMER_LENGTH_PREFIX && !prefix_len_is_valid(fr->prefix_len))
+        return NULL;
+    return k;
 }
 
 int evl_framer_init_ex(evl_framer *fr, const struct evl_framer_options *opt)
 {
-    if (fr == NULL || opt == NULL || !kind_is_valid(opt->kind))
+    const struct framer_kind *k = opt != NULL ? kind_of(opt->kind) : NULL;
+    if (fr == NULL || k == NULL)
         return -EINVAL;
     int kind = opt->kind;
     size_t max = opt->max_len ? opt->max_len : EVL__FRAMER_DEFAULT_MAX;
-    if (opt->flags & ~valid_flags(kind))
+    if (opt->flags & ~k->flags)
         return -EINVAL;
     /* A NULL delimiter with a length is more likely a caller bug than a
      * request for the default, so it is refused rather than guessed at.
      * Only the line kind has a default; a record delimiter is the
      * protocol's and must be said. */
-    if (is_delim_kind(kind)) {
+    if (k->delim_max) {
         if (opt->delim == NULL && (opt->delim_len != 0 || kind == EVL_FRAMER_DELIMITER))
             return -EINVAL;
-        if (opt->delim != NULL && (opt->delim_len == 0 || opt->delim_len > delim_max(kind)))
+        if (opt->delim != NULL && (opt->delim_len == 0 || opt->delim_len > k->delim_max))
             return -EINVAL;
     }
     if (kind == EVL_FRAMER_FIXED && (opt->record_len == 0 || opt->record_len > max))
         return -EINVAL;
-    if (kind == EVL_FRAMER_LENGTH_PREFIX && opt->prefix_len != 1 && opt->prefix_len != 2 &&
-        opt->prefix_len != 4 && opt->prefix_len != 8)
+    if (kind == EVL_FRAMER_LENGTH_PREFIX && !prefix_len_is_valid(opt->prefix_len))
         return -EINVAL;
 
-    /* Validation is complete, so a failed init never leaves fr half set. */
+    /* Validation is complete, so a failed init never leaves fr half set.
+     * Settings of other kinds are ignored, so generic callers can pass
+     * one set of arguments. */
     memset(fr, 0, sizeof *fr);
     fr->kind = kind;
     fr->flags = opt->flags;
     fr->max_len = max;
-    /* Only the delimiter kinds keep a delimiter; the others ignore it so
-     * generic callers can pass one set of arguments. */
-    if (is_delim_kind(kind)) {
+    if (k->delim_max) {
         if (opt->delim == NULL) {
             fr->delim[0] = '\n';
             fr->delim_len = 1;
@@ -154,14 +167,14 @@ const char *evl_framer_strerror(const evl_framer *fr)
 int evl_framer_next(evl_framer *fr, const char *data, size_t len, size_t *payload_off,
                     size_t *payload_len, size_t *frame_len)
 {
-    int rc;
+    const struct framer_kind *k;
 
     if (fr == NULL || (data == NULL && len > 0) || payload_off == NULL ||
         payload_len == NULL || frame_len == NULL)
         return -EINVAL;
     /* Not sticky: with no valid setup there is no stream state to
      * poison. */
-    if (!framer_is_usable(fr))
+    if ((k = usable_kind(fr)) == NULL)
         return -EINVAL;
     if (fr->error)
         return fr->error;
@@ -170,31 +183,7 @@ int evl_framer_next(evl_framer *fr, const char *data, size_t len, size_t *payloa
     if (len == 0)
         return 0;
 
-    switch (fr->kind) {
-    case EVL_FRAMER_LINE:
-        rc = evl__framer_line_next(fr, data, len, payload_off, payload_len, frame_len);
-        break;
-    case EVL_FRAMER_NETSTRING:
-        rc = evl__framer_netstring_next(fr, data, len, payload_off, payload_len, frame_len);
-        break;
-    case EVL_FRAMER_U32BE:
-        rc = evl__framer_u32be_next(fr, data, len, payload_off, payload_len, frame_len);
-        break;
-    case EVL_FRAMER_DELIMITER:
-        rc = evl__framer_line_next(fr, data, len, payload_off, payload_len, frame_len);
-        break;
-    case EVL_FRAMER_FIXED:
-        rc = evl__framer_fixed_next(fr, data, len, payload_off, payload_len, frame_len);
-        break;
-    case EVL_FRAMER_LENGTH_PREFIX:
-        rc = evl__framer_length_next(fr, data, len, payload_off, payload_len, frame_len);
-        break;
-    case EVL_FRAMER_VARINT:
-        rc = evl__framer_varint_next(fr, data, len, payload_off, payload_len, frame_len);
-        break;
-    default:
-        return -EINVAL;
-    }
+    int rc = k->next(fr, data, len, payload_off, payload_len, frame_len);
     if (rc < 0)
         set_error(fr, rc);
     return rc;
@@ -211,21 +200,12 @@ int evl_framer_finish(evl_framer *fr, const char *data, size_t len, size_t *payl
     if (rc != 0 || len == 0)
         return rc;
 
-    switch (fr->kind) {
-    case EVL_FRAMER_LINE:
-        rc = evl__framer_line_finish(fr, data, len, payload_off, payload_len, frame_len);
-        break;
-    case EVL_FRAMER_NETSTRING:
-        rc = evl__framer_netstring_finish(fr, data, len, payload_off, payload_len, frame_len);
-        break;
-    case EVL_FRAMER_U32BE:
-        rc = evl__framer_u32be_finish(fr, data, len, payload_off, payload_len, frame_len);
-        break;
-    default:
-        /* The newer kinds: a record cut short by EOF is not a record. */
+    const struct framer_kind *k = kind_of(fr->kind);
+    if (k->finish != NULL) {
+        rc = k->finish(fr, data, len, payload_off, payload_len, frame_len);
+    } else {
         fr->why = "truncated record";
         rc = -EBADMSG;
-        break;
     }
     if (rc < 0)
         set_error(fr, rc);
@@ -235,30 +215,14 @@ int evl_framer_finish(evl_framer *fr, const char *data, size_t len, size_t *payl
 int evl_framer_encode(const evl_framer *fr, size_t len, char *head, size_t *head_len,
                       char *tail, size_t *tail_len)
 {
+    const struct framer_kind *k;
+
     if (fr == NULL || head == NULL || head_len == NULL || tail == NULL || tail_len == NULL ||
-        !framer_is_usable(fr))
+        (k = usable_kind(fr)) == NULL)
         return -EINVAL;
     /* The decoder's sticky error is deliberately ignored: the write side
      * of a stream stays usable after its read side saw bad input. */
     if (len > evl__framer_max(fr))
         return -EMSGSIZE;
-
-    switch (fr->kind) {
-    case EVL_FRAMER_LINE:
-        return evl__framer_line_encode(fr, len, head, head_len, tail, tail_len);
-    case EVL_FRAMER_NETSTRING:
-        return evl__framer_netstring_encode(fr, len, head, head_len, tail, tail_len);
-    case EVL_FRAMER_U32BE:
-        return evl__framer_u32be_encode(fr, len, head, head_len, tail, tail_len);
-    case EVL_FRAMER_DELIMITER:
-        return evl__framer_line_encode(fr, len, head, head_len, tail, tail_len);
-    case EVL_FRAMER_FIXED:
-        return evl__framer_fixed_encode(fr, len, head, head_len, tail, tail_len);
-    case EVL_FRAMER_LENGTH_PREFIX:
-        return evl__framer_length_encode(fr, len, head, head_len, tail, tail_len);
-    case EVL_FRAMER_VARINT:
-        return evl__framer_varint_encode(fr, len, head, head_len, tail, tail_len);
-    default:
-        return -EINVAL;
-    }
+    return k->encode(fr, len, head, head_len, tail, tail_len);
 }
