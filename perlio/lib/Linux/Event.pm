@@ -4,22 +4,9 @@ use v5.36;
 
 our $VERSION = '0.200';
 
-# Croaks name the caller's file and line: Carp skips frames of these packages.
-our @CARP_NOT = qw(
-    Linux::Event Linux::Event::Loop Linux::Event::Reactor Linux::Event::Proactor
-    Linux::Event::Watcher Linux::Event::Signal Linux::Event::Signal::Subscription
-    Linux::Event::Wakeup Linux::Event::Pid Linux::Event::Pid::Subscription
-    Linux::Event::Scheduler Linux::Event::Clock Linux::Event::Timer
-    Linux::Event::Operation Linux::Event::Error
-    Linux::Event::Reactor::Backend Linux::Event::Reactor::Backend::Epoll
-    Linux::Event::Backend::Epoll Linux::Event::Proactor::Backend
-    Linux::Event::Proactor::Backend::Fake Linux::Event::Proactor::Backend::Uring
-    Linux::Event::Stream Linux::Event::Stream::Codec Linux::Event::Stream::Codec::Line
-    Linux::Event::Stream::Codec::Netstring Linux::Event::Stream::Codec::U32BE
-    Linux::Event::Listen Linux::Event::Connect Linux::Event::Fork Linux::Event::Fork::Child
-    Linux::Event::Fork::Request Linux::Event::Fork::Exit Linux::Event::Fork::XS PerlIO::evloop
-    Linux::Event::Subscription
-);
+# Croaks name the caller's file and line: Carp skips evloop's own frames.
+use Linux::Event::Internal ();
+our @CARP_NOT = Linux::Event::Internal::carp_not();
 
 require PerlIO::evloop;
 require Linux::Event::Loop;

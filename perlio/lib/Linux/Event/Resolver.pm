@@ -8,7 +8,8 @@ use Carp ();
 use Socket ();
 require PerlIO::evloop;
 
-our @CARP_NOT = qw(Linux::Event::Loop Linux::Event::Reactor Linux::Event::Proactor);
+use Linux::Event::Internal ();
+our @CARP_NOT = Linux::Event::Internal::carp_not();
 
 my %FAMILY = (
     unspec => Socket::AF_UNSPEC(),
