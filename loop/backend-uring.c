@@ -303,14 +303,27 @@ static int uring_poll(evl_loop *loop, int64_t timeout_ns)
         rc = us->defer_taskrun ? io_uring_submit_and_get_events(&us->ring)
                                : io_uring_submit(&us->ring);
     } else {
-        struct io_uring_cqe *cqe;
-        struct __kernel_timespec ts, *tsp = NULL;
-        if (timeout_ns > 0) {
-            ts.tv_sec = timeout_ns / 1000000000;
-            ts.tv_nsec = timeout_ns % 1000000000;
-            tsp = &ts;
+        /* A signal that lands while the kernel waits after submitting
+         * makes io_uring_enter return the count it submitted, not EINTR,
+         * and liburing then enters again to wait: a %SIG handler (or any
+         * interrupt_cb) would not run until some completion came.  So
+         * pending SQEs go out first, and the wait, if still needed, is an
+         * enter with nothing to submit, which a signal ends with EINTR.
+         * The extra syscall is paid only when the loop is about to sleep. */
+        rc = 0;
+        if (io_uring_sq_ready(&us->ring) > 0)
+            rc = us->defer_taskrun ? io_uring_submit_and_get_events(&us->ring)
+                                   : io_uring_submit(&us->ring);
+        if (rc >= 0 && io_uring_cq_ready(&us->ring) == 0) {
+            struct io_uring_cqe *cqe;
+            struct __kernel_timespec ts, *tsp = NULL;
+            if (timeout_ns > 0) {
+                ts.tv_sec = timeout_ns / 1000000000;
+                ts.tv_nsec = timeout_ns % 1000000000;
+                tsp = &ts;
+            }
+            rc = io_uring_submit_and_wait_timeout(&us->ring, &cqe, 1, tsp, NULL);
         }
-        rc = io_uring_submit_and_wait_timeout(&us->ring, &cqe, 1, tsp, NULL);
     }
     if (guarded)
         evl__sigpipe_unblock(&guard, 1);   /* outcomes are in CQEs not yet read */

@@ -442,12 +442,16 @@ IV px_loop_pass(pTHX_ px *px, int64_t timeout_ns)
 }
 
 /* The uring backend's progress: never blocks while callbacks are queued
- * or (unless idle_wait) while nothing is in flight. */
+ * or (unless idle_wait) while nothing can happen: Linux::Event 0.010's
+ * run_once returns at once with no op in flight.  Anything else alive on
+ * the loop (a child or signal subscription, a companion Stream's
+ * watcher, a timer) is something to wait for: returning at once would
+ * make a run_once pump spin until it happens. */
 IV px_uring_progress(pTHX_ px *px, int64_t timeout_ns, int idle_wait)
 {
 	if (AvFILL(px->queue) >= 0)
 		timeout_ns = 0;
-	else if (evl_loop_pending_ops(px->base.loop) == 0 && !idle_wait)
+	else if (evl_loop_alive(px->base.loop) == 0 && !idle_wait)
 		timeout_ns = 0;
 	return loop_pass(px, timeout_ns);
 }

@@ -335,9 +335,13 @@ One iteration; returns the backend's progress plus the number of callback
 queue entries drained.  Fake: due timers are settled (in deadline order,
 then submission order); other operations only by the test hooks; it never
 blocks.  Uring: submissions go to the kernel, completions settle their
-operations (counted as progress); it blocks until a completion only when
-operations are in flight and no callback is queued, and never when
-nothing is in flight.  An optional timeout in seconds bounds the wait.
+operations (counted as progress); it blocks, when no callback is queued,
+until a completion or another event of the loop: never when nothing at
+all is alive (no operation in flight, as in Linux::Event 0.010, and no
+timer, child or signal subscription, or companion such as a Stream), so
+that a C<run_once> pump waiting for a child or a signal sleeps instead of
+spinning.  A signal with a C<%SIG> handler ends the wait.  An optional
+timeout in seconds bounds the wait.
 
 =head2 drain_callbacks
 

@@ -384,9 +384,9 @@ use parent 'Future';
 our $VERSION = '0.200';
 
 # get and await drive the loop until this future is ready.  A proactor's
-# run_once never waits while no operation is in flight (a sleep-less
-# waitpid would spin): its engine's _run_once_idle, what its run uses,
-# waits for the loop's other events too.
+# run_once never waits while nothing at all is alive on the loop (Linux::Event
+# 0.010's rule): its engine's _run_once_idle, what its run uses, waits
+# even then, for a %SIG handler or another thread's wakeup.
 sub await ($self) {
     my $loop = Future::IO::Impl::LinuxEvent->loop;
     if ($loop->model eq 'proactor') {
