@@ -78,6 +78,10 @@ static inline PerlIOEvloop *lower(PerlIO *f)
     PerlIO *n = PerlIONext(f);
     if (!PerlIOValid(n) || !(PerlIOBase(n)->flags & PERLIO_F_CANREAD))
         return NULL;
+    /* Only :evloop has this struct; anything else below (which the
+     * slots never put there) reads as no buffer. */
+    if (PerlIOBase(n)->tab != PERLIO_FUNCS_CAST(&PerlIOEvloop_funcs))
+        return NULL;
     PerlIOEvloop *e = PerlIOSelf(n, PerlIOEvloop);
     return e->sh != NULL ? e : NULL;
 }
@@ -441,7 +445,23 @@ static SSize_t PerlIOEvline_unread(pTHX_ PerlIO *f, const void *vbuf, Size_t cou
     }
     reset_scan(l);
     PerlIOBase(f)->flags &= ~PERLIO_F_EOF;
-    return PerlIO_unread(PerlIONext(f), vbuf, count);
+    PerlIO *n = PerlIONext(f);
+    PerlIOEvloop *e = lower(f);
+    /* What :evloop's buffer has no room for it would put in a :pending
+     * layer pushed over itself, that is under us, where every slot here
+     * expects :evloop (and read through the wrong struct).  So the rest
+     * goes into a :pending over :evline instead, as PerlIOBase_unread
+     * does for any layer: it is read first, so it takes the front. */
+    size_t room = e == NULL ? 0 : (e->state & ST_RDBUF) ? e->rd_room : e->bufsiz;
+    if (e == NULL || count <= room)
+        return PerlIO_unread(n, vbuf, count);
+    SSize_t done = 0;
+    if (room > 0) {
+        done = PerlIO_unread(n, (const STDCHAR *)vbuf + (count - room), room);
+        if (done < (SSize_t)room)
+            return done;
+    }
+    return done + PerlIOBase_unread(aTHX_ f, vbuf, count - room);
 }
 
 static SSize_t PerlIOEvline_write(pTHX_ PerlIO *f, const void *vbuf, Size_t count)
@@ -487,8 +507,18 @@ static IV PerlIOEvline_flush(pTHX_ PerlIO *f)
         return 0;
     SSize_t before = PerlIO_get_cnt(n);
     IV rc = PerlIO_flush(n);
-    if (PerlIOValid(n) && PerlIO_get_cnt(n) != before)
+    if (PerlIOValid(n) && PerlIO_get_cnt(n) != before) {
         reset_scan(l);
+        /* The read-ahead went back to the file (a seek on :unix, as
+         * :perlio does before truncate), and the EOF it had reached
+         * with it: :evloop's flag stays up, as PerlIOBuf's does, but
+         * fill_line takes it for the end, so the file's new bytes (or
+         * the tail given back) would never be read. */
+        if (PerlIO_get_cnt(n) <= 0) {
+            PerlIOBase(n)->flags &= ~PERLIO_F_EOF;
+            PerlIOBase(f)->flags &= ~PERLIO_F_EOF;
+        }
+    }
     return rc;
 }
 

@@ -188,7 +188,7 @@ fuzz() {
         return 1
     }
     local names=(framer_line framer_netstring framer_u32be framer_delimiter framer_fixed
-                 framer_length_prefix framer_varint stream)
+                 framer_length_prefix framer_varint stream layer)
     local pids=() i
     for name in "${names[@]}"; do
         run_one "$name" &
