@@ -101,6 +101,7 @@ int evl__epoll_poll(evl_loop *loop, int64_t timeout_ns)
         atomic_store(&loop->polling, 0);
     if (n < 0)
         return -errno;   /* EINTR included: the loop decides whether to wait on */
+    evl__wakeups_take(loop);
     /* A new batch: changes made by its callbacks mark their slots with it,
      * and later events of the batch for those fds are dropped. */
     evl__loop_next_batch(loop);

@@ -83,6 +83,10 @@ struct evl__wait_pass {
     evl_wait *cursor;
     struct evl__wait_pass *up;
 };
+struct evl__wakeup_pass {
+    evl_wakeup *cursor;
+    struct evl__wakeup_pass *up;
+};
 
 /* A readiness or completion backend.  The reactor has one (epoll). */
 struct evl_backend_ops {
@@ -187,8 +191,17 @@ struct evl_loop {
     void *interrupt_arg;
     struct evl__resolver *resolver;   /* resolve.c: NULL until the first evl_resolve */
 
+    /* Wakeups bound to the loop (wakeup.c). */
+    evl_wakeup *wakeups;
+    struct evl__wakeup_pass *wake_pass;  /* innermost pass, kept valid by stop */
+    int wake_feeding_fd;         /* the wakeup fd dispatched for pending counts, or -1 */
+    int wake_due;                /* wake_pending was raised when the wait returned */
+    int wake_taken;              /* wake_due was taken for this wait */
+
     atomic_int stop_requested;
     atomic_int polling;          /* 1 while blocked in (or about to enter) the wait */
+    atomic_int wake_pending;     /* a bound wakeup has a pending count */
+    atomic_int wakefd_written;   /* a wake token is in wakefd (or about to be) */
 };
 
 EVL__HIDDEN extern const struct evl_backend_ops evl__backend_epoll;
@@ -301,6 +314,27 @@ EVL__HIDDEN int evl__status_from_siginfo(const siginfo_t *si);
 /* pid.c: pid was reaped elsewhere in the loop (wait.c): an evl_pid of
  * that pid settles with status. */
 EVL__HIDDEN void evl__pid_deliver(evl_loop *loop, pid_t pid, int status);
+
+/* wakeup.c: after each wait, dispatches the watchers of wakeups with
+ * pending counts; returns how many callbacks ran. */
+EVL__HIDDEN int evl__wakeups_run(evl_loop *loop);
+/* wakeup.c: the wait returned, before any of its callbacks: the pending
+ * counts raised so far are this wait's to dispatch (later ones, from its
+ * callbacks, wait for the next one, as an eventfd write would). */
+static inline void evl__wakeups_take(evl_loop *loop)
+{
+    loop->wake_taken = 1;
+    if (atomic_load_explicit(&loop->wake_pending, memory_order_relaxed) &&
+        atomic_exchange(&loop->wake_pending, 0))
+        loop->wake_due = 1;
+}
+/* wakeup.c: a forked child drops the parent's pending counts. */
+EVL__HIDDEN void evl__wakeups_fork(evl_loop *loop);
+/* wakeup.c: evl_loop_free unbinds every wakeup. */
+EVL__HIDDEN void evl__wakeups_free(evl_loop *loop);
+/* wakeup.c: eventfd writes made by wakeups, wake tokens included (tests). */
+EVL__HIDDEN uint64_t evl__wakeup_write_count(void);
+EVL__HIDDEN extern atomic_uint_fast64_t evl__wakeup_writes;
 
 /* hook.c: calls every hook of kind; returns how many ran. */
 EVL__HIDDEN int evl__hooks_run(evl_loop *loop, int kind);

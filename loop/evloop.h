@@ -378,6 +378,15 @@ EVL_EXPORT int evl_signal_stop(evl_signal *s);
  * thread or from a forked child (only the fd is shared).  The callback
  * gets the summed counter.  The fd is the caller's to show (Perl's
  * $waker->fh) and is closed by evl_wakeup_close.
+ *
+ * A wakeup made with a callback is bound to its loop, and a signal from
+ * the process that made it costs no syscall unless the loop is blocked
+ * in its wait (libev's ev_async): the count goes to `pending` and the
+ * loop dispatches the watcher on the fd (the internal one, or a user
+ * watcher that replaced it) at its next iteration, as if the fd were
+ * readable.  Only a blocked loop is woken, through its own eventfd, at
+ * most once per batch of signals.  A forked child, or a wakeup without a
+ * callback, writes the wakeup's eventfd itself, as before.
  */
 struct evl_wakeup {
     void *data;                  /* user slot */
@@ -385,6 +394,14 @@ struct evl_wakeup {
     evl_watcher w;
     evl_wakeup_cb cb;
     int fd;
+    unsigned fork_gen;           /* evl_fork_count() when bound */
+    evl_loop *loop;              /* bound loop, or NULL: signals write the fd */
+    evl_wakeup *next, *prev;     /* the bound loop's list */
+#ifndef __cplusplus
+    _Atomic uint64_t pending;    /* signalled, not yet handed out by a drain */
+#else
+    uint64_t pending;            /* the same layout; C++ code never touches it */
+#endif
 };
 
 /* Creates the eventfd (non-blocking, close-on-exec) and, if cb is not
@@ -393,12 +410,22 @@ EVL_EXPORT int evl_wakeup_init(evl_loop *loop, evl_wakeup *wk, evl_wakeup_cb cb)
 /* Adds n (>= 1) to the counter.  Thread- and fork-safe.  Returns 0, or
  * -EINVAL (n == 0 or n would overflow the counter), -EBADF. */
 EVL_EXPORT int evl_wakeup_signal(evl_wakeup *wk, uint64_t n);
-/* Reads the counter without blocking; returns the sum (0 if nothing was
- * pending), or -errno. */
+/* Takes the counter without blocking (the pending count, plus one read of
+ * the eventfd unless the loop is dispatching the fd for pending counts
+ * alone); returns the sum (0 if nothing was pending), or -errno. */
 EVL_EXPORT int64_t evl_wakeup_drain(evl_wakeup *wk);
 EVL_EXPORT int evl_wakeup_fd(const evl_wakeup *wk);
 /* Stops watching and closes the fd.  Idempotent. */
 EVL_EXPORT void evl_wakeup_close(evl_wakeup *wk);
+/* Binds a wakeup to loop and watches its fd with cb (which may be NULL:
+ * the counts are then only drained): for a wakeup made by
+ * evl_wakeup_init, or a zero-initialised one whose fd the caller set to
+ * an eventfd.  A previous binding ends first.  Returns 0, or -EINVAL,
+ * -EBADF (no fd), or the watcher's error. */
+EVL_EXPORT int evl_wakeup_start(evl_loop *loop, evl_wakeup *wk, evl_wakeup_cb cb);
+/* Stops watching and unbinds, keeping the fd; counts nobody drained stay
+ * for evl_wakeup_drain.  Idempotent. */
+EVL_EXPORT void evl_wakeup_stop(evl_wakeup *wk);
 
 /* ------------------------------------------------------------ resolve
  *

@@ -114,6 +114,9 @@ int evl_loop_new_ex(evl_loop **out, const evl_loop_options *opt)
     sigemptyset(&loop->sigmask);
     atomic_init(&loop->stop_requested, 0);
     atomic_init(&loop->polling, 0);
+    atomic_init(&loop->wake_pending, 0);
+    atomic_init(&loop->wakefd_written, 0);
+    loop->wake_feeding_fd = -1;
 
     int rc = loop->backend->init(loop);
     if (rc < 0)
@@ -139,6 +142,7 @@ void evl_loop_free(evl_loop *loop)
     if (loop == NULL)
         return;
     evl__resolver_free(loop);
+    evl__wakeups_free(loop);
     /* Forget every still-active watcher so a later evl_watcher_stop on
      * caller storage does not reach into freed memory. */
     for (size_t fd = 0; fd < loop->nslots; fd++) {
@@ -235,6 +239,7 @@ int evl__loop_rebuild(evl_loop *loop)
     loop->fork_gen = evl__forks;   /* first: the calls below may check it */
     loop->owner_pid = getpid();
     atomic_store(&loop->polling, 0);
+    evl__wakeups_fork(loop);
     int rc = 0;
     if (loop->backend->fork != NULL)
         rc = loop->backend->fork(loop);
@@ -380,12 +385,15 @@ void evl_loop_stop(evl_loop *loop)
     }
 }
 
-/* The internal eventfd only exists to interrupt the wait; empty it. */
+/* The internal eventfd only exists to interrupt the wait; empty it with
+ * one read (it is not a semaphore).  The token flag is reset first: a
+ * wakeup that raises it after this read writes a new token. */
 static void drain_wakefd(evl_loop *loop)
 {
+    atomic_store(&loop->wakefd_written, 0);
     uint64_t v;
-    while (read(loop->wakefd, &v, sizeof(v)) > 0)
-        ;
+    ssize_t r = read(loop->wakefd, &v, sizeof(v));
+    (void)r;
 }
 
 void evl_loop_set_interrupt_cb(evl_loop *loop, int (*cb)(evl_loop *loop, void *arg), void *arg)
@@ -489,6 +497,10 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     }
 
     atomic_store(&loop->polling, 1);
+    /* After polling is set (see evl_wakeup_signal): a wakeup signalled
+     * without a token must not wait for one. */
+    if (atomic_load(&loop->wake_pending))
+        timeout_ns = 0;
     if (!stop_at_entry && atomic_load(&loop->stop_requested)) {
         atomic_store(&loop->polling, 0);
         if (loop->nhooks[EVL_HOOK_CHECK] > 0)
@@ -501,6 +513,7 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     atomic_store(&loop->polling, 0);
     if (n < 0)
         return n;
+    n += evl__wakeups_run(loop);
     if (loop->npollless > 0) {
         evl__loop_next_batch(loop);
         n += evl__watchers_pollless(loop);

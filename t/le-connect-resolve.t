@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
 # Linux::Event::Connect over the resolver: names never block the loop,
 # Happy Eyeballs (RFC 8305), local_addr/local_port, gai_error, warnings.
+# On a reactor loop and on proactor loops (io_uring, skipped only where it
+# is absent or forbidden, and the fake backend): connect operations there.
 use v5.36;
 use Test::More;
 use Socket qw(:all);
@@ -10,8 +12,21 @@ use Time::HiRes qw(time);
 use Linux::Event;
 use Linux::Event::Listen;
 use Linux::Event::Connect;
+use lib 't/lib';
+use EvlTest qw(uring_loop);
 
-my $loop = Linux::Event->new;
+my @models = (['reactor', sub { Linux::Event->new }]);
+push @models, ['proactor (uring)', sub { Linux::Event::Loop->new(model => 'proactor', backend => 'uring') }]
+    if uring_loop(sub { Linux::Event::Loop->new(model => 'proactor', backend => 'uring') });
+push @models, ['proactor (fake)', sub { Linux::Event::Loop->new(model => 'proactor', backend => 'fake') }];
+
+our $loop;
+
+# A timer of either model.
+sub after ($secs, $cb) {
+    return $loop->after($secs, sub ($lp) { $cb->() }) if $loop->model eq 'reactor';
+    return $loop->after($secs, on_complete => sub ($op, $res, $data) { $cb->() });
+}
 
 sub run_until ($cond, $secs = 5) {
     my $t0 = time;
@@ -32,6 +47,7 @@ my $LO4 = inet_aton('127.0.0.1');
 my $LO6 = inet_pton(AF_INET6, '::1');
 my $have_v6 = do { my $s; socket($s, AF_INET6, SOCK_STREAM, 0) && bind($s, pack_sockaddr_in6(0, $LO6)) };
 
+sub suite {
 my @acc;
 my $l = Linux::Event::Listen->new(loop => $loop, host => '127.0.0.1', port => 0,
     on_accept => sub ($lp, $fh, $peer, $listen) { push @acc, [$fh, $peer] });
@@ -58,8 +74,8 @@ my $port = $l->sockport;
     local $ENV{EVL_RESOLVE_TEST_DELAY_MS} = 300;
     my ($fh, $ticks) = (undef, 0);
     my $tick;
-    $tick = sub ($lp) { $ticks++; $loop->after(0.01, $tick) unless $fh };
-    $loop->after(0.01, $tick);
+    $tick = sub { $ticks++; after(0.01, $tick) unless $fh };
+    after(0.01, $tick);
     Linux::Event::Connect->new(loop => $loop, host => 'localhost', port => $port,
         on_connect => sub ($r, $f, $d) { $fh = $f });
     run_until(sub { $fh && @acc });
@@ -188,4 +204,10 @@ SKIP: {
 }
 
 $l->cancel;
+}
+
+for my $m (@models) {
+    local $loop = $m->[1]->();
+    subtest $m->[0] => \&suite;
+}
 done_testing;

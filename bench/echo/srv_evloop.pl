@@ -9,15 +9,14 @@
 #   EVLOOP_MODEL=reactor (default): epoll readiness, the C stream reads and
 #                         writes with recv/send.
 #   EVLOOP_MODEL=proactor: the same Stream on a proactor loop: the C stream
-#                         reads and writes through io_uring; connections are
-#                         accepted with the proactor's accept operation.
+#                         reads and writes through io_uring; Listen accepts
+#                         with accept operations there.
 # usage: srv_evloop.pl PORT          listens on 127.0.0.1 only; exits after 300 s
 # Run from the build tree with: perl -Mblib=BUILDDIR srv_evloop.pl PORT
 use v5.36;
 use Linux::Event;
 use Linux::Event::Listen;
 use Linux::Event::Stream;
-use IO::Socket::INET;
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
 my $port = shift or die "usage: $0 PORT\n";
 my $model = $ENV{EVLOOP_MODEL} // 'reactor';
@@ -33,23 +32,10 @@ sub serve ($fh) {
         on_message => sub ($s, $line, $data) { $s->write_message($line) },
     );
 }
-if ($model eq 'reactor') {
-    Linux::Event::Listen->new(
-        loop      => $loop,
-        host      => '127.0.0.1',
-        port      => $port,
-        on_accept => sub ($loop, $fh, $peer, $listen) { serve($fh) },
-    );
-} else {
-    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port,
-        Listen => 128, ReuseAddr => 1) or die "listen: $!";
-    my $accept;
-    $accept = sub {
-        $loop->accept(fh => $srv, on_complete => sub ($op, $res, $data) {
-            serve($res->{fh}) if $op->success;
-            $accept->();
-        });
-    };
-    $accept->();
-}
+Linux::Event::Listen->new(
+    loop      => $loop,
+    host      => '127.0.0.1',
+    port      => $port,
+    on_accept => sub ($loop, $fh, $peer, $listen) { serve($fh) },
+);
 $loop->run;

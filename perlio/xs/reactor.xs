@@ -441,8 +441,8 @@ static int rx_wakeup_free(pTHX_ SV *sv, MAGIC *mg)
 
 	PERL_UNUSED_ARG(sv);
 	/* Stop the drain watcher (a no-op once the loop is gone or a user
-	 * watcher replaced it); the fd belongs to the Perl handle. */
-	evl_watcher_stop(&rk->wk.w);
+	 * watcher replaced it) and unbind; the fd belongs to the Perl handle. */
+	evl_wakeup_stop(&rk->wk);
 	if (rk->eng && rk->eng->waker_rk == rk) {
 		rk->eng->waker = NULL;
 		rk->eng->waker_rk = NULL;
@@ -451,20 +451,6 @@ static int rx_wakeup_free(pTHX_ SV *sv, MAGIC *mg)
 	return 0;
 }
 
-/* The loop's internal drain watcher on its waker (replaced by any user
- * watcher on the waker's fh, as in the seed). */
-static void rx_wakeup_read(evl_watcher *w, unsigned revents)
-{
-	evl_wakeup *wk = rx_container_of(w, evl_wakeup, w);
-
-	uint64_t v;
-	ssize_t r;
-
-	PERL_UNUSED_ARG(revents);
-	do
-		r = read(wk->fd, &v, sizeof(v));
-	while (r < 0 && errno == EINTR);
-}
 
 /* ------------------------------------------------------------ engine free */
 
@@ -955,10 +941,10 @@ _waker_attach(SV *self, SV *waker)
 	eng = rx_engine_of(aTHX_ self);
 	rk = rx_wakeup_of(aTHX_ waker);
 	/* The internal drain watcher, in the fd table like any other: a
-	 * user watch() on the waker's fh replaces it. */
-	evl_watcher_stop(&rk->wk.w);
-	evl_watcher_init(&rk->wk.w, rx_wakeup_read, NULL, NULL);
-	rc = evl_watcher_start(eng->base.loop, &rk->wk.w, rk->wk.fd, EVL_READ);
+	 * user watch() on the waker's fh replaces it.  Bound to the loop, a
+	 * signal from this process costs no syscall unless the loop is
+	 * blocked (see loop/wakeup.c). */
+	rc = evl_wakeup_start(eng->base.loop, &rk->wk, NULL);
 	if (rc < 0)
 		evlxs_croak(aTHX_ "waker: cannot watch the eventfd: %s", strerror(-rc));
 	rk->eng = eng;
@@ -1035,21 +1021,17 @@ SV *
 drain(SV *self)
     PREINIT:
 	struct rx_wakeup *rk;
-	uint64_t v = 0;
-	ssize_t r;
+	int64_t r;
     CODE:
 	rk = rx_wakeup_of(aTHX_ self);
-	/* One read takes the whole counter (and zeroes it); a signal racing
-	 * in after it leaves the fd readable for the next drain. */
-	do
-		r = read(rk->wk.fd, &v, sizeof(v));
-	while (r < 0 && errno == EINTR);
-	if (r < 0 && errno != EAGAIN) {
-		int e = errno;
-		SETERRNO(e, 0);
-		evlxs_croak(aTHX_ "eventfd read failed: %s", strerror(e));
+	/* The pending count and one read of the counter (which zeroes it);
+	 * a signal racing in after it is left for the next drain. */
+	r = evl_wakeup_drain(&rk->wk);
+	if (r < 0) {
+		SETERRNO((int)-r, 0);
+		evlxs_croak(aTHX_ "eventfd read failed: %s", strerror((int)-r));
 	}
-	RETVAL = newSVuv(r == sizeof(v) ? (UV)v : 0);
+	RETVAL = newSVuv((UV)r);
     OUTPUT:
 	RETVAL
 

@@ -126,14 +126,20 @@ sub new ($class, %args) {
     }, $class;
     Scalar::Util::weaken($self->{loop});
 
+    # A proactor loop has no watch(): connect operations instead.
+    if (_is_proactor($loop)) {
+        $self->{proactor} = 1;
+        require PerlIO::evloop;    # Linux::Event::SockOp (perlio/xs/sockop.xs)
+    }
+
     # The timer, the watchers and a resolution in progress hold the
     # request while it is pending (a request nobody stored still
     # completes, as in Linux::Event 0.010); all are dropped when it is
     # done, which breaks the cycle.
     if (defined $args{timeout_s}) {
-        $self->{timer} = $loop->after(
+        $self->{timer} = $self->_after(
             $args{timeout_s},
-            sub ($loop) {
+            sub {
                 return if $self->{done};
                 $self->{timer} = undef;
                 $self->_fail(Errno::ETIMEDOUT());
@@ -150,6 +156,32 @@ sub new ($class, %args) {
 
 # Literals are parsed here; names go to the loop's resolver (worker
 # threads), so the loop never waits for a DNS answer.
+sub _is_proactor ($loop) {
+    return 0 unless Scalar::Util::blessed($loop);
+    return 1 if $loop->isa('Linux::Event::Proactor');
+    return $loop->can('model') && $loop->model eq 'proactor' ? 1 : 0;
+}
+
+# Timers of either model: cb() after $secs; _cancel_after undoes it.
+sub _after ($self, $secs, $cb) {
+    return $self->{loop}->after($secs, sub ($loop) { $cb->() }) unless $self->{proactor};
+    return $self->{loop}->after(
+        $secs,
+        on_complete => sub ($op, $res, $data) {
+            $cb->() unless $op->is_cancelled;
+        }
+    );
+}
+
+sub _cancel_after ($self, $t) {
+    if (ref $t) {
+        $t->cancel;
+    } elsif ($self->{loop}) {
+        $self->{loop}->cancel($t);
+    }
+    return;
+}
+
 sub _resolve ($self, $host, $port) {
     my $h = $host;
     $h =~ s/\A\s+//;
@@ -251,6 +283,12 @@ sub _next ($self) {
                 next;
             }
         }
+        if ($self->{proactor}) {
+            $self->{fh} = $fh;
+            $self->_submit($fh, $addr);
+            $self->_arm_next_attempt;
+            return;
+        }
         if (connect($fh, $addr)) {
             $self->{fh} = $fh;
             $self->_succeed($fh);
@@ -277,9 +315,9 @@ sub _next ($self) {
 sub _arm_next_attempt ($self) {
     $self->_stop_next_attempt;
     return unless @{ $self->{cand} };
-    $self->{next_timer} = $self->{loop}->after(
+    $self->{next_timer} = $self->_after(
         $ATTEMPT_DELAY_S,
-        sub ($loop) {
+        sub {
             delete $self->{next_timer};
             $self->_next unless $self->{done};
         }
@@ -289,7 +327,7 @@ sub _arm_next_attempt ($self) {
 
 sub _stop_next_attempt ($self) {
     if (defined(my $t = delete $self->{next_timer})) {
-        $self->{loop}->cancel($t) if $self->{loop};
+        $self->_cancel_after($t);
     }
     return;
 }
@@ -315,11 +353,44 @@ sub _watch ($self, $fh) {
     return;
 }
 
+# Proactor: the connect operation reports what the write watcher's
+# SO_ERROR check finds on a reactor.
+sub _submit ($self, $fh, $addr) {
+    my $req = $self;
+    my $fd  = fileno($fh);
+    push @{ $self->{attempts} }, $fh;
+    $self->{ops}{$fd} = Linux::Event::SockOp->connect(
+        $self->{loop},
+        $fd, $addr,
+        sub ($res) {
+            delete $req->{ops}{$fd};
+            return if $req->{done} || $res == -Errno::ECANCELED();
+            if ($res >= 0) {
+                $req->_drop_attempt($fh, 0);
+                $req->_succeed($fh);
+            } else {
+                $req->{errno} = $req->{last_err} = -$res;
+                $req->_drop_attempt($fh, 1);
+                $req->_stop_next_attempt;
+                $req->_next;
+            }
+        }
+    );
+    return;
+}
+
 # Stops watching one attempt's socket, closing it if asked.
 sub _drop_attempt ($self, $fh, $close) {
     my $n = @{ $self->{attempts} };
     @{ $self->{attempts} } = grep { $_ != $fh } @{ $self->{attempts} };
-    $self->{loop}->unwatch($fh) if $self->{loop} && $n != @{ $self->{attempts} };
+    if ($self->{proactor}) {
+
+        # A cancel is submitted at once: the fd may be closed below.
+        my $op = delete $self->{ops}{ fileno($fh) };
+        $op->cancel if $op;
+    } elsif ($self->{loop} && $n != @{ $self->{attempts} }) {
+        $self->{loop}->unwatch($fh);
+    }
     if ($close) {
         $self->{fh} = $self->{attempts}[-1] if ($self->{fh} // 0) == $fh;
         close $fh;
@@ -341,7 +412,7 @@ sub _teardown ($self) {
 
 sub _stop_timer ($self) {
     if (defined(my $t = delete $self->{timer})) {
-        $self->{loop}->cancel($t) if $self->{loop};
+        $self->_cancel_after($t);
     }
     return;
 }
@@ -428,7 +499,9 @@ Linux::Event::Connect - non-blocking outbound connect for Linux::Event
 =head1 DESCRIPTION
 
 Starts a non-blocking C<connect> and reports the result through one of the
-two callbacks.  Exactly one address mode is given: C<host> and C<port> (an
+two callbacks.  On a proactor loop (either backend) each attempt is a
+connect operation on the loop under the engine instead of a write
+watcher; everything else is the same.  Exactly one address mode is given: C<host> and C<port> (an
 IPv4 or IPv6 literal, optionally in brackets, or a name), C<unix> (a socket
 path), or C<sockaddr> with a numeric C<family>.
 

@@ -12,6 +12,7 @@ use Carp ();
 use Errno ();
 use Fcntl ();
 use Socket ();
+use POSIX ();
 use Scalar::Util ();
 
 my %KNOWN = map { $_ => 1 } qw(loop on_accept on_error on_emfile
@@ -126,6 +127,15 @@ sub new ($class, %args) {
 
     # The watcher's callbacks hold the listener, as in Linux::Event 0.010: a listener
     # made and not stored keeps serving until cancel.
+    # A proactor loop has no watch(): accept operations instead.
+    if (_is_proactor($loop)) {
+        $self->{proactor} = 1;
+        $self->{ready}    = [];    # taken by the op in flight when a pause came
+        require PerlIO::evloop;    # Linux::Event::SockOp (perlio/xs/sockop.xs)
+        $self->_arm;
+        return $self;
+    }
+
     my %spec = (
         read           => sub ($loop, $lfh, $w) { $self->_accept_batch },
         edge_triggered => $et,
@@ -293,10 +303,135 @@ sub _accept_batch ($self) {
     die $died if defined $died;
 }
 
+sub _is_proactor ($loop) {
+    return 0 unless Scalar::Util::blessed($loop);
+    return 1 if $loop->isa('Linux::Event::Proactor');
+    return $loop->can('model') && $loop->model eq 'proactor' ? 1 : 0;
+}
+
+# ---- proactor loops: one accept operation in flight while the listener
+# wants connections (running, not paused), so a paused or cancelled
+# listener takes nothing from the backlog beyond that one operation's
+# result, which a pause keeps for resume.  A completion starts a batch:
+# up to max_accept_per_tick connections, the rest taken with accept(2)
+# on the non-blocking socket, then the next operation.
+
+sub _arm ($self) {
+    return if $self->{op} || $self->{cancelled} || $self->{paused} || !$self->{fh};
+    $self->{op} = Linux::Event::SockOp->accept($self->{loop}, $self->{fd},
+        sub ($res, $addr) { $self->_accepted($res, $addr) });
+    return;
+}
+
+sub _after ($self, $secs, $cb) {
+    my $t = $self->{loop}->after(
+        $secs,
+        on_complete => sub ($op, $res, $data) {
+            return if $op->is_cancelled;
+            $self->{retry} = undef;
+            $cb->();
+        }
+    );
+    return $t;
+}
+
+sub _accepted ($self, $res, $addr) {
+    delete $self->{op};
+    if ($res < 0) {
+        my $e = -$res;
+        return if $self->{cancelled};
+        if (   $e == Errno::ECANCELED()
+            || $e == Errno::EINTR()
+            || $e == Errno::ECONNABORTED()
+            || $e == Errno::EAGAIN())
+        {
+            $self->_arm;    # a pause cancelled it (and may be over), or try again
+            return;
+        }
+        local $! = $e;
+        $self->_report({ op => 'accept', errno => $e, error => "$!", fatal => 0 }, 'accept');
+
+        # EMFILE/ENFILE as the reactor: try again later; any other error
+        # too, so that a broken listener does not spin.
+        $self->{retry} //= $self->_after(0.05, sub { $self->_arm });
+        return;
+    }
+    my $client;
+    unless (open($client, '+<&=', $res)) {
+        POSIX::close($res);
+        return;
+    }
+    if ($self->{cancelled}) {
+        close $client;
+        return;
+    }
+    push @{ $self->{ready} }, [$client, $addr];
+    return if $self->{paused};
+    $self->_deliver;
+    return;
+}
+
+sub _deliver ($self) {
+    local $self->{in_accept} = 1;
+    my ($n, $died) = (0);
+    while ($n < $self->{max}) {
+        my $next = shift @{ $self->{ready} };
+        if (!$next && $self->{nonblocking}) {
+            my $client;
+            my $addr = accept($client, $self->{fh});
+            if ($addr) {
+                $next = [$client, $addr];
+            } else {
+                my $e = $! + 0;
+                redo if $e == Errno::EINTR() || $e == Errno::ECONNABORTED();
+            }
+        }
+        last unless $next;
+        $n++;
+        my ($client, $addr) = @$next;
+        _set_flags($client, $self->{nonblocking}, $self->{cloexec});
+        my $peer = _peer($addr);
+        my $ok   = eval { $self->{on_accept}->($self->{loop}, $client, $peer, $self); 1 };
+        unless ($ok) {
+            my $err = $@;
+            if ($self->{on_error}) {
+                eval {
+                    $self->{on_error}
+                        ->($self->{loop}, { op => 'on_accept', error => "$err", fatal => 0 },
+                        $self);
+                    1;
+                };
+            } else {
+                $died //= $err;
+            }
+        }
+        last if $self->{cancelled} || $self->{paused};
+    }
+    if ($self->{cancelled}) {
+        $self->_close_socket;
+    } elsif (!$self->{paused}) {
+        if (@{ $self->{ready} }) {    # max reached with more queued: next tick
+            $self->{retry} //= $self->_after(0, sub { $self->_deliver });
+        } else {
+            $self->_arm;
+        }
+    }
+    die $died if defined $died;
+    return;
+}
+
 sub _close_socket ($self) {
     if (my $t = delete $self->{retry}) {
-        $self->{loop}->cancel($t) if $self->{loop};
+        if (ref $t) {
+            $t->cancel;
+        } elsif ($self->{loop}) {
+            $self->{loop}->cancel($t);
+        }
     }
+    if (my $op = delete $self->{op}) {
+        $op->cancel;
+    }
+    close $_->[0] for splice @{ $self->{ready} // [] };
     return unless $self->{owns_socket} && $self->{fh};
     my $fh = delete $self->{fh};
     close $fh;
@@ -319,6 +454,12 @@ sub pause ($self) {
     return $self if $self->{paused};
     $self->{paused} = 1;
     $self->{watcher}->disable_read if $self->{watcher};
+    if ($self->{proactor}) {
+
+        # Async: a connection it already took comes back for resume.
+        $self->{op}->cancel if $self->{op};
+        if (my $t = delete $self->{retry}) { $t->cancel }
+    }
     return $self;
 }
 
@@ -326,17 +467,27 @@ sub resume ($self) {
     return $self unless $self->{paused};
     $self->{paused} = 0;
     $self->{watcher}->enable_read if $self->{watcher};
+    if ($self->{proactor} && !$self->{cancelled}) {
+        if (@{ $self->{ready} }) {
+            $self->{retry} //= $self->_after(0, sub { $self->_deliver });
+        } else {
+            $self->_arm;
+        }
+    }
     return $self;
 }
 
-sub watcher    ($self) { return $self->{watcher} }
-sub fh         ($self) { return $self->{fh} }
-sub fd         ($self) { return $self->{fh} ? fileno($self->{fh}) : undef }
-sub is_paused  ($self) { return $self->{paused} ? 1 : 0 }
-sub is_running ($self) { return $self->{watcher} ? 1 : 0 }
-sub family     ($self) { return $self->{family} }
-sub is_unix    ($self) { return 0 }
-sub is_tcp     ($self) { return 0 }
+sub watcher   ($self) { return $self->{watcher} }
+sub fh        ($self) { return $self->{fh} }
+sub fd        ($self) { return $self->{fh} ? fileno($self->{fh}) : undef }
+sub is_paused ($self) { return $self->{paused} ? 1 : 0 }
+
+sub is_running ($self) {
+    return ($self->{proactor} ? !$self->{cancelled} : $self->{watcher}) ? 1 : 0;
+}
+sub family  ($self) { return $self->{family} }
+sub is_unix ($self) { return 0 }
+sub is_tcp  ($self) { return 0 }
 
 sub sockhost ($self) {
     my $fh = $self->{fh} or return undef;
@@ -409,6 +560,20 @@ C<on_accept>, the close is then deferred to the end of the batch).
 
 A listener that is not stored keeps serving until C<cancel>: its watcher
 holds it.
+
+=head1 PROACTOR LOOPS
+
+On a proactor loop (either backend) there is no C<watch>: the listener
+takes connections with accept operations instead (C<Linux::Event::SockOp>'s
+C<accept>, on the loop under the engine).  One operation is in flight
+while the listener wants connections; its completion starts a batch (up to
+C<max_accept_per_tick>, the rest taken with C<accept(2)> on the
+non-blocking socket) and the next operation follows.  C<pause> cancels the
+operation, so a paused or cancelled listener takes nothing from the
+backlog: another acceptor on the socket gets the connections.  A
+connection the operation had already taken when the pause came is kept
+and delivered at C<resume>.  C<watcher> is undef there; C<edge_triggered>
+and C<oneshot> have no meaning.
 
 =head1 DIFFERENCES FROM LINUX::EVENT 0.010
 
