@@ -4,7 +4,8 @@
  * One loop object (evl_loop) drives fd watchers (epoll), timers (a deadline
  * heap behind one timerfd), signals (one signalfd), wakeups (eventfd) and
  * child exits (pidfd).  On top sit a buffered stream over an fd (evl_stream)
- * and three incremental framers (line, netstring, u32be).
+ * and incremental framers (line, netstring, u32be, ...), and a datagram
+ * socket with batched receives and sends (evl_dgram).
  *
  * Conventions: every function returns 0 or a count on success and a
  * negative errno on failure; nothing here reads or promises the global
@@ -53,7 +54,9 @@ typedef struct evl_stream evl_stream;
 typedef struct evl_op evl_op;
 typedef struct evl_loop_options evl_loop_options;
 typedef struct evl_resolve_req evl_resolve_req;   /* opaque */
+typedef struct evl_dgram evl_dgram;
 struct addrinfo;                                    /* <netdb.h> */
+struct sockaddr;                                    /* <sys/socket.h> */
 
 /* ------------------------------------------------------------ callbacks */
 
@@ -1042,6 +1045,144 @@ EVL_EXPORT int evl_stream_close(evl_stream *s);
 EVL_EXPORT int evl_stream_fd(const evl_stream *s);
 EVL_EXPORT int evl_stream_error(const evl_stream *s);   /* sticky errno, 0 if none */
 EVL_EXPORT int evl_stream_at_eof(const evl_stream *s);  /* 1 once EOF was read */
+
+/* ------------------------------------------------------------ dgram
+ *
+ * A datagram socket on a loop (UDP over IPv4/IPv6, unix datagram
+ * sockets): caller storage, the fd the caller's.  Reading takes up to
+ * `batch` datagrams per recvmmsg into a reusable set of buffers of
+ * `bufsize` bytes each; each datagram goes to on_recv with its peer's
+ * address.  A datagram longer than its buffer arrives cut to bufsize
+ * with EVL_DGRAM_TRUNC set and its full size in full_len.  Sends go out
+ * at once when nothing is queued and the socket takes them; otherwise
+ * they are queued (a copy) and the loop flushes the queue with sendmmsg
+ * when the socket is writable (write-behind), with watermarks on the
+ * queued bytes as evl_stream has them.
+ * Errors the kernel reports asynchronously (an ICMP port unreachable on
+ * a connected socket gives -ECONNREFUSED, also -EHOSTUNREACH,
+ * -ENETUNREACH, ...) go to on_error and the socket keeps working, unless
+ * EVL_DGRAM_CLOSE_ON_ERROR was given.  A queued datagram the kernel
+ * refuses (say -EMSGSIZE) is dropped and reported the same way.
+ * Both loop models drive it through the loop's fd watcher (readiness,
+ * then recvmmsg/sendmmsg): io_uring has no multi-datagram receive, and
+ * one operation per datagram would give up the batching.  Callbacks may
+ * close or free the dgram, its own included.
+ */
+enum evl_dgram_flag {
+    EVL_DGRAM_NOCLOSE = 0x01,        /* evl_dgram_close leaves the fd open */
+    EVL_DGRAM_CLOSE_ON_ERROR = 0x02  /* an asynchronous error closes the dgram */
+};
+
+enum evl_dgram_msg_flag {
+    EVL_DGRAM_TRUNC = 0x01           /* the datagram did not fit its buffer */
+};
+
+/* One received datagram, valid until the callback returns. */
+struct evl_dgram_msg {
+    const char *data;
+    size_t len;                      /* bytes in data */
+    size_t full_len;                 /* the datagram's size (> len when truncated) */
+    const struct sockaddr *peer;     /* the sender; NULL for an unnamed unix peer */
+    uint32_t peer_len;               /* 0 when peer is NULL */
+    unsigned flags;                  /* EVL_DGRAM_TRUNC */
+};
+
+typedef void (*evl_dgram_cb)(evl_dgram *d);
+typedef void (*evl_dgram_recv_cb)(evl_dgram *d, const struct evl_dgram_msg *m);
+/* err: a negative errno. */
+typedef void (*evl_dgram_error_cb)(evl_dgram *d, int err);
+
+struct evl_dgram_callbacks {
+    evl_dgram_recv_cb on_recv;       /* one datagram */
+    evl_dgram_error_cb on_error;     /* asynchronous or queued-send error */
+    evl_dgram_cb on_high_water;      /* queued bytes grew past high */
+    evl_dgram_cb on_low_water;       /* queued bytes fell to low after high */
+    evl_dgram_cb on_drain;           /* the queue became empty */
+    evl_dgram_cb on_close;           /* evl_dgram_close done */
+};
+
+struct evl__dgram_rx;
+struct evl__dgram_out;
+
+struct evl_dgram {
+    void *data;                      /* user slot */
+    /* private */
+    evl_loop *loop;
+    evl_watcher w;
+    evl_timer kick;                  /* delivers a batch left over by a pause */
+    int fd;
+    unsigned flags;                  /* EVL_DGRAM_* */
+    struct evl_dgram_callbacks cb;
+    unsigned batch;                  /* datagrams per recvmmsg/sendmmsg */
+    size_t bufsize;                  /* bytes per receive buffer */
+    struct evl__dgram_rx *rx;        /* receive buffers; NULL until the first read */
+    struct evl__dgram_out *qhead;    /* send queue, oldest first */
+    struct evl__dgram_out *qtail;
+    size_t qcount;                   /* datagrams queued */
+    size_t queued;                   /* bytes queued */
+    size_t wlow, whigh, wmax;        /* watermarks and cap, as evl_stream's */
+    unsigned state;                  /* EVL__DGRAM_* bits (dgram.c) */
+    unsigned *alive;                 /* dispatch guard, see dgram.c */
+};
+
+/* Sets up d over fd, a SOCK_DGRAM socket (bound, connected or neither),
+ * and makes the fd non-blocking.  Reading starts at once when on_recv is
+ * given.  Defaults: batch 32, bufsize 65536, no watermarks.  Returns 0,
+ * or -EINVAL (NULL d/loop/cb, unknown flags), -EBADF, -ENOTSOCK,
+ * -EPROTOTYPE (not a datagram socket), -ENOMEM, or the watcher's error. */
+EVL_EXPORT int evl_dgram_init(evl_dgram *d, evl_loop *loop, int fd, unsigned flags,
+                              const struct evl_dgram_callbacks *cb);
+/* Stops watching and frees the buffers and the queue; the fd stays open.
+ * Safe from d's own callbacks and on a closed dgram. */
+EVL_EXPORT void evl_dgram_free(evl_dgram *d);
+/* Immediate close: stops reading, drops the queue, closes the fd (unless
+ * EVL_DGRAM_NOCLOSE) and calls on_close.  Returns 0, or -EBADF (already
+ * closed), -EINVAL. */
+EVL_EXPORT int evl_dgram_close(evl_dgram *d);
+
+/* batch: datagrams per system call, 1..1024; bufsize: bytes per receive
+ * buffer, 1..16 MiB.  Returns 0, or -EINVAL (out of range), -EBUSY (a
+ * batch is being delivered or waits for a resume), -EBADF (closed). */
+#define EVL_DGRAM_BATCH_MAX 1024
+EVL_EXPORT int evl_dgram_set_batch(evl_dgram *d, unsigned batch, size_t bufsize);
+/* Pause / resume receiving.  Datagrams of a batch already read are kept
+ * and delivered after the resume (from the loop, never inside it).
+ * Returns 0, -EBADF (closed), -EINVAL (no on_recv), or the watcher's
+ * error. */
+EVL_EXPORT int evl_dgram_read_start(evl_dgram *d);
+EVL_EXPORT int evl_dgram_read_stop(evl_dgram *d);
+/* As evl_stream_set_watermarks: on_high_water when the queued bytes grow
+ * past high (0 = never), on_low_water when they then fall to low; wmax >
+ * 0 makes a send that would queue more fail with -ENOBUFS.  Returns 0 or
+ * -EINVAL (low > high). */
+EVL_EXPORT int evl_dgram_set_watermarks(evl_dgram *d, size_t low, size_t high, size_t wmax);
+
+/* Sends one datagram to the connected peer (send) or to addr (send_to),
+ * at once if nothing is queued and the socket takes it, else queued.
+ * Returns 0, or -EBADF (closed), -ENOBUFS (over wmax), -ENOMEM, -EINVAL
+ * (addrlen over 128), or the kernel's error of an immediate send
+ * (-EMSGSIZE, -EDESTADDRREQ, -ECONNREFUSED, ...; nothing is queued). */
+EVL_EXPORT int evl_dgram_send(evl_dgram *d, const void *buf, size_t len);
+EVL_EXPORT int evl_dgram_send_to(evl_dgram *d, const void *buf, size_t len,
+                                 const struct sockaddr *addr, uint32_t addrlen);
+/* Sends what the socket takes of the queue now.  Returns the datagrams
+ * still queued, or -EBADF.  Refused datagrams go to on_error. */
+EVL_EXPORT ssize_t evl_dgram_flush(evl_dgram *d);
+EVL_EXPORT size_t evl_dgram_queued(const evl_dgram *d);        /* bytes */
+EVL_EXPORT size_t evl_dgram_queued_count(const evl_dgram *d);  /* datagrams */
+
+/* SO_BROADCAST on or off.  Returns 0 or -errno. */
+EVL_EXPORT int evl_dgram_set_broadcast(evl_dgram *d, int on);
+/* Joins (join 1) or leaves (join 0) the multicast group (an AF_INET or
+ * AF_INET6 sockaddr) on interface ifindex (0: the kernel's choice).
+ * Returns 0, or -EINVAL (other family, short addrlen), -EAFNOSUPPORT,
+ * or the kernel's error (-EADDRINUSE: joined already; -EADDRNOTAVAIL:
+ * not a member, or no route for the group). */
+EVL_EXPORT int evl_dgram_multicast(evl_dgram *d, const struct sockaddr *group,
+                                   uint32_t addrlen, unsigned ifindex, int join);
+
+EVL_EXPORT int evl_dgram_fd(const evl_dgram *d);            /* -1 once closed */
+EVL_EXPORT int evl_dgram_is_closed(const evl_dgram *d);     /* 1 or 0 */
 
 #ifdef __cplusplus
 }

@@ -34,6 +34,7 @@ use Linux::Event::Stream::Codec::U32BE;
 use Linux::Event::Listen;
 use Linux::Event::Connect;
 use Linux::Event::Fork;
+use Linux::Event::Datagram;
 use PerlIO::evloop;
 use FindBin ();
 use lib "$FindBin::Bin/lib";
@@ -320,6 +321,31 @@ here(__LINE__, qr/^port out of range/, 'Connect->new port range', sub { Linux::E
 here(__LINE__, qr/^unix must be a non-empty string/, 'Connect->new unix empty', sub { Linux::Event::Connect->new(loop => $loop, unix => '') });
 here(__LINE__, qr/^family is required in sockaddr mode/, 'Connect->new sockaddr family', sub { Linux::Event::Connect->new(loop => $loop, sockaddr => 'x') });
 here(__LINE__, qr/^unknown option\(s\): bogus/, 'Connect->new unknown', sub { Linux::Event::Connect->new(loop => $loop, host => '127.0.0.1', port => 1, bogus => 1) });
+
+# ---- Linux::Event::Datagram
+my $dgram = Linux::Event::Datagram->new(loop => $loop, host => '127.0.0.1');
+socketpair(my $st1, my $st2, Socket::AF_UNIX(), Socket::SOCK_STREAM(), 0) or die "socketpair: $!";
+here(__LINE__, qr/^new\(\): missing loop/, 'Datagram->new without loop', sub { Linux::Event::Datagram->new(port => 0) });
+here(__LINE__, qr/^new\(\): unknown options: bogus/, 'Datagram->new unknown', sub { Linux::Event::Datagram->new(loop => $loop, port => 0, bogus => 1) });
+here(__LINE__, qr/^new\(\): on_datagram must be a coderef/, 'Datagram->new on_datagram type', sub { Linux::Event::Datagram->new(loop => $loop, port => 0, on_datagram => 1) });
+here(__LINE__, qr/^new\(\): port must be an integer between 0 and 65535/, 'Datagram->new port', sub { Linux::Event::Datagram->new(loop => $loop, port => 70000) });
+here(__LINE__, qr/^new\(\): peer_port is required with peer_host/, 'Datagram->new peer_host alone', sub { Linux::Event::Datagram->new(loop => $loop, peer_host => '127.0.0.1') });
+here(__LINE__, qr/^new\(\): batch must be an integer between 1 and 1024/, 'Datagram->new batch', sub { Linux::Event::Datagram->new(loop => $loop, port => 0, batch => 0) });
+here(__LINE__, qr/^new\(\): give one of fh, path, or host\/port/, 'Datagram->new fh and port', sub { Linux::Event::Datagram->new(loop => $loop, port => 0, fh => $st1) });
+here(__LINE__, qr/^new\(\): give fh, path, host\/port or a peer/, 'Datagram->new nothing', sub { Linux::Event::Datagram->new(loop => $loop) });
+here(__LINE__, qr/^new\(\): family must be/, 'Datagram->new family', sub { Linux::Event::Datagram->new(loop => $loop, port => 0, family => 'ipx') });
+here(__LINE__, qr/^new\(\): multicast group 'nope' is not a numeric/, 'Datagram->new multicast', sub { Linux::Event::Datagram->new(loop => $loop, port => 0, multicast => 'nope') });
+here(__LINE__, qr/^new\(\): loop is not a Linux::Event loop/, 'Datagram->new loop type', sub { Linux::Event::Datagram->new(loop => 1, port => 0) });
+here(__LINE__, qr/^new\(\): Protocol wrong type for socket/, 'Datagram->new stream fh', sub { Linux::Event::Datagram->new(loop => $loop, fh => $st1) });
+here(__LINE__, qr/^send\(\): bytes must be defined/, 'dgram->send(undef)', sub { $dgram->send(undef) });
+here(__LINE__, qr/^send\(\): bytes must be a byte string/, 'dgram->send(wide)', sub { $dgram->send("\x{263a}") });
+here(__LINE__, qr/^send_to\(\): peer_addr must be a packed sockaddr/, 'dgram->send_to(bad addr)', sub { $dgram->send_to('x', 'y') });
+here(__LINE__, qr/^send_to\(\): peer_addr must be a packed sockaddr/, 'dgram->send_to(undef addr)', sub { $dgram->send_to('x') });
+here(__LINE__, qr/^join_multicast\(\): group must be a numeric/, 'dgram->join_multicast(name)', sub { $dgram->join_multicast('example.org') });
+here(__LINE__, qr/^leave_multicast\(\): interface 'a\/b' is not/, 'dgram->leave_multicast(bad if)', sub { $dgram->leave_multicast('239.1.1.1', 'a/b') });
+here(__LINE__, qr/^unpack_addr\(\): peer_addr must be a packed sockaddr/, 'Datagram::unpack_addr(undef)', sub { Linux::Event::Datagram::unpack_addr(undef) });
+here(__LINE__, qr/^pack_addr\(\): host must be a numeric/, 'Datagram::pack_addr(name)', sub { Linux::Event::Datagram::pack_addr('example.org', 1) });
+here(__LINE__, qr/^send\(\): not a Linux::Event::Datagram object/, 'Datagram::send on a non-object', sub { Linux::Event::Datagram::send({}, 'x') });
 
 # ---- Linux::Event::Fork
 here(__LINE__, qr/^loop is required/, 'Fork->new without loop', sub { Linux::Event::Fork->new });

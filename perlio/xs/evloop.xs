@@ -53,6 +53,7 @@ BOOT:
     EVLXS_CALL_BOOT(boot_Linux__Event__Subscription);
     EVLXS_CALL_BOOT(boot_Linux__Event__Resolver);
     EVLXS_CALL_BOOT(boot_Linux__Event__SockOp);
+    EVLXS_CALL_BOOT(boot_Linux__Event__Datagram);
     EVLXS_CALL_BOOT(boot_AnyEvent__Impl__LinuxEvent);
 
 void
