@@ -894,22 +894,59 @@ static SSize_t PerlIOEvloop_unread(pTHX_ PerlIO *f, const void *vbuf, Size_t cou
  * it must (ENOBUFS, nothing queued). */
 static SSize_t write_slow(pTHX_ PerlIO *f, const void *vbuf, Size_t count);
 
+/* Copies a short print (1..32 bytes) with at most two overlapping
+ * fixed-size moves each way, which the compiler inlines: a call to
+ * memcpy would cost the fast path its frameless shape and as much again
+ * as the rest of it. */
+static inline void copy_short(char *d, const char *s, size_t n)
+{
+    if (n >= 16) {
+        memcpy(d, s, 16);
+        memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+}
+
+/* The fast path's longer copies: a tail call, so the memcpy call's frame
+ * is not the short prints' too. */
+static __attribute__((noinline)) SSize_t append_long(evl_buf *wb, const void *p, size_t n)
+{
+    memcpy(wb->base + wb->tail, p, n);
+    wb->tail += n;
+    return (SSize_t)n;
+}
+
 static SSize_t PerlIOEvloop_write(pTHX_ PerlIO *f, const void *vbuf, Size_t count)
 {
     PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
     evl_pio_shared *sh = e->sh;
+    U32 flags = PerlIOBase(f)->flags;
 
     /* The common case, a short print to a plain buffered handle with room
      * left before the flush point, is one copy: the general path below
-     * would find nothing else to do.  It is kept apart so that this one
-     * needs no stack frame. */
-    if (sh != NULL && count > 0 && e->wmax == 0 && sh->loop == NULL && sh->s.err == 0 &&
-        (PerlIOBase(f)->flags & (PERLIO_F_CANWRITE | PERLIO_F_LINEBUF | PERLIO_F_UNBUF)) ==
-            PERLIO_F_CANWRITE &&
-        sh->fork_gen == evl_fork_count() && evl__pio_rlen(f, e) == 0) {
+     * would find nothing else to do.  Every condition is a load and a
+     * compare (the fork count is read directly: the stream's creation
+     * registered the counting), so that this path needs no stack frame
+     * and costs less than PerlIOBuf_write. */
+    if (sh != NULL && count > 0 &&
+        (flags & (PERLIO_F_CANWRITE | PERLIO_F_LINEBUF | PERLIO_F_UNBUF)) == PERLIO_F_CANWRITE &&
+        (e->wmax | (uintptr_t)sh->loop | (unsigned)sh->s.err) == 0 &&
+        sh->fork_gen == evl__forks &&
+        (!(flags & PERLIO_F_CANREAD) || sh->s.rbuf.tail == sh->s.rbuf.head)) {
         evl_buf *wb = &sh->s.wbuf;
         if (wb->tail - wb->head + count < e->bufsiz && wb->cap - wb->tail >= count) {
-            memcpy(wb->base + wb->tail, vbuf, count);
+            if (count > 32)
+                return append_long(wb, vbuf, count);
+            copy_short(wb->base + wb->tail, vbuf, count);
             wb->tail += count;
             return (SSize_t)count;
         }
