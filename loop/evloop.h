@@ -928,6 +928,13 @@ struct evl_stream {
      * is defined in loop/stream-internal.h), heap memory that outlives s
      * while its ops are in flight. */
     struct evl__stream_px *px;
+    /* Deadlines (loop/stream-deadline.c): one timer, moved lazily. */
+    evl_timer dl_timer;
+    uint64_t idle_to_ns, read_to_ns, write_to_ns;    /* 0: none */
+    uint64_t rx_ns, tx_ns;       /* loop time of the last byte received / sent */
+    uint64_t wq_ns;              /* when the queue last became non-empty */
+    uint64_t idle_from_ns;       /* idle clock start (the setter) */
+    uint64_t read_from_ns;       /* read clock start (the setter, read_start) */
 };
 
 /* Sets up s over fd.  loop may be NULL (caller-driven).  Reading starts
@@ -993,6 +1000,26 @@ EVL_EXPORT int evl_stream_set_read_limits(evl_stream *s, size_t rmax, size_t rea
 EVL_EXPORT int evl_stream_set_readahead(evl_stream *s, unsigned depth);
 /* Attaches a framer (caller storage) or detaches with NULL. */
 EVL_EXPORT int evl_stream_set_framer(evl_stream *s, evl_framer *fr);
+
+/* Deadlines, in nanoseconds (0: none).  When one expires, on_error gets
+ * -ETIMEDOUT and the stream closes (as evl_stream_abort: the queue is
+ * dropped, the fd closed unless EVL_STREAM_NOCLOSE, on_close called),
+ * unless on_error closed or freed the stream or cleared its timeouts.
+ *  - read: no byte received for read_ns while reading is wanted (started,
+ *    not paused, no EOF, no error); the clock restarts at read_start;
+ *  - write: bytes queued and none of them sent for write_ns (counted from
+ *    the last byte sent, or from when the queue became non-empty);
+ *  - idle: no byte received or sent for idle_ns, whatever reading and the
+ *    queue do (until EOF or an error stops the stream).
+ * The clocks of the values set start now.  Deadlines cost nothing while
+ * data flows: I/O records the loop's cached time (no syscall), and the
+ * one timer of the stream fires at the earliest deadline that could be
+ * due, where it either expires or moves on to the new earliest one.
+ * They need a loop: without one they are stored and apply once
+ * evl_stream_set_loop gives it one.  Returns 0, or -EINVAL (s NULL),
+ * -ENOMEM (the timer heap). */
+EVL_EXPORT int evl_stream_set_timeouts(evl_stream *s, uint64_t idle_ns, uint64_t read_ns,
+                                       uint64_t write_ns);
 
 /* Queues bytes; writes at once when nothing is queued and the fd takes
  * them, else write-behind.  Returns 0, or -EPIPE / -ECONNRESET / the

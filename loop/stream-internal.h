@@ -142,6 +142,30 @@ static inline int delivering(const evl_stream *s)
            s->err == 0;
 }
 
+/* Deadline bookkeeping on I/O: a store of the loop's cached time, no
+ * syscall and no timer operation (see stream-deadline.c). */
+static inline void evl__stream_note_rx(evl_stream *s)
+{
+    if (s->loop != NULL)
+        s->rx_ns = s->loop->now_ns;
+}
+
+static inline void evl__stream_note_tx(evl_stream *s)
+{
+    if (s->loop != NULL)
+        s->tx_ns = s->loop->now_ns;
+}
+
+/* stream-deadline.c */
+/* The stream joined s->loop (init, set_loop): arms what is set. */
+EVL__HIDDEN void evl__stream_deadline_attach(evl_stream *s);
+/* The stream leaves its loop, closes or fails: no deadline any more. */
+EVL__HIDDEN void evl__stream_deadline_stop(evl_stream *s);
+/* Reading started, or the queue became non-empty (write): that clock
+ * starts now, and the timer is armed if it was idle. */
+EVL__HIDDEN void evl__stream_deadline_read_started(evl_stream *s);
+EVL__HIDDEN void evl__stream_deadline_queue_started(evl_stream *s);
+
 /* stream.c.  Those returning int return 0 when a callback freed s. */
 EVL__HIDDEN int evl__stream_call(evl_stream *s, evl_stream_cb cb);
 EVL__HIDDEN int evl__stream_fail(evl_stream *s, int err);

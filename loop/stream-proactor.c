@@ -280,6 +280,8 @@ static void rop_done(evl_op *op)
     } else {
         if (res == 0)
             s->state |= EVL__STREAM_EOF;
+        else
+            evl__stream_note_rx(s);
         if (!evl__stream_deliver(s, res > 0))
             return;
     }
@@ -675,6 +677,8 @@ static void wop_done(evl_op *op)
         return;
     }
     size_t before = evl_stream_queued(s);
+    if (res > 0)
+        evl__stream_note_tx(s);
     evl_buf_consume(&s->wbuf, (size_t)res);
     int rc = wop_submit(s);
     trim_wbufs(s);

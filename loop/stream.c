@@ -130,6 +130,7 @@ int evl__stream_close_fd(evl_stream *s)
 {
     int rc = 0;
     evl_watcher_stop(&s->w);
+    evl__stream_deadline_stop(s);
     if (s->fd >= 0 && !(s->flags & EVL_STREAM_NOCLOSE)) {
         /* Linux releases the descriptor even when close() fails, EINTR
          * included, so it is never retried. */
@@ -171,6 +172,7 @@ int evl__stream_finish_close(evl_stream *s)
 static int stop_failed(evl_stream *s, int err)
 {
     evl_watcher_stop(&s->w);
+    evl__stream_deadline_stop(s);
     if (s->px != NULL)
         evl__stream_px_abort(s);
     int closing = (s->state & (EVL__STREAM_CLOSING | EVL__STREAM_CLOSED)) == EVL__STREAM_CLOSING;
@@ -332,6 +334,7 @@ ssize_t evl__stream_read_once(evl_stream *s, int idle_small)
         evl__stream_read_done(s, want, n >= 0 ? n : -errno);   /* EAGAIN == EWOULDBLOCK */
         if (n > 0) {
             evl_buf_commit(&s->rbuf, (size_t)n);
+            evl__stream_note_rx(s);
             return n;
         }
         if (n == 0) {
@@ -502,6 +505,8 @@ static ssize_t drain(evl_stream *s)
             break;
         if (n < 0)
             return n;
+        if (n > 0)
+            evl__stream_note_tx(s);
         evl_buf_consume(&s->wbuf, (size_t)n);
         /* Non-blocking, a short write means the fd is full. */
         if ((size_t)n < len)
@@ -619,7 +624,7 @@ int evl__stream_append_iov(evl_buf *b, const struct iovec *iov, int iovcnt, size
 /* Write-behind for total bytes in iov[].  The wmax check counts all of
  * them, even those the kernel might take at once: a refused write must
  * leave nothing behind, and a write that got half way could not. */
-static int queue_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)
+static int queue_write_now(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)
 {
     if (!watcher_writes(s))
         return evl__stream_px_queue(s, iov, iovcnt, total);
@@ -636,6 +641,8 @@ static int queue_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_
         s->state |= EVL__STREAM_CORKED;
     if (queued == 0 && !cork) {
         ssize_t n = write_iov(s, iov, iovcnt);
+        if (n > 0)
+            evl__stream_note_tx(s);
         if (n == (ssize_t)total)
             return 0;
         if (n >= 0) {
@@ -663,6 +670,17 @@ static int queue_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_
         evl__stream_call(s, s->cb.on_high_water);
     }
     return 0;
+}
+
+/* queue_write_now, and the write deadline's clock when the queue goes
+ * from empty to holding bytes (not when the kernel took them all). */
+static int queue_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)
+{
+    int was_empty = evl_stream_queued(s) == 0;
+    int rc = queue_write_now(s, iov, iovcnt, total);
+    if (rc == 0 && was_empty && evl_stream_queued(s) > 0)
+        evl__stream_deadline_queue_started(s);
+    return rc;
 }
 
 /* ------------------------------------------------------------ public API */
@@ -699,6 +717,7 @@ int evl_stream_init(evl_stream *s, evl_loop *loop, int fd, unsigned flags,
     evl_buf_init(&s->rbuf);
     evl_buf_init(&s->wbuf);
     evl_watcher_init(&s->w, on_readable, on_writable, NULL);
+    s->dl_timer.heap_idx = EVL__TIMER_IDLE;   /* not armed, whatever the loop */
     if (cb != NULL)
         s->cb = *cb;
     if (S_ISSOCK(st.st_mode))
@@ -718,6 +737,7 @@ int evl_stream_init(evl_stream *s, evl_loop *loop, int fd, unsigned flags,
             if (rc < 0)
                 return rc;
         }
+        evl__stream_deadline_attach(s);
         if (s->cb.on_read != NULL || s->cb.on_message != NULL) {
             s->state |= EVL__STREAM_READING;
             int rc = s->px != NULL ? evl__stream_px_start(s) : evl__stream_update_interest(s);
@@ -742,6 +762,7 @@ void evl_stream_free(evl_stream *s)
         *s->alive = 0;
     s->alive = NULL;
     evl_watcher_stop(&s->w);
+    evl__stream_deadline_stop(s);
     if (s->px != NULL)
         evl__stream_px_free(s);   /* it decides what the kernel still needs */
     evl_buf_free(&s->rbuf);
@@ -761,6 +782,8 @@ static int join_loop(evl_stream *s, evl_loop *loop, const struct stat *st)
         rc = evl__stream_px_init(s, st);
     if (rc == 0)
         rc = evl__stream_update_interest(s);
+    if (rc == 0)
+        evl__stream_deadline_attach(s);
     /* A proactor starts reading, and a write of the queue, on the loop's
      * next iteration, as after init. */
     if (rc == 0 && s->px != NULL &&
@@ -768,6 +791,7 @@ static int join_loop(evl_stream *s, evl_loop *loop, const struct stat *st)
         rc = evl__stream_px_start(s);
     if (rc < 0) {
         evl_watcher_stop(&s->w);
+        evl__stream_deadline_stop(s);
         if (s->px != NULL)
             evl__stream_px_free(s);   /* nothing of it in flight: freed at once */
         s->loop = NULL;
@@ -804,6 +828,7 @@ int evl_stream_set_loop(evl_stream *s, evl_loop *loop)
             return rc;
     }
     evl_watcher_stop(&s->w);
+    evl__stream_deadline_stop(s);
     s->loop = NULL;
     return loop != NULL ? join_loop(s, loop, &st) : 0;
 }
@@ -826,6 +851,7 @@ int evl_stream_read_start(evl_stream *s)
         s->state &= ~EVL__STREAM_READING;
         return rc;
     }
+    evl__stream_deadline_read_started(s);
     /* Buffered frames (and an EOF behind them) would otherwise wait for
      * bytes that may never come. */
     if (evl_buf_len(&s->rbuf) > 0 ||
@@ -941,7 +967,10 @@ int evl_stream_queue(evl_stream *s, const void *p, size_t n)
     /* While a proactor write is in flight the kernel reads wbuf, which an
      * append could move: new bytes go behind it, as px_queue does. */
     evl_buf *b = s->px != NULL && evl__stream_px_write_busy(s) ? &s->px->wnext : &s->wbuf;
-    return evl_buf_append(b, p, n);
+    rc = evl_buf_append(b, p, n);
+    if (rc == 0 && queued == 0)
+        evl__stream_deadline_queue_started(s);
+    return rc;
 }
 
 int evl_stream_write_message(evl_stream *s, const void *p, size_t n)

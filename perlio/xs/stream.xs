@@ -160,6 +160,9 @@ static void close_stream(pTHX_ struct evlxs_stream *x, int loop_gone)
 	 * loop, which the handle then keeps alive (unless it is going). */
 	x->s = NULL;
 	if (s) {
+		/* The handle keeps the stream (close_fh 0): no deadline of ours
+		 * may close its fd later. */
+		evl_stream_set_timeouts(s, 0, 0, 0);
 		evl__pio_unbind(aTHX_ s, x->close_fh);
 		if (!x->close_fh && loop_gone)
 			evl__pio_loop_gone(aTHX_ s);
@@ -942,6 +945,30 @@ close_after_drain(SV *self)
 	}
     OUTPUT:
 	RETVAL
+
+void
+_set_timeouts(SV *self, NV idle, NV rd, NV wr)
+    PREINIT:
+	struct evlxs_stream *x;
+	NV secs[3];
+	uint64_t ns[3];
+	int i, rc;
+    CODE:
+	x = stream_of(aTHX_ self);
+	if ((x->state & ST_CLOSED) || !x->s)
+		XSRETURN_EMPTY;
+	secs[0] = idle;
+	secs[1] = rd;
+	secs[2] = wr;
+	for (i = 0; i < 3; i++) {
+		NV v = secs[i] * 1e9;	/* Stream.pm checked >= 0 */
+		ns[i] = v >= 18e18 ? (uint64_t)18e18 : (uint64_t)v;
+		if (secs[i] > 0 && ns[i] == 0)
+			ns[i] = 1;	/* a positive timeout is never "none" */
+	}
+	rc = evl_stream_set_timeouts(x->s, ns[0], ns[1], ns[2]);
+	if (rc < 0)
+		evlxs_croak(aTHX_ "set_timeouts: %s", strerror(-rc));
 
 SV *
 close(SV *self)

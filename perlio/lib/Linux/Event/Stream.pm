@@ -14,7 +14,14 @@ require PerlIO::evloop;    # the XS lives in PerlIO::evloop's shared object
 
 my %KNOWN = map { $_ => 1 } qw(loop fh on_read on_message on_error on_close
     data codec decoder encoder high_watermark low_watermark read_size
-    max_read_per_tick max_inbuf close_fh);
+    max_read_per_tick max_inbuf close_fh idle_timeout read_timeout write_timeout);
+
+my @TIMEOUTS = qw(idle_timeout read_timeout write_timeout);
+
+# A timeout in seconds: a number >= 0 (0 or undef: none).
+sub _timeout_ok ($v) {
+    return !defined $v || (Scalar::Util::looks_like_number($v) && $v >= 0 && $v == $v);
+}
 
 my %ALIAS = (
     line      => 'Linux::Event::Stream::Codec::Line',
@@ -59,6 +66,9 @@ sub new ($class, %opt) {
     }
     my @unknown = sort grep { !$KNOWN{$_} } keys %opt;
     Carp::croak('unknown options: ' . join(', ', @unknown)) if @unknown;
+    for my $k (@TIMEOUTS) {
+        Carp::croak("new(): $k must be a number of seconds >= 0") unless _timeout_ok($opt{$k});
+    }
 
     my $self = bless {
         codec   => $c{codec},
@@ -69,7 +79,23 @@ sub new ($class, %opt) {
     $init{max_inbuf} = 0 unless $framed;
     delete $init{codec} unless $framed;
     $self->_init($opt{loop}, $opt{fh}, \%init);
+    $self->{$_} = $opt{$_} // 0 for @TIMEOUTS;
+    $self->_set_timeouts(@{$self}{@TIMEOUTS}) if grep { $_ } @{$self}{@TIMEOUTS};
     return $self;
+}
+
+# The deadline accessors: the value without an argument, else set it
+# (its clock starts now) and return the stream.
+for my $k (@TIMEOUTS) {
+    my $sub = sub ($self, @v) {
+        return $self->{$k} unless @v;
+        Carp::croak("$k(): seconds must be a number >= 0") unless _timeout_ok($v[0]);
+        $self->{$k} = $v[0] // 0;
+        $self->_set_timeouts(@{$self}{@TIMEOUTS});
+        return $self;
+    };
+    no strict 'refs';    ## no critic (ProhibitNoStrict)
+    *{$k} = $sub;
 }
 
 # The kind of C framer a codec object stands for: one of the built-in
@@ -158,7 +184,8 @@ it), C<high_watermark> (1 MiB), C<low_watermark> (256 KiB), C<read_size>,
 C<max_inbuf> (1 MiB: the most undecoded input held while a frame is
 incomplete), C<close_fh> (1: close the handle when the stream closes),
 C<max_read_per_tick> (accepted; the C stream reads until the kernel has
-nothing, which is the same as no cap).
+nothing, which is the same as no cap), C<idle_timeout>, C<read_timeout>,
+C<write_timeout> (seconds, default 0: none; see L</DEADLINES>).
 
 =head1 METHODS
 
@@ -193,12 +220,50 @@ handle closed; with C<< close_fh => 0 >> the queue stays with the handle,
 whose layer writes it out behind (the handle stays on the loop, and C<print>
 keeps working).
 
+=item idle_timeout, read_timeout, write_timeout
+
+Without an argument, the deadline in seconds (0: none).  With one, sets it
+(fractions are fine; 0 or undef turns it off), starts its clock now and
+returns the stream; a value that is not a number E<gt>= 0 croaks
+C<read_timeout(): seconds must be a number E<gt>= 0>.  See L</DEADLINES>.
+
 =item fh, is_closed, is_closing, is_write_blocked, buffered_bytes, last_error
 
 C<last_error> is a string: C<io:E<lt>errnoE<gt>>, C<codec:E<lt>messageE<gt>>
 or C<codec:max_inbuf_exceeded:E<lt>NE<gt>>.
 
 =back
+
+=head1 DEADLINES
+
+C<idle_timeout>, C<read_timeout> and C<write_timeout> (constructor options
+and accessors, in seconds) give up a stream whose peer stops: when one
+expires, C<on_error> gets C<ETIMEDOUT> (110; C<last_error> is C<io:110>) and
+the stream closes, as for any I/O error.
+
+=over
+
+=item read_timeout
+
+No byte received for that long while reading is wanted: a paused stream
+(C<pause_read>) does not time out, and its clock starts again at
+C<resume_read>.
+
+=item write_timeout
+
+Bytes queued and none of them sent for that long (a peer that stopped
+reading).  An empty queue never times out.
+
+=item idle_timeout
+
+No byte received or sent for that long, paused or not.
+
+=back
+
+They cost nothing while data flows: each stream has one timer on the loop,
+which reads and writes do not touch (they record the loop's cached time);
+it fires at the earliest deadline that could be due, and either expires or
+moves to the new earliest one.  Times are the loop's clock, as for timers.
 
 =head1 DIFFERENCES FROM LINUX::EVENT 0.010
 
