@@ -934,13 +934,13 @@ static SSize_t PerlIOEvloop_write(pTHX_ PerlIO *f, const void *vbuf, Size_t coun
     /* The common case, a short print to a plain buffered handle with room
      * left before the flush point, is one copy: the general path below
      * would find nothing else to do.  Every condition is a load and a
-     * compare (the fork count is read directly: the stream's creation
+     * compare (the fork count is read directly in the XS module: the stream's creation
      * registered the counting), so that this path needs no stack frame
      * and costs less than PerlIOBuf_write. */
     if (sh != NULL && count > 0 &&
         (flags & (PERLIO_F_CANWRITE | PERLIO_F_LINEBUF | PERLIO_F_UNBUF)) == PERLIO_F_CANWRITE &&
         (e->wmax | (uintptr_t)sh->loop | (unsigned)sh->s.err) == 0 &&
-        sh->fork_gen == evl__forks &&
+        sh->fork_gen == evl__pio_forks() &&
         (!(flags & PERLIO_F_CANREAD) || sh->s.rbuf.tail == sh->s.rbuf.head)) {
         evl_buf *wb = &sh->s.wbuf;
         if (wb->tail - wb->head + count < e->bufsiz && wb->cap - wb->tail >= count) {

@@ -80,6 +80,19 @@ typedef struct {
 #define ST_RDBUF 0x10            /* PerlIOBuf's PERLIO_F_RDBUF, see rd_room */
 
 /* The read buffer (the handle must be open: e->sh != NULL). */
+/* The process's fork count, for the layer's per-call fork check.  In the
+ * XS module the loop is linked into the same object, so the counter is
+ * read directly; libevloop-perlio.so links libevloop.so, whose counter is
+ * internal, and is built with EVL_PERLIO_SHARED to ask its function. */
+static inline unsigned evl__pio_forks(void)
+{
+#ifdef EVL_PERLIO_SHARED
+    return evl_fork_count();
+#else
+    return evl__forks;
+#endif
+}
+
 static inline evl_buf *evl__pio_rbuf(const PerlIOEvloop *e)
 {
     return &e->sh->s.rbuf;

@@ -4,12 +4,9 @@ use v5.36;
 
 our $VERSION = '0.200';
 
-# Croaks name the caller's file and line: Carp skips frames of these packages.
-our @CARP_NOT = qw(
-    Linux::Event Linux::Event::Loop Linux::Event::Reactor Linux::Event::Proactor
-    Linux::Event::Resolver Linux::Event::Resolver::Request Linux::Event::Datagram
-    PerlIO::evloop
-);
+# Croaks name the caller's file and line: Carp skips evloop's own frames.
+use Linux::Event::Internal ();
+our @CARP_NOT = Linux::Event::Internal::carp_not();
 
 use Carp ();
 use Errno ();

@@ -20,7 +20,8 @@ my @PACKAGES = qw(
     Linux::Event::Stream::Codec::Netstring Linux::Event::Stream::Codec::U32BE
     Linux::Event::Listen Linux::Event::Connect Linux::Event::Fork Linux::Event::Fork::Child
     Linux::Event::Fork::Request Linux::Event::Fork::Exit Linux::Event::Fork::XS PerlIO::evloop
-    Linux::Event::Subscription Linux::Event::Resolver Linux::Event::Internal
+    Linux::Event::Subscription Linux::Event::Resolver Linux::Event::Resolver::Request
+    Linux::Event::Internal Linux::Event::Datagram Linux::Event::SockOp
 );
 
 sub carp_not () { return @PACKAGES }
