@@ -26,7 +26,8 @@
 
 #include "evl-internal.h"
 
-#define EPOLL_BATCH 256
+#define EPOLL_BATCH 256        /* events one wait returns at first */
+#define EPOLL_BATCH_MAX 8192   /* what a full batch may grow it to */
 
 int evl__epoll_init(evl_loop *loop)
 {
@@ -106,6 +107,7 @@ int evl__epoll_poll(evl_loop *loop, int64_t timeout_ns)
      * and later events of the batch for those fds are dropped. */
     evl__loop_next_batch(loop);
     int counted = n;
+    loop->epoll_depth++;
     for (int i = 0; i < n; i++) {
         uint64_t key = loop->events[i].data.u64;
         uint32_t ev = loop->events[i].events;
@@ -113,6 +115,20 @@ int evl__epoll_poll(evl_loop *loop, int64_t timeout_ns)
             evl__loop_internal_event(loop, key);
         else
             counted -= !evl__watcher_dispatch(loop, key, ev);
+    }
+    loop->epoll_depth--;
+    /* A full batch: more fds were probably ready.  Grow the array, as
+     * libev does, so that thousands of busy fds cost one wait (and one
+     * iteration of the loop's bookkeeping) per round rather than one per
+     * EPOLL_BATCH events.  Never under a wait that is still reading it
+     * (a callback ran the loop again). */
+    if (n == loop->nevents && loop->nevents < EPOLL_BATCH_MAX && loop->epoll_depth == 0) {
+        struct epoll_event *bigger = realloc(loop->events, 2 * (size_t)loop->nevents *
+                                                               sizeof(*loop->events));
+        if (bigger != NULL) {   /* ENOMEM: keep the batch size */
+            loop->events = bigger;
+            loop->nevents *= 2;
+        }
     }
     return counted;
 }

@@ -131,7 +131,8 @@ struct evl_loop {
     struct evl__fd_slot *slots;
     size_t nslots;
     struct epoll_event *events;  /* the wait's output array */
-    int nevents;
+    int nevents;                 /* its size: grows after a full batch (backend-epoll.c) */
+    int epoll_depth;             /* epoll dispatches running (callbacks may wait again) */
     int *changes;                /* dirty fd slots, flushed before each wait */
     size_t nchanges, changes_cap;
     int *pollless;               /* fds epoll refused (regular files) with a watcher */

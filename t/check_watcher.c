@@ -526,6 +526,46 @@ START_TEST(test_watch_forked_child_stop_leaves_parent_registered)
 }
 END_TEST
 
+/* Many fds ready at once: a full batch grows the wait's event array, so
+ * that a later wait returns them all (libev's rule), instead of 256 per
+ * wait for ever. */
+static void count_read(evl_watcher *w, unsigned ev)
+{
+    (void)ev;
+    (*(int *)w->data)++;
+}
+
+START_TEST(test_full_batches_grow_the_event_array)
+{
+    enum { NPIPES = 600 };
+    evl_loop *loop;
+    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    static int fds[NPIPES][2];
+    static evl_watcher ws[NPIPES];
+    int calls = 0;
+    for (int i = 0; i < NPIPES; i++) {
+        ck_assert_rc(pipe(fds[i]));
+        ck_assert_int_eq(write(fds[i][1], "x", 1), 1);
+        ws[i].data = &calls;
+        evl_watcher_init(&ws[i], count_read, NULL, NULL);
+        ck_assert_rc(evl_watcher_start(loop, &ws[i], fds[i][0], EVL_READ));
+    }
+    /* Level-triggered and never drained: every wait finds all 600. */
+    int first = evl_loop_run_once(loop, 0);
+    ck_assert_int_lt(first, NPIPES);   /* the first batch is smaller */
+    int last = 0;
+    for (int i = 0; i < 4; i++)
+        last = evl_loop_run_once(loop, 0);
+    ck_assert_int_eq(last, NPIPES);
+    for (int i = 0; i < NPIPES; i++) {
+        evl_watcher_stop(&ws[i]);
+        close(fds[i][0]);
+        close(fds[i][1]);
+    }
+    evl_loop_free(loop);
+}
+END_TEST
+
 static Suite *watcher_suite(void)
 {
     Suite *s = suite_create("watcher");
@@ -550,6 +590,7 @@ static Suite *watcher_suite(void)
     tcase_add_test(tc, test_watch_edge_triggered_reports_new_data_only);
     tcase_add_test(tc, test_watch_bad_arguments);
     tcase_add_test(tc, test_watch_many_fds_grow_table);
+    tcase_add_test(tc, test_full_batches_grow_the_event_array);
     suite_add_tcase(s, tc);
     return s;
 }
