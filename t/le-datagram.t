@@ -7,6 +7,7 @@ use v5.36;
 use Test::More;
 use Errno qw(ECONNREFUSED EMSGSIZE EBADF ENOENT);
 use File::Temp ();
+use Scalar::Util ();
 use Socket qw(AF_INET AF_INET6 AF_UNIX SOCK_DGRAM SOL_SOCKET SO_SNDBUF
     pack_sockaddr_in inet_aton);
 use FindBin ();
@@ -278,6 +279,21 @@ SKIP: {
     is($err[0][0], ENOENT, 'as ENOENT');
     like($err[0][1], qr/no-such-host\.invalid/, 'naming the host');
     ok($bad->is_closed, 'and the datagram closes');
+
+    # Dropped while its name resolves: freed at once, nothing calls back.
+    my $called = 0;
+    my $early  = Linux::Event::Datagram->new(
+        loop        => $loop,
+        peer_host   => 'localhost',
+        peer_port   => 9,
+        on_error    => sub { $called++ },
+        on_datagram => sub { $called++ },
+    );
+    Scalar::Util::weaken(my $weak = $early);
+    undef $early;
+    ok(!defined $weak, 'a datagram dropped while resolving is freed');
+    $loop->run_once(0.05) for 1 .. 10;
+    is($called, 0, 'and its callbacks never run');
 }
 
 # Dropping a Datagram without close frees it: the fd count stays flat.

@@ -114,13 +114,24 @@ sub new ($class, %opt) {
         $self->{fh} = $fh;
         $self->_go;
     } else {
+
+        # Weak: a Datagram dropped while its names resolve must go.
+        Scalar::Util::weaken(my $weak = $self);
         $self->_resolve_then(
             $opt{host},
             $local ? $opt{port} // 0 : undef,
             sub ($local) {
-                $self->{local} = $local;
-                $self->_resolve_then($opt{peer_host}, $opt{peer_port},
-                    sub ($peer) { $self->{peer} = $peer; $self->_make_socket });
+                my $s = $weak or return;
+                $s->{local} = $local;
+                $s->_resolve_then(
+                    $opt{peer_host},
+                    $opt{peer_port},
+                    sub ($peer) {
+                        my $s = $weak or return;
+                        $s->{peer} = $peer;
+                        $s->_make_socket;
+                    }
+                );
             }
         );
     }
@@ -395,6 +406,9 @@ watermarks on the queued bytes as L<Linux::Event::Stream> has them.  It
 works on reactor and proactor loops alike (on a proactor the loop's fd
 watcher drives it: io_uring has no multi-datagram receive).
 
+Sends made inside C<on_datagram> are gathered and go out together, with
+one C<sendmmsg>, once the batch being delivered has been handed out, so a
+server that answers each datagram makes one system call per batch.
 Callbacks never run inside C<new>, C<send> or C<send_to>.  A host name that
 is not a numeric address is resolved through the loop's resolver
 (L<Linux::Event::Resolver>), so C<new> never blocks; until the socket
@@ -469,7 +483,8 @@ C<on_error> errors are warned about.
 
 =item on_drain => sub ($dgram) { ... }
 
-The send queue became empty.
+The send queue became empty after the socket had refused some of it (its
+send buffer was full): the end of a backlog.
 
 =item high_watermark, low_watermark, max_queue
 
@@ -513,10 +528,11 @@ Anything; C<< $dgram->data >> returns it.
 =item send($bytes)
 
 Sends one datagram to the fixed peer.  Returns true (sent, or queued), or
-false with C<$!> set when the kernel refused it at once (C<EMSGSIZE>,
+false with C<$!> set when the kernel refused it at once: C<EMSGSIZE>,
 C<EDESTADDRREQ> without a peer, C<ECONNREFUSED> reported by an earlier
-datagram, C<ENOBUFS> over C<max_queue>, C<EBADF> once closed).  C<$bytes>
-must be a byte string.
+datagram, C<ENOBUFS> over C<max_queue>, C<EBADF> once closed.  Inside
+C<on_datagram> the send is gathered (see above) and a refusal comes
+through C<on_error> instead.  C<$bytes> must be a byte string.
 
 =item send_to($bytes, $peer_addr)
 
