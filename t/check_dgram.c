@@ -516,6 +516,28 @@ START_TEST(test_dgram_broadcast_and_multicast_options)
         ck_assert_int_lt(rc, 0);
     }
     ck_assert_int_eq(evl_dgram_multicast(&d, (struct sockaddr *)&g, 4, 0, 1), -EINVAL);
+    evl_dgram_free(&d);
+    close(a);
+
+    /* IPv6, where ::1 exists. */
+    a = udp_bound(AF_INET6, &a_addr, &a_len);
+    if (a >= 0) {
+        ck_assert_rc(evl_dgram_init(&d, loop, a, 0, &cbs));
+        struct sockaddr_in6 g6 = { .sin6_family = AF_INET6 };
+        inet_pton(AF_INET6, "ff02::4242", &g6.sin6_addr);
+        rc = evl_dgram_multicast(&d, (struct sockaddr *)&g6, sizeof(g6), lo, 1);
+        if (rc == 0) {
+            ck_assert_rc(evl_dgram_multicast(&d, (struct sockaddr *)&g6, sizeof(g6), lo, 0));
+            ck_assert_int_lt(evl_dgram_multicast(&d, (struct sockaddr *)&g6, sizeof(g6), lo, 0),
+                             0);
+        } else {
+            ck_assert_int_lt(rc, 0);
+        }
+        ck_assert_int_eq(evl_dgram_multicast(&d, (struct sockaddr *)&g6, 8, 0, 1), -EINVAL);
+    } else {
+        ck_assert_rc(evl_dgram_init(&d, loop, socket(AF_INET, SOCK_DGRAM, 0), 0, &cbs));
+        a = evl_dgram_fd(&d);
+    }
     struct sockaddr un = { .sa_family = AF_UNIX };
     ck_assert_int_eq(evl_dgram_multicast(&d, &un, sizeof(un), 0, 1), -EINVAL);
     evl_dgram_free(&d);

@@ -129,6 +129,19 @@ for my $e (@engines) {
     ok(!$c->is_closed, "$name: the socket stays open");
     $c->close;
 
+    # close_on_error: the same error closes it.
+    my $closing_err;
+    my $cc = Linux::Event::Datagram->new(
+        loop           => $loop,
+        peer_host      => '127.0.0.1',
+        peer_port      => $gone_port,
+        close_on_error => 1,
+        on_error       => sub ($d, $errno, $msg) { $closing_err = $errno },
+    );
+    $cc->send('hello?');
+    ok(run_until($loop, sub { $cc->is_closed }), "$name: close_on_error closes");
+    is($closing_err, ECONNREFUSED, "$name: after on_error had ECONNREFUSED");
+
     # Pause, resume.
     my @p;
     my $ps = Linux::Event::Datagram->new(
