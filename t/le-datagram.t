@@ -248,17 +248,35 @@ SKIP: {
             reuseaddr   => 1,
             on_datagram => sub ($d, $bytes, $peer) { push @got, $bytes },
         );
-    } or skip("no multicast socket: $@", 3);
-    $m->join_multicast($group, 'lo') or skip("cannot join $group on lo: $!", 3);
+    } or skip("no multicast socket: $@", 4);
+    $m->join_multicast($group, 'lo') or skip("cannot join $group on lo: $!", 4);
     ok(!$m->join_multicast($group, 'lo'), 'joining twice fails');
     socket(my $s, AF_INET, SOCK_DGRAM, 0) or die;
     setsockopt($s, Socket::IPPROTO_IP(), Socket::IP_MULTICAST_IF(), inet_aton('127.0.0.1'))
-        or skip("IP_MULTICAST_IF on lo: $!", 2);
+        or skip("IP_MULTICAST_IF on lo: $!", 3);
     send($s, 'group!', 0, pack_sockaddr_in($m->sockport, inet_aton($group)))
-        or skip("sending to $group: $!", 2);
-    run_until($loop, sub { @got > 0 }) or skip('multicast over lo does not loop back here', 2);
+        or skip("sending to $group: $!", 3);
+    run_until($loop, sub { @got > 0 }) or skip('multicast over lo does not loop back here', 3);
     is($got[0], 'group!', 'multicast datagram received');
     ok($m->leave_multicast($group, 'lo'), 'leave');
+
+    # The multicast option joins at start (a second join then fails).
+    my $opt = Linux::Event::Datagram->new(
+        loop         => $loop,
+        port         => 0,
+        multicast    => [$group],
+        multicast_if => 'lo',
+    );
+    ok(!$opt->join_multicast($group, 'lo'), 'multicast => joined at start');
+}
+
+# broadcast => 1 sets SO_BROADCAST.
+{
+    my $loop = Linux::Event->new;
+    my $b    = Linux::Event::Datagram->new(loop => $loop, port => 0, broadcast => 1);
+    ok(unpack('i', getsockopt($b->fh, SOL_SOCKET, Socket::SO_BROADCAST())), 'broadcast => 1');
+    my $n = Linux::Event::Datagram->new(loop => $loop, port => 0);
+    ok(!unpack('i', getsockopt($n->fh, SOL_SOCKET, Socket::SO_BROADCAST())), 'not by default');
 }
 
 # Names go through the loop's resolver; sends made meanwhile are kept.
@@ -292,6 +310,12 @@ SKIP: {
     is($err[0][0], ENOENT, 'as ENOENT');
     like($err[0][1], qr/no-such-host\.invalid/, 'naming the host');
     ok($bad->is_closed, 'and the datagram closes');
+
+    # A host name to bind to, through the resolver too.
+    my $named = Linux::Event::Datagram->new(loop => $loop, host => 'localhost', family => 'inet');
+    is($named->sockport, undef, 'binding a name: no socket yet');
+    ok(run_until($loop, sub { defined $named->sockport }), 'bound once resolved');
+    is($named->sockhost, '127.0.0.1', 'to the address of the name');
 
     # Dropped while its name resolves: freed at once, nothing calls back.
     my $called = 0;
