@@ -147,7 +147,7 @@ static unsigned interest(const evl_dgram *d)
 {
     unsigned fl = EVL_ERROR;
     if ((d->state & EVL__DGRAM_READING) && d->cb.on_recv != NULL)
-        fl |= EVL_READ;
+        fl |= EVL_READ | EVL_RDHUP;
     if (d->qhead != NULL)
         fl |= EVL_WRITE;
     return fl;
@@ -546,7 +546,14 @@ size_t evl_dgram_queued_count(const evl_dgram *d)
 static void on_readable(evl_watcher *w, unsigned revents)
 {
     evl_dgram *d = evl__container_of(w, evl_dgram, w);
-    (void)revents;
+    /* Shut down for reading (shutdown(2) on the fd): the kernel then
+     * reports the socket readable for ever and recvmmsg fills whole
+     * batches with empty messages, indistinguishable from empty
+     * datagrams.  EPOLLRDHUP tells the two apart: stop, report once. */
+    if (revents & (EVL_RDHUP | EVL_HUP)) {
+        (void)report(d, -ESHUTDOWN);
+        return;
+    }
     struct guard g;
     guard_enter(d, &g);
     (void)read_some(d);

@@ -1037,7 +1037,9 @@ EVL_EXPORT int evl_stream_at_eof(const evl_stream *s);  /* 1 once EOF was read *
  * a connected socket gives -ECONNREFUSED, also -EHOSTUNREACH,
  * -ENETUNREACH, ...) go to on_error and the socket keeps working, unless
  * EVL_DGRAM_CLOSE_ON_ERROR was given.  A queued datagram the kernel
- * refuses (say -EMSGSIZE) is dropped and reported the same way.
+ * refuses (say -EMSGSIZE) is dropped and reported the same way.  Errors
+ * that do not go away by being read (-EBADF, -ENOMEM, and -ESHUTDOWN
+ * for a socket shut down for reading) stop the watching after on_error.
  * Both loop models drive it through the loop's fd watcher (readiness,
  * then recvmmsg/sendmmsg): io_uring has no multi-datagram receive, and
  * one operation per datagram would give up the batching.  Callbacks may

@@ -643,6 +643,33 @@ START_TEST(test_dgram_replies_inside_on_recv_leave_together_after_the_batch)
 }
 END_TEST
 
+/* A socket shut down under the dgram: reported once as ESHUTDOWN, the
+ * watcher goes, and the loop does not spin on the lasting EPOLLHUP. */
+START_TEST(test_dgram_shutdown_socket_is_reported_and_does_not_spin)
+{
+    int sv[2];
+    ck_assert_rc(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv));
+    evl_loop *loop = new_loop(_i);
+    static struct seen s;
+    memset(&s, 0, sizeof(s));
+    evl_dgram d;
+    d.data = &s;
+    ck_assert_rc(evl_dgram_init(&d, loop, sv[0], 0, &cbs));
+    ck_assert_rc(shutdown(sv[0], SHUT_RDWR));
+    run_until(loop, &s.nerrors, 1);
+    ck_assert_int_eq(s.nerrors, 1);
+    ck_assert_int_eq(s.errors[0], -ESHUTDOWN);
+    ck_assert_uint_eq(evl_loop_alive(loop), 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
+    ck_assert_int_eq(s.nerrors, 1);
+    evl_dgram_free(&d);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
 static void add(TCase *tc, const TTest *t)
 {
     tcase_add_loop_test(tc, t, 0, end_engine);
@@ -663,6 +690,7 @@ static Suite *dgram_suite(void)
     add(tc, test_dgram_connected_to_closed_port_reports_econnrefused_and_stays_open);
     add(tc, test_dgram_close_on_error_closes_after_econnrefused);
     add(tc, test_dgram_bad_arguments);
+    add(tc, test_dgram_shutdown_socket_is_reported_and_does_not_spin);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("send");

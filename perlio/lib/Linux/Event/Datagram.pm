@@ -477,8 +477,9 @@ An error, with its errno number and a message.  ICMP errors on a connected
 socket (C<ECONNREFUSED>, C<EHOSTUNREACH>, ...), a queued datagram the
 kernel refused (it is dropped), a datagram larger than C<buffer_size>
 (C<EMSGSIZE>; it is dropped), a name that did not resolve (C<ENOENT> or
-C<EIO>; the Datagram then closes).  Apart from that last case the
-Datagram keeps working, unless C<close_on_error> is set.  Without
+C<EIO>; the Datagram then closes), a socket shut down under it
+(C<ESHUTDOWN>; it stops receiving).  Apart from those the Datagram keeps
+working, unless C<close_on_error> is set.  Without
 C<on_error> errors are warned about.
 
 =item on_drain => sub ($dgram) { ... }
