@@ -333,6 +333,29 @@ SKIP: {
     is($called, 0, 'and its callbacks never run');
 }
 
+# A callback that dies: the exception reaches the caller of run_once,
+# and the Datagram keeps working.
+{
+    my $loop = Linux::Event->new;
+    my @got;
+    my $d = Linux::Event::Datagram->new(
+        loop        => $loop,
+        host        => '127.0.0.1',
+        on_datagram => sub ($dg, $bytes, $peer) {
+            push @got, $bytes;
+            die "boom\n" if $bytes eq 'die';
+        },
+    );
+    $d->send_to($_, $d->sockaddr) for qw(die live);
+    my $deadline = time + 5;
+    my $err;
+    while (@got < 2 && time < $deadline) {
+        eval { $loop->run_once(0.05); 1 } or $err //= $@;
+    }
+    is($err, "boom\n", 'a dying on_datagram reaches run_once');
+    is_deeply(\@got, [qw(die live)], 'and the next datagram still arrives');
+}
+
 # Dropping a Datagram without close frees it: the fd count stays flat.
 {
     my $loop = Linux::Event->new;
