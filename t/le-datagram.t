@@ -182,8 +182,8 @@ for my $e (@engines) {
         loop        => $loop,
         path        => "$dir/server",
         on_datagram => sub ($d, $bytes, $peer) {
-            push @got, [ $bytes, Linux::Event::Datagram::unpack_addr($peer) ];
-            $d->send_to("re:$bytes", $peer);
+            push @got, [ $bytes, defined $peer ? Linux::Event::Datagram::unpack_addr($peer) : () ];
+            $d->send_to("re:$bytes", $peer) if defined $peer;
         },
     );
     my @reply;
@@ -198,6 +198,13 @@ for my $e (@engines) {
     is_deeply($got[0], [ 'unix', "$dir/client" ], 'unix: data and the sender path');
     is($reply[0], 're:unix', 'unix: reply');
     is($server->sockport, undef, 'unix: no port');
+
+    # Only a peer: an unnamed socket, its datagrams arrive without a sender.
+    my $anon = Linux::Event::Datagram->new(loop => $loop, peer_path => "$dir/server");
+    ok($anon->send('anon'), 'unix: an unnamed sender sends');
+    ok(run_until($loop, sub { @got == 2 }), 'unix: it arrives');
+    is($got[1][0], 'anon', 'unix: its bytes');
+    is(scalar @{ $got[1] }, 1, 'unix: no sender address') or diag explain $got[1];
 }
 
 # Write-behind: a full socket buffer queues, the watermarks and on_drain

@@ -57,6 +57,10 @@ sub new ($class, %opt) {
     _uint('peer_port', $opt{peer_port}, 1, 65535) if defined $opt{peer_port};
     Carp::croak('new(): peer_port is required with peer_host')
         if defined $opt{peer_host} && !defined $opt{peer_port};
+    Carp::croak('new(): peer_host is required with peer_port')
+        if defined $opt{peer_port} && !defined $opt{peer_host};
+    Carp::croak('new(): peer_host goes with host/port or fh (a UDP socket), not path')
+        if defined $opt{path} && defined $opt{peer_host};
 
     for my $k (qw(host peer_host path peer_path)) {
         Carp::croak("new(): $k must be a non-empty string")
@@ -106,11 +110,16 @@ sub new ($class, %opt) {
     if ($opt{fh}) {
         $self->{fh} = $opt{fh};
         $self->_go;
-    } elsif (defined $opt{path}) {
+    } elsif (defined $opt{path} || defined $opt{peer_path}) {
+
+        # Unix: bound to path, or unbound with only a peer (its replies
+        # then cannot reach it, as with any unnamed unix datagram socket).
         socket(my $fh, Socket::AF_UNIX(), Socket::SOCK_DGRAM() | Socket::SOCK_CLOEXEC(), 0)
             or Carp::croak("new(): socket: $!");
-        bind($fh, Socket::pack_sockaddr_un($opt{path}))
-            or Carp::croak("new(): bind to path '$opt{path}' failed: $!");
+        if (defined $opt{path}) {
+            bind($fh, Socket::pack_sockaddr_un($opt{path}))
+                or Carp::croak("new(): bind to path '$opt{path}' failed: $!");
+        }
         $self->{fh} = $fh;
         $self->_go;
     } else {
