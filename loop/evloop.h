@@ -1054,7 +1054,9 @@ enum evl_dgram_msg_flag {
     EVL_DGRAM_TRUNC = 0x01           /* the datagram did not fit its buffer */
 };
 
-/* One received datagram, valid until the callback returns. */
+/* One received datagram, valid until the callback returns, or until the
+ * callback runs the loop itself (which may receive into the same
+ * buffers). */
 struct evl_dgram_msg {
     const char *data;
     size_t len;                      /* bytes in data */
