@@ -18,6 +18,13 @@
  * first datagram that fails and reports how many went before it; the
  * next call then fails with that datagram's error, which drops it (a
  * datagram is all or nothing) and goes to on_error.
+ * Replies gathered: a send made inside on_recv is queued even when the
+ * queue is empty, and the end of the batch flushes the queue, so a
+ * server answering each datagram makes one sendmmsg per batch instead
+ * of one sendto per datagram (the write interest is only turned on for
+ * what the socket refuses then).  on_drain marks the end of a backlog
+ * (EVL__DGRAM_BACKLOG: the socket refused something), not the end of
+ * every such flush.
  *
  * Errors.  UDP reports ICMP errors asynchronously: the kernel stores the
  * error on the socket (connected sockets only, unless IP_RECVERR) and
@@ -55,6 +62,7 @@
 #define EVL__DGRAM_DELIVERING 0x08  /* a batch is being handed out */
 #define EVL__DGRAM_WATCHING 0x10    /* the watcher is started */
 #define EVL__DGRAM_DEAD 0x20        /* a hard error stopped the watcher */
+#define EVL__DGRAM_BACKLOG 0x40     /* the socket refused the queue: on_drain when it empties */
 
 #define DEFAULT_BATCH 32
 #define DEFAULT_BUFSIZE 65536
@@ -139,7 +147,7 @@ static unsigned interest(const evl_dgram *d)
 {
     unsigned fl = EVL_ERROR;
     if ((d->state & EVL__DGRAM_READING) && d->cb.on_recv != NULL)
-        fl |= EVL_READ;
+        fl |= EVL_READ | EVL_RDHUP;
     if (d->qhead != NULL)
         fl |= EVL_WRITE;
     return fl;
@@ -269,6 +277,24 @@ static int deliver(evl_dgram *d)
            !(d->state & EVL__DGRAM_CLOSED);
 }
 
+static int flush_queue(evl_dgram *d);
+
+/* The replies a batch's callbacks gathered go out now, with write
+ * interest only for what the socket refuses.  Returns 1 if d exists. */
+static int flush_gathered(evl_dgram *d)
+{
+    if (d->qhead == NULL || (d->state & (EVL__DGRAM_CLOSED | EVL__DGRAM_DEAD)))
+        return 1;
+    struct guard g;
+    guard_enter(d, &g);
+    int ok = flush_queue(d);
+    if (!guard_leave(d, &g) || !ok)
+        return 0;
+    if (d->qhead != NULL)
+        (void)rearm(d);
+    return 1;
+}
+
 /* Reads and delivers up to ROUNDS_PER_EVENT batches.  Returns 1 if d
  * still exists. */
 static int read_some(evl_dgram *d)
@@ -284,6 +310,8 @@ static int read_some(evl_dgram *d)
         guard_enter(d, &g);
         int more = deliver(d);
         if (!guard_leave(d, &g))
+            return 0;
+        if (!flush_gathered(d))
             return 0;
         if (!more)
             return 1;
@@ -313,6 +341,8 @@ static int read_some(evl_dgram *d)
         int more = deliver(d);
         if (!guard_leave(d, &g))
             return 0;
+        if (!flush_gathered(d))
+            return 0;
         if (!more || (unsigned)n < d->batch)
             return 1;
     }
@@ -337,7 +367,11 @@ static void after_dequeue(evl_dgram *d, struct guard *g, int *gone)
     }
     if (d->qhead == NULL && !(d->state & EVL__DGRAM_CLOSED)) {
         (void)rearm(d);
-        if (d->cb.on_drain != NULL) {
+        /* Only a queue that had to wait for the socket drains: replies
+         * gathered during a batch and sent at its end do not count. */
+        int waited = (d->state & EVL__DGRAM_BACKLOG) != 0;
+        d->state &= ~EVL__DGRAM_BACKLOG;
+        if (waited && d->cb.on_drain != NULL) {
             guard_enter(d, g);
             d->cb.on_drain(d);
             if (!guard_leave(d, g))
@@ -383,8 +417,10 @@ static int flush_queue(evl_dgram *d)
             int err = errno;
             if (err == EINTR)
                 continue;
-            if (err == EAGAIN || err == EWOULDBLOCK)
+            if (err == EAGAIN || err == EWOULDBLOCK) {
+                d->state |= EVL__DGRAM_BACKLOG;
                 break;
+            }
             /* The head datagram was refused: drop it, say so, go on. */
             pop_head(d);
             if (!report(d, -err))
@@ -425,9 +461,11 @@ static int enqueue(evl_dgram *d, const void *buf, size_t len, const struct socka
     d->qtail = o;
     d->qcount++;
     d->queued += len;
-    int rc = rearm(d);
-    if (rc < 0)
-        return rc;
+    if (!(d->state & EVL__DGRAM_DELIVERING)) {
+        int rc = rearm(d);
+        if (rc < 0)
+            return rc;
+    }
     if (d->whigh > 0 && d->queued > d->whigh && !(d->state & EVL__DGRAM_HIGH)) {
         d->state |= EVL__DGRAM_HIGH;
         if (d->cb.on_high_water != NULL)
@@ -447,15 +485,19 @@ static int send_one(evl_dgram *d, const void *buf, size_t len, const struct sock
         return -EINVAL;
     if (d->wmax > 0 && d->queued + len > d->wmax && d->qhead != NULL)
         return -ENOBUFS;
-    if (d->qhead == NULL) {
+    /* Inside on_recv the send waits for the end of the batch, which sends
+     * the replies together with one sendmmsg (see the top). */
+    if (d->qhead == NULL && !(d->state & EVL__DGRAM_DELIVERING)) {
         for (;;) {
             ssize_t n = sendto(d->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, addr, addrlen);
             if (n >= 0)
                 return 0;
             if (errno == EINTR)
                 continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                d->state |= EVL__DGRAM_BACKLOG;
                 break;
+            }
             return -errno;
         }
     }
@@ -504,7 +546,14 @@ size_t evl_dgram_queued_count(const evl_dgram *d)
 static void on_readable(evl_watcher *w, unsigned revents)
 {
     evl_dgram *d = evl__container_of(w, evl_dgram, w);
-    (void)revents;
+    /* Shut down for reading (shutdown(2) on the fd): the kernel then
+     * reports the socket readable for ever and recvmmsg fills whole
+     * batches with empty messages, indistinguishable from empty
+     * datagrams.  EPOLLRDHUP tells the two apart: stop, report once. */
+    if (revents & (EVL_RDHUP | EVL_HUP)) {
+        (void)report(d, -ESHUTDOWN);
+        return;
+    }
     struct guard g;
     guard_enter(d, &g);
     (void)read_some(d);

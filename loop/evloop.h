@@ -1084,12 +1084,16 @@ EVL_EXPORT int evl_stream_at_eof(const evl_stream *s);  /* 1 once EOF was read *
  * at once when nothing is queued and the socket takes them; otherwise
  * they are queued (a copy) and the loop flushes the queue with sendmmsg
  * when the socket is writable (write-behind), with watermarks on the
- * queued bytes as evl_stream has them.
+ * queued bytes as evl_stream has them.  Sends made inside on_recv are
+ * gathered and go out together with one sendmmsg when the batch has
+ * been delivered (their errors then come through on_error).
  * Errors the kernel reports asynchronously (an ICMP port unreachable on
  * a connected socket gives -ECONNREFUSED, also -EHOSTUNREACH,
  * -ENETUNREACH, ...) go to on_error and the socket keeps working, unless
  * EVL_DGRAM_CLOSE_ON_ERROR was given.  A queued datagram the kernel
- * refuses (say -EMSGSIZE) is dropped and reported the same way.
+ * refuses (say -EMSGSIZE) is dropped and reported the same way.  Errors
+ * that do not go away by being read (-EBADF, -ENOMEM, and -ESHUTDOWN
+ * for a socket shut down for reading) stop the watching after on_error.
  * Both loop models drive it through the loop's fd watcher (readiness,
  * then recvmmsg/sendmmsg): io_uring has no multi-datagram receive, and
  * one operation per datagram would give up the batching.  Callbacks may
@@ -1104,7 +1108,9 @@ enum evl_dgram_msg_flag {
     EVL_DGRAM_TRUNC = 0x01           /* the datagram did not fit its buffer */
 };
 
-/* One received datagram, valid until the callback returns. */
+/* One received datagram, valid until the callback returns, or until the
+ * callback runs the loop itself (which may receive into the same
+ * buffers). */
 struct evl_dgram_msg {
     const char *data;
     size_t len;                      /* bytes in data */
@@ -1124,7 +1130,8 @@ struct evl_dgram_callbacks {
     evl_dgram_error_cb on_error;     /* asynchronous or queued-send error */
     evl_dgram_cb on_high_water;      /* queued bytes grew past high */
     evl_dgram_cb on_low_water;       /* queued bytes fell to low after high */
-    evl_dgram_cb on_drain;           /* the queue became empty */
+    evl_dgram_cb on_drain;           /* the queue became empty after the socket
+                                      * had refused some of it */
     evl_dgram_cb on_close;           /* evl_dgram_close done */
 };
 
@@ -1185,7 +1192,8 @@ EVL_EXPORT int evl_dgram_read_stop(evl_dgram *d);
 EVL_EXPORT int evl_dgram_set_watermarks(evl_dgram *d, size_t low, size_t high, size_t wmax);
 
 /* Sends one datagram to the connected peer (send) or to addr (send_to),
- * at once if nothing is queued and the socket takes it, else queued.
+ * at once if nothing is queued and the socket takes it, else queued
+ * (inside on_recv: always queued, sent at the end of the batch).
  * Returns 0, or -EBADF (closed), -ENOBUFS (over wmax), -ENOMEM, -EINVAL
  * (addrlen over 128), or the kernel's error of an immediate send
  * (-EMSGSIZE, -EDESTADDRREQ, -ECONNREFUSED, ...; nothing is queued). */

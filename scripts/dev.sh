@@ -41,7 +41,8 @@ PACKAGES="$PACKAGES clang-14 libclang-rt-14-dev valgrind"
 DEB_PACKAGES="debhelper dpkg-dev lintian"
 # The benchmarks' peers: C (make bench) and Perl (bench/*.pl, bench/echo).
 BENCH_PACKAGES="libev-dev libuv1-dev libev-perl libanyevent-perl
-                libio-async-perl libio-async-loop-epoll-perl libmojolicious-perl"
+                libio-async-perl libio-async-loop-epoll-perl libmojolicious-perl
+                libanyevent-handle-udp-perl"
 
 install_missing() {
     local missing=()

@@ -516,6 +516,28 @@ START_TEST(test_dgram_broadcast_and_multicast_options)
         ck_assert_int_lt(rc, 0);
     }
     ck_assert_int_eq(evl_dgram_multicast(&d, (struct sockaddr *)&g, 4, 0, 1), -EINVAL);
+    evl_dgram_free(&d);
+    close(a);
+
+    /* IPv6, where ::1 exists. */
+    a = udp_bound(AF_INET6, &a_addr, &a_len);
+    if (a >= 0) {
+        ck_assert_rc(evl_dgram_init(&d, loop, a, 0, &cbs));
+        struct sockaddr_in6 g6 = { .sin6_family = AF_INET6 };
+        inet_pton(AF_INET6, "ff02::4242", &g6.sin6_addr);
+        rc = evl_dgram_multicast(&d, (struct sockaddr *)&g6, sizeof(g6), lo, 1);
+        if (rc == 0) {
+            ck_assert_rc(evl_dgram_multicast(&d, (struct sockaddr *)&g6, sizeof(g6), lo, 0));
+            ck_assert_int_lt(evl_dgram_multicast(&d, (struct sockaddr *)&g6, sizeof(g6), lo, 0),
+                             0);
+        } else {
+            ck_assert_int_lt(rc, 0);
+        }
+        ck_assert_int_eq(evl_dgram_multicast(&d, (struct sockaddr *)&g6, 8, 0, 1), -EINVAL);
+    } else {
+        ck_assert_rc(evl_dgram_init(&d, loop, socket(AF_INET, SOCK_DGRAM, 0), 0, &cbs));
+        a = evl_dgram_fd(&d);
+    }
     struct sockaddr un = { .sa_family = AF_UNIX };
     ck_assert_int_eq(evl_dgram_multicast(&d, &un, sizeof(un), 0, 1), -EINVAL);
     evl_dgram_free(&d);
@@ -568,6 +590,86 @@ START_TEST(test_dgram_bad_arguments)
 }
 END_TEST
 
+/* Replies sent inside on_recv are gathered and leave together after the
+ * batch (one sendmmsg), in order; that flush is no "drain". */
+static int gather_peer = -1;
+static int gather_seen_inside = -1;
+
+static void on_recv_reply(evl_dgram *d, const struct evl_dgram_msg *m)
+{
+    struct seen *s = d->data;
+    s->count++;
+    ck_assert_rc(evl_dgram_send(d, m->data, m->len));
+    char c;
+    /* Not yet at the peer while the batch is being delivered. */
+    if (recv(gather_peer, &c, 1, MSG_DONTWAIT | MSG_PEEK) < 0 && errno == EAGAIN)
+        gather_seen_inside = 0;
+    else
+        gather_seen_inside = 1;
+    ck_assert_uint_eq(evl_dgram_queued_count(d), (size_t)s->count);
+}
+
+START_TEST(test_dgram_replies_inside_on_recv_leave_together_after_the_batch)
+{
+    int sv[2];
+    ck_assert_rc(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv));
+    evl_loop *loop = new_loop(_i);
+    static struct seen s;
+    memset(&s, 0, sizeof(s));
+    evl_dgram d;
+    d.data = &s;
+    struct evl_dgram_callbacks c = cbs;
+    c.on_recv = on_recv_reply;
+    gather_peer = sv[1];
+    ck_assert_rc(evl_dgram_init(&d, loop, sv[0], 0, &c));
+    for (int i = 0; i < 5; i++) {
+        char b = (char)('a' + i);
+        ck_assert_int_eq(send(sv[1], &b, 1, 0), 1);
+    }
+    run_until(loop, &s.count, 5);
+    ck_assert_int_eq(s.count, 5);
+    ck_assert_int_eq(gather_seen_inside, 0);
+    ck_assert_uint_eq(evl_dgram_queued(&d), 0);
+    ck_assert_int_eq(s.drain, 0);
+    for (int i = 0; i < 5; i++) {
+        char b;
+        ck_assert_int_eq(recv(sv[1], &b, 1, MSG_DONTWAIT), 1);
+        ck_assert_int_eq(b, 'a' + i);
+    }
+    evl_dgram_free(&d);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
+/* A socket shut down under the dgram: reported once as ESHUTDOWN, the
+ * watcher goes, and the loop does not spin on the lasting EPOLLHUP. */
+START_TEST(test_dgram_shutdown_socket_is_reported_and_does_not_spin)
+{
+    int sv[2];
+    ck_assert_rc(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv));
+    evl_loop *loop = new_loop(_i);
+    static struct seen s;
+    memset(&s, 0, sizeof(s));
+    evl_dgram d;
+    d.data = &s;
+    ck_assert_rc(evl_dgram_init(&d, loop, sv[0], 0, &cbs));
+    ck_assert_rc(shutdown(sv[0], SHUT_RDWR));
+    run_until(loop, &s.nerrors, 1);
+    ck_assert_int_eq(s.nerrors, 1);
+    ck_assert_int_eq(s.errors[0], -ESHUTDOWN);
+    ck_assert_uint_eq(evl_loop_alive(loop), 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
+    ck_assert_int_eq(s.nerrors, 1);
+    evl_dgram_free(&d);
+    close(sv[0]);
+    close(sv[1]);
+    evl_loop_free(loop);
+}
+END_TEST
+
 static void add(TCase *tc, const TTest *t)
 {
     tcase_add_loop_test(tc, t, 0, end_engine);
@@ -588,11 +690,13 @@ static Suite *dgram_suite(void)
     add(tc, test_dgram_connected_to_closed_port_reports_econnrefused_and_stays_open);
     add(tc, test_dgram_close_on_error_closes_after_econnrefused);
     add(tc, test_dgram_bad_arguments);
+    add(tc, test_dgram_shutdown_socket_is_reported_and_does_not_spin);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("send");
     add(tc, test_dgram_write_behind_queues_in_order_with_watermarks_and_drain);
     add(tc, test_dgram_wmax_refuses_sends_over_the_cap);
+    add(tc, test_dgram_replies_inside_on_recv_leave_together_after_the_batch);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("control");

@@ -330,6 +330,8 @@ here(__LINE__, qr/^new\(\): unknown options: bogus/, 'Datagram->new unknown', su
 here(__LINE__, qr/^new\(\): on_datagram must be a coderef/, 'Datagram->new on_datagram type', sub { Linux::Event::Datagram->new(loop => $loop, port => 0, on_datagram => 1) });
 here(__LINE__, qr/^new\(\): port must be an integer between 0 and 65535/, 'Datagram->new port', sub { Linux::Event::Datagram->new(loop => $loop, port => 70000) });
 here(__LINE__, qr/^new\(\): peer_port is required with peer_host/, 'Datagram->new peer_host alone', sub { Linux::Event::Datagram->new(loop => $loop, peer_host => '127.0.0.1') });
+here(__LINE__, qr/^new\(\): peer_host is required with peer_port/, 'Datagram->new peer_port alone', sub { Linux::Event::Datagram->new(loop => $loop, peer_port => 9) });
+here(__LINE__, qr/^new\(\): peer_host goes with host\/port or fh/, 'Datagram->new path and peer_host', sub { Linux::Event::Datagram->new(loop => $loop, path => '/nonexistent/x', peer_host => '127.0.0.1', peer_port => 9) });
 here(__LINE__, qr/^new\(\): batch must be an integer between 1 and 1024/, 'Datagram->new batch', sub { Linux::Event::Datagram->new(loop => $loop, port => 0, batch => 0) });
 here(__LINE__, qr/^new\(\): give one of fh, path, or host\/port/, 'Datagram->new fh and port', sub { Linux::Event::Datagram->new(loop => $loop, port => 0, fh => $st1) });
 here(__LINE__, qr/^new\(\): give fh, path, host\/port or a peer/, 'Datagram->new nothing', sub { Linux::Event::Datagram->new(loop => $loop) });

@@ -7,6 +7,7 @@ use v5.36;
 use Test::More;
 use Errno qw(ECONNREFUSED EMSGSIZE EBADF ENOENT);
 use File::Temp ();
+use Scalar::Util ();
 use Socket qw(AF_INET AF_INET6 AF_UNIX SOCK_DGRAM SOL_SOCKET SO_SNDBUF
     pack_sockaddr_in inet_aton);
 use FindBin ();
@@ -128,6 +129,19 @@ for my $e (@engines) {
     ok(!$c->is_closed, "$name: the socket stays open");
     $c->close;
 
+    # close_on_error: the same error closes it.
+    my $closing_err;
+    my $cc = Linux::Event::Datagram->new(
+        loop           => $loop,
+        peer_host      => '127.0.0.1',
+        peer_port      => $gone_port,
+        close_on_error => 1,
+        on_error       => sub ($d, $errno, $msg) { $closing_err = $errno },
+    );
+    $cc->send('hello?');
+    ok(run_until($loop, sub { $cc->is_closed }), "$name: close_on_error closes");
+    is($closing_err, ECONNREFUSED, "$name: after on_error had ECONNREFUSED");
+
     # Pause, resume.
     my @p;
     my $ps = Linux::Event::Datagram->new(
@@ -168,8 +182,8 @@ for my $e (@engines) {
         loop        => $loop,
         path        => "$dir/server",
         on_datagram => sub ($d, $bytes, $peer) {
-            push @got, [ $bytes, Linux::Event::Datagram::unpack_addr($peer) ];
-            $d->send_to("re:$bytes", $peer);
+            push @got, [ $bytes, defined $peer ? Linux::Event::Datagram::unpack_addr($peer) : () ];
+            $d->send_to("re:$bytes", $peer) if defined $peer;
         },
     );
     my @reply;
@@ -184,6 +198,13 @@ for my $e (@engines) {
     is_deeply($got[0], [ 'unix', "$dir/client" ], 'unix: data and the sender path');
     is($reply[0], 're:unix', 'unix: reply');
     is($server->sockport, undef, 'unix: no port');
+
+    # Only a peer: an unnamed socket, its datagrams arrive without a sender.
+    my $anon = Linux::Event::Datagram->new(loop => $loop, peer_path => "$dir/server");
+    ok($anon->send('anon'), 'unix: an unnamed sender sends');
+    ok(run_until($loop, sub { @got == 2 }), 'unix: it arrives');
+    is($got[1][0], 'anon', 'unix: its bytes');
+    is(scalar @{ $got[1] }, 1, 'unix: no sender address') or diag explain $got[1];
 }
 
 # Write-behind: a full socket buffer queues, the watermarks and on_drain
@@ -234,17 +255,35 @@ SKIP: {
             reuseaddr   => 1,
             on_datagram => sub ($d, $bytes, $peer) { push @got, $bytes },
         );
-    } or skip("no multicast socket: $@", 3);
-    $m->join_multicast($group, 'lo') or skip("cannot join $group on lo: $!", 3);
+    } or skip("no multicast socket: $@", 4);
+    $m->join_multicast($group, 'lo') or skip("cannot join $group on lo: $!", 4);
     ok(!$m->join_multicast($group, 'lo'), 'joining twice fails');
     socket(my $s, AF_INET, SOCK_DGRAM, 0) or die;
     setsockopt($s, Socket::IPPROTO_IP(), Socket::IP_MULTICAST_IF(), inet_aton('127.0.0.1'))
-        or skip("IP_MULTICAST_IF on lo: $!", 2);
+        or skip("IP_MULTICAST_IF on lo: $!", 3);
     send($s, 'group!', 0, pack_sockaddr_in($m->sockport, inet_aton($group)))
-        or skip("sending to $group: $!", 2);
-    run_until($loop, sub { @got > 0 }) or skip('multicast over lo does not loop back here', 2);
+        or skip("sending to $group: $!", 3);
+    run_until($loop, sub { @got > 0 }) or skip('multicast over lo does not loop back here', 3);
     is($got[0], 'group!', 'multicast datagram received');
     ok($m->leave_multicast($group, 'lo'), 'leave');
+
+    # The multicast option joins at start (a second join then fails).
+    my $opt = Linux::Event::Datagram->new(
+        loop         => $loop,
+        port         => 0,
+        multicast    => [$group],
+        multicast_if => 'lo',
+    );
+    ok(!$opt->join_multicast($group, 'lo'), 'multicast => joined at start');
+}
+
+# broadcast => 1 sets SO_BROADCAST.
+{
+    my $loop = Linux::Event->new;
+    my $b    = Linux::Event::Datagram->new(loop => $loop, port => 0, broadcast => 1);
+    ok(unpack('i', getsockopt($b->fh, SOL_SOCKET, Socket::SO_BROADCAST())), 'broadcast => 1');
+    my $n = Linux::Event::Datagram->new(loop => $loop, port => 0);
+    ok(!unpack('i', getsockopt($n->fh, SOL_SOCKET, Socket::SO_BROADCAST())), 'not by default');
 }
 
 # Names go through the loop's resolver; sends made meanwhile are kept.
@@ -278,6 +317,50 @@ SKIP: {
     is($err[0][0], ENOENT, 'as ENOENT');
     like($err[0][1], qr/no-such-host\.invalid/, 'naming the host');
     ok($bad->is_closed, 'and the datagram closes');
+
+    # A host name to bind to, through the resolver too.
+    my $named = Linux::Event::Datagram->new(loop => $loop, host => 'localhost', family => 'inet');
+    is($named->sockport, undef, 'binding a name: no socket yet');
+    ok(run_until($loop, sub { defined $named->sockport }), 'bound once resolved');
+    is($named->sockhost, '127.0.0.1', 'to the address of the name');
+
+    # Dropped while its name resolves: freed at once, nothing calls back.
+    my $called = 0;
+    my $early  = Linux::Event::Datagram->new(
+        loop        => $loop,
+        peer_host   => 'localhost',
+        peer_port   => 9,
+        on_error    => sub { $called++ },
+        on_datagram => sub { $called++ },
+    );
+    Scalar::Util::weaken(my $weak = $early);
+    undef $early;
+    ok(!defined $weak, 'a datagram dropped while resolving is freed');
+    $loop->run_once(0.05) for 1 .. 10;
+    is($called, 0, 'and its callbacks never run');
+}
+
+# A callback that dies: the exception reaches the caller of run_once,
+# and the Datagram keeps working.
+{
+    my $loop = Linux::Event->new;
+    my @got;
+    my $d = Linux::Event::Datagram->new(
+        loop        => $loop,
+        host        => '127.0.0.1',
+        on_datagram => sub ($dg, $bytes, $peer) {
+            push @got, $bytes;
+            die "boom\n" if $bytes eq 'die';
+        },
+    );
+    $d->send_to($_, $d->sockaddr) for qw(die live);
+    my $deadline = time + 5;
+    my $err;
+    while (@got < 2 && time < $deadline) {
+        eval { $loop->run_once(0.05); 1 } or $err //= $@;
+    }
+    is($err, "boom\n", 'a dying on_datagram reaches run_once');
+    is_deeply(\@got, [qw(die live)], 'and the next datagram still arrives');
 }
 
 # Dropping a Datagram without close frees it: the fd count stays flat.

@@ -54,6 +54,10 @@ sub new ($class, %opt) {
     _uint('peer_port', $opt{peer_port}, 1, 65535) if defined $opt{peer_port};
     Carp::croak('new(): peer_port is required with peer_host')
         if defined $opt{peer_host} && !defined $opt{peer_port};
+    Carp::croak('new(): peer_host is required with peer_port')
+        if defined $opt{peer_port} && !defined $opt{peer_host};
+    Carp::croak('new(): peer_host goes with host/port or fh (a UDP socket), not path')
+        if defined $opt{path} && defined $opt{peer_host};
 
     for my $k (qw(host peer_host path peer_path)) {
         Carp::croak("new(): $k must be a non-empty string")
@@ -103,21 +107,37 @@ sub new ($class, %opt) {
     if ($opt{fh}) {
         $self->{fh} = $opt{fh};
         $self->_go;
-    } elsif (defined $opt{path}) {
+    } elsif (defined $opt{path} || defined $opt{peer_path}) {
+
+        # Unix: bound to path, or unbound with only a peer (its replies
+        # then cannot reach it, as with any unnamed unix datagram socket).
         socket(my $fh, Socket::AF_UNIX(), Socket::SOCK_DGRAM() | Socket::SOCK_CLOEXEC(), 0)
             or Carp::croak("new(): socket: $!");
-        bind($fh, Socket::pack_sockaddr_un($opt{path}))
-            or Carp::croak("new(): bind to path '$opt{path}' failed: $!");
+        if (defined $opt{path}) {
+            bind($fh, Socket::pack_sockaddr_un($opt{path}))
+                or Carp::croak("new(): bind to path '$opt{path}' failed: $!");
+        }
         $self->{fh} = $fh;
         $self->_go;
     } else {
+
+        # Weak: a Datagram dropped while its names resolve must go.
+        Scalar::Util::weaken(my $weak = $self);
         $self->_resolve_then(
             $opt{host},
             $local ? $opt{port} // 0 : undef,
             sub ($local) {
-                $self->{local} = $local;
-                $self->_resolve_then($opt{peer_host}, $opt{peer_port},
-                    sub ($peer) { $self->{peer} = $peer; $self->_make_socket });
+                my $s = $weak or return;
+                $s->{local} = $local;
+                $s->_resolve_then(
+                    $opt{peer_host},
+                    $opt{peer_port},
+                    sub ($peer) {
+                        my $s = $weak or return;
+                        $s->{peer} = $peer;
+                        $s->_make_socket;
+                    }
+                );
             }
         );
     }
@@ -392,6 +412,9 @@ watermarks on the queued bytes as L<Linux::Event::Stream> has them.  It
 works on reactor and proactor loops alike (on a proactor the loop's fd
 watcher drives it: io_uring has no multi-datagram receive).
 
+Sends made inside C<on_datagram> are gathered and go out together, with
+one C<sendmmsg>, once the batch being delivered has been handed out, so a
+server that answers each datagram makes one system call per batch.
 Callbacks never run inside C<new>, C<send> or C<send_to>.  A host name that
 is not a numeric address is resolved through the loop's resolver
 (L<Linux::Event::Resolver>), so C<new> never blocks; until the socket
@@ -460,13 +483,15 @@ An error, with its errno number and a message.  ICMP errors on a connected
 socket (C<ECONNREFUSED>, C<EHOSTUNREACH>, ...), a queued datagram the
 kernel refused (it is dropped), a datagram larger than C<buffer_size>
 (C<EMSGSIZE>; it is dropped), a name that did not resolve (C<ENOENT> or
-C<EIO>; the Datagram then closes).  Apart from that last case the
-Datagram keeps working, unless C<close_on_error> is set.  Without
+C<EIO>; the Datagram then closes), a socket shut down under it
+(C<ESHUTDOWN>; it stops receiving).  Apart from those the Datagram keeps
+working, unless C<close_on_error> is set.  Without
 C<on_error> errors are warned about.
 
 =item on_drain => sub ($dgram) { ... }
 
-The send queue became empty.
+The send queue became empty after the socket had refused some of it (its
+send buffer was full): the end of a backlog.
 
 =item high_watermark, low_watermark, max_queue
 
@@ -510,10 +535,11 @@ Anything; C<< $dgram->data >> returns it.
 =item send($bytes)
 
 Sends one datagram to the fixed peer.  Returns true (sent, or queued), or
-false with C<$!> set when the kernel refused it at once (C<EMSGSIZE>,
+false with C<$!> set when the kernel refused it at once: C<EMSGSIZE>,
 C<EDESTADDRREQ> without a peer, C<ECONNREFUSED> reported by an earlier
-datagram, C<ENOBUFS> over C<max_queue>, C<EBADF> once closed).  C<$bytes>
-must be a byte string.
+datagram, C<ENOBUFS> over C<max_queue>, C<EBADF> once closed.  Inside
+C<on_datagram> the send is gathered (see above) and a refusal comes
+through C<on_error> instead.  C<$bytes> must be a byte string.
 
 =item send_to($bytes, $peer_addr)
 
