@@ -27,11 +27,11 @@ use Fcntl ();
 use Socket ();
 use Scalar::Util ();
 use Linux::Event::Resolver ();
-use Linux::Event::SockOpt ();
+use Linux::Event::SocketOptions ();
 
 my %MODE_KEYS = map { $_ => 1 } qw(loop host port unix sockaddr family
     timeout_s data on_connect on_error nonblocking local_addr local_port),
-    @Linux::Event::SockOpt::KEYS;
+    @Linux::Event::SocketOptions::KEYS;
 
 # RFC 8305 section 5: the "Connection Attempt Delay" before the next
 # address is tried while earlier attempts are still in progress.
@@ -121,7 +121,8 @@ sub new ($class, %args) {
     my @unknown = sort grep { !$MODE_KEYS{$_} } keys %args;
     Carp::croak('unknown option(s): ' . join(', ', @unknown)) if @unknown;
     my $sockopts =
-        Linux::Event::SockOpt::check(\%args, $un || ($sa && $args{family} == Socket::AF_UNIX()));
+        Linux::Event::SocketOptions::check(\%args,
+        $un || ($sa && $args{family} == Socket::AF_UNIX()));
 
     my $self = bless {
         loop       => $loop,
@@ -258,7 +259,7 @@ sub _next ($self) {
 
         # Before bind and connect: bind_device and the buffer sizes (the
         # window scale is chosen at the SYN) must be in place by then.
-        if (my ($e, $text) = Linux::Event::SockOpt::apply($fh, $self->{sockopts})) {
+        if (my ($e, $text) = Linux::Event::SocketOptions::apply($fh, $self->{sockopts})) {
             $last = $self->{errno} = $e;
             $self->{sockopt_error} = $text;
             close $fh;
@@ -498,7 +499,7 @@ Linux::Event 0.010's texts (and C<local_addr must be a numeric IPv4 or IPv6
 address>, C<local_port must be an integer 0..65535>).
 
 Socket options, set on each attempt's socket before it binds and connects
-(see L<Linux::Event::SockOpt>): C<nodelay>, C<keepalive> with
+(see L<Linux::Event::SocketOptions>): C<nodelay>, C<keepalive> with
 C<keepalive_idle>, C<keepalive_interval>, C<keepalive_count> (integers,
 seconds and a count), C<user_timeout> (seconds), C<rcvbuf>, C<sndbuf>,
 C<bind_device>.  A bad value croaks (C<rcvbuf must be a positive

@@ -26,12 +26,12 @@ use Errno ();
 use Fcntl ();
 use Socket ();
 use Scalar::Util ();
-use Linux::Event::SockOpt ();
+use Linux::Event::SocketOptions ();
 
 my %KNOWN = map { $_ => 1 } qw(loop on_accept on_error on_emfile
     max_accept_per_tick fh host port path backlog reuseaddr reuseport v6only
     nonblocking cloexec edge_triggered oneshot owns_socket unlink
-    unlink_on_cancel warn_on_unhandled_error defer_accept), @Linux::Event::SockOpt::KEYS;
+    unlink_on_cancel warn_on_unhandled_error defer_accept), @Linux::Event::SocketOptions::KEYS;
 
 sub listen ($class, $loop = undef, %args) {
     return $class->new(%args, loop => $loop);
@@ -74,7 +74,7 @@ sub new ($class, %args) {
             if !defined $d || ref $d || $d !~ /\A[0-9]+\z/;
         Carp::croak('defer_accept is not allowed on a unix socket') if defined $args{path};
     }
-    my $sockopts = Linux::Event::SockOpt::check(\%args, defined $args{path});
+    my $sockopts = Linux::Event::SocketOptions::check(\%args, defined $args{path});
 
     my $loop        = $args{loop};
     my $nonblocking = $args{nonblocking} // 1;
@@ -121,7 +121,7 @@ sub new ($class, %args) {
             unless $acc && unpack('i', $acc);
     }
     _set_flags($fh, $nonblocking, $cloexec);
-    if (my ($e, $text) = Linux::Event::SockOpt::apply($fh, $sockopts)) {
+    if (my ($e, $text) = Linux::Event::SocketOptions::apply($fh, $sockopts)) {
         close $fh if $owns;
         local $! = $e;
         _setup_failed(\%args, $text, {});
@@ -439,7 +439,7 @@ listeners, in one process or several, bound to one address and port share
 its connections, which is how a pre-fork server spreads over cores; see
 F<examples/prefork-echo.pl>), C<backlog> (a positive integer, C<listen>'s
 queue length), C<defer_accept> (seconds: C<TCP_DEFER_ACCEPT>, accept only
-once the client sent data), and those L<Linux::Event::SockOpt> describes,
+once the client sent data), and those L<Linux::Event::SocketOptions> describes,
 which accepted sockets inherit: C<nodelay>, C<keepalive> with
 C<keepalive_idle>, C<keepalive_interval>, C<keepalive_count>,
 C<user_timeout> (seconds), C<rcvbuf>, C<sndbuf>, C<bind_device>.  They are

@@ -18,7 +18,7 @@ our @CARP_NOT = qw(
     Linux::Event::Stream::Codec::Netstring Linux::Event::Stream::Codec::U32BE
     Linux::Event::Listen Linux::Event::Connect Linux::Event::Fork Linux::Event::Fork::Child
     Linux::Event::Fork::Request Linux::Event::Fork::Exit Linux::Event::Fork::XS PerlIO::evloop
-    Linux::Event::Subscription Linux::Event::SockOpt
+    Linux::Event::Subscription Linux::Event::SocketOptions
     Linux::Event::Stream::Codec::Delimiter Linux::Event::Stream::Codec::Fixed Linux::Event::Stream::Codec::LengthPrefix Linux::Event::Stream::Codec::Varint
 );
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later
-package Linux::Event::SockOpt;
+package Linux::Event::SocketOptions;
 use v5.36;
 
 our $VERSION = '0.200';
@@ -18,7 +18,7 @@ our @CARP_NOT = qw(
     Linux::Event::Stream::Codec::Netstring Linux::Event::Stream::Codec::U32BE
     Linux::Event::Listen Linux::Event::Connect Linux::Event::Fork Linux::Event::Fork::Child
     Linux::Event::Fork::Request Linux::Event::Fork::Exit Linux::Event::Fork::XS PerlIO::evloop
-    Linux::Event::Subscription Linux::Event::SockOpt
+    Linux::Event::Subscription Linux::Event::SocketOptions
 );
 
 use Carp ();
@@ -113,7 +113,7 @@ __END__
 
 =head1 NAME
 
-Linux::Event::SockOpt - the socket options Linux::Event::Listen and Connect share
+Linux::Event::SocketOptions - the socket options Linux::Event::Listen and Connect share
 
 =head1 SYNOPSIS
 
