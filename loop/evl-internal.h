@@ -270,8 +270,10 @@ EVL__HIDDEN int evl__loop_rebuild(evl_loop *loop);
 EVL__HIDDEN void evl__loop_internal_event(evl_loop *loop, uint64_t key);
 
 /* watcher.c: registers every live watcher again, in a new epoll set
- * (a forked child, or a set holding a registration we cannot remove). */
-EVL__HIDDEN int evl__watchers_fork(evl_loop *loop);
+ * (a forked child, or a set holding a registration we cannot remove).
+ * forked: a forked child's copy, whose pidfd watchers (the parent's
+ * children) are dropped; the same process keeps them. */
+EVL__HIDDEN int evl__watchers_fork(evl_loop *loop, int forked);
 /* watcher.c: tells the kernel what changed since the last flush. */
 EVL__HIDDEN void evl__watchers_flush(evl_loop *loop);
 /* watcher.c: dispatches every always-ready (pollless) watcher once;

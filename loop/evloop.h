@@ -686,6 +686,43 @@ EVL_EXPORT int evl_loop_drain(evl_loop *loop);
 /* Ops submitted and not yet settled. */
 EVL_EXPORT size_t evl_loop_pending_ops(const evl_loop *loop);
 
+/* ------------------------------------------------------------ sockopt
+ *
+ * Socket options a server or a client sets on its own fds (loop/sockopt.c),
+ * so that C callers and the Perl modules (Linux::Event::Listen/Connect
+ * apply the same options) agree on what each does.  Each is one or a few
+ * setsockopt()/listen() calls; each returns 0 or -errno (-EBADF,
+ * -ENOTSOCK, -ENOPROTOOPT for a socket of the wrong kind, -EINVAL for
+ * bad values, -EPERM where a capability is missing).
+ */
+/* SO_REUSEPORT: several sockets bound to one address share its
+ * connections (set before bind). */
+EVL_EXPORT int evl_sock_set_reuseport(int fd, int on);
+/* listen() with backlog; backlog <= 0 means SOMAXCONN (the kernel caps
+ * it at net.core.somaxconn anyway). */
+EVL_EXPORT int evl_sock_listen(int fd, int backlog);
+/* TCP_DEFER_ACCEPT: accept wakes only when data arrived, waiting at most
+ * about seconds for it (0 turns it off). */
+EVL_EXPORT int evl_sock_set_defer_accept(int fd, int seconds);
+/* TCP_NODELAY: no Nagle delay for small writes. */
+EVL_EXPORT int evl_sock_set_nodelay(int fd, int on);
+/* SO_KEEPALIVE plus, when > 0, TCP_KEEPIDLE (seconds idle before the
+ * first probe), TCP_KEEPINTVL (seconds between probes) and TCP_KEEPCNT
+ * (probes before the connection is dropped); 0 keeps the kernel's. */
+EVL_EXPORT int evl_sock_set_keepalive(int fd, int on, int idle_s, int interval_s, int count);
+/* TCP_USER_TIMEOUT: how long sent data may stay unacknowledged before
+ * the connection is dropped (ETIMEDOUT), in milliseconds (0: the
+ * kernel's default). */
+EVL_EXPORT int evl_sock_set_user_timeout(int fd, unsigned ms);
+/* SO_RCVBUF / SO_SNDBUF in bytes (the kernel doubles the value for its
+ * bookkeeping, and caps it at net.core.rmem_max / wmem_max). */
+EVL_EXPORT int evl_sock_set_rcvbuf(int fd, int bytes);
+EVL_EXPORT int evl_sock_set_sndbuf(int fd, int bytes);
+/* SO_BINDTODEVICE: only packets of that interface ("lo", "eth0"); NULL
+ * or "" removes the binding.  Kernels before 5.7 want CAP_NET_RAW
+ * (-EPERM), and an unknown name is -ENODEV. */
+EVL_EXPORT int evl_sock_set_bind_device(int fd, const char *ifname);
+
 /* ------------------------------------------------------------ buf
  *
  * A contiguous byte buffer with a consumed prefix: bytes live in

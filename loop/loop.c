@@ -267,7 +267,7 @@ int evl__loop_rebuild(evl_loop *loop)
     if (rc == 0)   /* before the watchers: the parent's resolver eventfd goes */
         evl__resolver_after_fork(loop);
     if (rc == 0)
-        rc = evl__watchers_fork(loop);
+        rc = evl__watchers_fork(loop, 1);
     return rc;
 }
 
@@ -288,8 +288,10 @@ int evl__loop_epoll_rebuild(evl_loop *loop)
     if (rc == 0 && loop->sigfd >= 0)
         rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, loop->sigfd, EPOLLIN, EVL__KEY_SIGNALFD);
     loop->armed_ns = 0;   /* re-arm: an expiry edge may have gone to the old set */
+    /* Same process: its pidfd watchers stay (a closed pidfd that a child
+     * forked meanwhile still holds is the usual way here). */
     if (rc == 0)
-        rc = evl__watchers_fork(loop);
+        rc = evl__watchers_fork(loop, 0);
     return rc;
 }
 

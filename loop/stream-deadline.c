@@ -116,6 +116,8 @@ static int arm(evl_stream *s)
 void evl__stream_deadline_attach(evl_stream *s)
 {
     evl_timer_init(s->loop, &s->dl_timer);
+    if ((s->idle_to_ns | s->read_to_ns | s->write_to_ns) == 0)
+        return;   /* nothing set: the setter starts the clocks */
     uint64_t now = evl_time_ns();
     /* The clocks start on the new loop's time base (the same clock, but
      * a stream that sat on no loop has no recent activity recorded). */
@@ -129,22 +131,22 @@ void evl__stream_deadline_stop(evl_stream *s)
         evl_timer_stop(&s->dl_timer);
 }
 
+/* Both cost nothing without their timeout: the setter starts the clock
+ * it sets. */
 void evl__stream_deadline_read_started(evl_stream *s)
 {
-    if (s->loop == NULL)
+    if (s->loop == NULL || s->read_to_ns == 0)
         return;
     s->read_from_ns = evl_time_ns();
-    if (s->read_to_ns != 0)
-        (void)arm(s);
+    (void)arm(s);
 }
 
 void evl__stream_deadline_queue_started(evl_stream *s)
 {
-    if (s->loop == NULL)
+    if (s->loop == NULL || s->write_to_ns == 0)
         return;
     s->wq_ns = evl_time_ns();
-    if (s->write_to_ns != 0)
-        (void)arm(s);
+    (void)arm(s);
 }
 
 int evl_stream_set_timeouts(evl_stream *s, uint64_t idle_ns, uint64_t read_ns,

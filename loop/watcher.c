@@ -338,7 +338,7 @@ evl_watcher *evl_loop_watcher_for_fd(evl_loop *loop, int fd)
     return loop->slots[fd].w;
 }
 
-int evl__watchers_fork(evl_loop *loop)
+int evl__watchers_fork(evl_loop *loop, int forked)
 {
     int first_err = 0;
     loop->nchanges = 0;
@@ -347,7 +347,7 @@ int evl__watchers_fork(evl_loop *loop)
         if (sl->kstate == EVL__KS_REG)
             sl->kstate = EVL__KS_NONE;
         sl->dirty = 0;
-        if (sl->w == NULL || evl__pid_fork_drop(sl->w))
+        if (sl->w == NULL || (forked && evl__pid_fork_drop(sl->w)))
             continue;
         int rc = reify(loop, (int)fd);
         /* EBADF: closed behind the loop's back; it stays active and

@@ -176,6 +176,59 @@ START_TEST(test_pid_not_our_child_reports_echild)
 }
 END_TEST
 
+/* A child that exits when the read end of *gate sees EOF; it inherits
+ * every other fd the parent has (but other), pidfds of earlier children
+ * included. */
+static pid_t spawn_gated(int gate[2], int other)
+{
+    ck_assert_rc(pipe(gate));
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c;
+        close(gate[1]);
+        if (other >= 0)
+            close(other);   /* an earlier child's gate: not ours to hold */
+        (void)read(gate[0], &c, 1);
+        _exit(0);
+    }
+    close(gate[0]);
+    return pid;
+}
+
+/* The second child inherits the first one's pidfd.  Once the first has
+ * exited and its watcher closed that pidfd, the second child's copy keeps
+ * the registration in the epoll set, and its events make the loop build a
+ * new set.  That rebuild must keep the second child's watcher: it is the
+ * same process, not a fork (it used to drop every pid watcher, so the
+ * second exit was never reported). */
+START_TEST(test_pid_watcher_survives_an_epoll_set_rebuild)
+{
+    evl_loop *loop;
+    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    struct pid_rec r1 = { 0 }, r2 = { 0 };
+    evl_pid p1 = { .data = &r1 }, p2 = { .data = &r2 };
+    int g1[2], g2[2];
+    pid_t c1 = spawn_gated(g1, -1);
+    ck_assert_rc(evl_pid_start(loop, &p1, c1, 0, on_exit_cb));
+    pid_t c2 = spawn_gated(g2, g1[1]);
+    ck_assert_rc(evl_pid_start(loop, &p2, c2, 0, on_exit_cb));
+    close(g1[1]);
+    while (r1.calls == 0)
+        ck_assert_int_ge(evl_loop_run_once(loop, -1), 0);
+    /* The stale registration fires (its process is reaped: readable for
+     * good) and the set is rebuilt. */
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
+    close(g2[1]);
+    for (int i = 0; i < 40 && r2.calls == 0; i++)
+        ck_assert_int_ge(evl_loop_run_once(loop, 50000000), 0);
+    ck_assert_int_eq(r2.calls, 1);
+    ck_assert_int_eq(r2.pid, c2);
+    ck_assert_int_eq(waitpid(c2, NULL, WNOHANG), -1);   /* reaped by the watcher */
+    evl_loop_free(loop);
+}
+END_TEST
+
 static Suite *pid_suite(void)
 {
     Suite *s = suite_create("pid");
@@ -186,6 +239,7 @@ static Suite *pid_suite(void)
     tcase_add_test(tc, test_pid_stop_before_exit_closes_and_never_calls);
     tcase_add_test(tc, test_pid_bad_arguments);
     tcase_add_test(tc, test_pid_not_our_child_reports_echild);
+    tcase_add_test(tc, test_pid_watcher_survives_an_epoll_set_rebuild);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -11,7 +11,7 @@ use v5.36;
 use Test::More;
 use Socket qw(AF_UNIX SOCK_STREAM PF_UNSPEC SOL_SOCKET SO_SNDBUF);
 use IO::Handle;
-use POSIX       ();
+use POSIX ();
 use Time::HiRes ();
 use Linux::Event;
 use Linux::Event::Stream;
@@ -39,11 +39,11 @@ sub run_for ($loop, $secs) {
 }
 
 my @loops = (
-    [ reactor         => Linux::Event->new(model => 'reactor') ],
-    [ 'proactor fake' => Linux::Event->new(model => 'proactor', backend => 'fake') ],
+    [reactor         => Linux::Event->new(model => 'reactor')],
+    ['proactor fake' => Linux::Event->new(model => 'proactor', backend => 'fake')],
 );
 my $uring = EvlTest::uring_loop(sub { Linux::Event->new(model => 'proactor', backend => 'uring') });
-push @loops, [ 'proactor uring' => $uring ] if $uring;
+push @loops, ['proactor uring' => $uring] if $uring;
 
 for my $l (@loops) {
     my ($name, $loop) = @$l;
@@ -59,10 +59,11 @@ for my $l (@loops) {
             read_timeout => 0.03,
             on_read      => sub { },
             on_error     => sub ($s, $errno, $d) { push @err, $errno },
-            on_close     => sub { $closed = 1 });
+            on_close     => sub { $closed = 1 }
+        );
         is($s->read_timeout, 0.03, "$name: read_timeout reads back");
         run_until($loop, sub { $closed });
-        is_deeply(\@err, [ POSIX::ETIMEDOUT() ], "$name: read_timeout: on_error gets ETIMEDOUT");
+        is_deeply(\@err, [POSIX::ETIMEDOUT()], "$name: read_timeout: on_error gets ETIMEDOUT");
         is($s->last_error, 'io:' . POSIX::ETIMEDOUT(), "$name: last_error io:ETIMEDOUT");
         cmp_ok(Time::HiRes::time() - $t0, '>=', 0.025, "$name: not before its time");
         ok($s->is_closed, "$name: closed");
@@ -78,7 +79,8 @@ for my $l (@loops) {
             fh           => $a,
             read_timeout => 0.15,
             on_read      => sub ($s, $bytes, $d) { $got .= $bytes },
-            on_error     => sub ($s, $errno, $d) { push @err, $errno });
+            on_error     => sub ($s, $errno, $d) { push @err, $errno }
+        );
         for (1 .. 30) {
             run_for($loop, 0.01);
             syswrite($b, 'x');
@@ -87,7 +89,7 @@ for my $l (@loops) {
         run_until($loop, sub { length $got == 30 });
         is(scalar @err, 0, "$name: 300 ms of bytes 10 ms apart: no read timeout");
         run_until($loop, sub { @err });
-        is_deeply(\@err, [ POSIX::ETIMEDOUT() ], "$name: silence after it: timeout");
+        is_deeply(\@err, [POSIX::ETIMEDOUT()], "$name: silence after it: timeout");
         cmp_ok(Time::HiRes::time() - $last, '>=', 0.14, "$name: counted from the last byte");
     }
 
@@ -99,14 +101,15 @@ for my $l (@loops) {
             loop     => $loop,
             fh       => $a,
             on_read  => sub { },
-            on_error => sub ($s, $errno, $d) { push @err, $errno });
+            on_error => sub ($s, $errno, $d) { push @err, $errno }
+        );
         $s->pause_read;
         is($s->read_timeout(0.02), $s, "$name: the setter returns the stream");
         run_for($loop, 0.1);
         is(scalar @err, 0, "$name: paused: no read timeout");
         $s->resume_read;
         run_until($loop, sub { @err });
-        is_deeply(\@err, [ POSIX::ETIMEDOUT() ], "$name: resumed: read timeout");
+        is_deeply(\@err, [POSIX::ETIMEDOUT()], "$name: resumed: read timeout");
     }
 
     # idle_timeout, and a setter that turns it off again.
@@ -118,14 +121,15 @@ for my $l (@loops) {
             fh           => $a,
             idle_timeout => 0.03,
             on_read      => sub { },
-            on_error     => sub ($s, $errno, $d) { push @err, $errno });
+            on_error     => sub ($s, $errno, $d) { push @err, $errno }
+        );
         $s->idle_timeout(0);
         is($s->idle_timeout, 0, "$name: idle_timeout(0) reads back");
         run_for($loop, 0.08);
         is(scalar @err, 0, "$name: idle_timeout 0: none");
         $s->idle_timeout(0.03);
         run_until($loop, sub { @err });
-        is_deeply(\@err, [ POSIX::ETIMEDOUT() ], "$name: idle_timeout fires");
+        is_deeply(\@err, [POSIX::ETIMEDOUT()], "$name: idle_timeout fires");
     }
 
     # A peer that stops reading: write_timeout.
@@ -139,10 +143,11 @@ for my $l (@loops) {
             write_timeout => 0.03,
             on_read       => sub { },
             on_error      => sub ($s, $errno, $d) { push @err, $errno },
-            on_close      => sub { $closed = 1 });
+            on_close      => sub { $closed = 1 }
+        );
         $s->write('z' x 65536) for 1 .. 64;
         run_until($loop, sub { $closed });
-        is_deeply(\@err, [ POSIX::ETIMEDOUT() ], "$name: write_timeout fires on a stalled queue");
+        is_deeply(\@err, [POSIX::ETIMEDOUT()], "$name: write_timeout fires on a stalled queue");
     }
 
     # close_fh => 0: the handle stays open after the timeout.
@@ -155,7 +160,8 @@ for my $l (@loops) {
             close_fh     => 0,
             idle_timeout => 0.02,
             on_read      => sub { },
-            on_close     => sub { $closed = 1 });
+            on_close     => sub { $closed = 1 }
+        );
         run_until($loop, sub { $closed });
         ok(defined fileno($a), "$name: close_fh 0: the handle is still open");
         run_for($loop, 0.05);
@@ -170,14 +176,20 @@ for my $l (@loops) {
     my ($a, $b) = pair();
     ok(!eval { Linux::Event::Stream->new(loop => $loop, fh => $a, read_timeout => -1); 1 },
         'negative read_timeout croaks');
-    like($@, qr/^new\(\): read_timeout must be a number of seconds >= 0 at \Q${\__FILE__}\E line/,
-        '... naming the option, at the caller');
+    like(
+        $@,
+        qr/^new\(\): read_timeout must be a number of seconds >= 0 at \Q${\__FILE__}\E line/,
+        '... naming the option, at the caller'
+    );
     ok(!eval { Linux::Event::Stream->new(loop => $loop, fh => $a, idle_timeout => 'soon'); 1 },
         'non-numeric idle_timeout croaks');
     my $s = Linux::Event::Stream->new(loop => $loop, fh => $a, on_read => sub { });
     ok(!eval { $s->write_timeout('x'); 1 }, 'write_timeout(x) croaks');
-    like($@, qr/^write_timeout\(\): seconds must be a number >= 0 at \Q${\__FILE__}\E line/,
-        '... naming the method, at the caller');
+    like(
+        $@,
+        qr/^write_timeout\(\): seconds must be a number >= 0 at \Q${\__FILE__}\E line/,
+        '... naming the method, at the caller'
+    );
     $s->close;
 }
 

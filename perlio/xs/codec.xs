@@ -110,6 +110,56 @@ static SV *codec_decode(pTHX_ evl_framer *fr, SV *bufref, SV *outref, SV *max,
 	return why;
 }
 
+static SV *codec_opt(pTHX_ HV *c, const char *key)
+{
+	SV **svp = hv_fetch(c, key, strlen(key), 0);
+
+	return svp && SvOK(*svp) ? *svp : NULL;
+}
+
+int evlxs_framer_setup(pTHX_ SV *codec, const char *kind, size_t cap, evl_framer *fr)
+{
+	struct evl_framer_options o;
+	HV *c;
+	SV *v;
+	size_t max = SIZE_MAX;
+
+	if (!SvROK(codec) || SvTYPE(SvRV(codec)) != SVt_PVHV)
+		return -EINVAL;
+	c = (HV *)SvRV(codec);
+	memset(&o, 0, sizeof(o));
+	if ((v = codec_opt(aTHX_ c, "max_frame")) && SvNV(v) < (NV)SIZE_MAX)
+		max = SvNV(v) < 1 ? 1 : (size_t)SvNV(v);
+	if (cap && cap < max)
+		max = cap;
+	if (strEQ(kind, "delimiter")) {
+		STRLEN dl = 0;
+		o.kind = EVL_FRAMER_DELIMITER;
+		if ((v = codec_opt(aTHX_ c, "delimiter")))
+			o.delim = SvPVbyte(v, dl);
+		o.delim_len = dl;
+		if ((v = codec_opt(aTHX_ c, "strip_cr")) && SvTRUE(v))
+			o.flags |= EVL_FRAMER_STRIP_CR;
+	} else if (strEQ(kind, "fixed")) {
+		o.kind = EVL_FRAMER_FIXED;
+		o.record_len = (v = codec_opt(aTHX_ c, "size")) ? (size_t)SvUV(v) : 0;
+		/* A record is its own limit: it never waits past its size. */
+		max = o.record_len ? o.record_len : 1;
+	} else if (strEQ(kind, "length_prefix")) {
+		o.kind = EVL_FRAMER_LENGTH_PREFIX;
+		o.prefix_len = (v = codec_opt(aTHX_ c, "bytes")) ? (unsigned)SvUV(v) : 4;
+		if ((v = codec_opt(aTHX_ c, "endian")) && strEQ(SvPV_nolen(v), "little"))
+			o.flags |= EVL_FRAMER_LITTLE_ENDIAN;
+		o.adjust = (v = codec_opt(aTHX_ c, "adjust")) ? (int64_t)SvIV(v) : 0;
+	} else if (strEQ(kind, "varint")) {
+		o.kind = EVL_FRAMER_VARINT;
+	} else {
+		return -EINVAL;
+	}
+	o.max_len = max;
+	return evl_framer_init_ex(fr, &o);
+}
+
 /* The decode subs' return: (1), or (0, $why). */
 #define DECODE_RETURN(why) STMT_START {				\
 		if (why) {					\
@@ -170,3 +220,50 @@ _decode(SV *codec, SV *bufref, SV *outref)
 	why = codec_decode(aTHX_ &fr, bufref, outref, max, -1, 0, 0,
 			   "frame too large");
 	DECODE_RETURN(why);
+
+MODULE = Linux::Event::Stream::Codec	PACKAGE = Linux::Event::Stream::Codec
+
+void
+_framer_decode(SV *codec, SV *bufref, SV *outref)
+    PREINIT:
+	evl_framer fr;
+	SV *kind, *max, *why;
+    PPCODE:
+	kind = codec_limit(aTHX_ codec, "kind", 4);
+	if (!kind || evlxs_framer_setup(aTHX_ codec, SvPV_nolen(kind), 0, &fr) < 0)
+		evlxs_croak(aTHX_ "decode: framer setup failed");
+	/* A fixed record's size is its limit, not a frame too large. */
+	max = strEQ(SvPV_nolen(kind), "fixed") ? NULL : codec_limit(aTHX_ codec, "max_frame", 9);
+	why = codec_decode(aTHX_ &fr, bufref, outref, max, -1, 0, 0, "frame too large");
+	DECODE_RETURN(why);
+
+SV *
+_framer_encode(SV *codec, SV *msg = &PL_sv_undef)
+    PREINIT:
+	evl_framer fr;
+	SV *kind;
+	char head[EVL_FRAMER_HEAD_MAX], tail[EVL_FRAMER_TAIL_MAX];
+	size_t hl = 0, tl = 0;
+	const char *p = "";
+	STRLEN n = 0;
+	int rc;
+    CODE:
+	kind = codec_limit(aTHX_ codec, "kind", 4);
+	if (!kind || evlxs_framer_setup(aTHX_ codec, SvPV_nolen(kind), 0, &fr) < 0)
+		evlxs_croak(aTHX_ "encode: framer setup failed");
+	if (SvOK(msg))
+		p = SvPVbyte(msg, n);
+	rc = evl_framer_encode(&fr, n, head, &hl, tail, &tl);
+	if (rc < 0)
+		evlxs_croak(aTHX_ "encode: a message of %lu bytes does not fit the %s codec "
+			    "(over max_frame, beyond what the length field holds, or not "
+			    "the record size)", (unsigned long)n, SvPV_nolen(kind));
+	RETVAL = newSV(hl + n + tl + 1);
+	SvPOK_on(RETVAL);
+	memcpy(SvPVX(RETVAL), head, hl);
+	memcpy(SvPVX(RETVAL) + hl, p, n);
+	memcpy(SvPVX(RETVAL) + hl + n, tail, tl);
+	SvCUR_set(RETVAL, hl + n + tl);
+	*SvEND(RETVAL) = '\0';
+    OUTPUT:
+	RETVAL

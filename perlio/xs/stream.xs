@@ -481,6 +481,18 @@ static SV *framer_error_text(pTHX_ struct evlxs_stream *x, evl_stream *s, int er
 		if (x->max_frame >= 0)
 			return newSVpvf("codec:frame too large (>%" IVdf " bytes)", x->max_frame);
 		break;
+	case EVL_FRAMER_DELIMITER:
+	case EVL_FRAMER_FIXED:
+	case EVL_FRAMER_LENGTH_PREFIX:
+	case EVL_FRAMER_VARINT:
+		/* The framer's own words: truncated record, invalid length,
+		 * invalid varint, or a frame over its limit.  Without them the
+		 * limit was the Stream's (input over max_inbuf). */
+		if (err == -EMSGSIZE && evl_framer_strerror(&x->fr))
+			return newSVpvf("codec:frame too large (>%" IVdf " bytes)", x->max_frame);
+		if (evl_framer_strerror(&x->fr))
+			return newSVpvf("codec:%s", evl_framer_strerror(&x->fr));
+		break;
 	}
 	return newSVpvf("codec:max_inbuf_exceeded:%lu", (unsigned long)x->max_inbuf);
 }
@@ -661,7 +673,16 @@ static void stream_codec(pTHX_ struct evlxs_stream *x, const char *kind)
 	x->max_frame = (v = opt(aTHX_ c, "max_frame")) ? SvIV(v) : -1;
 	/* The framer's limit: the codec's, within max_inbuf. */
 	max = x->max_inbuf;
-	if (strEQ(kind, "line")) {
+	if (strEQ(kind, "delimiter") || strEQ(kind, "fixed") || strEQ(kind, "length_prefix") ||
+	    strEQ(kind, "varint")) {
+		/* The protocol framers: their codec hash has the options. */
+		rc = evlxs_framer_setup(aTHX_ x->codec, kind, max, &x->fr);
+		x->codec_kind = x->fr.kind;
+		if (x->codec_kind == EVL_FRAMER_FIXED)
+			x->max_frame = (IV)x->fr.record_len;
+		else
+			x->max_frame = (IV)x->fr.max_len;
+	} else if (strEQ(kind, "line")) {
 		x->codec_kind = EVL_FRAMER_LINE;
 		if (x->max_line >= 1 && (size_t)(x->max_line - 1) < max)
 			max = x->max_line - 1;
@@ -866,11 +887,27 @@ write_message(SV *self, SV *msg = &PL_sv_undef)
 	}
 	p = SvOK(msg) ? SvPVbyte(msg, n) : (n = 0, "");
 	{
-		char head[24];
+		char head[EVL_FRAMER_HEAD_MAX];
 		struct iovec iov[3];
 		int cnt = 0;
 
-		if (x->codec_kind == EVL_FRAMER_NETSTRING) {
+		if (x->codec_kind >= EVL_FRAMER_DELIMITER) {
+			/* The protocol framers encode themselves. */
+			char tail[EVL_FRAMER_TAIL_MAX];
+			size_t hl = 0, tl = 0;
+
+			if (evl_framer_encode(&x->fr, n, head, &hl, tail, &tl) < 0)
+				evlxs_croak(aTHX_ "write_message(): a message of %lu bytes does not "
+					    "fit the codec (over max_frame, beyond what the length "
+					    "field holds, or not the record size)", (unsigned long)n);
+			if (hl)
+				iov[cnt++] = (struct iovec){ head, hl };
+			iov[cnt++] = (struct iovec){ (void *)p, n };
+			if (tl)
+				iov[cnt++] = (struct iovec){ tail, tl };
+			rc = evl_stream_writev(x->s, iov, cnt);
+			goto written;
+		} else if (x->codec_kind == EVL_FRAMER_NETSTRING) {
 			iov[cnt++] = (struct iovec){ head, (size_t)snprintf(head, sizeof head, "%lu:", (unsigned long)n) };
 			iov[cnt++] = (struct iovec){ (void *)p, n };
 			iov[cnt++] = (struct iovec){ (void *)",", 1 };
@@ -886,6 +923,7 @@ write_message(SV *self, SV *msg = &PL_sv_undef)
 		}
 		rc = evl_stream_writev(x->s, iov, cnt);
 	}
+written:
 	if (rc < 0) {
 		if (!(x->state & ST_CLOSED))
 			fail(aTHX_ x, rc == -EMSGSIZE ? 0 : -rc, newSVpvf("io:%d", -rc));

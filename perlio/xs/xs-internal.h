@@ -140,6 +140,13 @@ int evlxs_sig_hold(pTHX_ struct evlxs_engine *eng, int signo);
 void evlxs_sig_release(struct evlxs_engine *eng, int signo);
 void evlxs_subs_free(pTHX_ struct evlxs_engine *eng);
 
+/* codec.xs.  The protocol framers' codecs (Linux::Event::Stream::Codec::
+ * Delimiter, Fixed, LengthPrefix, Varint; kind "delimiter", "fixed",
+ * "length_prefix", "varint"): the options of the codec hash (checked by
+ * its .pm) as an evl_framer whose max_len is max_frame, within cap (a
+ * Stream's max_inbuf; 0: no cap).  Returns 0 or -EINVAL. */
+int evlxs_framer_setup(pTHX_ SV *codec, const char *kind, size_t cap, evl_framer *fr);
+
 /* Boots of the Linux::Event XS packages, called from PerlIO::evloop's
  * BOOT with its own arguments (the pattern Glib uses). */
 void evlxs_call_boot(pTHX_ void (*boot)(pTHX_ CV *), CV *cv, SV **mark);

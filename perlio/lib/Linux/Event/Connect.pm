@@ -14,9 +14,11 @@ use Fcntl ();
 use Socket ();
 use Scalar::Util ();
 use Linux::Event::Resolver ();
+use Linux::Event::SocketOptions ();
 
 my %MODE_KEYS = map { $_ => 1 } qw(loop host port unix sockaddr family
-    timeout_s data on_connect on_error nonblocking local_addr local_port);
+    timeout_s data on_connect on_error nonblocking local_addr local_port),
+    @Linux::Event::SocketOptions::KEYS;
 
 # RFC 8305 section 5: the "Connection Attempt Delay" before the next
 # address is tried while earlier attempts are still in progress.
@@ -105,6 +107,9 @@ sub new ($class, %args) {
     }
     my @unknown = sort grep { !$MODE_KEYS{$_} } keys %args;
     Carp::croak('unknown option(s): ' . join(', ', @unknown)) if @unknown;
+    my $sockopts =
+        Linux::Event::SocketOptions::check(\%args,
+        $un || ($sa && $args{family} == Socket::AF_UNIX()));
 
     my $self = bless {
         loop       => $loop,
@@ -120,6 +125,7 @@ sub new ($class, %args) {
         cand       => \@cand,
         local_ip   => $local_ip,
         local_port => $args{local_port},
+        sockopts   => $sockopts,
         target     => $mode eq 'unix' ? $args{unix}
         : $mode eq 'sockaddr' ? 'a sockaddr'
         : "$args{host} port $args{port}",
@@ -267,6 +273,15 @@ sub _next ($self) {
         unless (socket($fh, $family, $type, 0)) {
             $last = $! + 0;
             $self->{errno} = $last;
+            next;
+        }
+
+        # Before bind and connect: bind_device and the buffer sizes (the
+        # window scale is chosen at the SYN) must be in place by then.
+        if (my ($e, $text) = Linux::Event::SocketOptions::apply($fh, $self->{sockopts})) {
+            $last = $self->{errno} = $e;
+            $self->{sockopt_error} = $text;
+            close $fh;
             next;
         }
         if (defined(my $local = $self->_local_sockaddr($family))) {
@@ -461,11 +476,12 @@ sub cancel ($self) {
     return;
 }
 
-sub is_pending ($self) { return !$self->{done} }
-sub is_done    ($self) { return $self->{done} ? 1 : 0 }
-sub fh         ($self) { return $self->{fh} }
-sub errno      ($self) { return $self->{errno} }
-sub gai_error  ($self) { return $self->{gai_error} }
+sub is_pending    ($self) { return !$self->{done} }
+sub is_done       ($self) { return $self->{done} ? 1 : 0 }
+sub fh            ($self) { return $self->{fh} }
+sub errno         ($self) { return $self->{errno} }
+sub gai_error     ($self) { return $self->{gai_error} }
+sub sockopt_error ($self) { return $self->{sockopt_error} }
 
 sub DESTROY ($self) {
     return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
@@ -542,12 +558,22 @@ wildcard address of each attempt's family).  Bad arguments croak with
 Linux::Event 0.010's texts (and C<local_addr must be a numeric IPv4 or IPv6
 address>, C<local_port must be an integer 0..65535>).
 
+Socket options, set on each attempt's socket before it binds and connects
+(see L<Linux::Event::SocketOptions>): C<nodelay>, C<keepalive> with
+C<keepalive_idle>, C<keepalive_interval>, C<keepalive_count> (integers,
+seconds and a count), C<user_timeout> (seconds), C<rcvbuf>, C<sndbuf>,
+C<bind_device>.  A bad value croaks (C<rcvbuf must be a positive
+integer>, C<nodelay is not allowed on a unix socket>); one the kernel
+refuses fails the attempt with its errno (C<on_error> gets e.g. C<ENODEV>
+for an unknown C<bind_device>, and C<sockopt_error> says which option:
+C<bind_device: No such device>).
+
 =item cancel
 
 Stops the attempt, closes its socket and drops both callbacks: no callback
 fires after cancel.  A no-op once done.
 
-=item is_pending, is_done, fh, errno, gai_error
+=item is_pending, is_done, fh, errno, gai_error, sockopt_error
 
 State accessors.  C<fh> is the socket in progress (undef once done);
 C<errno> the last errno seen (EINPROGRESS after an asynchronous success).

@@ -21,7 +21,9 @@ my @PACKAGES = qw(
     Linux::Event::Listen Linux::Event::Connect Linux::Event::Fork Linux::Event::Fork::Child
     Linux::Event::Fork::Request Linux::Event::Fork::Exit Linux::Event::Fork::XS PerlIO::evloop
     Linux::Event::Subscription Linux::Event::Resolver Linux::Event::Resolver::Request
-    Linux::Event::Internal Linux::Event::Datagram Linux::Event::SockOp
+    Linux::Event::Internal Linux::Event::Datagram Linux::Event::SockOp Linux::Event::SocketOptions
+    Linux::Event::Stream::Codec::Delimiter Linux::Event::Stream::Codec::Fixed
+    Linux::Event::Stream::Codec::LengthPrefix Linux::Event::Stream::Codec::Varint
 );
 
 sub carp_not () { return @PACKAGES }

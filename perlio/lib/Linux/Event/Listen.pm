@@ -14,11 +14,12 @@ use Fcntl ();
 use Socket ();
 use POSIX ();
 use Scalar::Util ();
+use Linux::Event::SocketOptions ();
 
 my %KNOWN = map { $_ => 1 } qw(loop on_accept on_error on_emfile
     max_accept_per_tick fh host port path backlog reuseaddr reuseport v6only
     nonblocking cloexec edge_triggered oneshot owns_socket unlink
-    unlink_on_cancel warn_on_unhandled_error);
+    unlink_on_cancel warn_on_unhandled_error defer_accept), @Linux::Event::SocketOptions::KEYS;
 
 sub listen ($class, $loop = undef, %args) {
     return $class->new(%args, loop => $loop);
@@ -50,6 +51,18 @@ sub new ($class, %args) {
         if defined $args{path} && $has_hp;
     Carp::croak('either fh, host/port, or path is required')
         unless defined $args{fh} || $has_hp || defined $args{path};
+
+    if (defined $args{backlog}) {
+        Carp::croak('backlog must be a positive integer')
+            if ref $args{backlog} || $args{backlog} !~ /\A[0-9]+\z/ || $args{backlog} < 1;
+    }
+    if (exists $args{defer_accept}) {
+        my $d = $args{defer_accept};
+        Carp::croak('defer_accept must be an integer number of seconds >= 0')
+            if !defined $d || ref $d || $d !~ /\A[0-9]+\z/;
+        Carp::croak('defer_accept is not allowed on a unix socket') if defined $args{path};
+    }
+    my $sockopts = Linux::Event::SocketOptions::check(\%args, defined $args{path});
 
     my $loop        = $args{loop};
     my $nonblocking = $args{nonblocking} // 1;
@@ -96,6 +109,21 @@ sub new ($class, %args) {
             unless $acc && unpack('i', $acc);
     }
     _set_flags($fh, $nonblocking, $cloexec);
+    if (my ($e, $text) = Linux::Event::SocketOptions::apply($fh, $sockopts)) {
+        close $fh if $owns;
+        local $! = $e;
+        _setup_failed(\%args, $text, {});
+    }
+    if ($args{defer_accept}) {
+        unless (
+            setsockopt($fh, Socket::IPPROTO_TCP(), Socket::TCP_DEFER_ACCEPT(), $args{defer_accept}))
+        {
+            my $e = $! + 0;
+            close $fh if $owns;
+            local $! = $e;
+            _setup_failed(\%args, "defer_accept: $!", {});
+        }
+    }
 
     my $et =
         exists $args{edge_triggered}
@@ -543,6 +571,21 @@ C<nonblocking> (1), C<cloexec> (1), C<edge_triggered> (1 unless
 C<max_accept_per_tick> is given), C<oneshot> (0), C<max_accept_per_tick>
 (128), C<owns_socket>, C<unlink>, C<unlink_on_cancel>, C<on_error>,
 C<on_emfile>, C<warn_on_unhandled_error>.
+
+Socket options: C<reuseport> (C<SO_REUSEPORT>, set before bind: several
+listeners, in one process or several, bound to one address and port share
+its connections, which is how a pre-fork server spreads over cores; see
+F<examples/prefork-echo.pl>), C<backlog> (a positive integer, C<listen>'s
+queue length), C<defer_accept> (seconds: C<TCP_DEFER_ACCEPT>, accept only
+once the client sent data), and those L<Linux::Event::SocketOptions> describes,
+which accepted sockets inherit: C<nodelay>, C<keepalive> with
+C<keepalive_idle>, C<keepalive_interval>, C<keepalive_count>,
+C<user_timeout> (seconds), C<rcvbuf>, C<sndbuf>, C<bind_device>.  They are
+applied to a socket given as C<fh> too (C<reuseport> then has no effect:
+the socket is bound already).  A bad value croaks (C<backlog must be a
+positive integer>); a setsockopt the kernel refuses is a setup error:
+C<on_error> gets it (C<op> C<setup>, with the errno), then C<new> croaks
+C<listen setup failed: bind_device: No such device>.
 
 Errors: C<on_error($loop, $err, $listen)> gets a hash with C<op>
 (C<setup>, C<accept>, C<on_accept>, C<watch>), C<error>, C<fatal> and, for

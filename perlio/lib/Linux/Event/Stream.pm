@@ -27,6 +27,7 @@ my %ALIAS = (
     line      => 'Linux::Event::Stream::Codec::Line',
     netstring => 'Linux::Event::Stream::Codec::Netstring',
     u32be     => 'Linux::Event::Stream::Codec::U32BE',
+    varint    => 'Linux::Event::Stream::Codec::Varint',
 );
 
 sub new ($class, %opt) {
@@ -100,11 +101,16 @@ for my $k (@TIMEOUTS) {
 
 # The kind of C framer a codec object stands for: one of the built-in
 # classes with its own subs in place.
-my %C_KIND = map { ($ALIAS{$_} => $_) } keys %ALIAS;
+# The protocol framers' classes carry their kind in the hash.
+my %C_KIND = (
+    (map { ($ALIAS{$_} => $_) } qw(line netstring u32be)),
+    map { ("Linux::Event::Stream::Codec::$_" => 'kind') } qw(Delimiter Fixed LengthPrefix Varint)
+);
 
 sub _c_kind ($codec) {
     my $kind = $C_KIND{ ref $codec } or return undef;
-    my $pkg  = ref $codec;
+    $kind = $codec->{kind} if $kind eq 'kind';
+    my $pkg = ref $codec;
     return undef
         unless $codec->{decode} == $pkg->can('_decode')
         && $codec->{encode} == $pkg->can('_encode');
@@ -169,9 +175,21 @@ Stream is open is reported the same way, as error C<io:9> (EBADF).
 
 Raw mode (C<on_read>): C<on_read($stream, $bytes, $data)> gets each chunk.
 Framed mode (C<on_message> with a C<codec>): C<on_message($stream, $msg,
-$data)> gets each decoded message.  The codecs C<line>, C<netstring> and
-C<u32be> (see L<Linux::Event::Stream::Codec::Line> and friends) are C
-framers; any other codec hash with C<decode> and C<encode> subs is run in
+$data)> gets each decoded message.  The codecs C<line>, C<netstring>,
+C<u32be> and C<varint> (aliases; see L<Linux::Event::Stream::Codec::Line>
+and friends) and the objects of the protocol framer classes are C framers:
+
+    codec => Linux::Event::Stream::Codec::Delimiter->new(delimiter => "\r\n\r\n")
+    codec => Linux::Event::Stream::Codec::Fixed->new(size => 16)
+    codec => Linux::Event::Stream::Codec::LengthPrefix->new(
+        bytes => 2, endian => 'little', adjust => 0, max_frame => 4096)
+    codec => Linux::Event::Stream::Codec::Varint->new(max_frame => 65536)
+
+C<write_message> encodes with them (a message that does not fit croaks),
+and bad input ends the stream with a clear C<last_error> (C<codec:frame too
+large (E<gt>N bytes)>, C<codec:invalid length>, C<codec:invalid varint>,
+C<codec:truncated record>) after the replies written before it went out.
+Any other codec hash with C<decode> and C<encode> subs is run in
 Perl with Linux::Event 0.010's calling convention.
 
 =head1 OPTIONS
