@@ -129,6 +129,11 @@ void evl__stream_deadline_stop(evl_stream *s)
 {
     if (s->dl_timer.loop != NULL)
         evl_timer_stop(&s->dl_timer);
+    /* Every caller is leaving the loop or ending the stream (a join
+     * initialises the timer again; set_timeouts stops the timer itself),
+     * and the loop may be freed before the stream: a later stop must not
+     * reach into it. */
+    s->dl_timer.loop = NULL;
 }
 
 /* Both cost nothing without their timeout: the setter starts the clock
@@ -164,6 +169,6 @@ int evl_stream_set_timeouts(evl_stream *s, uint64_t idle_ns, uint64_t read_ns,
     if (evl_stream_queued(s) > 0)
         s->wq_ns = max2(s->wq_ns, now);
     /* New values may be shorter than what the timer waits for. */
-    evl__stream_deadline_stop(s);
+    evl_timer_stop(&s->dl_timer);
     return arm(s);
 }

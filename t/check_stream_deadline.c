@@ -431,6 +431,37 @@ START_TEST(test_timeouts_follow_set_loop)
 }
 END_TEST
 
+/* A stream that left its loop (as a layer's stream does when its loop
+ * object goes) keeps no pointer to it: the loop can be freed first and the
+ * stream's free must not touch it (it did, in evl_timer_stop). */
+START_TEST(test_timeouts_leave_no_pointer_to_a_left_loop)
+{
+    if (engine_skipped(_i))
+        return;
+    evl_loop *loop = new_loop(_i);
+    evl_stream s;
+    struct rec r;
+    int sv[2];
+    stream_open(&s, &r, loop, sv, &raw_cbs);
+    ck_assert_rc(evl_stream_set_timeouts(&s, 60000 * MS, 60000 * MS, 60000 * MS));
+    ck_assert(evl_timer_is_active(&s.dl_timer));
+    /* A proactor's read in flight holds the stream on the loop until it
+     * comes back. */
+    ck_assert_rc(evl_stream_read_stop(&s));
+    int rc;
+    for (int k = 0; (rc = evl_stream_set_loop(&s, NULL)) == -EBUSY; k++) {
+        ck_assert_int_lt(k, 1000);
+        ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
+    }
+    ck_assert_rc(rc);
+    ck_assert_ptr_null(s.dl_timer.loop);
+    loop_done(loop);
+    evl_stream_free(&s);   /* after the loop: valgrind and ASan watch this */
+    close(sv[1]);
+    bytes_free(&r.data);
+}
+END_TEST
+
 static Suite *deadline_suite(void)
 {
     Suite *s = suite_create("stream_deadline");
@@ -459,6 +490,7 @@ static Suite *deadline_suite(void)
     tcase_add_loop_test(tc, test_timeouts_cleared_stop_the_timer, 0, 3);
     tcase_add_loop_test(tc, test_timeout_free_from_on_error, 0, 3);
     tcase_add_loop_test(tc, test_timeouts_follow_set_loop, 0, 3);
+    tcase_add_loop_test(tc, test_timeouts_leave_no_pointer_to_a_left_loop, 0, 3);
     suite_add_tcase(s, tc);
     return s;
 }
