@@ -108,4 +108,25 @@ void sigpipe_default(void);
 int sigpipe_pending(void);
 int sigpipe_blocked(void);
 
+/* ------------------------------------------------------------ fault injection
+ *
+ * t/stream-faults.c, linked into the suites that inject: it takes over
+ * read/recv (FAULT_READ) and write/writev/send/sendmsg (FAULT_WRITE)
+ * for the whole program, on the fds a rule names.  Rules apply in the
+ * order armed; times < 0 means every call from now on.  A libcheck test
+ * runs in its own child process, so rules end with the test. */
+
+enum { FAULT_READ = 1, FAULT_WRITE = 2 };
+
+/* The next `times` calls of ops on fd fail with errno err. */
+void fault_fail(int fd, unsigned ops, int err, int times);
+/* The next `times` calls of ops on fd move at most cap bytes. */
+void fault_short(int fd, unsigned ops, size_t cap, int times);
+/* Disarms every rule and zeroes the counts below. */
+void fault_clear(void);
+/* Calls a rule applied to since the last fault_clear. */
+long fault_hits(void);
+/* Bytes moved by the calls a cap rule applied to, since then. */
+size_t fault_moved(void);
+
 #endif
