@@ -40,18 +40,6 @@ static evl_loop *new_engine(int engine)
     return loop;
 }
 
-/* Reaps what freed streams left in flight (a proactor's ops), then
- * frees the loop. */
-static void loop_done(evl_loop *loop)
-{
-    for (int i = 0; evl_loop_pending_ops(loop) > 0; i++) {
-        ck_assert_int_lt(i, 1000);
-        ck_assert_int_ge(evl_loop_run_once(loop, 5000000000LL), 0);
-    }
-    evl_loop_drain(loop);
-    evl_loop_free(loop);
-}
-
 /* Runs the loop (never blocking) n times; returns the shim's hits. */
 static long idle_turns(evl_loop *loop, int n)
 {
@@ -115,11 +103,7 @@ START_TEST(test_faults_read_error_reaches_on_error_once)
     ck_assert_int_eq(idle_turns(loop, 20), 0);
     ck_assert_int_eq(evl_loop_run_once(loop, 20000000), 0);
     ck_assert_int_eq(r.n_err, 1);
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    loop_done(loop);
-    bytes_free(&r.data);
+    stream_pair_done(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -146,11 +130,7 @@ START_TEST(test_faults_read_eintr_is_retried)
     ck_assert_uint_eq(r.mismatch, 0);
     ck_assert_int_eq(r.n_err, 0);
     ck_assert_int_eq(fault_hits(), 3);
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    loop_done(loop);
-    bytes_free(&r.data);
+    stream_pair_done(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -186,11 +166,7 @@ START_TEST(test_faults_read_eagain_storm_does_not_spin)
     ck_assert_uint_eq(r.got, 3000);
     ck_assert_uint_eq(r.mismatch, 0);
     ck_assert_int_eq(r.n_err, 0);
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    loop_done(loop);
-    bytes_free(&r.data);
+    stream_pair_done(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -206,10 +182,9 @@ START_TEST(test_faults_write_error_after_partial_writes_keeps_the_prefix)
     int engine = _i % 2, err = _i < 2 ? EPIPE : ECONNRESET;
     evl_loop *loop = new_engine(engine);
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { 0 };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    pair_stream(loop, &s, sv, 0, &write_cbs);
     fault_short(sv[0], FAULT_WRITE, 700, 39);
     fault_fail(sv[0], FAULT_WRITE, err, -1);
     const size_t total = 256 * 1024;
@@ -234,11 +209,7 @@ START_TEST(test_faults_write_error_after_partial_writes_keeps_the_prefix)
     ck_assert_int_eq(evl_loop_run_once(loop, 20000000), 0);
     ck_assert_int_eq(r.n_err, 1);
     ck_assert_int_eq(r.n_drain, 0);
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    loop_done(loop);
-    bytes_free(&r.data);
+    stream_pair_done(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -250,10 +221,9 @@ START_TEST(test_faults_write_error_on_first_write_is_reported_once)
 {
     evl_loop *loop = new_engine(_i);
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { 0 };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    pair_stream(loop, &s, sv, 0, &write_cbs);
     fault_fail(sv[0], FAULT_WRITE, EPIPE, -1);
     int rc = evl_stream_write(&s, "hello", 5);
     ck_assert(rc == 0 || rc == -EPIPE);
@@ -263,11 +233,7 @@ START_TEST(test_faults_write_error_on_first_write_is_reported_once)
     ck_assert_int_eq(r.err, -EPIPE);
     ck_assert_int_eq(evl_stream_error(&s), -EPIPE);
     ck_assert_int_le(fault_hits(), 1);
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    loop_done(loop);
-    bytes_free(&r.data);
+    stream_pair_done(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -277,10 +243,9 @@ START_TEST(test_faults_short_writes_and_eintr_lose_nothing)
 {
     evl_loop *loop = new_engine(_i);
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { 0 };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    pair_stream(loop, &s, sv, 0, &write_cbs);
     fault_short(sv[0], FAULT_WRITE, 1, 5);
     fault_fail(sv[0], FAULT_WRITE, EINTR, 3);
     fault_short(sv[0], FAULT_WRITE, 4096, 20);
@@ -299,11 +264,7 @@ START_TEST(test_faults_short_writes_and_eintr_lose_nothing)
     ck_assert_int_eq(r.n_err, 0);
     ck_assert_int_eq(r.n_drain, 1);
     ck_assert_int_eq(fault_hits(), 5 + 3 + 20 + 2 + 30);
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    loop_done(loop);
-    bytes_free(&r.data);
+    stream_pair_done(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -314,10 +275,9 @@ START_TEST(test_faults_write_eagain_storm_does_not_spin)
 {
     evl_loop *loop = new_engine(_i);
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { 0 };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    pair_stream(loop, &s, sv, 0, &write_cbs);
     fault_fail(sv[0], FAULT_WRITE, EAGAIN, -1);
     ck_assert_rc(write_pattern(&s, 0, 5000));
     ck_assert_uint_eq(evl_stream_queued(&s), 5000);
@@ -337,11 +297,7 @@ START_TEST(test_faults_write_eagain_storm_does_not_spin)
     ck_assert_uint_eq(got, 5000);
     ck_assert_uint_eq(evl_stream_queued(&s), 0);
     ck_assert_int_eq(r.n_err, 0);
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    loop_done(loop);
-    bytes_free(&r.data);
+    stream_pair_done(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -379,11 +335,7 @@ static int shim_works(void)
     for (int i = 0; ok && i < 10 && r.n_err == 0 && r.n_read == 0; i++)
         evl_loop_run_once(loop, 1000000000LL);
     ok = ok && r.n_err == 1 && r.err == -EIO;
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
-    bytes_free(&r.data);
+    stream_pair_end(loop, &s, sv, &r);
     fault_clear();
     return ok;
 }
