@@ -62,6 +62,13 @@ static void xs_init(pTHX)
     newXS("DynaLoader::boot_DynaLoader", boot_DynaLoader, __FILE__);
 }
 
+/* libFuzzer ends with exit() and perl is never destructed: drop the
+ * driver's temporary directory (a File::Temp object) by hand. */
+static void remove_temp_dir(void)
+{
+    eval_pv("undef $EvlFuzzLayer::DIR", FALSE);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -85,6 +92,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "fuzz-layer: the driver does not compile: %s\n", SvPV_nolen(ERRSV));
         abort();
     }
+    atexit(remove_temp_dir);
     return 0;
 }
 
