@@ -288,6 +288,12 @@ sub run_op ($fh, $op, $layer) {
         # :unix on purpose, POD "Blocking handles", where :perlio drops
         # it).  A :pending left by ungetc stays.
         return unless $st{kind} eq 'file';
+
+        # In an :evline plan :pop would take :evline off, which holds no
+        # buffer, where the :perlio run's takes its buffer layer off (and
+        # a new one starts from the fd's position, where a sysread left
+        # it): not the same operation.  The evline op covers :evline.
+        return rec('pop_push skipped: evline') if $st{evline};
         my @before = PerlIO::get_layers($fh);
         return rec('pop skipped') if $before[-1] eq 'pending';
         fail_rec('pop', binmode($fh, ':pop'));
