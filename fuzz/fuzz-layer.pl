@@ -254,6 +254,12 @@ sub run_op ($fh, $op, $layer) {
         $fh->autoflush($a[0]);
         rec('autoflush', $a[0]);
     } elsif ($name eq 'tell') {
+
+        # tell on a pipe or socket is the buffer layer's count of bytes
+        # moved (lseek fails); once non-blocking, :evloop counts a print
+        # it queued where :perlio counts what the kernel took (POD,
+        # "Non-blocking handles": print always succeeds by queueing).
+        return rec('tell skipped: was non-blocking') if $st{nb_ever};
         rec('tell', tell($fh));
     } elsif ($name eq 'seek') {
         return if $st{kind} ne 'file';
@@ -347,6 +353,7 @@ sub run_op ($fh, $op, $layer) {
         # they never see EAGAIN (where :evloop queues and :perlio fails).
         $fh->blocking($a[0] ? 0 : 1);
         $st{nonblock} = $a[0];
+        $st{nb_ever} ||= $a[0];
         rec('nonblock', $a[0]);
     } elsif ($name eq 'peer_write') {
         return unless $st{peer_w};
