@@ -68,6 +68,9 @@ sub decode ($data) {
         mode   => $MODES[($b0 >> 4) % @MODES]
     );
     $p{content} = text(byte() % 64);
+
+    # What a pipe or socket is prefilled with must fit in it (WIRE_CAP).
+    $p{content} = substr($p{content}, 0, WIRE_CAP) if $p{kind} ne 'file';
     $p{r}       = $p{kind} eq 'pipe_w' ? 0 : $p{kind} ne 'file' || $p{mode} =~ /\+|</ ? 1 : 0;
     $p{w}       = $p{kind} eq 'pipe_r' ? 0 : $p{kind} ne 'file' || $p{mode} =~ /\+|>/ ? 1 : 0;
     my @ops;
