@@ -145,8 +145,19 @@ sub peer_shut () {
 # as one byte stream (collected here, recorded at the end) rather than
 # read by read; $st{evline} says the plan has :evline, in both runs, so
 # both record alike.
+# Whether reads are compared as one byte stream (see nb_result): on a
+# non-blocking :evline handle, and on any handle once a read was made
+# non-blocking: :perlio takes EAGAIN for an error on the handle and its
+# later reads, blocking again or not, can come back short or empty where
+# :evloop's go on (POD "Non-blocking handles"); the bytes, in order,
+# must still be the same.
+sub as_stream () {
+    $st{nb_read} = 1 if $st{nonblock};
+    return ($st{evline} && $st{nonblock}) || $st{nb_read};
+}
+
 sub nb_result ($what, $bytes, $n) {
-    if ($st{evline} && $st{nonblock}) {
+    if (as_stream()) {
         $st{nb_bytes} .= $bytes if defined $bytes;
         return;
     }
@@ -193,7 +204,7 @@ sub run_op ($fh, $op, $layer) {
         local $/ = $RS[$a[0]];
         my $l = readline($fh);
         $st{readahead} = 1;
-        if ($st{evline} && $st{nonblock}) {
+        if (as_stream()) {
             nb_result('readline', $l, defined $l ? length $l : undef);
         } else {
             rec('readline', show($/), defined $l ? show($l) : 'undef:' . ($! + 0), $.);
@@ -206,7 +217,8 @@ sub run_op ($fh, $op, $layer) {
         local $/ = $RS[$a[0]];
         my @l = readline($fh);
         $st{readahead} = 1;
-        rec('readline_list', show($/), scalar(@l), show(join '', @l));
+        if ($st{nb_read}) { $st{nb_bytes} .= join '', @l }
+        else              { rec('readline_list', show($/), scalar(@l), show(join '', @l)) }
     } elsif ($name eq 'getc') {
         before_read($fh);
         my $c = getc($fh);
@@ -216,7 +228,7 @@ sub run_op ($fh, $op, $layer) {
 
         # eof() is false on an idle non-blocking socket (POD, "Non-blocking
         # handles"); :perlio says true.
-        return rec('eof skipped: non-blocking') if $st{nonblock};
+        return rec('eof skipped: non-blocking') if $st{nonblock} || $st{nb_read};
         before_read($fh);
         $st{readahead} = 1;
         rec('eof', eof($fh) ? 1 : 0);
@@ -225,7 +237,7 @@ sub run_op ($fh, $op, $layer) {
         my $buf = 'XYZ';
         my $n   = read($fh, $buf, $a[0], $a[1]);
         $st{readahead} = 1;
-        if ($st{evline} && $st{nonblock}) {
+        if (as_stream()) {
             nb_result('read', defined $n ? substr($buf, $a[1]) : undef, $n);
         } else {
             rec('read', $a[0], defined $n ? $n : 'undef:' . ($! + 0), show($buf));
@@ -239,7 +251,7 @@ sub run_op ($fh, $op, $layer) {
         before_read($fh);
         my $buf = '';
         my $n   = sysread($fh, $buf, $a[0] || 1);
-        if ($st{evline} && $st{nonblock}) {
+        if (as_stream()) {
             nb_result('sysread', $buf, $n);
         } else {
             rec('sysread', defined $n ? $n : 'undef:' . ($! + 0), show($buf));
@@ -441,8 +453,8 @@ sub run_seq ($p, $layer) {
 
         # With :evline the non-blocking reads may have stopped short of a
         # line the slurp then takes: only the bytes in order compare.
-        if ($st{evline}) { rec('rest', show($st{nb_bytes} . ($rest // ''))) }
-        else             { rec('rest', show($st{nb_bytes}), show($rest)) }
+        if ($st{evline} || $st{nb_read}) { rec('rest', show($st{nb_bytes} . ($rest // ''))) }
+        else { rec('rest', show($st{nb_bytes}), show($rest)) }
     }
     fail_rec('close', close($fh));
     if ($p->{kind} eq 'file') {
