@@ -11,7 +11,11 @@
  * :evline off and on, flush, autoflush, close and reopen, blocking
  * toggles, peer writes, reads and shutdown), runs it over :perlio and
  * over :evloop (or :evloop:evline) and compares the transcripts.  A
- * difference is printed and aborts, so libFuzzer keeps the input.
+ * difference is printed and aborts, so libFuzzer keeps the input.  The
+ * :evline off/on toggle runs only with EVL_FUZZ_LAYER_TOGGLE=1 (it still
+ * finds open defects; see fuzz-layer.pl).  Replay an input with
+ * fuzz/layer FILE, or over the built XS module with perl -Mblib and
+ * fuzz-layer.pl's EvlFuzzLayer::run.
  *
  * The layers' C (perlio/layer-*.c) and libevloop are compiled into this
  * binary with coverage instrumentation and registered with
@@ -62,6 +66,13 @@ static void xs_init(pTHX)
     newXS("DynaLoader::boot_DynaLoader", boot_DynaLoader, __FILE__);
 }
 
+/* libFuzzer ends with exit() and perl is never destructed: drop the
+ * driver's temporary directory (a File::Temp object) by hand. */
+static void remove_temp_dir(void)
+{
+    eval_pv("undef $EvlFuzzLayer::DIR", FALSE);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -85,6 +96,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "fuzz-layer: the driver does not compile: %s\n", SvPV_nolen(ERRSV));
         abort();
     }
+    atexit(remove_temp_dir);
     return 0;
 }
 

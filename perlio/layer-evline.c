@@ -229,11 +229,12 @@ static int fill_line(pTHX_ PerlIO *f)
             SETERRNO(EBADF, SS_IVCHAN);
             return -1;
         }
-        if ((PerlIOBase(n)->flags & PERLIO_F_EOF) && PerlIO_get_cnt(n) <= 0) {
-            PerlIOBase(f)->flags |= PERLIO_F_EOF;
-            return -1;
-        }
-        /* :evloop may run %SIG handlers while it waits; our lock keeps
+        /* Even at EOF :evloop's fill is asked again, as PerlIOBuf_read
+         * asks its fill: at a sticky EOF it returns at once, but it
+         * leaves its buffer idle as PerlIOBuf's does (so an ungetc after
+         * it lands in the buffer, not in a :pending, and moves tell
+         * alike), and after a flush or seek it reads what is there now.
+         * :evloop may run %SIG handlers while it waits; our lock keeps
          * this struct alive until we are back. */
         PerlIOl *head = evl__pio_lock(aTHX_ f);
         IV rc = PerlIO_fill(n);
@@ -248,8 +249,12 @@ static int fill_line(pTHX_ PerlIO *f)
             Perl_PerlIO_save_errno(aTHX_ f);
             return -1;
         }
-        if (PerlIOBase(n)->flags & PERLIO_F_EOF)
-            continue;   /* the tail, if any, is a line now */
+        if (PerlIOBase(n)->flags & PERLIO_F_EOF) {
+            if (visible(aTHX_ f) > 0)
+                return 0;   /* the tail is a line now */
+            PerlIOBase(f)->flags |= PERLIO_F_EOF;
+            return -1;
+        }
         return errno == EAGAIN ? EVL__PIO_AGAIN : -1;
     }
 }

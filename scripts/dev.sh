@@ -17,6 +17,12 @@
 #                          (make fuzz) and run each for seconds (default
 #                          60), two at a time; a crash fails the command
 #                          and its reproducer's path is printed
+#   scripts/dev.sh load [seconds]
+#                          build, then run bench/load/'s load and soak
+#                          scripts: 10,000 sequential connections, 10,000
+#                          concurrent idle ones, a soak of seconds (default
+#                          60) and a 1,000-child storm; each prints its
+#                          figures, and growth (fds, RSS) fails the command
 #
 # Packages come from Debian only (apt-get; sudo when not root).  The build
 # is in-tree; autoreconf and configure run only when their output is
@@ -206,6 +212,25 @@ fuzz() {
     [ "$failed" -eq 0 ]
 }
 
+# bench/load/'s scripts one after the other (they measure, so nothing
+# else of this script runs beside them); every one runs, and the command
+# fails if any did.
+load() {
+    local secs=${1:-60} failed=0
+    build
+    local perl=(perl -Iblib/lib -Iblib/arch)
+    echo "== dev.sh load: sequential 10000"
+    "${perl[@]}" bench/load/sequential.pl 10000 || failed=$((failed + 1))
+    echo "== dev.sh load: idle 10000"
+    "${perl[@]}" bench/load/idle.pl 10000 || failed=$((failed + 1))
+    echo "== dev.sh load: soak $secs s"
+    "${perl[@]}" bench/load/soak.pl "$secs" || failed=$((failed + 1))
+    echo "== dev.sh load: children 1000"
+    "${perl[@]}" bench/load/children.pl 1000 || failed=$((failed + 1))
+    echo "dev.sh load: 4 scripts, $failed failed"
+    [ "$failed" -eq 0 ]
+}
+
 case "${1:-}" in
 demo)
     install_missing
@@ -230,8 +255,12 @@ fuzz)
     install_missing
     fuzz "${2:-60}"
     ;;
+load)
+    install_missing
+    load "${2:-60}"
+    ;;
 *)
-    echo "usage: scripts/dev.sh demo|check|deb|bench [name...]|fuzz [seconds]" >&2
+    echo "usage: scripts/dev.sh demo|check|deb|bench [name...]|fuzz [seconds]|load [seconds]" >&2
     exit 2
     ;;
 esac

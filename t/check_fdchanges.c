@@ -27,24 +27,14 @@ static void on_ev(evl_watcher *w, unsigned revents)
     last_revents = revents;
 }
 
-static evl_loop *new_loop(void)
-{
-    evl_loop *loop;
-    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
-    return loop;
-}
-
 /* 100k enable/disable toggles, 10 per iteration: at most one epoll_ctl
  * per iteration reaches the kernel. */
 START_TEST(test_fdchanges_100k_toggles_at_most_one_ctl_per_iteration)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int p[2];
-    ck_assert_rc(pipe2(p, O_NONBLOCK));
     evl_watcher w;
-    evl_watcher_init(&w, on_ev, NULL, NULL);
-    ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_READ));
-    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    watch_pipe(loop, &w, p, on_ev);
     uint64_t before = evl__loop_ctl_count(loop);
     enum { TOGGLES = 100000, PER_ITER = 10 };
     for (int i = 0; i < TOGGLES / PER_ITER; i++) {
@@ -62,8 +52,7 @@ START_TEST(test_fdchanges_100k_toggles_at_most_one_ctl_per_iteration)
     ck_assert_int_eq(calls, 1);
     evl_watcher_stop(&w);
     evl_loop_free(loop);
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
 }
 END_TEST
 
@@ -71,13 +60,10 @@ END_TEST
  * the registration is already right, so nothing reaches the kernel. */
 START_TEST(test_fdchanges_stop_start_same_watcher_costs_no_ctl)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int p[2];
-    ck_assert_rc(pipe2(p, O_NONBLOCK));
     evl_watcher w;
-    evl_watcher_init(&w, on_ev, NULL, NULL);
-    ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_READ));
-    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    watch_pipe(loop, &w, p, on_ev);
     uint64_t before = evl__loop_ctl_count(loop);
     for (int i = 0; i < 1000; i++) {
         ck_assert_int_eq(evl_watcher_stop(&w), 1);
@@ -94,8 +80,7 @@ START_TEST(test_fdchanges_stop_start_same_watcher_costs_no_ctl)
     ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);   /* the byte is unread: no event */
     ck_assert_uint_eq(evl__loop_ctl_count(loop) - before, 1);
     evl_loop_free(loop);
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
 }
 END_TEST
 
@@ -105,14 +90,11 @@ END_TEST
  * called and the registration is narrowed once. */
 START_TEST(test_fdchanges_disable_across_waits_is_lazy_and_narrows_on_event)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int p[2];
-    ck_assert_rc(pipe2(p, O_NONBLOCK));
     evl_watcher w;
-    evl_watcher_init(&w, on_ev, NULL, NULL);
     calls = 0;
-    ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_READ));
-    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    watch_pipe(loop, &w, p, on_ev);
     uint64_t before = evl__loop_ctl_count(loop);
     for (int i = 0; i < 1000; i++) {
         ck_assert_rc(evl_watcher_modify(&w, 0));
@@ -139,8 +121,7 @@ START_TEST(test_fdchanges_disable_across_waits_is_lazy_and_narrows_on_event)
     ck_assert_int_eq(calls, 1);
     evl_watcher_stop(&w);
     evl_loop_free(loop);
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
 }
 END_TEST
 
@@ -148,7 +129,7 @@ END_TEST
  * enabled direction on each iteration, without blocking the wait. */
 START_TEST(test_fdchanges_regular_file_always_ready)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     char path[] = "/tmp/evl-fdchanges-XXXXXX";
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
@@ -187,7 +168,7 @@ END_TEST
  * alone (though the read callback takes it). */
 START_TEST(test_fdchanges_revents_hup_is_not_readable)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int p[2];
     ck_assert_rc(pipe2(p, O_NONBLOCK));
     close(p[1]);
@@ -205,7 +186,7 @@ END_TEST
 
 START_TEST(test_fdchanges_revents_rdhup_and_data)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     ck_assert_rc(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv));
     evl_watcher w;
@@ -216,8 +197,7 @@ START_TEST(test_fdchanges_revents_rdhup_and_data)
     ck_assert_int_eq(evl_loop_run_once(loop, 1000000000), 1);
     ck_assert_uint_eq(last_revents, EVL_READ | EVL_RDHUP);
     evl_watcher_stop(&w);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     evl_loop_free(loop);
 }
 END_TEST
@@ -228,7 +208,7 @@ END_TEST
  * know) and rebuild its set instead of waking up for it forever. */
 START_TEST(test_fdchanges_registration_outliving_fd_does_not_spin)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int p[2];
     ck_assert_rc(pipe2(p, O_NONBLOCK));
     int keep = dup(p[0]);
@@ -265,7 +245,7 @@ END_TEST
  * the number was closed and reused: the new file is registered. */
 START_TEST(test_fdchanges_new_watcher_on_reused_number_registers)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int p[2];
     ck_assert_rc(pipe2(p, O_NONBLOCK));
     evl_watcher w1, w2;
@@ -275,8 +255,7 @@ START_TEST(test_fdchanges_new_watcher_on_reused_number_registers)
     ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
     int num = p[0];
     evl_watcher_stop(&w1);
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
     int q[2];
     ck_assert_rc(pipe2(q, O_NONBLOCK));
     if (q[0] != num) {

@@ -128,12 +128,6 @@ static void sock_pair(int sv[2])
     ck_assert_rc(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 }
 
-static void close_pair(int sv[2])
-{
-    close(sv[0]);
-    close(sv[1]);
-}
-
 /* A TCP listener on 127.0.0.1 and an ephemeral port; *sin gets its address. */
 static int tcp_listener(struct sockaddr_in *sin)
 {

@@ -118,12 +118,6 @@ static void sock_pair(int sv[2])
     ck_assert_rc(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 }
 
-static void close_pair(int sv[2])
-{
-    close(sv[0]);
-    close(sv[1]);
-}
-
 static ssize_t take(int fd, void *buf, size_t len)
 {
     ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);

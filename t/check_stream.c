@@ -39,13 +39,6 @@ static size_t on_read_nothing(evl_stream *s, const char *p, size_t len)
     return 0;
 }
 
-static evl_loop *new_loop(void)
-{
-    evl_loop *loop;
-    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
-    return loop;
-}
-
 /* Writes total pattern bytes in 64 KiB pieces; returns 0 or the error. */
 static int write_pattern(evl_stream *s, size_t total)
 {
@@ -66,12 +59,11 @@ static int write_pattern(evl_stream *s, size_t total)
  * room in the socket means the bytes go straight through. */
 START_TEST(test_stream_direct_write_queues_nothing_when_fd_has_room)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { 0 };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    pair_stream(loop, &s, sv, 0, &write_cbs);
     ck_assert_rc(evl_stream_write(&s, "hello", 5));
     ck_assert_uint_eq(evl_stream_queued(&s), 0);
     /* The bytes are in the kernel before the loop ever ran. */
@@ -80,11 +72,7 @@ START_TEST(test_stream_direct_write_queues_nothing_when_fd_has_room)
     ck_assert_int_eq(memcmp(buf, "hello", 5), 0);
     spin(loop);
     ck_assert_int_eq(r.n_drain, 0);
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
-    bytes_free(&r.data);
+    stream_pair_end(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -92,12 +80,11 @@ END_TEST
  * queue in partial writes; the sink checks every byte's position. */
 START_TEST(test_stream_write_behind_delivers_every_byte_in_order)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { 0 };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    pair_stream(loop, &s, sv, 0, &write_cbs);
     const size_t total = 4 << 20;
     ck_assert_rc(write_pattern(&s, total));
     /* The socket cannot hold 4 MiB: the rest must be queued. */
@@ -114,11 +101,7 @@ START_TEST(test_stream_write_behind_delivers_every_byte_in_order)
     ck_assert_uint_eq(k.got, total);
     ck_assert_uint_eq(k.mismatch, 0);
     evl_watcher_stop(&k.w);
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
-    bytes_free(&r.data);
+    stream_pair_end(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -147,8 +130,7 @@ START_TEST(test_stream_writev_queues_the_unwritten_pieces_in_order)
     ck_assert_int_eq(read(p[0], buf, sizeof(buf)), 6);
     ck_assert_int_eq(memcmp(buf, "abcdef", 6), 0);
     evl_stream_free(&s);
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
     bytes_free(&r.data);
 }
 END_TEST
@@ -170,8 +152,7 @@ START_TEST(test_stream_write_message_frames_payload_with_encoder)
     ck_assert_int_eq(read(sv[1], buf, sizeof(buf)), 11);
     ck_assert_int_eq(memcmp(buf, "5:hello,0:,", 11), 0);
     evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
 }
 END_TEST
 
@@ -201,8 +182,7 @@ START_TEST(test_stream_high_water_fires_once_when_queue_passes_high)
         ck_assert_rc(evl_stream_write(&s, chunk, sizeof(chunk)));
     ck_assert_int_eq(r.n_high, 1);
     evl_stream_free(&s);
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
     bytes_free(&r.data);
 }
 END_TEST
@@ -251,8 +231,7 @@ START_TEST(test_stream_low_water_fires_once_when_queue_falls_to_low)
     ck_assert_int_eq(r.n_high, 2);
     free(chunk);
     evl_stream_free(&s);
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
     bytes_free(&r.data);
 }
 END_TEST
@@ -261,7 +240,7 @@ END_TEST
  * queues; on_drain must wait for the peer to make room. */
 START_TEST(test_stream_drain_fires_once_when_queue_empties)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     set_nonblock(sv[0]);
@@ -283,11 +262,7 @@ START_TEST(test_stream_drain_fires_once_when_queue_empties)
     /* Write interest is off again: an idle poll reports nothing. */
     ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
     ck_assert_int_eq(r.n_drain, 1);
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
-    bytes_free(&r.data);
+    stream_pair_end(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -312,8 +287,7 @@ START_TEST(test_stream_wmax_refuses_writes_that_would_exceed_it)
     ck_assert_int_eq(evl_stream_error(&s), 0);
     ck_assert_int_eq(r.n_err, 0);
     evl_stream_free(&s);
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
     bytes_free(&r.data);
 }
 END_TEST
@@ -324,12 +298,11 @@ END_TEST
  * hundreds of partial writes before it may close the fd. */
 START_TEST(test_stream_close_after_drain_with_slow_reader)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { 0 };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    pair_stream(loop, &s, sv, 0, &write_cbs);
     const size_t total = (3 << 20) / 2;
     ck_assert_rc(write_pattern(&s, total));
     ck_assert_uint_gt(evl_stream_queued(&s), 1 << 20);
@@ -355,12 +328,11 @@ END_TEST
 
 START_TEST(test_stream_close_with_empty_queue_closes_at_once)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { 0 };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &raw_cbs));
+    pair_stream(loop, &s, sv, 0, &raw_cbs);
     ck_assert_int_eq(evl_stream_close(&s), 0);
     ck_assert_int_eq(r.n_close, 1);
     ck_assert(fd_is_closed(sv[0]));
@@ -389,8 +361,7 @@ START_TEST(test_stream_close_noclose_leaves_fd_open)
     ck_assert_int_eq(r.n_close, 1);
     ck_assert(!fd_is_closed(sv[0]));
     evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     bytes_free(&r.data);
 }
 END_TEST
@@ -399,7 +370,7 @@ END_TEST
  * once, on_close called; a second abort is -EBADF. */
 START_TEST(test_stream_abort_drops_queue_and_closes_now)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     set_nonblock(sv[0]);
@@ -425,7 +396,7 @@ END_TEST
 
 START_TEST(test_stream_write_after_close_gives_eshutdown)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     set_nonblock(sv[0]);
@@ -438,11 +409,7 @@ START_TEST(test_stream_write_after_close_gives_eshutdown)
     ck_assert_int_eq(evl_stream_write(&s, "d", 1), -ESHUTDOWN);
     ck_assert_uint_eq(evl_stream_queued(&s), 3);
     ck_assert_int_eq(evl_stream_close(&s), 1);   /* still pending */
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
-    bytes_free(&r.data);
+    stream_pair_end(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -625,7 +592,7 @@ END_TEST
 START_TEST(test_stream_queued_write_to_closed_pipe_reports_epipe_from_loop)
 {
     sigpipe_default();
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int p[2];
     ck_assert_rc(pipe2(p, O_NONBLOCK));
     fill_fd(p[1]);
@@ -652,7 +619,7 @@ END_TEST
 START_TEST(test_stream_peer_reset_reports_econnreset)
 {
     sigpipe_default();
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int c, sfd;
     tcp_pair(&c, &sfd);
     struct rec r = { 0 };
@@ -675,7 +642,7 @@ END_TEST
 
 START_TEST(test_stream_eof_is_delivered_after_the_data)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int p[2];
     ck_assert_rc(pipe(p));
     ck_assert_int_eq(write(p[1], "abc", 3), 3);
@@ -701,7 +668,7 @@ END_TEST
 
 START_TEST(test_stream_init_with_loop_sets_nonblocking)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int p[2];
     ck_assert_rc(pipe(p));
     evl_stream a = { 0 }, b = { 0 };
@@ -711,8 +678,7 @@ START_TEST(test_stream_init_with_loop_sets_nonblocking)
     ck_assert_int_ne(fcntl(p[1], F_GETFL) & O_NONBLOCK, 0);
     evl_stream_free(&a);
     evl_stream_free(&b);
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
     evl_loop_free(loop);
 }
 END_TEST
@@ -721,12 +687,11 @@ END_TEST
  * record yet must wait for more bytes, not be dropped or repeated. */
 START_TEST(test_stream_raw_read_keeps_unconsumed_bytes)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { .action = ACT_RECORDS };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &raw_cbs));
+    pair_stream(loop, &s, sv, 0, &raw_cbs);
     ck_assert_int_eq(write(sv[1], "aaaabbbbcc", 10), 10);
     run_until(loop, &r.n_read, 3);
     /* One record per call, called again while it consumes; the third
@@ -737,18 +702,14 @@ START_TEST(test_stream_raw_read_keeps_unconsumed_bytes)
     run_until(loop, &r.n_read, 4);
     ck_assert_str_eq(r.data.p, "aaaa|bbbb|cccc|");
     ck_assert_uint_eq(evl_buf_len(evl_stream_rbuf(&s)), 0);
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
-    bytes_free(&r.data);
+    stream_pair_end(loop, &s, sv, &r);
 }
 END_TEST
 
 /* A consumer that never consumes must not grow the buffer forever. */
 START_TEST(test_stream_rmax_overflow_gives_emsgsize)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { 0 };
@@ -762,11 +723,7 @@ START_TEST(test_stream_rmax_overflow_gives_emsgsize)
     ck_assert_int_eq(r.err, -EMSGSIZE);
     /* Never read past the cap. */
     ck_assert_uint_eq(evl_buf_len(evl_stream_rbuf(&s)), 10);
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
-    bytes_free(&r.data);
+    stream_pair_end(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -783,7 +740,7 @@ static void framed_stream(evl_loop *loop, evl_stream *s, evl_framer *fr, int fd,
 /* Frames do not care how the bytes were cut into writes. */
 START_TEST(test_stream_line_framer_joins_split_writes)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { 0 };
@@ -799,17 +756,13 @@ START_TEST(test_stream_line_framer_joins_split_writes)
     ck_assert_int_eq(write(sv[1], "ld\n", 3), 3);
     run_until(loop, &r.n_msg, 2);
     ck_assert_str_eq(r.data.p, "hello|world|");
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
-    bytes_free(&r.data);
+    stream_pair_end(loop, &s, sv, &r);
 }
 END_TEST
 
 START_TEST(test_stream_line_framer_delivers_unterminated_tail_at_eof)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { 0 };
@@ -830,7 +783,7 @@ END_TEST
 
 START_TEST(test_stream_framing_error_after_good_frames_delivers_them_first)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { 0 };
@@ -851,17 +804,13 @@ START_TEST(test_stream_framing_error_after_good_frames_delivers_them_first)
     ck_assert_int_eq(write(sv[1], "gh\n", 3), 3);
     ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
     ck_assert_int_eq(r.n_msg, 2);
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
-    bytes_free(&r.data);
+    stream_pair_end(loop, &s, sv, &r);
 }
 END_TEST
 
 START_TEST(test_stream_frame_is_consumed_before_its_callback)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { 0 };
@@ -873,11 +822,7 @@ START_TEST(test_stream_frame_is_consumed_before_its_callback)
     /* Inside the last callback only bytes after its frame were left. */
     ck_assert_uint_eq(r.rbuf_in_msg, 0);
     ck_assert_str_eq(r.data.p, "one|two|");
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
-    bytes_free(&r.data);
+    stream_pair_end(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -887,7 +832,7 @@ END_TEST
  * kernel, until reading resumes. */
 START_TEST(test_stream_read_stop_in_on_message_holds_later_frames)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { .action = ACT_PAUSE_AT, .pause_at = 1 };
@@ -901,17 +846,13 @@ START_TEST(test_stream_read_stop_in_on_message_holds_later_frames)
     ck_assert_str_eq(r.data.p, "a|");
     /* Buffered, not lost. */
     ck_assert_uint_eq(evl_buf_len(evl_stream_rbuf(&s)), 4);
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
-    bytes_free(&r.data);
+    stream_pair_end(loop, &s, sv, &r);
 }
 END_TEST
 
 START_TEST(test_stream_read_start_delivers_buffered_frames_without_new_data)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { .action = ACT_PAUSE_AT, .pause_at = 1 };
@@ -929,11 +870,7 @@ START_TEST(test_stream_read_start_delivers_buffered_frames_without_new_data)
     ck_assert_str_eq(r.data.p, "a|b|c|");
     run_until(loop, &r.n_msg, 4);
     ck_assert_str_eq(r.data.p, "a|b|c|d|");
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
-    bytes_free(&r.data);
+    stream_pair_end(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -953,7 +890,7 @@ static void resume_timer(evl_timer *t)
 
 START_TEST(test_stream_eof_waits_while_paused_and_follows_resume)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { .action = ACT_PAUSE_AT, .pause_at = 2 };
@@ -979,7 +916,7 @@ END_TEST
 
 START_TEST(test_stream_read_start_from_timer_resumes_buffered_frames)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { .action = ACT_PAUSE_AT, .pause_at = 1 };
@@ -994,18 +931,14 @@ START_TEST(test_stream_read_start_from_timer_resumes_buffered_frames)
     ck_assert_rc(evl_timer_start(&t, resume_timer, 0, 0));
     run_until(loop, &r.n_msg, 3);
     ck_assert_str_eq(r.data.p, "a|b|c|");
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
-    bytes_free(&r.data);
+    stream_pair_end(loop, &s, sv, &r);
 }
 END_TEST
 
 /* A resume nested in the delivery loop must not start a second loop. */
 START_TEST(test_stream_read_stop_then_start_in_on_message_keeps_delivering)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { .action = ACT_PAUSE_RESUME };
@@ -1017,18 +950,14 @@ START_TEST(test_stream_read_stop_then_start_in_on_message_keeps_delivering)
     ck_assert_str_eq(r.data.p, "a|b|c|");
     /* Each frame once: the nested read_start did not deliver again. */
     ck_assert_str_eq(r.log, "mmm");
-    evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
-    bytes_free(&r.data);
+    stream_pair_end(loop, &s, sv, &r);
 }
 END_TEST
 
 /* close stops reading at once, even between frames of one read. */
 START_TEST(test_stream_close_in_on_message_stops_delivery)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { .action = ACT_CLOSE_FIRST };
@@ -1055,7 +984,7 @@ END_TEST
  * rest). */
 START_TEST(test_stream_free_inside_on_message)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { .action = ACT_FREE };
@@ -1070,8 +999,7 @@ START_TEST(test_stream_free_inside_on_message)
     spin(loop);
     ck_assert_int_eq(r.n_msg, 1);
     ck_assert_ptr_null(evl_loop_watcher_for_fd(loop, sv[0]));
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     evl_loop_free(loop);
     bytes_free(&r.data);
 }
@@ -1080,7 +1008,7 @@ END_TEST
 /* As above, for on_error raised by a framing error in dispatch. */
 START_TEST(test_stream_free_inside_on_error_from_dispatch)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { .action = ACT_FREE };
@@ -1094,8 +1022,7 @@ START_TEST(test_stream_free_inside_on_error_from_dispatch)
     ck_assert_int_eq(r.err, -EMSGSIZE);
     spin(loop);
     ck_assert_int_eq(r.n_err, 1);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     evl_loop_free(loop);
     bytes_free(&r.data);
 }
@@ -1175,7 +1102,7 @@ static void echo_and_peek(evl_stream *s, const char *msg, size_t len)
 
 START_TEST(test_stream_writes_during_delivery_leave_in_one_batch)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct batch_rec b = { .peer = sv[1] };
@@ -1194,8 +1121,7 @@ START_TEST(test_stream_writes_during_delivery_leave_in_one_batch)
     ck_assert_mem_eq(buf, "one\ntwo\nthree\n", 14);
     ck_assert_int_eq(evl_stream_queued(&s), 0);
     evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     evl_loop_free(loop);
 }
 END_TEST
@@ -1203,7 +1129,7 @@ END_TEST
 START_TEST(test_stream_free_in_nested_on_error_stops_outer_delivery)
 {
     sigpipe_default();
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { .action = ACT_FREE };
@@ -1222,8 +1148,7 @@ START_TEST(test_stream_free_in_nested_on_error_stops_outer_delivery)
     spin(loop);
     ck_assert_int_eq(r.n_msg, 1);
     ck_assert_int_eq(r.n_err, 1);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     evl_loop_free(loop);
     bytes_free(&r.data);
 }
@@ -1270,8 +1195,7 @@ START_TEST(test_stream_fill_stops_at_rmax)
     ck_assert_int_eq(evl_stream_fill(&s), 2);
     ck_assert_int_eq(evl_stream_error(&s), 0);
     evl_stream_free(&s);
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
 }
 END_TEST
 
@@ -1298,8 +1222,7 @@ START_TEST(test_stream_flush_without_loop_writes_what_fits)
     ck_assert_int_eq(read(p[0], in, sizeof(in)), (ssize_t)sizeof(in));
     ck_assert_int_eq(memcmp(in, out, sizeof(in)), 0);
     evl_stream_free(&s);
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
     bytes_free(&r.data);
 }
 END_TEST
@@ -1325,8 +1248,7 @@ START_TEST(test_stream_flush_wait_blocks_until_written)
     ck_assert_uint_eq(a.got, total);
     ck_assert_uint_eq(a.mismatch, 0);
     evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
 }
 END_TEST
 
@@ -1371,15 +1293,14 @@ END_TEST
 
 START_TEST(test_stream_read_start_without_consumer_is_einval)
 {
-    evl_loop *loop = new_loop();
+    evl_loop *loop = new_reactor();
     int sv[2];
     make_socketpair(sv);
     evl_stream s = { 0 };
     ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
     ck_assert_int_eq(evl_stream_read_start(&s), -EINVAL);
     evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     evl_loop_free(loop);
 }
 END_TEST
@@ -1388,7 +1309,7 @@ END_TEST
 
 START_TEST(test_stream_set_loop_moves_reading_to_the_new_loop)
 {
-    evl_loop *a = new_loop(), *b = new_loop();
+    evl_loop *a = new_reactor(), *b = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { 0 };
@@ -1407,8 +1328,7 @@ START_TEST(test_stream_set_loop_moves_reading_to_the_new_loop)
     ck_assert_int_eq(r.data.len, 6);
     ck_assert(memcmp(r.data.p, "onetwo", 6) == 0);
     evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     evl_loop_free(a);
     evl_loop_free(b);
     bytes_free(&r.data);
@@ -1417,7 +1337,7 @@ END_TEST
 
 START_TEST(test_stream_set_loop_keeps_the_queue_and_writes_behind_on_the_new_loop)
 {
-    evl_loop *a = new_loop(), *b = new_loop();
+    evl_loop *a = new_reactor(), *b = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { 0 };
@@ -1450,7 +1370,7 @@ END_TEST
 
 START_TEST(test_stream_set_loop_null_makes_it_caller_driven_and_back)
 {
-    evl_loop *a = new_loop(), *b = new_loop();
+    evl_loop *a = new_reactor(), *b = new_reactor();
     int sv[2];
     make_socketpair(sv);
     struct rec r = { 0 };
@@ -1473,8 +1393,7 @@ START_TEST(test_stream_set_loop_null_makes_it_caller_driven_and_back)
     ck_assert_int_eq(r.data.len, 2);
     ck_assert(memcmp(r.data.p, "xy", 2) == 0);
     evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     evl_loop_free(a);
     evl_loop_free(b);
     bytes_free(&r.data);
@@ -1493,7 +1412,7 @@ static size_t on_read_set_loop(evl_stream *s, const char *p, size_t len)
 
 START_TEST(test_stream_set_loop_refusals_leave_the_stream_where_it_is)
 {
-    evl_loop *a = new_loop(), *b = new_loop();
+    evl_loop *a = new_reactor(), *b = new_reactor();
     ck_assert_int_eq(evl_stream_set_loop(NULL, a), -EINVAL);
 
     /* From one of its own callbacks. */
@@ -1520,8 +1439,7 @@ START_TEST(test_stream_set_loop_refusals_leave_the_stream_where_it_is)
     ck_assert_int_eq(evl_stream_set_loop(&s, b), -EBADF);
     evl_stream_free(&s);
     ck_assert_int_eq(evl_stream_set_loop(&s, b), -EBADF);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     evl_loop_free(a);
     evl_loop_free(b);
     bytes_free(&r.data);
@@ -1533,7 +1451,7 @@ END_TEST
  * and the loop writes its queue out. */
 START_TEST(test_stream_set_loop_regular_file_joins_reactor_and_drains)
 {
-    evl_loop *a = new_loop();
+    evl_loop *a = new_reactor();
     FILE *tmp = tmpfile();
     ck_assert_ptr_nonnull(tmp);
     int fd = fileno(tmp);

@@ -47,23 +47,6 @@ static evl_loop *new_loop(int backend)
     return loop;
 }
 
-/* Reaps what freed streams left in flight: evloop.h asks for it before
- * their fds are closed and before the loop is freed. */
-static void loop_settle(evl_loop *loop)
-{
-    for (int i = 0; evl_loop_pending_ops(loop) > 0; i++) {
-        ck_assert_int_lt(i, 1000);
-        ck_assert_int_ge(evl_loop_run_once(loop, 5000000000LL), 0);
-    }
-    evl_loop_drain(loop);
-}
-
-static void loop_done(evl_loop *loop)
-{
-    loop_settle(loop);
-    evl_loop_free(loop);
-}
-
 static void run_until_size(evl_loop *loop, const size_t *count, size_t want)
 {
     while (*count < want) {
@@ -191,8 +174,7 @@ START_TEST(test_px_echo_over_socketpair_returns_identical_bytes)
     evl_stream_free(&server);
     evl_stream_free(&client);
     loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     loop_done(loop);
 }
 END_TEST
@@ -204,10 +186,9 @@ START_TEST(test_px_write_behind_to_slow_reader_delivers_every_byte_in_order)
 {
     evl_loop *loop = new_loop(_i);
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { 0 };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    pair_stream(loop, &s, sv, 0, &write_cbs);
     const size_t total = 1 << 20;
     ck_assert_rc(write_pattern_random(&s, total, 12345));
     /* Every write queues on a proactor; the loop sends it. */
@@ -222,8 +203,7 @@ START_TEST(test_px_write_behind_to_slow_reader_delivers_every_byte_in_order)
     evl_watcher_stop(&k.w);
     evl_stream_free(&s);
     loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     loop_done(loop);
 }
 END_TEST
@@ -261,8 +241,7 @@ START_TEST(test_px_write_from_on_drain_is_sent)
     evl_watcher_stop(&k.w);
     evl_stream_free(&s);
     loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     loop_done(loop);
 }
 END_TEST
@@ -295,8 +274,7 @@ START_TEST(test_px_watermarks_fire_high_then_low_then_drain)
     ck_assert_int_eq(memcmp(buf, "0123456789abcdefghijklmnopqrstuv", 32), 0);
     evl_stream_free(&s);
     loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     loop_done(loop);
 }
 END_TEST
@@ -323,8 +301,7 @@ START_TEST(test_px_wmax_counts_bytes_in_flight)
     ck_assert_int_eq(evl_stream_error(&s), 0);
     evl_stream_free(&s);
     loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     loop_done(loop);
 }
 END_TEST
@@ -337,10 +314,9 @@ START_TEST(test_px_close_after_drain_closes_fd_after_last_byte)
 {
     evl_loop *loop = new_loop(_i);
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { 0 };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    pair_stream(loop, &s, sv, 0, &write_cbs);
     const size_t total = (3 << 20) / 2;
     ck_assert_rc(write_pattern_random(&s, total, 777));
     ck_assert_int_eq(evl_stream_close(&s), 1);
@@ -369,10 +345,9 @@ START_TEST(test_px_close_of_idle_writer_closes_at_once)
 {
     evl_loop *loop = new_loop(_i);
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { 0 };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &write_cbs));
+    pair_stream(loop, &s, sv, 0, &write_cbs);
     ck_assert_int_eq(evl_stream_close(&s), 0);
     ck_assert_int_eq(r.n_close, 1);
     ck_assert(fd_is_closed(sv[0]));
@@ -390,10 +365,9 @@ START_TEST(test_px_close_while_reading_waits_for_the_cancelled_read)
 {
     evl_loop *loop = new_loop(_i);
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { 0 };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &raw_cbs));
+    pair_stream(loop, &s, sv, 0, &raw_cbs);
     spin(loop);
     ck_assert_int_eq(evl_stream_close(&s), 1);
     ck_assert_int_eq(r.n_close, 0);
@@ -414,10 +388,9 @@ START_TEST(test_px_close_noclose_leaves_fd_open)
 {
     evl_loop *loop = new_loop(_i);
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { 0 };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], EVL_STREAM_NOCLOSE, &raw_cbs));
+    pair_stream(loop, &s, sv, EVL_STREAM_NOCLOSE, &raw_cbs);
     ck_assert_rc(evl_stream_write(&s, "x", 1));
     ck_assert_int_eq(evl_stream_close(&s), 1);
     run_until(loop, &r.n_close, 1);
@@ -427,8 +400,7 @@ START_TEST(test_px_close_noclose_leaves_fd_open)
     ck_assert_int_eq(c, 'x');
     evl_stream_free(&s);
     loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     loop_done(loop);
 }
 END_TEST
@@ -568,10 +540,9 @@ START_TEST(test_px_rbuf_changed_under_a_read_in_flight_keeps_byte_order)
 {
     evl_loop *loop = new_loop(_i);
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { .action = ACT_KEEP };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &raw_cbs));
+    pair_stream(loop, &s, sv, 0, &raw_cbs);
     ck_assert_int_eq(write(sv[1], "abc", 3), 3);
     run_until(loop, &r.n_read, 1);
     evl_buf *b = evl_stream_rbuf(&s);
@@ -592,12 +563,7 @@ START_TEST(test_px_rbuf_changed_under_a_read_in_flight_keeps_byte_order)
     ck_assert_uint_eq(r.data.len, 4);
     ck_assert_int_eq(memcmp(r.data.p, "Xghi", 4), 0);
     ck_assert_int_eq(r.n_err, 0);
-    evl_stream_free(&s);
-    loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
-    bytes_free(&r.data);
-    loop_done(loop);
+    stream_pair_done(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -630,8 +596,7 @@ START_TEST(test_px_rmax_overflow_gives_emsgsize)
     ck_assert_uint_eq(evl_buf_len(evl_stream_rbuf(&s)), 10);
     evl_stream_free(&s);
     loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     loop_done(loop);
 }
 END_TEST
@@ -665,20 +630,14 @@ START_TEST(test_px_fill_on_socket_while_loop_reads_is_eagain)
 {
     evl_loop *loop = new_loop(_i);
     int sv[2];
-    make_socketpair(sv);
     struct rec r = { 0 };
     evl_stream s = { .data = &r };
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &raw_cbs));
+    pair_stream(loop, &s, sv, 0, &raw_cbs);
     ck_assert_int_eq(evl_stream_fill(&s), -EAGAIN);
     ck_assert_int_eq(write(sv[1], "abc", 3), 3);
     run_until(loop, &r.n_read, 1);
     ck_assert_uint_eq(r.data.len, 3);
-    evl_stream_free(&s);
-    loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
-    bytes_free(&r.data);
-    loop_done(loop);
+    stream_pair_done(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -712,12 +671,7 @@ START_TEST(test_px_line_framer_joins_split_writes)
     bytes_add(&r.data, "", 1);
     ck_assert_str_eq(r.data.p, "hello|world|tail|");
     ck_assert_str_eq(r.log, "mmmE");
-    evl_stream_free(&s);
-    loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
-    bytes_free(&r.data);
-    loop_done(loop);
+    stream_pair_done(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -740,12 +694,7 @@ START_TEST(test_px_read_stop_in_on_message_holds_later_frames)
     ck_assert_int_eq(r.n_msg, 3);
     bytes_add(&r.data, "", 1);
     ck_assert_str_eq(r.data.p, "a|b|c|");
-    evl_stream_free(&s);
-    loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
-    bytes_free(&r.data);
-    loop_done(loop);
+    stream_pair_done(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -765,12 +714,7 @@ START_TEST(test_px_read_stop_then_start_in_on_message_delivers_each_frame_once)
     bytes_add(&r.data, "", 1);
     ck_assert_str_eq(r.data.p, "a|b|c|d|");
     ck_assert_str_eq(r.log, "mmmm");
-    evl_stream_free(&s);
-    loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
-    bytes_free(&r.data);
-    loop_done(loop);
+    stream_pair_done(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -827,12 +771,7 @@ START_TEST(test_px_pause_resume_with_read_in_flight_never_loses_bytes)
     ck_assert_int_eq(memcmp(r.data.p, input, len), 0);
     ck_assert_int_eq(r.n_err, 0);
     free(input);
-    evl_stream_free(&s);
-    loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
-    bytes_free(&r.data);
-    loop_done(loop);
+    stream_pair_done(loop, &s, sv, &r);
 }
 END_TEST
 
@@ -861,8 +800,7 @@ START_TEST(test_px_free_with_read_and_write_in_flight)
     while (read(sv[1], buf, sizeof(buf)) > 0)
         ;
     ck_assert(!fd_is_closed(sv[0]));   /* free does not close */
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     loop_done(loop);
     ck_assert_int_eq(r.n_err + r.n_close, 0);
 }
@@ -888,8 +826,7 @@ START_TEST(test_px_free_inside_on_message_with_send_in_flight)
     spin(loop);
     ck_assert_int_eq(r.n_msg, 1);
     loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     loop_done(loop);
     bytes_free(&r.data);
 }
@@ -1191,8 +1128,7 @@ START_TEST(test_px_set_readahead_rejects_zero_and_too_deep)
     ck_assert_rc(evl_stream_set_readahead(&s, 1));
     ck_assert_rc(evl_stream_set_readahead(&s, 64));
     evl_stream_free(&s);
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
 }
 END_TEST
 
@@ -1375,8 +1311,7 @@ START_TEST(test_px_flush_wait_runs_the_loop_until_written)
     ck_assert_uint_eq(a.mismatch, 0);
     evl_stream_free(&s);
     loop_settle(loop);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     loop_done(loop);
 }
 END_TEST
@@ -1442,8 +1377,7 @@ START_TEST(test_px_set_loop_socket_moves_after_read_stop)
     ck_assert(memcmp(r.data.p, "ab", 2) == 0);
     evl_stream_free(&s);
     loop_settle(b);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     bytes_free(&r.data);
     loop_done(a);
     loop_done(b);
@@ -1505,8 +1439,7 @@ START_TEST(test_px_set_loop_between_reactor_and_proactor)
     ck_assert_uint_eq(r.data.len, 3);
     ck_assert(memcmp(r.data.p, "abc", 3) == 0);
     evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     bytes_free(&r.data);
     evl_loop_free(re);
     loop_done(px);
@@ -1731,8 +1664,7 @@ START_TEST(test_engines_idle_stream_gives_its_read_buffer_back)
     run_until(loop, &r.n_msg, want + 1);
     ck_assert(r.data.len >= 6 && memcmp(r.data.p + r.data.len - 6, "again|", 6) == 0);
     evl_stream_free(&s);
-    close(sv[0]);
-    close(sv[1]);
+    close_pair(sv);
     bytes_free(&r.data);
     loop_done(loop);
 }

@@ -53,8 +53,7 @@ static void on_wait(evl_wait *wt, pid_t pid, int status)
 
 START_TEST(test_wait_any_child_fifty_at_once)
 {
-    evl_loop *loop;
-    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    evl_loop *loop = new_reactor();
     int gate[2];
     ck_assert_rc(pipe(gate));
     pid_t kids[NKIDS];
@@ -91,8 +90,7 @@ END_TEST
  * order; pid watchers are one shot, pid-0 ones stay. */
 START_TEST(test_wait_fan_out_in_subscription_order)
 {
-    evl_loop *loop;
-    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    evl_loop *loop = new_reactor();
     int gate[2];
     ck_assert_rc(pipe(gate));
     pid_t kid = spawn_gated(gate, 3);
@@ -128,8 +126,7 @@ static void on_wait_stop_victim(evl_wait *wt, pid_t pid, int status)
 
 START_TEST(test_wait_stop_from_callback_skips_later_watcher)
 {
-    evl_loop *loop;
-    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    evl_loop *loop = new_reactor();
     int gate[2];
     ck_assert_rc(pipe(gate));
     pid_t kid = spawn_gated(gate, 0);
@@ -159,8 +156,7 @@ static void on_pid(evl_pid *p, int status)
  * status (not ECHILD). */
 START_TEST(test_wait_any_child_and_pid_both_get_status)
 {
-    evl_loop *loop;
-    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    evl_loop *loop = new_reactor();
     int gate[2];
     ck_assert_rc(pipe(gate));
     pid_t kid = spawn_gated(gate, 9);
@@ -190,8 +186,7 @@ END_TEST
  * watcher, nothing for pid 0, and the loop does not spin afterwards. */
 START_TEST(test_wait_reaped_elsewhere_gives_echild_without_spinning)
 {
-    evl_loop *loop;
-    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    evl_loop *loop = new_reactor();
     int gate[2];
     ck_assert_rc(pipe(gate));
     pid_t kid = spawn_gated(gate, 0);
@@ -220,8 +215,7 @@ END_TEST
 /* Exited (a zombie) before the watcher existed, its SIGCHLD long gone. */
 START_TEST(test_wait_child_exited_before_start)
 {
-    evl_loop *loop;
-    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    evl_loop *loop = new_reactor();
     pid_t kid = fork();
     ck_assert_int_ge(kid, 0);
     if (kid == 0)
@@ -239,8 +233,7 @@ END_TEST
 
 START_TEST(test_wait_bad_arguments)
 {
-    evl_loop *loop;
-    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    evl_loop *loop = new_reactor();
     evl_wait w = { 0 };
     ck_assert_int_eq(evl_wait_start(loop, &w, -1, on_wait), -EINVAL);
     ck_assert_int_eq(evl_wait_start(loop, &w, -getpid(), on_wait), -EINVAL);
@@ -259,8 +252,7 @@ END_TEST
 /* The SIGCHLD subscription goes with the last watcher: mask restored. */
 START_TEST(test_wait_last_stop_unblocks_sigchld)
 {
-    evl_loop *loop;
-    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    evl_loop *loop = new_reactor();
     sigset_t cur;
     pthread_sigmask(SIG_BLOCK, NULL, &cur);
     ck_assert_int_eq(sigismember(&cur, SIGCHLD), 0);
@@ -281,8 +273,7 @@ END_TEST
  * forked child, and stay with the parent. */
 START_TEST(test_wait_dropped_in_forked_child)
 {
-    evl_loop *loop;
-    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    evl_loop *loop = new_reactor();
     evl_wait any = { 0 };
     ck_assert_rc(evl_wait_start(loop, &any, 0, on_wait));
     pid_t pid = fork();

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "evloop.h"
+
 /* Runs one suite in the libcheck way and maps the result to an automake
  * exit status (0 pass, 1 fail). */
 static inline int evl_test_run(Suite *s)
@@ -66,6 +68,33 @@ static inline void discard(int fd, size_t n)
         ck_assert_int_gt(got, 0);
         n -= (size_t)got;
     }
+}
+
+/* Closes both ends of a pipe or socketpair. */
+static inline void close_pair(const int fds[2])
+{
+    close(fds[0]);
+    close(fds[1]);
+}
+
+/* ------------------------------------------------------------ loops */
+
+/* A reactor loop on the default backend. */
+static inline evl_loop *new_reactor(void)
+{
+    evl_loop *loop;
+    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    return loop;
+}
+
+/* A non-blocking pipe p whose read end w watches for reading (callback
+ * cb, no user data), after one idle turn of the loop. */
+static inline void watch_pipe(evl_loop *loop, evl_watcher *w, int p[2], evl_watcher_cb cb)
+{
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    evl_watcher_init(w, cb, NULL, NULL);
+    ck_assert_rc(evl_watcher_start(loop, w, p[0], EVL_READ));
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
 }
 
 static inline int fd_is_closed(int fd)

@@ -199,6 +199,47 @@ void spin(evl_loop *loop)
         ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
 }
 
+void loop_settle(evl_loop *loop)
+{
+    for (int i = 0; evl_loop_pending_ops(loop) > 0; i++) {
+        ck_assert_int_lt(i, 1000);
+        ck_assert_int_ge(evl_loop_run_once(loop, 5000000000LL), 0);
+    }
+    evl_loop_drain(loop);
+}
+
+void loop_done(evl_loop *loop)
+{
+    loop_settle(loop);
+    evl_loop_free(loop);
+}
+
+/* ------------------------------------------------------------ socketpair fixtures */
+
+void pair_stream(evl_loop *loop, evl_stream *s, int sv[2], unsigned flags,
+                 const struct evl_stream_callbacks *cb)
+{
+    make_socketpair(sv);
+    ck_assert_rc(evl_stream_init(s, loop, sv[0], flags, cb));
+}
+
+void stream_pair_end(evl_loop *loop, evl_stream *s, const int sv[2], struct rec *r)
+{
+    evl_stream_free(s);
+    close_pair(sv);
+    evl_loop_free(loop);
+    bytes_free(&r->data);
+}
+
+void stream_pair_done(evl_loop *loop, evl_stream *s, const int sv[2], struct rec *r)
+{
+    evl_stream_free(s);
+    loop_settle(loop);
+    close_pair(sv);
+    bytes_free(&r->data);
+    loop_done(loop);
+}
+
 /* ------------------------------------------------------------ pattern and sink */
 
 unsigned char pattern(size_t i)

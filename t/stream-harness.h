@@ -77,6 +77,29 @@ void run_until(evl_loop *loop, const int *count, int want);
 /* Polls the loop a few times without blocking. */
 void spin(evl_loop *loop);
 
+/* Reaps what freed streams left in flight (a proactor's operations; a
+ * reactor has none): evloop.h asks for it before their fds are closed
+ * and before the loop is freed. */
+void loop_settle(evl_loop *loop);
+/* loop_settle, then frees the loop. */
+void loop_done(evl_loop *loop);
+
+/* ------------------------------------------------------------ socketpair fixtures
+ *
+ * Most stream tests: a socketpair (make_socketpair: sv[0] with a small
+ * send buffer) with s over sv[0] and sv[1] as the test's peer, s->data
+ * pointing at a struct rec. */
+
+/* Makes the pair and starts s over sv[0] with flags and cb. */
+void pair_stream(evl_loop *loop, evl_stream *s, int sv[2], unsigned flags,
+                 const struct evl_stream_callbacks *cb);
+/* The end on a reactor: frees s, closes both ends, frees the loop and
+ * r's log. */
+void stream_pair_end(evl_loop *loop, evl_stream *s, const int sv[2], struct rec *r);
+/* The end on a proactor (or any loop): frees s, reaps what it left in
+ * flight before closing both ends, frees r's log and the loop. */
+void stream_pair_done(evl_loop *loop, evl_stream *s, const int sv[2], struct rec *r);
+
 /* ------------------------------------------------------------ pattern and sink */
 
 /* The byte at offset i of the test stream: no short period, so a lost,
@@ -107,5 +130,26 @@ void reset_close(int fd);
 void sigpipe_default(void);
 int sigpipe_pending(void);
 int sigpipe_blocked(void);
+
+/* ------------------------------------------------------------ fault injection
+ *
+ * t/stream-faults.c, linked into the suites that inject: it takes over
+ * read/recv (FAULT_READ) and write/writev/send/sendmsg (FAULT_WRITE)
+ * for the whole program, on the fds a rule names.  Rules apply in the
+ * order armed; times < 0 means every call from now on.  A libcheck test
+ * runs in its own child process, so rules end with the test. */
+
+enum { FAULT_READ = 1, FAULT_WRITE = 2 };
+
+/* The next `times` calls of ops on fd fail with errno err. */
+void fault_fail(int fd, unsigned ops, int err, int times);
+/* The next `times` calls of ops on fd move at most cap bytes. */
+void fault_short(int fd, unsigned ops, size_t cap, int times);
+/* Disarms every rule and zeroes the counts below. */
+void fault_clear(void);
+/* Calls a rule applied to since the last fault_clear. */
+long fault_hits(void);
+/* Bytes moved by the calls a cap rule applied to, since then. */
+size_t fault_moved(void);
 
 #endif
