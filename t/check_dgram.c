@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Artistic-1.0-Perl OR GPL-1.0-or-later */
 /* check_dgram.c - evl_dgram on every engine: reactor (0), the fake
  * proactor (1) and io_uring (2, when the kernel allows it). */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>

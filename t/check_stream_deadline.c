@@ -58,17 +58,6 @@ static int engine_skipped(int engine)
     return engine == 2 && skip_uring;
 }
 
-/* Reaps what streams left in flight before the loop goes. */
-static void loop_done(evl_loop *loop)
-{
-    for (int i = 0; evl_loop_pending_ops(loop) > 0; i++) {
-        ck_assert_int_lt(i, 1000);
-        ck_assert_int_ge(evl_loop_run_once(loop, 5000000000LL), 0);
-    }
-    evl_loop_drain(loop);
-    evl_loop_free(loop);
-}
-
 /* Runs the loop until *flag is set or until deadline_ns passes. */
 static void run_until_or(evl_loop *loop, const int *flag, uint64_t deadline_ns)
 {
