@@ -19,6 +19,15 @@
 #       --repeats 2 --messages 10 --client-workers 2 \
 #       --out /tmp/rc.html --json /tmp/rc.json
 # Server CPU per message is in the JSON summary (server_cpu_us_per_msg).
+#
+# Upstream's own XS loop (the `linuxevent` system, issue 18's >= 1.10x
+# target), built privately, neither installed nor committed (it needs only
+# core Perl modules and a C compiler):
+#   git clone https://github.com/haxmeister/perl-linux-event /tmp/le-up
+#   (cd /tmp/le-up && git checkout v0.102 && perl Makefile.PL && make)
+#   LINUX_EVENT_UPSTREAM=/tmp/le-up perl bench/run-reactor-comparison.pl \
+#       --systems evloop,linuxevent,ev --clients 1000 --repeats 2 \
+#       --messages 10 --client-workers 2 --json /tmp/rc.json
 use v5.36;
 use strict;
 use warnings;

@@ -430,6 +430,15 @@ static int poll_resuming(evl_loop *loop, int64_t timeout_ns)
     }
 }
 
+/* The due timers; the common case, none due, without a call (the
+ * check evl__timers_run would make first). */
+static inline int timers_due_run(evl_loop *loop)
+{
+    if (loop->heap_len == 0 || loop->heap[0].due_ns > loop->now_ns)
+        return 0;
+    return evl__timers_run(loop);
+}
+
 int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
 {
     if (loop == NULL)
@@ -457,7 +466,7 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
         }
         ran += evl_loop_drain(loop);
     }
-    ran += evl__timers_run(loop);
+    ran += timers_due_run(loop);
     if (proactor)   /* what the timers completed (timeouts, timer ops) */
         ran += evl_loop_drain(loop);
     /* Callbacks already ran this iteration (timers or completions): hand
@@ -526,7 +535,7 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     int done = 0;
     if (proactor)   /* completions first, as above */
         done = evl_loop_drain(loop);
-    late += evl__timers_run(loop);
+    late += timers_due_run(loop);
     if (proactor) {
         done += evl_loop_drain(loop);
         late += done;

@@ -572,6 +572,7 @@ int rx_do_run_once(pTHX_ struct rx_engine *eng, SV *engine_hv, SV *timeout)
 		tmo = t > 0 ? (t >= 9.0e18 ? INT64_MAX : (int64_t)t) : 0;
 	}
 	ENTER;
+	SAVETMPS;	/* as run: evlxs_call's per-event fast path */
 	/* The engine must outlive this call even if a callback drops the
 	 * last reference to the loop. */
 	SvREFCNT_inc_simple_void_NN(engine_hv);
@@ -754,6 +755,9 @@ run(SV *self)
     PPCODE:
 	eng = rx_engine_of(aTHX_ self);
 	ENTER;
+	/* A floor of our own: the callbacks' temporaries are then all that
+	 * is above it, and evlxs_call frees them without a scope per event. */
+	SAVETMPS;
 	/* The engine must outlive this call even if a callback drops the
 	 * last reference to the loop. */
 	SvREFCNT_inc_simple_void_NN(SvRV(self));
@@ -1017,7 +1021,7 @@ signal(SV *self, SV *n = NULL)
     OUTPUT:
 	RETVAL
 
-SV *
+UV
 drain(SV *self)
     PREINIT:
 	struct rx_wakeup *rk;
@@ -1031,7 +1035,7 @@ drain(SV *self)
 		SETERRNO((int)-r, 0);
 		evlxs_croak(aTHX_ "eventfd read failed: %s", strerror((int)-r));
 	}
-	RETVAL = newSVuv((UV)r);
+	RETVAL = (UV)r;	/* in the pad's target: no SV made per drain */
     OUTPUT:
 	RETVAL
 

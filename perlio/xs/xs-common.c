@@ -14,6 +14,10 @@ MAGIC *evlxs_magic(pTHX_ SV *rv, const MGVTBL *vtbl)
 	/* mg_findext reads SvMAGIC, which only an SVt_PVMG or above has. */
 	if (SvTYPE(sv) < SVt_PVMG)
 		return NULL;
+	/* Ours is usually the only magic: skip mg_findext's call and loop. */
+	if (LIKELY(SvMAGIC(sv) && SvMAGIC(sv)->mg_type == PERL_MAGIC_ext &&
+		   SvMAGIC(sv)->mg_virtual == vtbl))
+		return SvMAGIC(sv);
 	return mg_findext(sv, PERL_MAGIC_ext, vtbl);
 }
 
@@ -114,17 +118,34 @@ void evlxs_engine_deps_gone(pTHX_ struct evlxs_engine *eng)
 void evlxs_call(pTHX_ struct evlxs_engine *eng, SV *cb, SV **args, int n)
 {
 	dSP;
+	SSize_t base = SP - PL_stack_base;
 	int i;
 
-	/* No scope of our own: with G_DISCARD call_sv opens and frees one
-	 * for the callee's temporaries, and this is the per-event path.
-	 * (Callers must not pass mortals: the loop runs no FREETMPS.) */
 	PUSHMARK(SP);
 	EXTEND(SP, n);
 	for (i = 0; i < n; i++)
 		PUSHs(args[i]);
 	PUTBACK;
-	call_sv(cb, G_VOID | G_DISCARD | G_EVAL);
+	if (LIKELY(PL_tmps_ix <= PL_tmps_floor)) {
+		/* No temporary above the floor is anyone else's (the loop's run
+		 * and run_once open a scope of their own), so FREETMPS takes
+		 * the callback's temporaries and nothing more: the per-event
+		 * ENTER/SAVETMPS/LEAVE of G_DISCARD is not needed.  They are
+		 * freed before the next event's callback, as with G_DISCARD.
+		 * call_sv saves PL_op on the save stack for its caller's scope
+		 * to restore: LEAVE_SCOPE does that now (and keeps the save
+		 * stack from growing by an entry per event). */
+		I32 ss = PL_savestack_ix;
+
+		call_sv(cb, G_VOID | G_EVAL);
+		PL_stack_sp = PL_stack_base + base;
+		LEAVE_SCOPE(ss);
+		FREETMPS;
+	} else {
+		/* Called with live temporaries (a callback run from inside
+		 * Perl code): a scope of its own keeps them. */
+		call_sv(cb, G_VOID | G_DISCARD | G_EVAL);
+	}
 	if (UNLIKELY(SvTRUE(ERRSV)))
 		evlxs_keep_error(aTHX_ eng);
 }
