@@ -25,7 +25,10 @@
  *
  * usage: bench_proactor_file [ROUNDS [FILE_MIB [PASSES]]]
  *   default: 3 rounds, 200 MiB, 3 passes.  BENCH_LIBS="read ra2" runs
- *   only those contenders.
+ *   only those contenders.  COLD=1 drops the file from the page cache
+ *   (posix_fadvise POSIX_FADV_DONTNEED; the file is synced, so its pages
+ *   are clean) before every pass: disk reads, where read-ahead has to
+ *   earn its keep; the figures are then named pxfile-cold.
  * output: RESULT/RATIO lines (see bench-px.h); bench/run-proactor.sh
  * makes the table.  Bounded: alarm(300).
  */
@@ -87,6 +90,15 @@ static int open_file(void)
  * and glibc memcpy alike).  The page cache is page-aligned, so an aligned
  * buffer is the best read(2) can do, and the baseline evloop must match. */
 static char *read_buf;
+
+static int cold;   /* COLD=1: every pass starts with the file out of the page cache */
+
+static void drop_cache(void)
+{
+    int rc = posix_fadvise(file_fd, 0, 0, POSIX_FADV_DONTNEED);
+    if (rc != 0)
+        bench_die("posix_fadvise DONTNEED", rc);
+}
 
 static void pass_read(struct consumer *c)
 {
@@ -208,6 +220,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_proactor_file [ROUNDS [FILE_MIB (1..4096) [PASSES]]]\n");
         return 1;
     }
+    const char *cold_env = getenv("COLD");
+    cold = cold_env != NULL && strcmp(cold_env, "1") == 0;
+    const char *bench = cold ? "pxfile-cold" : "pxfile";
     signal(SIGALRM, on_alarm);
     alarm(300);
     for (size_t i = 0; i < sizeof(pattern); i++)
@@ -237,6 +252,8 @@ int main(int argc, char **argv)
             uint64_t c0 = bench_clock_ns(CLOCK_PROCESS_CPUTIME_ID), t0 = bench_wall_ns();
             for (unsigned p = 0; p < passes; p++) {
                 struct consumer c = { 0 };
+                if (cold)
+                    drop_cache();
                 if (w == W_READ)
                     pass_read(&c);
                 else
@@ -255,9 +272,10 @@ int main(int argc, char **argv)
         }
     }
 
-    printf("# proactor file read: %llu MiB page-cache-warm file, 64 KiB reads, %u passes per "
+    printf("# proactor file read: %llu MiB %s file, 64 KiB reads, %u passes per "
            "sample, %u rounds (medians)\n",
-           (unsigned long long)mib, passes, rounds);
+           (unsigned long long)mib, cold ? "cold (dropped from the page cache before each pass)"
+                                         : "page-cache-warm", passes, rounds);
     static const char *const figure[2] = { "file-rate", "file-cpu" };
     static const char *const unit[2] = { "MB/s", "us/MiB" };
     for (int f = 0; f < 2; f++) {
@@ -265,10 +283,10 @@ int main(int argc, char **argv)
         for (int w = 0; w < W_COUNT; w++) {
             med[w] = px_enabled(who_name[w]) ? bench_median(samples[w][f], rounds) : 0;
             if (med[w] > 0)
-                px_result("pxfile", figure[f], who_name[w], med[w], unit[f]);
+                px_result(bench, figure[f], who_name[w], med[w], unit[f]);
         }
         for (int w = W_RA1; w < W_COUNT; w++)
-            px_ratio("pxfile", figure[f], who_name[w], med[w], who_name[W_READ], med[W_READ],
+            px_ratio(bench, figure[f], who_name[w], med[w], who_name[W_READ], med[W_READ],
                      f == 1);
     }
 

@@ -17,6 +17,10 @@
 #
 # usage: RUNS=5 bench/run-proactor.sh       (from anywhere in the tree)
 #   ECHO_ARGS, FILE_ARGS   override the programs' arguments
+#   COLD_ARGS              arguments of a second proactor_file run with
+#                          COLD=1 (the file dropped from the page cache
+#                          before every pass), default "2 64 1"; COLD_ARGS=
+#                          skips it
 #   BENCH_LIBS="proactor uring read ra2"    run only some contenders
 #   OUT=file               keep the raw RESULT/RATIO lines
 # Bounded: each program run is killed after 300 s (each also has its own
@@ -28,6 +32,7 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 ECHO_ARGS=${ECHO_ARGS:-}
 FILE_ARGS=${FILE_ARGS:-}
+COLD_ARGS=${COLD_ARGS-2 64 1}
 OUT=${OUT:-$(mktemp "${TMPDIR:-/tmp}/evl-bench-px.XXXXXX")}
 
 make -j2 bench >/dev/null
@@ -40,6 +45,9 @@ for run in $(seq 1 "$RUNS"); do
     {
         timeout 300 ./bench/proactor_echo $ECHO_ARGS
         timeout 300 ./bench/proactor_file $FILE_ARGS
+        if [ -n "$COLD_ARGS" ]; then
+            COLD=1 timeout 300 ./bench/proactor_file $COLD_ARGS
+        fi
     } | sed "s/^/$run /" >> "$OUT"
 done
 

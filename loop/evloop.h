@@ -891,9 +891,12 @@ EVL_EXPORT int evl_framer_encode(const evl_framer *fr, size_t len, char *head,
  * io_uring write to a widowed pipe); regular files read ahead: up to
  * evl_stream_set_readahead chunk reads of read_size bytes at consecutive
  * offsets are in flight while earlier chunks are consumed, and they reach
- * the read buffer strictly in file order.  A file stream reads from the
- * fd's file position and moves it past the bytes it buffers, as read()
- * would; a seek by the caller is followed at the next chunk.
+ * the read buffer strictly in file order; but while no chunk is ahead, a
+ * read the page cache can serve at once is made inline (preadv2 with
+ * RWF_NOWAIT, no ring op), and only a miss starts read-ahead.  A file
+ * stream reads from the fd's file position and moves it past the bytes
+ * it buffers, as read() would; a seek by the caller is followed at the
+ * next chunk.
  * Differences a proactor caller sees:
  *  - every write to a socket or file is queued (a copy) and goes out from
  *    the loop, so errors such as EPIPE arrive through on_error, and bytes

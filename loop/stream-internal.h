@@ -80,6 +80,9 @@ struct evl__stream_px {
     int64_t ra_next;             /* file offset of the next chunk to submit */
     int ra_started;              /* ra_next has been taken from the fd */
     int ra_short;                /* a chunk came back short: submit nothing more */
+    int nowait_off;              /* preadv2(RWF_NOWAIT) refused (or a test): chunks only */
+    uint64_t n_inline;           /* reads served inline from the page cache (tests) */
+    uint64_t n_chunk_ops;        /* chunk reads submitted to the loop (tests) */
 
     /* Graveyard: buffers the kernel may still use after the stream went. */
     char *dead_rbuf, *dead_wbuf;
@@ -224,6 +227,12 @@ EVL__HIDDEN ssize_t evl__stream_px_flush(evl_stream *s);
 EVL__HIDDEN int evl__stream_px_write_busy(const evl_stream *s);
 EVL__HIDDEN int evl__stream_px_flush_wait(evl_stream *s);
 EVL__HIDDEN ssize_t evl__stream_px_fill(evl_stream *s);
+/* Test hooks: the file reads served inline and the chunk reads
+ * submitted so far, and whether inline reads are tried at all (off: every
+ * read is a chunk, as on a kernel without RWF_NOWAIT). */
+EVL__HIDDEN void evl__stream_px_file_stats(const evl_stream *s, uint64_t *inline_reads,
+                                           uint64_t *chunk_ops);
+EVL__HIDDEN void evl__stream_px_set_nowait(evl_stream *s, int on);
 /* The fd watcher saw readiness a read or write that said EAGAIN waits for. */
 EVL__HIDDEN void evl__stream_px_readable(evl_stream *s);
 EVL__HIDDEN void evl__stream_px_writable(evl_stream *s);

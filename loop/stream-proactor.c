@@ -72,6 +72,20 @@
  * as with read().  A stale chunk in flight keeps its buffer until its
  * completion, which drops the result.
  *
+ * Warm files.  A chunk read through the ring costs a submission, a
+ * completion, a loop iteration and an lseek to move the position, for
+ * bytes the page cache could hand over at once.  So before any chunk is
+ * asked for, a file stream tries preadv2(RWF_NOWAIT) at the file
+ * position (offset -1: the kernel moves the position, exactly as read()
+ * does) straight into rbuf; only -EAGAIN (a page-cache miss) sends the
+ * read to the ring, as read-ahead chunks, which then keep the cold file
+ * streaming ahead of the consumer until the chunk list runs empty.  A
+ * loop-driven stream reads at most INLINE_BUDGET chunks inline per
+ * delivery round, then goes on at the next iteration (kop, a timeout op,
+ * which is the loop's and not the ring's), so a big cached file cannot
+ * keep one iteration (and every other fd) waiting.
+ * A kernel or file system that refuses the flag gets chunks only.
+ *
  * EAGAIN.  Kernels that honour O_NONBLOCK in io_uring (see
  * https://github.com/axboe/liburing/issues/364) may complete a read or
  * send with -EAGAIN instead of waiting.  Pollable fds then wait for the
@@ -90,9 +104,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "stream-internal.h"
+
+/* Inline (page-cache) reads per delivery round of a loop-driven file
+ * stream: 16 x 64 KiB = 1 MiB before the loop gets its turn. */
+#define INLINE_BUDGET 16u
 
 #define CHUNK_INFLIGHT 1            /* the read is the kernel's */
 #define CHUNK_READY 2               /* done; res holds the result */
@@ -379,7 +398,9 @@ static int top_up(evl_stream *s, int force)
     if (!(px->kind & EVL__PX_FILE) || s->err != 0 ||
         (s->state & (EVL__STREAM_CLOSING | EVL__STREAM_CLOSED)))
         return 0;
-    if (!force && !want_read(s))
+    /* A kick is on its way (the start, or a pump that used its inline
+     * budget): it pumps, then tops up. */
+    if (!force && (!want_read(s) || op_busy(&px->kop)))
         return 0;
     if (!px->ra_started) {
         off_t pos = lseek(s->fd, 0, SEEK_CUR);
@@ -400,6 +421,7 @@ static int top_up(evl_stream *s, int force)
             chunk_put(px, c);
             return rc;
         }
+        px->n_chunk_ops++;
         c->state = CHUNK_INFLIGHT;
         px->inflight++;
         if (px->ra_tail != NULL)
@@ -487,16 +509,74 @@ static ssize_t take_chunk(evl_stream *s)
     return (ssize_t)k;
 }
 
-/* Loop-driven reading: hands done chunks to the callbacks in file order
- * while reading is wanted.  Returns 0 if s was freed. */
+/* See "Warm files" above: one read at the file position, without
+ * waiting, into rbuf.  Only when no chunk is ahead (their bytes come
+ * first) and no write is in flight (it moves the position when the
+ * kernel gets to it).  Returns the count, 0 at EOF (state set), -EAGAIN
+ * (not cached, refused, or not now: use chunks), -EMSGSIZE (rbuf at
+ * rmax), -ENOMEM or the read's error. */
+static ssize_t read_inline(evl_stream *s)
+{
+    struct evl__stream_px *px = s->px;
+    if (px->nowait_off || px->ra_head != NULL || op_busy(&px->wop))
+        return -EAGAIN;
+    size_t want = evl__stream_read_want(s, 0);
+    if (want == 0)
+        return -EMSGSIZE;
+    if (want > OP_LEN_MAX)
+        want = OP_LEN_MAX;
+    char *p = evl__buf_reserve_exact(&s->rbuf, want);
+    if (p == NULL)
+        return -ENOMEM;
+    struct iovec iov = { .iov_base = p, .iov_len = want };
+    ssize_t n = preadv2(s->fd, &iov, 1, -1, RWF_NOWAIT);
+    if (n < 0) {
+        int err = errno;
+        if (err == EOPNOTSUPP || err == EINVAL || err == ENOSYS) {
+            px->nowait_off = 1;   /* no RWF_NOWAIT here: never ask again */
+            return -EAGAIN;
+        }
+        if (err == EAGAIN || err == EINTR)
+            return -EAGAIN;
+        return -err;
+    }
+    px->n_inline++;
+    /* The position moved without us: chunks, when they come, start from
+     * wherever it is then. */
+    px->ra_started = 0;
+    evl__stream_read_done(s, want, n);
+    if (n == 0) {
+        s->state |= EVL__STREAM_EOF;
+        return 0;
+    }
+    evl_buf_commit(&s->rbuf, (size_t)n);
+    return n;
+}
+
+/* Loop-driven reading: hands done chunks (or inline reads, within the
+ * budget) to the callbacks in file order while reading is wanted.
+ * Returns 0 if s was freed. */
 static int pump_file(evl_stream *s)
 {
     if (s->state & EVL__STREAM_DELIVERING)
         return 1;   /* called from a callback: the outer pump continues */
+    unsigned budget = INLINE_BUDGET;
     while (want_read(s)) {
         ssize_t n = take_chunk(s);
-        if (n == -EAGAIN)
-            break;
+        if (n == -EAGAIN) {
+            if (budget == 0) {
+                /* The loop's turn; the next iteration's kick goes on
+                 * (reading inline again), and top_up leaves the ring
+                 * alone until then.  If the kick cannot be had, chunks. */
+                if (s->px->ra_head == NULL && !s->px->nowait_off && !op_busy(&s->px->kop))
+                    (void)evl__stream_px_start(s);
+                break;
+            }
+            budget--;
+            n = read_inline(s);
+            if (n == -EAGAIN)
+                break;   /* top_up asks the ring */
+        }
         if (n < 0)
             return evl__stream_fail(s, (int)n);
         if (!evl__stream_deliver(s, n > 0))
@@ -557,9 +637,14 @@ static ssize_t fill_file(evl_stream *s)
         return -EBUSY;
     if (s->state & (EVL__STREAM_CLOSING | EVL__STREAM_CLOSED))
         return -ESHUTDOWN;
+    ssize_t n = read_inline(s);
+    if (n != -EAGAIN) {
+        if (n < 0 && n != -EMSGSIZE && n != -ENOMEM)
+            evl__stream_fail(s, (int)n);
+        return n;
+    }
     struct guard g;
     guard_enter(s, &g);
-    ssize_t n;
     int hard = 0;   /* the chunk's own read failed: a stream error */
     for (;;) {
         n = take_chunk(s);
@@ -943,4 +1028,16 @@ void evl__stream_px_writable(evl_stream *s)
         rc = wop_submit(s);
     if (rc < 0)
         evl__stream_fail(s, rc);
+}
+
+void evl__stream_px_file_stats(const evl_stream *s, uint64_t *inline_reads, uint64_t *chunk_ops)
+{
+    *inline_reads = s->px != NULL ? s->px->n_inline : 0;
+    *chunk_ops = s->px != NULL ? s->px->n_chunk_ops : 0;
+}
+
+void evl__stream_px_set_nowait(evl_stream *s, int on)
+{
+    if (s->px != NULL)
+        s->px->nowait_off = !on;
 }

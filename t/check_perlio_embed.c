@@ -21,6 +21,7 @@
 
 #include "evloop-perlio.h"
 #include "evl-test.h"
+#include "stream-internal.h"   /* evl__stream_px_set_nowait */
 
 static PerlInterpreter *my_perl;   /* the name aTHX expands to */
 
@@ -593,7 +594,8 @@ END_TEST
 
 /* evl_perlio_attach from one proactor loop to another: the read-ahead
  * the first loop has in flight completes there, then the handle goes on
- * reading from the second, byte for byte. */
+ * reading from the second, byte for byte.  The file is read as if cold
+ * (no inline page-cache reads), so that there is read-ahead in flight. */
 START_TEST(test_perlio_embed_attach_moves_a_file_between_proactor_loops)
 {
     for (int backend = px_first_backend; backend < 2; backend++) {
@@ -605,6 +607,7 @@ START_TEST(test_perlio_embed_attach_moves_a_file_between_proactor_loops)
         ck_assert_int_ge(fd, 0);
         PerlIO *f = evl_perlio_fdopen(aTHX_ a, fd, "r");
         ck_assert_ptr_nonnull(f);
+        evl__stream_px_set_nowait(evl_perlio_stream(aTHX_ f), 0);
         char *got = malloc(size + 1);
         ck_assert_ptr_nonnull(got);
         ck_assert_int_eq(PerlIO_read(f, got, 1000), 1000);

@@ -33,6 +33,7 @@
 #include "evl-test.h"
 #include "evloop.h"
 #include "stream-harness.h"
+#include "stream-internal.h"   /* evl__stream_px_file_stats, evl__stream_px_set_nowait */
 
 /* ------------------------------------------------------------ loops */
 
@@ -913,8 +914,9 @@ static size_t ra_size(int i)
 START_TEST(test_px_readahead_delivers_files_of_every_size_in_order)
 {
     static const unsigned depths[] = { 1, 2, 4 };
-    for (int si = 0; si < 6; si++) {
-        for (int di = 0; di < 3; di++) {
+    for (int k = 0; k < 6 * 3 * 2; k++) {
+        int si = k % 6, di = k / 6 % 3, warm = k / 18;
+        {
             size_t size = ra_size(si);
             evl_loop *loop = new_loop(_i);
             char *content = pattern_buf((size_t)si * 1000, size);
@@ -922,6 +924,7 @@ START_TEST(test_px_readahead_delivers_files_of_every_size_in_order)
             struct rec r = { 0 };
             evl_stream s = { .data = &r };
             ck_assert_rc(evl_stream_init(&s, loop, fd, 0, &raw_cbs));
+            evl__stream_px_set_nowait(&s, warm);   /* 0: every read a chunk, as when cold */
             ck_assert_rc(evl_stream_set_readahead(&s, depths[di]));
             run_until(loop, &r.n_eof, 1);
             ck_assert_msg(r.data.len == size, "size %zu depth %u: got %zu bytes", size,
@@ -949,14 +952,16 @@ END_TEST
 START_TEST(test_px_fill_reads_files_of_every_size_in_order)
 {
     static const unsigned depths[] = { 1, 2, 4 };
-    for (int si = 0; si < 6; si++) {
-        for (int di = 0; di < 3; di++) {
+    for (int k = 0; k < 6 * 3 * 2; k++) {
+        int si = k % 6, di = k / 6 % 3, warm = k / 18;
+        {
             size_t size = ra_size(si);
             evl_loop *loop = new_loop(_i);
             char *content = pattern_buf((size_t)si * 333, size);
             int fd = make_file(content, size);
             evl_stream s = { 0 };
             ck_assert_rc(evl_stream_init(&s, loop, fd, 0, NULL));
+            evl__stream_px_set_nowait(&s, warm);   /* 0: every read a chunk, as when cold */
             ck_assert_rc(evl_stream_set_readahead(&s, depths[di]));
             struct bytes got = { 0 };
             evl_buf *b = evl_stream_rbuf(&s);
@@ -985,7 +990,7 @@ START_TEST(test_px_fill_reads_files_of_every_size_in_order)
 END_TEST
 
 /* Read-ahead means the next chunk is asked for before the caller is done
- * with the current one. */
+ * with the current one (on a cold file: inline reads off). */
 START_TEST(test_px_fill_leaves_next_chunks_in_flight)
 {
     evl_loop *loop = new_loop(_i);
@@ -994,6 +999,7 @@ START_TEST(test_px_fill_leaves_next_chunks_in_flight)
     int fd = make_file(content, size);
     evl_stream s = { 0 };
     ck_assert_rc(evl_stream_init(&s, loop, fd, 0, NULL));
+    evl__stream_px_set_nowait(&s, 0);
     ck_assert_rc(evl_stream_set_readahead(&s, 3));
     ck_assert_int_eq(evl_stream_fill(&s), (ssize_t)ra_chunk);
     ck_assert_uint_ge(evl_loop_pending_ops(loop), 1);
@@ -1113,6 +1119,138 @@ START_TEST(test_px_fill_on_file_while_reading_is_ebusy)
     free(content);
     bytes_free(&r.data);
     loop_done(loop);
+}
+END_TEST
+
+/* Whether this file system takes RWF_NOWAIT reads (tmpfs on older
+ * kernels does not: those streams read chunks only). */
+static int nowait_supported(int fd)
+{
+    char c;
+    struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+    ssize_t n = preadv2(fd, &iov, 1, 0, RWF_NOWAIT);
+    return n >= 0 || errno == EAGAIN;
+}
+
+/* A file in the page cache (just written) is read inline: no chunk read
+ * goes to the ring, caller-driven or loop-driven, and the bytes, EOF and
+ * the fd's position are what read() gives. */
+START_TEST(test_px_warm_file_reads_inline_without_ring_reads)
+{
+    size_t size = 10 * ra_chunk + 3;
+    char *content = pattern_buf(11, size);
+    for (int driven = 0; driven < 2; driven++) {
+        evl_loop *loop = new_loop(_i);
+        int fd = make_file(content, size);
+        int inline_ok = nowait_supported(fd);
+        struct rec r = { 0 };
+        evl_stream s = { .data = &r };
+        struct bytes got = { 0 };
+        if (driven) {
+            ck_assert_rc(evl_stream_init(&s, loop, fd, 0, &raw_cbs));
+            run_until(loop, &r.n_eof, 1);
+            bytes_add(&got, r.data.p, r.data.len);
+        } else {
+            ck_assert_rc(evl_stream_init(&s, loop, fd, 0, NULL));
+            evl_buf *b = evl_stream_rbuf(&s);
+            ssize_t n;
+            while ((n = evl_stream_fill(&s)) > 0) {
+                bytes_add(&got, evl_buf_data(b), evl_buf_len(b));
+                evl_buf_consume(b, evl_buf_len(b));
+            }
+            ck_assert_int_eq(n, 0);
+        }
+        ck_assert_uint_eq(got.len, size);
+        ck_assert(memcmp(got.p, content, size) == 0);
+        ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), (off_t)size);
+        uint64_t inl, ops;
+        evl__stream_px_file_stats(&s, &inl, &ops);
+        if (inline_ok) {
+            ck_assert_msg(ops == 0, "driven %d: %llu chunk reads for a cached file", driven,
+                          (unsigned long long)ops);
+            ck_assert_uint_eq(inl, 12);   /* 11 reads with bytes, one that says EOF */
+        }
+        evl_stream_free(&s);
+        loop_settle(loop);
+        close(fd);
+        bytes_free(&got);
+        bytes_free(&r.data);
+        loop_done(loop);
+    }
+    free(content);
+}
+END_TEST
+
+/* A loop-driven stream over a big cached file reads at most a budget of
+ * chunks inline per round and lets the loop run between rounds: the
+ * iteration that first delivers does not deliver the whole file. */
+START_TEST(test_px_warm_file_inline_reads_yield_to_the_loop)
+{
+    size_t size = 64 * ra_chunk;
+    char *content = pattern_buf(0, size);   /* rec.check compares from offset 0 */
+    evl_loop *loop = new_loop(_i);
+    int fd = make_file(content, size);
+    struct rec r = { .check = 1 };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, loop, fd, 0, &raw_cbs));
+    for (int i = 0; r.got == 0; i++) {
+        ck_assert_int_lt(i, 100);
+        ck_assert_int_ge(evl_loop_run_once(loop, 1000000000LL), 0);
+    }
+    ck_assert_uint_le(r.got, size / 2);
+    run_until(loop, &r.n_eof, 1);
+    ck_assert_uint_eq(r.got, size);
+    ck_assert_uint_eq(r.mismatch, 0);
+    evl_stream_free(&s);
+    loop_settle(loop);
+    close(fd);
+    free(content);
+    loop_done(loop);
+}
+END_TEST
+
+/* A file whose pages were dropped (POSIX_FADV_DONTNEED after a sync)
+ * reads byte-exact on both paths; where the drop took, the first read
+ * missed the cache and chunks carried the file. */
+START_TEST(test_px_cold_file_reads_byte_exact)
+{
+    size_t size = 8 * ra_chunk + 99;
+    char *content = pattern_buf(0, size);   /* rec.check compares from offset 0 */
+    for (int driven = 0; driven < 2; driven++) {
+        evl_loop *loop = new_loop(_i);
+        int fd = make_file(content, size);
+        ck_assert_rc(fdatasync(fd));
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        struct rec r = { .check = 1 };
+        evl_stream s = { .data = &r };
+        if (driven) {
+            ck_assert_rc(evl_stream_init(&s, loop, fd, 0, &raw_cbs));
+            run_until(loop, &r.n_eof, 1);
+            ck_assert_uint_eq(r.got, size);
+            ck_assert_uint_eq(r.mismatch, 0);
+        } else {
+            ck_assert_rc(evl_stream_init(&s, loop, fd, 0, NULL));
+            struct bytes got = { 0 };
+            evl_buf *b = evl_stream_rbuf(&s);
+            ssize_t n;
+            while ((n = evl_stream_fill(&s)) > 0) {
+                bytes_add(&got, evl_buf_data(b), evl_buf_len(b));
+                evl_buf_consume(b, evl_buf_len(b));
+            }
+            ck_assert_int_eq(n, 0);
+            ck_assert_uint_eq(got.len, size);
+            ck_assert(memcmp(got.p, content, size) == 0);
+            bytes_free(&got);
+        }
+        uint64_t inl, ops;
+        evl__stream_px_file_stats(&s, &inl, &ops);
+        ck_assert_uint_gt(inl + ops, 0);
+        evl_stream_free(&s);
+        loop_settle(loop);
+        close(fd);
+        loop_done(loop);
+    }
+    free(content);
 }
 END_TEST
 
@@ -1328,6 +1466,7 @@ START_TEST(test_px_set_loop_waits_for_chunks_and_loses_no_byte)
     int fd = make_file(content, size);
     evl_stream s = { 0 };
     ck_assert_rc(evl_stream_init(&s, a, fd, 0, NULL));
+    evl__stream_px_set_nowait(&s, 0);   /* chunks, as on a cold file */
     ck_assert_rc(evl_stream_set_readahead(&s, 3));
     ck_assert_int_eq(evl_stream_fill(&s), (ssize_t)ra_chunk);
     ck_assert_uint_ge(evl_loop_pending_ops(a), 1);
@@ -1745,6 +1884,9 @@ static Suite *stream_proactor_suite(void)
     add(tc, test_px_readahead_with_rmax_below_chunk_delivers_everything);
     add(tc, test_px_readahead_paused_keeps_chunks_and_resumes_in_order);
     add(tc, test_px_fill_on_file_while_reading_is_ebusy);
+    add(tc, test_px_warm_file_reads_inline_without_ring_reads);
+    add(tc, test_px_warm_file_inline_reads_yield_to_the_loop);
+    add(tc, test_px_cold_file_reads_byte_exact);
     tcase_add_test(tc, test_px_set_readahead_rejects_zero_and_too_deep);
     suite_add_tcase(s, tc);
 

@@ -89,6 +89,7 @@ struct evlxs_stream {
 	int close_fh;
 	unsigned state;
 	int write_only;		/* O_WRONLY fd (a pipe's write end): never read */
+	SV *spare;		/* the last message's SV, nobody else's: the next one's */
 };
 
 static int stream_mg_free(pTHX_ SV *sv, MAGIC *mg);
@@ -290,7 +291,7 @@ static struct evlxs_stream *from_c(evl_stream *s)
 /* ------------------------------------------------------------ C callbacks */
 
 
-static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len);
+static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len, int held);
 
 static size_t cb_read(evl_stream *s, const char *p, size_t len)
 {
@@ -301,7 +302,7 @@ static size_t cb_read(evl_stream *s, const char *p, size_t len)
 	if (x->state & (ST_CLOSED | ST_CLOSING | ST_PAUSED))
 		return 0;
 	HOLD(x, hold);
-	used = read_body(aTHX_ x, p, len);
+	used = read_body(aTHX_ x, p, len, hold != NULL);
 	UNHOLD(hold);
 	return used;
 }
@@ -381,13 +382,59 @@ static void decode_in_perl(pTHX_ struct evlxs_stream *x)
 					  (unsigned long)x->max_inbuf));
 }
 
-static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len)
+/* Message SVs.  A new SV per message and its free were a tenth of the
+ * per-message cost of an echo, so the SV handed to on_message (or
+ * on_read) is used again for the next one when the callback left
+ * nothing holding it: no other reference, no magic (a weak reference
+ * is magic), still a plain string.  A buffer a copy still shares (copy
+ * on write: a signature's $line, or a global it was stored in) is
+ * dropped rather than written over.  Not mortal: no FREETMPS runs while
+ * the loop does, so a mortal per message would pile up until run
+ * returns.  Returns an SV holding p[0..len) plus, if nl, a "\n". */
+#define EVLXS_SPARE_MAX 65536	/* a bigger buffer is not kept */
+
+static SV *msg_new(pTHX_ struct evlxs_stream *x, const char *p, size_t len, int nl)
+{
+	SV *msg = x->spare;
+	char *d;
+
+	x->spare = NULL;
+	if (msg) {
+		if (SvIsCOW(msg))
+			sv_force_normal_flags(msg, SV_COW_DROP_PV);
+		SvPOK_only(msg);	/* no UTF8, no numeric value */
+		d = SvGROW(msg, len + 2);
+	} else {
+		msg = newSV(len + 2);
+		SvPOK_on(msg);
+		d = SvPVX(msg);
+	}
+	memcpy(d, p, len);
+	if (nl)
+		d[len++] = '\n';
+	d[len] = '\0';
+	SvCUR_set(msg, len);
+	return msg;
+}
+
+static void msg_done(pTHX_ struct evlxs_stream *x, SV *msg, int x_alive)
+{
+	if (x_alive && !x->spare && SvREFCNT(msg) == 1 && SvTYPE(msg) == SVt_PV && !SvMAGICAL(msg) &&
+	    !SvREADONLY(msg) && !SvROK(msg) && SvLEN(msg) <= EVLXS_SPARE_MAX) {
+		x->spare = msg;
+		return;
+	}
+	SvREFCNT_dec(msg);
+}
+
+/* held: the caller holds the object, so x outlives the callback. */
+static size_t read_body(pTHX_ struct evlxs_stream *x, const char *p, size_t len, int held)
 {
 	if (x->mode == CODEC_RAW) {
 		if (x->on_read) {
-			SV *chunk = newSVpvn(p, len);
+			SV *chunk = msg_new(aTHX_ x, p, len, 0);
 			call_cb(aTHX_ x, x->on_read, chunk, 1);
-			SvREFCNT_dec(chunk);
+			msg_done(aTHX_ x, chunk, held);
 		}
 		return len;
 	}
@@ -404,24 +451,16 @@ static void cb_message(evl_stream *s, const char *p, size_t len)
 
 	if (x->state & ST_CLOSED)
 		return;
-	/* Not mortal: no FREETMPS runs while the loop does, so a mortal
-	 * per message would pile up until run returns. */
-	if (x->codec_kind == EVL_FRAMER_LINE && !x->chomp) {
-		msg = newSV(len + 2);
-		SvPOK_on(msg);
-		memcpy(SvPVX(msg), p, len);
-		SvPVX(msg)[len] = '\n';
-		SvPVX(msg)[len + 1] = '\0';
-		SvCUR_set(msg, len + 1);
-	} else {
-		msg = newSVpvn(p, len);
-	}
+	msg = msg_new(aTHX_ x, p, len, x->codec_kind == EVL_FRAMER_LINE && !x->chomp);
 	if (x->on_message) {
 		HOLD(x, hold);
 		call_cb(aTHX_ x, x->on_message, msg, 1);
+		/* x lives while hold does; without one it may be gone. */
+		msg_done(aTHX_ x, msg, hold != NULL);
 		UNHOLD(hold);
+		return;
 	}
-	SvREFCNT_dec(msg);
+	msg_done(aTHX_ x, msg, 1);
 }
 
 static void cb_eof(evl_stream *s)
@@ -581,6 +620,7 @@ static void stream_release(pTHX_ struct evlxs_stream *x)
 	SvREFCNT_dec(x->codec);
 	SvREFCNT_dec(x->inbuf);
 	SvREFCNT_dec(x->last_error);
+	SvREFCNT_dec(x->spare);
 	Safefree(x);
 }
 
