@@ -319,6 +319,8 @@ void evl__stream_rbuf_trim(evl_stream *s)
  * rmax), -ENOMEM, or -errno. */
 ssize_t evl__stream_read_once(evl_stream *s, int idle_small)
 {
+    if (s->tls != NULL)
+        return evl__tls_read(s, idle_small);   /* ciphertext in, plaintext out */
     size_t want = evl__stream_read_want(s, idle_small);
     if (want == 0)
         return -EMSGSIZE;
@@ -413,6 +415,9 @@ int evl__stream_deliver(evl_stream *s, int fresh)
 {
     if (s->state & EVL__STREAM_DELIVERING)
         return 1;   /* called from a callback: the outer loop continues */
+    /* on_handshake comes before the first byte it protects. */
+    if (s->tls != NULL && !evl__tls_report(s))
+        return 0;
     struct guard g;
     s->state |= EVL__STREAM_DELIVERING;
     guard_enter(s, &g);
@@ -619,7 +624,7 @@ int evl__stream_append_iov(evl_buf *b, const struct iovec *iov, int iovcnt, size
 /* Write-behind for total bytes in iov[].  The wmax check counts all of
  * them, even those the kernel might take at once: a refused write must
  * leave nothing behind, and a write that got half way could not. */
-static int queue_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)
+int evl__stream_queue_raw(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)
 {
     if (!watcher_writes(s))
         return evl__stream_px_queue(s, iov, iovcnt, total);
@@ -663,6 +668,35 @@ static int queue_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_
         evl__stream_call(s, s->cb.on_high_water);
     }
     return 0;
+}
+
+/* A TLS stream encrypts first (tls.c), then comes back to queue_raw. */
+static int queue_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)
+{
+    if (s->tls != NULL)
+        return evl__tls_write(s, iov, iovcnt, total, 0);
+    return evl__stream_queue_raw(s, iov, iovcnt, total);
+}
+
+int evl__stream_out(evl_stream *s, const void *p, size_t n)
+{
+    if (s->fd < 0 || (s->state & EVL__STREAM_CLOSED))
+        return -EBADF;
+    /* While a proactor write is in flight the kernel reads wbuf. */
+    evl_buf *b = s->px != NULL && evl__stream_px_write_busy(s) ? &s->px->wnext : &s->wbuf;
+    int rc = evl_buf_append(b, p, n);
+    if (rc < 0)
+        return rc;
+    if (!watcher_writes(s))
+        return evl__stream_px_write_kick(s);
+    /* Now rather than on the next iteration: a handshake flight is
+     * latency, and an alert before a failure would otherwise be dropped
+     * with the queue.  Without a loop, a non-blocking fd keeps the rest
+     * for evl_stream_flush. */
+    ssize_t left = drain(s);
+    if (left < 0)
+        return (int)left;
+    return evl__stream_update_interest(s);
 }
 
 /* ------------------------------------------------------------ public API */
@@ -744,6 +778,8 @@ void evl_stream_free(evl_stream *s)
     evl_watcher_stop(&s->w);
     if (s->px != NULL)
         evl__stream_px_free(s);   /* it decides what the kernel still needs */
+    if (s->tls != NULL)
+        evl__tls_free(s);
     evl_buf_free(&s->rbuf);
     evl_buf_free(&s->wbuf);
     s->loop = NULL;
@@ -789,6 +825,8 @@ int evl_stream_set_loop(evl_stream *s, evl_loop *loop)
     if (s->alive != NULL)
         return -EBUSY;
     if (s->px != NULL && evl__stream_px_busy(s))
+        return -EBUSY;
+    if (s->tls != NULL && evl__tls_busy(s))
         return -EBUSY;
     struct stat st;
     if (loop != NULL) {
@@ -935,6 +973,10 @@ int evl_stream_queue(evl_stream *s, const void *p, size_t n)
     int rc = check_writable(s);
     if (rc != 0 || n == 0)
         return rc;
+    if (s->tls != NULL) {
+        struct iovec iov = { (void *)p, n };
+        return evl__tls_write(s, &iov, 1, n, 1);
+    }
     size_t queued = evl_stream_queued(s);
     if (s->wmax != 0 && (queued > s->wmax || n > s->wmax - queued))
         return -ENOBUFS;
@@ -1078,6 +1120,13 @@ int evl_stream_close(evl_stream *s)
         return -EBADF;
     if (s->state & EVL__STREAM_CLOSING)
         return 1;
+    if (s->tls != NULL) {
+        /* close_notify joins the queue, or the close waits for the
+         * handshake that the queued plaintext needs. */
+        int rc = evl__tls_close(s);
+        if (rc != 0)
+            return rc;
+    }
     s->state |= EVL__STREAM_CLOSING;
     /* A read in flight would hold the close up until the peer sent more. */
     if (s->px != NULL)
