@@ -1077,6 +1077,11 @@ EVL_EXPORT const char *evl_tls_ctx_error(const evl_tls_ctx *ctx);
 /* Servers only.  Returns 0 or -EINVAL. */
 EVL_EXPORT int evl_tls_ctx_set_sni_cb(evl_tls_ctx *ctx, evl_tls_sni_cb cb, void *arg);
 
+/* Servers: a client asking for name (SNI, case-insensitive) gets sub's
+ * certificate; checked before the callback.  ctx holds a reference on
+ * sub.  Returns 0, -EINVAL (not both servers), -ENOMEM. */
+EVL_EXPORT int evl_tls_ctx_add_sni(evl_tls_ctx *ctx, const char *name, evl_tls_ctx *sub);
+
 /* Starts TLS on s, now or later (STARTTLS): what is queued goes out in
  * plain first, and bytes already read and not consumed are taken as the
  * first ciphertext.  host: a client's SNI name and the name its peer's
@@ -1094,6 +1099,14 @@ EVL_EXPORT int evl_stream_start_tls(evl_stream *s, evl_tls_ctx *ctx, const char 
  * what the fd takes now; a blocking fd blocks).  Returns 1 when the
  * handshake is done, -EAGAIN, -EINVAL (no TLS), or the stream's error. */
 EVL_EXPORT int evl_stream_tls_handshake(evl_stream *s);
+/* Replaces the callback given to evl_stream_start_tls (for a stream whose
+ * TLS someone else started).  Returns 0 or -EINVAL (no TLS). */
+EVL_EXPORT int evl_stream_tls_on_handshake(evl_stream *s, evl_stream_cb on_handshake);
+/* Queues close_notify now, for a caller that closes by other means than
+ * evl_stream_close (which does it by itself); later writes fail with
+ * -ESHUTDOWN.  Returns 0, -EINVAL (no TLS), -EAGAIN (the handshake is not
+ * done: nothing to close), -ESHUTDOWN, or the stream's error. */
+EVL_EXPORT int evl_stream_tls_shutdown(evl_stream *s);
 /* 1 once the handshake is done, 0 before (or without TLS). */
 EVL_EXPORT int evl_stream_tls_established(const evl_stream *s);
 

@@ -242,8 +242,13 @@ EVL__HIDDEN int evl__tls_report(evl_stream *s);
 /* evl_stream_close: queues close_notify.  Returns 0 (go on closing), 1
  * (the close waits for the handshake), or -errno. */
 EVL__HIDDEN int evl__tls_close(evl_stream *s);
+/* set_loop brought s to a loop: the loop drives what is left of the
+ * handshake.  Returns 0 or -errno. */
+EVL__HIDDEN int evl__tls_joined(evl_stream *s);
 /* Whether set_loop must refuse: timers of the handshake are running. */
 EVL__HIDDEN int evl__tls_busy(const evl_stream *s);
 EVL__HIDDEN void evl__tls_free(evl_stream *s);
+/* Plaintext bytes held until the handshake is reported. */
+EVL__HIDDEN size_t evl__tls_pending(const evl_stream *s);
 
 #endif

@@ -797,6 +797,8 @@ static int join_loop(evl_stream *s, evl_loop *loop, const struct stat *st)
         rc = evl__stream_px_init(s, st);
     if (rc == 0)
         rc = evl__stream_update_interest(s);
+    if (rc == 0 && s->tls != NULL)
+        rc = evl__tls_joined(s);
     /* A proactor starts reading, and a write of the queue, on the loop's
      * next iteration, as after init. */
     if (rc == 0 && s->px != NULL &&
@@ -1074,8 +1076,10 @@ size_t evl_stream_queued(const evl_stream *s)
 {
     if (s == NULL)
         return 0;
-    /* A proactor's queue has a second part while a write is in flight. */
-    return evl_buf_len(&s->wbuf) + (s->px != NULL ? evl_buf_len(&s->px->wnext) : 0);
+    /* A proactor's queue has a second part while a write is in flight,
+     * and a TLS stream a third: plaintext waiting for the handshake. */
+    return evl_buf_len(&s->wbuf) + (s->px != NULL ? evl_buf_len(&s->px->wnext) : 0) +
+           (s->tls != NULL ? evl__tls_pending(s) : 0);
 }
 
 ssize_t evl_stream_fill(evl_stream *s)

@@ -49,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -78,6 +79,11 @@ struct sess {
     SSL_SESSION *sess;
 };
 
+struct sni_entry {
+    char *name;
+    evl_tls_ctx *ctx;
+};
+
 struct evl_tls_ctx {
     SSL_CTX *ssl;
     unsigned refs;               /* the caller's, plus one per stream */
@@ -87,6 +93,8 @@ struct evl_tls_ctx {
     size_t alpn_len;
     evl_tls_sni_cb sni_cb;
     void *sni_arg;
+    struct sni_entry *sni;       /* evl_tls_ctx_add_sni: name -> context (a reference) */
+    size_t nsni;
     struct sess *sessions;       /* most recent first */
     unsigned nsess;
     char err[256];
@@ -179,9 +187,14 @@ static int servername(SSL *ssl, int *alert, void *arg)
     (void)alert;
     evl_tls_ctx *ctx = arg;
     const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-    if (name == NULL || ctx->sni_cb == NULL)
+    if (name == NULL)
         return SSL_TLSEXT_ERR_OK;
-    evl_tls_ctx *pick = ctx->sni_cb(name, ctx->sni_arg);
+    evl_tls_ctx *pick = NULL;
+    for (size_t i = 0; i < ctx->nsni && pick == NULL; i++)
+        if (strcasecmp(ctx->sni[i].name, name) == 0)
+            pick = ctx->sni[i].ctx;
+    if (pick == NULL && ctx->sni_cb != NULL)
+        pick = ctx->sni_cb(name, ctx->sni_arg);
     if (pick != NULL && pick != ctx && pick->server)
         SSL_set_SSL_CTX(ssl, pick->ssl);
     return SSL_TLSEXT_ERR_OK;
@@ -251,6 +264,11 @@ static void ctx_unref(evl_tls_ctx *ctx)
         ctx->sessions = e->next;
         sess_drop(e);
     }
+    for (size_t i = 0; i < ctx->nsni; i++) {
+        free(ctx->sni[i].name);
+        ctx_unref(ctx->sni[i].ctx);
+    }
+    free(ctx->sni);
     SSL_CTX_free(ctx->ssl);
     free(ctx->alpn);
     free(ctx);
@@ -385,6 +403,24 @@ int evl_tls_ctx_set_sni_cb(evl_tls_ctx *ctx, evl_tls_sni_cb cb, void *arg)
     return 0;
 }
 
+int evl_tls_ctx_add_sni(evl_tls_ctx *ctx, const char *name, evl_tls_ctx *sub)
+{
+    if (ctx == NULL || sub == NULL || name == NULL || !ctx->server || !sub->server || sub == ctx)
+        return -EINVAL;
+    struct sni_entry *n = realloc(ctx->sni, (ctx->nsni + 1) * sizeof(*n));
+    if (n == NULL)
+        return -ENOMEM;
+    ctx->sni = n;
+    char *copy = strdup(name);
+    if (copy == NULL)
+        return -ENOMEM;
+    n[ctx->nsni].name = copy;
+    n[ctx->nsni].ctx = sub;
+    ctx->nsni++;
+    sub->refs++;
+    return 0;
+}
+
 /* ------------------------------------------------------------ stream state */
 
 /* Records OpenSSL's reason for a failure; returns the stream error. */
@@ -488,6 +524,7 @@ int evl__tls_report(evl_stream *s)
     struct guard g;
     guard_enter(s, &g);
     if (evl_buf_len(&t->pend) > 0) {
+        size_t before = evl_stream_queued(s);
         evl_buf pend = t->pend;
         evl_buf_init(&t->pend);
         int rc = encrypt_out(s, evl_buf_data(&pend), evl_buf_len(&pend), 0);
@@ -496,7 +533,8 @@ int evl__tls_report(evl_stream *s)
             return guard_leave(s, &g);
         if (rc < 0 && s->err == 0)
             evl__stream_fail(s, rc);
-        if (!g.alive)
+        /* The queue shrank by what the fd took at once: low water, drain. */
+        if (!g.alive || (s->err == 0 && !evl__stream_written(s, before)))
             return guard_leave(s, &g);
     }
     if (t->on_handshake != NULL && s->err == 0) {
@@ -636,10 +674,14 @@ static ssize_t decrypt(evl_stream *s)
     return (t->st & TLS_PEER_CLOSED) ? 0 : -EAGAIN;
 }
 
-ssize_t evl__tls_read(evl_stream *s, int idle_small)
+/* hs_only: return -EAGAIN once the handshake is done rather than wait
+ * for application data (evl_stream_tls_handshake on a blocking fd). */
+static ssize_t tls_read(evl_stream *s, int idle_small, int hs_only)
 {
     struct evl__tls *t = s->tls;
     for (;;) {
+        if (hs_only && (t->st & TLS_HS_DONE))
+            return -EAGAIN;
         if (t->st & TLS_HS_DONE) {
             ssize_t n = decrypt(s);
             if (n != -EAGAIN) {
@@ -679,6 +721,11 @@ ssize_t evl__tls_read(evl_stream *s, int idle_small)
         if (rc < 0)
             return rc;
     }
+}
+
+ssize_t evl__tls_read(evl_stream *s, int idle_small)
+{
+    return tls_read(s, idle_small, 0);
 }
 
 ssize_t evl__tls_input(evl_stream *s, const char *p, ssize_t res)
@@ -758,7 +805,7 @@ int evl__tls_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_t to
                    int queue_only)
 {
     struct evl__tls *t = s->tls;
-    size_t queued = evl_stream_queued(s) + evl_buf_len(&t->pend);
+    size_t queued = evl_stream_queued(s);   /* pend included */
     if (s->wmax != 0 && (queued > s->wmax || total > s->wmax - queued))
         return -ENOBUFS;
     if (t->st & TLS_SHUT_SENT)
@@ -803,6 +850,25 @@ int evl__tls_close(evl_stream *s)
     /* A failure here shows again, and is reported, in the drain. */
     (void)flush_out(s);
     return 0;
+}
+
+int evl__tls_joined(evl_stream *s)
+{
+    struct evl__tls *t = s->tls;
+    if (t->st & TLS_REPORTED)
+        return 0;
+    /* Started without a loop: the timeout counts from here, and the kick
+     * takes over what a caller-driven start left (bytes in rbio, a
+     * handshake done but not reported). */
+    int rc = kick(s);
+    if (rc == 0 && t->timeout_ns > 0 && !(t->st & TLS_HS_DONE))
+        rc = evl_timer_start(&t->deadline, deadline_cb, t->timeout_ns, 0);
+    return rc;
+}
+
+size_t evl__tls_pending(const evl_stream *s)
+{
+    return evl_buf_len(&s->tls->pend);
 }
 
 int evl__tls_busy(const evl_stream *s)
@@ -931,7 +997,7 @@ int evl_stream_tls_handshake(evl_stream *s)
         return s->err;
     struct evl__tls *t = s->tls;
     if (!(t->st & TLS_HS_DONE) && s->loop == NULL) {
-        ssize_t n = evl__tls_read(s, 0);
+        ssize_t n = tls_read(s, 0, 1);
         if (n < 0 && n != -EAGAIN && n != -EMSGSIZE && n != -ENOMEM) {
             evl__stream_fail(s, (int)n);
             return (int)n;
@@ -942,6 +1008,28 @@ int evl_stream_tls_handshake(evl_stream *s)
     if (s->loop == NULL)
         evl__tls_report(s);
     return 1;
+}
+
+int evl_stream_tls_on_handshake(evl_stream *s, evl_stream_cb on_handshake)
+{
+    if (s == NULL || s->tls == NULL)
+        return -EINVAL;
+    s->tls->on_handshake = on_handshake;
+    return 0;
+}
+
+int evl_stream_tls_shutdown(evl_stream *s)
+{
+    if (s == NULL || s->tls == NULL)
+        return -EINVAL;
+    struct evl__tls *t = s->tls;
+    if (!(t->st & TLS_REPORTED))
+        return -EAGAIN;
+    if (s->err != 0)
+        return s->err;
+    if (s->state & (EVL__STREAM_CLOSING | EVL__STREAM_CLOSED))
+        return -ESHUTDOWN;
+    return evl__tls_close(s) < 0 ? -EIO : 0;
 }
 
 int evl_stream_tls_established(const evl_stream *s)

@@ -904,6 +904,7 @@ static SSize_t PerlIOEvloop_write(pTHX_ PerlIO *f, const void *vbuf, Size_t coun
      * would find nothing else to do.  It is kept apart so that this one
      * needs no stack frame. */
     if (sh != NULL && count > 0 && e->wmax == 0 && sh->loop == NULL && sh->s.err == 0 &&
+        sh->s.tls == NULL &&   /* TLS encrypts in evl_stream_queue */
         (PerlIOBase(f)->flags & (PERLIO_F_CANWRITE | PERLIO_F_LINEBUF | PERLIO_F_UNBUF)) ==
             PERLIO_F_CANWRITE &&
         sh->fork_gen == evl_fork_count() && evl__pio_rlen(f, e) == 0) {
@@ -1066,6 +1067,10 @@ static IV PerlIOEvloop_close(pTHX_ PerlIO *f)
         if (e->state & ST_CLOSING)
             return 0;   /* a %SIG handler closed us while we drained */
         e->state |= ST_CLOSING;
+        /* TLS: close_notify goes out with the queue (a bound Stream
+         * sends its own when it closes). */
+        if (!e->sh->bound)
+            (void)evl_stream_tls_shutdown(&e->sh->s);
         /* Close waits for the queue even with a loop: the fd is :unix's
          * and closes right after us. */
         int rc = flush_layer(aTHX_ f, 1);

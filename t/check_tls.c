@@ -279,8 +279,8 @@ static void pair_start(struct pair *p, int engine, const char *host)
     p->loop = new_loop(engine);
     end_init(&p->c, p->loop, fds[0]);
     end_init(&p->sv, p->loop, fds[1]);
-    ck_assert_rc(evl_stream_start_tls(&p->sv.s, p->sctx, NULL, on_hs, 5000 * MS));
-    ck_assert_rc(evl_stream_start_tls(&p->c.s, p->cctx, host, on_hs, 5000 * MS));
+    ck_assert_rc(evl_stream_start_tls(&p->sv.s, p->sctx, NULL, on_hs, 60000 * MS));
+    ck_assert_rc(evl_stream_start_tls(&p->c.s, p->cctx, host, on_hs, 60000 * MS));
 }
 
 static void pair_done(struct pair *p)
@@ -750,7 +750,7 @@ START_TEST(test_against_openssl_s_server)
     struct end c;
     end_init(&c, loop, fd);
     evl_tls_ctx *ctx = client_ctx("h2", NULL);
-    ck_assert_rc(evl_stream_start_tls(&c.s, ctx, "localhost", on_hs, 5000 * MS));
+    ck_assert_rc(evl_stream_start_tls(&c.s, ctx, "localhost", on_hs, 60000 * MS));
     ck_assert_rc(evl_stream_write(&c.s, "hello\n", 6));
     c.want = 6;
     run_until(loop, &c.closed, NULL);
@@ -795,7 +795,7 @@ START_TEST(test_against_openssl_s_client)
     end_init(&sv, loop, fd);
     sv.echo = 1;
     evl_tls_ctx *ctx = server_ctx("server.pem", "h2,http/1.1", 0);
-    ck_assert_rc(evl_stream_start_tls(&sv.s, ctx, NULL, on_hs, 5000 * MS));
+    ck_assert_rc(evl_stream_start_tls(&sv.s, ctx, NULL, on_hs, 60000 * MS));
     ck_assert_int_eq(write(to, "ping\n", 5), 5);
     /* s_client prints what we echo; its stdin's end sends close_notify. */
     run_until(loop, &sv.hs, NULL);

@@ -30,7 +30,7 @@ use Scalar::Util ();
 my %KNOWN = map { $_ => 1 } qw(loop on_accept on_error on_emfile
     max_accept_per_tick fh host port path backlog reuseaddr reuseport v6only
     nonblocking cloexec edge_triggered oneshot owns_socket unlink
-    unlink_on_cancel warn_on_unhandled_error);
+    unlink_on_cancel warn_on_unhandled_error tls);
 
 sub listen ($class, $loop = undef, %args) {
     return $class->new(%args, loop => $loop);
@@ -50,6 +50,12 @@ sub new ($class, %args) {
         if !defined $max || ref $max || $max !~ /\A\d+\z/ || $max < 1;
     my @unknown = sort grep { !$KNOWN{$_} } keys %args;
     Carp::croak('unknown option(s): ' . join(' ', @unknown)) if @unknown;
+    my $tls;
+    if (defined $args{tls}) {
+        require Linux::Event::TLS;
+        $tls = Linux::Event::TLS::options('new()', $args{tls}, 1);
+        Linux::Event::TLS::context('new()', $tls);    # certificate errors show now
+    }
 
     my $has_hp = defined $args{host} || defined $args{port};
     if (defined $args{fh} && ($has_hp || defined $args{path})) {
@@ -121,6 +127,7 @@ sub new ($class, %args) {
         owns_socket      => $owns ? 1 : 0,
         unlink_on_cancel => defined $path ? ($args{unlink_on_cancel} // 1) : 0,
         on_accept        => $args{on_accept},
+        tls              => $tls,
         on_error         => $args{on_error},
         on_emfile        => $args{on_emfile},
         warn_unhandled   => $args{warn_on_unhandled_error} ? 1 : 0,
@@ -262,7 +269,14 @@ sub _accept_batch ($self) {
         $n++;
         _set_flags($client, $self->{nonblocking}, $self->{cloexec});
         my $peer = _peer($addr);
-        my $ok   = eval { $self->{on_accept}->($self->{loop}, $client, $peer, $self); 1 };
+        my $ok   = eval {
+
+            # The handle is handed over encrypted: the handshake runs as
+            # it is used (a Stream on it, or its reads).
+            Linux::Event::TLS::start('on_accept', $client, $self->{tls}) if $self->{tls};
+            $self->{on_accept}->($self->{loop}, $client, $peer, $self);
+            1;
+        };
         unless ($ok) {
             my $err = $@;
             if ($self->{on_error}) {
@@ -392,6 +406,11 @@ Linux::Event::Listen - accept connections on a Linux::Event loop
 
 Creates (TCP through L<IO::Socket::IP>, or UNIX through
 L<IO::Socket::UNIX>) or wraps (C<fh>) a listening socket and calls
+With C<< tls => { cert_file => ..., key_file => ..., ... } >> (see
+L<Linux::Event::TLS>) each client handle is handed to C<on_accept> already
+encrypted: a L<Linux::Event::Stream> made on it (or its C<readline>/C<print>)
+runs the handshake.
+
 C<on_accept($loop, $client_fh, $peer, $listen)> for each connection, up to
 C<max_accept_per_tick> per readiness event.  C<$peer> is a hash:
 C<< {family => 'inet', host, port} >>, C<< {family => 'inet6', host, port,
