@@ -19,6 +19,7 @@
 #ifndef EVLOOP_H
 #define EVLOOP_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -975,6 +976,7 @@ struct evl_stream {
     uint64_t wq_ns;              /* when the queue last became non-empty */
     uint64_t idle_from_ns;       /* idle clock start (the setter) */
     uint64_t read_from_ns;       /* read clock start (the setter, read_start) */
+    struct evl__tls *tls;        /* TLS state (loop/tls.c), NULL on a plain stream */
 };
 
 /* Sets up s over fd.  loop may be NULL (caller-driven).  Reading starts
@@ -1258,6 +1260,112 @@ EVL_EXPORT int evl_dgram_multicast(evl_dgram *d, const struct sockaddr *group,
 
 EVL_EXPORT int evl_dgram_fd(const evl_dgram *d);            /* -1 once closed */
 EVL_EXPORT int evl_dgram_is_closed(const evl_dgram *d);     /* 1 or 0 */
+/* ------------------------------------------------------------ TLS
+ *
+ * TLS (OpenSSL 3) inside evl_stream, on every engine and without a loop.
+ * The stream keeps doing the I/O; TLS sits between the socket and the
+ * buffers: ciphertext read from the fd is decrypted into rbuf, and a
+ * write is encrypted at once into the queue (wbuf holds ciphertext, so
+ * watermarks and wmax count the bytes as sent: the plaintext plus about
+ * 22 bytes per record).  Framers, write-behind, close-after-drain (which
+ * sends close_notify first) and the SIGPIPE guard work unchanged.
+ *
+ * Errors: a TLS failure (handshake, certificate, a bad or truncated
+ * record) makes the stream fail with EVL_ETLS (-EVL_ETLS through
+ * on_error and evl_stream_error); evl_stream_tls_error has OpenSSL's
+ * reason text.  A handshake that outlives its timeout fails with
+ * -ETIMEDOUT.  A peer that closes the connection without close_notify
+ * between records is an EOF; in the middle of a record it is EVL_ETLS
+ * ("truncated record"). */
+
+typedef struct evl_tls_ctx evl_tls_ctx;
+
+/* The errno value of a TLS failure: EPROTO, which no other stream error
+ * uses. */
+#define EVL_ETLS EPROTO
+
+enum evl_tls_verify {
+    EVL_TLS_VERIFY_DEFAULT = 0,  /* clients verify the server; servers ask nothing */
+    EVL_TLS_VERIFY_NONE = 1,     /* no verification (clients: insecure) */
+    EVL_TLS_VERIFY_PEER = 2,     /* servers: ask for a client certificate, verify one if sent */
+    EVL_TLS_VERIFY_REQUIRE = 3   /* servers: a verified client certificate is required */
+};
+
+struct evl_tls_options {
+    int server;                  /* 1: accept (server), 0: connect (client) */
+    const char *cert_file;       /* PEM certificate (chain); servers need one */
+    const char *key_file;        /* PEM private key; NULL: in cert_file */
+    const char *ca_file;         /* PEM trust anchors */
+    const char *ca_dir;          /* hashed directory; neither: the system store */
+    int verify;                  /* enum evl_tls_verify */
+    const char *alpn;            /* comma-separated protocols, preferred first */
+    const char *ciphers;         /* TLS 1.2 cipher list; NULL: OpenSSL's default */
+    int min_version;             /* 0: TLS 1.2; or 0x0303 (1.2), 0x0304 (1.3) */
+};
+
+/* Server Name Indication: a server's callback gets the name the client
+ * asked for and returns the context to continue with (its certificate),
+ * or NULL to keep the current one. */
+typedef evl_tls_ctx *(*evl_tls_sni_cb)(const char *name, void *arg);
+
+/* Returns 0 and a context in *out, or -EINVAL (bad options), EVL_ETLS
+ * negated (a file OpenSSL refused: evl_tls_ctx_error has the reason),
+ * -ENOMEM.  On failure *out is NULL unless the error is EVL_ETLS, in
+ * which case *out holds a context for its error text only: free it. */
+EVL_EXPORT int evl_tls_ctx_new(evl_tls_ctx **out, const struct evl_tls_options *opt);
+/* Streams hold a reference: a context may be freed while they run. */
+EVL_EXPORT void evl_tls_ctx_free(evl_tls_ctx *ctx);
+EVL_EXPORT const char *evl_tls_ctx_error(const evl_tls_ctx *ctx);
+/* Servers only.  Returns 0 or -EINVAL. */
+EVL_EXPORT int evl_tls_ctx_set_sni_cb(evl_tls_ctx *ctx, evl_tls_sni_cb cb, void *arg);
+
+/* Servers: a client asking for name (SNI, case-insensitive) gets sub's
+ * certificate; checked before the callback.  ctx holds a reference on
+ * sub.  Returns 0, -EINVAL (not both servers), -ENOMEM. */
+EVL_EXPORT int evl_tls_ctx_add_sni(evl_tls_ctx *ctx, const char *name, evl_tls_ctx *sub);
+
+/* Starts TLS on s, now or later (STARTTLS): what is queued goes out in
+ * plain first, and bytes already read and not consumed are taken as the
+ * first ciphertext.  host: a client's SNI name and the name its peer's
+ * certificate must match (NULL: no SNI, no name check).  on_handshake
+ * runs once the handshake is done, before any decrypted byte is
+ * delivered; writes made before it wait and go out encrypted after it.
+ * handshake_timeout_ns (0: none; needs a loop) fails the stream with
+ * -ETIMEDOUT.  On a loop the handshake is driven by the loop (it starts
+ * on the next iteration); without one, by evl_stream_fill and
+ * evl_stream_tls_handshake.  Returns 0, or -EINVAL, -EALREADY (TLS
+ * started already), -ESHUTDOWN, the sticky error, -ENOMEM. */
+EVL_EXPORT int evl_stream_start_tls(evl_stream *s, evl_tls_ctx *ctx, const char *host,
+                                    evl_stream_cb on_handshake, uint64_t handshake_timeout_ns);
+/* Caller-driven streams: one step of the handshake (reads and writes
+ * what the fd takes now; a blocking fd blocks).  Returns 1 when the
+ * handshake is done, -EAGAIN, -EINVAL (no TLS), or the stream's error. */
+EVL_EXPORT int evl_stream_tls_handshake(evl_stream *s);
+/* Replaces the callback given to evl_stream_start_tls (for a stream whose
+ * TLS someone else started).  Returns 0 or -EINVAL (no TLS). */
+EVL_EXPORT int evl_stream_tls_on_handshake(evl_stream *s, evl_stream_cb on_handshake);
+/* Queues close_notify now, for a caller that closes by other means than
+ * evl_stream_close (which does it by itself); later writes fail with
+ * -ESHUTDOWN.  Returns 0, -EINVAL (no TLS), -EAGAIN (the handshake is not
+ * done: nothing to close), -ESHUTDOWN, or the stream's error. */
+EVL_EXPORT int evl_stream_tls_shutdown(evl_stream *s);
+/* 1 once the handshake is done, 0 before (or without TLS). */
+EVL_EXPORT int evl_stream_tls_established(const evl_stream *s);
+
+struct evl_tls_info {
+    const char *version;         /* "TLSv1.3" */
+    const char *cipher;          /* "TLS_AES_256_GCM_SHA384" */
+    const char *alpn;            /* negotiated protocol, or NULL */
+    const char *servername;      /* SNI name (server: the one asked for), or NULL */
+    char peer_subject[256];      /* one-line subject of the peer's certificate, or "" */
+    int resumed;                 /* 1: an earlier session was resumed */
+    int verified;                /* 1: the peer's certificate was verified */
+};
+/* Fills *info (pointers valid until the stream is freed).  Returns 0, or
+ * -EINVAL (no TLS), -EAGAIN (handshake not done). */
+EVL_EXPORT int evl_stream_tls_info(const evl_stream *s, struct evl_tls_info *info);
+/* OpenSSL's reason for the stream's TLS failure, or NULL. */
+EVL_EXPORT const char *evl_stream_tls_error(const evl_stream *s);
 
 #ifdef __cplusplus
 }

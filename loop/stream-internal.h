@@ -86,6 +86,13 @@ struct evl__stream_px {
 
     /* Graveyard: buffers the kernel may still use after the stream went. */
     char *dead_rbuf, *dead_wbuf;
+
+    /* TLS (s->tls): ciphertext is read into a buffer of the engine's own,
+     * so that rbuf is never the kernel's and decryption may add to it at
+     * any time (see tls.c). */
+    char *cin;
+    size_t cin_cap;
+    int rd_tls;                  /* the read in flight targets cin */
 };
 
 struct guard {
@@ -196,6 +203,15 @@ EVL__HIDDEN void evl__stream_read_done(evl_stream *s, size_t want, ssize_t n);
 EVL__HIDDEN void evl__stream_rbuf_trim(evl_stream *s);
 EVL__HIDDEN int evl__stream_append_iov(evl_buf *b, const struct iovec *iov, int iovcnt,
                                        size_t skip, size_t n);
+/* The write path below TLS: write-behind of bytes as they go to the fd
+ * (wmax, high water, the direct write on an empty queue).  May call
+ * on_high_water and on_error. */
+EVL__HIDDEN int evl__stream_queue_raw(evl_stream *s, const struct iovec *iov, int iovcnt,
+                                      size_t total);
+/* Appends bytes for the fd to the queue and has them sent, calling back
+ * nothing (TLS handshake records, close_notify).  Without a loop it
+ * writes what the fd takes now.  Returns 0 or -errno (not reported). */
+EVL__HIDDEN int evl__stream_out(evl_stream *s, const void *p, size_t n);
 
 /* stream-proactor.c */
 EVL__HIDDEN int evl__stream_px_init(evl_stream *s, const struct stat *st);
@@ -236,5 +252,36 @@ EVL__HIDDEN void evl__stream_px_set_nowait(evl_stream *s, int on);
 /* The fd watcher saw readiness a read or write that said EAGAIN waits for. */
 EVL__HIDDEN void evl__stream_px_readable(evl_stream *s);
 EVL__HIDDEN void evl__stream_px_writable(evl_stream *s);
+/* Puts a write of the queue in flight if none is; 0 or -errno (not reported). */
+EVL__HIDDEN int evl__stream_px_write_kick(evl_stream *s);
+
+/* tls.c: called only when s->tls != NULL. */
+/* A read of the reactor's (or a caller's fill) on a TLS stream: reads
+ * ciphertext, runs the handshake, decrypts into rbuf.  Returns plaintext
+ * bytes added, 0 at EOF (EOF state set), -EAGAIN, -EMSGSIZE, or -errno.
+ * Calls back nothing, except on_handshake on a stream without a loop. */
+EVL__HIDDEN ssize_t evl__tls_read(evl_stream *s, int idle_small);
+/* A proactor read completed with res (n bytes of ciphertext at p, or
+ * -errno).  Returns plaintext bytes added to rbuf, 0 at EOF, -EINTR
+ * when there is nothing yet (ask again), or -errno.  Calls back nothing. */
+EVL__HIDDEN ssize_t evl__tls_input(evl_stream *s, const char *p, ssize_t res);
+/* Write path above the engines: encrypts (or, before the handshake is
+ * reported, holds the plaintext).  queue_only: append, do not send. */
+EVL__HIDDEN int evl__tls_write(evl_stream *s, const struct iovec *iov, int iovcnt,
+                               size_t total, int queue_only);
+/* From evl__stream_deliver: calls on_handshake (and writes what waited
+ * for it) once, before the first delivery.  Returns 0 if s was freed. */
+EVL__HIDDEN int evl__tls_report(evl_stream *s);
+/* evl_stream_close: queues close_notify.  Returns 0 (go on closing), 1
+ * (the close waits for the handshake), or -errno. */
+EVL__HIDDEN int evl__tls_close(evl_stream *s);
+/* set_loop brought s to a loop: the loop drives what is left of the
+ * handshake.  Returns 0 or -errno. */
+EVL__HIDDEN int evl__tls_joined(evl_stream *s);
+/* Whether set_loop must refuse: timers of the handshake are running. */
+EVL__HIDDEN int evl__tls_busy(const evl_stream *s);
+EVL__HIDDEN void evl__tls_free(evl_stream *s);
+/* Plaintext bytes held until the handshake is reported. */
+EVL__HIDDEN size_t evl__tls_pending(const evl_stream *s);
 
 #endif

@@ -167,6 +167,7 @@ static void px_destroy(struct evl__stream_px *px)
         close(px->fd);
     free(px->dead_rbuf);
     free(px->dead_wbuf);
+    free(px->cin);
     evl_buf_free(&px->wnext);
     chunks_free(px->ra_head);
     chunks_free(px->stale);
@@ -213,6 +214,29 @@ static void cancel_reads(struct evl__stream_px *px)
 
 static void rop_done(evl_op *op);
 
+/* TLS: the ciphertext goes to px->cin, which only grows (to read_size
+ * at most) and lives as long as the graveyard. */
+static int rop_submit_tls(evl_stream *s, size_t want)
+{
+    struct evl__stream_px *px = s->px;
+    if (px->cin_cap < want) {
+        char *p = realloc(px->cin, want);
+        if (p == NULL)
+            return -ENOMEM;
+        px->cin = p;
+        px->cin_cap = want;
+    }
+    int rc = (px->kind & EVL__PX_SOCKET)
+                 ? evl_op_recv(px->loop, &px->rop, s->fd, px->cin, want, 0, rop_done)
+                 : evl_op_read(px->loop, &px->rop, s->fd, px->cin, want, -1, rop_done);
+    if (rc < 0)
+        return rc;
+    px->inflight++;
+    px->rd_tls = 1;
+    px->rd_len = want;
+    return 0;
+}
+
 /* Puts one read in flight into rbuf's free space, if reading is wanted
  * and none is.  Returns 0 or a negative errno (not reported). */
 static int rop_submit(evl_stream *s)
@@ -232,6 +256,8 @@ static int rop_submit(evl_stream *s)
         return -EMSGSIZE;
     if (want > OP_LEN_MAX)
         want = OP_LEN_MAX;
+    if (s->tls != NULL)
+        return rop_submit_tls(s, want);
     char *p = evl__buf_reserve_exact(b, want);
     if (p == NULL)
         return -ENOMEM;
@@ -280,10 +306,27 @@ static void rop_done(evl_op *op)
     if (s == NULL)
         return;
     int64_t res = op->res;
-    int rc = rbuf_settle(s, res);
-    if (rc < 0)
-        res = rc;
-    evl__stream_read_done(s, px->rd_len, (ssize_t)res);
+    int rc = 0;
+    if (px->rd_tls) {
+        px->rd_tls = 0;
+        evl__stream_read_done(s, px->rd_len, (ssize_t)res);
+        res = evl__tls_input(s, px->cin, (ssize_t)res);
+    } else {
+        rc = rbuf_settle(s, res);
+        if (rc < 0)
+            res = rc;
+        evl__stream_read_done(s, px->rd_len, (ssize_t)res);
+        if (s->tls != NULL && res > 0) {
+            /* TLS started while this read was in flight: its bytes are
+             * the first ciphertext.  They leave rbuf for TLS, which
+             * copies them before it decrypts into the same place. */
+            s->rbuf.tail -= (size_t)res;
+            res = evl__tls_input(s, s->rbuf.base + s->rbuf.tail, (ssize_t)res);
+        } else if (s->tls != NULL && res == -ECANCELED) {
+            /* tls.c cancelled it to decrypt into rbuf (see tls_kick). */
+            res = evl__tls_input(s, NULL, (ssize_t)res);
+        }
+    }
     if (res == -EAGAIN && (px->kind & EVL__PX_POLLABLE) && want_read(s)) {
         px->rd_poll = 1;   /* see EAGAIN above */
         rc = evl__stream_update_interest(s);
@@ -936,7 +979,12 @@ int evl__stream_px_release(evl_stream *s)
 
 int evl__stream_px_rbuf_pinned(const evl_stream *s)
 {
-    return op_busy(&s->px->rop);
+    return op_busy(&s->px->rop) && !s->px->rd_tls;
+}
+
+int evl__stream_px_write_kick(evl_stream *s)
+{
+    return wop_submit(s);
 }
 
 int evl__stream_px_write_busy(const evl_stream *s)

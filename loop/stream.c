@@ -321,6 +321,8 @@ void evl__stream_rbuf_trim(evl_stream *s)
  * rmax), -ENOMEM, or -errno. */
 ssize_t evl__stream_read_once(evl_stream *s, int idle_small)
 {
+    if (s->tls != NULL)
+        return evl__tls_read(s, idle_small);   /* ciphertext in, plaintext out */
     size_t want = evl__stream_read_want(s, idle_small);
     if (want == 0)
         return -EMSGSIZE;
@@ -416,6 +418,9 @@ int evl__stream_deliver(evl_stream *s, int fresh)
 {
     if (s->state & EVL__STREAM_DELIVERING)
         return 1;   /* called from a callback: the outer loop continues */
+    /* on_handshake comes before the first byte it protects. */
+    if (s->tls != NULL && !evl__tls_report(s))
+        return 0;
     struct guard g;
     s->state |= EVL__STREAM_DELIVERING;
     guard_enter(s, &g);
@@ -673,14 +678,44 @@ static int queue_write_now(evl_stream *s, const struct iovec *iov, int iovcnt, s
 }
 
 /* queue_write_now, and the write deadline's clock when the queue goes
- * from empty to holding bytes (not when the kernel took them all). */
-static int queue_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)
+ * from empty to holding bytes (not when the kernel took them all).  A
+ * TLS stream's ciphertext comes here too (tls.c). */
+int evl__stream_queue_raw(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)
 {
     int was_empty = evl_stream_queued(s) == 0;
     int rc = queue_write_now(s, iov, iovcnt, total);
     if (rc == 0 && was_empty && evl_stream_queued(s) > 0)
         evl__stream_deadline_queue_started(s);
     return rc;
+}
+
+/* A TLS stream encrypts first (tls.c), then comes back to queue_raw. */
+static int queue_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)
+{
+    if (s->tls != NULL)
+        return evl__tls_write(s, iov, iovcnt, total, 0);
+    return evl__stream_queue_raw(s, iov, iovcnt, total);
+}
+
+int evl__stream_out(evl_stream *s, const void *p, size_t n)
+{
+    if (s->fd < 0 || (s->state & EVL__STREAM_CLOSED))
+        return -EBADF;
+    /* While a proactor write is in flight the kernel reads wbuf. */
+    evl_buf *b = s->px != NULL && evl__stream_px_write_busy(s) ? &s->px->wnext : &s->wbuf;
+    int rc = evl_buf_append(b, p, n);
+    if (rc < 0)
+        return rc;
+    if (!watcher_writes(s))
+        return evl__stream_px_write_kick(s);
+    /* Now rather than on the next iteration: a handshake flight is
+     * latency, and an alert before a failure would otherwise be dropped
+     * with the queue.  Without a loop, a non-blocking fd keeps the rest
+     * for evl_stream_flush. */
+    ssize_t left = drain(s);
+    if (left < 0)
+        return (int)left;
+    return evl__stream_update_interest(s);
 }
 
 /* ------------------------------------------------------------ public API */
@@ -765,6 +800,8 @@ void evl_stream_free(evl_stream *s)
     evl__stream_deadline_stop(s);
     if (s->px != NULL)
         evl__stream_px_free(s);   /* it decides what the kernel still needs */
+    if (s->tls != NULL)
+        evl__tls_free(s);
     evl_buf_free(&s->rbuf);
     evl_buf_free(&s->wbuf);
     s->loop = NULL;
@@ -784,6 +821,8 @@ static int join_loop(evl_stream *s, evl_loop *loop, const struct stat *st)
         rc = evl__stream_update_interest(s);
     if (rc == 0)
         evl__stream_deadline_attach(s);
+    if (rc == 0 && s->tls != NULL)
+        rc = evl__tls_joined(s);
     /* A proactor starts reading, and a write of the queue, on the loop's
      * next iteration, as after init. */
     if (rc == 0 && s->px != NULL &&
@@ -813,6 +852,8 @@ int evl_stream_set_loop(evl_stream *s, evl_loop *loop)
     if (s->alive != NULL)
         return -EBUSY;
     if (s->px != NULL && evl__stream_px_busy(s))
+        return -EBUSY;
+    if (s->tls != NULL && evl__tls_busy(s))
         return -EBUSY;
     struct stat st;
     if (loop != NULL) {
@@ -961,6 +1002,10 @@ int evl_stream_queue(evl_stream *s, const void *p, size_t n)
     int rc = check_writable(s);
     if (rc != 0 || n == 0)
         return rc;
+    if (s->tls != NULL) {
+        struct iovec iov = { (void *)p, n };
+        return evl__tls_write(s, &iov, 1, n, 1);
+    }
     size_t queued = evl_stream_queued(s);
     if (s->wmax != 0 && (queued > s->wmax || n > s->wmax - queued))
         return -ENOBUFS;
@@ -1061,8 +1106,10 @@ size_t evl_stream_queued(const evl_stream *s)
 {
     if (s == NULL)
         return 0;
-    /* A proactor's queue has a second part while a write is in flight. */
-    return evl_buf_len(&s->wbuf) + (s->px != NULL ? evl_buf_len(&s->px->wnext) : 0);
+    /* A proactor's queue has a second part while a write is in flight,
+     * and a TLS stream a third: plaintext waiting for the handshake. */
+    return evl_buf_len(&s->wbuf) + (s->px != NULL ? evl_buf_len(&s->px->wnext) : 0) +
+           (s->tls != NULL ? evl__tls_pending(s) : 0);
 }
 
 ssize_t evl_stream_fill(evl_stream *s)
@@ -1107,6 +1154,13 @@ int evl_stream_close(evl_stream *s)
         return -EBADF;
     if (s->state & EVL__STREAM_CLOSING)
         return 1;
+    if (s->tls != NULL) {
+        /* close_notify joins the queue, or the close waits for the
+         * handshake that the queued plaintext needs. */
+        int rc = evl__tls_close(s);
+        if (rc != 0)
+            return rc;
+    }
     s->state |= EVL__STREAM_CLOSING;
     /* A read in flight would hold the close up until the peer sent more. */
     if (s->px != NULL)

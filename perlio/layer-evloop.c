@@ -934,12 +934,13 @@ static SSize_t PerlIOEvloop_write(pTHX_ PerlIO *f, const void *vbuf, Size_t coun
     /* The common case, a short print to a plain buffered handle with room
      * left before the flush point, is one copy: the general path below
      * would find nothing else to do.  Every condition is a load and a
-     * compare (the fork count is read directly in the XS module: the stream's creation
-     * registered the counting), so that this path needs no stack frame
-     * and costs less than PerlIOBuf_write. */
+     * compare (the fork count is read directly in the XS module: the
+     * stream's creation registered the counting; a TLS handle encrypts in
+     * evl_stream_queue), so that this path needs no stack frame and costs
+     * less than PerlIOBuf_write. */
     if (sh != NULL && count > 0 &&
         (flags & (PERLIO_F_CANWRITE | PERLIO_F_LINEBUF | PERLIO_F_UNBUF)) == PERLIO_F_CANWRITE &&
-        (e->wmax | (uintptr_t)sh->loop | (unsigned)sh->s.err) == 0 &&
+        (e->wmax | (uintptr_t)sh->loop | (uintptr_t)sh->s.tls | (unsigned)sh->s.err) == 0 &&
         sh->fork_gen == evl__pio_forks() &&
         (!(flags & PERLIO_F_CANREAD) || sh->s.rbuf.tail == sh->s.rbuf.head)) {
         evl_buf *wb = &sh->s.wbuf;
@@ -1103,6 +1104,10 @@ static IV PerlIOEvloop_close(pTHX_ PerlIO *f)
         if (e->state & ST_CLOSING)
             return 0;   /* a %SIG handler closed us while we drained */
         e->state |= ST_CLOSING;
+        /* TLS: close_notify goes out with the queue (a bound Stream
+         * sends its own when it closes). */
+        if (!e->sh->bound)
+            (void)evl_stream_tls_shutdown(&e->sh->s);
         /* Close waits for the queue even with a loop: the fd is :unix's
          * and closes right after us. */
         int rc = flush_layer(aTHX_ f, 1);

@@ -40,6 +40,9 @@ PACKAGES="$PACKAGES libio-async-perl libio-async-loop-epoll-perl libfuture-perl 
 # The framework backends' tests: AnyEvent, Mojolicious (Mojo::Reactor::EV
 # needs EV), IO::Socket::SSL for Mojolicious' TLS paths.
 PACKAGES="$PACKAGES libanyevent-perl libmojolicious-perl libev-perl libio-socket-ssl-perl"
+# TLS streams (issue 15): OpenSSL 3 to build, the openssl tool and the CA
+# store for the tests, Net::SSLeay/IO::Socket::SSL as peers.
+PACKAGES="$PACKAGES libssl-dev openssl ca-certificates libnet-ssleay-perl"
 
 # The libFuzzer harnesses (make fuzz) and make check-valgrind: test-only.
 PACKAGES="$PACKAGES clang-14 libclang-rt-14-dev valgrind"

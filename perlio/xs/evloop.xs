@@ -48,6 +48,7 @@ BOOT:
     EVLXS_CALL_BOOT(boot_Linux__Event__Operation);
     EVLXS_CALL_BOOT(boot_Linux__Event__Proactor__Backend__Uring);
     EVLXS_CALL_BOOT(boot_Linux__Event__Stream);
+    EVLXS_CALL_BOOT(boot_Linux__Event__TLS);
     EVLXS_CALL_BOOT(boot_Linux__Event__Stream__Codec);
     EVLXS_CALL_BOOT(boot_Linux__Event__Fork);
     EVLXS_CALL_BOOT(boot_Linux__Event__Subscription);

@@ -75,6 +75,8 @@ struct evlxs_stream {
 	SV *self_strong;	/* strong RV while open (see above) */
 	SV *fh;
 	SV *on_read, *on_message, *on_error, *on_close, *data;
+	SV *on_handshake;	/* TLS (tls.xs started it on the layer's stream) */
+	size_t in_read;		/* raw mode: the chunk on_read holds (start_tls consumes it) */
 	SV *codec;		/* codec hash (C or Perl) */
 	SV *inbuf;		/* CODEC_PERL: undecoded bytes */
 	SV *last_error;
@@ -302,7 +304,9 @@ static size_t cb_read(evl_stream *s, const char *p, size_t len)
 	if (x->state & (ST_CLOSED | ST_CLOSING | ST_PAUSED))
 		return 0;
 	HOLD(x, hold);
+	x->in_read = len;
 	used = read_body(aTHX_ x, p, len, hold != NULL);
+	x->in_read = 0;
 	UNHOLD(hold);
 	return used;
 }
@@ -551,6 +555,8 @@ static void cb_error(evl_stream *s, int err)
 	} else if (err == -EMSGSIZE) {
 		msg = newSVpvf("codec:max_inbuf_exceeded:%lu", (unsigned long)x->max_inbuf);
 		code = 0;
+	} else if (evl_stream_tls_error(s) && (err == -EVL_ETLS || err == -ETIMEDOUT)) {
+		msg = newSVpvf("tls:%s", evl_stream_tls_error(s));
 	} else {
 		msg = newSVpvf("io:%d", code);
 	}
@@ -570,6 +576,24 @@ static void cb_error(evl_stream *s, int err)
 		fail(aTHX_ x, code, msg);
 		UNHOLD(hold);
 	}
+}
+
+/* TLS: on_handshake($stream, \%info, $data). */
+static void cb_handshake(evl_stream *s)
+{
+	struct evlxs_stream *x = from_c(s);
+	dEVLXS_THX(x->eng->perl);
+	SV *info;
+
+	if ((x->state & ST_CLOSED) || !x->on_handshake)
+		return;
+	info = evlxs_tls_info(aTHX_ s);
+	{
+		HOLD(x, hold);
+		call_cb(aTHX_ x, x->on_handshake, info, 1);
+		UNHOLD(hold);
+	}
+	SvREFCNT_dec(info);
 }
 
 static void cb_high(evl_stream *s)
@@ -616,6 +640,7 @@ static void stream_release(pTHX_ struct evlxs_stream *x)
 	SvREFCNT_dec(x->on_message);
 	SvREFCNT_dec(x->on_error);
 	SvREFCNT_dec(x->on_close);
+	SvREFCNT_dec(x->on_handshake);
 	SvREFCNT_dec(x->data);
 	SvREFCNT_dec(x->codec);
 	SvREFCNT_dec(x->inbuf);
@@ -1014,8 +1039,11 @@ close_after_drain(SV *self)
 	RETVAL = newSVsv(self);
 	if (!(x->state & (ST_CLOSED | ST_CLOSING))) {
 		x->state |= ST_CLOSING | ST_PAUSED;
-		if (x->s)
+		if (x->s) {
 			evl_stream_read_stop(x->s);
+			/* TLS: close_notify goes out with the queue. */
+			(void)evl_stream_tls_shutdown(x->s);
+		}
 		/* Now if nothing is queued, else cb_drain. */
 		if (!x->s || evl_stream_queued(x->s) == 0)
 			finish_close(aTHX_ x);
@@ -1064,3 +1092,30 @@ close(SV *self)
 	}
     OUTPUT:
 	RETVAL
+
+void
+_tls_attach(SV *self, SV *on_handshake = &PL_sv_undef)
+    PREINIT:
+	struct evlxs_stream *x;
+    CODE:
+	x = stream_of(aTHX_ self);
+	if (!x->s || (x->state & ST_CLOSED))
+		evlxs_croak(aTHX_ "start_tls(): the stream is closed");
+	SvREFCNT_dec(x->on_handshake);
+	x->on_handshake = SvOK(on_handshake) ? newSVsv(on_handshake) : NULL;
+	evl_stream_tls_on_handshake(x->s, cb_handshake);
+
+void
+_tls_prepare(SV *self)
+    PREINIT:
+	struct evlxs_stream *x;
+    CODE:
+	x = stream_of(aTHX_ self);
+	/* STARTTLS from on_read: the chunk it holds was plaintext; what
+	 * follows it in the buffer is the first ciphertext.  (stream.c
+	 * consumes what on_read used afterwards, from what is left: none.) */
+	if (x->s && x->in_read > 0 && x->mode == CODEC_RAW) {
+		evl_buf *rb = evl_stream_rbuf(x->s);
+		evl_buf_consume(rb, x->in_read < evl_buf_len(rb) ? x->in_read : evl_buf_len(rb));
+		x->in_read = 0;
+	}

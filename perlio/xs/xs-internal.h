@@ -62,6 +62,11 @@ static inline int evlxs_is_code(SV *sv)
 void evlxs_croak(pTHX_ const char *fmt, ...)
 	__attribute__noreturn__ __attribute__format__(__printf__, pTHX_1, pTHX_2);
 
+/* tls.xs: a stream's negotiated TLS parameters as a hash reference
+ * (protocol, cipher, alpn, peer_subject, servername, resumed, verified),
+ * or undef before the handshake is done.  A new SV. */
+SV *evlxs_tls_info(pTHX_ evl_stream *s);
+
 /* svt_dup of a type whose C state stays with its thread: the new
  * thread's copy gets a NULL pointer (see above). */
 int evlxs_dup_inert(pTHX_ MAGIC *mg, CLONE_PARAMS *param);

@@ -17,7 +17,7 @@ use Linux::Event::Resolver ();
 use Linux::Event::SocketOptions ();
 
 my %MODE_KEYS = map { $_ => 1 } qw(loop host port unix sockaddr family
-    timeout_s data on_connect on_error nonblocking local_addr local_port),
+    timeout_s data on_connect on_error nonblocking local_addr local_port tls),
     @Linux::Event::SocketOptions::KEYS;
 
 # RFC 8305 section 5: the "Connection Attempt Delay" before the next
@@ -110,12 +110,20 @@ sub new ($class, %args) {
     my $sockopts =
         Linux::Event::SocketOptions::check(\%args,
         $un || ($sa && $args{family} == Socket::AF_UNIX()));
+    my $tls;
+    if (defined $args{tls}) {
+        require Linux::Event::TLS;
+        $tls = Linux::Event::TLS::options('new()', $args{tls}, 0);
+        $tls->{hostname} //= $args{host} if defined $args{host};
+        Linux::Event::TLS::context('new()', $tls);
+    }
 
     my $self = bless {
         loop       => $loop,
         data       => $args{data},
         on_connect => $args{on_connect},
         on_error   => $args{on_error},
+        tls        => $tls,
         done       => 0,
         errno      => 0,
         gai_error  => undef,
@@ -440,6 +448,9 @@ sub _succeed ($self, $fh) {
     my $cb = delete $self->{on_connect};
     delete $self->{on_error};
     $self->{cand} = [];
+
+    # Handed over encrypted: the ClientHello is on its way.
+    Linux::Event::TLS::start('on_connect', $fh, $self->{tls}) if $self->{tls};
     $cb->($self, $fh, $self->{data}) if $cb;
     return;
 }
@@ -528,6 +539,10 @@ addresses are tried as RFC 8305 (Happy Eyeballs) says: the families
 interleaved, IPv6 first; when an attempt has not finished after 250 ms
 the next address starts while the first goes on, a failed attempt starts
 the next at once, the first to connect wins and the others are closed.
+
+With C<< tls => { ... } >> (see L<Linux::Event::TLS>; C<hostname> defaults
+to C<host>) the handle comes encrypted: its ClientHello is on its way, and a
+L<Linux::Event::Stream> made on it finishes the handshake.
 
 On success C<on_connect($req, $fh, $data)> gets a non-blocking,
 close-on-exec socket that now belongs to the caller; nothing of the request

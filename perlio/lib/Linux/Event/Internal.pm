@@ -24,6 +24,7 @@ my @PACKAGES = qw(
     Linux::Event::Internal Linux::Event::Datagram Linux::Event::SockOp Linux::Event::SocketOptions
     Linux::Event::Stream::Codec::Delimiter Linux::Event::Stream::Codec::Fixed
     Linux::Event::Stream::Codec::LengthPrefix Linux::Event::Stream::Codec::Varint
+    Linux::Event::TLS Linux::Event::TLS::Context
 );
 
 sub carp_not () { return @PACKAGES }

@@ -19,7 +19,7 @@ use Linux::Event::SocketOptions ();
 my %KNOWN = map { $_ => 1 } qw(loop on_accept on_error on_emfile
     max_accept_per_tick fh host port path backlog reuseaddr reuseport v6only
     nonblocking cloexec edge_triggered oneshot owns_socket unlink
-    unlink_on_cancel warn_on_unhandled_error defer_accept), @Linux::Event::SocketOptions::KEYS;
+    unlink_on_cancel warn_on_unhandled_error defer_accept tls), @Linux::Event::SocketOptions::KEYS;
 
 sub listen ($class, $loop = undef, %args) {
     return $class->new(%args, loop => $loop);
@@ -39,6 +39,12 @@ sub new ($class, %args) {
         if !defined $max || ref $max || $max !~ /\A\d+\z/ || $max < 1;
     my @unknown = sort grep { !$KNOWN{$_} } keys %args;
     Carp::croak('unknown option(s): ' . join(' ', @unknown)) if @unknown;
+    my $tls;
+    if (defined $args{tls}) {
+        require Linux::Event::TLS;
+        $tls = Linux::Event::TLS::options('new()', $args{tls}, 1);
+        Linux::Event::TLS::context('new()', $tls);    # certificate errors show now
+    }
 
     my $has_hp = defined $args{host} || defined $args{port};
     if (defined $args{fh} && ($has_hp || defined $args{path})) {
@@ -137,6 +143,7 @@ sub new ($class, %args) {
         owns_socket      => $owns ? 1 : 0,
         unlink_on_cancel => defined $path ? ($args{unlink_on_cancel} // 1) : 0,
         on_accept        => $args{on_accept},
+        tls              => $tls,
         on_error         => $args{on_error},
         on_emfile        => $args{on_emfile},
         warn_unhandled   => $args{warn_on_unhandled_error} ? 1 : 0,
@@ -287,7 +294,14 @@ sub _accept_batch ($self) {
         $n++;
         _set_flags($client, $self->{nonblocking}, $self->{cloexec});
         my $peer = _peer($addr);
-        my $ok   = eval { $self->{on_accept}->($self->{loop}, $client, $peer, $self); 1 };
+        my $ok   = eval {
+
+            # The handle is handed over encrypted: the handshake runs as
+            # it is used (a Stream on it, or its reads).
+            Linux::Event::TLS::start('on_accept', $client, $self->{tls}) if $self->{tls};
+            $self->{on_accept}->($self->{loop}, $client, $peer, $self);
+            1;
+        };
         unless ($ok) {
             my $err = $@;
             if ($self->{on_error}) {
@@ -419,7 +433,13 @@ sub _deliver ($self) {
         my ($client, $addr) = @$next;
         _set_flags($client, $self->{nonblocking}, $self->{cloexec});
         my $peer = _peer($addr);
-        my $ok   = eval { $self->{on_accept}->($self->{loop}, $client, $peer, $self); 1 };
+        my $ok   = eval {
+
+            # Encrypted as on a reactor (see _accept_batch).
+            Linux::Event::TLS::start('on_accept', $client, $self->{tls}) if $self->{tls};
+            $self->{on_accept}->($self->{loop}, $client, $peer, $self);
+            1;
+        };
         unless ($ok) {
             my $err = $@;
             if ($self->{on_error}) {
@@ -558,6 +578,11 @@ Linux::Event::Listen - accept connections on a Linux::Event loop
 
 Creates (TCP through L<IO::Socket::IP>, or UNIX through
 L<IO::Socket::UNIX>) or wraps (C<fh>) a listening socket and calls
+With C<< tls => { cert_file => ..., key_file => ..., ... } >> (see
+L<Linux::Event::TLS>) each client handle is handed to C<on_accept> already
+encrypted: a L<Linux::Event::Stream> made on it (or its C<readline>/C<print>)
+runs the handshake.
+
 C<on_accept($loop, $client_fh, $peer, $listen)> for each connection, up to
 C<max_accept_per_tick> per readiness event.  C<$peer> is a hash:
 C<< {family => 'inet', host, port} >>, C<< {family => 'inet6', host, port,

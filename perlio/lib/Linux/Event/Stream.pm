@@ -14,7 +14,7 @@ require PerlIO::evloop;    # the XS lives in PerlIO::evloop's shared object
 
 my %KNOWN = map { $_ => 1 } qw(loop fh on_read on_message on_error on_close
     data codec decoder encoder high_watermark low_watermark read_size
-    max_read_per_tick max_inbuf close_fh idle_timeout read_timeout write_timeout);
+    max_read_per_tick max_inbuf close_fh idle_timeout read_timeout write_timeout tls on_handshake);
 
 my @TIMEOUTS = qw(idle_timeout read_timeout write_timeout);
 
@@ -33,7 +33,7 @@ my %ALIAS = (
 sub new ($class, %opt) {
     Carp::croak('new(): missing loop') unless defined $opt{loop};
     Carp::croak('new(): missing fh') unless defined $opt{fh};
-    for my $k (qw(on_read on_message on_error on_close)) {
+    for my $k (qw(on_read on_message on_error on_close on_handshake)) {
         Carp::croak("$k must be a coderef") if defined $opt{$k} && ref $opt{$k} ne 'CODE';
     }
     Carp::croak('use either codec or decoder/encoder, not both')
@@ -79,9 +79,21 @@ sub new ($class, %opt) {
     my %init = (%opt, %c);
     $init{max_inbuf} = 0 unless $framed;
     delete $init{codec} unless $framed;
+
+    # TLS starts on the handle's layer before the stream reads a byte.
+    my $tls;
+    if (defined $opt{tls}) {
+        require Linux::Event::TLS;
+        $tls = Linux::Event::TLS::options('new()', $opt{tls});
+        Linux::Event::TLS::start('new()', $opt{fh}, $tls);
+    }
     $self->_init($opt{loop}, $opt{fh}, \%init);
     $self->{$_} = $opt{$_} // 0 for @TIMEOUTS;
     $self->_set_timeouts(@{$self}{@TIMEOUTS}) if grep { $_ } @{$self}{@TIMEOUTS};
+
+    # A handle encrypted already (Listen, Connect) takes on_handshake too.
+    my $on_hs = $tls ? $tls->{on_handshake} // $opt{on_handshake} : $opt{on_handshake};
+    $self->_tls_attach($on_hs) if $tls || ($on_hs && _has_tls($opt{fh}));
     return $self;
 }
 
@@ -97,6 +109,29 @@ for my $k (@TIMEOUTS) {
     };
     no strict 'refs';    ## no critic (ProhibitNoStrict)
     *{$k} = $sub;
+}
+
+sub _has_tls ($fh) {
+    return (grep { $_ eq 'evloop' } PerlIO::get_layers($fh))
+        && PerlIO::evloop::tls_state($fh) > 0;
+}
+
+# STARTTLS: TLS from here on, in both directions.  What was written
+# before goes out in the clear first; input not yet delivered (the bytes
+# behind the message or chunk being handled) is the first ciphertext.
+sub start_tls ($self, $tls) {
+    require Linux::Event::TLS;
+    my $o = Linux::Event::TLS::options('start_tls()', $tls);
+    Carp::croak('start_tls(): the stream is closed') if $self->is_closed || $self->is_closing;
+    $self->_tls_prepare;
+    Linux::Event::TLS::start('start_tls()', $self->fh, $o);
+    $self->_tls_attach($o->{on_handshake});
+    return $self;
+}
+
+sub tls_info ($self) {
+    return undef if $self->is_closed;
+    return PerlIO::evloop::tls_info($self->fh);
 }
 
 # The kind of C framer a codec object stands for: one of the built-in
@@ -205,9 +240,28 @@ C<max_read_per_tick> (accepted; the C stream reads until the kernel has
 nothing, which is the same as no cap), C<idle_timeout>, C<read_timeout>,
 C<write_timeout> (seconds, default 0: none; see L</DEADLINES>).
 
+C<tls> (a hash of L<Linux::Event::TLS> options: the stream is encrypted
+from its first byte; C<< server => 1 >> with C<cert_file> for a server, a
+client verifies C<hostname>), C<on_handshake> (C<($stream, $info, $data)>,
+once the handshake is done and before any decrypted byte, C<$info> as in
+L<Linux::Event::TLS>; also works on a handle that L<Linux::Event::Listen> or
+L<Linux::Event::Connect> encrypted).  A TLS failure calls C<on_error> with
+errno C<EPROTO> and C<last_error> C<tls:E<lt>OpenSSL's reasonE<gt>>.
+
 =head1 METHODS
 
 =over
+
+=item start_tls(\%tls)
+
+STARTTLS: TLS from here on.  Bytes written before go out in the clear
+first; input behind the message (or raw chunk) being handled is taken as
+the first ciphertext, so a peer may pipeline its ClientHello right behind
+its command.  Returns the stream.
+
+=item tls_info
+
+The negotiated parameters (see C<on_handshake>), or undef.
 
 =item write($bytes)
 
