@@ -340,10 +340,18 @@ static IV PerlIOEvline_pushed(pTHX_ PerlIO *f, const char *mode, SV *arg, PerlIO
 static IV PerlIOEvline_popped(pTHX_ PerlIO *f)
 {
     PerlIOEvline *l = PerlIOSelf(f, PerlIOEvline);
-    PERL_UNUSED_CONTEXT;
     /* Nothing is buffered here: whatever was not a line yet stays in
      * :evloop for whoever reads next. */
     reset_scan(l);
+    /* Our fill asks :evloop for more while bytes wait (a partial line),
+     * so :evloop may have met EOF with its buffer not empty, which
+     * PerlIOBuf never does: its EOF flag up over unread bytes makes a
+     * paragraph readline (PerlIO_eof before the first getc) return
+     * undef.  The flag comes down while bytes wait; :unix's stays up,
+     * so :evloop's next fill still ends at once. */
+    PerlIOEvloop *e = lower(f);
+    if (e != NULL && evl__pio_rlen(PerlIONext(f), e) > 0)
+        PerlIOBase(PerlIONext(f))->flags &= ~PERLIO_F_EOF;
     return 0;
 }
 
