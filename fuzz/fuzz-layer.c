@@ -11,11 +11,10 @@
  * :evline off and on, flush, autoflush, close and reopen, blocking
  * toggles, peer writes, reads and shutdown), runs it over :perlio and
  * over :evloop (or :evloop:evline) and compares the transcripts.  A
- * difference is printed and aborts, so libFuzzer keeps the input.  The
- * :evline off/on toggle runs only with EVL_FUZZ_LAYER_TOGGLE=1 (it still
- * finds open defects; see fuzz-layer.pl).  Replay an input with
- * fuzz/layer FILE, or over the built XS module with perl -Mblib and
- * fuzz-layer.pl's EvlFuzzLayer::run.
+ * difference is printed and aborts, so libFuzzer keeps the input.
+ * EVL_FUZZ_LAYER_TOGGLE=0 leaves the :evline off/on toggle out.  Replay
+ * an input with fuzz/layer FILE, or over the built XS module with
+ * perl -Mblib and fuzz-layer.pl's EvlFuzzLayer::run.
  *
  * The layers' C (perlio/layer-*.c) and libevloop are compiled into this
  * binary with coverage instrumentation and registered with

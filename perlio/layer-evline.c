@@ -340,16 +340,29 @@ static IV PerlIOEvline_pushed(pTHX_ PerlIO *f, const char *mode, SV *arg, PerlIO
 static IV PerlIOEvline_popped(pTHX_ PerlIO *f)
 {
     PerlIOEvline *l = PerlIOSelf(f, PerlIOEvline);
-    PERL_UNUSED_CONTEXT;
     /* Nothing is buffered here: whatever was not a line yet stays in
      * :evloop for whoever reads next. */
     reset_scan(l);
+    /* Our fill asks :evloop for more while bytes wait (a partial line),
+     * so :evloop may have met EOF with its buffer not empty, which
+     * PerlIOBuf never does: its EOF flag up over unread bytes makes a
+     * paragraph readline (PerlIO_eof before the first getc) return
+     * undef.  The flag comes down while bytes wait; :unix's stays up,
+     * so :evloop's next fill still ends at once. */
+    PerlIOEvloop *e = lower(f);
+    if (e != NULL && evl__pio_rlen(PerlIONext(f), e) > 0)
+        PerlIOBase(PerlIONext(f))->flags &= ~PERLIO_F_EOF;
     return 0;
 }
 
 static IV PerlIOEvline_binmode(pTHX_ PerlIO *f)
 {
     PerlIOEvline *l = PerlIOSelf(f, PerlIOEvline);
+    /* :raw flushed the top layer first, as it flushes :perlio; our Flush
+     * left :evloop's read side alone under binmode (see there), so it is
+     * flushed now. */
+    if (PerlIOValid(PerlIONext(f)) && PerlIO_flush(PerlIONext(f)) != 0)
+        return -1;
     /* Lines untouched are raw bytes; with CR stripping they are not, and
      * :raw removes the layer as it removes :crlf. */
     if (l->strip_cr) {
@@ -509,6 +522,18 @@ static IV PerlIOEvline_flush(pTHX_ PerlIO *f)
     PerlIOEvline *l = PerlIOSelf(f, PerlIOEvline);
     PerlIO *n = PerlIONext(f);
     if (!PerlIOValid(n))
+        return 0;
+    /* binmode flushes the top layer before it pops it (:pop) or strips
+     * the handle (:raw).  Taking :evline off, or putting it back, must
+     * leave :evloop as a handle without :evline has it: a read-side
+     * flush of :evloop would give its read-ahead back and leave it idle,
+     * so a byte ungetc put there since would be dropped (seeked over, as
+     * PerlIOBuf's flush drops it) and the next ungetc would go into the
+     * buffer instead of a :pending.  So binmode flushes only queued
+     * writes here; :raw's flush of the read side is done in Binmode. */
+    PerlIOEvloop *e = lower(f);
+    if (PL_op != NULL && PL_op->op_type == OP_BINMODE && e != NULL &&
+        !((PerlIOBase(n)->flags & PERLIO_F_CANWRITE) && evl_stream_queued(&e->sh->s) > 0))
         return 0;
     SSize_t before = PerlIO_get_cnt(n);
     IV rc = PerlIO_flush(n);
