@@ -27,6 +27,29 @@ sub make_codec (%args) {
     return defined $name ? bless($codec, $name) : $codec;
 }
 
+# The protocol framer classes (Delimiter, Fixed, LengthPrefix, Varint)
+# share their option checks and their object here; each class aliases
+# _decode/_encode to the C framer subs (Stream.pm's _c_kind looks for
+# them by class).
+sub _framer_check_known ($o, @known) {
+    my %k       = map       { $_ => 1 } @known;
+    my @unknown = sort grep { !$k{$_} } keys %$o;
+    Carp::croak('unknown options: ' . join(', ', @unknown)) if @unknown;
+    return;
+}
+
+sub _framer_max_frame ($o) {
+    my $m = $o->{max_frame};
+    Carp::croak('max_frame must be a positive integer')
+        if defined $m && (ref $m || $m !~ /\A[0-9]+\z/ || $m < 1);
+    return $m;
+}
+
+sub _framer_codec ($class, %fields) {
+    return bless { %fields, decode => $class->can('_decode'), encode => $class->can('_encode') },
+        $class;
+}
+
 1;
 __END__
 

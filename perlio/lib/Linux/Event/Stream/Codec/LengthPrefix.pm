@@ -13,42 +13,28 @@ use Carp ();
 # _decode and _encode are XS (perlio/xs/codec.xs): libevloop's C framer,
 # the one a Stream runs (which reads its options from this hash).
 require PerlIO::evloop;
+require Linux::Event::Stream::Codec;
 *_decode = \&Linux::Event::Stream::Codec::_framer_decode;
 *_encode = \&Linux::Event::Stream::Codec::_framer_encode;
-
-sub _max_frame ($o) {
-    my $m = $o->{max_frame};
-    Carp::croak('max_frame must be a positive integer')
-        if defined $m && (ref $m || $m !~ /\A[0-9]+\z/ || $m < 1);
-    return $m;
-}
-
-sub _check_known ($o, @known) {
-    my %k       = map       { $_ => 1 } @known;
-    my @unknown = sort grep { !$k{$_} } keys %$o;
-    Carp::croak('unknown options: ' . join(', ', @unknown)) if @unknown;
-    return;
-}
 
 my %BYTES = map { $_ => 1 } 1, 2, 4, 8;
 
 sub new ($class, %o) {
-    _check_known(\%o, qw(bytes endian adjust max_frame));
+    Linux::Event::Stream::Codec::_framer_check_known(\%o, qw(bytes endian adjust max_frame));
     my $b = $o{bytes} // 4;
     Carp::croak('bytes must be 1, 2, 4 or 8') if ref $b || !$BYTES{$b};
     my $e = $o{endian} // 'big';
     Carp::croak("endian must be 'big' or 'little'") if ref $e || ($e ne 'big' && $e ne 'little');
     my $a = $o{adjust} // 0;
     Carp::croak('adjust must be an integer') if ref $a || $a !~ /\A-?[0-9]+\z/;
-    return bless {
+    return Linux::Event::Stream::Codec::_framer_codec(
+        $class,
         kind      => 'length_prefix',
         bytes     => $b + 0,
         endian    => $e,
         adjust    => $a + 0,
-        max_frame => _max_frame(\%o),
-        decode    => \&_decode,
-        encode    => \&_encode
-    }, $class;
+        max_frame => Linux::Event::Stream::Codec::_framer_max_frame(\%o)
+    );
 }
 
 1;

@@ -13,31 +13,17 @@ use Carp ();
 # _decode and _encode are XS (perlio/xs/codec.xs): libevloop's C framer,
 # the one a Stream runs (which reads its options from this hash).
 require PerlIO::evloop;
+require Linux::Event::Stream::Codec;
 *_decode = \&Linux::Event::Stream::Codec::_framer_decode;
 *_encode = \&Linux::Event::Stream::Codec::_framer_encode;
 
-sub _max_frame ($o) {
-    my $m = $o->{max_frame};
-    Carp::croak('max_frame must be a positive integer')
-        if defined $m && (ref $m || $m !~ /\A[0-9]+\z/ || $m < 1);
-    return $m;
-}
-
-sub _check_known ($o, @known) {
-    my %k       = map       { $_ => 1 } @known;
-    my @unknown = sort grep { !$k{$_} } keys %$o;
-    Carp::croak('unknown options: ' . join(', ', @unknown)) if @unknown;
-    return;
-}
-
 sub new ($class, %o) {
-    _check_known(\%o, qw(max_frame));
-    return bless {
+    Linux::Event::Stream::Codec::_framer_check_known(\%o, qw(max_frame));
+    return Linux::Event::Stream::Codec::_framer_codec(
+        $class,
         kind      => 'varint',
-        max_frame => _max_frame(\%o),
-        decode    => \&_decode,
-        encode    => \&_encode
-    }, $class;
+        max_frame => Linux::Event::Stream::Codec::_framer_max_frame(\%o)
+    );
 }
 
 1;
