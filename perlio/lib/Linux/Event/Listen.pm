@@ -265,6 +265,31 @@ sub _report ($self, $err, $what) {
     }
 }
 
+# One accepted connection to on_accept, on either model.  Returns
+# on_accept's exception when there is no on_error to take it: the caller
+# raises it once its batch is done.
+sub _hand_over ($self, $client, $addr) {
+    _set_flags($client, $self->{nonblocking}, $self->{cloexec});
+    my $peer = _peer($addr);
+    my $ok   = eval {
+
+        # The handle is handed over encrypted: the handshake runs as it is
+        # used (a Stream on it, or its reads).
+        Linux::Event::TLS::start('on_accept', $client, $self->{tls}) if $self->{tls};
+        $self->{on_accept}->($self->{loop}, $client, $peer, $self);
+        1;
+    };
+    return undef if $ok;
+    my $err = $@;
+    return $err unless $self->{on_error};
+    eval {
+        $self->{on_error}
+            ->($self->{loop}, { op => 'on_accept', error => "$err", fatal => 0 }, $self);
+        1;
+    };
+    return undef;
+}
+
 sub _accept_batch ($self) {
     return if $self->{cancelled} || $self->{paused};
     my $lfh = $self->{fh} or return;
@@ -292,29 +317,8 @@ sub _accept_batch ($self) {
             last;
         }
         $n++;
-        _set_flags($client, $self->{nonblocking}, $self->{cloexec});
-        my $peer = _peer($addr);
-        my $ok   = eval {
-
-            # The handle is handed over encrypted: the handshake runs as
-            # it is used (a Stream on it, or its reads).
-            Linux::Event::TLS::start('on_accept', $client, $self->{tls}) if $self->{tls};
-            $self->{on_accept}->($self->{loop}, $client, $peer, $self);
-            1;
-        };
-        unless ($ok) {
-            my $err = $@;
-            if ($self->{on_error}) {
-                eval {
-                    $self->{on_error}
-                        ->($self->{loop}, { op => 'on_accept', error => "$err", fatal => 0 },
-                        $self);
-                    1;
-                };
-            } else {
-                $died //= $err;
-            }
-        }
+        my $err = $self->_hand_over($client, $addr);
+        $died //= $err;
         last if $self->{cancelled} || $self->{paused};
         $retry = 0 if $n == $self->{max};
     }
@@ -431,28 +435,8 @@ sub _deliver ($self) {
         last unless $next;
         $n++;
         my ($client, $addr) = @$next;
-        _set_flags($client, $self->{nonblocking}, $self->{cloexec});
-        my $peer = _peer($addr);
-        my $ok   = eval {
-
-            # Encrypted as on a reactor (see _accept_batch).
-            Linux::Event::TLS::start('on_accept', $client, $self->{tls}) if $self->{tls};
-            $self->{on_accept}->($self->{loop}, $client, $peer, $self);
-            1;
-        };
-        unless ($ok) {
-            my $err = $@;
-            if ($self->{on_error}) {
-                eval {
-                    $self->{on_error}
-                        ->($self->{loop}, { op => 'on_accept', error => "$err", fatal => 0 },
-                        $self);
-                    1;
-                };
-            } else {
-                $died //= $err;
-            }
-        }
+        my $err = $self->_hand_over($client, $addr);
+        $died //= $err;
         last if $self->{cancelled} || $self->{paused};
     }
     if ($self->{cancelled}) {
