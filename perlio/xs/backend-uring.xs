@@ -451,7 +451,8 @@ IV px_uring_progress(pTHX_ px *px, int64_t timeout_ns, int idle_wait)
 {
 	if (AvFILL(px->queue) >= 0)
 		timeout_ns = 0;
-	else if (evl_loop_alive(px->base.loop) == 0 && !idle_wait)
+	else if (!idle_wait && evl_loop_pending_ops(px->base.loop) == 0 &&
+		 evl_loop_alive(px->base.loop) == 0)	/* alive walks a list: ops first */
 		timeout_ns = 0;
 	return loop_pass(px, timeout_ns);
 }
