@@ -8,9 +8,17 @@
  * - COOP_TASKRUN / SUBMIT_ALL (Linux 5.18/5.19) are asked for and dropped
  *   when an older kernel answers EINVAL.  SINGLE_ISSUER is not used: a
  *   loop may be created on one thread and run on another.
- * - One-shot accept per op, not multishot: a multishot accept takes
- *   connections out of the backlog that no op asked for, and, holding its
- *   own file reference, keeps a closed listener accepting.
+ * - Multishot accept (evl_op_accept_multi) takes every connection until
+ *   cancelled, and holds its own file reference: a listener closed under
+ *   it goes on accepting.  So it is never implied: evl_op_accept stays
+ *   one-shot, and a multishot caller cancels before closing and bounds
+ *   what it takes itself.
+ * - Multishot receives pick buffers from one provided-buffer ring per
+ *   loop (group 0), registered at the first one (Linux 5.19; older
+ *   kernels: -EOPNOTSUPP, and callers read one-shot).  A buffer goes back
+ *   to the ring after the callback that saw its bytes (op.c), so a ring
+ *   runs dry only while that many chunks wait to be called back; the
+ *   kernel then ends the op with -ENOBUFS and the caller resubmits.
  * - io_uring's length field is 32 bits; op.c caps lengths at MAX_RW_COUNT
  *   (0x7ffff000) as read(2) does, so a huge request is a short transfer
  *   rather than a wrapped one.
@@ -36,6 +44,7 @@
 #include <liburing.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,8 +54,22 @@
 #define UD_IGNORE 0               /* cancel requests */
 #define UD_EPOLL 1                /* the poll on the epoll fd */
 
+/* The provided-buffer ring (group BGID): the kernel's ring of buffer
+ * descriptors (mmap'ed, page aligned) and the buffers themselves. */
+#define BGID 0
+struct bufring {
+    struct io_uring_buf_ring *br;
+    size_t br_bytes;             /* its mapping */
+    char *mem;                   /* nbufs * size bytes */
+    unsigned nbufs, size, mask;
+    struct bufring *old;         /* the next on the retired list */
+};
+
 struct uring_state {
     struct io_uring ring;
+    struct bufring *bufs;        /* NULL until the first multishot receive */
+    int bufs_failed;             /* the kernel refused it: -errno, for good */
+    struct bufring *retired;     /* a forked child's copies of its parent's (uring_fork) */
     int ring_ok;                  /* io_uring_queue_init succeeded */
     int epoll_armed;              /* UD_EPOLL is in the kernel */
     int epoll_ready;              /* its CQE arrived: run epoll_wait(0) */
@@ -61,10 +84,12 @@ static struct uring_state *state_of(evl_loop *loop)
     return loop->backend_data;
 }
 
+/* Linked through knext/prev, not next: a multishot op is in the kernel
+ * and in the callback queue (next) at once. */
 static void kops_add(struct uring_state *us, evl_op *op)
 {
     op->prev = NULL;
-    op->next = us->kops;
+    op->knext = us->kops;
     if (us->kops != NULL)
         us->kops->prev = op;
     us->kops = op;
@@ -73,12 +98,91 @@ static void kops_add(struct uring_state *us, evl_op *op)
 static void kops_del(struct uring_state *us, evl_op *op)
 {
     if (op->prev != NULL)
-        op->prev->next = op->next;
+        op->prev->knext = op->knext;
     else
-        us->kops = op->next;
-    if (op->next != NULL)
-        op->next->prev = op->prev;
-    op->next = op->prev = NULL;
+        us->kops = op->knext;
+    if (op->knext != NULL)
+        op->knext->prev = op->prev;
+    op->knext = op->prev = NULL;
+}
+
+static void bufring_free_mem(struct bufring *b)
+{
+    while (b != NULL) {
+        struct bufring *old = b->old;
+        if (b->br != NULL)
+            munmap(b->br, b->br_bytes);
+        free(b->mem);
+        free(b);
+        b = old;
+    }
+}
+
+static void bufring_put(struct bufring *b, void *buf, unsigned bid)
+{
+    io_uring_buf_ring_add(b->br, buf, b->size, (unsigned short)bid, b->mask, 0);
+    io_uring_buf_ring_advance(b->br, 1);
+}
+
+/* The loop's provided-buffer ring, registered on first use.  Returns 0
+ * or -errno (-EOPNOTSUPP: this kernel has no buffer rings). */
+static int bufring_get(evl_loop *loop, struct uring_state *us)
+{
+    if (us->bufs != NULL)
+        return 0;
+    if (us->bufs_failed)
+        return us->bufs_failed;
+    unsigned n = loop->recv_buffers ? loop->recv_buffers : 128;
+    unsigned size = loop->recv_buffer_size ? loop->recv_buffer_size : 16384;
+    unsigned p2 = 1;
+    while (p2 < n)
+        p2 <<= 1;
+    struct bufring *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return -ENOMEM;
+    b->nbufs = p2;
+    b->size = size;
+    b->mask = io_uring_buf_ring_mask(p2);
+    b->br_bytes = (size_t)p2 * sizeof(struct io_uring_buf);
+    void *map = mmap(NULL, b->br_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
+                     -1, 0);
+    b->mem = malloc((size_t)p2 * size);
+    if (map == MAP_FAILED || b->mem == NULL) {
+        if (map != MAP_FAILED)
+            munmap(map, b->br_bytes);
+        free(b->mem);
+        free(b);
+        return -ENOMEM;
+    }
+    b->br = map;
+    io_uring_buf_ring_init(b->br);
+    struct io_uring_buf_reg reg = { .ring_addr = (unsigned long)map, .ring_entries = p2,
+                                    .bgid = BGID };
+    int rc = io_uring_register_buf_ring(&us->ring, &reg, 0);
+    if (rc < 0) {
+        bufring_free_mem(b);
+        /* EINVAL/ENOSYS: a kernel before 5.19.  Anything else may pass. */
+        if (rc == -EINVAL || rc == -ENOSYS || rc == -EOPNOTSUPP) {
+            us->bufs_failed = -EOPNOTSUPP;
+            return -EOPNOTSUPP;
+        }
+        return rc;
+    }
+    for (unsigned i = 0; i < p2; i++)
+        io_uring_buf_ring_add(b->br, b->mem + (size_t)i * size, size, (unsigned short)i,
+                              b->mask, (int)i);
+    io_uring_buf_ring_advance(b->br, (int)p2);
+    us->bufs = b;
+    return 0;
+}
+
+static void uring_buf_recycle(evl_loop *loop, void *buf, unsigned bid)
+{
+    struct uring_state *us = state_of(loop);
+    struct bufring *b = us->bufs;
+    /* A buffer of a ring a fork left behind stays where it is. */
+    if (b != NULL && (char *)buf >= b->mem && (char *)buf < b->mem + (size_t)b->nbufs * b->size)
+        bufring_put(b, buf, bid);
 }
 
 static int ring_open(evl_loop *loop, struct uring_state *us)
@@ -136,8 +240,20 @@ static int uring_fork(evl_loop *loop)
     while (us->kops != NULL) {
         evl_op *op = us->kops;
         kops_del(us, op);
-        evl__op_settle(op, -ECANCELED);
+        if (op->internal & EVL__OP_MULTI)
+            evl__op_post(op, -ECANCELED, NULL, 0, 0);
+        else
+            evl__op_settle(op, -ECANCELED);
     }
+    /* Results already reaped may still point into the parent's buffers
+     * (this process's copy of them): they stay until the loop is freed,
+     * and the child's ring gets buffers of its own when first needed. */
+    if (us->bufs != NULL) {
+        us->bufs->old = us->retired;
+        us->retired = us->bufs;
+        us->bufs = NULL;
+    }
+    us->bufs_failed = 0;
     ring_forget(us);
     us->epoll_armed = us->epoll_ready = 0;
     us->inflight = 0;
@@ -167,8 +283,24 @@ static void handle_cqe(struct uring_state *us, uint64_t ud, int res,
      * 516), which must never reach a caller. */
     if (res <= -512 && res >= -516)
         res = (op->internal & EVL__OP_CANCEL_REQ) ? -ECANCELED : -EINTR;
-    if (op->state == EVL_OP_PENDING)
-        evl__op_settle(op, res);
+    if (op->state != EVL_OP_PENDING) {
+        if ((flags & IORING_CQE_F_BUFFER) && us->bufs != NULL)
+            bufring_put(us->bufs, us->bufs->mem + (size_t)(flags >> IORING_CQE_BUFFER_SHIFT) *
+                                                      us->bufs->size,
+                        flags >> IORING_CQE_BUFFER_SHIFT);
+        return;
+    }
+    if (op->internal & EVL__OP_MULTI) {
+        void *buf = NULL;
+        unsigned bid = 0;
+        if ((flags & IORING_CQE_F_BUFFER) && us->bufs != NULL) {
+            bid = flags >> IORING_CQE_BUFFER_SHIFT;
+            buf = us->bufs->mem + (size_t)bid * us->bufs->size;
+        }
+        evl__op_post(op, res, buf, bid, (flags & IORING_CQE_F_MORE) != 0);
+        return;
+    }
+    evl__op_settle(op, res);
 }
 
 /* Moves every available CQE into settlements.  Returns how many. */
@@ -204,6 +336,11 @@ static struct io_uring_sqe *get_sqe(struct uring_state *us)
 static int uring_submit(evl_loop *loop, evl_op *op)
 {
     struct uring_state *us = state_of(loop);
+    if (op->kind == EVL_OP_RECV && (op->internal & EVL__OP_MULTI)) {
+        int rc = bufring_get(loop, us);
+        if (rc < 0)
+            return rc;
+    }
     struct io_uring_sqe *sqe = get_sqe(us);
     if (sqe == NULL)
         return -EBUSY;
@@ -224,12 +361,22 @@ static int uring_submit(evl_loop *loop, evl_op *op)
         }
         break;
     case EVL_OP_RECV:
+        if (op->internal & EVL__OP_MULTI) {
+            io_uring_prep_recv_multishot(sqe, op->fd, NULL, 0, 0);
+            sqe->flags |= IOSQE_BUFFER_SELECT;
+            sqe->buf_group = BGID;
+            break;
+        }
         io_uring_prep_recv(sqe, op->fd, op->buf, op->len, (int)op->flags);
         break;
     case EVL_OP_SEND:
         io_uring_prep_send(sqe, op->fd, op->buf, op->len, (int)op->flags);
         break;
     case EVL_OP_ACCEPT:
+        if (op->internal & EVL__OP_MULTI) {
+            io_uring_prep_multishot_accept(sqe, op->fd, NULL, NULL, (int)op->flags);
+            break;
+        }
         op->addr.len = sizeof(op->addr.storage);
         io_uring_prep_accept(sqe, op->fd, (struct sockaddr *)op->addr.storage,
                              (socklen_t *)&op->addr.len, (int)op->flags);
@@ -395,7 +542,11 @@ static void uring_free(evl_loop *loop)
     if (us != NULL && loop->fork_gen != evl__forks)
         ring_forget(us);   /* a forked child's copy, never rebuilt */
     if (us != NULL && us->ring_ok)
-        io_uring_queue_exit(&us->ring);
+        io_uring_queue_exit(&us->ring);   /* unregisters the buffer ring too */
+    if (us != NULL) {
+        bufring_free_mem(us->bufs);
+        bufring_free_mem(us->retired);
+    }
     free(us);
     loop->backend_data = NULL;
     evl__epoll_free(loop);
@@ -412,4 +563,5 @@ const struct evl_backend_ops evl__backend_uring = {
     .teardown = uring_teardown,
     .fork = uring_fork,
     .epoll_reset = uring_epoll_reset,
+    .buf_recycle = uring_buf_recycle,
 };

@@ -112,6 +112,9 @@ struct evl_backend_ops {
     /* The loop's epoll fd was replaced (evl__loop_epoll_rebuild): forget
      * anything armed on the old one.  NULL: nothing to do. */
     void (*epoll_reset)(evl_loop *loop);
+    /* Multishot ops (evl_op_*_multi): a backend without them leaves this
+     * NULL.  Gives a provided buffer a CQE named back to the ring. */
+    void (*buf_recycle)(evl_loop *loop, void *buf, unsigned bid);
 };
 
 /* evl_op.internal bits. */
@@ -119,6 +122,10 @@ struct evl_backend_ops {
 #define EVL__OP_CANCEL_REQ 0x2     /* a cancel was asked for */
 #define EVL__OP_SCRIPTED 0x4       /* fake: op->scripted holds a result */
 #define EVL__OP_SOCKET 0x8         /* a write op on a socket: sent as send(MSG_NOSIGNAL) */
+#define EVL__OP_MULTI 0x10         /* multishot: results go through op->results */
+#define EVL__OP_QUEUED 0x20        /* multishot: in the callback queue */
+#define EVL__OP_MORE 0x40          /* multishot: the result being called back is not the last */
+#define EVL__OP_LOST 0x80          /* multishot: a result could not be kept (ENOMEM) */
 
 struct evl_loop {
     int model;
@@ -186,6 +193,7 @@ struct evl_loop {
     void *backend_data;          /* the backend's own state */
     unsigned flags;              /* evl_loop_new flags */
     unsigned ring_entries;
+    unsigned recv_buffers, recv_buffer_size;   /* evl_loop_options' */
     unsigned fork_gen;           /* evl__forks when the loop was made */
     pid_t owner_pid;             /* the process that made its kernel objects */
     int (*interrupt_cb)(evl_loop *loop, void *arg);
@@ -260,6 +268,13 @@ EVL__HIDDEN int evl__buf_move(evl_buf *dst, evl_buf *src);
 
 /* op.c */
 EVL__HIDDEN void evl__op_settle(evl_op *op, int64_t res);
+/* One result of a multishot op (buf: its provided buffer, or NULL); more
+ * 0 settles the op.  The results are called back in order by
+ * evl_loop_drain, each buffer recycled after its callback. */
+EVL__HIDDEN void evl__op_post(evl_op *op, int64_t res, void *buf, unsigned bid, int more);
+/* A queued op that will never be called back (the loop is freed): drops
+ * its undelivered results (closing accepted fds, recycling nothing). */
+EVL__HIDDEN void evl__op_discard(evl_op *op);
 
 /* loop.c */
 EVL__HIDDEN int evl__loop_fd_slot_reserve(evl_loop *loop, int fd);

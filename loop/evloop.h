@@ -164,6 +164,13 @@ struct evl_loop_options {
     int model;                  /* EVL_REACTOR or EVL_PROACTOR */
     unsigned flags;             /* EVL_BACKEND_* / EVL_FAKE_MANUAL */
     unsigned ring_entries;      /* io_uring SQ size; 0 = 256; rounded up to a power of 2 */
+    /* io_uring: the provided-buffer ring that multishot receives
+     * (evl_op_recv_multi, and so every Stream socket on the loop) share:
+     * how many buffers (0 = 128; rounded up to a power of 2, at most
+     * 32768) of how many bytes each (0 = 16 KiB).  Set up at the first
+     * multishot receive; pages are touched only as the kernel fills them. */
+    unsigned recv_buffers;
+    unsigned recv_buffer_size;
 };
 /* As evl_loop_new.  A uring loop where the kernel refuses io_uring
  * (ENOSYS, EPERM, io_uring_disabled) fails with that negative errno. */
@@ -636,7 +643,8 @@ struct evl_op {
     int64_t scripted;            /* fake backend: a result to use instead */
     evl_timer timer;             /* timeout ops */
     struct evl_op *next;         /* submission / callback queues */
-    struct evl_op *prev;         /* uring: the list of ops in the kernel */
+    struct evl_op *knext, *prev; /* uring: the list of ops in the kernel */
+    struct evl__op_results *results;  /* multishot: results not yet called back */
 };
 
 /* Submission.  Each returns 0, or -EINVAL (NULL loop/op/cb, op already
@@ -665,6 +673,33 @@ EVL_EXPORT int evl_op_splice(evl_loop *loop, evl_op *op, int fd_in, int64_t off_
  * settles on the next run_once, never inline). */
 EVL_EXPORT int evl_op_timeout(evl_loop *loop, evl_op *op, uint64_t deadline_ns,
                               evl_op_cb cb);
+
+/* Multishot operations: one submission, many results (io_uring only).
+ * The callback runs once per result, in the kernel's order, with op->res
+ * as for the one-shot op, and evl_op_more(op) tells whether more will
+ * come: while it is 1 the op is not idle (pending, or settled if its last
+ * result is already in): it may be cancelled, not freed or resubmitted.  The last result (evl_op_more 0) leaves it
+ * idle as usual.  A cancelled op still reports every result the kernel
+ * produced before the cancellation, then -ECANCELED (or the error that
+ * ended it) as its last.  Both return -EOPNOTSUPP on the fake backend
+ * and where the kernel lacks the feature, so callers fall back to
+ * one-shot ops; -EINVAL as the one-shot forms.
+ *
+ * accept: each result is a new fd (close-on-exec, plus SOCK_NONBLOCK if
+ * asked); op->addr is not filled (the kernel would overwrite it per
+ * connection): use getpeername.  Unlike evl_op_accept, it takes every
+ * connection that arrives until cancelled.
+ *
+ * recv: each result res > 0 is a chunk of bytes at op->buf, a buffer of
+ * the loop's provided-buffer ring (evl_loop_options.recv_buffers), valid
+ * only during that callback: it goes back to the ring when the callback
+ * returns.  0 is EOF; -ENOBUFS means the ring ran dry (the op ended;
+ * submit again, every buffer is back by then). */
+EVL_EXPORT int evl_op_accept_multi(evl_loop *loop, evl_op *op, int fd, int flags,
+                                   evl_op_cb cb);
+EVL_EXPORT int evl_op_recv_multi(evl_loop *loop, evl_op *op, int fd, evl_op_cb cb);
+/* In a multishot op's callback: 1 if more results will follow. */
+EVL_EXPORT int evl_op_more(const evl_op *op);
 
 /* Asks for cancellation; the callback still runs once.  Returns 0,
  * -EALREADY (already settled), -EINVAL (not pending). */

@@ -90,7 +90,10 @@ int evl_loop_new_ex(evl_loop **out, const evl_loop_options *opt)
     if (opt == NULL)
         return -EINVAL;
     const struct evl_backend_ops *backend;
-    if (opt->model == EVL_REACTOR && opt->flags == 0 && opt->ring_entries == 0)
+    if (opt->recv_buffers > 32768 || opt->recv_buffer_size > (1u << 24))
+        return -EINVAL;
+    if (opt->model == EVL_REACTOR && opt->flags == 0 && opt->ring_entries == 0 &&
+        opt->recv_buffers == 0 && opt->recv_buffer_size == 0)
         backend = &evl__backend_epoll;
     else if (opt->model == EVL_PROACTOR && opt->flags == EVL_BACKEND_URING &&
              opt->ring_entries <= 32768)
@@ -107,6 +110,8 @@ int evl_loop_new_ex(evl_loop **out, const evl_loop_options *opt)
     loop->model = opt->model;
     loop->flags = opt->flags;
     loop->ring_entries = opt->ring_entries;
+    loop->recv_buffers = opt->recv_buffers;
+    loop->recv_buffer_size = opt->recv_buffer_size;
     loop->fork_gen = evl_fork_count();
     loop->owner_pid = getpid();
     loop->backend = backend;
@@ -169,6 +174,7 @@ void evl_loop_free(evl_loop *loop)
         loop->cbq_head = op->next;
         op->next = NULL;
         op->state = EVL_OP_IDLE;
+        evl__op_discard(op);   /* a multishot op's undelivered results */
     }
     loop->cbq_tail = NULL;
     evl__timers_free(loop);

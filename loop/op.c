@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -23,19 +24,166 @@
 
 #include "evl-internal.h"
 
-void evl__op_settle(evl_op *op, int64_t res)
+static void cbq_append(evl_loop *loop, evl_op *op)
 {
-    evl_loop *loop = op->loop;
-    op->res = res;
-    op->state = EVL_OP_SETTLED;
-    op->internal &= ~(EVL__OP_IN_KERNEL | EVL__OP_SCRIPTED);
     op->next = NULL;
     if (loop->cbq_tail)
         loop->cbq_tail->next = op;
     else
         loop->cbq_head = op;
     loop->cbq_tail = op;
+}
+
+void evl__op_settle(evl_op *op, int64_t res)
+{
+    evl_loop *loop = op->loop;
+    op->res = res;
+    op->state = EVL_OP_SETTLED;
+    op->internal &= ~(EVL__OP_IN_KERNEL | EVL__OP_SCRIPTED);
+    cbq_append(loop, op);
     loop->pending_ops--;
+}
+
+/* A multishot op's results wait in a FIFO of their own: the op is in the
+ * callback queue once (EVL__OP_QUEUED) however many it holds, and goes
+ * back to the queue's tail after each callback while results remain, so
+ * one busy op cannot starve the others. */
+struct evl__op_result {
+    int64_t res;
+    void *buf;                   /* provided buffer, or NULL */
+    unsigned bid;
+    int more;
+};
+
+struct evl__op_results {
+    size_t head, len, cap;
+    struct evl__op_result r[];
+};
+
+static int results_push(evl_op *op, const struct evl__op_result *r)
+{
+    struct evl__op_results *q = op->results;
+    if (q == NULL || q->head + q->len == q->cap) {
+        size_t len = q ? q->len : 0;
+        if (q != NULL && q->head > 0) {
+            /* Room at the front: slide down rather than grow. */
+            memmove(q->r, q->r + q->head, len * sizeof(q->r[0]));
+            q->head = 0;
+        } else {
+            size_t cap = q ? q->cap * 2 : 8;
+            struct evl__op_results *n = realloc(q, sizeof(*n) + cap * sizeof(n->r[0]));
+            if (n == NULL)
+                return -ENOMEM;
+            if (q == NULL)
+                n->head = n->len = 0;
+            n->cap = cap;
+            op->results = q = n;
+        }
+    }
+    q->r[q->head + q->len++] = *r;
+    return 0;
+}
+
+void evl__op_post(evl_op *op, int64_t res, void *buf, unsigned bid, int more)
+{
+    evl_loop *loop = op->loop;
+    struct evl__op_result r = { res, buf, bid, more };
+    if (op->internal & EVL__OP_LOST) {
+        /* After a lost result the rest are dropped too (an fd closed, a
+         * buffer given back), so the caller never sees a gap: the last
+         * result says -ENOMEM instead. */
+        if (res >= 0 && op->kind == EVL_OP_ACCEPT)
+            close((int)res);
+        if (buf != NULL)
+            loop->backend->buf_recycle(loop, buf, bid);
+        if (more)
+            return;
+        r.res = -ENOMEM;
+        r.buf = NULL;
+    }
+    if (results_push(op, &r) < 0) {
+        if (res >= 0 && op->kind == EVL_OP_ACCEPT)
+            close((int)res);
+        if (buf != NULL)
+            loop->backend->buf_recycle(loop, buf, bid);
+        op->internal |= EVL__OP_LOST;
+        if (more) {
+            (void)evl_op_cancel(op);
+            return;
+        }
+        /* The last result must be kept: it reuses the slot of a dropped
+         * one, or, with nothing queued at all, needs no memory. */
+        struct evl__op_results *q = op->results;
+        r.res = -ENOMEM;
+        r.buf = NULL;
+        if (q != NULL && q->len > 0) {
+            struct evl__op_result *tail = &q->r[q->head + q->len - 1];
+            if (tail->res >= 0 && op->kind == EVL_OP_ACCEPT)
+                close((int)tail->res);
+            if (tail->buf != NULL)
+                loop->backend->buf_recycle(loop, tail->buf, tail->bid);
+            *tail = r;
+        } else {
+            op->res = -ENOMEM;   /* delivered from op->res, see drain */
+        }
+    }
+    if (!more) {
+        op->state = EVL_OP_SETTLED;
+        op->internal &= ~EVL__OP_IN_KERNEL;
+        loop->pending_ops--;
+    }
+    if (!(op->internal & EVL__OP_QUEUED)) {
+        op->internal |= EVL__OP_QUEUED;
+        cbq_append(loop, op);
+    }
+}
+
+void evl__op_discard(evl_op *op)
+{
+    struct evl__op_results *q = op->results;
+    if (q == NULL)
+        return;
+    for (size_t i = 0; i < q->len; i++) {
+        const struct evl__op_result *r = &q->r[q->head + i];
+        if (r->res >= 0 && op->kind == EVL_OP_ACCEPT)
+            close((int)r->res);
+    }
+    free(q);
+    op->results = NULL;
+    op->internal &= ~(EVL__OP_QUEUED | EVL__OP_MORE);
+}
+
+/* Calls a multishot op back with its oldest result. */
+static void drain_multi(evl_loop *loop, evl_op *op)
+{
+    struct evl__op_results *q = op->results;
+    struct evl__op_result r;
+    if (q == NULL || q->len == 0) {
+        /* Only the last result, kept without memory (ENOMEM). */
+        r = (struct evl__op_result){ op->res, NULL, 0, 0 };
+    } else {
+        r = q->r[q->head++];
+        q->len--;
+    }
+    if (q != NULL && q->len > 0) {
+        cbq_append(loop, op);   /* still queued: the rest after the others */
+    } else {
+        op->internal &= ~EVL__OP_QUEUED;
+    }
+    op->res = r.res;
+    op->buf = r.buf;
+    if (r.more) {
+        op->internal |= EVL__OP_MORE;
+    } else {
+        /* The last one: op is the caller's again once its callback starts. */
+        free(op->results);
+        op->results = NULL;
+        op->internal &= ~(EVL__OP_MORE | EVL__OP_MULTI | EVL__OP_QUEUED | EVL__OP_LOST);
+        op->state = EVL_OP_IDLE;
+    }
+    op->cb(op);   /* the last may free or resubmit op */
+    if (r.buf != NULL)
+        loop->backend->buf_recycle(loop, r.buf, r.bid);
 }
 
 int evl_loop_drain(evl_loop *loop)
@@ -51,11 +199,20 @@ int evl_loop_drain(evl_loop *loop)
         if (loop->cbq_head == NULL)
             loop->cbq_tail = NULL;
         op->next = NULL;
-        op->state = EVL_OP_IDLE;
         n++;
+        if (op->internal & EVL__OP_MULTI) {
+            drain_multi(loop, op);
+            continue;
+        }
+        op->state = EVL_OP_IDLE;
         op->cb(op);   /* may resubmit or free op */
     }
     return n;
+}
+
+int evl_op_more(const evl_op *op)
+{
+    return op != NULL && (op->internal & EVL__OP_MORE) != 0;
 }
 
 size_t evl_loop_pending_ops(const evl_loop *loop)
@@ -100,6 +257,7 @@ static int op_begin(evl_loop *loop, evl_op *op, int kind, evl_op_cb cb)
     op->off = op->off_out = -1;
     op->flags = 0;
     op->next = NULL;
+    op->results = NULL;
     op->addr.len = 0;
     return 0;
 }
@@ -216,6 +374,35 @@ int evl_op_accept(evl_loop *loop, evl_op *op, int fd, int flags, evl_op_cb cb)
     op->fd = fd;
     op->flags = (unsigned)flags | SOCK_CLOEXEC;
     op->addr.len = sizeof(op->addr.storage);
+    return op_submit(op);
+}
+
+int evl_op_accept_multi(evl_loop *loop, evl_op *op, int fd, int flags, evl_op_cb cb)
+{
+    int rc = op_begin(loop, op, EVL_OP_ACCEPT, cb);
+    if (rc < 0)
+        return rc;
+    if (!fd_ok(fd) || (flags & ~SOCK_NONBLOCK))
+        return -EINVAL;
+    if (loop->backend->buf_recycle == NULL)
+        return -EOPNOTSUPP;
+    op->fd = fd;
+    op->flags = (unsigned)flags | SOCK_CLOEXEC;
+    op->internal = EVL__OP_MULTI;
+    return op_submit(op);
+}
+
+int evl_op_recv_multi(evl_loop *loop, evl_op *op, int fd, evl_op_cb cb)
+{
+    int rc = op_begin(loop, op, EVL_OP_RECV, cb);
+    if (rc < 0)
+        return rc;
+    if (!fd_ok(fd))
+        return -EINVAL;
+    if (loop->backend->buf_recycle == NULL)
+        return -EOPNOTSUPP;
+    op->fd = fd;
+    op->internal = EVL__OP_MULTI;
     return op_submit(op);
 }
 
