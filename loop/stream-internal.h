@@ -67,6 +67,16 @@ struct evl__stream_px {
     size_t rd_len;               /* bytes the read asked for */
     int rd_poll;                 /* a read said EAGAIN: wait for the watcher first */
 
+    /* Sockets on io_uring (not TLS): one multishot receive armed while
+     * the stream reads instead of rop, its chunks copied from the loop's
+     * provided buffers into rbuf, or into stash while a delivery holds a
+     * frame in rbuf (see mop_done). */
+    evl_op mop;
+    int ms_off;                  /* multishot refused (fake loop, old kernel): rop only */
+    evl_buf stash;
+    uint64_t n_mop_chunks;       /* chunks it delivered (tests) */
+    uint64_t n_mop_submits;      /* times it was armed (tests) */
+
     /* One write of wbuf's first bytes (sockets, regular files, block devices). */
     evl_op wop;
     evl_buf wnext;               /* bytes queued while wop is in flight */
@@ -236,6 +246,9 @@ EVL__HIDDEN void evl__stream_px_abort(evl_stream *s);
  * close has to wait for completions (the last one finishes it). */
 EVL__HIDDEN int evl__stream_px_release(evl_stream *s);
 EVL__HIDDEN int evl__stream_px_rbuf_pinned(const evl_stream *s);
+/* End of a delivery: moves the chunks a nested run received meanwhile
+ * (px->stash) into rbuf.  Returns 1 if there were any, 0, or -ENOMEM. */
+EVL__HIDDEN int evl__stream_px_unstash(evl_stream *s);
 EVL__HIDDEN int evl__stream_px_queue(evl_stream *s, const struct iovec *iov, int iovcnt,
                                      size_t total);
 EVL__HIDDEN ssize_t evl__stream_px_flush(evl_stream *s);
@@ -248,6 +261,10 @@ EVL__HIDDEN ssize_t evl__stream_px_fill(evl_stream *s);
  * read is a chunk, as on a kernel without RWF_NOWAIT). */
 EVL__HIDDEN void evl__stream_px_file_stats(const evl_stream *s, uint64_t *inline_reads,
                                            uint64_t *chunk_ops);
+/* Test hook: socket chunks the multishot receive delivered, and how many
+ * times it was armed (both 0 where reads are one-shot). */
+EVL__HIDDEN void evl__stream_px_recv_stats(const evl_stream *s, uint64_t *chunks,
+                                           uint64_t *arms);
 EVL__HIDDEN void evl__stream_px_set_nowait(evl_stream *s, int on);
 /* The fd watcher saw readiness a read or write that said EAGAIN waits for. */
 EVL__HIDDEN void evl__stream_px_readable(evl_stream *s);

@@ -86,6 +86,20 @@
  * keep one iteration (and every other fd) waiting.
  * A kernel or file system that refuses the flag gets chunks only.
  *
+ * Multishot receive.  One submission serves every chunk the peer sends
+ * until the stream stops reading: no SQE per read and no poll armed and
+ * disarmed per read inside the kernel.  Each chunk lands in a buffer of
+ * the loop's provided-buffer ring and is copied into rbuf (for lines and
+ * small messages that copy is cheaper than the per-read submission it
+ * replaces); the buffer goes back to the ring when mop_done returns.
+ * rbuf itself is never the kernel's, so nothing is pinned.  Pausing,
+ * closing or an error cancels the op; chunks the kernel produced before
+ * the cancellation still arrive and are kept (in rbuf, for read_start).
+ * A dry ring (-ENOBUFS) just re-arms.  During a delivery a callback may
+ * hold a frame pointing into rbuf, and a nested loop run could call
+ * mop_done: then the chunk goes to px->stash, which the delivery moves
+ * into rbuf when its callbacks return (evl__stream_px_unstash).
+ *
  * EAGAIN.  Kernels that honour O_NONBLOCK in io_uring (see
  * https://github.com/axboe/liburing/issues/364) may complete a read or
  * send with -EAGAIN instead of waiting.  Pollable fds then wait for the
@@ -169,6 +183,7 @@ static void px_destroy(struct evl__stream_px *px)
     free(px->dead_wbuf);
     free(px->cin);
     evl_buf_free(&px->wnext);
+    evl_buf_free(&px->stash);
     chunks_free(px->ra_head);
     chunks_free(px->stale);
     chunks_free(px->idle);
@@ -204,6 +219,7 @@ static void cancel_reads(struct evl__stream_px *px)
 {
     cancel(&px->kop);
     cancel(&px->rop);
+    cancel(&px->mop);
     for (struct evl__stream_chunk *c = px->ra_head; c != NULL; c = c->next)
         cancel(&c->op);
     for (struct evl__stream_chunk *c = px->stale; c != NULL; c = c->next)
@@ -213,6 +229,7 @@ static void cancel_reads(struct evl__stream_px *px)
 /* ------------------------------------------------------------ reads into rbuf */
 
 static void rop_done(evl_op *op);
+static void mop_done(evl_op *op);
 
 /* TLS: the ciphertext goes to px->cin, which only grows (to read_size
  * at most) and lives as long as the graveyard. */
@@ -244,7 +261,7 @@ static int rop_submit(evl_stream *s)
     struct evl__stream_px *px = s->px;
     /* Inside a delivery, the frame a callback holds points into rbuf and
      * a reserve could move it; the delivery's caller submits afterwards. */
-    if (op_busy(&px->rop) || px->rd_poll || !want_read(s) ||
+    if (op_busy(&px->rop) || op_busy(&px->mop) || px->rd_poll || !want_read(s) ||
         (s->state & EVL__STREAM_DELIVERING))
         return 0;
     evl_buf *b = &s->rbuf;
@@ -258,6 +275,17 @@ static int rop_submit(evl_stream *s)
         want = OP_LEN_MAX;
     if (s->tls != NULL)
         return rop_submit_tls(s, want);
+    if ((px->kind & EVL__PX_SOCKET) && !px->ms_off) {
+        int rc = evl_op_recv_multi(px->loop, &px->mop, s->fd, mop_done);
+        if (rc == 0) {
+            px->inflight++;
+            px->n_mop_submits++;
+            return 0;
+        }
+        if (rc != -EOPNOTSUPP)
+            return rc;
+        px->ms_off = 1;   /* for good: one-shot reads below */
+    }
     char *p = evl__buf_reserve_exact(b, want);
     if (p == NULL)
         return -ENOMEM;
@@ -299,6 +327,35 @@ static int rbuf_settle(evl_stream *s, int64_t n)
     return 0;
 }
 
+/* What a read's result means for s: bytes or EOF are delivered, an
+ * error fails it, "nothing" (cancelled, EAGAIN, EINTR) waits for the
+ * caller to ask again.  Returns 0 if s was freed. */
+static int read_outcome(evl_stream *s, int64_t res)
+{
+    struct evl__stream_px *px = s->px;
+    if (res == -EAGAIN && (px->kind & EVL__PX_POLLABLE) && want_read(s)) {
+        px->rd_poll = 1;   /* see EAGAIN above */
+        int rc = evl__stream_update_interest(s);
+        if (rc < 0 && !evl__stream_fail(s, rc))
+            return 0;
+    } else if (res == -ECANCELED || res == -EAGAIN || res == -EINTR) {
+        /* Nothing read: read_stop or close cancelled it (a cancel never
+         * loses bytes: a read that had completed reports its count), or
+         * an fd epoll cannot watch said EAGAIN: ask again. */
+    } else if (res < 0) {
+        if (!evl__stream_fail(s, (int)res))
+            return 0;
+    } else {
+        if (res == 0)
+            s->state |= EVL__STREAM_EOF;
+        else
+            evl__stream_note_rx(s);
+        if (!evl__stream_deliver(s, res > 0))
+            return 0;
+    }
+    return 1;
+}
+
 static void rop_done(evl_op *op)
 {
     struct evl__stream_px *px = op->data;
@@ -327,31 +384,118 @@ static void rop_done(evl_op *op)
             res = evl__tls_input(s, NULL, (ssize_t)res);
         }
     }
-    if (res == -EAGAIN && (px->kind & EVL__PX_POLLABLE) && want_read(s)) {
-        px->rd_poll = 1;   /* see EAGAIN above */
-        rc = evl__stream_update_interest(s);
-        if (rc < 0 && !evl__stream_fail(s, rc))
-            return;
-    } else if (res == -ECANCELED || res == -EAGAIN || res == -EINTR) {
-        /* Nothing read: read_stop or close cancelled it (a cancel never
-         * loses bytes: a read that had completed reports its count), or
-         * an fd epoll cannot watch said EAGAIN: ask again below. */
-    } else if (res < 0) {
-        if (!evl__stream_fail(s, (int)res))
-            return;
-    } else {
-        if (res == 0)
-            s->state |= EVL__STREAM_EOF;
-        else
-            evl__stream_note_rx(s);
-        if (!evl__stream_deliver(s, res > 0))
-            return;
-    }
+    if (!read_outcome(s, res))
+        return;
     if (!settle_close(s))
         return;
     rc = rop_submit(s);
     if (rc < 0)
         evl__stream_fail(s, rc);
+}
+
+/* Room rbuf has below rmax (SIZE_MAX: no limit). */
+static size_t rbuf_room(const evl_stream *s)
+{
+    if (s->rmax == 0)
+        return SIZE_MAX;
+    size_t len = evl_buf_len(&s->rbuf);
+    return len < s->rmax ? s->rmax - len : 0;
+}
+
+/* A multishot chunk's n bytes: into rbuf, as far as rmax lets them and
+ * no delivery holds rbuf; the rest waits in the stash, behind what is
+ * there already.  Nothing is dropped: what rmax keeps out only fails the
+ * stream (EMSGSIZE) if the callbacks never make room, as on the reactor,
+ * which would leave it in the socket. */
+static int chunk_in(evl_stream *s, const char *p, size_t n)
+{
+    struct evl__stream_px *px = s->px;
+    size_t take = n;
+    if ((s->state & EVL__STREAM_DELIVERING) || evl_buf_len(&px->stash) > 0)
+        take = 0;
+    else if (take > rbuf_room(s))
+        take = rbuf_room(s);
+    if (take > 0) {
+        /* An empty rbuf gets a small exact buffer for a small chunk, kept
+         * while the stream idles (as one-shot reads keep theirs). */
+        char *dst = evl__buf_reserve_exact(&s->rbuf, take < EVL__STREAM_READ_SMALL
+                                                         ? EVL__STREAM_READ_SMALL
+                                                         : take);
+        if (dst == NULL)
+            return -ENOMEM;
+        memcpy(dst, p, take);
+        evl_buf_commit(&s->rbuf, take);
+    }
+    if (take < n && evl_buf_append(&px->stash, p + take, n - take) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+/* A multishot chunk, or the op's end. */
+static void mop_done(evl_op *op)
+{
+    struct evl__stream_px *px = op->data;
+    int more = evl_op_more(op);
+    /* Until its last result the op is still in flight: only that one
+     * counts as a settlement (and may free the graveyard). */
+    evl_stream *s = more ? px->s : op_settled(px);
+    if (s == NULL)
+        return;   /* freed: the chunk is dropped with the stream */
+    int64_t res = op->res;
+    if (res > 0) {
+        px->n_mop_chunks++;
+        if (s->tls != NULL) {
+            /* TLS started while the op was armed: this is ciphertext, and
+             * reading goes on through rop (px->cin) from now on. */
+            cancel(op);
+            px->ms_off = 1;
+            res = evl__tls_input(s, op->buf, (ssize_t)res);
+        } else {
+            int rc = chunk_in(s, op->buf, (size_t)res);
+            if (rc < 0)
+                res = rc;
+            else if (s->state & EVL__STREAM_DELIVERING)
+                return;   /* the running delivery takes it from the stash */
+        }
+    } else if (!more && (res == -EINVAL || res == -EOPNOTSUPP)) {
+        /* A kernel with buffer rings but without multishot receive
+         * (5.19): read one-shot from now on, which reports any real
+         * EINVAL itself. */
+        px->ms_off = 1;
+        res = -EINTR;
+    } else if (res == -ENOBUFS) {
+        res = -EINTR;   /* the ring ran dry: every buffer is back now, re-arm */
+    }
+    if (!read_outcome(s, res))
+        return;
+    evl__stream_rbuf_trim(s);
+    if (more) {
+        if (!want_read(s))
+            cancel(op);   /* paused, closing or failed */
+        return;
+    }
+    if (!settle_close(s))
+        return;
+    int rc = rop_submit(s);
+    if (rc < 0)
+        evl__stream_fail(s, rc);
+}
+
+int evl__stream_px_unstash(evl_stream *s)
+{
+    struct evl__stream_px *px = s->px;
+    size_t have = evl_buf_len(&px->stash);
+    size_t n = have < rbuf_room(s) ? have : rbuf_room(s);
+    if (n == 0)
+        return 0;
+    if (n == have) {
+        int rc = evl__buf_move(&s->rbuf, &px->stash);   /* no copy into an empty rbuf */
+        return rc < 0 ? rc : 1;
+    }
+    if (evl_buf_append(&s->rbuf, px->stash.base + px->stash.head, n) < 0)
+        return -ENOMEM;
+    evl_buf_consume(&px->stash, n);
+    return 1;
 }
 
 /* ------------------------------------------------------------ read-ahead */
@@ -842,7 +986,9 @@ int evl__stream_px_init(evl_stream *s, const struct stat *st)
     evl_buf_init(&px->wnext);
     px->kop.data = px;
     px->rop.data = px;
+    px->mop.data = px;
     px->wop.data = px;
+    evl_buf_init(&px->stash);
     s->px = px;
     return 0;
 }
@@ -851,7 +997,7 @@ int evl__stream_px_init(evl_stream *s, const struct stat *st)
 static unsigned ops_busy(const struct evl__stream_px *px)
 {
     unsigned busy = (unsigned)op_busy(&px->kop) + (unsigned)op_busy(&px->rop) +
-                    (unsigned)op_busy(&px->wop);
+                    (unsigned)op_busy(&px->mop) + (unsigned)op_busy(&px->wop);
     for (const struct evl__stream_chunk *c = px->ra_head; c != NULL; c = c->next)
         busy += (unsigned)op_busy(&c->op);
     for (const struct evl__stream_chunk *c = px->stale; c != NULL; c = c->next)
@@ -945,6 +1091,7 @@ void evl__stream_px_read_stop(evl_stream *s)
     /* A socket read could wait forever; a file chunk completes soon and
      * is kept for read_start. */
     cancel(&s->px->rop);
+    cancel(&s->px->mop);
 }
 
 void evl__stream_px_abort(evl_stream *s)
@@ -955,6 +1102,7 @@ void evl__stream_px_abort(evl_stream *s)
         /* The queue still drains: the write, and the start op that may
          * owe its first submission, stay. */
         cancel(&px->rop);
+        cancel(&px->mop);
         for (struct evl__stream_chunk *c = px->ra_head; c != NULL; c = c->next)
             cancel(&c->op);
         return;
@@ -1076,6 +1224,12 @@ void evl__stream_px_writable(evl_stream *s)
         rc = wop_submit(s);
     if (rc < 0)
         evl__stream_fail(s, rc);
+}
+
+void evl__stream_px_recv_stats(const evl_stream *s, uint64_t *chunks, uint64_t *arms)
+{
+    *chunks = s->px->n_mop_chunks;
+    *arms = s->px->n_mop_submits;
 }
 
 void evl__stream_px_file_stats(const evl_stream *s, uint64_t *inline_reads, uint64_t *chunk_ops)

@@ -422,6 +422,7 @@ int evl__stream_deliver(evl_stream *s, int fresh)
     if (s->tls != NULL && !evl__tls_report(s))
         return 0;
     struct guard g;
+again:
     s->state |= EVL__STREAM_DELIVERING;
     guard_enter(s, &g);
     if (s->framer != NULL)
@@ -440,6 +441,17 @@ int evl__stream_deliver(evl_stream *s, int fresh)
     }
     if (!guard_leave(s, &g))
         return 0;
+    if (s->px != NULL) {
+        /* Chunks a nested loop run received while the callbacks held
+         * frames in rbuf (stream-proactor.c) come next. */
+        int rc = evl__stream_px_unstash(s);
+        if (rc < 0)
+            return evl__stream_fail(s, rc);
+        if (rc > 0) {
+            fresh = 1;
+            goto again;
+        }
+    }
 
     if (!delivering(s))
         return 1;   /* paused: the rest, EOF included, waits for read_start */

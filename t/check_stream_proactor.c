@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -1811,6 +1812,164 @@ END_TEST
 
 /* ------------------------------------------------------------ suite */
 
+
+/* ------------------------------------------------------------ multishot receive */
+
+/* On io_uring a socket stream arms one multishot receive for as long as
+ * it reads: 200 lines sent one by one, each waited for, take 200 chunks
+ * and one arming (a one-shot read per chunk would be 200 submissions).
+ * The fake backend has none and reads one-shot. */
+START_TEST(test_px_socket_reads_are_one_multishot_receive_on_uring)
+{
+    evl_loop *loop = new_loop(_i);
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    framed_stream(loop, &s, &fr, sv[0]);
+    char want[200 * 8 + 1] = "";
+    size_t wl = 0;
+    for (int i = 0; i < 200; i++) {
+        char line[16];
+        int n = snprintf(line, sizeof(line), "l%d\n", i);
+        write_all(sv[1], line, (size_t)n);
+        wl += (size_t)snprintf(want + wl, sizeof(want) - wl, "l%d|", i);
+        run_until(loop, &r.n_msg, i + 1);
+    }
+    bytes_add(&r.data, "", 1);
+    ck_assert_str_eq(r.data.p, want);
+    uint64_t chunks, arms;
+    evl__stream_px_recv_stats(&s, &chunks, &arms);
+    if (backend_flags[_i] == EVL_BACKEND_URING) {
+        ck_assert_uint_eq(chunks, 200);
+        ck_assert_uint_eq(arms, 1);
+    } else {
+        ck_assert_uint_eq(chunks, 0);
+        ck_assert_uint_eq(arms, 0);
+    }
+    /* Paused, it takes nothing from the socket once the cancel is in:
+     * what arrives afterwards stays there, and read_start re-arms. */
+    ck_assert_rc(evl_stream_read_stop(&s));
+    spin(loop);
+    write_all(sv[1], "late\n", 5);
+    spin(loop);
+    ck_assert_int_eq(r.n_msg, 200);
+    int queued = 0;
+    ck_assert_rc(ioctl(sv[0], FIONREAD, &queued));
+    ck_assert_int_eq(queued, 5);
+    ck_assert_rc(evl_stream_read_start(&s));
+    run_until(loop, &r.n_msg, 201);
+    evl__stream_px_recv_stats(&s, &chunks, &arms);
+    if (backend_flags[_i] == EVL_BACKEND_URING)
+        ck_assert_uint_eq(arms, 2);
+    stream_pair_done(loop, &s, sv, &r);
+}
+END_TEST
+
+/* A callback that runs the loop while it holds a frame (which points into
+ * rbuf): chunks the nested run receives wait in the stash, the frame is
+ * intact after it, and every line comes out once and in order. */
+struct nest {
+    evl_loop *loop;
+    int fd;
+    int depth;
+    int nested_runs;
+};
+static struct nest nest_state;
+
+static void on_message_nesting(evl_stream *s, const char *msg, size_t len)
+{
+    struct rec *r = s->data;
+    struct nest *n = &nest_state;
+    char copy[8192];
+    ck_assert_uint_lt(len, sizeof(copy));
+    memcpy(copy, msg, len);
+    r->n_msg++;
+    bytes_add(&r->data, msg, len > 8 ? 8 : len);
+    bytes_add(&r->data, "|", 1);
+    if (n->depth == 0 && r->n_msg % 10 == 1) {
+        n->depth++;
+        /* Big enough that rbuf (a small buffer now) would have to move. */
+        static char more[4096];
+        memset(more, 'y', sizeof(more));
+        int k = snprintf(more, sizeof(more), "x%d", r->n_msg);
+        more[k] = 'y';
+        more[sizeof(more) - 1] = '\n';
+        write_all(n->fd, more, sizeof(more));
+        for (int i = 0; i < 5; i++)
+            ck_assert_int_ge(evl_loop_run_once(n->loop, 2 * 1000000ll), 0);
+        n->nested_runs++;
+        n->depth--;
+        ck_assert_int_eq(memcmp(copy, msg, len), 0);   /* still the same bytes */
+    }
+}
+
+START_TEST(test_px_nested_run_in_on_message_keeps_frames_and_order)
+{
+    evl_loop *loop = new_loop(_i);
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    struct nest *n = &nest_state;
+    *n = (struct nest){ .loop = loop, .fd = sv[1] };
+    static const struct evl_stream_callbacks cbs = { .on_message = on_message_nesting,
+                                                     .on_error = on_error };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_LINE, 0, 0, NULL, 0));
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &cbs));
+    ck_assert_rc(evl_stream_set_framer(&s, &fr));
+    write_all(sv[1], "a\nb\nc\n", 6);
+    run_until(loop, &r.n_msg, 4);
+    /* a starts a nested run that receives x1, which waits until b and c
+     * are delivered. */
+    bytes_add(&r.data, "", 1);
+    ck_assert_str_eq(r.data.p, "a|b|c|x1yyyyyy|");
+    ck_assert_int_eq(n->nested_runs, 1);
+    ck_assert_int_eq(r.n_err, 0);
+    stream_pair_done(loop, &s, sv, &r);
+}
+END_TEST
+
+/* A provided-buffer ring much smaller than the traffic: the stream re-arms
+ * after each -ENOBUFS and every byte arrives in order. */
+START_TEST(test_px_small_buffer_ring_keeps_socket_bytes_exact)
+{
+    evl_loop_options o = { .model = EVL_PROACTOR, .flags = backend_flags[_i],
+                           .recv_buffers = 2, .recv_buffer_size = 100 };
+    evl_loop *loop = NULL;
+    ck_assert_rc(evl_loop_new_ex(&loop, &o));
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { .check = 1 };
+    static const struct evl_stream_callbacks cbs = { .on_read = on_read, .on_error = on_error };
+    evl_stream s = { .data = &r };
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &cbs));
+    size_t total = 300000;
+    char *src = pattern_buf(0, total);
+    set_nonblock(sv[1]);
+    size_t sent = 0;
+    while (sent < total) {
+        ssize_t k = write(sv[1], src + sent, total - sent);
+        if (k > 0)
+            sent += (size_t)k;
+        ck_assert_int_ge(evl_loop_run_once(loop, k > 0 ? 0 : 10 * 1000000ll), 0);
+    }
+    run_until_size(loop, &r.got, total);
+    ck_assert_uint_eq(r.got, total);
+    ck_assert_uint_eq(r.mismatch, 0);
+    uint64_t chunks, arms;
+    evl__stream_px_recv_stats(&s, &chunks, &arms);
+    if (backend_flags[_i] == EVL_BACKEND_URING) {
+        ck_assert_uint_ge(chunks, total / 100);
+        ck_assert_uint_gt(arms, 1);   /* re-armed after the ring ran dry */
+    }
+    free(src);
+    stream_pair_done(loop, &s, sv, &r);
+}
+END_TEST
+
 static void add(TCase *tc, const TTest *t)
 {
     tcase_add_loop_test(tc, t, first_backend, end_backend);
@@ -1866,6 +2025,12 @@ static Suite *stream_proactor_suite(void)
     add(tc, test_px_read_stop_in_on_message_holds_later_frames);
     add(tc, test_px_read_stop_then_start_in_on_message_delivers_each_frame_once);
     add(tc, test_px_pause_resume_with_read_in_flight_never_loses_bytes);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("multishot");
+    add(tc, test_px_socket_reads_are_one_multishot_receive_on_uring);
+    add(tc, test_px_nested_run_in_on_message_keeps_frames_and_order);
+    add(tc, test_px_small_buffer_ring_keeps_socket_bytes_exact);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("free");
