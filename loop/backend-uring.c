@@ -43,6 +43,7 @@
 #include <errno.h>
 #include <liburing.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -424,6 +425,48 @@ static int uring_cancel(evl_loop *loop, evl_op *op)
     return 0;
 }
 
+/* Publishes the SQEs io_uring_get_sqe handed out, as liburing's own
+ * submit does (it does not export that step): liburing maps SQ slots to
+ * SQEs one to one at setup.  Returns how many wait for the kernel. */
+static unsigned sq_flush(struct io_uring *ring)
+{
+    struct io_uring_sq *sq = &ring->sq;
+    unsigned tail = sq->sqe_tail;
+    if (sq->sqe_head != tail) {
+        sq->sqe_head = tail;
+        io_uring_smp_store_release(sq->ktail, tail);
+    }
+    return tail - io_uring_smp_load_acquire(sq->khead);
+}
+
+/* Submits what is queued and waits for a completion in one io_uring_enter
+ * (the timeout through IORING_ENTER_EXT_ARG, Linux 5.11).  liburing's
+ * submit_and_wait_timeout would enter a second time when a signal ends
+ * the wait after a submission (the kernel then returns the submitted
+ * count, not EINTR), so a %SIG handler would wait for a completion: here
+ * an enter that brought no completion is reported as -EINTR, which
+ * poll_resuming (loop.c) turns into a return at the timeout or a wait for
+ * the time left, after the interrupt callback had its say. */
+static int submit_and_wait(struct uring_state *us, int64_t timeout_ns)
+{
+    unsigned submit = sq_flush(&us->ring);
+    if (io_uring_cq_ready(&us->ring) > 0)
+        return submit > 0 ? io_uring_enter(us->ring.ring_fd, submit, 0, 0, NULL) : 0;
+    struct __kernel_timespec ts;
+    struct io_uring_getevents_arg arg = { .sigmask_sz = _NSIG / 8 };
+    if (timeout_ns > 0) {
+        ts.tv_sec = timeout_ns / 1000000000;
+        ts.tv_nsec = timeout_ns % 1000000000;
+        arg.ts = (uint64_t)(uintptr_t)&ts;
+    }
+    int rc = io_uring_enter2(us->ring.ring_fd, submit, 1,
+                             IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+                             (sigset_t *)(void *)&arg, sizeof(arg));
+    if (rc >= 0 && io_uring_cq_ready(&us->ring) == 0)
+        return -EINTR;   /* a signal, or the timeout: see above */
+    return rc;
+}
+
 static int uring_poll(evl_loop *loop, int64_t timeout_ns)
 {
     struct uring_state *us = state_of(loop);
@@ -449,6 +492,8 @@ static int uring_poll(evl_loop *loop, int64_t timeout_ns)
     if (timeout_ns == 0) {
         rc = us->defer_taskrun ? io_uring_submit_and_get_events(&us->ring)
                                : io_uring_submit(&us->ring);
+    } else if (us->ring.features & IORING_FEAT_EXT_ARG) {
+        rc = submit_and_wait(us, timeout_ns);
     } else {
         /* A signal that lands while the kernel waits after submitting
          * makes io_uring_enter return the count it submitted, not EINTR,
@@ -456,7 +501,8 @@ static int uring_poll(evl_loop *loop, int64_t timeout_ns)
          * interrupt_cb) would not run until some completion came.  So
          * pending SQEs go out first, and the wait, if still needed, is an
          * enter with nothing to submit, which a signal ends with EINTR.
-         * The extra syscall is paid only when the loop is about to sleep. */
+         * The extra syscall is paid only when the loop is about to sleep
+         * (kernels before 5.11; see submit_and_wait for the others). */
         rc = 0;
         if (io_uring_sq_ready(&us->ring) > 0)
             rc = us->defer_taskrun ? io_uring_submit_and_get_events(&us->ring)
