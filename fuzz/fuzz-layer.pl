@@ -192,14 +192,6 @@ sub run_op ($fh, $op, $layer) {
     $st{ungot} = 0 if ($READS{$name} && $name ne 'ungetc') || $name =~ /^(seek|reopen|pop_push)$/;
     if ($name eq 'readline') {
 
-        # A slurp with nothing to read on a non-blocking handle: perl
-        # returns '' (as at EOF) unless the handle is flagged, and only
-        # :perlio flags EAGAIN, so :evloop gives '' where :perlio gives
-        # undef/EAGAIN, and perl then counts it in $. and as the one ''
-        # a slurp returns at EOF.  A consequence of an intended
-        # difference (EAGAIN is no error on an :evloop handle), though the
-        # POD promises undef/EAGAIN: reported, left out here.
-        return rec('readline slurp skipped: non-blocking') if $st{nonblock} && !defined $RS[$a[0]];
         before_read($fh);
         local $/ = $RS[$a[0]];
         my $l = readline($fh);

@@ -444,7 +444,7 @@ static int fill_layer(pTHX_ PerlIO *f)
         set_error(aTHX_ f, EBADF);
         return -1;
     }
-    e->state &= ~ST_PHANTOM;
+    e->state &= ~(ST_PHANTOM | ST_AGAIN);
     if (wlen_of(f, e) > 0) {
         int rc = flush_layer(aTHX_ f, 1);
         if (rc != 0)
@@ -506,6 +506,7 @@ static int fill_layer(pTHX_ PerlIO *f)
         if (n == -EAGAIN) {
             if (nb) {
                 SETERRNO(EAGAIN, SS_IVCHAN);
+                e->state |= ST_AGAIN;
                 return EVL__PIO_AGAIN;
             }
             continue;   /* a blocking fd raced with another reader */
@@ -1139,8 +1140,23 @@ static void PerlIOEvloop_clearerr(pTHX_ PerlIO *f)
     /* readline clears after EOF, so the next one reads the fd again
      * (tail -f); the stream's own sticky error (EPIPE, ECONNRESET)
      * stays, since the connection is gone for good. */
-    e->state &= ~ST_PHANTOM;
+    e->state &= ~(ST_PHANTOM | ST_AGAIN);
     PerlIOBase_clearerr(aTHX_ f);   /* :unix's sticky flags too */
+}
+
+/* PerlIOBase_error, and one more case: a slurp ($/ undef) on a
+ * non-blocking handle whose fill met EAGAIN.  perl's readline gives
+ * undef after a failed read only if the handle then reports an error,
+ * else '' (its answer for an empty file), and EAGAIN sets no error flag
+ * here; so while $/ is undef the EAGAIN of the last fill counts as one,
+ * until the next fill or clearerr, and such a slurp returns undef with
+ * $! EAGAIN as :perlio's does.  Elsewhere EAGAIN stays no error. */
+static IV PerlIOEvloop_error(pTHX_ PerlIO *f)
+{
+    PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
+    if ((e->state & ST_AGAIN) && RsSNARF(PL_rs))
+        return 1;
+    return PerlIOBase_error(aTHX_ f);
 }
 
 static void PerlIOEvloop_setlinebuf(pTHX_ PerlIO *f)
@@ -1228,7 +1244,7 @@ PERLIO_FUNCS_DECL(PerlIOEvloop_funcs) = {
     PerlIOEvloop_flush,
     PerlIOEvloop_fill,
     PerlIOBase_eof,   /* nothing of ours to add */
-    PerlIOBase_error,   /* nothing of ours to add */
+    PerlIOEvloop_error,
     PerlIOEvloop_clearerr,
     PerlIOEvloop_setlinebuf,
     PerlIOEvloop_get_base,

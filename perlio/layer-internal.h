@@ -78,6 +78,7 @@ typedef struct {
 #define ST_PHANTOM 0x04          /* eof() was handed a stand-in byte (see PerlIOEvloop_read) */
 #define ST_CLOSING 0x08
 #define ST_RDBUF 0x10            /* PerlIOBuf's PERLIO_F_RDBUF, see rd_room */
+#define ST_AGAIN 0x20            /* the last fill met EAGAIN (see PerlIOEvloop_error) */
 
 /* The read buffer (the handle must be open: e->sh != NULL). */
 /* The process's fork count, for the layer's per-call fork check.  In the

@@ -169,4 +169,31 @@ for my $seed (1 .. 3) {
     is(scalar <$a>, "after\n", 'and the next one');
 }
 
+# ---------------------------------------------------------------- slurp
+# A slurp ($/ undef) with nothing to read returns undef with $! EAGAIN,
+# as the POD says and :perlio does, not the '' perl gives an empty file;
+# bytes that are there come back (whole lines only under :evline); the
+# handle is no worse for it.
+for my $layers (':evloop', ':evloop:evline') {
+    pipe(my $r, my $w) or die "pipe: $!";
+    binmode($r, $layers) or die "binmode: $!";
+    $r->blocking(0);
+    my $slurp = sub { local $/; $! = 0; my $got = <$r>; ($got, $! + 0) };
+    my ($got, $err) = $slurp->();
+    ok(!defined $got && $err == EAGAIN, "$layers: slurp with nothing to read: undef, EAGAIN");
+    is($. // 0, 0, "$layers: ... and it counted no line");
+    syswrite($w, "abc\ndef") == 7 or die "syswrite: $!";
+    ($got, $err) = $slurp->();
+    is($got, $layers eq ':evloop' ? "abc\ndef" : "abc\n", "$layers: slurp returns what there is");
+    if ($layers eq ':evloop') {
+        ($got, $err) = $slurp->();
+        ok(!defined $got && $err == EAGAIN, "$layers: then undef, EAGAIN again");
+    }
+    ok(!$r->error, "$layers: EAGAIN is still no error on the handle outside a slurp");
+    close $w;
+    ($got, $err) = $slurp->();
+    is($got, $layers eq ':evloop' ? undef : 'def', "$layers: at EOF, what is left (or undef)");
+    ok(close($r), "$layers: close succeeds");
+}
+
 done_testing;
