@@ -206,6 +206,7 @@ struct evl_loop {
     int wake_feeding_fd;         /* the wakeup fd dispatched for pending counts, or -1 */
     int wake_due;                /* wake_pending was raised when the wait returned */
     int wake_taken;              /* wake_due was taken for this wait */
+    int wake_skipped;            /* the last iteration ran its wakeups without a wait */
 
     atomic_int stop_requested;
     atomic_int polling;          /* 1 while blocked in (or about to enter) the wait */

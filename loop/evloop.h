@@ -396,7 +396,9 @@ EVL_EXPORT int evl_signal_stop(evl_signal *s);
  * loop dispatches the watcher on the fd (the internal one, or a user
  * watcher that replaced it) at its next iteration, as if the fd were
  * readable.  Only a blocked loop is woken, through its own eventfd, at
- * most once per batch of signals.  A forked child, or a wakeup without a
+ * most once per batch of signals.  A reactor iteration with counts
+ * pending skips its non-blocking wait when the one before it waited (an
+ * fd that became ready meanwhile is seen one iteration later).  A forked child, or a wakeup without a
  * callback, writes the wakeup's eventfd itself, as before.
  */
 struct evl_wakeup {

@@ -445,10 +445,11 @@ static inline int timers_due_run(evl_loop *loop)
     return evl__timers_run(loop);
 }
 
-int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
+/* One iteration; in_run: called by evl_loop_run, which may skip a
+ * non-blocking wait (see below).  A caller of evl_loop_run_once gets the
+ * wait every time: it pumps the loop to see its fds. */
+static int run_once(evl_loop *loop, int64_t timeout_ns, int in_run)
 {
-    if (loop == NULL)
-        return -EINVAL;
     int rc = evl__loop_own(loop);
     if (rc < 0)
         return rc;
@@ -526,10 +527,23 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
          * a proactor counts the callbacks it ran. */
         return proactor ? ran : 0;
     }
-    int n = poll_resuming(loop, timeout_ns);
-    atomic_store(&loop->polling, 0);
-    if (n < 0)
-        return n;
+    int n = 0;
+    if (in_run && timeout_ns == 0 && !proactor && !loop->wake_skipped &&
+        atomic_load_explicit(&loop->wake_pending, memory_order_relaxed)) {
+        /* Only a non-blocking look at the fds before this process's own
+         * wakeups: inside run, every other such iteration skips it (libev
+         * makes the syscall each time), so a wakeup chain costs half the
+         * waits and a ready fd waits at most one iteration of wakeup
+         * callbacks. */
+        atomic_store(&loop->polling, 0);
+        loop->wake_skipped = 1;
+    } else {
+        n = poll_resuming(loop, timeout_ns);
+        atomic_store(&loop->polling, 0);
+        if (n < 0)
+            return n;
+        loop->wake_skipped = 0;
+    }
     n += evl__wakeups_run(loop);
     if (loop->npollless > 0) {
         evl__loop_next_batch(loop);
@@ -555,13 +569,20 @@ int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
     return n;
 }
 
+int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns)
+{
+    if (loop == NULL)
+        return -EINVAL;
+    return run_once(loop, timeout_ns, 0);
+}
+
 int evl_loop_run(evl_loop *loop)
 {
     if (loop == NULL)
         return -EINVAL;
     atomic_store(&loop->stop_requested, 0);
     while (!atomic_load(&loop->stop_requested)) {
-        int rc = evl_loop_run_once(loop, -1);
+        int rc = run_once(loop, -1, 1);
         if (rc < 0)
             return rc;
     }

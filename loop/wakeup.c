@@ -11,7 +11,10 @@
  * at polling, all seq_cst: at least one of them sees the other, so
  * either the loop does not block or it is woken (Dekker).  After each
  * wait the loop dispatches the watcher on the fd of every wakeup with a
- * pending count as if the fd were readable (evl__wakeups_run).
+ * pending count as if the fd were readable (evl__wakeups_run).  With
+ * counts pending a reactor's wait would not block: every other such
+ * iteration skips it (loop.c), which halves the syscalls of a wakeup
+ * chain and delays a ready fd by one iteration at most.
  *
  * Forked children and unbound wakeups write the wakeup's own eventfd:
  * eventfd writes are atomic additions to a kernel counter, so anyone

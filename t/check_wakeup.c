@@ -364,6 +364,70 @@ START_TEST(test_wakeup_unwatched_count_goes_to_fd)
 }
 END_TEST
 
+/* A wakeup chain (each callback signals the next) inside evl_loop_run
+ * skips every other non-blocking wait: a pipe already readable is not
+ * seen by the first iteration, which only runs the pending wakeup, but
+ * by the second, whose wait finds it.  evl_loop_run_once always waits. */
+struct chain_rec {
+    int wakes;
+    int reads;
+    int read_at;                 /* wakes when the pipe was read */
+    int rfd;
+};
+
+static void chain_wake(evl_wakeup *wk, uint64_t count)
+{
+    (void)count;
+    struct chain_rec *r = wk->data;
+    if (++r->wakes == 4)
+        evl_loop_stop(wk->loop);
+    else
+        ck_assert_rc(evl_wakeup_signal(wk, 1));
+}
+
+static void chain_read(evl_watcher *w, unsigned ev)
+{
+    (void)ev;
+    struct chain_rec *r = w->data;
+    char c;
+    ck_assert_int_eq(read(r->rfd, &c, 1), 1);
+    r->reads++;
+    r->read_at = r->wakes;
+}
+
+START_TEST(test_wakeup_chain_waits_every_other_iteration)
+{
+    evl_loop *loop;
+    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    struct chain_rec r = { 0 };
+    int p[2];
+    evl_watcher w;
+    watch_pipe(loop, &w, p, chain_read);   /* its idle turn waited */
+    w.data = &r;
+    r.rfd = p[0];
+    evl_wakeup wk = { .data = &r };
+    ck_assert_rc(evl_wakeup_init(loop, &wk, chain_wake));
+    ck_assert_int_eq(write(p[1], "x", 1), 1);
+    ck_assert_rc(evl_wakeup_signal(&wk, 1));
+    ck_assert_rc(evl_loop_run(loop));
+    ck_assert_int_eq(r.wakes, 4);
+    ck_assert_int_eq(r.reads, 1);
+    ck_assert_int_eq(r.read_at, 1);   /* after the first wakeup, not before */
+
+    /* run_once: the wait every time, fd before wakeup. */
+    ck_assert_int_eq(write(p[1], "x", 1), 1);
+    ck_assert_rc(evl_wakeup_signal(&wk, 1));
+    ck_assert_int_ge(evl_loop_run_once(loop, 0), 1);
+    ck_assert_int_eq(r.reads, 2);
+    ck_assert_int_eq(r.read_at, 4);
+    ck_assert_int_eq(r.wakes, 5);
+    evl_watcher_stop(&w);
+    close_pair(p);
+    evl_wakeup_close(&wk);
+    evl_loop_free(loop);
+}
+END_TEST
+
 static Suite *wakeup_suite(void)
 {
     Suite *s = suite_create("wakeup");
@@ -380,6 +444,7 @@ static Suite *wakeup_suite(void)
     tcase_add_test(tc, test_wakeup_pending_at_fork_stays_with_parent);
     tcase_add_test(tc, test_wakeup_undrained_count_fires_again);
     tcase_add_test(tc, test_wakeup_unwatched_count_goes_to_fd);
+    tcase_add_test(tc, test_wakeup_chain_waits_every_other_iteration);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -81,4 +81,32 @@ $t0 = time;
 $loop->run;
 cmp_ok(time - $t0, '<', 2, 'run ended by stop');
 
+# A wakeup chain inside run does not starve a ready fd: run skips every
+# other non-blocking wait while wakeups are pending (one epoll call per
+# two wakeups), so the pipe is seen after at most one more wakeup.
+{
+	my $l3 = Linux::Event->new;
+	my $wk = $l3->waker;
+	pipe(my $r, my $w) or die "pipe: $!";
+	my ($wakes, $read_at) = (0, undef);
+	my $pw = $l3->watch($r, read => sub ($l, $fh, $watcher) {
+		sysread($fh, my $buf, 1);
+		$read_at //= $wakes;
+		$watcher->cancel;
+	});
+	$l3->run_once(0);   # an idle turn: this iteration waited
+	my $ww = $l3->watch($wk->fh, read => sub ($l, $fh, $watcher) {
+		$wk->drain;
+		if (++$wakes == 10) { $l->stop } else { $wk->signal }
+	});
+	syswrite($w, 'x');
+	$wk->signal;
+	$l3->run;
+	is($wakes, 10, 'the wakeup chain ran');
+	# The first iteration of run only runs the pending wakeup (the idle
+	# turn before it waited); the second waits and finds the pipe.
+	is($read_at, 1, 'the ready pipe was read after one wakeup, not starved');
+	$ww->cancel;
+}
+
 done_testing;
