@@ -364,32 +364,33 @@ int evl_op_send(evl_loop *loop, evl_op *op, int fd, const void *buf, size_t len,
     return op_submit(op);
 }
 
-int evl_op_accept(evl_loop *loop, evl_op *op, int fd, int flags, evl_op_cb cb)
+/* One-shot and multishot accept: the same checks and flags. */
+static int accept_submit(evl_loop *loop, evl_op *op, int fd, int flags, evl_op_cb cb, int multi)
 {
     int rc = op_begin(loop, op, EVL_OP_ACCEPT, cb);
     if (rc < 0)
         return rc;
     if (!fd_ok(fd) || (flags & ~SOCK_NONBLOCK))
         return -EINVAL;
+    if (multi && loop->backend->buf_recycle == NULL)
+        return -EOPNOTSUPP;
     op->fd = fd;
     op->flags = (unsigned)flags | SOCK_CLOEXEC;
-    op->addr.len = sizeof(op->addr.storage);
+    if (multi)
+        op->internal = EVL__OP_MULTI;   /* no peer address: one buffer for every result */
+    else
+        op->addr.len = sizeof(op->addr.storage);
     return op_submit(op);
+}
+
+int evl_op_accept(evl_loop *loop, evl_op *op, int fd, int flags, evl_op_cb cb)
+{
+    return accept_submit(loop, op, fd, flags, cb, 0);
 }
 
 int evl_op_accept_multi(evl_loop *loop, evl_op *op, int fd, int flags, evl_op_cb cb)
 {
-    int rc = op_begin(loop, op, EVL_OP_ACCEPT, cb);
-    if (rc < 0)
-        return rc;
-    if (!fd_ok(fd) || (flags & ~SOCK_NONBLOCK))
-        return -EINVAL;
-    if (loop->backend->buf_recycle == NULL)
-        return -EOPNOTSUPP;
-    op->fd = fd;
-    op->flags = (unsigned)flags | SOCK_CLOEXEC;
-    op->internal = EVL__OP_MULTI;
-    return op_submit(op);
+    return accept_submit(loop, op, fd, flags, cb, 1);
 }
 
 int evl_op_recv_multi(evl_loop *loop, evl_op *op, int fd, evl_op_cb cb)

@@ -714,21 +714,10 @@ static Suite *dgram_suite(void)
 
 int main(void)
 {
-    /* io_uring may be missing or forbidden (ENOSYS, EPERM,
-     * io_uring_disabled): then engine 2 is left out. */
-    evl_loop *probe;
-    int rc = evl_loop_new(&probe, EVL_PROACTOR, EVL_BACKEND_URING);
-    if (rc == 0)
-        evl_loop_free(probe);
-    else if (rc == -ENOSYS || rc == -EPERM)
-        end_engine = 2;
-    else {
-        fprintf(stderr, "io_uring loop: %s\n", strerror(-rc));
+    int uring = uring_available();
+    if (uring < 0)
         return EXIT_FAILURE;
-    }
-    /* make check-valgrind: valgrind does not see what io_uring writes. */
-    const char *only = getenv("EVL_TEST_BACKEND");
-    if (only != NULL && strcmp(only, "fake") == 0)
-        end_engine = 2;
+    if (uring == 0)
+        end_engine = 2;   /* engine 2 is io_uring */
     return evl_test_run(dgram_suite());
 }

@@ -127,16 +127,6 @@ static char pattern_byte(size_t i)
     return (char)('a' + (i * 7 + i / 251) % 26);
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        ck_assert_int_gt(w, 0);
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 static int tcp_listener(struct sockaddr_in *sa)
 {
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -171,39 +161,59 @@ static int open_fds(void)
 
 /* ------------------------------------------------------------ recv */
 
+/* A uring loop with a recv_multi armed on sv[0] of a socketpair. */
+struct recv_fix {
+    evl_loop *loop;
+    int sv[2];
+    evl_op op;
+};
+
+static struct seen rw;   /* what the fixture's op saw */
+
+static void recv_fix_start(struct recv_fix *f, unsigned nbufs, unsigned size)
+{
+    f->loop = uring_loop(nbufs, size);
+    ck_assert_rc(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->sv));
+    memset(&rw, 0, sizeof(rw));
+    f->op.data = &rw;
+    ck_assert_rc(evl_op_recv_multi(f->loop, &f->op, f->sv[0], recv_cb));
+}
+
+static void recv_fix_done(struct recv_fix *f)
+{
+    close(f->sv[0]);
+    if (f->sv[1] >= 0)
+        close(f->sv[1]);
+    evl_loop_free(f->loop);
+}
+
 START_TEST(test_recv_multi_delivers_every_chunk_in_order_with_more_set)
 {
     if (!have_uring)
         return;
-    evl_loop *loop = uring_loop(0, 0);
-    int sv[2];
-    ck_assert_rc(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-    static struct seen w;
-    memset(&w, 0, sizeof(w));
-    evl_op op;
-    op.data = &w;
-    ck_assert_rc(evl_op_recv_multi(loop, &op, sv[0], recv_cb));
-    ck_assert_uint_eq(evl_loop_pending_ops(loop), 1);
+    struct recv_fix f;
+    recv_fix_start(&f, 0, 0);
+    ck_assert_uint_eq(evl_loop_pending_ops(f.loop), 1);
     /* Ten separate sends, each waited for: ten results, all "more". */
     for (int i = 0; i < 10; i++) {
         char msg[16];
         int n = snprintf(msg, sizeof(msg), "msg%d;", i);
-        write_all(sv[1], msg, (size_t)n);
-        int before = w.results;
-        run_until(loop, &w.results, before + 1);
+        write_all(f.sv[1], msg, (size_t)n);
+        int before = rw.results;
+        run_until(f.loop, &rw.results, before + 1);
     }
-    ck_assert_int_eq(w.more_results, w.results);
-    ck_assert_int_eq(w.last_seen, 0);
-    w.data[w.len] = '\0';
-    ck_assert_str_eq(w.data, "msg0;msg1;msg2;msg3;msg4;msg5;msg6;msg7;msg8;msg9;");
+    ck_assert_int_eq(rw.more_results, rw.results);
+    ck_assert_int_eq(rw.last_seen, 0);
+    rw.data[rw.len] = '\0';
+    ck_assert_str_eq(rw.data, "msg0;msg1;msg2;msg3;msg4;msg5;msg6;msg7;msg8;msg9;");
     /* EOF is the last result, 0, and the op is idle in it. */
-    close(sv[1]);
-    run_until(loop, &w.last_seen, 1);
-    ck_assert_int_eq(w.last_res, 0);
-    ck_assert_uint_eq(evl_loop_pending_ops(loop), 0);
-    ck_assert_int_eq(op.state, EVL_OP_IDLE);
-    close(sv[0]);
-    evl_loop_free(loop);
+    close(f.sv[1]);
+    f.sv[1] = -1;
+    run_until(f.loop, &rw.last_seen, 1);
+    ck_assert_int_eq(rw.last_res, 0);
+    ck_assert_uint_eq(evl_loop_pending_ops(f.loop), 0);
+    ck_assert_int_eq(f.op.state, EVL_OP_IDLE);
+    recv_fix_done(&f);
 }
 END_TEST
 
@@ -213,40 +223,34 @@ START_TEST(test_recv_multi_small_ring_keeps_bytes_exact_and_resubmits_after_enob
         return;
     /* Two buffers of 64 bytes: a 200 kB burst needs thousands of
      * chunks, and the ring runs dry whenever more than two wait. */
-    evl_loop *loop = uring_loop(2, 64);
-    int sv[2];
-    ck_assert_rc(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-    static struct seen w;
-    memset(&w, 0, sizeof(w));
-    w.resubmit = 1;
-    evl_op op;
-    op.data = &w;
-    ck_assert_rc(evl_op_recv_multi(loop, &op, sv[0], recv_cb));
+    struct recv_fix f;
+    recv_fix_start(&f, 2, 64);
+    rw.resubmit = 1;
     size_t total = 200000;
     char *src = malloc(total);
     ck_assert_ptr_nonnull(src);
     for (size_t i = 0; i < total; i++)
         src[i] = pattern_byte(i);
-    set_nonblock(sv[1]);
+    set_nonblock(f.sv[1]);
     size_t sent = 0;
     while (sent < total) {
-        ssize_t n = write(sv[1], src + sent, total - sent);
+        ssize_t n = write(f.sv[1], src + sent, total - sent);
         if (n > 0)
             sent += (size_t)n;
         else
             ck_assert_int_eq(errno, EAGAIN);
-        ck_assert_int_ge(evl_loop_run_once(loop, n > 0 ? 0 : 50 * MS), 0);
+        ck_assert_int_ge(evl_loop_run_once(f.loop, n > 0 ? 0 : 50 * MS), 0);
     }
-    close(sv[1]);
-    run_until(loop, &w.last_seen, 1);
-    ck_assert_int_eq(w.last_res, 0);
-    ck_assert_uint_eq(w.len, total);
-    ck_assert_int_eq(memcmp(w.data, src, total), 0);
-    ck_assert_uint_le(w.max_chunk, 64);
-    ck_assert_int_gt(w.enobufs, 0);
+    close(f.sv[1]);
+    f.sv[1] = -1;
+    run_until(f.loop, &rw.last_seen, 1);
+    ck_assert_int_eq(rw.last_res, 0);
+    ck_assert_uint_eq(rw.len, total);
+    ck_assert_int_eq(memcmp(rw.data, src, total), 0);
+    ck_assert_uint_le(rw.max_chunk, 64);
+    ck_assert_int_gt(rw.enobufs, 0);
     free(src);
-    close(sv[0]);
-    evl_loop_free(loop);
+    recv_fix_done(&f);
 }
 END_TEST
 
@@ -254,30 +258,22 @@ START_TEST(test_recv_multi_cancel_reports_what_came_then_ecanceled)
 {
     if (!have_uring)
         return;
-    evl_loop *loop = uring_loop(0, 0);
-    int sv[2];
-    ck_assert_rc(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-    static struct seen w;
-    memset(&w, 0, sizeof(w));
-    w.cancel_after = 1;
-    evl_op op;
-    op.data = &w;
-    ck_assert_rc(evl_op_recv_multi(loop, &op, sv[0], recv_cb));
-    write_all(sv[1], "first", 5);
-    run_until(loop, &w.last_seen, 1);
-    ck_assert_int_eq(w.last_res, -ECANCELED);
-    w.data[w.len] = '\0';
-    ck_assert_str_eq(w.data, "first");
+    struct recv_fix f;
+    recv_fix_start(&f, 0, 0);
+    rw.cancel_after = 1;
+    write_all(f.sv[1], "first", 5);
+    run_until(f.loop, &rw.last_seen, 1);
+    ck_assert_int_eq(rw.last_res, -ECANCELED);
+    rw.data[rw.len] = '\0';
+    ck_assert_str_eq(rw.data, "first");
     /* Bytes sent after the cancel stay in the socket for the next reader. */
-    write_all(sv[1], "second", 6);
+    write_all(f.sv[1], "second", 6);
     char buf[16];
-    ssize_t n = recv(sv[0], buf, sizeof(buf), 0);
+    ssize_t n = recv(f.sv[0], buf, sizeof(buf), 0);
     ck_assert_int_eq(n, 6);
     ck_assert_int_eq(memcmp(buf, "second", 6), 0);
-    ck_assert_uint_eq(evl_loop_pending_ops(loop), 0);
-    close(sv[0]);
-    close(sv[1]);
-    evl_loop_free(loop);
+    ck_assert_uint_eq(evl_loop_pending_ops(f.loop), 0);
+    recv_fix_done(&f);
 }
 END_TEST
 
@@ -519,23 +515,8 @@ static Suite *multishot_suite(void)
 
 int main(void)
 {
-    /* io_uring may be missing or forbidden (ENOSYS, EPERM,
-     * io_uring_disabled): then only the fallback checks run, and say so. */
-    evl_loop *probe;
-    int rc = evl_loop_new(&probe, EVL_PROACTOR, EVL_BACKEND_URING);
-    if (rc == 0) {
-        have_uring = 1;
-        evl_loop_free(probe);
-    } else if (rc == -ENOSYS || rc == -EPERM) {
-        fprintf(stderr, "# io_uring unavailable (%s): multishot checks skipped\n",
-                strerror(-rc));
-    } else {
-        fprintf(stderr, "io_uring loop: %s\n", strerror(-rc));
+    have_uring = uring_available();
+    if (have_uring < 0)
         return EXIT_FAILURE;
-    }
-    /* make check-valgrind: valgrind does not see what io_uring writes. */
-    const char *only = getenv("EVL_TEST_BACKEND");
-    if (only != NULL && strcmp(only, "fake") == 0)
-        have_uring = 0;
     return evl_test_run(multishot_suite());
 }

@@ -94,16 +94,6 @@ static char *make_lines(uint32_t seed, size_t nlines, size_t *len_out)
 
 /* ------------------------------------------------------------ fds */
 
-static void write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        ck_assert_int_gt(w, 0);
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 /* An unlinked temporary file holding content[0..len), position 0. */
 static int make_file(const char *content, size_t len)
 {

@@ -6,7 +6,9 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -100,6 +102,39 @@ static inline void watch_pipe(evl_loop *loop, evl_watcher *w, int p[2], evl_watc
 static inline int fd_is_closed(int fd)
 {
     return fcntl(fd, F_GETFD) == -1 && errno == EBADF;
+}
+
+/* Writes all n bytes to a blocking fd. */
+static inline void write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        ck_assert_int_gt(w, 0);
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Whether io_uring loops can be made here: 1 yes; 0 no, because the
+ * kernel refuses (ENOSYS, EPERM, io_uring_disabled: said on stderr, and
+ * the caller leaves the io_uring cases out); -1 for any other failure,
+ * which fails the suite.  make check-valgrind sets EVL_TEST_BACKEND=fake
+ * (valgrind does not see what io_uring writes): 0 then too. */
+static inline int uring_available(void)
+{
+    evl_loop *probe;
+    int rc = evl_loop_new(&probe, EVL_PROACTOR, EVL_BACKEND_URING);
+    if (rc == 0) {
+        evl_loop_free(probe);
+        const char *only = getenv("EVL_TEST_BACKEND");
+        return only != NULL && strcmp(only, "fake") == 0 ? 0 : 1;
+    }
+    if (rc == -ENOSYS || rc == -EPERM) {
+        fprintf(stderr, "# io_uring unavailable (%s): its cases are left out\n", strerror(-rc));
+        return 0;
+    }
+    fprintf(stderr, "io_uring loop: %s\n", strerror(-rc));
+    return -1;
 }
 
 #endif
