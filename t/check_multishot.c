@@ -191,7 +191,7 @@ START_TEST(test_recv_multi_delivers_every_chunk_in_order_with_more_set)
 {
     if (!have_uring)
         return;
-    struct recv_fix f;
+    struct recv_fix f = { 0 };
     recv_fix_start(&f, 0, 0);
     ck_assert_uint_eq(evl_loop_pending_ops(f.loop), 1);
     /* Ten separate sends, each waited for: ten results, all "more". */
@@ -223,7 +223,7 @@ START_TEST(test_recv_multi_small_ring_keeps_bytes_exact_and_resubmits_after_enob
         return;
     /* Two buffers of 64 bytes: a 200 kB burst needs thousands of
      * chunks, and the ring runs dry whenever more than two wait. */
-    struct recv_fix f;
+    struct recv_fix f = { 0 };
     recv_fix_start(&f, 2, 64);
     rw.resubmit = 1;
     size_t total = 200000;
@@ -258,7 +258,7 @@ START_TEST(test_recv_multi_cancel_reports_what_came_then_ecanceled)
 {
     if (!have_uring)
         return;
-    struct recv_fix f;
+    struct recv_fix f = { 0 };
     recv_fix_start(&f, 0, 0);
     rw.cancel_after = 1;
     write_all(f.sv[1], "first", 5);
@@ -290,7 +290,7 @@ START_TEST(test_recv_multi_error_ends_the_op_with_the_errno)
     ck_assert_int_ge(s, 0);
     static struct seen w;
     memset(&w, 0, sizeof(w));
-    evl_op op;
+    evl_op op = { 0 };
     op.data = &w;
     ck_assert_rc(evl_op_recv_multi(loop, &op, s, recv_cb));
     ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);
@@ -317,7 +317,7 @@ START_TEST(test_accept_multi_takes_each_connection_until_cancelled)
     static struct seen w;
     memset(&w, 0, sizeof(w));
     w.cancel_after = 3;
-    evl_op op;
+    evl_op op = { 0 };
     op.data = &w;
     ck_assert_rc(evl_op_accept_multi(loop, &op, lfd, SOCK_NONBLOCK, accept_cb));
     int cl[3];
@@ -370,7 +370,7 @@ START_TEST(test_accept_multi_undelivered_fds_are_closed_when_the_loop_is_freed)
     evl_loop *loop = uring_loop(0, 0);
     static struct seen w;
     memset(&w, 0, sizeof(w));
-    evl_op op;
+    evl_op op = { 0 };
     op.data = &w;
     ck_assert_rc(evl_op_accept_multi(loop, &op, lfd, 0, accept_cb));
     ck_assert_int_ge(evl_loop_run_once(loop, 0), 0);   /* armed */
@@ -406,7 +406,7 @@ START_TEST(test_multishot_in_a_forked_child_cancels_the_parents_and_works_anew)
     ck_assert_rc(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
     static struct seen w;
     memset(&w, 0, sizeof(w));
-    evl_op op;
+    evl_op op = { 0 };
     op.data = &w;
     ck_assert_rc(evl_op_recv_multi(loop, &op, sv[0], recv_cb));
     write_all(sv[1], "before", 6);
@@ -423,7 +423,7 @@ START_TEST(test_multishot_in_a_forked_child_cancels_the_parents_and_works_anew)
         memset(&w, 0, sizeof(w));
         int sv2[2];
         ok = ok && socketpair(AF_UNIX, SOCK_STREAM, 0, sv2) == 0;
-        evl_op op2;
+        evl_op op2 = { 0 };
         op2.data = &w;
         ok = ok && evl_op_recv_multi(loop, &op2, sv2[0], recv_cb) == 0;
         ok = ok && write(sv2[1], "child", 5) == 5;
@@ -462,7 +462,7 @@ START_TEST(test_multishot_is_eopnotsupp_on_fake_and_reactor_loops)
     evl_loop *fake, *reactor;
     ck_assert_rc(evl_loop_new(&fake, EVL_PROACTOR, EVL_BACKEND_FAKE));
     ck_assert_rc(evl_loop_new(&reactor, EVL_REACTOR, 0));
-    evl_op op;
+    evl_op op = { 0 };
     ck_assert_int_eq(evl_op_recv_multi(fake, &op, sv[0], recv_cb), -EOPNOTSUPP);
     ck_assert_int_eq(evl_op_accept_multi(fake, &op, sv[0], 0, accept_cb), -EOPNOTSUPP);
     ck_assert_int_eq(evl_op_recv_multi(reactor, &op, sv[0], recv_cb), -EOPNOTSUPP);
