@@ -187,6 +187,12 @@ struct evl_loop {
     uint64_t wall_ns;            /* CLOCK_REALTIME read for ... */
     uint64_t wall_for_ns;        /* ... this now_ns (0: not read yet) */
 
+    /* One read_size buffer a stream gave back (evl__stream_rbuf_trim),
+     * and one small idle-read buffer a stream swapped for it, each kept
+     * for the next stream read that needs one (stream.c). */
+    char *rbuf_spare, *rbuf_spare_small;
+    size_t rbuf_spare_cap, rbuf_spare_small_cap;
+
     /* Proactor: settled ops whose callbacks wait to run (FIFO). */
     evl_op *cbq_head, *cbq_tail;
     size_t pending_ops;          /* submitted, not settled */

@@ -177,6 +177,8 @@ void evl_loop_free(evl_loop *loop)
         evl__op_discard(op);   /* a multishot op's undelivered results */
     }
     loop->cbq_tail = NULL;
+    free(loop->rbuf_spare);
+    free(loop->rbuf_spare_small);
     evl__timers_free(loop);
     evl__hooks_free(loop);
     evl__waits_free(loop);

@@ -208,9 +208,13 @@ EVL__HIDDEN size_t evl__stream_read_want(const evl_stream *s, int idle_small);
 /* Records how a read of want bytes went (EVL__STREAM_BULK): n is its
  * count or -errno. */
 EVL__HIDDEN void evl__stream_read_done(evl_stream *s, size_t want, ssize_t n);
-/* Gives back an idle stream's read buffer; no read may be in flight
- * into it. */
+/* Gives back an idle stream's read buffer (to the loop's spare slot, or
+ * to malloc); no read may be in flight into it. */
 EVL__HIDDEN void evl__stream_rbuf_trim(evl_stream *s);
+/* Room for a read of want bytes the loop makes (idle_small reads): an
+ * exact buffer, or the loop's spare when want is a big read.  NULL:
+ * -ENOMEM. */
+EVL__HIDDEN char *evl__stream_rbuf_reserve(evl_stream *s, size_t want);
 EVL__HIDDEN int evl__stream_append_iov(evl_buf *b, const struct iovec *iov, int iovcnt,
                                        size_t skip, size_t n);
 /* The write path below TLS: write-behind of bytes as they go to the fd

@@ -286,7 +286,7 @@ static int rop_submit(evl_stream *s)
             return rc;
         px->ms_off = 1;   /* for good: one-shot reads below */
     }
-    char *p = evl__buf_reserve_exact(b, want);
+    char *p = evl__stream_rbuf_reserve(s, want);
     if (p == NULL)
         return -ENOMEM;
     int rc = (px->kind & EVL__PX_SOCKET)

@@ -309,11 +309,49 @@ void evl__stream_read_done(evl_stream *s, size_t want, ssize_t n)
         s->state &= ~EVL__STREAM_BULK;   /* the kernel had no more */
 }
 
+/* The spare slots.  A busy stream can flip between the small idle read
+ * and a read_size one at every event (a peer that sends exactly the small
+ * size each time fills the small read, so the next one asks for
+ * read_size, which then finds nothing; that big buffer goes at the end of
+ * the event, and the next event starts small again): two posix_memaligns
+ * and two frees per event.  So the loop keeps aside one big buffer a
+ * stream gave back and one small buffer a stream swapped for a big one,
+ * and its streams' next reads take them back.  Idle streams still hold
+ * at most a small buffer, and a loop at most one buffer of each size
+ * more. */
 void evl__stream_rbuf_trim(evl_stream *s)
 {
-    if (evl_buf_len(&s->rbuf) == 0 && !(s->state & EVL__STREAM_BULK) &&
-        s->rbuf.cap > EVL__STREAM_READ_SMALL)
+    if (evl_buf_len(&s->rbuf) != 0 || (s->state & EVL__STREAM_BULK) ||
+        s->rbuf.cap <= EVL__STREAM_READ_SMALL)
+        return;
+    evl_loop *loop = s->loop;
+    if (loop != NULL && loop->rbuf_spare == NULL && s->rbuf.cap <= s->read_size)
+        loop->rbuf_spare = evl__buf_steal(&s->rbuf, &loop->rbuf_spare_cap);
+    else
         evl_buf_free(&s->rbuf);
+}
+
+char *evl__stream_rbuf_reserve(evl_stream *s, size_t want)
+{
+    evl_loop *loop = s->loop;
+    if (loop == NULL || evl_buf_len(&s->rbuf) != 0 || want <= s->rbuf.cap)
+        return evl__buf_reserve_exact(&s->rbuf, want);
+    if (want > EVL__STREAM_READ_SMALL && loop->rbuf_spare != NULL &&
+        loop->rbuf_spare_cap >= want) {
+        /* A big read: the kept big buffer, the small one kept in turn. */
+        if (loop->rbuf_spare_small == NULL && s->rbuf.base != NULL &&
+            s->rbuf.cap <= EVL__STREAM_READ_SMALL)
+            loop->rbuf_spare_small = evl__buf_steal(&s->rbuf, &loop->rbuf_spare_small_cap);
+        else
+            evl_buf_free(&s->rbuf);
+        evl__buf_adopt(&s->rbuf, loop->rbuf_spare, loop->rbuf_spare_cap, 0);
+        loop->rbuf_spare = NULL;
+    } else if (want <= EVL__STREAM_READ_SMALL && s->rbuf.base == NULL &&
+               loop->rbuf_spare_small != NULL && loop->rbuf_spare_small_cap >= want) {
+        evl__buf_adopt(&s->rbuf, loop->rbuf_spare_small, loop->rbuf_spare_small_cap, 0);
+        loop->rbuf_spare_small = NULL;
+    }
+    return evl__buf_reserve_exact(&s->rbuf, want);
 }
 
 /* One read() into the tail of rbuf, never past rmax.  Returns the bytes
@@ -326,7 +364,7 @@ ssize_t evl__stream_read_once(evl_stream *s, int idle_small)
     size_t want = evl__stream_read_want(s, idle_small);
     if (want == 0)
         return -EMSGSIZE;
-    char *p = idle_small ? evl__buf_reserve_exact(&s->rbuf, want)
+    char *p = idle_small ? evl__stream_rbuf_reserve(s, want)
                          : evl_buf_reserve(&s->rbuf, want);
     if (p == NULL)
         return -ENOMEM;

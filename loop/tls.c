@@ -695,7 +695,7 @@ static ssize_t tls_read(evl_stream *s, int idle_small, int hs_only)
         size_t want = evl__stream_read_want(s, idle_small);
         if (want == 0)
             return -EMSGSIZE;
-        char *p = idle_small ? evl__buf_reserve_exact(&s->rbuf, want)
+        char *p = idle_small ? evl__stream_rbuf_reserve(s, want)
                              : evl_buf_reserve(&s->rbuf, want);
         if (p == NULL)
             return -ENOMEM;

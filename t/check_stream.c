@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "evl-internal.h"   /* the loop's spare read buffer */
 #include "evl-test.h"
 #include "evloop.h"
 #include "stream-harness.h"
@@ -1473,6 +1474,68 @@ END_TEST
 
 /* ------------------------------------------------------------ suite */
 
+
+/* A peer that sends exactly the small idle read's size each time makes
+ * the stream alternate between the small read and a read_size one (the
+ * small read came back full, so the next one asks for read_size, which
+ * then finds little or nothing).  The read_size buffer such a read gives
+ * back, and the small one it replaced, wait in the loop's spare slots,
+ * and the next reads (of any stream of the loop) take them back instead
+ * of a posix_memalign and a free each per event; the idle stream itself
+ * keeps at most a small buffer. */
+static const char *seen_base, *seen_small;
+static int tail_fd = -1;
+
+static size_t on_read_note_base(evl_stream *s, const char *p, size_t len)
+{
+    (void)p;
+    if (len == 512) {
+        seen_small = evl_stream_rbuf(s)->base;
+        /* The follow-up read_size read will find these 100 bytes. */
+        static const char tail[100];
+        write_all(tail_fd, tail, sizeof(tail));
+    } else if (len == 100) {
+        seen_base = evl_stream_rbuf(s)->base;
+    }
+    return len;
+}
+
+START_TEST(test_stream_big_read_reuses_the_buffer_the_loop_kept)
+{
+    evl_loop *loop = new_reactor();
+    int sv[2];
+    struct rec r = { 0 };
+    static const struct evl_stream_callbacks cbs = { .on_read = on_read_note_base };
+    evl_stream s = { .data = &r };
+    pair_stream(loop, &s, sv, 0, &cbs);
+    tail_fd = sv[1];
+    static const char small[512];
+    const char *kept = NULL, *kept_small = NULL;
+    for (int round = 0; round < 4; round++) {
+        seen_base = NULL;
+        write_all(sv[1], small, sizeof(small));
+        for (int i = 0; i < 100 && seen_base == NULL; i++)
+            ck_assert_int_ge(evl_loop_run_once(loop, 10 * 1000000ll), 0);
+        ck_assert_ptr_nonnull(seen_base);
+        spin(loop);
+        ck_assert_uint_le(evl_stream_rbuf_capacity(&s), 512);
+        ck_assert_ptr_nonnull(loop->rbuf_spare);
+        /* From the second round the big read takes the kept big buffer
+         * and keeps the small one; from the third the small read takes
+         * that back. */
+        if (kept != NULL)
+            ck_assert_ptr_eq(seen_base, kept);
+        if (kept_small != NULL)
+            ck_assert_ptr_eq(seen_small, kept_small);
+        kept = loop->rbuf_spare;
+        kept_small = loop->rbuf_spare_small;
+        if (round > 0)
+            ck_assert_ptr_nonnull(kept_small);
+    }
+    stream_pair_end(loop, &s, sv, &r);
+}
+END_TEST
+
 static Suite *stream_suite(void)
 {
     Suite *s = suite_create("stream");
@@ -1514,6 +1577,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_stream_init_with_loop_sets_nonblocking);
     tcase_add_test(tc, test_stream_raw_read_keeps_unconsumed_bytes);
     tcase_add_test(tc, test_stream_rmax_overflow_gives_emsgsize);
+    tcase_add_test(tc, test_stream_big_read_reuses_the_buffer_the_loop_kept);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("framing");
