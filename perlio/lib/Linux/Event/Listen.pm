@@ -487,6 +487,7 @@ sub _multi_result ($self, $res, $addr, $more, $now) {
 # iteration ($now tells one from the next); then re-arms, or cancels the
 # operation and goes on at the next iteration.
 sub _deliver_multi ($self, $now) {
+    return if $self->{paused} || $self->{cancelled};    # a timer set before
     if (!defined $self->{tick} || $self->{tick} != $now) {
         $self->{tick}  = $now;
         $self->{batch} = 0;
@@ -722,7 +723,8 @@ C<path>; C<backlog> (4096), C<reuseaddr> (1), C<reuseport> (0), C<v6only>,
 C<nonblocking> (1), C<cloexec> (1), C<edge_triggered> (1 unless
 C<max_accept_per_tick> is given), C<oneshot> (0), C<max_accept_per_tick>
 (128), C<owns_socket>, C<unlink>, C<unlink_on_cancel>, C<on_error>,
-C<on_emfile>, C<warn_on_unhandled_error>.
+C<on_emfile>, C<warn_on_unhandled_error>, C<multishot> (proactor loops
+only, see L</PROACTOR LOOPS>).
 
 Socket options: C<reuseport> (C<SO_REUSEPORT>, set before bind: several
 listeners, in one process or several, bound to one address and port share
@@ -758,17 +760,68 @@ holds it.
 
 =head1 PROACTOR LOOPS
 
-On a proactor loop (either backend) there is no C<watch>: the listener
-takes connections with accept operations instead (C<Linux::Event::SockOp>'s
-C<accept>, on the loop under the engine).  One operation is in flight
-while the listener wants connections; its completion starts a batch (up to
-C<max_accept_per_tick>, the rest taken with C<accept(2)> on the
-non-blocking socket) and the next operation follows.  C<pause> cancels the
-operation, so a paused or cancelled listener takes nothing from the
-backlog: another acceptor on the socket gets the connections.  A
-connection the operation had already taken when the pause came is kept
-and delivered at C<resume>.  C<watcher> is undef there; C<edge_triggered>
-and C<oneshot> have no meaning.
+On a proactor loop there is no C<watch>: the listener takes connections
+with accept operations instead (C<Linux::Event::SockOp>, on the loop under
+the engine).  C<watcher> is undef there; C<edge_triggered> and C<oneshot>
+have no meaning.
+
+On the io_uring backend one multishot accept takes the connections: one
+submission, one result per connection, handed to C<on_accept> as it comes
+(the peer read with C<getpeername>, which is where the kernel leaves it for
+multishot accepts), up to C<max_accept_per_tick> per loop iteration.  It
+is armed only while the listener wants connections, and its ready queue
+(connections taken, not yet handed over) is bounded:
+
+=over
+
+=item *
+
+C<pause> and C<cancel> cancel it, so a paused or cancelled listener takes
+nothing more from the backlog: another acceptor on the socket gets the
+connections.  Connections it had already taken wait for C<resume>
+(C<cancel> closes them).
+
+=item *
+
+When more than C<max_accept_per_tick> results come in one iteration (the
+kernel takes every connection waiting when it runs the operation), the
+rest wait in the queue and the operation is cancelled: new connections
+stay in the backlog until the queue is handed over, one batch per
+iteration, and the operation is armed again.
+
+=item *
+
+The operation holds its own reference to the socket: C<cancel> closes an
+owned socket only once the operation's last result is in (C<fh> is undef
+at once; the path of a UNIX socket is unlinked at once).  A socket you
+close yourself: cancel the listener first.
+
+=item *
+
+A forked child's copy of the loop ends the parent's operation there
+(C<ECANCELED>): the child's copy of a running listener arms one of its
+own; a paused one stays quiet until resumed.
+
+=back
+
+A socket given as C<fh> gets one-shot operations unless
+C<< multishot => 1 >>: such a socket may be shared by several processes
+(pre-fork workers without C<reuseport>), and a worker busy in any callback
+with a multishot accept armed goes on taking connections that an idle
+worker could serve (the kernel runs the accept for it whenever it enters
+the kernel).  A one-shot operation takes at most one connection while its
+process is busy.  C<< multishot => 0 >> asks for one-shot operations on
+any socket.  Each listener with C<reuseport> has a socket of its own,
+where the kernel has already chosen the worker: multishot is harmless
+there.
+
+One-shot operations (the fake backend, C<< multishot => 0 >>, and kernels
+without multishot accept, which answer C<EOPNOTSUPP> or C<EINVAL>): one
+operation is in flight while the listener wants connections; its
+completion starts a batch (up to C<max_accept_per_tick>, the rest taken
+with C<accept(2)> on the non-blocking socket) and the next operation
+follows.  C<pause> cancels the operation; a connection it had already
+taken is kept and delivered at C<resume>.
 
 =head1 DIFFERENCES FROM LINUX::EVENT 0.010
 
