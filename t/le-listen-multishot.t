@@ -450,6 +450,25 @@ subtest 'a forked child: the parent operation ends there, the child arms its own
     $l->cancel;
 };
 
+subtest 'multishot => 0 asks for one-shot accept operations on io_uring' => sub {
+    my $loop = $make->();
+    my @acc;
+    my $l = Linux::Event::Listen->new(
+        loop      => $loop,
+        host      => '127.0.0.1',
+        port      => 0,
+        multishot => 0,
+        on_accept => sub ($lp, $fh, $peer, $li) { push @acc, $peer->{port} },
+    );
+    my $before = multishot_results();
+    my @c      = map { client($l->sockport) } 1 .. 3;
+    run_until($loop, sub { @acc == 3 });
+    is_deeply([@acc], [map { $_->sockport } @c], 'accepted, in order');
+    is($l->_accept_mode, 'oneshot', 'one-shot accept operations');
+    is(multishot_results() - $before, 0, 'no multishot result');
+    $l->cancel;
+};
+
 subtest 'the fake backend keeps one-shot accept operations' => sub {
     my $loop = Linux::Event::Loop->new(model => 'proactor', backend => 'fake');
     my @acc;
