@@ -7,7 +7,7 @@
 #   scripts/dev.sh deb     install what is missing (debhelper, lintian), build
 #                          the Debian packages from a copy of the tree, check
 #                          them with lintian, print their paths
-#   scripts/dev.sh bench [c|perlio|dispatch|fork|proactor|echo ...]
+#   scripts/dev.sh bench [c|perlio|dispatch|fork|proactor|accept|echo ...]
 #                          install the benchmarks' peers (libev-dev,
 #                          libuv1-dev, the Perl event loops), build, run the
 #                          README's benchmarks (all, or those named; c is
@@ -135,11 +135,11 @@ deb() {
 # this script runs beside them.
 bench() {
     local names=("$@") b
-    [ ${#names[@]} -gt 0 ] || names=(c perlio dispatch fork proactor echo)
+    [ ${#names[@]} -gt 0 ] || names=(c perlio dispatch fork proactor accept echo)
     for b in "${names[@]}"; do
         case "$b" in
-        c | perlio | dispatch | fork | proactor | echo) ;;
-        *) echo "dev.sh bench: unknown benchmark $b (c perlio dispatch fork proactor echo)" >&2
+        c | perlio | dispatch | fork | proactor | accept | echo) ;;
+        *) echo "dev.sh bench: unknown benchmark $b (c perlio dispatch fork proactor accept echo)" >&2
            return 2 ;;
         esac
     done
@@ -159,6 +159,7 @@ bench() {
         dispatch) bench/run-perl-dispatch.sh ;;
         fork)     perl -Mblib bench/perl-fork.pl ;;
         proactor) perl -Mblib bench/perl-proactor.pl ;;
+        accept)   perl -Mblib bench/perl-accept.pl ;;
         echo)     REPS=3 CONFIGS="1:1:10000 50:1:2000 50:8:4000" bench/echo/run.sh ;;
         esac
     done

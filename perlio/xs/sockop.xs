@@ -6,9 +6,12 @@
  * The operation runs on the loop under the engine, so it works on both
  * proactor backends: io_uring, and the fake one whose C loop performs
  * the syscalls itself (the Perl-scripted fake serves only the engine's
- * own operations).  Accept is one-shot: a listener asks for the next
+ * own operations).  accept is one-shot: a listener asks for the next
  * connection only while it wants one, so a paused listener leaves the
- * backlog to whoever else accepts on the socket.
+ * backlog to whoever else accepts on the socket.  accept_multi is the
+ * io_uring multishot form: one submission, one callback per connection
+ * until cancelled; Listen cancels it whenever it stops wanting
+ * connections (pause, cancel, a full batch), for the same reason.
  *
  * A record (struct so_op) lives while its op is pending or its Perl
  * object exists, whichever is longer.  Dropping the object cancels a
@@ -30,8 +33,9 @@ struct so_op {
 	struct evlxs_dep dep;		/* on eng's list while pending */
 	SV *cb;				/* counted */
 	SV *obj;			/* the object's body (not counted), NULL once freed */
-	int pending;
+	int pending;			/* submitted, last result not called back */
 	int in_cb;
+	int multi;			/* accept_multi: more results may follow */
 #ifdef MULTIPLICITY
 	PerlInterpreter *perl;
 #endif
@@ -44,6 +48,10 @@ static void S_so_free(pTHX_ struct so_op *r)
 }
 #define so_free(r) S_so_free(aTHX_ r)
 
+/* Results that multishot accepts handed to Perl in this process: lets the
+ * tests tell the multishot path from the one-shot one. */
+static UV so_multi_results;
+
 static void so_engine_gone(pTHX_ struct evlxs_dep *d)
 {
 	struct so_op *r = (struct so_op *)((char *)d - offsetof(struct so_op, dep));
@@ -52,26 +60,51 @@ static void so_engine_gone(pTHX_ struct evlxs_dep *d)
 	r->pending = 0;	/* the loop's teardown settles it, no callback */
 }
 
+/* The peer of a multishot accept's fd (the kernel fills no address for
+ * those), or undef. */
+static SV *S_peer_sv(pTHX_ int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0 || len == 0)
+		return newSV(0);
+	return newSVpvn((const char *)&ss, len);
+}
+#define peer_sv(fd) S_peer_sv(aTHX_ fd)
+
 static void so_done(evl_op *op)
 {
 	struct so_op *r = (struct so_op *)op;
 	dEVLXS_THX(r->perl);
-	SV *args[2];
-	int n = 1, i;
+	SV *args[4];
+	int n = 1, i, more = r->multi && evl_op_more(op);
 
-	if (r->eng)
-		evlxs_dep_remove(r->eng, &r->dep);
-	r->pending = 0;
+	if (!more) {
+		if (r->eng)
+			evlxs_dep_remove(r->eng, &r->dep);
+		r->pending = 0;
+	}
 	if (r->obj == NULL || r->eng == NULL) {
 		/* Nobody wants it any more. */
 		if (op->kind == EVL_OP_ACCEPT && op->res >= 0)
 			close((int)op->res);
-		if (r->obj == NULL)
+		if (r->obj == NULL && !r->pending)
 			so_free(r);
 		return;
 	}
 	args[0] = newSViv((IV)op->res);
-	if (op->kind == EVL_OP_ACCEPT) {
+	if (r->multi) {
+		/* ($fd_or_errno, $peer, $more, $now): $now is the loop's
+		 * cached time ($loop->now), the same for every result of one
+		 * iteration, so a caller can count per iteration. */
+		args[1] = op->res >= 0 ? peer_sv((int)op->res) : newSV(0);
+		args[2] = newSViv(more);
+		args[3] = newSVnv((NV)evl_loop_now_ns(r->eng->loop) / 1e9);
+		n = 4;
+		if (op->res >= 0)
+			so_multi_results++;
+	} else if (op->kind == EVL_OP_ACCEPT) {
 		args[1] = op->res >= 0 && op->addr.len > 0
 			? newSVpvn((const char *)op->addr.storage, op->addr.len)
 			: newSV(0);
@@ -88,7 +121,9 @@ static void so_done(evl_op *op)
 	r->in_cb = 0;
 	for (i = 0; i < n; i++)
 		SvREFCNT_dec(args[i]);
-	if (r->obj == NULL)
+	/* A multishot op whose object went in the callback was cancelled
+	 * there: the record waits for its last result. */
+	if (r->obj == NULL && !r->pending)
 		so_free(r);
 }
 
@@ -166,6 +201,37 @@ static SV *S_so_submitted(pTHX_ struct so_op *r, int rc)
 MODULE = Linux::Event::SockOp	PACKAGE = Linux::Event::SockOp
 
 PROTOTYPES: DISABLE
+
+SV *
+accept_multi(const char *class, SV *loop, int fd, SV *cb)
+    PREINIT:
+	struct so_op *r;
+	evl_loop *l;
+	int rc;
+    CODE:
+	PERL_UNUSED_VAR(class);
+	/* Undef with $! where the loop cannot (fake backend, an old kernel:
+	 * EOPNOTSUPP or EINVAL): the caller falls back to accept. */
+	r = so_new(loop, cb, &l);
+	r->multi = 1;
+	rc = evl_op_accept_multi(l, &r->op, fd, SOCK_NONBLOCK, so_done);
+	if (rc == -EOPNOTSUPP || rc == -EINVAL) {
+		so_free(r);
+		SETERRNO(-rc, 0);
+		RETVAL = &PL_sv_undef;
+	} else {
+		RETVAL = so_submitted(r, rc);
+	}
+    OUTPUT:
+	RETVAL
+
+UV
+_multishot_results(const char *class)
+    CODE:
+	PERL_UNUSED_VAR(class);
+	RETVAL = so_multi_results;
+    OUTPUT:
+	RETVAL
 
 SV *
 accept(const char *class, SV *loop, int fd, SV *cb)

@@ -19,7 +19,8 @@ use Linux::Event::SocketOptions ();
 my %KNOWN = map { $_ => 1 } qw(loop on_accept on_error on_emfile
     max_accept_per_tick fh host port path backlog reuseaddr reuseport v6only
     nonblocking cloexec edge_triggered oneshot owns_socket unlink
-    unlink_on_cancel warn_on_unhandled_error defer_accept tls), @Linux::Event::SocketOptions::KEYS;
+    unlink_on_cancel warn_on_unhandled_error defer_accept tls multishot),
+    @Linux::Event::SocketOptions::KEYS;
 
 sub listen ($class, $loop = undef, %args) {
     return $class->new(%args, loop => $loop);
@@ -165,7 +166,11 @@ sub new ($class, %args) {
     # A proactor loop has no watch(): accept operations instead.
     if (_is_proactor($loop)) {
         $self->{proactor} = 1;
-        $self->{ready}    = [];    # taken by the op in flight when a pause came
+        $self->{ready}    = [];    # taken, not handed over yet
+
+        # Multishot accept until the loop says no; not by default on a
+        # socket given as fh, which other processes may accept on too.
+        $self->{multi} = ($args{multishot} // !defined $args{fh}) ? 1 : 0;
         require PerlIO::evloop;    # Linux::Event::SockOp (perlio/xs/sockop.xs)
         $self->_arm;
         return $self;
@@ -268,8 +273,10 @@ sub _report ($self, $err, $what) {
 # One accepted connection to on_accept, on either model.  Returns
 # on_accept's exception when there is no on_error to take it: the caller
 # raises it once its batch is done.
-sub _hand_over ($self, $client, $addr) {
-    _set_flags($client, $self->{nonblocking}, $self->{cloexec});
+sub _hand_over ($self, $client, $addr, $flags_set = 0) {
+
+    # An accept operation's fds are non-blocking and close-on-exec already.
+    _set_flags($client, $self->{nonblocking}, $self->{cloexec}) unless $flags_set;
     my $peer = _peer($addr);
     my $ok   = eval {
 
@@ -355,19 +362,59 @@ sub _is_proactor ($loop) {
     return $loop->can('model') && $loop->model eq 'proactor' ? 1 : 0;
 }
 
-# ---- proactor loops: one accept operation in flight while the listener
-# wants connections (running, not paused), so a paused or cancelled
-# listener takes nothing from the backlog beyond that one operation's
-# result, which a pause keeps for resume.  A completion starts a batch:
-# up to max_accept_per_tick connections, the rest taken with accept(2)
-# on the non-blocking socket, then the next operation.
+# ---- proactor loops.  An io_uring loop takes connections with one
+# multishot accept (Linux::Event::SockOp->accept_multi: one submission,
+# one result per connection), armed only while the listener wants
+# connections: pause and cancel cancel it, and so does a full batch.
+# Results are handed over as they come, up to max_accept_per_tick per
+# loop iteration (what the reactor takes per readiness event); beyond
+# that they wait in {ready} and the operation is cancelled, so the
+# kernel leaves further connections in the backlog for whoever else
+# accepts on the socket; it is armed again once {ready} is empty.  The
+# fake backend, and a kernel without multishot accept (EOPNOTSUPP, or
+# EINVAL as the first result), get one-shot accept operations instead:
+# one in flight while the listener wants connections; its completion
+# starts a batch (up to max_accept_per_tick, the rest taken with
+# accept(2) on the non-blocking socket), then the next operation.
 
 sub _arm ($self) {
     return if $self->{op} || $self->{cancelled} || $self->{paused} || !$self->{fh};
+    return if $self->{retry};    # its timer arms when it fires
+    $self->{cancelling} = 0;
+    if ($self->{multi}) {
+        $self->{op} = Linux::Event::SockOp->accept_multi(
+            $self->{loop},
+            $self->{fd},
+            sub ($res, $addr, $more, $now) {
+                $self->_multi_result($res, $addr, $more, $now);
+            }
+        );
+        return if $self->{op};
+        $self->{multi} = 0;    # EOPNOTSUPP or EINVAL: one-shot for good
+    }
     $self->{op} = Linux::Event::SockOp->accept($self->{loop}, $self->{fd},
         sub ($res, $addr) { $self->_accepted($res, $addr) });
     return;
 }
+
+# Async: the operation's callback still comes, with what it took before.
+sub _cancel_op ($self) {
+    return if !$self->{op} || $self->{cancelling};
+    $self->{cancelling} = 1;
+    $self->{op}->cancel;
+    return;
+}
+
+# For the tests: how this listener takes connections ('watch' on a
+# reactor, 'multishot' or 'oneshot' accept operations on a proactor), and
+# the most connections it ever held taken but not handed over.
+sub _accept_mode ($self) {
+    return 'watch' unless $self->{proactor};
+    return $self->{multi} ? 'multishot' : 'oneshot';
+}
+sub _queued     ($self) { return scalar @{ $self->{ready} // [] } }
+sub _armed      ($self) { return $self->{op} && !$self->{cancelling} ? 1 : 0 }
+sub _queued_max ($self) { return $self->{queued_max} // 0 }
 
 sub _after ($self, $secs, $cb) {
     my $t = $self->{loop}->after(
@@ -379,6 +426,96 @@ sub _after ($self, $secs, $cb) {
         }
     );
     return $t;
+}
+
+sub _queue ($self, $fd, $addr) {
+    my $client;
+    unless (open($client, '+<&=', $fd)) {
+        POSIX::close($fd);
+        return;
+    }
+    if ($self->{cancelled}) {
+        close $client;
+        return;
+    }
+    my $ready = $self->{ready};
+    push @$ready, [$client, $addr, 1];
+    $self->{queued_max} = @$ready if @$ready > ($self->{queued_max} // 0);
+    return;
+}
+
+# One result of the multishot accept: a connection ($res >= 0) or the
+# error that ended it; $more is 0 on its last result, $now the loop's
+# iteration time.
+sub _multi_result ($self, $res, $addr, $more, $now) {
+    delete $self->{op} unless $more;
+    if ($res >= 0) {
+        $self->{multi_seen} = 1;
+        $self->_queue($res, $addr);
+    }
+    if ($self->{cancelled}) {
+
+        # The socket is closed only now: the operation held its own
+        # reference to it and would have gone on accepting.
+        if (!$more && (my $fh = delete $self->{closing})) {
+            close $fh;
+        }
+        return;
+    }
+    if ($res < 0 && !$more) {
+        my $e = -$res;
+        if (!$self->{multi_seen} && ($e == Errno::EINVAL() || $e == Errno::EOPNOTSUPP())) {
+            $self->{multi} = 0;    # an older kernel: one-shot for good
+        } elsif (!grep { $e == $_ }
+            (Errno::ECANCELED(), Errno::EINTR(), Errno::ECONNABORTED(), Errno::EAGAIN()))
+        {
+            local $! = $e;
+            $self->_report({ op => 'accept', errno => $e, error => "$!", fatal => 0 }, 'accept');
+
+            # EMFILE/ENFILE as the reactor: try again later; any other
+            # error too, so that a broken listener does not spin.
+            $self->{retry} //=
+                $self->_after(0.05, sub { $self->_deliver_multi($self->{loop}->now) });
+        }
+    }
+    return if $self->{paused} || $self->{in_accept};
+    $self->_deliver_multi($now);
+    return;
+}
+
+# Hands over what waits in {ready}, up to max_accept_per_tick per loop
+# iteration ($now tells one from the next); then re-arms, or cancels the
+# operation and goes on at the next iteration.
+sub _deliver_multi ($self, $now) {
+    return if $self->{paused} || $self->{cancelled};    # a timer set before
+    if (!defined $self->{tick} || $self->{tick} != $now) {
+        $self->{tick}  = $now;
+        $self->{batch} = 0;
+    }
+    local $self->{in_accept} = 1;
+    my $ready = $self->{ready};
+    my $died;
+    while (@$ready && $self->{batch} < $self->{max}) {
+        $self->{batch}++;
+        my $err = $self->_hand_over(@{ shift @$ready });
+        $died //= $err;
+        last if $self->{cancelled} || $self->{paused};
+    }
+    if ($self->{cancelled}) {
+        $self->_close_socket;
+    } elsif (!$self->{paused}) {
+        if (@$ready) {
+
+            # This iteration's batch is full: the kernel keeps the next
+            # connections in the backlog until these are handed over.
+            $self->_cancel_op;
+            $self->{retry} //= $self->_after(0, sub { $self->_deliver_multi($self->{loop}->now) });
+        } else {
+            $self->_arm;
+        }
+    }
+    die $died if defined $died;
+    return;
 }
 
 sub _accepted ($self, $res, $addr) {
@@ -402,17 +539,8 @@ sub _accepted ($self, $res, $addr) {
         $self->{retry} //= $self->_after(0.05, sub { $self->_arm });
         return;
     }
-    my $client;
-    unless (open($client, '+<&=', $res)) {
-        POSIX::close($res);
-        return;
-    }
-    if ($self->{cancelled}) {
-        close $client;
-        return;
-    }
-    push @{ $self->{ready} }, [$client, $addr];
-    return if $self->{paused};
+    $self->_queue($res, $addr);
+    return if $self->{paused} || $self->{cancelled};
     $self->_deliver;
     return;
 }
@@ -434,8 +562,7 @@ sub _deliver ($self) {
         }
         last unless $next;
         $n++;
-        my ($client, $addr) = @$next;
-        my $err = $self->_hand_over($client, $addr);
+        my $err = $self->_hand_over(@$next);
         $died //= $err;
         last if $self->{cancelled} || $self->{paused};
     }
@@ -460,14 +587,28 @@ sub _close_socket ($self) {
             $self->{loop}->cancel($t);
         }
     }
-    if (my $op = delete $self->{op}) {
-        $op->cancel;
+    my $wait;
+    if (my $op = $self->{op}) {
+        $self->_cancel_op;
+
+        # A multishot accept holds its own reference to the socket and
+        # would go on accepting: the socket is closed at its last result
+        # (_multi_result).
+        if ($self->{multi} && $op->pending) {
+            $wait = 1;
+        } else {
+            delete $self->{op};
+        }
     }
     close $_->[0] for splice @{ $self->{ready} // [] };
     return unless $self->{owns_socket} && $self->{fh};
     my $fh = delete $self->{fh};
-    close $fh;
     $self->{fh} = undef;
+    if ($wait) {
+        $self->{closing} = $fh;
+    } else {
+        close $fh;
+    }
     unlink $self->{path} if defined $self->{path} && $self->{unlink_on_cancel};
 }
 
@@ -488,8 +629,8 @@ sub pause ($self) {
     $self->{watcher}->disable_read if $self->{watcher};
     if ($self->{proactor}) {
 
-        # Async: a connection it already took comes back for resume.
-        $self->{op}->cancel if $self->{op};
+        # Async: connections it already took wait for resume.
+        $self->_cancel_op;
         if (my $t = delete $self->{retry}) { $t->cancel }
     }
     return $self;
@@ -501,7 +642,10 @@ sub resume ($self) {
     $self->{watcher}->enable_read if $self->{watcher};
     if ($self->{proactor} && !$self->{cancelled}) {
         if (@{ $self->{ready} }) {
-            $self->{retry} //= $self->_after(0, sub { $self->_deliver });
+            $self->{retry} //= $self->_after(0,
+                $self->{multi}
+                ? sub { $self->_deliver_multi($self->{loop}->now) }
+                : sub { $self->_deliver });
         } else {
             $self->_arm;
         }
@@ -579,7 +723,8 @@ C<path>; C<backlog> (4096), C<reuseaddr> (1), C<reuseport> (0), C<v6only>,
 C<nonblocking> (1), C<cloexec> (1), C<edge_triggered> (1 unless
 C<max_accept_per_tick> is given), C<oneshot> (0), C<max_accept_per_tick>
 (128), C<owns_socket>, C<unlink>, C<unlink_on_cancel>, C<on_error>,
-C<on_emfile>, C<warn_on_unhandled_error>.
+C<on_emfile>, C<warn_on_unhandled_error>, C<multishot> (proactor loops
+only, see L</PROACTOR LOOPS>).
 
 Socket options: C<reuseport> (C<SO_REUSEPORT>, set before bind: several
 listeners, in one process or several, bound to one address and port share
@@ -615,17 +760,68 @@ holds it.
 
 =head1 PROACTOR LOOPS
 
-On a proactor loop (either backend) there is no C<watch>: the listener
-takes connections with accept operations instead (C<Linux::Event::SockOp>'s
-C<accept>, on the loop under the engine).  One operation is in flight
-while the listener wants connections; its completion starts a batch (up to
-C<max_accept_per_tick>, the rest taken with C<accept(2)> on the
-non-blocking socket) and the next operation follows.  C<pause> cancels the
-operation, so a paused or cancelled listener takes nothing from the
-backlog: another acceptor on the socket gets the connections.  A
-connection the operation had already taken when the pause came is kept
-and delivered at C<resume>.  C<watcher> is undef there; C<edge_triggered>
-and C<oneshot> have no meaning.
+On a proactor loop there is no C<watch>: the listener takes connections
+with accept operations instead (C<Linux::Event::SockOp>, on the loop under
+the engine).  C<watcher> is undef there; C<edge_triggered> and C<oneshot>
+have no meaning.
+
+On the io_uring backend one multishot accept takes the connections: one
+submission, one result per connection, handed to C<on_accept> as it comes
+(the peer read with C<getpeername>, which is where the kernel leaves it for
+multishot accepts), up to C<max_accept_per_tick> per loop iteration.  It
+is armed only while the listener wants connections, and its ready queue
+(connections taken, not yet handed over) is bounded:
+
+=over
+
+=item *
+
+C<pause> and C<cancel> cancel it, so a paused or cancelled listener takes
+nothing more from the backlog: another acceptor on the socket gets the
+connections.  Connections it had already taken wait for C<resume>
+(C<cancel> closes them).
+
+=item *
+
+When more than C<max_accept_per_tick> results come in one iteration (the
+kernel takes every connection waiting when it runs the operation), the
+rest wait in the queue and the operation is cancelled: new connections
+stay in the backlog until the queue is handed over, one batch per
+iteration, and the operation is armed again.
+
+=item *
+
+The operation holds its own reference to the socket: C<cancel> closes an
+owned socket only once the operation's last result is in (C<fh> is undef
+at once; the path of a UNIX socket is unlinked at once).  A socket you
+close yourself: cancel the listener first.
+
+=item *
+
+A forked child's copy of the loop ends the parent's operation there
+(C<ECANCELED>): the child's copy of a running listener arms one of its
+own; a paused one stays quiet until resumed.
+
+=back
+
+A socket given as C<fh> gets one-shot operations unless
+C<< multishot => 1 >>: such a socket may be shared by several processes
+(pre-fork workers without C<reuseport>), and a worker busy in any callback
+with a multishot accept armed goes on taking connections that an idle
+worker could serve (the kernel runs the accept for it whenever it enters
+the kernel).  A one-shot operation takes at most one connection while its
+process is busy.  C<< multishot => 0 >> asks for one-shot operations on
+any socket.  Each listener with C<reuseport> has a socket of its own,
+where the kernel has already chosen the worker: multishot is harmless
+there.
+
+One-shot operations (the fake backend, C<< multishot => 0 >>, and kernels
+without multishot accept, which answer C<EOPNOTSUPP> or C<EINVAL>): one
+operation is in flight while the listener wants connections; its
+completion starts a batch (up to C<max_accept_per_tick>, the rest taken
+with C<accept(2)> on the non-blocking socket) and the next operation
+follows.  C<pause> cancels the operation; a connection it had already
+taken is kept and delivered at C<resume>.
 
 =head1 DIFFERENCES FROM LINUX::EVENT 0.010
 
