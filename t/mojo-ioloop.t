@@ -92,7 +92,9 @@ subtest 'Mojo::IOLoop::Subprocess' => sub {
     $sub->on(progress => sub ($sp, @d) { $progress = "@d" });
     $sub->run(
         sub ($sp) { $sp->progress('half'); return ($$, 'done') },
-        sub ($sp, $e, @r) { ($err, $result) = ($e, [@r]); }
+        # Stop here: the servers and keep-alive connections of the
+        # subtests above would keep start() running until they time out.
+        sub ($sp, $e, @r) { ($err, $result) = ($e, [@r]); Mojo::IOLoop->stop }
     );
     Mojo::IOLoop->start;
     ok(!$err, 'no error') or diag $err;
