@@ -14,14 +14,15 @@ my @lens = (0 .. 80, 100, 4000, 8191, 8192, 8193, 20000);
 srand(18);
 my @seq = map { $lens[int rand @lens] } 1 .. 3000;
 push @seq, 0 .. 80;
-my @text = map { join '', map { chr(($_ * 37 + 11) % 256) } 1 .. $_ } 0 .. 20000;
+# The text of length n is the first n bytes of one pattern string.
+my $text = join '', map { chr(($_ * 37 + 11) % 256) } 1 .. 20000;
 
 sub run_prints ($layer, $path) {
     open(my $fh, ">$layer", $path) or die "open >$layer: $!";
     my @sizes;
     my $i = 0;
     for my $n (@seq) {
-        my $s = substr($text[$n], 0, $n) . chr($i++ % 256);   # lengths n+1, varied tails
+        my $s = substr($text, 0, $n) . chr($i++ % 256);   # lengths n+1, varied tails
         print {$fh} $s or die "print: $!";
         push @sizes, -s $path;
     }
