@@ -148,10 +148,23 @@ void op_release(pTHX_ pxop *op)
 	SvREFCNT_dec(h1);
 }
 
+/* Stores val under result key k: through the engine's shared-key SV
+ * (no hashing, no string table lookup), or by name when the engine is
+ * gone. */
+#define rstore(px, hv, k, name, val) S_rstore(aTHX_ px, hv, k, name, val)
+static void S_rstore(pTHX_ px *px, HV *hv, int k, const char *name, SV *val)
+{
+	if (LIKELY(px != NULL))
+		(void)hv_store_ent(hv, px->rkey[k], val, 0);
+	else
+		(void)hv_store(hv, name, (I32)strlen(name), val, 0);
+}
+
 /* The result hash of a successful completion, or NULL with *errp set. */
 static SV *result_of(pTHX_ pxop *op, int64_t res, int *errp)
 {
 	HV *hv = newHV();
+	px *px = op->px;
 
 	switch (op->eop.kind) {
 	case EVL_OP_READ:
@@ -164,15 +177,15 @@ static SV *result_of(pTHX_ pxop *op, int64_t res, int *errp)
 		/* A big buffer that got little: give the memory back. */
 		if (SvLEN(b) - SvCUR(b) > 4096)
 			SvPV_shrink_to_cur(b);
-		(void)hv_stores(hv, "bytes", newSViv((IV)res));
-		(void)hv_stores(hv, "data", b);
-		(void)hv_stores(hv, "eof", newSViv(res == 0 ? 1 : 0));
+		rstore(px, hv, PXR_BYTES, "bytes", newSViv((IV)res));
+		rstore(px, hv, PXR_DATA, "data", b);
+		rstore(px, hv, PXR_EOF, "eof", newSViv(res == 0 ? 1 : 0));
 		break;
 	}
 	case EVL_OP_WRITE:
 	case EVL_OP_SEND:
 	case EVL_OP_SPLICE:
-		(void)hv_stores(hv, "bytes", newSViv((IV)res));
+		rstore(px, hv, PXR_BYTES, "bytes", newSViv((IV)res));
 		break;
 	case EVL_OP_ACCEPT: {
 		int fd = (int)res;
@@ -183,14 +196,14 @@ static SV *result_of(pTHX_ pxop *op, int64_t res, int *errp)
 			SvREFCNT_dec((SV *)hv);
 			return NULL;
 		}
-		(void)hv_stores(hv, "fh", fh);
-		(void)hv_stores(hv, "addr", op->eop.addr.len > 0 ?
+		rstore(px, hv, PXR_FH, "fh", fh);
+		rstore(px, hv, PXR_ADDR, "addr", op->eop.addr.len > 0 ?
 			newSVpvn((const char *)op->eop.addr.storage, op->eop.addr.len) :
 			newSV(0));
 		break;
 	}
 	case EVL_OP_TIMEOUT:
-		(void)hv_stores(hv, "expired", newSViv(1));
+		rstore(px, hv, PXR_EXPIRED, "expired", newSViv(1));
 		break;
 	default:	/* connect, shutdown, close */
 		break;
@@ -216,7 +229,7 @@ static void px_op_done(evl_op *eop)
 	if (px) {
 		px->completed++;
 		if (op->token)
-			(void)unreg(px, op->token);
+			unreg_op(px, op);
 	}
 	if (op->state != PXS_PENDING) {
 		/* Settled by hand meanwhile: the kernel's answer has no taker. */

@@ -47,6 +47,10 @@ const char *const kind_names[] = {
 	"shutdown", "close", "splice", "timeout"
 };
 
+static const char *const rkey_names[PXR_NKEYS] = {
+	"bytes", "data", "eof", "fh", "addr", "expired"
+};
+
 static int kind_from_name(const char *s, STRLEN len)
 {
 	int k;
@@ -90,7 +94,38 @@ static void S_reg_op(pTHX_ px *px, pxop *op, SV *token)
 	}
 	SvREFCNT_dec(op->token);
 	op->token = token;
+	op->tkey_len = 0;
 	(void)hv_store_ent(px->ops, token, newRV_inc(op->self), 0);
+	sv_setiv(px->live, SvIV(px->live) + 1);
+}
+
+/* reg_op for a token the engine makes, the integer id: the key is
+ * formatted and hashed once here and kept in op for px_unreg_op. */
+#define reg_op_id(p, op, id) S_reg_op_id(aTHX_ p, op, id)
+static void S_reg_op_id(pTHX_ px *px, pxop *op, IV id)
+{
+	char buf[sizeof(op->tkey)], *k = buf + sizeof(buf);
+	UV u = id < 0 ? -(UV)id : (UV)id;
+	STRLEN len;
+	U32 hash;
+
+	do {
+		*--k = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (id < 0)
+		*--k = '-';
+	len = (STRLEN)(buf + sizeof(buf) - k);
+	PERL_HASH(hash, k, len);
+	if (hv_common(px->ops, NULL, k, len, 0, HV_FETCH_ISEXISTS, NULL, hash))
+		evlxs_croak(aTHX_ "duplicate token registration: %" IVdf, id);
+	SvREFCNT_dec(op->token);
+	op->token = newSViv(id);
+	memcpy(op->tkey, k, len);
+	op->tkey_len = (U8)len;
+	op->tkey_hash = hash;
+	(void)hv_common(px->ops, NULL, k, len, 0, HV_FETCH_ISSTORE,
+			newRV_inc(op->self), hash);
 	sv_setiv(px->live, SvIV(px->live) + 1);
 }
 
@@ -112,6 +147,25 @@ SV *px_unreg(pTHX_ px *px, SV *token)
 	if (live > 0)
 		sv_setiv(px->live, live - 1);
 	return gone;
+}
+
+/* Unregisters op under its own token, as px_unreg(px, op->token) does. */
+void px_unreg_op(pTHX_ px *px, pxop *op)
+{
+	SV *gone;
+	IV live;
+
+	if (op->tkey_len == 0) {
+		(void)px_unreg(aTHX_ px, op->token);
+		return;
+	}
+	gone = (SV *)hv_common(px->ops, NULL, op->tkey, op->tkey_len, 0,
+			       HV_DELETE, NULL, op->tkey_hash);
+	if (gone == NULL || !SvOK(gone))
+		return;
+	live = SvIV(px->live);
+	if (live > 0)
+		sv_setiv(px->live, live - 1);
 }
 
 /* A fresh token from next_op_id (the field a Fake backend bumps too). */
@@ -360,28 +414,34 @@ static SV *call_backend(pTHX_ px *px, const char *method, SV **args, I32 n,
  * %args) for a token, then registration.  kv/n are the arguments as
  * given (passed through to the backend); a is their parsed view.
  * Returns the Operation (mortal). */
-static SV *submit_op(pTHX_ px *px, const char *kname, STRLEN klen,
+static SV *submit_op(pTHX_ px *px, int kind, const char *kname, STRLEN klen,
 		     struct px_args *a, SV **kv, I32 n)
 {
-	int kind = kind_from_name(kname, klen);
 	pxop *op;
-	SV *rv, *token, **args;
+	SV *rv, *token, **args, *ksv;
 	char method[64];
 	I32 i;
 
+	ksv = kind ? SvREFCNT_inc_simple_NN(px->kind_sv[kind]) :
+		newSVpvn_share(kname, (I32)klen, 0);
 	if (px->uring && kind) {
-		op = op_new(px, px->op_stash, newSVpvn_share(kname, (I32)klen, 0),
-			    a->v[A_DATA], a->v[A_ON_COMPLETE], &rv);
+		IV id;
+
+		op = op_new(px, px->op_stash, ksv, a->v[A_DATA],
+			    a->v[A_ON_COMPLETE], &rv);
 		sv_2mortal(rv);
 		uring_start(aTHX_ px, op, kind, a);
-		reg_op(px, op, next_token(px));
+		id = SvIV(px->next_id);
+		sv_setiv(px->next_id, id + 1);
+		reg_op_id(px, op, id);
 		return rv;
 	}
-	if (klen > sizeof(method) - 10)
+	if (klen > sizeof(method) - 10) {
+		SvREFCNT_dec(ksv);
 		evlxs_croak(aTHX_ "backend does not support _submit_%s", kname);
+	}
 	my_snprintf(method, sizeof(method), "_submit_%s", kname);
-	op = op_new(px, px->op_stash, newSVpvn_share(kname, (I32)klen, 0),
-		    a->v[A_DATA], a->v[A_ON_COMPLETE], &rv);
+	op = op_new(px, px->op_stash, ksv, a->v[A_DATA], a->v[A_ON_COMPLETE], &rv);
 	sv_2mortal(rv);
 	Newx(args, n + 1, SV *);
 	SAVEFREEPV(args);
@@ -445,6 +505,10 @@ static int px_mg_free(pTHX_ SV *sv, MAGIC *mg)
 	SvREFCNT_dec((SV *)p->queue);
 	SvREFCNT_dec(p->live);
 	SvREFCNT_dec(p->next_id);
+	for (i = 0; i < PX_NKINDS; i++)
+		SvREFCNT_dec(p->kind_sv[i]);
+	for (i = 0; i < PXR_NKEYS; i++)
+		SvREFCNT_dec(p->rkey[i]);
 	Safefree(p);
 	return 0;
 }
@@ -470,7 +534,7 @@ _engine_init(self)
 	SV **svp;
 	px *p;
 	evl_loop_options opt;
-	int rc;
+	int rc, k;
     CODE:
 	if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
 		evlxs_croak(aTHX_ "_engine_init: not a hash-based object");
@@ -513,6 +577,12 @@ _engine_init(self)
 	p->next_id = field(aTHX_ hv, "next_op_id", 10);
 	if (!SvOK(p->next_id))
 		sv_setiv(p->next_id, 1);
+	for (k = 1; k < PX_NKINDS; k++)
+		p->kind_sv[k] = newSVpvn_share(kind_names[k],
+					       (I32)strlen(kind_names[k]), 0);
+	for (k = 0; k < PXR_NKEYS; k++)
+		p->rkey[k] = newSVpvn_share(rkey_names[k],
+					    (I32)strlen(rkey_names[k]), 0);
 	p->op_stash = gv_stashpvs("Linux::Event::Operation", GV_ADD);
 	p->err_stash = gv_stashpvs("Linux::Event::Error", GV_ADD);
 	evl_loop_set_interrupt_cb(p->base.loop, px_interrupt, p);
@@ -558,7 +628,7 @@ read(self, ...)
 		kv = copy;
 		a.v[A_HOW] = hsv;
 	}
-	RETVAL = SvREFCNT_inc(submit_op(aTHX_ p, kind_names[ix],
+	RETVAL = SvREFCNT_inc(submit_op(aTHX_ p, ix, kind_names[ix],
 			strlen(kind_names[ix]), &a, kv, n));
     OUTPUT:
 	RETVAL
@@ -579,8 +649,8 @@ _submit_op(self, kind, ...)
 		evlxs_croak(aTHX_ "kind is required");
 	k = SvPV_const(kind, klen);
 	args_parse(&a, &ST(2), items - 2, ~0u, 0);
-	RETVAL = SvREFCNT_inc(submit_op(aTHX_ p, k, klen, &a, &ST(2),
-						  items - 2));
+	RETVAL = SvREFCNT_inc(submit_op(aTHX_ p, kind_from_name(k, klen), k,
+					klen, &a, &ST(2), items - 2));
     OUTPUT:
 	RETVAL
 
