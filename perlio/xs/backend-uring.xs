@@ -66,9 +66,10 @@ static int S_need_fd(pTHX_ SV *sv, const char *name, SV **hold)
 
 	if (fd < 0)
 		evlxs_croak(aTHX_ "%s is not an open file handle", name);
-	/* A copy: the variable passed in may be emptied while the op is in
-	 * flight, and what must live is the handle it referred to. */
-	*hold = newSVsv(sv);
+	/* The variable passed in may be emptied while the op is in flight,
+	 * and what must live is the handle it referred to: the glob or IO a
+	 * reference points to, else a copy. */
+	*hold = SvROK(sv) ? SvREFCNT_inc_simple_NN(SvRV(sv)) : newSVsv(sv);
 	return fd;
 }
 
@@ -211,6 +212,19 @@ static SV *result_of(pTHX_ pxop *op, int64_t res, int *errp)
 	return newRV_noinc((SV *)hv);
 }
 
+/* Nothing will ever read op's state, result or error: no callback, and
+ * no reference left but the one it holds on itself while in flight
+ * (dropped just after: a send nobody kept), no weak one either (their
+ * backref magic would sit before ours), and nothing to release that a
+ * result would own (an accepted socket). */
+static int unobserved(pxop *op)
+{
+	SV *self = op->self;
+
+	return op->cb == NULL && SvREFCNT(self) == 1 &&
+		SvMAGIC(self)->mg_moremagic == NULL && op->eop.kind != EVL_OP_ACCEPT;
+}
+
 /* libevloop's completion callback for every uring op: settles the
  * Operation and queues its Perl callback.  No Perl code runs here; the
  * reference the op held on itself is handed to the mortal stack, so it
@@ -231,7 +245,10 @@ static void px_op_done(evl_op *eop)
 		if (op->token)
 			unreg_op(px, op);
 	}
-	if (op->state != PXS_PENDING) {
+	if (unobserved(op) && op->state == PXS_PENDING) {
+		/* Nothing can see this op's result: skip building it. */
+		op->state = res == -ECANCELED ? PXS_CANCELLED : PXS_DONE;
+	} else if (op->state != PXS_PENDING) {
 		/* Settled by hand meanwhile: the kernel's answer has no taker. */
 		if (eop->kind == EVL_OP_ACCEPT && res >= 0)
 			close((int)res);

@@ -126,7 +126,10 @@ pxop *px_op_new(pTHX_ px *px, HV *stash, SV *kind, SV *data, SV *cb,
 	pxop *op;
 	SV *inner;
 
-	Newxz(op, 1, pxop);
+	/* Newx and Zero rather than Newxz: malloc has a per-thread cache
+	 * for this size, calloc does not use it. */
+	Newx(op, 1, pxop);
+	Zero(op, 1, pxop);
 #ifdef MULTIPLICITY
 	op->perl = aTHX;
 #endif

@@ -149,19 +149,27 @@ SV *px_unreg(pTHX_ px *px, SV *token)
 	return gone;
 }
 
-/* Unregisters op under its own token, as px_unreg(px, op->token) does. */
+/* Unregisters op under its own token, as px_unreg(px, op->token) does,
+ * except that the entry's reference goes now, not at the next FREETMPS:
+ * px_op_done counts who still holds the Operation. */
 void px_unreg_op(pTHX_ px *px, pxop *op)
 {
-	SV *gone;
+	SV **svp;
 	IV live;
+	int ok;
 
 	if (op->tkey_len == 0) {
 		(void)px_unreg(aTHX_ px, op->token);
 		return;
 	}
-	gone = (SV *)hv_common(px->ops, NULL, op->tkey, op->tkey_len, 0,
-			       HV_DELETE, NULL, op->tkey_hash);
-	if (gone == NULL || !SvOK(gone))
+	svp = (SV **)hv_common(px->ops, NULL, op->tkey, op->tkey_len, 0,
+			       HV_FETCH_JUST_SV, NULL, op->tkey_hash);
+	if (svp == NULL)
+		return;
+	ok = SvOK(*svp);
+	(void)hv_common(px->ops, NULL, op->tkey, op->tkey_len, 0,
+			HV_DELETE | G_DISCARD, NULL, op->tkey_hash);
+	if (!ok)
 		return;
 	live = SvIV(px->live);
 	if (live > 0)
