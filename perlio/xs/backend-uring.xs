@@ -173,11 +173,19 @@ static SV *result_of(pTHX_ pxop *op, int64_t res, int *errp)
 		SV *b = op->buf;
 
 		op->buf = NULL;
-		SvCUR_set(b, (STRLEN)res);
-		*SvEND(b) = '\0';
-		/* A big buffer that got little: give the memory back. */
-		if (SvLEN(b) - SvCUR(b) > 4096)
-			SvPV_shrink_to_cur(b);
+		if (px && px->nspare < PX_NSPARE && SvLEN(b) <= PX_SPARE_MAX &&
+		    (STRLEN)res * 2 < SvLEN(b)) {
+			/* Mostly empty: the caller gets a copy of the bytes,
+			 * the buffer goes to the next read. */
+			px->spare[px->nspare++] = b;
+			b = newSVpvn(SvPVX(b), (STRLEN)res);
+		} else {
+			SvCUR_set(b, (STRLEN)res);
+			*SvEND(b) = '\0';
+			/* A big buffer that got little: give the memory back. */
+			if (SvLEN(b) - SvCUR(b) > 4096)
+				SvPV_shrink_to_cur(b);
+		}
 		rstore(px, hv, PXR_BYTES, "bytes", newSViv((IV)res));
 		rstore(px, hv, PXR_DATA, "data", b);
 		rstore(px, hv, PXR_EOF, "eof", newSViv(res == 0 ? 1 : 0));
@@ -304,6 +312,27 @@ IV px_remaining_ns(pTHX_ px *px, SV *deadline)
 }
 /* ------------------------------------------------------------ submission, progress, cancellation */
 
+/* A buffer for a read of len bytes: a spare one that fits without
+ * wasting more than a page, else a new one. */
+#define read_buf(px, len) S_read_buf(aTHX_ px, len)
+static SV *S_read_buf(pTHX_ px *px, size_t len)
+{
+	SV *b;
+	int i;
+
+	for (i = px->nspare - 1; i >= 0; i--) {
+		b = px->spare[i];
+		if (SvLEN(b) > len && SvLEN(b) - len <= 4096 + 1) {
+			px->spare[i] = px->spare[--px->nspare];
+			return b;
+		}
+	}
+	b = newSV(len + 1);
+	SvPOK_on(b);
+	SvCUR_set(b, 0);
+	return b;
+}
+
 void uring_start(pTHX_ px *px, pxop *op, int kind, struct px_args *a)
 {
 	evl_loop *loop = px->base.loop;
@@ -321,9 +350,7 @@ void uring_start(pTHX_ px *px, pxop *op, int kind, struct px_args *a)
 
 		fd = need_fd(a->v[A_FH], "fh", &hold0);
 		len = len_arg(aTHX_ a->v[A_LEN]);
-		buf = newSV(len + 1);
-		SvPOK_on(buf);
-		SvCUR_set(buf, 0);
+		buf = read_buf(px, len);
 		rc = kind == EVL_OP_READ ?
 			evl_op_read(loop, eop, fd, SvPVX(buf), len, -1, px_op_done) :
 			evl_op_recv(loop, eop, fd, SvPVX(buf), len, flags, px_op_done);

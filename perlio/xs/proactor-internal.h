@@ -24,6 +24,11 @@ extern const char *const kind_names[];
 /* The keys of the result hashes (API-core.md §1.10). */
 enum { PXR_BYTES, PXR_DATA, PXR_EOF, PXR_FH, PXR_ADDR, PXR_EXPIRED, PXR_NKEYS };
 
+/* At most PX_NSPARE spare read buffers per engine, none above
+ * PX_SPARE_MAX bytes. */
+#define PX_NSPARE 8
+#define PX_SPARE_MAX (64 * 1024 + 64)
+
 typedef struct px px;
 typedef struct pxop pxop;
 
@@ -69,6 +74,11 @@ struct px {
 	 * and looking the string up again for every completion. */
 	SV *kind_sv[PX_NKINDS];
 	SV *rkey[PXR_NKEYS];
+	/* Read buffers that came back with little in them (their bytes
+	 * went out in a right-sized copy): the next reads reuse them
+	 * instead of allocating a new one each (backend-uring.xs). */
+	SV *spare[PX_NSPARE];
+	int nspare;
 };
 
 

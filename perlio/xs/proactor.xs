@@ -517,6 +517,8 @@ static int px_mg_free(pTHX_ SV *sv, MAGIC *mg)
 		SvREFCNT_dec(p->kind_sv[i]);
 	for (i = 0; i < PXR_NKEYS; i++)
 		SvREFCNT_dec(p->rkey[i]);
+	for (i = 0; i < (size_t)p->nspare; i++)
+		SvREFCNT_dec(p->spare[i]);
 	Safefree(p);
 	return 0;
 }
@@ -575,6 +577,11 @@ _engine_init(self)
 	if (!SvROK(*svp) || SvTYPE(SvRV(*svp)) != SVt_PVHV)
 		sv_setsv(*svp, sv_2mortal(newRV_noinc((SV *)newHV())));
 	p->ops = (HV *)SvREFCNT_inc_simple_NN(SvRV(*svp));
+	/* Its keys live for one op each: not in perl's shared string table,
+	 * where each would be inserted and removed again (an empty hash
+	 * only, as a shared key must be unshared when it goes). */
+	if (HvTOTALKEYS(p->ops) == 0 && !SvRMAGICAL((SV *)p->ops))
+		HvSHAREKEYS_off(p->ops);
 	svp = hv_fetchs(hv, "callback_queue", 1);
 	if (!SvROK(*svp) || SvTYPE(SvRV(*svp)) != SVt_PVAV)
 		sv_setsv(*svp, sv_2mortal(newRV_noinc((SV *)newAV())));
