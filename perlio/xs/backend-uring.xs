@@ -250,7 +250,7 @@ static void px_op_done(evl_op *eop)
 	op->flags &= ~PXOP_INFLIGHT;
 	if (px) {
 		px->completed++;
-		if (op->token)
+		if (op->token || op->tkey_len)
 			unreg_op(px, op);
 	}
 	if (unobserved(op) && op->state == PXS_PENDING) {

@@ -317,6 +317,10 @@ loop(self)
 		RETVAL = newSVpv(op->state == PXS_PENDING ? "pending" :
 				 op->state == PXS_DONE ? "done" : "cancelled", 0);
 		break;
+	case 6:
+		RETVAL = op->token ? newSVsv(op->token) :
+			op->tkey_len ? newSViv(op->tid) : newSV(0);
+		break;
 	default:
 		v = ix == 1 ? op->kind : ix == 2 ? op->data : ix == 4 ? op->result :
 			ix == 5 ? op->error : op->token;

@@ -41,10 +41,12 @@ struct pxop {
 	unsigned state;		/* PXS_* */
 	unsigned flags;		/* PXOP_* */
 	int pre_errno;		/* close: a flush error to report */
-	/* The ops_by_token key of a token the engine made (uring): its
-	 * decimal digits and their hash, so that registering and
-	 * unregistering neither stringify the token nor hash it twice.
-	 * tkey_len 0: none (a backend's token, or one set by hand). */
+	/* The token the engine made (uring), token then being NULL (its SV
+	 * is made only if asked for), and its ops_by_token key: decimal
+	 * digits and their hash, so that registering and unregistering
+	 * neither stringify the token nor hash it twice.  tkey_len 0: none
+	 * (token is a backend's, or one set by hand). */
+	IV tid;
 	U32 tkey_hash;
 	U8 tkey_len;
 	char tkey[23];

@@ -120,7 +120,8 @@ static void S_reg_op_id(pTHX_ px *px, pxop *op, IV id)
 	if (hv_common(px->ops, NULL, k, len, 0, HV_FETCH_ISEXISTS, NULL, hash))
 		evlxs_croak(aTHX_ "duplicate token registration: %" IVdf, id);
 	SvREFCNT_dec(op->token);
-	op->token = newSViv(id);
+	op->token = NULL;
+	op->tid = id;
 	memcpy(op->tkey, k, len);
 	op->tkey_len = (U8)len;
 	op->tkey_hash = hash;
@@ -206,18 +207,28 @@ static const unsigned allowed_keys[PX_NKINDS] = {
 	A_COMMON,					/* timeout */
 };
 
-/* The A_* index of a key, or A_NKEYS. */
-static const unsigned char arg_lens[A_NKEYS] = { 2, 3, 4, 11, 3, 5, 4, 3, 5, 6, 11 };
-
+/* The A_* index of a key, or A_NKEYS: by length, then by bytes. */
 static int arg_index(const char *key, STRLEN klen)
 {
-	int k;
-
-	for (k = 0; k < A_NKEYS; k++)
-		if (arg_lens[k] == klen && arg_names[k][0] == key[0] &&
-		    memEQ(arg_names[k], key, klen))
-			return k;
-	return A_NKEYS;
+#define IS(k) (memEQ(key, arg_names[k], klen))
+	switch (klen) {
+	case 2:
+		return IS(A_FH) ? A_FH : A_NKEYS;
+	case 3:
+		return IS(A_LEN) ? A_LEN : IS(A_BUF) ? A_BUF : IS(A_HOW) ? A_HOW : A_NKEYS;
+	case 4:
+		return IS(A_DATA) ? A_DATA : IS(A_ADDR) ? A_ADDR : A_NKEYS;
+	case 5:
+		return IS(A_FLAGS) ? A_FLAGS : IS(A_IN_FH) ? A_IN_FH : A_NKEYS;
+	case 6:
+		return IS(A_OUT_FH) ? A_OUT_FH : A_NKEYS;
+	case 11:
+		return IS(A_ON_COMPLETE) ? A_ON_COMPLETE :
+			IS(A_DEADLINE) ? A_DEADLINE : A_NKEYS;
+	default:
+		return A_NKEYS;
+	}
+#undef IS
 }
 
 /* Reads key/value pairs as a hash assignment would: the last of a
