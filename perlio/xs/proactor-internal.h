@@ -76,6 +76,7 @@ struct px {
 	 * and looking the string up again for every completion. */
 	SV *kind_sv[PX_NKINDS];
 	SV *rkey[PXR_NKEYS];
+	SV *stop_key;		/* "stop_requested", for run's loop */
 	/* Read buffers that came back with little in them (their bytes
 	 * went out in a right-sized copy): the next reads reuse them
 	 * instead of allocating a new one each (backend-uring.xs). */

@@ -474,6 +474,42 @@ static SV *submit_op(pTHX_ px *px, int kind, const char *kname, STRLEN klen,
 	return rv;
 }
 
+/* ------------------------------------------------------------ progress */
+
+/* run_once's work: the backend's progress, waiting up to timeout_ns
+ * (-1: no limit) when idle allows it, then the drain.  Returns their
+ * count. */
+static IV run_pass(pTHX_ px *p, int64_t t, int idle)
+{
+	IV n;
+
+	if (p->uring) {
+		n = uring_progress(p, t, idle);
+	} else {
+		SV *c;
+
+		/* Fake: the backend settles due timers.  The libevloop
+		 * loop under it serves companions (a Stream on this
+		 * engine: its ops and watchers) and, in run(), waits for
+		 * the next timer instead of spinning.  What it does is not
+		 * counted. */
+		if (idle && AvFILL(p->queue) < 0) {
+			SV *d = call_backend(aTHX_ p, "_next_deadline_ns", NULL, 0, 0);
+
+			if (d)
+				sv_2mortal(d);
+			t = d && SvOK(d) ? (int64_t)remaining_ns(p, d) : -1;
+		} else {
+			t = 0;
+		}
+		(void)loop_pass(p, t);
+		c = sv_2mortal(call_backend(aTHX_ p, "_complete_backend_events",
+					   NULL, 0, 1));
+		n = SvIV(c);
+	}
+	return n + drain(p);
+}
+
 /* ------------------------------------------------------------ engine life */
 
 /* Frees the engine: libevloop first (it reaps whatever the kernel still
@@ -530,6 +566,7 @@ static int px_mg_free(pTHX_ SV *sv, MAGIC *mg)
 		SvREFCNT_dec(p->rkey[i]);
 	for (i = 0; i < (size_t)p->nspare; i++)
 		SvREFCNT_dec(p->spare[i]);
+	SvREFCNT_dec(p->stop_key);
 	Safefree(p);
 	return 0;
 }
@@ -609,6 +646,7 @@ _engine_init(self)
 	for (k = 0; k < PXR_NKEYS; k++)
 		p->rkey[k] = newSVpvn_share(rkey_names[k],
 					    (I32)strlen(rkey_names[k]), 0);
+	p->stop_key = newSVpvs_share("stop_requested");
 	p->op_stash = gv_stashpvs("Linux::Event::Operation", GV_ADD);
 	p->err_stash = gv_stashpvs("Linux::Event::Error", GV_ADD);
 	evl_loop_set_interrupt_cb(p->base.loop, px_interrupt, p);
@@ -773,7 +811,6 @@ run_once(self, timeout = &PL_sv_undef)
     PREINIT:
 	px *p;
 	int64_t t = -1;
-	SV *n;
     CODE:
 	p = px_arg(self);
 	SvGETMAGIC(timeout);
@@ -782,30 +819,28 @@ run_once(self, timeout = &PL_sv_undef)
 
 		t = s <= 0 ? 0 : (int64_t)(s * 1e9);
 	}
-	if (p->uring) {
-		RETVAL = uring_progress(p, t, ix);
-	} else {
-		/* Fake: the backend settles due timers.  The libevloop
-		 * loop under it serves companions (a Stream on this
-		 * engine: its ops and watchers) and, in run(), waits for
-		 * the next timer instead of spinning.  What it does is not
-		 * counted. */
-		if (ix && AvFILL(p->queue) < 0) {
-			SV *d = call_backend(aTHX_ p, "_next_deadline_ns", NULL, 0, 0);
-
-			if (d)
-				sv_2mortal(d);
-			t = d && SvOK(d) ? (int64_t)remaining_ns(p, d) : -1;
-		} else {
-			t = 0;
-		}
-		(void)loop_pass(p, t);
-		n = sv_2mortal(call_backend(aTHX_ p, "_complete_backend_events",
-					   NULL, 0, 1));
-		RETVAL = SvIV(n);
-	}
-	RETVAL += drain(p);
+	RETVAL = run_pass(aTHX_ p, t, ix);
     OUTPUT:
 	RETVAL
 
+void
+_run_until_stopped(self)
+	SV *self
+    PREINIT:
+	px *p;
+    CODE:
+	/* run's loop, `_run_once_idle until $self->{stop_requested}`,
+	 * without a method call and a key lookup per pass. */
+	p = px_arg(self);
+	ENTER;
+	SAVETMPS;
+	for (;;) {
+		HE *he = hv_fetch_ent(p->hv, p->stop_key, 0, 0);
 
+		if (he && SvTRUE(HeVAL(he)))
+			break;
+		(void)run_pass(aTHX_ p, -1, 1);
+		FREETMPS;
+	}
+	FREETMPS;
+	LEAVE;
