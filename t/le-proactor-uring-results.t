@@ -3,8 +3,9 @@
 # result hash and data string is the caller's own (a kept one is never
 # overwritten by a later completion that reuses the read buffer), an
 # Operation nobody keeps still completes and leaves the registry, one
-# that is kept gets its result, engine-made tokens and ops_by_token, the
-# callback is the code given at submission, and run's loop in XS.
+# that is kept (or that a destructor reads) gets its result, engine-made
+# tokens and ops_by_token, the callback is the code given at submission,
+# and run's loop in XS.
 use v5.36;
 use strict;
 use warnings;
@@ -136,6 +137,30 @@ sub settle ($loop, @ops) {
     is($loop->live_op_count, 0, 'failed sends leave the registry');
     ok($err->failed, 'kept failed send is failed');
     is($err->error->name, 'EPIPE', '... with EPIPE');
+}
+
+# A destructor on the Operation class (added at run time) can read an op
+# nobody else holds as it goes: such an op still gets its result.
+{
+    my $loop = new_loop();
+    my ($x, $y) = pair();
+    my @seen;
+    {
+        no warnings 'once';
+        *Linux::Event::Operation::DESTROY = sub ($op) { push @seen, [$op->kind, $op->result] };
+    }
+    $loop->send(fh => $x, buf => 'abc');
+    my $n = 0;
+    $loop->run_once while $loop->live_op_count > 0 && ++$n < 1000;
+    delete $Linux::Event::Operation::{DESTROY};
+    is_deeply(\@seen, [['send', { bytes => 3 }]], 'DESTROY of a dropped send sees its result');
+    @seen = ();
+    $loop->send(fh => $x, buf => 'de');
+    $n = 0;
+    $loop->run_once while $loop->live_op_count > 0 && ++$n < 1000;
+    is_deeply(\@seen, [], 'DESTROY removed again');
+    sysread($y, my $buf, 100);
+    is($buf, 'abcde', 'both sends performed');
 }
 
 # Tokens the engine makes: integers from next_op_id, the key of the op in

@@ -220,17 +220,35 @@ static SV *result_of(pTHX_ pxop *op, int64_t res, int *errp)
 	return newRV_noinc((SV *)hv);
 }
 
+/* Operations of px's class have a destructor (DESTROY, or AUTOLOAD,
+ * which perl would call for it) that could read an op as it goes.
+ * Looked up again whenever the class's method cache changes. */
+static int op_class_has_destroy(pTHX_ px *px)
+{
+	HV *st = px->op_stash;
+	U32 gen = PL_sub_generation + HvMROMETA(st)->cache_gen + 1;
+
+	if (px->destroy_gen != gen) {
+		px->has_destroy = gv_fetchmethod_autoload(st, "DESTROY", TRUE) != NULL;
+		px->destroy_gen = gen;
+	}
+	return px->has_destroy;
+}
+
 /* Nothing will ever read op's state, result or error: no callback, and
  * no reference left but the one it holds on itself while in flight
  * (dropped just after: a send nobody kept), no weak one either (their
- * backref magic would sit before ours), and nothing to release that a
- * result would own (an accepted socket). */
-static int unobserved(pxop *op)
+ * backref magic would sit before ours), no destructor that could look,
+ * and nothing to release that a result would own (an accepted
+ * socket). */
+static int unobserved(pTHX_ px *px, pxop *op)
 {
 	SV *self = op->self;
 
-	return op->cb == NULL && SvREFCNT(self) == 1 &&
-		SvMAGIC(self)->mg_moremagic == NULL && op->eop.kind != EVL_OP_ACCEPT;
+	return op->cb == NULL && SvREFCNT(self) == 1 && px != NULL &&
+		SvMAGIC(self)->mg_moremagic == NULL &&
+		op->eop.kind != EVL_OP_ACCEPT && SvSTASH(self) == px->op_stash &&
+		!op_class_has_destroy(aTHX_ px);
 }
 
 /* libevloop's completion callback for every uring op: settles the
@@ -253,7 +271,7 @@ static void px_op_done(evl_op *eop)
 		if (op->token || op->tkey_len)
 			unreg_op(px, op);
 	}
-	if (unobserved(op) && op->state == PXS_PENDING) {
+	if (op->state == PXS_PENDING && unobserved(aTHX_ px, op)) {
 		/* Nothing can see this op's result: skip building it. */
 		op->state = res == -ECANCELED ? PXS_CANCELLED : PXS_DONE;
 	} else if (op->state != PXS_PENDING) {

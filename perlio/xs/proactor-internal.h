@@ -77,6 +77,11 @@ struct px {
 	SV *kind_sv[PX_NKINDS];
 	SV *rkey[PXR_NKEYS];
 	SV *stop_key;		/* "stop_requested", for run's loop */
+	/* Whether Operations (op_stash) have a DESTROY or AUTOLOAD, which
+	 * could read an op nobody else holds, as of method cache
+	 * generation destroy_gen (0: not looked up yet). */
+	U32 destroy_gen;
+	int has_destroy;
 	/* Read buffers that came back with little in them (their bytes
 	 * went out in a right-sized copy): the next reads reuse them
 	 * instead of allocating a new one each (backend-uring.xs). */
