@@ -14,7 +14,8 @@
 #   raw        no loop: syswrite/sysread in sequence (the syscall floor)
 # Each contender runs N round trips per round; ROUNDS rounds with the
 # contenders in rotating order; the median rate is reported, and the
-# median of same-round ratios against EV and IO::Async.
+# median of same-round ratios (proactor and proactor-facade) against EV
+# and IO::Async.
 #
 # usage: perl -Mblib bench/perl-proactor.pl [N=100000] [ROUNDS=3] [MSG=16]
 #   (KEY=VALUE arguments or environment variables)
@@ -153,9 +154,11 @@ for my $round (1 .. $ROUNDS) {
         printf STDERR "RESULT pingpong %s %.0f\n", $name, $r{$name};
         push @{ $rates{$name} }, $r{$name};
     }
-    for my $peer ('EV', 'IO::Async') {
-        next unless $r{$peer} && $r{proactor};
-        push @{ $ratios{$peer} }, $r{proactor} / $r{$peer};
+    for my $c ('proactor', 'proactor-facade') {
+        for my $peer ('EV', 'IO::Async') {
+            next unless $r{$peer} && $r{$c};
+            push @{ $ratios{"$c / $peer"} }, $r{$c} / $r{$peer};
+        }
     }
 }
 
@@ -166,4 +169,5 @@ printf "\nsocketpair ping-pong, %d round trips of %d bytes, median of %d rounds\
 print "| contender | round trips/s |\n|---|---:|\n";
 printf "| %s | %.0f |\n", $_, median(@{ $rates{$_} }) for @names;
 print "\n";
-printf "proactor / %s: %.2fx\n", $_, median(@{ $ratios{$_} }) for grep { $ratios{$_} } 'EV', 'IO::Async';
+printf "%s: %.2fx\n", $_, median(@{ $ratios{$_} })
+    for grep { $ratios{$_} } map { ("proactor / $_", "proactor-facade / $_") } 'EV', 'IO::Async';

@@ -66,9 +66,10 @@ static int S_need_fd(pTHX_ SV *sv, const char *name, SV **hold)
 
 	if (fd < 0)
 		evlxs_croak(aTHX_ "%s is not an open file handle", name);
-	/* A copy: the variable passed in may be emptied while the op is in
-	 * flight, and what must live is the handle it referred to. */
-	*hold = newSVsv(sv);
+	/* The variable passed in may be emptied while the op is in flight,
+	 * and what must live is the handle it referred to: the glob or IO a
+	 * reference points to, else a copy. */
+	*hold = SvROK(sv) ? SvREFCNT_inc_simple_NN(SvRV(sv)) : newSVsv(sv);
 	return fd;
 }
 
@@ -148,10 +149,23 @@ void op_release(pTHX_ pxop *op)
 	SvREFCNT_dec(h1);
 }
 
+/* Stores val under result key k: through the engine's shared-key SV
+ * (no hashing, no string table lookup), or by name when the engine is
+ * gone. */
+#define rstore(px, hv, k, name, val) S_rstore(aTHX_ px, hv, k, name, val)
+static void S_rstore(pTHX_ px *px, HV *hv, int k, const char *name, SV *val)
+{
+	if (LIKELY(px != NULL))
+		(void)hv_store_ent(hv, px->rkey[k], val, 0);
+	else
+		(void)hv_store(hv, name, (I32)strlen(name), val, 0);
+}
+
 /* The result hash of a successful completion, or NULL with *errp set. */
 static SV *result_of(pTHX_ pxop *op, int64_t res, int *errp)
 {
 	HV *hv = newHV();
+	px *px = op->px;
 
 	switch (op->eop.kind) {
 	case EVL_OP_READ:
@@ -159,20 +173,28 @@ static SV *result_of(pTHX_ pxop *op, int64_t res, int *errp)
 		SV *b = op->buf;
 
 		op->buf = NULL;
-		SvCUR_set(b, (STRLEN)res);
-		*SvEND(b) = '\0';
-		/* A big buffer that got little: give the memory back. */
-		if (SvLEN(b) - SvCUR(b) > 4096)
-			SvPV_shrink_to_cur(b);
-		(void)hv_stores(hv, "bytes", newSViv((IV)res));
-		(void)hv_stores(hv, "data", b);
-		(void)hv_stores(hv, "eof", newSViv(res == 0 ? 1 : 0));
+		if (px && px->nspare < PX_NSPARE && SvLEN(b) <= PX_SPARE_MAX &&
+		    (STRLEN)res * 2 < SvLEN(b)) {
+			/* Mostly empty: the caller gets a copy of the bytes,
+			 * the buffer goes to the next read. */
+			px->spare[px->nspare++] = b;
+			b = newSVpvn(SvPVX(b), (STRLEN)res);
+		} else {
+			SvCUR_set(b, (STRLEN)res);
+			*SvEND(b) = '\0';
+			/* A big buffer that got little: give the memory back. */
+			if (SvLEN(b) - SvCUR(b) > 4096)
+				SvPV_shrink_to_cur(b);
+		}
+		rstore(px, hv, PXR_BYTES, "bytes", newSViv((IV)res));
+		rstore(px, hv, PXR_DATA, "data", b);
+		rstore(px, hv, PXR_EOF, "eof", newSViv(res == 0 ? 1 : 0));
 		break;
 	}
 	case EVL_OP_WRITE:
 	case EVL_OP_SEND:
 	case EVL_OP_SPLICE:
-		(void)hv_stores(hv, "bytes", newSViv((IV)res));
+		rstore(px, hv, PXR_BYTES, "bytes", newSViv((IV)res));
 		break;
 	case EVL_OP_ACCEPT: {
 		int fd = (int)res;
@@ -183,19 +205,50 @@ static SV *result_of(pTHX_ pxop *op, int64_t res, int *errp)
 			SvREFCNT_dec((SV *)hv);
 			return NULL;
 		}
-		(void)hv_stores(hv, "fh", fh);
-		(void)hv_stores(hv, "addr", op->eop.addr.len > 0 ?
+		rstore(px, hv, PXR_FH, "fh", fh);
+		rstore(px, hv, PXR_ADDR, "addr", op->eop.addr.len > 0 ?
 			newSVpvn((const char *)op->eop.addr.storage, op->eop.addr.len) :
 			newSV(0));
 		break;
 	}
 	case EVL_OP_TIMEOUT:
-		(void)hv_stores(hv, "expired", newSViv(1));
+		rstore(px, hv, PXR_EXPIRED, "expired", newSViv(1));
 		break;
 	default:	/* connect, shutdown, close */
 		break;
 	}
 	return newRV_noinc((SV *)hv);
+}
+
+/* Operations of px's class have a destructor (DESTROY, or AUTOLOAD,
+ * which perl would call for it) that could read an op as it goes.
+ * Looked up again whenever the class's method cache changes. */
+static int op_class_has_destroy(pTHX_ px *px)
+{
+	HV *st = px->op_stash;
+	U32 gen = PL_sub_generation + HvMROMETA(st)->cache_gen + 1;
+
+	if (px->destroy_gen != gen) {
+		px->has_destroy = gv_fetchmethod_autoload(st, "DESTROY", TRUE) != NULL;
+		px->destroy_gen = gen;
+	}
+	return px->has_destroy;
+}
+
+/* Nothing will ever read op's state, result or error: no callback, and
+ * no reference left but the one it holds on itself while in flight
+ * (dropped just after: a send nobody kept), no weak one either (their
+ * backref magic would sit before ours), no destructor that could look,
+ * and nothing to release that a result would own (an accepted
+ * socket). */
+static int unobserved(pTHX_ px *px, pxop *op)
+{
+	SV *self = op->self;
+
+	return op->cb == NULL && SvREFCNT(self) == 1 && px != NULL &&
+		SvMAGIC(self)->mg_moremagic == NULL &&
+		op->eop.kind != EVL_OP_ACCEPT && SvSTASH(self) == px->op_stash &&
+		!op_class_has_destroy(aTHX_ px);
 }
 
 /* libevloop's completion callback for every uring op: settles the
@@ -215,10 +268,13 @@ static void px_op_done(evl_op *eop)
 	op->flags &= ~PXOP_INFLIGHT;
 	if (px) {
 		px->completed++;
-		if (op->token)
-			(void)unreg(px, op->token);
+		if (op->token || op->tkey_len)
+			unreg_op(px, op);
 	}
-	if (op->state != PXS_PENDING) {
+	if (op->state == PXS_PENDING && unobserved(aTHX_ px, op)) {
+		/* Nothing can see this op's result: skip building it. */
+		op->state = res == -ECANCELED ? PXS_CANCELLED : PXS_DONE;
+	} else if (op->state != PXS_PENDING) {
 		/* Settled by hand meanwhile: the kernel's answer has no taker. */
 		if (eop->kind == EVL_OP_ACCEPT && res >= 0)
 			close((int)res);
@@ -274,6 +330,27 @@ IV px_remaining_ns(pTHX_ px *px, SV *deadline)
 }
 /* ------------------------------------------------------------ submission, progress, cancellation */
 
+/* A buffer for a read of len bytes: a spare one that fits without
+ * wasting more than a page, else a new one. */
+#define read_buf(px, len) S_read_buf(aTHX_ px, len)
+static SV *S_read_buf(pTHX_ px *px, size_t len)
+{
+	SV *b;
+	int i;
+
+	for (i = px->nspare - 1; i >= 0; i--) {
+		b = px->spare[i];
+		if (SvLEN(b) > len && SvLEN(b) - len <= 4096 + 1) {
+			px->spare[i] = px->spare[--px->nspare];
+			return b;
+		}
+	}
+	b = newSV(len + 1);
+	SvPOK_on(b);
+	SvCUR_set(b, 0);
+	return b;
+}
+
 void uring_start(pTHX_ px *px, pxop *op, int kind, struct px_args *a)
 {
 	evl_loop *loop = px->base.loop;
@@ -291,9 +368,7 @@ void uring_start(pTHX_ px *px, pxop *op, int kind, struct px_args *a)
 
 		fd = need_fd(a->v[A_FH], "fh", &hold0);
 		len = len_arg(aTHX_ a->v[A_LEN]);
-		buf = newSV(len + 1);
-		SvPOK_on(buf);
-		SvCUR_set(buf, 0);
+		buf = read_buf(px, len);
 		rc = kind == EVL_OP_READ ?
 			evl_op_read(loop, eop, fd, SvPVX(buf), len, -1, px_op_done) :
 			evl_op_recv(loop, eop, fd, SvPVX(buf), len, flags, px_op_done);

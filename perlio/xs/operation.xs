@@ -106,15 +106,30 @@ pxop *px_op_arg(pTHX_ SV *sv)
 	return op;
 }
 
-/* A new Operation bound to px.  kind is taken over; data and cb are
- * copied.  Returns the struct and, in *rvp, a new reference to it. */
+/* The callback to keep: the CV of a code reference (what a copy of the
+ * reference would call, one SV fewer per op), or a copy of anything
+ * else (call_sv takes it as a name, as before). */
+#define cb_keep(cb) S_cb_keep(aTHX_ cb)
+static SV *S_cb_keep(pTHX_ SV *cb)
+{
+	if (evlxs_is_code(cb))
+		return SvREFCNT_inc_simple_NN(SvRV(cb));
+	return newSVsv_nomg(cb);
+}
+
+/* A new Operation bound to px.  kind is taken over; data is copied and
+ * cb kept (cb_keep).  Returns the struct and, in *rvp, a new reference
+ * to it. */
 pxop *px_op_new(pTHX_ px *px, HV *stash, SV *kind, SV *data, SV *cb,
 		      SV **rvp)
 {
 	pxop *op;
 	SV *inner;
 
-	Newxz(op, 1, pxop);
+	/* Newx and Zero rather than Newxz: malloc has a per-thread cache
+	 * for this size, calloc does not use it. */
+	Newx(op, 1, pxop);
+	Zero(op, 1, pxop);
 #ifdef MULTIPLICITY
 	op->perl = aTHX;
 #endif
@@ -127,7 +142,7 @@ pxop *px_op_new(pTHX_ px *px, HV *stash, SV *kind, SV *data, SV *cb,
 	if (cb)
 		SvGETMAGIC(cb);
 	op->data = data && SvOK(data) ? newSVsv_nomg(data) : NULL;
-	op->cb = cb && SvOK(cb) ? newSVsv_nomg(cb) : NULL;
+	op->cb = cb && SvOK(cb) ? cb_keep(cb) : NULL;
 	op->state = PXS_PENDING;
 	if (px)
 		op_link(px, op);
@@ -302,6 +317,10 @@ loop(self)
 		RETVAL = newSVpv(op->state == PXS_PENDING ? "pending" :
 				 op->state == PXS_DONE ? "done" : "cancelled", 0);
 		break;
+	case 6:
+		RETVAL = op->token ? newSVsv(op->token) :
+			op->tkey_len ? newSViv(op->tid) : newSV(0);
+		break;
 	default:
 		v = ix == 1 ? op->kind : ix == 2 ? op->data : ix == 4 ? op->result :
 			ix == 5 ? op->error : op->token;
@@ -353,7 +372,7 @@ on_complete(self, cb = &PL_sv_undef)
 		evlxs_croak(aTHX_ "callback must be a coderef");
 	if (op->cb)
 		evlxs_croak(aTHX_ "callback already set");
-	op->cb = newSVsv_nomg(cb);
+	op->cb = cb_keep(cb);
 	if (op->state != PXS_PENDING) {
 		/* A callback set after the first one ran gets its own run. */
 		op->flags &= ~PXOP_RAN;
@@ -425,6 +444,7 @@ _set_backend_token(self, token)
 	SvGETMAGIC(token);
 	old = op->token;
 	op->token = SvOK(token) ? newSVsv_nomg(token) : NULL;
+	op->tkey_len = 0;	/* the engine's key no longer names it */
 	SvREFCNT_dec(old);
 	RETVAL = SvREFCNT_inc_simple_NN(self);
     OUTPUT:

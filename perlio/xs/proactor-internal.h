@@ -18,6 +18,17 @@ enum { PXS_PENDING = 0, PXS_DONE, PXS_CANCELLED };
  * transfers, so no buffer beyond it is ever allocated. */
 #define PX_LEN_MAX 0x7ffff000u
 
+extern const char *const kind_names[];
+#define PX_NKINDS 11
+
+/* The keys of the result hashes (API-core.md §1.10). */
+enum { PXR_BYTES, PXR_DATA, PXR_EOF, PXR_FH, PXR_ADDR, PXR_EXPIRED, PXR_NKEYS };
+
+/* At most PX_NSPARE spare read buffers per engine, none above
+ * PX_SPARE_MAX bytes. */
+#define PX_NSPARE 8
+#define PX_SPARE_MAX (64 * 1024 + 64)
+
 typedef struct px px;
 typedef struct pxop pxop;
 
@@ -25,10 +36,20 @@ struct pxop {
 	px *px;			/* owning engine, NULL once it is gone */
 	pxop *prev, *next;	/* px->all: every live Operation of px */
 	SV *self;		/* the blessed inner scalar (not counted) */
-	SV *kind, *data, *cb, *result, *error, *token;
+	SV *kind, *data, *result, *error, *token;
+	SV *cb;			/* the callback's CV itself (not a copy of the ref) */
 	unsigned state;		/* PXS_* */
 	unsigned flags;		/* PXOP_* */
 	int pre_errno;		/* close: a flush error to report */
+	/* The token the engine made (uring), token then being NULL (its SV
+	 * is made only if asked for), and its ops_by_token key: decimal
+	 * digits and their hash, so that registering and unregistering
+	 * neither stringify the token nor hash it twice.  tkey_len 0: none
+	 * (token is a backend's, or one set by hand). */
+	IV tid;
+	U32 tkey_hash;
+	U8 tkey_len;
+	char tkey[23];
 	SV *buf;		/* read target or bytes to write, while in flight */
 	SV *hold[2];		/* handles kept open while in flight */
 #ifdef MULTIPLICITY
@@ -49,10 +70,25 @@ struct px {
 	int uring;		/* backend 'uring': ops go through libevloop */
 	int in_loop;		/* inside evl_loop_run_once / drain */
 	IV completed;		/* completions since the last progress report */
+	/* Made once per engine, used per op: each kind's name as a shared
+	 * string (an op's kind), and the result hashes' keys as shared-key
+	 * SVs, whose stores reuse the key and its hash instead of hashing
+	 * and looking the string up again for every completion. */
+	SV *kind_sv[PX_NKINDS];
+	SV *rkey[PXR_NKEYS];
+	SV *stop_key;		/* "stop_requested", for run's loop */
+	/* Whether Operations (op_stash) have a DESTROY or AUTOLOAD, which
+	 * could read an op nobody else holds, as of method cache
+	 * generation destroy_gen (0: not looked up yet). */
+	U32 destroy_gen;
+	int has_destroy;
+	/* Read buffers that came back with little in them (their bytes
+	 * went out in a right-sized copy): the next reads reuse them
+	 * instead of allocating a new one each (backend-uring.xs). */
+	SV *spare[PX_NSPARE];
+	int nspare;
 };
 
-extern const char *const kind_names[];
-#define PX_NKINDS 11
 
 /* Op method arguments, by key (proactor.xs parses them). */
 enum {
@@ -87,6 +123,8 @@ px *px_engine_of(pTHX_ SV *sv);
 #define px_of(sv) px_engine_of(aTHX_ sv)
 SV *px_unreg(pTHX_ px *px, SV *token);
 #define unreg(p, t) px_unreg(aTHX_ p, t)
+void px_unreg_op(pTHX_ px *px, pxop *op);
+#define unreg_op(p, op) px_unreg_op(aTHX_ p, op)
 SV *px_next_token(pTHX_ px *px);
 #define next_token(p) px_next_token(aTHX_ p)
 void px_args_parse(pTHX_ struct px_args *a, SV **kv, I32 n, unsigned allowed,

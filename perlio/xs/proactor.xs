@@ -47,6 +47,10 @@ const char *const kind_names[] = {
 	"shutdown", "close", "splice", "timeout"
 };
 
+static const char *const rkey_names[PXR_NKEYS] = {
+	"bytes", "data", "eof", "fh", "addr", "expired"
+};
+
 static int kind_from_name(const char *s, STRLEN len)
 {
 	int k;
@@ -90,7 +94,39 @@ static void S_reg_op(pTHX_ px *px, pxop *op, SV *token)
 	}
 	SvREFCNT_dec(op->token);
 	op->token = token;
+	op->tkey_len = 0;
 	(void)hv_store_ent(px->ops, token, newRV_inc(op->self), 0);
+	sv_setiv(px->live, SvIV(px->live) + 1);
+}
+
+/* reg_op for a token the engine makes, the integer id: the key is
+ * formatted and hashed once here and kept in op for px_unreg_op. */
+#define reg_op_id(p, op, id) S_reg_op_id(aTHX_ p, op, id)
+static void S_reg_op_id(pTHX_ px *px, pxop *op, IV id)
+{
+	char buf[sizeof(op->tkey)], *k = buf + sizeof(buf);
+	UV u = id < 0 ? -(UV)id : (UV)id;
+	STRLEN len;
+	U32 hash;
+
+	do {
+		*--k = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (id < 0)
+		*--k = '-';
+	len = (STRLEN)(buf + sizeof(buf) - k);
+	PERL_HASH(hash, k, len);
+	if (hv_common(px->ops, NULL, k, len, 0, HV_FETCH_ISEXISTS, NULL, hash))
+		evlxs_croak(aTHX_ "duplicate token registration: %" IVdf, id);
+	SvREFCNT_dec(op->token);
+	op->token = NULL;
+	op->tid = id;
+	memcpy(op->tkey, k, len);
+	op->tkey_len = (U8)len;
+	op->tkey_hash = hash;
+	(void)hv_common(px->ops, NULL, k, len, 0, HV_FETCH_ISSTORE,
+			newRV_inc(op->self), hash);
 	sv_setiv(px->live, SvIV(px->live) + 1);
 }
 
@@ -112,6 +148,33 @@ SV *px_unreg(pTHX_ px *px, SV *token)
 	if (live > 0)
 		sv_setiv(px->live, live - 1);
 	return gone;
+}
+
+/* Unregisters op under its own token, as px_unreg(px, op->token) does,
+ * except that the entry's reference goes now, not at the next FREETMPS:
+ * px_op_done counts who still holds the Operation. */
+void px_unreg_op(pTHX_ px *px, pxop *op)
+{
+	SV **svp;
+	IV live;
+	int ok;
+
+	if (op->tkey_len == 0) {
+		(void)px_unreg(aTHX_ px, op->token);
+		return;
+	}
+	svp = (SV **)hv_common(px->ops, NULL, op->tkey, op->tkey_len, 0,
+			       HV_FETCH_JUST_SV, NULL, op->tkey_hash);
+	if (svp == NULL)
+		return;
+	ok = SvOK(*svp);
+	(void)hv_common(px->ops, NULL, op->tkey, op->tkey_len, 0,
+			HV_DELETE | G_DISCARD, NULL, op->tkey_hash);
+	if (!ok)
+		return;
+	live = SvIV(px->live);
+	if (live > 0)
+		sv_setiv(px->live, live - 1);
 }
 
 /* A fresh token from next_op_id (the field a Fake backend bumps too). */
@@ -144,18 +207,28 @@ static const unsigned allowed_keys[PX_NKINDS] = {
 	A_COMMON,					/* timeout */
 };
 
-/* The A_* index of a key, or A_NKEYS. */
-static const unsigned char arg_lens[A_NKEYS] = { 2, 3, 4, 11, 3, 5, 4, 3, 5, 6, 11 };
-
+/* The A_* index of a key, or A_NKEYS: by length, then by bytes. */
 static int arg_index(const char *key, STRLEN klen)
 {
-	int k;
-
-	for (k = 0; k < A_NKEYS; k++)
-		if (arg_lens[k] == klen && arg_names[k][0] == key[0] &&
-		    memEQ(arg_names[k], key, klen))
-			return k;
-	return A_NKEYS;
+#define IS(k) (memEQ(key, arg_names[k], klen))
+	switch (klen) {
+	case 2:
+		return IS(A_FH) ? A_FH : A_NKEYS;
+	case 3:
+		return IS(A_LEN) ? A_LEN : IS(A_BUF) ? A_BUF : IS(A_HOW) ? A_HOW : A_NKEYS;
+	case 4:
+		return IS(A_DATA) ? A_DATA : IS(A_ADDR) ? A_ADDR : A_NKEYS;
+	case 5:
+		return IS(A_FLAGS) ? A_FLAGS : IS(A_IN_FH) ? A_IN_FH : A_NKEYS;
+	case 6:
+		return IS(A_OUT_FH) ? A_OUT_FH : A_NKEYS;
+	case 11:
+		return IS(A_ON_COMPLETE) ? A_ON_COMPLETE :
+			IS(A_DEADLINE) ? A_DEADLINE : A_NKEYS;
+	default:
+		return A_NKEYS;
+	}
+#undef IS
 }
 
 /* Reads key/value pairs as a hash assignment would: the last of a
@@ -360,28 +433,34 @@ static SV *call_backend(pTHX_ px *px, const char *method, SV **args, I32 n,
  * %args) for a token, then registration.  kv/n are the arguments as
  * given (passed through to the backend); a is their parsed view.
  * Returns the Operation (mortal). */
-static SV *submit_op(pTHX_ px *px, const char *kname, STRLEN klen,
+static SV *submit_op(pTHX_ px *px, int kind, const char *kname, STRLEN klen,
 		     struct px_args *a, SV **kv, I32 n)
 {
-	int kind = kind_from_name(kname, klen);
 	pxop *op;
-	SV *rv, *token, **args;
+	SV *rv, *token, **args, *ksv;
 	char method[64];
 	I32 i;
 
+	ksv = kind ? SvREFCNT_inc_simple_NN(px->kind_sv[kind]) :
+		newSVpvn_share(kname, (I32)klen, 0);
 	if (px->uring && kind) {
-		op = op_new(px, px->op_stash, newSVpvn_share(kname, (I32)klen, 0),
-			    a->v[A_DATA], a->v[A_ON_COMPLETE], &rv);
+		IV id;
+
+		op = op_new(px, px->op_stash, ksv, a->v[A_DATA],
+			    a->v[A_ON_COMPLETE], &rv);
 		sv_2mortal(rv);
 		uring_start(aTHX_ px, op, kind, a);
-		reg_op(px, op, next_token(px));
+		id = SvIV(px->next_id);
+		sv_setiv(px->next_id, id + 1);
+		reg_op_id(px, op, id);
 		return rv;
 	}
-	if (klen > sizeof(method) - 10)
+	if (klen > sizeof(method) - 10) {
+		SvREFCNT_dec(ksv);
 		evlxs_croak(aTHX_ "backend does not support _submit_%s", kname);
+	}
 	my_snprintf(method, sizeof(method), "_submit_%s", kname);
-	op = op_new(px, px->op_stash, newSVpvn_share(kname, (I32)klen, 0),
-		    a->v[A_DATA], a->v[A_ON_COMPLETE], &rv);
+	op = op_new(px, px->op_stash, ksv, a->v[A_DATA], a->v[A_ON_COMPLETE], &rv);
 	sv_2mortal(rv);
 	Newx(args, n + 1, SV *);
 	SAVEFREEPV(args);
@@ -393,6 +472,42 @@ static SV *submit_op(pTHX_ px *px, const char *kname, STRLEN klen,
 		evlxs_croak(aTHX_ "token is required");
 	reg_op(px, op, SvREFCNT_inc_simple_NN(token));
 	return rv;
+}
+
+/* ------------------------------------------------------------ progress */
+
+/* run_once's work: the backend's progress, waiting up to timeout_ns
+ * (-1: no limit) when idle allows it, then the drain.  Returns their
+ * count. */
+static IV run_pass(pTHX_ px *p, int64_t t, int idle)
+{
+	IV n;
+
+	if (p->uring) {
+		n = uring_progress(p, t, idle);
+	} else {
+		SV *c;
+
+		/* Fake: the backend settles due timers.  The libevloop
+		 * loop under it serves companions (a Stream on this
+		 * engine: its ops and watchers) and, in run(), waits for
+		 * the next timer instead of spinning.  What it does is not
+		 * counted. */
+		if (idle && AvFILL(p->queue) < 0) {
+			SV *d = call_backend(aTHX_ p, "_next_deadline_ns", NULL, 0, 0);
+
+			if (d)
+				sv_2mortal(d);
+			t = d && SvOK(d) ? (int64_t)remaining_ns(p, d) : -1;
+		} else {
+			t = 0;
+		}
+		(void)loop_pass(p, t);
+		c = sv_2mortal(call_backend(aTHX_ p, "_complete_backend_events",
+					   NULL, 0, 1));
+		n = SvIV(c);
+	}
+	return n + drain(p);
 }
 
 /* ------------------------------------------------------------ engine life */
@@ -445,6 +560,13 @@ static int px_mg_free(pTHX_ SV *sv, MAGIC *mg)
 	SvREFCNT_dec((SV *)p->queue);
 	SvREFCNT_dec(p->live);
 	SvREFCNT_dec(p->next_id);
+	for (i = 0; i < PX_NKINDS; i++)
+		SvREFCNT_dec(p->kind_sv[i]);
+	for (i = 0; i < PXR_NKEYS; i++)
+		SvREFCNT_dec(p->rkey[i]);
+	for (i = 0; i < (size_t)p->nspare; i++)
+		SvREFCNT_dec(p->spare[i]);
+	SvREFCNT_dec(p->stop_key);
 	Safefree(p);
 	return 0;
 }
@@ -470,7 +592,7 @@ _engine_init(self)
 	SV **svp;
 	px *p;
 	evl_loop_options opt;
-	int rc;
+	int rc, k;
     CODE:
 	if (!SvROK(self) || SvTYPE(SvRV(self)) != SVt_PVHV)
 		evlxs_croak(aTHX_ "_engine_init: not a hash-based object");
@@ -503,6 +625,11 @@ _engine_init(self)
 	if (!SvROK(*svp) || SvTYPE(SvRV(*svp)) != SVt_PVHV)
 		sv_setsv(*svp, sv_2mortal(newRV_noinc((SV *)newHV())));
 	p->ops = (HV *)SvREFCNT_inc_simple_NN(SvRV(*svp));
+	/* Its keys live for one op each: not in perl's shared string table,
+	 * where each would be inserted and removed again (an empty hash
+	 * only, as a shared key must be unshared when it goes). */
+	if (HvTOTALKEYS(p->ops) == 0 && !SvRMAGICAL((SV *)p->ops))
+		HvSHAREKEYS_off(p->ops);
 	svp = hv_fetchs(hv, "callback_queue", 1);
 	if (!SvROK(*svp) || SvTYPE(SvRV(*svp)) != SVt_PVAV)
 		sv_setsv(*svp, sv_2mortal(newRV_noinc((SV *)newAV())));
@@ -513,6 +640,13 @@ _engine_init(self)
 	p->next_id = field(aTHX_ hv, "next_op_id", 10);
 	if (!SvOK(p->next_id))
 		sv_setiv(p->next_id, 1);
+	for (k = 1; k < PX_NKINDS; k++)
+		p->kind_sv[k] = newSVpvn_share(kind_names[k],
+					       (I32)strlen(kind_names[k]), 0);
+	for (k = 0; k < PXR_NKEYS; k++)
+		p->rkey[k] = newSVpvn_share(rkey_names[k],
+					    (I32)strlen(rkey_names[k]), 0);
+	p->stop_key = newSVpvs_share("stop_requested");
 	p->op_stash = gv_stashpvs("Linux::Event::Operation", GV_ADD);
 	p->err_stash = gv_stashpvs("Linux::Event::Error", GV_ADD);
 	evl_loop_set_interrupt_cb(p->base.loop, px_interrupt, p);
@@ -558,7 +692,7 @@ read(self, ...)
 		kv = copy;
 		a.v[A_HOW] = hsv;
 	}
-	RETVAL = SvREFCNT_inc(submit_op(aTHX_ p, kind_names[ix],
+	RETVAL = SvREFCNT_inc(submit_op(aTHX_ p, ix, kind_names[ix],
 			strlen(kind_names[ix]), &a, kv, n));
     OUTPUT:
 	RETVAL
@@ -579,8 +713,8 @@ _submit_op(self, kind, ...)
 		evlxs_croak(aTHX_ "kind is required");
 	k = SvPV_const(kind, klen);
 	args_parse(&a, &ST(2), items - 2, ~0u, 0);
-	RETVAL = SvREFCNT_inc(submit_op(aTHX_ p, k, klen, &a, &ST(2),
-						  items - 2));
+	RETVAL = SvREFCNT_inc(submit_op(aTHX_ p, kind_from_name(k, klen), k,
+					klen, &a, &ST(2), items - 2));
     OUTPUT:
 	RETVAL
 
@@ -677,7 +811,6 @@ run_once(self, timeout = &PL_sv_undef)
     PREINIT:
 	px *p;
 	int64_t t = -1;
-	SV *n;
     CODE:
 	p = px_arg(self);
 	SvGETMAGIC(timeout);
@@ -686,30 +819,28 @@ run_once(self, timeout = &PL_sv_undef)
 
 		t = s <= 0 ? 0 : (int64_t)(s * 1e9);
 	}
-	if (p->uring) {
-		RETVAL = uring_progress(p, t, ix);
-	} else {
-		/* Fake: the backend settles due timers.  The libevloop
-		 * loop under it serves companions (a Stream on this
-		 * engine: its ops and watchers) and, in run(), waits for
-		 * the next timer instead of spinning.  What it does is not
-		 * counted. */
-		if (ix && AvFILL(p->queue) < 0) {
-			SV *d = call_backend(aTHX_ p, "_next_deadline_ns", NULL, 0, 0);
-
-			if (d)
-				sv_2mortal(d);
-			t = d && SvOK(d) ? (int64_t)remaining_ns(p, d) : -1;
-		} else {
-			t = 0;
-		}
-		(void)loop_pass(p, t);
-		n = sv_2mortal(call_backend(aTHX_ p, "_complete_backend_events",
-					   NULL, 0, 1));
-		RETVAL = SvIV(n);
-	}
-	RETVAL += drain(p);
+	RETVAL = run_pass(aTHX_ p, t, ix);
     OUTPUT:
 	RETVAL
 
+void
+_run_until_stopped(self)
+	SV *self
+    PREINIT:
+	px *p;
+    CODE:
+	/* run's loop, `_run_once_idle until $self->{stop_requested}`,
+	 * without a method call and a key lookup per pass. */
+	p = px_arg(self);
+	ENTER;
+	SAVETMPS;
+	for (;;) {
+		HE *he = hv_fetch_ent(p->hv, p->stop_key, 0, 0);
 
+		if (he && SvTRUE(HeVAL(he)))
+			break;
+		(void)run_pass(aTHX_ p, -1, 1);
+		FREETMPS;
+	}
+	FREETMPS;
+	LEAVE;

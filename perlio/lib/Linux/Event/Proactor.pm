@@ -81,11 +81,13 @@ sub run ($self) {
     $self->{running}        = 1;
     $self->{stop_requested} = 0;
 
-    # _run_once_idle is run_once that may wait when nothing is queued:
-    # for the next completion, or the next Fake timer, instead of
-    # spinning.  A %SIG handler still runs (and may call stop).
+    # _run_until_stopped (XS) is `$self->_run_once_idle until
+    # $self->{stop_requested}`: _run_once_idle is run_once that may wait
+    # when nothing is queued: for the next completion, or the next Fake
+    # timer, instead of spinning.  A %SIG handler still runs (and may
+    # call stop).
     my $ok = eval {
-        $self->_run_once_idle until $self->{stop_requested};
+        $self->_run_until_stopped;
         1;
     };
     my $err = $@;
@@ -124,7 +126,8 @@ sub stop ($self) {
 }
 
 # read write recv send accept connect shutdown close splice, run_once,
-# drain_callbacks, _submit_op, _new_op, _unregister_op, _cancel_op,
+# _run_once_idle, _run_until_stopped, drain_callbacks, _submit_op,
+# _new_op, _unregister_op, _cancel_op,
 # _enqueue_callback and _drain_callback_queue are XS (perlio/xs/proactor.xs).
 
 sub after ($self, $seconds = undef, %arg) {
