@@ -13,7 +13,7 @@ use Test::More;
 use Socket qw(AF_UNIX SOCK_STREAM);
 use Scalar::Util qw(refaddr);
 use lib 't/lib';
-use EvlTest qw(uring_loop);
+use EvlTest qw(uring_loop settle);
 
 use Linux::Event::Proactor;
 use Linux::Event::Loop;
@@ -31,14 +31,6 @@ sub pair () {
     return ($x, $y);
 }
 
-sub settle ($loop, @ops) {
-    my $n = 0;
-    while (grep { $_->is_pending } @ops) {
-        $loop->run_once;
-        die "no progress" if ++$n > 1000;
-    }
-    $loop->drain_callbacks;
-}
 
 # Kept results: small messages into big buffers (copied out, the buffer
 # reused by the next recv) and one that fills most of its buffer (handed

@@ -10,7 +10,7 @@ use Socket qw(AF_UNIX AF_INET SOCK_STREAM SOL_SOCKET SO_REUSEADDR SHUT_WR
               MSG_PEEK INADDR_LOOPBACK pack_sockaddr_in sockaddr_in inet_aton);
 use Time::HiRes ();
 use lib 't/lib';
-use EvlTest qw(uring_loop);
+use EvlTest qw(uring_loop settle);
 
 use Linux::Event::Proactor;
 
@@ -24,15 +24,6 @@ alarm 60;
 
 sub new_loop { return Linux::Event::Proactor->new(backend => 'uring', @_) }
 
-# Runs the loop until $op is terminal and its queue is empty.
-sub settle ($loop, @ops) {
-    my $n = 0;
-    while (grep { $_->is_pending } @ops) {
-        $loop->run_once;
-        die "no progress" if ++$n > 1000;
-    }
-    $loop->drain_callbacks;
-}
 
 sub listener () {
     socket(my $l, AF_INET, SOCK_STREAM, 0) or die "socket: $!";

@@ -9,7 +9,7 @@ use File::Temp ();
 use Socket qw(AF_INET SOCK_STREAM SOL_SOCKET SO_REUSEADDR INADDR_LOOPBACK
     pack_sockaddr_in sockaddr_in inet_aton);
 
-our @EXPORT_OK = qw(has uring_loop temp_path tcp_pair set_nonblocking read_all_raw);
+our @EXPORT_OK = qw(has uring_loop temp_path tcp_pair set_nonblocking read_all_raw settle);
 
 # has('uring'): whether this kernel lets us create an io_uring.
 # has('threads'): whether this perl can run threads.
@@ -94,6 +94,17 @@ sub read_all_raw ($path) {
     my $all = '';
     1 while sysread($f, $all, 65536, length $all);
     return $all;
+}
+
+# Runs a proactor loop until none of @ops is pending, then runs the
+# queued callbacks; dies after 1000 passes without that.
+sub settle ($loop, @ops) {
+    my $n = 0;
+    while (grep { $_->is_pending } @ops) {
+        $loop->run_once;
+        die "no progress" if ++$n > 1000;
+    }
+    $loop->drain_callbacks;
 }
 
 1;
