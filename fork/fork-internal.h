@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "evl-guard.h"
 #include "evl-syscall.h"
 #include "evloop-fork.h"
 

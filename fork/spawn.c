@@ -121,39 +121,15 @@ static void close_parent_fd(int fd)
 
 /* ------------------------------------------------------------ helpers */
 
-/* The dispatch guard: see stream.c.  c->alive points at the innermost
- * guard; evl_child_free clears it; leaving passes the news outward
- * without reading c. */
-struct guard {
-    unsigned alive;
-    unsigned *prev;
-};
-
-/* GCC 12+ warns that c->alive may outlive g: only when c was freed,
- * and then nothing reads it (as in stream-internal.h). */
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
-#endif
-static void guard_enter(evl_child *c, struct guard *g)
+/* The dispatch guard on c (evl-internal.h); evl_child_free clears it. */
+static inline void guard_enter(evl_child *c, struct evl__guard *g)
 {
-    g->alive = 1;
-    g->prev = c->alive;
-    c->alive = &g->alive;
+    evl__guard_enter(&c->alive, g);
 }
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic pop
-#endif
 
-static int guard_leave(evl_child *c, struct guard *g)
+static inline int guard_leave(evl_child *c, struct evl__guard *g)
 {
-    if (!g->alive) {
-        if (g->prev != NULL)
-            *g->prev = 0;
-        return 0;
-    }
-    c->alive = g->prev;
-    return 1;
+    return evl__guard_leave(&c->alive, g);
 }
 
 static int io_index(const evl_child *c, const evl_stream *s)
@@ -311,7 +287,7 @@ static void finish_check(evl_child *c)
 static int cut_pipe(evl_child *c, int i)
 {
     evl_stream *s = &c->io[i];
-    struct guard g;
+    struct evl__guard g;
     guard_enter(c, &g);
     for (int round = 0; round < CUT_READS && (c->pipes & (1u << i)); round++) {
         ssize_t n = evl_stream_fill(s);
@@ -383,7 +359,7 @@ static void on_out_error(evl_stream *s, int err)
     evl_child *c = s->data;
     int i = io_index(c, s);
     if (c->cb.on_error != NULL) {
-        struct guard g;
+        struct evl__guard g;
         guard_enter(c, &g);
         c->cb.on_error(c, i, err);
         if (!guard_leave(c, &g))
@@ -432,7 +408,7 @@ static void on_timeout(evl_timer *t)
         return;
     }
     if (c->cb.on_timeout != NULL) {
-        struct guard g;
+        struct evl__guard g;
         guard_enter(c, &g);
         c->cb.on_timeout(c);
         if (!guard_leave(c, &g))
@@ -1006,7 +982,7 @@ ssize_t evl_child_write(evl_child *c, const void *p, size_t n)
         return 0;
     evl_stream *s = &c->io[0];
     size_t before = evl_stream_queued(s);
-    struct guard g;
+    struct evl__guard g;
     guard_enter(c, &g);
     int rc = evl_stream_write(s, p, n);   /* on_in_error may run, and free c */
     if (!guard_leave(c, &g))
@@ -1030,7 +1006,7 @@ int evl_child_close_stdin(evl_child *c)
         return 0;
     }
     c->state |= CHILD_STDIN_CLOSING;
-    struct guard g;
+    struct evl__guard g;
     guard_enter(c, &g);
     int rc = evl_stream_close(&c->io[0]);   /* 1: on_in_close finishes it */
     if (!guard_leave(c, &g))

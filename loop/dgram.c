@@ -54,6 +54,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "evl-guard.h"
 #include "evl-internal.h"
 
 #define EVL__DGRAM_READING 0x01     /* the caller wants datagrams */
@@ -93,35 +94,15 @@ struct evl__dgram_out {
 
 /* ------------------------------------------------------------ guards */
 
-struct guard {
-    unsigned alive;
-    unsigned *prev;
-};
-
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
-#endif
-static inline void guard_enter(evl_dgram *d, struct guard *g)
+/* The dispatch guard on d (evl-internal.h). */
+static inline void guard_enter(evl_dgram *d, struct evl__guard *g)
 {
-    g->alive = 1;
-    g->prev = d->alive;
-    d->alive = &g->alive;
+    evl__guard_enter(&d->alive, g);
 }
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic pop
-#endif
 
-/* Returns 1 if d still exists; when it does not, d is not read. */
-static inline int guard_leave(evl_dgram *d, struct guard *g)
+static inline int guard_leave(evl_dgram *d, struct evl__guard *g)
 {
-    if (!g->alive) {
-        if (g->prev != NULL)
-            *g->prev = 0;
-        return 0;
-    }
-    d->alive = g->prev;
-    return 1;
+    return evl__guard_leave(&d->alive, g);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -212,7 +193,7 @@ static void queue_drop_all(evl_dgram *d)
  * stopped first. */
 static int report(evl_dgram *d, int err)
 {
-    struct guard g;
+    struct evl__guard g;
 
     if (!soft_error(-err)) {
         /* Reading it again would fail again: stop watching. */
@@ -244,7 +225,7 @@ static int report(evl_dgram *d, int err)
 static int deliver(evl_dgram *d)
 {
     struct evl__dgram_rx *rx = d->rx;
-    struct guard g;
+    struct evl__guard g;
 
     d->state |= EVL__DGRAM_DELIVERING;
     while (rx->next < rx->count) {
@@ -285,7 +266,7 @@ static int flush_gathered(evl_dgram *d)
 {
     if (d->qhead == NULL || (d->state & (EVL__DGRAM_CLOSED | EVL__DGRAM_DEAD)))
         return 1;
-    struct guard g;
+    struct evl__guard g;
     guard_enter(d, &g);
     int ok = flush_queue(d);
     if (!guard_leave(d, &g) || !ok)
@@ -305,7 +286,7 @@ static int read_some(evl_dgram *d)
             return report(d, -ENOMEM);
     }
     struct evl__dgram_rx *rx = d->rx;
-    struct guard g;
+    struct evl__guard g;
     if (rx->next < rx->count) {
         guard_enter(d, &g);
         int more = deliver(d);
@@ -351,7 +332,7 @@ static int read_some(evl_dgram *d)
 
 /* ------------------------------------------------------------ sending */
 
-static void after_dequeue(evl_dgram *d, struct guard *g, int *gone)
+static void after_dequeue(evl_dgram *d, struct evl__guard *g, int *gone)
 {
     *gone = 0;
     if ((d->state & EVL__DGRAM_HIGH) && d->queued <= d->wlow) {
@@ -396,7 +377,7 @@ static int flush_queue(evl_dgram *d)
 {
     struct mmsghdr msgs[SEND_BATCH_MAX];
     struct iovec iov[SEND_BATCH_MAX];
-    struct guard g;
+    struct evl__guard g;
     int gone;
 
     while (d->qhead != NULL && !(d->state & EVL__DGRAM_CLOSED)) {
@@ -523,7 +504,7 @@ ssize_t evl_dgram_flush(evl_dgram *d)
         return -EINVAL;
     if (d->state & EVL__DGRAM_CLOSED)
         return -EBADF;
-    struct guard g;
+    struct evl__guard g;
     guard_enter(d, &g);
     int ok = flush_queue(d);
     if (!guard_leave(d, &g) || !ok)
@@ -554,7 +535,7 @@ static void on_readable(evl_watcher *w, unsigned revents)
         (void)report(d, -ESHUTDOWN);
         return;
     }
-    struct guard g;
+    struct evl__guard g;
     guard_enter(d, &g);
     (void)read_some(d);
     (void)guard_leave(d, &g);
@@ -564,7 +545,7 @@ static void on_writable(evl_watcher *w, unsigned revents)
 {
     evl_dgram *d = evl__container_of(w, evl_dgram, w);
     (void)revents;
-    struct guard g;
+    struct evl__guard g;
     guard_enter(d, &g);
     (void)flush_queue(d);
     (void)guard_leave(d, &g);
@@ -575,7 +556,7 @@ static void on_error_event(evl_watcher *w, unsigned revents)
 {
     evl_dgram *d = evl__container_of(w, evl_dgram, w);
     (void)revents;
-    struct guard g;
+    struct evl__guard g;
     int soerr = 0;
     socklen_t sl = sizeof(soerr);
 
@@ -611,7 +592,7 @@ static void on_error_event(evl_watcher *w, unsigned revents)
 static void on_kick(evl_timer *t)
 {
     evl_dgram *d = t->data;
-    struct guard g;
+    struct evl__guard g;
     guard_enter(d, &g);
     if (d->rx != NULL && d->rx->next < d->rx->count && (d->state & EVL__DGRAM_READING))
         (void)read_some(d);

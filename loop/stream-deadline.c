@@ -74,7 +74,7 @@ static uint64_t next_due(const evl_stream *s)
  * Stream does: its handle keeps the fd after on_error when asked to). */
 static void expire(evl_stream *s)
 {
-    struct guard g;
+    struct evl__guard g;
     guard_enter(s, &g);
     evl__stream_fail(s, -ETIMEDOUT);
     if (!g.alive) {

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "evl-guard.h"
 #include "evl-internal.h"
 
 /* evl_stream.state bits. */
@@ -105,39 +106,15 @@ struct evl__stream_px {
     int rd_tls;                  /* the read in flight targets cin */
 };
 
-struct guard {
-    unsigned alive;
-    unsigned *prev;              /* the enclosing guard's flag, or NULL */
-};
-
-/* GCC 12+ sees that s->alive may still hold &g->alive after the guard's
- * frame returns.  It does only on the path where s was freed, and then
- * nothing reads it: evl_stream_free cleared s->alive, or the memory is
- * gone.  The warning is silenced here and nowhere else. */
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
-#endif
-static inline void guard_enter(evl_stream *s, struct guard *g)
+/* The dispatch guard on s (evl-internal.h). */
+static inline void guard_enter(evl_stream *s, struct evl__guard *g)
 {
-    g->alive = 1;
-    g->prev = s->alive;
-    s->alive = &g->alive;
+    evl__guard_enter(&s->alive, g);
 }
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic pop
-#endif
 
-/* Returns 1 if s still exists.  When it does not, s is not read. */
-static inline int guard_leave(evl_stream *s, struct guard *g)
+static inline int guard_leave(evl_stream *s, struct evl__guard *g)
 {
-    if (!g->alive) {
-        if (g->prev != NULL)
-            *g->prev = 0;
-        return 0;
-    }
-    s->alive = g->prev;
-    return 1;
+    return evl__guard_leave(&s->alive, g);
 }
 
 static inline int want_read(const evl_stream *s)

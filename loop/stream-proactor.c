@@ -830,7 +830,7 @@ static ssize_t fill_file(evl_stream *s)
             evl__stream_fail(s, (int)n);
         return n;
     }
-    struct guard g;
+    struct evl__guard g;
     guard_enter(s, &g);
     int hard = 0;   /* the chunk's own read failed: a stream error */
     for (;;) {
@@ -1063,7 +1063,7 @@ static void kop_done(evl_op *op)
     evl_stream *s = op_settled(px);
     if (s == NULL || !settle_close(s) || op->res < 0)
         return;
-    struct guard g;
+    struct evl__guard g;
     guard_enter(s, &g);
     int rc = evl__stream_px_kick(s);
     if (!guard_leave(s, &g))
@@ -1174,7 +1174,7 @@ ssize_t evl__stream_px_flush(evl_stream *s)
 
 int evl__stream_px_flush_wait(evl_stream *s)
 {
-    struct guard g;
+    struct evl__guard g;
     guard_enter(s, &g);
     int rc = 0;
     ssize_t left = evl__stream_px_flush(s);

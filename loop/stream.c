@@ -83,7 +83,7 @@ int evl__stream_call(evl_stream *s, evl_stream_cb cb)
 {
     if (cb == NULL)
         return 1;
-    struct guard g;
+    struct evl__guard g;
     guard_enter(s, &g);
     cb(s);
     return guard_leave(s, &g);
@@ -179,7 +179,7 @@ static int stop_failed(evl_stream *s, int err)
     /* A deferred close calls on_close from the last completion instead. */
     int closed = closing && close_fd(s) != CLOSE_DEFERRED;
     if (s->cb.on_error != NULL) {
-        struct guard g;
+        struct evl__guard g;
         guard_enter(s, &g);
         s->cb.on_error(s, err);
         if (!guard_leave(s, &g))
@@ -214,7 +214,7 @@ int evl__stream_fail(evl_stream *s, int err)
         if (s->px != NULL)
             evl__stream_px_abort(s);   /* the reads only */
         if (evl__stream_update_interest(s) == 0) {
-            struct guard g;
+            struct evl__guard g;
             guard_enter(s, &g);
             if (s->cb.on_error != NULL)
                 s->cb.on_error(s, err);
@@ -397,7 +397,7 @@ ssize_t evl__stream_read_once(evl_stream *s, int idle_small)
  * it can never see the same frame twice.  At EOF, finish is asked
  * instead of next, which also yields a line framer's unterminated tail.
  * Stops early once g says s is gone. */
-static void deliver_frames(evl_stream *s, struct guard *g)
+static void deliver_frames(evl_stream *s, struct evl__guard *g)
 {
     while (delivering(s) && s->cb.on_message != NULL) {
         size_t len = evl_buf_len(&s->rbuf);
@@ -426,7 +426,7 @@ static void deliver_frames(evl_stream *s, struct guard *g)
 /* Raw data: the whole buffer to on_read, again for as long as it takes
  * something and something is left, so a callback that eats one record
  * per call does not stall until the next read. */
-static void deliver_raw(evl_stream *s, struct guard *g)
+static void deliver_raw(evl_stream *s, struct evl__guard *g)
 {
     size_t len;
     while (delivering(s) && s->cb.on_read != NULL && (len = evl_buf_len(&s->rbuf)) > 0) {
@@ -459,7 +459,7 @@ int evl__stream_deliver(evl_stream *s, int fresh)
     /* on_handshake comes before the first byte it protects. */
     if (s->tls != NULL && !evl__tls_report(s))
         return 0;
-    struct guard g;
+    struct evl__guard g;
 again:
     s->state |= EVL__STREAM_DELIVERING;
     guard_enter(s, &g);
@@ -575,7 +575,7 @@ int evl__stream_written(evl_stream *s, size_t before)
     size_t left = evl_stream_queued(s);
     if (left == before)
         return 1;
-    struct guard g;
+    struct evl__guard g;
     guard_enter(s, &g);
     if ((s->state & EVL__STREAM_HIGH) && left <= s->wlow) {
         s->state &= ~EVL__STREAM_HIGH;
@@ -953,7 +953,7 @@ int evl_stream_read_start(evl_stream *s)
     /* A proactor also has to ask the kernel for more (or hand over the
      * chunks that arrived while paused). */
     if (s->px != NULL) {
-        struct guard g;
+        struct evl__guard g;
         guard_enter(s, &g);
         rc = evl__stream_px_kick(s);
         if (!guard_leave(s, &g))
@@ -1115,7 +1115,7 @@ ssize_t evl_stream_flush(evl_stream *s)
  * fd the write itself waits and poll is never reached. */
 static int flush_wait(evl_stream *s)
 {
-    struct guard g;
+    struct evl__guard g;
     int rc;
     guard_enter(s, &g);
     for (;;) {
@@ -1230,7 +1230,7 @@ int evl_stream_close(evl_stream *s)
             evl__stream_fail(s, rc);
             return rc;
         }
-        struct guard g;
+        struct evl__guard g;
         guard_enter(s, &g);
         int rc = flush_wait(s);
         if (!guard_leave(s, &g) || rc < 0)

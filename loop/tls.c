@@ -521,7 +521,7 @@ int evl__tls_report(evl_stream *s)
     if ((t->st & (TLS_HS_DONE | TLS_REPORTED)) != TLS_HS_DONE)
         return 1;
     t->st |= TLS_REPORTED;
-    struct guard g;
+    struct evl__guard g;
     guard_enter(s, &g);
     if (evl_buf_len(&t->pend) > 0) {
         size_t before = evl_stream_queued(s);
@@ -557,7 +557,7 @@ static void kick_cb(evl_timer *tm)
     evl_stream *s = t->s;
     if (s->err != 0 || (s->state & EVL__STREAM_CLOSED))
         return;
-    struct guard g;
+    struct evl__guard g;
     guard_enter(s, &g);
     if (!(t->st & TLS_HS_DONE)) {
         int rc = hs_step(s);   /* when it finishes, it kicks again */
@@ -787,7 +787,7 @@ static int encrypt_out(evl_stream *s, const char *p, size_t n, int queue_only)
             struct iovec iov = { bm->data, bm->length };
             size_t wmax = s->wmax;
             s->wmax = 0;
-            struct guard g;
+            struct evl__guard g;
             guard_enter(s, &g);
             rc = evl__stream_queue_raw(s, &iov, 1, iov.iov_len);
             if (!guard_leave(s, &g))
