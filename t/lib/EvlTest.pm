@@ -13,7 +13,14 @@ our @EXPORT_OK = qw(has uring_loop temp_path tcp_pair set_nonblocking read_all_r
 
 # has('uring'): whether this kernel lets us create an io_uring.
 # has('threads'): whether this perl can run threads.
+# has('asan'): whether AddressSanitizer runs in this process (a sanitizer
+# build preloads it): its quarantine holds freed memory back (256 MB by
+# default), so RSS growth says nothing about leaks there.
 sub has ($what) {
+    if ($what eq 'asan') {
+        open(my $maps, '<', '/proc/self/maps') or return 0;
+        return (grep { m{/libasan\.so} } <$maps>) ? 1 : 0;
+    }
     if ($what eq 'uring') {
         my $v = 0;
         if (open(my $f, '<', '/proc/sys/kernel/io_uring_disabled')) {
