@@ -33,6 +33,9 @@
  * no memory asks for this much, and a bigger buffer is given back when
  * the stream goes idle (see evl__stream_read_want). */
 #define EVL__STREAM_READ_SMALL ((size_t)512)
+/* Writes below this made during a delivery are batched (copied) and go
+ * out at the delivery's end; bigger ones go to the kernel at once. */
+#define EVL__STREAM_CORK_MAX ((size_t)16 * 1024)
 #define EVL__STREAM_READAHEAD_DEFAULT 2u
 #define EVL__STREAM_READAHEAD_MAX 64u
 
@@ -81,6 +84,7 @@ struct evl__stream_px {
     /* One write of wbuf's first bytes (sockets, regular files, block devices). */
     evl_op wop;
     evl_buf wnext;               /* bytes queued while wop is in flight */
+    uint64_t n_wop_submits;      /* writes put in flight (tests) */
     int wr_poll;                 /* a write said EAGAIN: wait for the watcher first */
 
     /* Read-ahead (regular files): chunks in file order. */
@@ -246,6 +250,8 @@ EVL__HIDDEN void evl__stream_px_file_stats(const evl_stream *s, uint64_t *inline
  * times it was armed (both 0 where reads are one-shot). */
 EVL__HIDDEN void evl__stream_px_recv_stats(const evl_stream *s, uint64_t *chunks,
                                            uint64_t *arms);
+/* Test hook: writes (send or write ops) put in flight so far. */
+EVL__HIDDEN uint64_t evl__stream_px_write_ops(const evl_stream *s);
 EVL__HIDDEN void evl__stream_px_set_nowait(evl_stream *s, int on);
 /* The fd watcher saw readiness a read or write that said EAGAIN waits for. */
 EVL__HIDDEN void evl__stream_px_readable(evl_stream *s);

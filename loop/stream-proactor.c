@@ -903,6 +903,7 @@ static int wop_submit(evl_stream *s)
     if (rc < 0)
         return rc;
     px->inflight++;
+    px->n_wop_submits++;
     /* Chunks read ahead of the write (done, or still in flight) may hold
      * the bytes it replaces: drop them, and let the next fill start over
      * from the fd's position, as read() after write() would. */
@@ -1150,7 +1151,13 @@ int evl__stream_px_queue(evl_stream *s, const struct iovec *iov, int iovcnt, siz
     int rc = evl__stream_append_iov(b, iov, iovcnt, 0, total);
     if (rc < 0)
         return rc;
-    rc = wop_submit(s);
+    /* Inside a delivery the send waits for its end (evl__stream_deliver),
+     * so a batch of small writes is one op, not one for the first and one
+     * for the rest. */
+    if ((s->state & EVL__STREAM_DELIVERING) && total < EVL__STREAM_CORK_MAX)
+        s->state |= EVL__STREAM_CORKED;
+    else
+        rc = wop_submit(s);
     if (rc < 0) {
         evl__stream_fail(s, rc);
         return rc;
@@ -1230,6 +1237,11 @@ void evl__stream_px_recv_stats(const evl_stream *s, uint64_t *chunks, uint64_t *
 {
     *chunks = s->px->n_mop_chunks;
     *arms = s->px->n_mop_submits;
+}
+
+uint64_t evl__stream_px_write_ops(const evl_stream *s)
+{
+    return s->px->n_wop_submits;
 }
 
 void evl__stream_px_file_stats(const evl_stream *s, uint64_t *inline_reads, uint64_t *chunk_ops)

@@ -1960,6 +1960,99 @@ START_TEST(test_px_small_buffer_ring_keeps_socket_bytes_exact)
 }
 END_TEST
 
+/* ------------------------------------------------------------ corked replies */
+
+/* An echo server's callbacks reply once per message; replies written
+ * during one delivery go out as one send op at its end, as the reactor
+ * makes them one write().  (Without the cork the first reply went alone
+ * and the other seven in a second op after it.) */
+static void on_message_reply(evl_stream *s, const char *msg, size_t len)
+{
+    struct rec *r = s->data;
+    r->n_msg++;
+    ck_assert_rc(evl_stream_write(s, msg, len));
+    ck_assert_rc(evl_stream_write(s, "\n", 1));
+    if (r->action == ACT_CLOSE_FIRST && r->n_msg == 8)
+        ck_assert_int_ge(evl_stream_close(s), 0);
+}
+
+/* Reads want bytes from the non-blocking peer fd, running the loop while
+ * they are not there yet (the send goes to the kernel at its next wait). */
+static void read_peer_until(evl_loop *loop, int fd, char *buf, size_t want)
+{
+    size_t got = 0;
+    while (got < want) {
+        ssize_t n = read(fd, buf + got, want - got);
+        if (n < 0 && errno == EAGAIN) {
+            ck_assert_int_ge(evl_loop_run_once(loop, 1000000000LL), 0);
+            continue;
+        }
+        ck_assert_int_gt(n, 0);
+        got += (size_t)n;
+    }
+}
+
+START_TEST(test_px_replies_written_in_one_delivery_are_one_send)
+{
+    evl_loop *loop = new_loop(_i);
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { 0 };
+    static const struct evl_stream_callbacks cbs = { .on_message = on_message_reply,
+                                                     .on_error = on_error };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_LINE, 0, 0, NULL, 0));
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &cbs));
+    ck_assert_rc(evl_stream_set_framer(&s, &fr));
+    static const char lines[] = "l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\n";
+    set_nonblock(sv[1]);
+    for (int round = 1; round <= 3; round++) {
+        write_all(sv[1], lines, sizeof(lines) - 1);
+        run_until(loop, &r.n_msg, 8 * round);
+        char back[sizeof(lines)] = "";
+        read_peer_until(loop, sv[1], back, sizeof(lines) - 1);
+        ck_assert_str_eq(back, lines);
+        ck_assert_uint_eq(evl__stream_px_write_ops(&s), (uint64_t)round);
+    }
+    stream_pair_done(loop, &s, sv, &r);
+}
+END_TEST
+
+/* evl_stream_close (after drain) in the callback that wrote the last corked reply: the
+ * replies still go out, then the fd closes. */
+START_TEST(test_px_close_after_drain_in_on_message_sends_corked_replies)
+{
+    evl_loop *loop = new_loop(_i);
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { .action = ACT_CLOSE_FIRST };
+    static const struct evl_stream_callbacks cbs = { .on_message = on_message_reply,
+                                                     .on_error = on_error };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_LINE, 0, 0, NULL, 0));
+    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &cbs));
+    ck_assert_rc(evl_stream_set_framer(&s, &fr));
+    static const char lines[] = "l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\n";
+    write_all(sv[1], lines, sizeof(lines) - 1);
+    set_nonblock(sv[1]);
+    run_until(loop, &r.n_msg, 8);
+    loop_settle(loop);
+    char back[sizeof(lines) + 8] = "";
+    read_peer_until(loop, sv[1], back, sizeof(lines) - 1);
+    ck_assert_str_eq(back, lines);
+    ck_assert_int_eq(read(sv[1], back, sizeof(back)), 0);   /* then EOF */
+    ck_assert_int_eq(r.n_err, 0);
+    ck_assert(fd_is_closed(sv[0]));
+    evl_stream_free(&s);
+    loop_settle(loop);
+    close(sv[1]);
+    loop_done(loop);
+    bytes_free(&r.data);
+}
+END_TEST
+
 static void add(TCase *tc, const TTest *t)
 {
     tcase_add_loop_test(tc, t, first_backend, end_backend);
@@ -1986,6 +2079,11 @@ static Suite *stream_proactor_suite(void)
     tc = tcase_create("flush");
     tcase_set_tags(tc, "thread");
     add(tc, test_px_flush_wait_runs_the_loop_until_written);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("cork");
+    add(tc, test_px_replies_written_in_one_delivery_are_one_send);
+    add(tc, test_px_close_after_drain_in_on_message_sends_corked_replies);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("close");
