@@ -191,10 +191,17 @@ fuzz() {
             return 0
         fi
         echo "dev.sh fuzz: $name FAILED, log $out/$name.log:"
-        grep -E 'ERROR|SUMMARY|fuzz-|disagrees|Test unit written' "$out/$name.log" | head -n 20
+        # The layer harness says where the transcripts differ on the lines
+        # after "disagrees"; the input itself, in base64, lets a log from
+        # another machine (CI) be replayed here.
+        grep -E -A8 'ERROR|SUMMARY|fuzz-|disagrees|Test unit written' "$out/$name.log" |
+            grep -vE '^ *#[0-9]+ 0x|^--$' | head -n 30
         local f
         for f in "$out/$name.crash"/*; do
-            [ -e "$f" ] && echo "dev.sh fuzz: reproducer: $f (fuzz/$name $f replays it)"
+            [ -e "$f" ] || continue
+            echo "dev.sh fuzz: reproducer: $f (fuzz/$name $f replays it); base64:"
+            base64 -w 0 "$f" | head -c 8192
+            echo
         done
         return 1
     }
