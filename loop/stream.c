@@ -247,12 +247,15 @@ static ssize_t write_iov(evl_stream *s, const struct iovec *iov, int iovcnt)
     for (;;) {
         ssize_t n;
         if (s->flags & EVL_STREAM_SOCKET) {
+            /* MSG_DONTWAIT: evl_stream_flush never blocks, even on a
+             * blocking socket (a PerlIO handle's), whose caller waits
+             * for room itself. */
             if (iovcnt == 1) {
-                n = send(s->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+                n = send(s->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
             } else {
                 struct msghdr mh = { .msg_iov = (struct iovec *)iov,
                                      .msg_iovlen = (size_t)iovcnt };
-                n = sendmsg(s->fd, &mh, MSG_NOSIGNAL);
+                n = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
             }
         } else if (s->state & EVL__STREAM_SIGPIPE) {
             n = write_guarded(s->fd, iov, iovcnt);

@@ -344,8 +344,13 @@ static int drain(pTHX_ PerlIO *f, int wait)
     evl_pio_shared *sh = e->sh;
     forget_parents_queue(sh);
     /* Polling first keeps a blocking write from sitting in the kernel,
-     * deaf to signals, when the fd is full. */
-    int poll_first = wait && !sh->regular && !nonblocking(sh);
+     * deaf to signals, when the fd is full.  Not for sockets: their
+     * writes never block (MSG_DONTWAIT), and POLLOUT understates their
+     * room (a unix socket reports it only with 3/4 of its buffer free),
+     * so a print the kernel would take could wait for a peer that is not
+     * reading; they poll only after a write left bytes over. */
+    int poll_first = wait && !sh->regular && !nonblocking(sh) &&
+                     !(sh->s.flags & EVL_STREAM_SOCKET);
     if (wait && sh->s.px != NULL) {
         /* A proactor's queue goes out through completions: the loop has
          * to run (its callbacks too) until the queue is written. */

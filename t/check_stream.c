@@ -1228,6 +1228,34 @@ START_TEST(test_stream_flush_without_loop_writes_what_fits)
 }
 END_TEST
 
+/* On a blocking socket too (a PerlIO handle's): the kernel takes what it
+ * has room for, the rest stays queued, and flush_wait then waits. */
+START_TEST(test_stream_flush_on_blocking_socket_never_blocks)
+{
+    int sv[2];
+    make_socketpair(sv);   /* both ends blocking */
+    evl_stream s = { 0 };
+    ck_assert_rc(evl_stream_init(&s, NULL, sv[0], 0, NULL));
+    const size_t total = 4 << 20;   /* far beyond a socketpair's buffer */
+    ck_assert_rc(write_pattern(&s, total));
+    ssize_t left = evl_stream_flush(&s);
+    ck_assert_int_gt(left, 0);
+    ck_assert_int_lt(left, (ssize_t)total);
+    ck_assert_int_eq(evl_stream_error(&s), 0);
+    struct reader_arg a = { .fd = sv[1] };
+    pthread_t th;
+    ck_assert_rc(pthread_create(&th, NULL, reader_thread, &a));
+    ck_assert_rc(evl_stream_flush_wait(&s));
+    ck_assert_uint_eq(evl_stream_queued(&s), 0);
+    ck_assert_rc(shutdown(sv[0], SHUT_WR));
+    ck_assert_rc(pthread_join(th, NULL));
+    ck_assert_uint_eq(a.got, total);
+    ck_assert_uint_eq(a.mismatch, 0);
+    evl_stream_free(&s);
+    close_pair(sv);
+}
+END_TEST
+
 /* flush_wait blocks until the queue is empty, whatever the fd mode. */
 START_TEST(test_stream_flush_wait_blocks_until_written)
 {
@@ -1609,6 +1637,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_stream_fill_without_loop_reads_and_reports_eof);
     tcase_add_test(tc, test_stream_fill_stops_at_rmax);
     tcase_add_test(tc, test_stream_flush_without_loop_writes_what_fits);
+    tcase_add_test(tc, test_stream_flush_on_blocking_socket_never_blocks);
     tcase_add_test(tc, test_stream_flush_wait_blocks_until_written);
     tcase_add_test(tc, test_stream_bad_arguments);
     tcase_add_test(tc, test_stream_read_start_without_consumer_is_einval);
