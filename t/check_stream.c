@@ -1228,6 +1228,23 @@ START_TEST(test_stream_flush_without_loop_writes_what_fits)
 }
 END_TEST
 
+/* flush_wait with a thread reading sv[1]: every byte of the pattern
+ * arrives; then s is freed and the pair closed. */
+static void flush_wait_to_reader(evl_stream *s, int sv[2], size_t total)
+{
+    struct reader_arg a = { .fd = sv[1] };
+    pthread_t th;
+    ck_assert_rc(pthread_create(&th, NULL, reader_thread, &a));
+    ck_assert_rc(evl_stream_flush_wait(s));
+    ck_assert_uint_eq(evl_stream_queued(s), 0);
+    ck_assert_rc(shutdown(sv[0], SHUT_WR));
+    ck_assert_rc(pthread_join(th, NULL));
+    ck_assert_uint_eq(a.got, total);
+    ck_assert_uint_eq(a.mismatch, 0);
+    evl_stream_free(s);
+    close_pair(sv);
+}
+
 /* On a blocking socket too (a PerlIO handle's): the kernel takes what it
  * has room for, the rest stays queued, and flush_wait then waits. */
 START_TEST(test_stream_flush_on_blocking_socket_never_blocks)
@@ -1242,17 +1259,7 @@ START_TEST(test_stream_flush_on_blocking_socket_never_blocks)
     ck_assert_int_gt(left, 0);
     ck_assert_int_lt(left, (ssize_t)total);
     ck_assert_int_eq(evl_stream_error(&s), 0);
-    struct reader_arg a = { .fd = sv[1] };
-    pthread_t th;
-    ck_assert_rc(pthread_create(&th, NULL, reader_thread, &a));
-    ck_assert_rc(evl_stream_flush_wait(&s));
-    ck_assert_uint_eq(evl_stream_queued(&s), 0);
-    ck_assert_rc(shutdown(sv[0], SHUT_WR));
-    ck_assert_rc(pthread_join(th, NULL));
-    ck_assert_uint_eq(a.got, total);
-    ck_assert_uint_eq(a.mismatch, 0);
-    evl_stream_free(&s);
-    close_pair(sv);
+    flush_wait_to_reader(&s, sv, total);
 }
 END_TEST
 
@@ -1267,17 +1274,7 @@ START_TEST(test_stream_flush_wait_blocks_until_written)
     const size_t total = 1 << 20;
     ck_assert_rc(write_pattern(&s, total));
     ck_assert_uint_gt(evl_stream_queued(&s), 0);
-    struct reader_arg a = { .fd = sv[1] };
-    pthread_t th;
-    ck_assert_rc(pthread_create(&th, NULL, reader_thread, &a));
-    ck_assert_rc(evl_stream_flush_wait(&s));
-    ck_assert_uint_eq(evl_stream_queued(&s), 0);
-    ck_assert_rc(shutdown(sv[0], SHUT_WR));
-    ck_assert_rc(pthread_join(th, NULL));
-    ck_assert_uint_eq(a.got, total);
-    ck_assert_uint_eq(a.mismatch, 0);
-    evl_stream_free(&s);
-    close_pair(sv);
+    flush_wait_to_reader(&s, sv, total);
 }
 END_TEST
 

@@ -1992,20 +1992,27 @@ static void read_peer_until(evl_loop *loop, int fd, char *buf, size_t want)
     }
 }
 
+/* A line stream on fd whose callback replies to every line. */
+static void reply_stream(evl_loop *loop, evl_stream *s, evl_framer *fr, int fd)
+{
+    static const struct evl_stream_callbacks cbs = { .on_message = on_message_reply,
+                                                     .on_error = on_error };
+    ck_assert_rc(evl_framer_init(fr, EVL_FRAMER_LINE, 0, 0, NULL, 0));
+    ck_assert_rc(evl_stream_init(s, loop, fd, 0, &cbs));
+    ck_assert_rc(evl_stream_set_framer(s, fr));
+}
+
+static const char lines[] = "l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\n";
+
 START_TEST(test_px_replies_written_in_one_delivery_are_one_send)
 {
     evl_loop *loop = new_loop(_i);
     int sv[2];
     make_socketpair(sv);
     struct rec r = { 0 };
-    static const struct evl_stream_callbacks cbs = { .on_message = on_message_reply,
-                                                     .on_error = on_error };
     evl_stream s = { .data = &r };
     evl_framer fr;
-    ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_LINE, 0, 0, NULL, 0));
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &cbs));
-    ck_assert_rc(evl_stream_set_framer(&s, &fr));
-    static const char lines[] = "l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\n";
+    reply_stream(loop, &s, &fr, sv[0]);
     set_nonblock(sv[1]);
     for (int round = 1; round <= 3; round++) {
         write_all(sv[1], lines, sizeof(lines) - 1);
@@ -2019,22 +2026,17 @@ START_TEST(test_px_replies_written_in_one_delivery_are_one_send)
 }
 END_TEST
 
-/* evl_stream_close (after drain) in the callback that wrote the last corked reply: the
- * replies still go out, then the fd closes. */
+/* evl_stream_close (after drain) in the callback that wrote the last
+ * corked reply: the replies still go out, then the fd closes. */
 START_TEST(test_px_close_after_drain_in_on_message_sends_corked_replies)
 {
     evl_loop *loop = new_loop(_i);
     int sv[2];
     make_socketpair(sv);
     struct rec r = { .action = ACT_CLOSE_FIRST };
-    static const struct evl_stream_callbacks cbs = { .on_message = on_message_reply,
-                                                     .on_error = on_error };
     evl_stream s = { .data = &r };
     evl_framer fr;
-    ck_assert_rc(evl_framer_init(&fr, EVL_FRAMER_LINE, 0, 0, NULL, 0));
-    ck_assert_rc(evl_stream_init(&s, loop, sv[0], 0, &cbs));
-    ck_assert_rc(evl_stream_set_framer(&s, &fr));
-    static const char lines[] = "l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\n";
+    reply_stream(loop, &s, &fr, sv[0]);
     write_all(sv[1], lines, sizeof(lines) - 1);
     set_nonblock(sv[1]);
     run_until(loop, &r.n_msg, 8);
