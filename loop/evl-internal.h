@@ -193,6 +193,11 @@ struct evl_loop {
     char *rbuf_spare, *rbuf_spare_small;
     size_t rbuf_spare_cap, rbuf_spare_small_cap;
 
+    /* The stream deliveries on the stack, innermost first (stream.c): a
+     * callback that runs the loop again gets their corked writes sent
+     * first (evl__stream_uncork_all). */
+    struct evl__stream_delivery *deliveries;
+
     /* Proactor: settled ops whose callbacks wait to run (FIFO). */
     evl_op *cbq_head, *cbq_tail;
     size_t pending_ops;          /* submitted, not settled */
@@ -226,6 +231,10 @@ EVL__HIDDEN extern const struct evl_backend_ops evl__backend_fake;
 
 /* backend-epoll.c: the epoll half every loop has (proactor loops keep
  * their fd watchers, signals, wakeups and pidfds there). */
+/* stream.c: sends what the deliveries on the stack corked, before a
+ * nested run of their loop waits (their peer may be what it waits for). */
+EVL__HIDDEN void evl__stream_uncork_all(evl_loop *loop);
+
 EVL__HIDDEN int evl__epoll_init(evl_loop *loop);
 EVL__HIDDEN void evl__epoll_free(evl_loop *loop);
 EVL__HIDDEN int evl__epoll_ctl(evl_loop *loop, int op, int fd, uint32_t events, uint64_t key);

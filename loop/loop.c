@@ -457,6 +457,8 @@ static int run_once(evl_loop *loop, int64_t timeout_ns, int in_run)
         return rc;
     int stop_at_entry = atomic_load(&loop->stop_requested);
     int proactor = loop->model == EVL_PROACTOR;
+    if (loop->deliveries != NULL)   /* run from a stream callback */
+        evl__stream_uncork_all(loop);
     int ran = 0;
 
     loop->now_ns = evl_time_ns();

@@ -451,6 +451,36 @@ static ssize_t flush_now(evl_stream *s);
 /* Hands buffered input to the callbacks, then EOF once everything before
  * it was taken.  fresh: new bytes arrived (or reading resumed), so raw
  * mode has something to show.  Returns 0 if s was freed. */
+/* Sends what a delivery's callbacks wrote: in one write (or one send
+ * op), instead of one per message (an echo of 8 lines per read made 8
+ * syscalls on the reactor, and 2 sends on io_uring: the first line
+ * alone, the other 7 after it).  Callbacks may free s. */
+static void uncork(evl_stream *s)
+{
+    s->state &= ~EVL__STREAM_CORKED;
+    if (watcher_writes(s))
+        flush_now(s);
+    else
+        evl__stream_px_flush(s);
+}
+
+/* A delivery on the stack, in its loop's list (loop->deliveries). */
+struct evl__stream_delivery {
+    evl_stream *s;               /* NULL once evl_stream_free let go */
+    struct evl__stream_delivery *prev;
+};
+
+/* A callback runs the loop again (to wait for a reply, say): what the
+ * deliveries it is inside corked goes out first, or the peer it waits
+ * for might never see the request. */
+void evl__stream_uncork_all(evl_loop *loop)
+{
+    for (struct evl__stream_delivery *d = loop->deliveries; d != NULL; d = d->prev) {
+        if (d->s != NULL && (d->s->state & EVL__STREAM_CORKED))
+            uncork(d->s);   /* may free it: d itself lives on */
+    }
+}
+
 int evl__stream_deliver(evl_stream *s, int fresh)
 {
     if (s->state & EVL__STREAM_DELIVERING)
@@ -459,26 +489,26 @@ int evl__stream_deliver(evl_stream *s, int fresh)
     if (s->tls != NULL && !evl__tls_report(s))
         return 0;
     struct evl__guard g;
+    struct evl__stream_delivery d = { .s = s };
+    evl_loop *loop = s->loop;
 again:
     s->state |= EVL__STREAM_DELIVERING;
     guard_enter(s, &g);
+    if (loop != NULL) {
+        d.prev = loop->deliveries;
+        loop->deliveries = &d;
+    }
     if (s->framer != NULL)
         deliver_frames(s, &g);
     else if (fresh)
         deliver_raw(s, &g);
-    /* What the callbacks wrote goes out now, in one write (or one send
-     * op), instead of one per message (an echo of 8 lines per read made
-     * 8 syscalls on the reactor, and 2 sends on io_uring: the first line
-     * alone, the other 7 after it).  Only if no callback freed s. */
+    if (loop != NULL)
+        loop->deliveries = d.prev;
+    /* Only if no callback freed s. */
     if (g.alive) {
         s->state &= ~EVL__STREAM_DELIVERING;
-        if (s->state & EVL__STREAM_CORKED) {
-            s->state &= ~EVL__STREAM_CORKED;
-            if (watcher_writes(s))
-                flush_now(s);
-            else
-                evl__stream_px_flush(s);
-        }
+        if (s->state & EVL__STREAM_CORKED)
+            uncork(s);
     }
     if (!guard_leave(s, &g))
         return 0;
@@ -849,6 +879,12 @@ void evl_stream_free(evl_stream *s)
     if (s->alive != NULL)
         *s->alive = 0;
     s->alive = NULL;
+    if ((s->state & EVL__STREAM_DELIVERING) && s->loop != NULL) {
+        for (struct evl__stream_delivery *d = s->loop->deliveries; d != NULL; d = d->prev) {
+            if (d->s == s)
+                d->s = NULL;
+        }
+    }
     evl_watcher_stop(&s->w);
     evl__stream_deadline_stop(s);
     if (s->px != NULL)

@@ -761,6 +761,26 @@ START_TEST(test_stream_line_framer_joins_split_writes)
 }
 END_TEST
 
+/* A callback that writes a reply and then runs the loop until its peer
+ * has it (a nested run, as a blocking-style client does): the reply is
+ * corked inside the delivery, so the nested run sends it first. */
+START_TEST(test_stream_callback_running_the_loop_gets_its_corked_reply_sent)
+{
+    evl_loop *loop = new_reactor();
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { .action = ACT_REPLY_WAIT, .wait_loop = loop, .wait_fd = sv[1] };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    framed_stream(loop, &s, &fr, sv[0], 0);
+    write_all(sv[1], "ping\npong\n", 10);
+    run_until(loop, &r.n_msg, 2);
+    ck_assert_int_eq(r.replies_seen, 2);
+    stream_pair_end(loop, &s, sv, &r);
+    bytes_free(&r.data);
+}
+END_TEST
+
 START_TEST(test_stream_line_framer_delivers_unterminated_tail_at_eof)
 {
     evl_loop *loop = new_reactor();
@@ -1607,6 +1627,7 @@ static Suite *stream_suite(void)
 
     tc = tcase_create("framing");
     tcase_add_test(tc, test_stream_line_framer_joins_split_writes);
+    tcase_add_test(tc, test_stream_callback_running_the_loop_gets_its_corked_reply_sent);
     tcase_add_test(tc, test_stream_line_framer_delivers_unterminated_tail_at_eof);
     tcase_add_test(tc, test_stream_framing_error_after_good_frames_delivers_them_first);
     tcase_add_test(tc, test_stream_frame_is_consumed_before_its_callback);

@@ -2055,6 +2055,24 @@ START_TEST(test_px_close_after_drain_in_on_message_sends_corked_replies)
 }
 END_TEST
 
+/* A callback that writes a reply and then runs the loop until its peer
+ * has it: the nested run sends the corked reply first. */
+START_TEST(test_px_callback_running_the_loop_gets_its_corked_reply_sent)
+{
+    evl_loop *loop = new_loop(_i);
+    int sv[2];
+    make_socketpair(sv);
+    struct rec r = { .action = ACT_REPLY_WAIT, .wait_loop = loop, .wait_fd = sv[1] };
+    evl_stream s = { .data = &r };
+    evl_framer fr;
+    framed_stream(loop, &s, &fr, sv[0]);
+    write_all(sv[1], "ping\npong\n", 10);
+    run_until(loop, &r.n_msg, 2);
+    ck_assert_int_eq(r.replies_seen, 2);
+    stream_pair_done(loop, &s, sv, &r);
+}
+END_TEST
+
 static void add(TCase *tc, const TTest *t)
 {
     tcase_add_loop_test(tc, t, first_backend, end_backend);
@@ -2086,6 +2104,7 @@ static Suite *stream_proactor_suite(void)
     tc = tcase_create("cork");
     add(tc, test_px_replies_written_in_one_delivery_are_one_send);
     add(tc, test_px_close_after_drain_in_on_message_sends_corked_replies);
+    add(tc, test_px_callback_running_the_loop_gets_its_corked_reply_sent);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("close");

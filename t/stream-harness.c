@@ -79,6 +79,24 @@ void on_message(evl_stream *s, const char *msg, size_t len)
     case ACT_FREE:
         free_stream(s);
         break;
+    case ACT_REPLY_WAIT: {
+        /* A callback waiting for its peer (nested runs, up to 2 s): the
+         * peer takes the reply (the message echoed) off the wire. */
+        ck_assert_rc(evl_stream_write(s, msg, len));
+        char got[256];
+        size_t have = 0;
+        ck_assert_uint_le(len, sizeof(got));
+        for (int i = 0; i < 200 && have < len; i++) {
+            ssize_t n = recv(r->wait_fd, got + have, len - have, MSG_DONTWAIT);
+            if (n > 0)
+                have += (size_t)n;
+            else
+                ck_assert_int_ge(evl_loop_run_once(r->wait_loop, 10 * 1000000LL), 0);
+        }
+        if (have == len && memcmp(got, msg, len) == 0)
+            r->replies_seen++;
+        break;
+    }
     default:
         break;
     }

@@ -32,7 +32,9 @@ enum action {
     ACT_FREE,               /* on_message/on_error: free the stream and its memory */
     ACT_RECORDS,            /* on_read: consume one whole 4-byte record per call */
     ACT_KEEP,               /* on_read: record, consume nothing */
-    ACT_PAUSE_READ          /* on_read: read_stop after the first call */
+    ACT_PAUSE_READ,         /* on_read: read_stop after the first call */
+    ACT_REPLY_WAIT          /* on_message: write a reply, then run the loop
+                             * until it reaches the peer (wait_loop, wait_fd) */
 };
 
 /* What a stream's callbacks saw (s->data points here), and what they
@@ -50,6 +52,9 @@ struct rec {
     int check;                   /* on_read: compare with pattern() instead of storing */
     size_t got;                  /* raw bytes seen */
     size_t mismatch;             /* 1 + offset of the first bad byte, 0 if none */
+    evl_loop *wait_loop;         /* ACT_REPLY_WAIT: the loop to run ... */
+    int wait_fd;                 /* ... until this peer fd has bytes */
+    int replies_seen;            /* ACT_REPLY_WAIT: replies the peer had in time */
 };
 
 void note(struct rec *r, char c);
