@@ -229,12 +229,12 @@ EVL__HIDDEN extern const struct evl_backend_ops evl__backend_epoll;
 EVL__HIDDEN extern const struct evl_backend_ops evl__backend_uring;
 EVL__HIDDEN extern const struct evl_backend_ops evl__backend_fake;
 
-/* backend-epoll.c: the epoll half every loop has (proactor loops keep
- * their fd watchers, signals, wakeups and pidfds there). */
 /* stream.c: sends what the deliveries on the stack corked, before a
  * nested run of their loop waits (their peer may be what it waits for). */
 EVL__HIDDEN void evl__stream_uncork_all(evl_loop *loop);
 
+/* backend-epoll.c: the epoll half every loop has (proactor loops keep
+ * their fd watchers, signals, wakeups and pidfds there). */
 EVL__HIDDEN int evl__epoll_init(evl_loop *loop);
 EVL__HIDDEN void evl__epoll_free(evl_loop *loop);
 EVL__HIDDEN int evl__epoll_ctl(evl_loop *loop, int op, int fd, uint32_t events, uint64_t key);

@@ -448,9 +448,6 @@ static void deliver_raw(evl_stream *s, struct evl__guard *g)
 
 static ssize_t flush_now(evl_stream *s);
 
-/* Hands buffered input to the callbacks, then EOF once everything before
- * it was taken.  fresh: new bytes arrived (or reading resumed), so raw
- * mode has something to show.  Returns 0 if s was freed. */
 /* Sends what a delivery's callbacks wrote: in one write (or one send
  * op), instead of one per message (an echo of 8 lines per read made 8
  * syscalls on the reactor, and 2 sends on io_uring: the first line
@@ -481,6 +478,9 @@ void evl__stream_uncork_all(evl_loop *loop)
     }
 }
 
+/* Hands buffered input to the callbacks, then EOF once everything before
+ * it was taken.  fresh: new bytes arrived (or reading resumed), so raw
+ * mode has something to show.  Returns 0 if s was freed. */
 int evl__stream_deliver(evl_stream *s, int fresh)
 {
     if (s->state & EVL__STREAM_DELIVERING)
