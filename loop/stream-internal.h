@@ -33,11 +33,21 @@
  * no memory asks for this much, and a bigger buffer is given back when
  * the stream goes idle (see evl__stream_read_want). */
 #define EVL__STREAM_READ_SMALL ((size_t)512)
-/* Writes below this made during a delivery are batched (copied) and go
- * out at the delivery's end; bigger ones go to the kernel at once. */
-#define EVL__STREAM_CORK_MAX ((size_t)16 * 1024)
 #define EVL__STREAM_READAHEAD_DEFAULT 2u
 #define EVL__STREAM_READAHEAD_MAX 64u
+
+/* Writes below this made during a delivery are batched (copied) and go
+ * out at the delivery's end (evl__stream_deliver); bigger ones go to the
+ * kernel at once.  Both engines ask here: 1 if this write waits (s is
+ * then CORKED). */
+#define EVL__STREAM_CORK_MAX ((size_t)16 * 1024)
+static inline int evl__stream_cork(evl_stream *s, size_t total)
+{
+    if (!(s->state & EVL__STREAM_DELIVERING) || total >= EVL__STREAM_CORK_MAX)
+        return 0;
+    s->state |= EVL__STREAM_CORKED;
+    return 1;
+}
 
 /* evl__stream_px.kind bits. */
 #define EVL__PX_SOCKET 0x1            /* recv/send */

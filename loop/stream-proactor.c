@@ -1154,9 +1154,7 @@ int evl__stream_px_queue(evl_stream *s, const struct iovec *iov, int iovcnt, siz
     /* Inside a delivery the send waits for its end (evl__stream_deliver),
      * so a batch of small writes is one op, not one for the first and one
      * for the rest. */
-    if ((s->state & EVL__STREAM_DELIVERING) && total < EVL__STREAM_CORK_MAX)
-        s->state |= EVL__STREAM_CORKED;
-    else
+    if (!evl__stream_cork(s, total))
         rc = wop_submit(s);
     if (rc < 0) {
         evl__stream_fail(s, rc);

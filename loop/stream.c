@@ -724,9 +724,7 @@ static int queue_write_now(evl_stream *s, const struct iovec *iov, int iovcnt, s
     /* Inside a delivery, batch small writes: the delivery's end flushes
      * (see evl__stream_deliver), and no interest change is needed
      * meanwhile.  A big write is better sent at once than copied. */
-    int cork = (s->state & EVL__STREAM_DELIVERING) != 0 && total < EVL__STREAM_CORK_MAX;
-    if (cork)
-        s->state |= EVL__STREAM_CORKED;
+    int cork = evl__stream_cork(s, total);
     if (queued == 0 && !cork) {
         ssize_t n = write_iov(s, iov, iovcnt);
         if (n > 0)
