@@ -167,7 +167,6 @@ sub nb_result ($what, $bytes, $n) {
 sub run_op ($fh, $op, $layer) {
     my ($name, @a) = @$op;
     $! = 0;
-    $st{para_eof} = 0 unless $name eq 'ungetc';
     if ($READS{$name} && !$st{r}) {
         return;
     }
@@ -197,7 +196,6 @@ sub run_op ($fh, $op, $layer) {
         local $/ = $RS[$a[0]];
         my $l = readline($fh);
         $st{readahead} = 1;
-        $st{para_eof}  = 1 if !defined $l && defined $/ && $/ eq '';
         if (as_stream()) {
             nb_result('readline', $l, defined $l ? length $l : undef);
         } else {
@@ -281,16 +279,6 @@ sub run_op ($fh, $op, $layer) {
         # negative, and its next flush seeks or writes garbage.
         return unless $st{kind} eq 'file' && $st{r};
         return rec('ungetc skipped') unless tell($fh) > 0;
-
-        # An open defect (found here 2026-12-07, not yet fixed): after a
-        # paragraph-mode readline met EOF, :perlio's buffer has no room
-        # and the byte goes to a :pending layer, which a later seek drops
-        # without moving the position (tell says one less, seek(0, 1)
-        # lands one further); :evline's buffer takes it, and the seek goes
-        # back over it.  Left out until the layer matches (EVL_FUZZ_LAYER_PARA_EOF=1
-        # puts it back in).
-        return rec('ungetc skipped: after a paragraph readline met EOF (open defect)')
-            if $st{evline} && $st{para_eof} && !$ENV{EVL_FUZZ_LAYER_PARA_EOF};
         rec('ungetc', $fh->ungetc($a[0]));
         $st{ungot} = 1;
     } elsif ($name eq 'truncate') {

@@ -462,7 +462,6 @@ static SSize_t PerlIOEvline_unread(pTHX_ PerlIO *f, const void *vbuf, Size_t cou
             return 1;
     }
     reset_scan(l);
-    PerlIOBase(f)->flags &= ~PERLIO_F_EOF;
     PerlIO *n = PerlIONext(f);
     PerlIOEvloop *e = lower(f);
     /* What :evloop's buffer has no room for it would put in a :pending
@@ -471,15 +470,23 @@ static SSize_t PerlIOEvline_unread(pTHX_ PerlIO *f, const void *vbuf, Size_t cou
      * goes into a :pending over :evline instead, as PerlIOBase_unread
      * does for any layer: it is read first, so it takes the front. */
     size_t room = e == NULL ? 0 : (e->state & ST_RDBUF) ? e->rd_room : e->bufsiz;
-    if (e == NULL || count <= room)
-        return PerlIO_unread(n, vbuf, count);
+    size_t here = e == NULL || count <= room ? count : room;
     SSize_t done = 0;
-    if (room > 0) {
-        done = PerlIO_unread(n, (const STDCHAR *)vbuf + (count - room), room);
-        if (done < (SSize_t)room)
+    if (here > 0) {
+        done = PerlIO_unread(n, (const STDCHAR *)vbuf + (count - here), here);
+        /* Our EOF comes down only with bytes in our buffer, as
+         * PerlIOBuf_unread's does: with all of them in a :pending it
+         * stays up, so once that is read a paragraph readline stops at
+         * PerlIO_eof without a fill, which leaves :evloop's buffer as it
+         * was (no room), as it leaves :perlio's. */
+        if (done > 0)
+            PerlIOBase(f)->flags &= ~PERLIO_F_EOF;
+        if (done < (SSize_t)here)
             return done;
     }
-    return done + PerlIOBase_unread(aTHX_ f, vbuf, count - room);
+    if (here == count)
+        return done;
+    return done + PerlIOBase_unread(aTHX_ f, vbuf, count - here);
 }
 
 static SSize_t PerlIOEvline_write(pTHX_ PerlIO *f, const void *vbuf, Size_t count)
