@@ -411,6 +411,7 @@ sub run_seq ($p, $layer) {
     } elsif ($p->{kind} eq 'pipe_r') {
         pipe(my $r, my $w) or die "pipe: $!";
         syswrite($w, $p->{content}) == length $p->{content} or die "prefill: $!";
+        $st{fed} = length $p->{content};    # counts against WIRE_CAP, as for a socket
         ($fh, $st{peer_w}) = ($r, $w);
     } elsif ($p->{kind} eq 'pipe_w') {
         pipe(my $r, my $w) or die "pipe: $!";
