@@ -44,6 +44,26 @@ static void S_rs_req_free(pTHX_ struct rs_req *r)
 }
 #define rs_req_free(r) S_rs_req_free(aTHX_ r)
 
+/* Drops r's callbacks.  Their closures may hold the request object,
+ * so freeing them can free it (rs_req_obj_free), and with it the record:
+ * in_cb keeps the record until they are gone.  Frees the record if it
+ * is answered or cancelled and its object is gone; the caller must not
+ * touch r after this unless it holds the object. */
+static void S_rs_drop_cbs(pTHX_ struct rs_req *r)
+{
+	SV *done = r->on_done, *err = r->on_error;
+	int nested = r->in_cb;
+
+	r->on_done = r->on_error = NULL;
+	r->in_cb = 1;
+	SvREFCNT_dec(done);
+	SvREFCNT_dec(err);
+	r->in_cb = nested;
+	if (!nested && r->req == NULL && r->obj == NULL)
+		rs_req_free(r);
+}
+#define rs_drop_cbs(r) S_rs_drop_cbs(aTHX_ r)
+
 static void rs_unlink(struct rs_req *r)
 {
 	if (r->list == NULL)
@@ -71,11 +91,7 @@ static int rs_list_free(pTHX_ SV *sv, MAGIC *mg)
 		rs_unlink(r);
 		evl_resolve_cancel(r->req);
 		r->req = NULL;
-		SvREFCNT_dec(r->on_done);
-		SvREFCNT_dec(r->on_error);
-		r->on_done = r->on_error = NULL;
-		if (r->obj == NULL && !r->in_cb)
-			rs_req_free(r);
+		rs_drop_cbs(r);
 	}
 	Safefree(l);
 	mg->mg_ptr = NULL;
@@ -156,7 +172,7 @@ static void rs_answer(evl_resolve_req *req, int status, struct addrinfo *res)
 {
 	struct rs_req *r = evl_resolve_data(req);
 	dEVLXS_THX(r->perl);
-	SV *cb, *done, *err, *args[2];
+	SV *cb, *args[2];
 	int n, i;
 
 	r->req = NULL;		/* freed by libevloop after we return */
@@ -182,20 +198,15 @@ static void rs_answer(evl_resolve_req *req, int status, struct addrinfo *res)
 		args[1] = msg;
 		n = 2;
 	}
-	/* The callbacks are ours until the call returns. */
-	done = r->on_done;
-	err = r->on_error;
-	r->on_done = r->on_error = NULL;
+	/* The callbacks are ours until the call returns, and the record
+	 * until they are freed (rs_drop_cbs). */
 	r->in_cb = 1;
 	if (cb != NULL)
 		evlxs_call(aTHX_ r->eng, cb, args, n);
 	r->in_cb = 0;
 	for (i = 0; i < n; i++)
 		SvREFCNT_dec(args[i]);
-	SvREFCNT_dec(done);
-	SvREFCNT_dec(err);
-	if (r->obj == NULL)
-		rs_req_free(r);
+	rs_drop_cbs(r);
 }
 
 MODULE = Linux::Event::Resolver	PACKAGE = Linux::Event::Resolver
@@ -292,9 +303,7 @@ cancel(SV *self)
 		if (RETVAL) {
 			r->req = NULL;
 			rs_unlink(r);
-			SvREFCNT_dec(r->on_done);
-			SvREFCNT_dec(r->on_error);
-			r->on_done = r->on_error = NULL;
+			rs_drop_cbs(r);	/* self holds the object: r stays */
 		}
 	}
     OUTPUT:
