@@ -104,9 +104,25 @@ my $port = $l->sockport;
     my $e;
     my $req = Linux::Event::Connect->new(loop => $loop, host => 'nonexistent.invalid', port => 80,
         on_error => sub ($r, $errno, $d) { $e = $errno });
+    ok(!defined $e, 'a name that does not exist fails from the loop, not inside new');
     run_until(sub { defined $e });
     is($e, ENOENT, 'NONAME is ENOENT');
     like($req->gai_error, qr/\A\S.* \(EAI_NONAME\)\z/, 'gai_error: ' . $req->gai_error);
+}
+
+# A name no resolver can answer (whitespace or a control character in it)
+# fails inside new, as in 0.010, whose t/10 counts on it.
+for my $bad ('not a host name', "tab\there", "nl\n.example", "nul\0.example") {
+    my ($called, $e, $gai);
+    my $req = Linux::Event::Connect->new(loop => $loop, host => $bad, port => 80,
+        on_error   => sub ($r, $errno, $d) { $called = 1; $e = $errno; $gai = $r->gai_error },
+        on_connect => sub { fail("connected to '$bad'") });
+    my $name = 'host ' . ($bad =~ s/([\0-\x20])/sprintf '\\x%02x', ord $1/ger);
+    ok($req->is_done && $called, "$name: on_error inside new");
+    is($e, ENOENT, "$name: ENOENT");
+    is($gai, 'Name or service not known (EAI_NONAME)', "$name: gai_error");
+    ok(!defined $req->fh, "$name: no fh");
+    is(Linux::Event::Resolver::pending($loop), 0, "$name: nothing asked of the resolver");
 }
 
 # Without on_error a failure warns with the errno text.

@@ -211,6 +211,17 @@ sub _resolve ($self, $host, $port) {
         $self->_next;
         return;
     }
+    if ($h =~ /[\x00-\x20\x7f]/) {
+
+        # No source can answer a name with whitespace or a control
+        # character in it: not /etc/hosts (whitespace separates names
+        # there), and getaddrinfo refuses it for DNS without sending a
+        # query.  So it fails here, inside new, as 0.010's getaddrinfo
+        # did (its t/10 counts on that), rather than in a worker thread.
+        $self->{gai_error} = 'Name or service not known (EAI_NONAME)';
+        $self->_fail(Errno::ENOENT());
+        return;
+    }
     if ($TEST_RESOLVE) {
         $self->_resolved([$TEST_RESOLVE->($host, $port)]);
         return;
@@ -554,8 +565,10 @@ EAI_NODATA), C<EIO> for other resolver failures, and C<gai_error> then holds
 the resolver's text and the symbolic code, e.g. C<Name or service not known
 (EAI_NONAME)>).  Without C<on_error>, a failure warns with the errno text
 (and C<gai_error>) instead of passing silently.  A UNIX-socket connect can
-complete inside C<new>, before it returns; names are always answered from
-the loop.
+complete inside C<new>, before it returns, and so does the failure of a
+name with whitespace or a control character in it, which no resolver can
+answer (C<ENOENT>, as in Linux::Event 0.010); other names are answered
+from the loop.
 
 =head1 METHODS
 
