@@ -469,7 +469,7 @@ static SSize_t PerlIOEvline_unread(pTHX_ PerlIO *f, const void *vbuf, Size_t cou
      * expects :evloop (and read through the wrong struct).  So the rest
      * goes into a :pending over :evline instead, as PerlIOBase_unread
      * does for any layer: it is read first, so it takes the front. */
-    size_t room = e == NULL ? 0 : (e->state & ST_RDBUF) ? e->rd_room : e->bufsiz;
+    size_t room = e == NULL ? 0 : evl__pio_unread_room(n, e);
     size_t here = e == NULL || count <= room ? count : room;
     SSize_t done = 0;
     if (here > 0) {

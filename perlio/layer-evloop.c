@@ -207,13 +207,6 @@ static void shared_put(pTHX_ evl_pio_shared *sh)
 
 #define EVLOOP_BUFSIZ_DEFAULT ((size_t)PERLIOBUF_DEFAULT_BUFSIZ)
 
-static inline size_t wlen_of(PerlIO *f, PerlIOEvloop *e)
-{
-    if (e->sh == NULL || !(PerlIOBase(f)->flags & PERLIO_F_CANWRITE))
-        return 0;
-    return evl_stream_queued(&e->sh->s);
-}
-
 /* Sets errno and, except for EAGAIN (":unix's rule"), the error flag. */
 static void set_error(pTHX_ PerlIO *f, int err)
 {
@@ -404,7 +397,7 @@ static int flush_layer(pTHX_ PerlIO *f, int wait)
     int code = 0;
     if (e->sh == NULL)
         return 0;
-    if (wlen_of(f, e) > 0) {
+    if (evl__pio_wlen(f, e) > 0) {
         int rc = drain(aTHX_ f, wait);
         if (rc == EVL__PIO_GONE)
             return rc;
@@ -450,7 +443,7 @@ static int fill_layer(pTHX_ PerlIO *f)
         return -1;
     }
     e->state &= ~(ST_PHANTOM | ST_AGAIN);
-    if (wlen_of(f, e) > 0) {
+    if (evl__pio_wlen(f, e) > 0) {
         int rc = flush_layer(aTHX_ f, 1);
         if (rc != 0)
             return rc;
@@ -867,7 +860,7 @@ static SSize_t PerlIOEvloop_unread(pTHX_ PerlIO *f, const void *vbuf, Size_t cou
     }
     if (e->sh == NULL || count == 0)
         return 0;
-    if (wlen_of(f, e) > 0 && flush_layer(aTHX_ f, 1) == EVL__PIO_GONE)
+    if (evl__pio_wlen(f, e) > 0 && flush_layer(aTHX_ f, 1) == EVL__PIO_GONE)
         return 0;
     if (!(e->state & ST_RDBUF)) {
         /* An idle PerlIOBuf offers its whole buffer. */
@@ -1059,14 +1052,14 @@ static Off_t PerlIOEvloop_tell(pTHX_ PerlIO *f)
         SETERRNO(EBADF, SS_IVCHAN);
         return (Off_t)-1;
     }
-    if ((PerlIOBase(f)->flags & PERLIO_F_APPEND) && wlen_of(f, e) > 0) {
+    if ((PerlIOBase(f)->flags & PERLIO_F_APPEND) && evl__pio_wlen(f, e) > 0) {
         /* As PerlIOBuf_tell: O_APPEND files are usually shared, so the
          * position is the fd's after the queue went out. */
         if (flush_layer(aTHX_ f, 1) == EVL__PIO_GONE)
             return (Off_t)-1;
         e->posn = PerlIO_tell(PerlIONext(f));
     }
-    return e->posn - (Off_t)evl__pio_rlen(f, e) + (Off_t)wlen_of(f, e);
+    return e->posn - (Off_t)evl__pio_rlen(f, e) + (Off_t)evl__pio_wlen(f, e);
 }
 
 /* Whether perl is flushing every handle before starting a process

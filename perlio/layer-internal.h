@@ -109,6 +109,25 @@ static inline size_t evl__pio_rlen(PerlIO *f, const PerlIOEvloop *e)
     return b->tail - b->head;
 }
 
+/* Bytes queued to write on f, an :evloop (0 if it cannot write). */
+static inline size_t evl__pio_wlen(PerlIO *f, const PerlIOEvloop *e)
+{
+    if (e->sh == NULL || !(PerlIOBase(f)->flags & PERLIO_F_CANWRITE))
+        return 0;
+    return evl_stream_queued(&e->sh->s);
+}
+
+/* How many bytes PerlIOEvloop_unread takes into the buffer, as
+ * PerlIOBuf_unread: it flushes queued writes first, which leaves the
+ * buffer idle, and an idle buffer offers all of bufsiz; a read buffer
+ * offers the room in front of what is still unread. */
+static inline size_t evl__pio_unread_room(PerlIO *f, const PerlIOEvloop *e)
+{
+    if (evl__pio_wlen(f, e) > 0 || !(e->state & ST_RDBUF))
+        return e->bufsiz;
+    return e->rd_room;
+}
+
 /* Internal results of the layer's fill and flush, beyond 0 and -1.
  * EVL__PIO_AGAIN: a non-blocking fd had nothing (errno EAGAIN, no error
  * flag).  EVL__PIO_GONE: a %SIG handler that ran while we waited closed
