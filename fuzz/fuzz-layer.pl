@@ -187,7 +187,7 @@ sub run_op ($fh, $op, $layer) {
             $st{reading} = 0;
         }
         $st{reading} = 1 if $READS{$name};
-        $st{reading} = 0 if $WRITES{$name} || $name =~ /^(seek|reopen|pop_push)$/;
+        $st{reading} = 0 if $WRITES{$name} || $name =~ /^(seek|reopen)$/;
     }
     $st{ungot} = 0 if ($READS{$name} && $name ne 'ungetc') || $name =~ /^(seek|reopen|pop_push)$/;
     if ($name eq 'readline') {
@@ -311,7 +311,11 @@ sub run_op ($fh, $op, $layer) {
         return rec('pop skipped') if $before[-1] eq 'pending';
         fail_rec('pop', binmode($fh, ':pop'));
         fail_rec('push', binmode($fh, ":$before[-1]"));
-        $st{readahead} = 0;
+
+        # The pop flushed the buffer layer, which seeks: as good as a
+        # seek for the update-stream rule above (a pop_push that was
+        # skipped is not).
+        ($st{readahead}, $st{reading}) = (0, 0);
         rec('layers kept', join(',', PerlIO::get_layers($fh)) eq join(',', @before) ? 1 : 0);
     } elsif ($name eq 'evline') {
 
