@@ -1154,7 +1154,9 @@ static IV PerlIOEvloop_error(pTHX_ PerlIO *f)
     PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
     if ((e->state & ST_AGAIN) && RsSNARF(PL_rs))
         return 1;
-    return PerlIOBase_error(aTHX_ f);
+    /* PerlIOBase_error's test, without the call: print asks after
+     * every write.  PerlIO_error checked that f is valid. */
+    return (IV)(PerlIOBase(f)->flags & PERLIO_F_ERROR);
 }
 
 static void PerlIOEvloop_setlinebuf(pTHX_ PerlIO *f)
