@@ -21,17 +21,28 @@ require Linux::Event::Fork::Request;
 # Linux::Event::Loop, ::Reactor and ::Proactor have fork() (a spawn through
 # the loop's own helper) and fork_helper() (that helper, made on first
 # use) as methods of their own, which load this module and go to these.
-# There is no import: `use Linux::Event::Fork` has nothing to install.
 fieldhash my %DEFAULT_HELPER;
 
+# `use Linux::Event::Fork max_children => N`, as Linux::Event::Fork 0.005
+# took it: the limit of the loops' own helpers made from then on.
+my %IMPORTED;
+
+sub import ($class, %args) {
+    return if !%args;
+    my $max = delete $args{max_children};
+    croak "unknown args: " . join(", ", sort keys %args) if %args;
+    $IMPORTED{max_children} = _check_max($max);
+    return;
+}
+
 sub _loop_fork ($loop, %spec) {
-    my $helper = $DEFAULT_HELPER{$loop} //= __PACKAGE__->new($loop);
+    my $helper = $DEFAULT_HELPER{$loop} //= __PACKAGE__->new($loop, %IMPORTED);
     return $helper->spawn(%spec);
 }
 
 sub _loop_fork_helper ($loop, %args) {
     my $helper = $DEFAULT_HELPER{$loop};
-    return $DEFAULT_HELPER{$loop} = __PACKAGE__->new($loop, %args) if !$helper;
+    return $DEFAULT_HELPER{$loop} = __PACKAGE__->new($loop, %IMPORTED, %args) if !$helper;
     my $max = delete $args{max_children};
     croak "unknown args: " . join(", ", sort keys %args) if %args;
     $helper->max_children($max) if defined $max;
@@ -353,6 +364,11 @@ default); later calls return the same helper, and a C<max_children> in
 C<%args> sets its limit.
 
 =back
+
+C<< use Linux::Event::Fork max_children => $n; >> (the form
+Linux::Event::Fork 0.005 took) sets the limit the loops' own helpers start
+with, for those made after it; C<fork_helper>'s own C<max_children> still
+wins.
 
 =head1 THE HELPER
 
