@@ -860,13 +860,14 @@ static SSize_t PerlIOEvloop_unread(pTHX_ PerlIO *f, const void *vbuf, Size_t cou
     }
     if (e->sh == NULL || count == 0)
         return 0;
+    /* The room is evl__pio_unread_room's rule, which :evline asks too:
+     * the flush of queued writes leaves the buffer idle, and an idle
+     * PerlIOBuf offers its whole buffer. */
+    size_t room = evl__pio_unread_room(f, e);
     if (evl__pio_wlen(f, e) > 0 && flush_layer(aTHX_ f, 1) == EVL__PIO_GONE)
         return 0;
-    if (!(e->state & ST_RDBUF)) {
-        /* An idle PerlIOBuf offers its whole buffer. */
-        e->rd_room = e->bufsiz;
-        e->state |= ST_RDBUF;
-    }
+    e->rd_room = room;
+    e->state |= ST_RDBUF;
     size_t avail = e->rd_room < count ? e->rd_room : count;
     SSize_t unread = 0;
     if (avail > 0) {

@@ -218,7 +218,10 @@ sub _resolve ($self, $host, $port) {
         # there), and getaddrinfo refuses it for DNS without sending a
         # query.  So it fails here, inside new, as 0.010's getaddrinfo
         # did (its t/10 counts on that), rather than in a worker thread.
-        $self->{gai_error} = 'Name or service not known (EAI_NONAME)';
+        # libc's own text for it, as the resolver gives: AI_NUMERICHOST
+        # makes getaddrinfo refuse the name without any lookup.
+        my ($err) = Socket::getaddrinfo($h, undef, { flags => Socket::AI_NUMERICHOST() });
+        $self->{gai_error} = "$err (EAI_NONAME)";
         $self->_fail(Errno::ENOENT());
         return;
     }
