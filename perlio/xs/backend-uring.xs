@@ -77,7 +77,7 @@ static size_t len_arg(pTHX_ SV *sv)
 {
 	NV n = sv ? SvNV(sv) : 0;
 
-	if (n <= 0)
+	if (!(n > 0))   /* NaN too: the engine croaks on it, the raw backend reads 0 */
 		return 0;
 	return n >= (NV)PX_LEN_MAX ? PX_LEN_MAX : (size_t)n;
 }

@@ -232,7 +232,8 @@ static int arg_index(const char *key, STRLEN klen)
 }
 
 /* Reads key/value pairs as a hash assignment would: the last of a
- * repeated key wins, a missing final value is undef.  With strict, keys
+ * repeated key wins, a missing final value is undef (the public methods
+ * croak on an odd list before they get here).  With strict, keys
  * outside allowed croak `unknown argument: <key>`, naming the first such
  * key in sorted order so the message does not depend on hash order. */
 void px_args_parse(pTHX_ struct px_args *a, SV **kv, I32 n, unsigned allowed,
@@ -290,7 +291,8 @@ static void check_len(pTHX_ struct px_args *a)
 		evlxs_croak(aTHX_ "len is required");
 	if (!SvOK(a->v[A_LEN]))
 		evlxs_croak(aTHX_ "len must be defined");
-	if (SvNV(a->v[A_LEN]) < 0)
+	/* Written so that NaN fails too: no byte count can be made of it. */
+	if (!(SvNV(a->v[A_LEN]) >= 0))
 		evlxs_croak(aTHX_ "len must be non-negative");
 }
 
@@ -675,6 +677,11 @@ read(self, ...)
 	p = px_arg(self);
 	kv = &ST(1);
 	n = items - 1;
+	/* What 0.010's (\$self, %args) signature said: a dangling key would
+	 * otherwise stand for an undef value and its callback be lost. */
+	if (n % 2)
+		evlxs_croak(aTHX_ "Odd name/value argument for subroutine "
+			    "'Linux::Event::Proactor::%s'", kind_names[ix]);
 	args_parse(&a, kv, n, allowed_keys[ix], 1);
 	how = check_op_args(aTHX_ ix, &a);
 	if (ix == EVL_OP_SHUTDOWN) {

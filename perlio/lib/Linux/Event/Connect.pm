@@ -32,6 +32,8 @@ our $TEST_RESOLVE;
 sub new ($class, %args) {
     my $loop = $args{loop};
     Carp::croak('loop is required') unless defined $loop && ref $loop;
+    Carp::croak('loop is not a Linux::Event loop')
+        unless Scalar::Util::blessed($loop) && $loop->can('after');
     my $nb = exists $args{nonblocking} ? $args{nonblocking} : 1;
     Carp::croak('nonblocking must be true') unless $nb;
     for my $k (qw(on_connect on_error)) {
@@ -587,7 +589,8 @@ to; addresses of the other family are skipped with C<EAFNOSUPPORT>) and
 C<local_port> (bound with C<SO_REUSEADDR>; with no C<local_addr>, on the
 wildcard address of each attempt's family).  Bad arguments croak with
 Linux::Event 0.010's texts (and C<local_addr must be a numeric IPv4 or IPv6
-address>, C<local_port must be an integer 0..65535>).
+address>, C<local_port must be an integer 0..65535>, C<loop is not a
+Linux::Event loop> for a C<loop> that cannot C<after>).
 
 Socket options, set on each attempt's socket before it binds and connects
 (see L<Linux::Event::SocketOptions>): C<nodelay>, C<keepalive> with

@@ -28,6 +28,8 @@ sub listen ($class, $loop = undef, %args) {
 
 sub new ($class, %args) {
     Carp::croak('loop is required') unless defined $args{loop};
+    Carp::croak('loop is not a Linux::Event loop')
+        unless Scalar::Util::blessed($args{loop}) && $args{loop}->can('after');
     Carp::croak('on_accept is required') unless defined $args{on_accept};
     Carp::croak('on_accept must be a code reference') if ref $args{on_accept} ne 'CODE';
     for my $k (qw(on_error on_emfile)) {
@@ -111,6 +113,11 @@ sub new ($class, %args) {
         $owns = $args{owns_socket} // 1;
     }
     if (!defined $args{host}) {
+
+        # fileno dies on a reference that is no handle, getsockopt warns on
+        # a closed one: both from a line in here.
+        Carp::croak('fh is not a listening socket (no file descriptor)')
+            unless defined eval { fileno $fh };
         my $acc = getsockopt($fh, Socket::SOL_SOCKET(), Socket::SO_ACCEPTCONN());
         Carp::croak('fh is not a listening socket (SO_ACCEPTCONN is false)')
             unless $acc && unpack('i', $acc);
@@ -724,7 +731,11 @@ C<nonblocking> (1), C<cloexec> (1), C<edge_triggered> (1 unless
 C<max_accept_per_tick> is given), C<oneshot> (0), C<max_accept_per_tick>
 (128), C<owns_socket>, C<unlink>, C<unlink_on_cancel>, C<on_error>,
 C<on_emfile>, C<warn_on_unhandled_error>, C<multishot> (proactor loops
-only, see L</PROACTOR LOOPS>).
+only, see L</PROACTOR LOOPS>).  C<loop> must be an object that can
+C<after> (else C<loop is not a Linux::Event loop>); C<fh> an open
+listening socket (else C<fh is not a listening socket (no file
+descriptor)>, or C<(SO_ACCEPTCONN is false)> for one that does not
+listen).
 
 Socket options: C<reuseport> (C<SO_REUSEPORT>, set before bind: several
 listeners, in one process or several, bound to one address and port share

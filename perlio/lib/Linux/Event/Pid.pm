@@ -27,7 +27,12 @@ sub new ($class, %args) {
 
 sub loop ($self) { return $self->{loop} }
 
-sub pid ($self, $pid = undef, $cb = undef, %opt) {
+sub pid ($self, $pid = undef, $cb = undef, @opt) {
+
+    # The signature's own check, but named from the caller's line (the
+    # loop's pid() calls this one).
+    croak "Odd name/value argument for subroutine 'Linux::Event::Pid::pid'" if @opt % 2;
+    my %opt = @opt;
     croak "pid is required" if !defined $pid;
     croak "callback is required" if !$cb || ref($cb) ne 'CODE';
     my @bad = grep { $_ ne 'data' && $_ ne 'reap' } keys %opt;

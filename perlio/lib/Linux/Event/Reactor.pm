@@ -98,6 +98,13 @@ sub _fd_arg ($method, $fh) {
     return undef;
 }
 
+# fileno, or undef (with $@ set) for what is no handle at all: fileno
+# itself dies on a reference to anything but a glob or IO, naming a line
+# in here.
+sub _fileno ($fh) {
+    return eval { fileno($fh) };
+}
+
 sub watch ($self, $fh, %spec) {
     my $fdnum = _fd_arg('watch', $fh);
     croak "fh is required" if !$fh && !defined $fdnum;
@@ -111,7 +118,7 @@ sub watch ($self, $fh, %spec) {
 
     my ($handle, $fd) = (undef, $fdnum);
     if (!defined $fdnum) {
-        $fd = fileno($fh);
+        $fd = _fileno($fh);
         croak "fh has no fileno" if !defined $fd || $fd < 0;
         ($handle, $fd) = ($fh, int($fd));
     }
@@ -123,8 +130,9 @@ sub unwatch ($self, $fh) {
     my $fdnum = _fd_arg('unwatch', $fh);
     return $self->_unwatch_fd($fdnum) if defined $fdnum;
     return 0 if !$fh;
-    my $fd = fileno($fh);
-    return 0 if !defined $fd || $fd < 0;
+    my $fd = _fileno($fh);
+    croak "unwatch: fh is not a file handle" if !defined $fd && $@;
+    return 0 if !defined $fd || $fd < 0;    # closed: nothing of it is watched
     return $self->_unwatch_fd(int($fd));
 }
 
@@ -413,7 +421,9 @@ began), so a disable and enable between two waits costs no system call.
 =head2 unwatch($fh_or_fd)
 
 1 if a watcher for C<fileno($fh)> (or for the fd number) was cancelled,
-else 0 (also for a false or closed C<$fh>).
+else 0 (also for a false or closed C<$fh>).  A reference that is no file
+handle at all (a hash, a code ref) croaks C<unwatch: fh is not a file
+handle>; C<watch> croaks C<fh has no fileno> for it.
 
 =head1 REPEATING TIMERS, HOOKS, TIME
 

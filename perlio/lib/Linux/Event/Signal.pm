@@ -43,13 +43,19 @@ sub _resolve ($s, $method = undef) {
     return $num;
 }
 
-sub signal ($self, $sig = undef, $cb = undef, %opt) {
+sub signal ($self, $sig = undef, $cb = undef, @opt) {
+
+    # The signature's own check, but named from the caller's line (the
+    # loop's signal() calls this one).
+    croak "Odd name/value argument for subroutine 'Linux::Event::Signal::signal'" if @opt % 2;
+    my %opt = @opt;
     croak "signal is required" if !defined $sig;
     croak "cb is required" if !$cb;
     croak "cb must be a coderef" if ref($cb) ne 'CODE';
     my $data = delete $opt{data};
     croak "unknown args: " . join(", ", sort keys %opt) if %opt;
     my @list;
+
     if (ref($sig) eq 'ARRAY') {
         croak "no signals provided" if !@$sig;
         @list = @$sig;
