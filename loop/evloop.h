@@ -1014,6 +1014,7 @@ struct evl_stream {
     uint64_t idle_from_ns;       /* idle clock start (the setter) */
     uint64_t read_from_ns;       /* read clock start (the setter, read_start) */
     struct evl__tls *tls;        /* TLS state (loop/tls.c), NULL on a plain stream */
+    unsigned fork_gen;           /* evl_fork_count() when wbuf was last this process's */
 };
 
 /* Sets up s over fd.  loop may be NULL (caller-driven).  Reading starts

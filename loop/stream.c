@@ -581,10 +581,24 @@ static void on_readable(evl_watcher *w, unsigned revents)
 
 /* ------------------------------------------------------------ writing */
 
+/* A forked child's copy of a stream shares the parent's fd, and its queue
+ * is a copy of bytes the parent still holds and sends itself: the child
+ * drops it before its first write there, instead of putting it on the
+ * wire twice (perlio/layer-evloop.c keeps the same field for its own
+ * appends). */
+static void forget_parents_queue(evl_stream *s)
+{
+    if (__builtin_expect(s->fork_gen != evl__forks, 0)) {
+        s->fork_gen = evl__forks;
+        evl_buf_consume(&s->wbuf, evl_buf_len(&s->wbuf));
+    }
+}
+
 /* Writes the queue until it is empty or the fd is full.  No callbacks.
  * Returns the bytes still queued or -errno. */
 static ssize_t drain(evl_stream *s)
 {
+    forget_parents_queue(s);
     size_t len;
     while ((len = evl_buf_len(&s->wbuf)) > 0) {
         struct iovec iov = { evl_buf_data(&s->wbuf), len };
@@ -716,6 +730,7 @@ static int queue_write_now(evl_stream *s, const struct iovec *iov, int iovcnt, s
 {
     if (!watcher_writes(s))
         return evl__stream_px_queue(s, iov, iovcnt, total);
+    forget_parents_queue(s);
     size_t queued = evl_buf_len(&s->wbuf);
     if (s->wmax != 0 && (queued > s->wmax || total > s->wmax - queued))
         return -ENOBUFS;
@@ -828,6 +843,7 @@ int evl_stream_init(evl_stream *s, evl_loop *loop, int fd, unsigned flags,
     s->data = data;
     s->loop = loop;
     s->fd = fd;
+    s->fork_gen = evl_fork_count();   /* (which starts the counting) */
     s->read_size = READ_SIZE_DEFAULT;
     s->readahead = EVL__STREAM_READAHEAD_DEFAULT;
     evl_buf_init(&s->rbuf);

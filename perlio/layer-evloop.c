@@ -51,13 +51,15 @@
 /* perl flushes every handle before fork, but a non-blocking one may keep
  * part of its queue (see PerlIOEvloop_flush); the child's copy of that
  * queue is the parent's to write, so the child drops it on first use
- * instead of sending it twice (evl_fork_count tells the copies apart). */
+ * instead of sending it twice.  The stream's own writes do the same
+ * (loop/stream.c, by the same fork_gen field); the layer checks before
+ * it appends to the queue itself. */
 static void forget_parents_queue(evl_pio_shared *sh)
 {
     unsigned forks = evl_fork_count();
 
-    if (sh->fork_gen != forks) {
-        sh->fork_gen = forks;
+    if (sh->s.fork_gen != forks) {
+        sh->s.fork_gen = forks;
         evl_buf_consume(&sh->s.wbuf, evl_buf_len(&sh->s.wbuf));
     }
 }
@@ -108,7 +110,6 @@ static evl_pio_shared *shared_get(void *owner, int fd, const struct stat *st, si
     sh->dev = st->st_dev;
     sh->ino = st->st_ino;
     sh->refcnt = 1;
-    sh->fork_gen = evl_fork_count();
     sh->regular = !shareable;
     if (shareable) {
         pthread_mutex_lock(&reg_lock);
@@ -941,7 +942,7 @@ static SSize_t PerlIOEvloop_write(pTHX_ PerlIO *f, const void *vbuf, Size_t coun
     if (sh != NULL && count > 0 &&
         (flags & (PERLIO_F_CANWRITE | PERLIO_F_LINEBUF | PERLIO_F_UNBUF)) == PERLIO_F_CANWRITE &&
         (e->wmax | (uintptr_t)sh->loop | (uintptr_t)sh->s.tls | (unsigned)sh->s.err) == 0 &&
-        sh->fork_gen == evl__pio_forks() &&
+        sh->s.fork_gen == evl__pio_forks() &&
         (!(flags & PERLIO_F_CANREAD) || sh->s.rbuf.tail == sh->s.rbuf.head)) {
         evl_buf *wb = &sh->s.wbuf;
         if (wb->tail - wb->head + count < e->bufsiz && wb->cap - wb->tail >= count) {

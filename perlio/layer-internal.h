@@ -25,7 +25,6 @@ typedef struct evl_pio_shared {
     int regular;                 /* S_ISREG: never polled, never shared */
     int registered;              /* in the registry (sockets, pipes, ttys) */
     evl_loop *loop;              /* non-NULL: the loop drains the queue */
-    unsigned fork_gen;           /* fork_gen when the queue was last ours */
     int px_closed;               /* settle(): the proactor let go of the stream */
     /* What keeps loop alive (the Perl loop object behind attach), or
      * NULL; dropped with the stream.  keep_owner is its interpreter. */
