@@ -347,11 +347,21 @@ sub _accept_batch ($self) {
     }
 
     # Edge-triggered: connections left in the queue raise no new edge.
-    if (defined $retry && ($self->{edge} || $self->{oneshot})) {
+    # Level-triggered out of descriptors: the socket stays readable, so
+    # the watcher would fire again at once, for ever; it rests until the
+    # timer instead (on_emfile once per try, as edge-triggered).
+    my $level = !$self->{edge} && !$self->{oneshot};
+    if (defined $retry && (!$level || $retry > 0)) {
+        if ($level && $self->{watcher}) {
+            $self->{watcher}->disable_read;
+            $self->{resting} = 1;
+        }
         $self->{retry} //= $self->{loop}->after(
             $retry,
             sub ($loop) {
                 $self->{retry} = undef;
+                $self->{watcher}->enable_read
+                    if delete $self->{resting} && $self->{watcher} && !$self->{paused};
                 $self->_accept_batch;
             }
         );
@@ -646,7 +656,7 @@ sub pause ($self) {
 sub resume ($self) {
     return $self unless $self->{paused};
     $self->{paused} = 0;
-    $self->{watcher}->enable_read if $self->{watcher};
+    $self->{watcher}->enable_read if $self->{watcher} && !$self->{resting};
     if ($self->{proactor} && !$self->{cancelled}) {
         if (@{ $self->{ready} }) {
             $self->{retry} //= $self->_after(0,
@@ -754,7 +764,10 @@ C<listen setup failed: bind_device: No such device>.
 
 Errors: C<on_error($loop, $err, $listen)> gets a hash with C<op>
 (C<setup>, C<accept>, C<on_accept>, C<watch>), C<error>, C<fatal> and, for
-system errors, C<errno>; EMFILE/ENFILE go to C<on_emfile> when given.  An
+system errors, C<errno>; EMFILE/ENFILE go to C<on_emfile> when given.
+Out of descriptors, the listener tries the queued connections again 50 ms
+later (a level-triggered one stops watching its socket meanwhile, so the
+loop does not spin on it).  An
 C<on_accept> that dies is reported to C<on_error>; without C<on_error> the
 exception propagates out of C<< $loop->run >> once the accept batch is done
 (the first one, if several died), so no queued connection is left behind.
