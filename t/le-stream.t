@@ -140,6 +140,18 @@ sub readn ($fh, $n, $secs = 5) {
     is_deeply(\@err, [0], 'codec error errno 0');
     is($s->last_error, 'codec:line too long (>6 bytes)', 'last_error text');
 
+    # Longer than max_line before its end arrives: the same error, at once
+    # (it said max_inbuf_exceeded, naming a limit nowhere near).
+    my ($a2, $b2) = pair();
+    my @err2;
+    my $s2 = Linux::Event::Stream->new(loop => $loop, fh => $a2,
+        codec => Linux::Event::Stream::Codec::Line->new(max_line => 100),
+        on_message => sub { }, on_error => sub ($s, $errno, $d) { push @err2, $errno });
+    syswrite($b2, 'A' x 300);
+    run_until($loop, sub { $s2->is_closed });
+    is_deeply(\@err2, [0], 'an unended line over max_line: a codec error');
+    is($s2->last_error, 'codec:line too long (>100 bytes)', 'an unended line over max_line: its text');
+
     my ($x) = pair();
     my $raw = Linux::Event::Stream->new(loop => $loop, fh => $x, on_read => sub {});
     eval { $raw->write_message('m') };

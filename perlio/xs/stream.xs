@@ -511,9 +511,11 @@ static SV *framer_error_text(pTHX_ struct evlxs_stream *x, evl_stream *s, int er
 
 	switch (x->codec_kind) {
 	case EVL_FRAMER_LINE:
-		/* A line over max_line, or input over max_inbuf (which also
-		 * bounds the framer) that holds no line end yet. */
-		if (x->max_line >= 0 && memchr(p, '\n', len))
+		/* A line over max_line (ended, or already longer than that
+		 * without its end: the framer fails it at once), or input over
+		 * max_inbuf (which also bounds the framer) that holds no line
+		 * end yet. */
+		if (x->max_line >= 0 && (memchr(p, '\n', len) || len > (size_t)x->max_line))
 			return newSVpvf("codec:line too long (>%" IVdf " bytes)", x->max_line);
 		break;
 	case EVL_FRAMER_NETSTRING:
