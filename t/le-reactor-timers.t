@@ -39,6 +39,10 @@ subtest 'ids, argument checks, callback arguments' => sub {
 	is($loop->cancel(undef), 0, 'cancel(undef)');
 	is($loop->cancel(999), 0, 'cancel unknown id');
 	is($loop->cancel('abc'), 0, 'cancel junk');
+	# 0.010 looked ids up as hash keys: only the id's own decimal names it.
+	is($loop->cancel($_), 0, "cancel('$_') names no timer") for (2.5, ' 2', '2e0', '02', '2 ');
+	is($loop->cancel('2'), 1, "cancel('2') names timer 2");
+	is($loop->cancel(3.0), 1, 'cancel(3.0) names timer 3');
 	dies_like(sub { $loop->after(undef, sub { }) }, qr/^seconds is required/, 'after undef seconds');
 	dies_like(sub { $loop->after(1, undef) }, qr/^cb is required/, 'after no cb');
 	dies_like(sub { $loop->after(1, 'x') }, qr/^cb must be a coderef/, 'after non-code cb');

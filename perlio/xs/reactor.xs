@@ -555,10 +555,42 @@ UV rx_do_at(pTHX_ struct rx_engine *eng, SV *deadline, SV *cb)
 	return rx_timer_add(aTHX_ eng, secs_to_ns(SvNV(deadline)), cb);
 }
 
+/* 0.010 looked ids up as hash keys, so only an id's exact decimal string
+ * names a timer: 2, 2.0 and "2" do, "2.5", " 2", "02" and "2e0" none. */
+static int timer_id_of(pTHX_ SV *id, UV *out)
+{
+	STRLEN len, i;
+	const char *s;
+	UV v = 0;
+
+	if (SvIOK(id) && !SvNOK(id) && !SvPOK(id) && !SvROK(id)) {
+		if (SvIsUV(id) || SvIVX(id) >= 1) {
+			*out = SvUVX(id);
+			return 1;
+		}
+		return 0;
+	}
+	if (!SvOK(id) || SvROK(id))
+		return 0;
+	s = SvPV_nomg_const(id, len);
+	if (len == 0 || len > 19 || s[0] == '0')
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (UV)(s[i] - '0');
+	}
+	*out = v;
+	return 1;
+}
+
 int rx_do_cancel(pTHX_ struct rx_engine *eng, SV *id)
 {
-	if (SvOK(id) && !SvROK(id) && looks_like_number(id) && SvNV(id) >= 1)
-		return rx_timer_cancel(aTHX_ eng, SvUV(id));
+	UV n;
+
+	SvGETMAGIC(id);
+	if (timer_id_of(aTHX_ id, &n))
+		return rx_timer_cancel(aTHX_ eng, n);
 	return 0;
 }
 
