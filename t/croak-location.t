@@ -96,6 +96,11 @@ here(__LINE__, qr/^fh has no fileno/, 'loop->watch({}) (no handle)', sub { $loop
 here(__LINE__, qr/^fh has no fileno/, 'loop->watch(sub) (no handle)', sub { $loop->watch(sub { }, read => $cb) });
 here(__LINE__, qr/^unwatch: fh is not a file handle/, 'loop->unwatch({}) (no handle)', sub { $loop->unwatch({}) });
 here(__LINE__, qr/^Odd name\/value argument for subroutine 'Linux::Event::Reactor::watch'/, 'loop->watch odd args', sub { $loop->watch($r, 'read') });
+here(__LINE__, qr/^Too many arguments for subroutine 'Linux::Event::Reactor::stop' \(got 2; expected 1\)/, 'loop->stop(1)', sub { $loop->stop(1) });
+here(__LINE__, qr/^Too many arguments for subroutine 'Linux::Event::Reactor::after' \(got 4; expected at most 3\)/, 'loop->after with a third argument', sub { $loop->after(1, $cb, 'x') });
+here(__LINE__, qr/^Too few arguments for subroutine 'Linux::Event::Reactor::stop' \(got 0; expected 1\)/, 'Reactor::stop as a function', sub { Linux::Event::Reactor::stop() });
+here(__LINE__, qr/^Too many arguments for subroutine 'Linux::Event::Watcher::enable_read' \(got 2; expected 1\)/, 'watcher->enable_read(1)', sub { $watcher->enable_read(1) });
+here(__LINE__, qr/^Too many arguments for subroutine 'Linux::Event::Stream::write' \(got 3; expected at most 2\)/, 'stream->write("a", "b")', sub { $stream->write('a', 'b') });
 here(__LINE__, qr/^fd already watched: \d+/, 'backend->watch a watched fd', sub { $be->watch($r, 1, $cb); $be->watch($r, 1, $cb) });
 here(__LINE__, qr/^signal is required/, 'loop->signal()', sub { $loop->signal });
 here(__LINE__, qr/^cb is required/, 'loop->signal(INT)', sub { $loop->signal('INT') });

@@ -210,3 +210,36 @@ void evlxs_croak(pTHX_ const char *fmt, ...)
 	}
 	croak_sv(msg);
 }
+
+void evlxs_croak_usage(pTHX_ const CV *cv, const char *params, I32 items)
+{
+	SV *name = sv_newmortal();
+	const char *p = params;
+	I32 n = 0, opt = 0;
+	int slurpy = 0;
+
+	gv_efullname4(name, CvGV(cv), NULL, TRUE);
+	/* params: "self, seconds= &PL_sv_undef, cb= &PL_sv_undef" or with
+	 * "..." last; a default makes a parameter optional. */
+	while (*p != '\0') {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (memchr(p, '=', len))
+			opt++;
+		else if (memmem(p, len, "...", 3))
+			slurpy = 1;
+		if (!memmem(p, len, "...", 3))
+			n++;
+		p += len;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	if (items > n && !slurpy)
+		evlxs_croak(aTHX_ "Too many arguments for subroutine '%" SVf
+			    "' (got %" IVdf "; expected %s%" IVdf ")", SVfARG(name),
+			    (IV)items, opt ? "at most " : "", (IV)n);
+	evlxs_croak(aTHX_ "Too few arguments for subroutine '%" SVf
+		    "' (got %" IVdf "; expected %s%" IVdf ")", SVfARG(name),
+		    (IV)items, opt || slurpy ? "at least " : "", (IV)(n - opt));
+}

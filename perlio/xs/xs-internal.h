@@ -62,6 +62,16 @@ static inline int evlxs_is_code(SV *sv)
 void evlxs_croak(pTHX_ const char *fmt, ...)
 	__attribute__noreturn__ __attribute__format__(__printf__, pTHX_1, pTHX_2);
 
+/* xsubpp's argument-count failure in the words of 0.010's signatures
+ * ("Too many arguments for subroutine 'Linux::Event::Reactor::stop' (got
+ * 2; expected 1)") and, like evlxs_croak, at the caller's line, instead
+ * of xsubpp's "Usage: ..." line.  xsubpp calls croak_xs_usage only inside
+ * XSUBs, where items is in scope. */
+void evlxs_croak_usage(pTHX_ const CV *cv, const char *params, I32 items)
+	__attribute__noreturn__;
+#undef croak_xs_usage
+#define croak_xs_usage(cv, params) evlxs_croak_usage(aTHX_ (cv), (params), items)
+
 /* tls.xs: a stream's negotiated TLS parameters as a hash reference
  * (protocol, cipher, alpn, peer_subject, servername, resumed, verified),
  * or undef before the handshake is done.  A new SV. */
