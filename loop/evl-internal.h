@@ -307,6 +307,10 @@ EVL__HIDDEN void evl__loop_internal_event(evl_loop *loop, uint64_t key);
 EVL__HIDDEN int evl__watchers_fork(evl_loop *loop, int forked);
 /* watcher.c: tells the kernel what changed since the last flush. */
 EVL__HIDDEN void evl__watchers_flush(evl_loop *loop);
+/* watcher.c: the loop made one of its own fds (its signalfd) and got fd,
+ * a number whose stopped watcher still waits for its epoll delete: that
+ * delete is dropped, or the flush would take the new fd out of the set. */
+EVL__HIDDEN void evl__watchers_fd_taken(evl_loop *loop, int fd);
 /* watcher.c: dispatches every always-ready (pollless) watcher once;
  * returns how many were due. */
 EVL__HIDDEN int evl__watchers_pollless(evl_loop *loop);

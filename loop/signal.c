@@ -100,6 +100,7 @@ static int sigfd_update(evl_loop *loop)
         int fd = signalfd(-1, &loop->sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
         if (fd < 0)
             return -errno;
+        evl__watchers_fd_taken(loop, fd);
         int rc = loop->backend->ctl(loop, EPOLL_CTL_ADD, fd, EPOLLIN, EVL__KEY_SIGNALFD);
         if (rc < 0) {
             close(fd);

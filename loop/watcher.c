@@ -144,6 +144,17 @@ int evl_watcher_stop(evl_watcher *w)
     return 1;
 }
 
+/* The number could be reused only once its file was closed, and closing
+ * the last reference took that file's registration out of the set
+ * already.  (A dup elsewhere keeps it; its events carry an older key
+ * and are dropped as stale, as for any fd closed behind the loop.) */
+void evl__watchers_fd_taken(evl_loop *loop, int fd)
+{
+    if (fd >= 0 && (size_t)fd < loop->nslots && loop->slots[fd].w == NULL &&
+        loop->slots[fd].kstate == EVL__KS_REG)
+        loop->slots[fd].kstate = EVL__KS_NONE;
+}
+
 /* Makes the kernel hold what the slot wants: at most one epoll_ctl.
  * Returns 0 or the kernel's error (the slot then holds nothing). */
 static int reify(evl_loop *loop, int fd)

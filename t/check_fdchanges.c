@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -273,6 +274,46 @@ START_TEST(test_fdchanges_new_watcher_on_reused_number_registers)
 }
 END_TEST
 
+static int sig_calls;
+
+static void on_sig(evl_signal *s, int signo, unsigned count)
+{
+    (void)s;
+    (void)signo;
+    sig_calls += (int)count;
+}
+
+/* A watcher stopped and its fd closed before the loop ran again, then the
+ * loop's first signal: the new signalfd gets that number, and the stopped
+ * watcher's pending delete must not take it out of the epoll set (the
+ * signal was never delivered: AnyEvent's and IO::Async's programs drop a
+ * watcher, close, then watch a signal or a child). */
+START_TEST(test_fdchanges_pending_delete_spares_the_loops_new_signalfd)
+{
+    evl_loop *loop = new_reactor();
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    evl_watcher w;
+    evl_watcher_init(&w, on_ev, NULL, NULL);
+    ck_assert_rc(evl_watcher_start(loop, &w, p[0], EVL_READ));
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    int num = p[0];
+    evl_watcher_stop(&w);
+    close_pair(p);
+
+    evl_signal sig = { 0 };
+    sig_calls = 0;
+    ck_assert_rc(evl_signal_start(loop, &sig, SIGUSR1, on_sig));
+    ck_assert_msg(loop->sigfd == num, "the signalfd took fd %d, not the freed %d: the case did "
+                  "not arise", loop->sigfd, num);
+    ck_assert_int_eq(raise(SIGUSR1), 0);
+    ck_assert_int_eq(evl_loop_run_once(loop, 2000000000), 1);
+    ck_assert_int_eq(sig_calls, 1);
+    evl_signal_stop(&sig);
+    evl_loop_free(loop);
+}
+END_TEST
+
 static Suite *fdchanges_suite(void)
 {
     Suite *s = suite_create("fdchanges");
@@ -285,6 +326,7 @@ static Suite *fdchanges_suite(void)
     tcase_add_test(tc, test_fdchanges_revents_rdhup_and_data);
     tcase_add_test(tc, test_fdchanges_registration_outliving_fd_does_not_spin);
     tcase_add_test(tc, test_fdchanges_new_watcher_on_reused_number_registers);
+    tcase_add_test(tc, test_fdchanges_pending_delete_spares_the_loops_new_signalfd);
     suite_add_tcase(s, tc);
     return s;
 }
