@@ -135,6 +135,21 @@ subtest 'timers, recurring, again, remove' => sub {
     $reactor->start;
     is($n, 2, 'again with a new delay on a recurring timer');
     $reactor->remove($id);
+
+    # A delay of 0 (or less) on a recurring timer: it keeps running, as
+    # Mojo::Reactor::Poll's does (again() used to die inside and leave it
+    # dead but listed, so start never returned by itself).
+    for my $delay (0, -1) {
+        $n  = 0;
+        $id = $reactor->recurring(10 => sub { $n++; shift->remove($id) if $n == 3 });
+        ok(eval { $reactor->again($id, $delay); 1 }, "again(\$recurring, $delay) takes it") or diag($@);
+        $reactor->start;
+        is($n, 3, "again(\$recurring, $delay): it runs until removed, then start returns");
+    }
+    $n = 0;
+    $id = $reactor->recurring(-1 => sub { $n++; shift->remove($id) if $n == 3 });
+    $reactor->start;
+    is($n, 3, 'recurring(-1) runs until removed');
 };
 
 subtest 'next_tick and one_tick' => sub {

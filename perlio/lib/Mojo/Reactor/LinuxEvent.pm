@@ -51,7 +51,7 @@ sub loop ($self) { return $self->{loop} }
 
 sub again ($self, $id, $after = undef) {
     croak 'Timer not active' unless my $t = $self->{timers}{$id};
-    $t->{after} = $after if defined $after;
+    $t->{after} = $t->{recurring} ? _period($after) : $after if defined $after;
     my $loop = $self->{loop};
     $loop->cancel($t->{lid});
     $t->{lid} =
@@ -146,8 +146,15 @@ sub _drop_all ($self) {
 
 sub _id ($self) { return 't' . ++$self->{seq} }
 
+# A recurring timer's period: Mojo::Reactor::Poll runs one of 0 (or
+# less) on every tick; the loop's every() wants a period > 0, so such a
+# timer runs every 0.1 ms.
+sub _period ($after) {
+    return defined $after && $after > 0 ? $after : 0.0001;
+}
+
 sub _timer ($self, $recurring, $after, $cb) {
-    $after ||= 0.0001 if $recurring;
+    $after = _period($after) if $recurring;
     $after //= 0;
     my $id = $self->_id;
     weaken(my $weak = $self);
