@@ -497,7 +497,8 @@ static int sub_signals(pTHX_ SV *list, int **out)
  * pp_fork sets the parent's mask again in the child after fork() (undoing
  * libevloop's atfork handler), pp_system's child execs with the mask of
  * the parent (likewise), and exec keeps the mask.  The three ops are
- * wrapped (PL_ppaddr, so in code compiled after the boot). */
+ * wrapped: PL_ppaddr for code compiled after the boot, and the ops
+ * compiled before it are patched (see patch_ops). */
 
 static OP *(*orig_pp_fork)(pTHX);
 static OP *(*orig_pp_exec)(pTHX);
@@ -594,7 +595,108 @@ static OP *wrap_pp_system(pTHX)
 	return next;
 }
 
-static void wrap_child_ops(void)
+/* An op copies its function from PL_ppaddr when it is compiled, so the
+ * fork, system and exec ops compiled before the boot keep the originals.
+ * Programs switched to the loop by an environment variable load it late
+ * (AnyEvent picks its model at the first watcher, MOJO_REACTOR and
+ * IO_ASYNC_LOOP at the first loop), and their children would start with
+ * the loop's signals blocked.  So the boot also patches those ops: the
+ * main program's, and those of every sub, named or anonymous, that the
+ * symbol table reaches.  Code compiled later gets the wrappers anyway. */
+static void patch_cv(pTHX_ CV *cv, int depth);
+
+static void patch_ops(pTHX_ OP *o, PAD *pad, int depth)
+{
+	OP *kid;
+
+	switch (o->op_type) {
+	case OP_FORK:
+		if (o->op_ppaddr == orig_pp_fork)
+			o->op_ppaddr = wrap_pp_fork;
+		break;
+	case OP_EXEC:
+		if (o->op_ppaddr == orig_pp_exec)
+			o->op_ppaddr = wrap_pp_exec;
+		break;
+	case OP_SYSTEM:
+		if (o->op_ppaddr == orig_pp_system)
+			o->op_ppaddr = wrap_pp_system;
+		break;
+	case OP_ANONCODE:
+		/* An anonymous sub's prototype sits in its parent's pad;
+		 * its closures share the prototype's ops. */
+		if (pad != NULL && o->op_targ > 0 && o->op_targ <= (PADOFFSET)PadMAX(pad)) {
+			SV *sv = PadARRAY(pad)[o->op_targ];
+
+			if (sv != NULL && SvTYPE(sv) == SVt_PVCV)
+				patch_cv(aTHX_ (CV *)sv, depth + 1);
+		}
+		break;
+	default:
+		break;
+	}
+	if (o->op_flags & OPf_KIDS)
+		for (kid = cUNOPo->op_first; kid != NULL; kid = OpSIBLING(kid))
+			patch_ops(aTHX_ kid, pad, depth);
+}
+
+static void patch_cv(pTHX_ CV *cv, int depth)
+{
+	PADLIST *pl;
+
+	if (depth > 100 || CvISXSUB(cv) || CvROOT(cv) == NULL)
+		return;
+	pl = CvPADLIST(cv);
+	patch_ops(aTHX_ CvROOT(cv), pl != NULL && PadlistMAX(pl) >= 1 ? PadlistARRAY(pl)[1] : NULL,
+		  depth);
+}
+
+/* Every sub of stash and of the packages below it.  A nested stash is
+ * entered only under its own name, which keeps main::main:: and aliased
+ * stashes from looping. */
+static void patch_stash(pTHX_ HV *stash, int depth)
+{
+	const char *name = HvNAME_get(stash);
+	STRLEN nlen = name ? strlen(name) : 0;
+	STRLEN i;
+
+	if (depth > 100 || HvARRAY(stash) == NULL)
+		return;
+	for (i = 0; i <= HvMAX(stash); i++) {
+		HE *he;
+
+		for (he = HvARRAY(stash)[i]; he != NULL; he = HeNEXT(he)) {
+			SV *val = HeVAL(he);
+			STRLEN klen;
+			const char *key;
+			HV *sub;
+			const char *sname;
+
+			if (SvROK(val) && SvTYPE(SvRV(val)) == SVt_PVCV) {
+				patch_cv(aTHX_ (CV *)SvRV(val), 0);   /* a sub without a glob */
+				continue;
+			}
+			if (SvTYPE(val) != SVt_PVGV)
+				continue;
+			if (GvCVu((GV *)val))
+				patch_cv(aTHX_ GvCV((GV *)val), 0);
+			key = HePV(he, klen);
+			sub = GvHV((GV *)val);
+			if (klen < 3 || key[klen - 1] != ':' || key[klen - 2] != ':' ||
+			    sub == NULL || sub == stash || !SvOOK(sub) ||
+			    (sname = HvNAME_get(sub)) == NULL)
+				continue;
+			/* Its name must be ours + key: "Foo::Bar" below "Foo". */
+			if (strcmp(name, "main") == 0 ?
+			    strlen(sname) == klen - 2 && memEQ(sname, key, klen - 2) :
+			    strlen(sname) == nlen + klen && memEQ(sname, name, nlen) &&
+			    sname[nlen] == ':' && memEQ(sname + nlen + 2, key, klen - 2))
+				patch_stash(aTHX_ sub, depth + 1);
+		}
+	}
+}
+
+static void wrap_child_ops(pTHX)
 {
 	/* Once per process (PL_ppaddr is shared by every interpreter). */
 	if (orig_pp_fork)
@@ -605,6 +707,10 @@ static void wrap_child_ops(void)
 	PL_ppaddr[OP_FORK] = wrap_pp_fork;
 	PL_ppaddr[OP_EXEC] = wrap_pp_exec;
 	PL_ppaddr[OP_SYSTEM] = wrap_pp_system;
+	if (PL_main_root != NULL && PL_main_cv != NULL)
+		patch_ops(aTHX_ PL_main_root, CvPADLIST(PL_main_cv) ?
+			  PadlistARRAY(CvPADLIST(PL_main_cv))[1] : NULL, 0);
+	patch_stash(aTHX_ PL_defstash, 0);
 }
 
 MODULE = Linux::Event::Subscription	PACKAGE = Linux::Event::Subscription
@@ -793,7 +899,7 @@ after_fork(SV *self)
 	XSRETURN_EMPTY;
 
 BOOT:
-	wrap_child_ops();
+	wrap_child_ops(aTHX);
 	{
 		/* The same methods for the proactor engine. */
 		static const char *const names[] = { "now", "time", "update_time", "alive",
