@@ -329,6 +329,20 @@ static int queue_bytes(evl_pio_shared *sh, const void *p, size_t n)
     return evl_stream_queue(&sh->s, p, n);
 }
 
+/* :perlio drops a buffer it failed to write (PerlIOBuf_flush), and the
+ * handle's error flag alone says so: a later flush has nothing left to
+ * write, a print on the handle fails without a write (perl checks the
+ * flag), and one after clearerr writes again (EFBIG, ENOSPC, even EPIPE
+ * need not last).  A handle under a loop keeps the stream's sticky error
+ * instead: its loop or Stream has acted on it. */
+static void drop_failed_queue(evl_pio_shared *sh)
+{
+    if (sh->loop != NULL || sh->bound)
+        return;
+    evl_buf_consume(&sh->s.wbuf, evl_buf_len(&sh->s.wbuf));
+    sh->s.err = 0;
+}
+
 /* Writes the queue out.  wait: until it is empty (polling, with signals
  * handled), else only what the fd takes now.  Returns 0, -1 (errno and
  * the error flag set) or EVL__PIO_GONE. */
@@ -379,6 +393,7 @@ static int drain(pTHX_ PerlIO *f, int wait)
         sh->busy--;
         if (left < 0) {
             set_error(aTHX_ f, (int)-left);
+            drop_failed_queue(sh);
             return -1;
         }
         e->posn += (Off_t)(before - (size_t)left);
@@ -1138,8 +1153,10 @@ static void PerlIOEvloop_clearerr(pTHX_ PerlIO *f)
 {
     PerlIOEvloop *e = PerlIOSelf(f, PerlIOEvloop);
     /* readline clears after EOF, so the next one reads the fd again
-     * (tail -f); the stream's own sticky error (EPIPE, ECONNRESET)
-     * stays, since the connection is gone for good. */
+     * (tail -f).  A handle under a loop keeps its stream's sticky error
+     * (EPIPE, ECONNRESET): its loop acted on it; any other handle has
+     * none after a failed write (drop_failed_queue), so it writes again
+     * as :perlio's does. */
     e->state &= ~(ST_PHANTOM | ST_AGAIN);
     PerlIOBase_clearerr(aTHX_ f);   /* :unix's sticky flags too */
 }
