@@ -64,7 +64,11 @@ subtest 'an operation does not keep its loop, and its buffers survive it' => sub
         }
         is($weak, undef, "$backend: loop freed while its op lives");
         is($op->loop, undef, "$backend: op->loop is undef");
-        ok($op->is_pending, "$backend: never settled");
+        # Cancelled with its loop (it stayed "pending" for ever, and
+        # cancel said 0 while it still looked pending).
+        is($op->state, 'cancelled', "$backend: settled as cancelled with its loop");
+        ok($op->is_terminal && !$op->is_pending, "$backend: terminal, not pending");
+        is($op->cancel, 0, "$backend: cancel: already terminal");
         syswrite($x, 'after');    # a uring recv would have been reaped by now
         sysread($y, my $b, 10);
         is($b, 'after', "$backend: the socket is usable: the kernel let go of the op");

@@ -542,6 +542,11 @@ static int px_mg_free(pTHX_ SV *sv, MAGIC *mg)
 		next = op->next;
 		op->prev = op->next = NULL;
 		op->px = NULL;
+		/* Cancelled with its loop (the kernel's ops are reaped by
+		 * evl_loop_free above): it settles here, once, and no
+		 * callback can run for it any more. */
+		if (op->state == PXS_PENDING)
+			op->state = PXS_CANCELLED;
 		if (op->flags & PXOP_INFLIGHT) {
 			op->flags &= ~PXOP_INFLIGHT;
 			/* Accepted but never delivered: not leaked. */

@@ -459,7 +459,8 @@ C<_fake_complete_{read,write,recv,send,accept,connect,shutdown,close}_{success,e
 The engine holds no reference to itself: dropping the last reference frees
 it, its ring and descriptors; operations still in the kernel are cancelled
 and reaped first.  An Operation does not keep its engine alive (its
-C<loop> is then undef).  A callback that captures C<$loop> keeps it alive
+C<loop> is then undef); one still pending when its engine goes is
+cancelled with it (C<state> C<cancelled>, and no callback runs).  A callback that captures C<$loop> keeps it alive
 while the operation is pending; use C<< $op->loop >> inside callbacks
 instead.
 
