@@ -140,7 +140,11 @@ One request each (splice at the current positions, flags passed on).
 
 Perl's handle is closed at once (flushed as close() does) after its
 descriptor was duplicated; the kernel closes the duplicate, which releases
-the file.  Perl therefore never closes that descriptor number later.
+the file unless another operation still holds it: an operation in flight
+on the same file (a C<recv> waiting for data) keeps it open until that
+operation completes or is cancelled, as io_uring does, so cancel it first
+when the peer should see the connection end.  Perl therefore never closes
+that descriptor number later.
 
 =item timeout
 
