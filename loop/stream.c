@@ -108,7 +108,7 @@ int evl__stream_update_interest(evl_stream *s)
     if (s->loop == NULL)
         return 0;
     unsigned want = 0;
-    if (want_read(s) && (s->px == NULL || s->px->rd_poll))
+    if (want_input(s) && (s->px == NULL || s->px->rd_poll))
         want |= EVL_READ;
     if (queue_flows(s) && !(s->state & EVL__STREAM_CLOSED) && evl_buf_len(&s->wbuf) > 0 &&
         (watcher_writes(s) || s->px->wr_poll))
@@ -553,8 +553,10 @@ static void on_readable(evl_watcher *w, unsigned revents)
         evl__stream_px_readable(s);
         return;
     }
-    for (int round = 0; round < READ_ROUNDS && want_read(s); round++) {
-        ssize_t n = evl__stream_read_once(s, 1);
+    for (int round = 0; round < READ_ROUNDS && want_input(s); round++) {
+        /* Not reading, but a close waits for the TLS handshake: its
+         * records only, never application data. */
+        ssize_t n = want_read(s) ? evl__stream_read_once(s, 1) : evl__tls_read_handshake(s);
         if (n == -EAGAIN)
             break;
         if (n < 0) {
@@ -913,7 +915,7 @@ static int join_loop(evl_stream *s, evl_loop *loop, const struct stat *st)
     /* A proactor starts reading, and a write of the queue, on the loop's
      * next iteration, as after init. */
     if (rc == 0 && s->px != NULL &&
-        (want_read(s) || (evl_buf_len(&s->wbuf) > 0 && !watcher_writes(s) && queue_flows(s))))
+        (want_input(s) || (evl_buf_len(&s->wbuf) > 0 && !watcher_writes(s) && queue_flows(s))))
         rc = evl__stream_px_start(s);
     if (rc < 0) {
         evl_watcher_stop(&s->w);
@@ -1010,7 +1012,8 @@ int evl_stream_read_stop(evl_stream *s)
     if (!(s->state & EVL__STREAM_READING))
         return 0;
     s->state &= ~EVL__STREAM_READING;
-    if (s->px != NULL)
+    /* A TLS handshake a close waits for keeps its read (want_input). */
+    if (s->px != NULL && !want_input(s))
         evl__stream_px_read_stop(s);
     return evl__stream_update_interest(s);
 }
