@@ -784,21 +784,29 @@ int evl__stream_out(evl_stream *s, const void *p, size_t n)
 {
     if (s->fd < 0 || (s->state & EVL__STREAM_CLOSED))
         return -EBADF;
+    int was_empty = evl_stream_queued(s) == 0;
     /* While a proactor write is in flight the kernel reads wbuf. */
     evl_buf *b = s->px != NULL && evl__stream_px_write_busy(s) ? &s->px->wnext : &s->wbuf;
     int rc = evl_buf_append(b, p, n);
     if (rc < 0)
         return rc;
-    if (!watcher_writes(s))
-        return evl__stream_px_write_kick(s);
-    /* Now rather than on the next iteration: a handshake flight is
-     * latency, and an alert before a failure would otherwise be dropped
-     * with the queue.  Without a loop, a non-blocking fd keeps the rest
-     * for evl_stream_flush. */
-    ssize_t left = drain(s);
-    if (left < 0)
-        return (int)left;
-    return evl__stream_update_interest(s);
+    if (!watcher_writes(s)) {
+        rc = evl__stream_px_write_kick(s);
+    } else {
+        /* Now rather than on the next iteration: a handshake flight is
+         * latency, and an alert before a failure would otherwise be
+         * dropped with the queue.  Without a loop, a non-blocking fd
+         * keeps the rest for evl_stream_flush. */
+        ssize_t left = drain(s);
+        rc = left < 0 ? (int)left : evl__stream_update_interest(s);
+    }
+    /* Records left queued start the write deadline's clock, as any
+     * bytes do: a write behind them finds the queue non-empty and
+     * starts nothing (a proactor's send of the handshake's last flight
+     * is still in flight when on_handshake writes). */
+    if (rc == 0 && was_empty && evl_stream_queued(s) > 0)
+        evl__stream_deadline_queue_started(s);
+    return rc;
 }
 
 /* ------------------------------------------------------------ public API */

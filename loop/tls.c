@@ -841,24 +841,31 @@ int evl__tls_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_t to
         return -ENOBUFS;
     if (t->st & (TLS_SHUT_SENT | TLS_SHUT_WAIT))
         return -ESHUTDOWN;
-    /* Before on_handshake the bytes wait, in order.  They are queued
-     * (evl_stream_queued counts them), so write_timeout's clock starts:
-     * a handshake that never finishes must not keep them for ever. */
-    if (!(t->st & TLS_REPORTED)) {
-        int rc = evl__stream_append_iov(&t->pend, iov, iovcnt, 0, total);
-        if (rc == 0 && queued == 0)
-            evl__stream_deadline_queue_started(s);
-        return rc;
+    /* Before on_handshake the bytes wait, in order. */
+    int held = !(t->st & TLS_REPORTED);
+    int rc;
+    if (held) {
+        rc = evl__stream_append_iov(&t->pend, iov, iovcnt, 0, total);
+    } else if (iovcnt == 1) {
+        rc = encrypt_out(s, iov[0].iov_base, iov[0].iov_len, queue_only);
+    } else {
+        /* Pieces are gathered so that small ones share a record. */
+        evl_buf tmp;
+        evl_buf_init(&tmp);
+        rc = evl__stream_append_iov(&tmp, iov, iovcnt, 0, total);
+        if (rc == 0)
+            rc = encrypt_out(s, evl_buf_data(&tmp), total, queue_only);
+        evl_buf_free(&tmp);
     }
-    if (iovcnt == 1)
-        return encrypt_out(s, iov[0].iov_base, iov[0].iov_len, queue_only);
-    /* Pieces are gathered so that small ones share a record. */
-    evl_buf tmp;
-    evl_buf_init(&tmp);
-    int rc = evl__stream_append_iov(&tmp, iov, iovcnt, 0, total);
-    if (rc == 0)
-        rc = encrypt_out(s, evl_buf_data(&tmp), total, queue_only);
-    evl_buf_free(&tmp);
+    /* Bytes held for the handshake are queued (evl_stream_queued counts
+     * them), and so is evl_stream_queue's ciphertext (the :evloop
+     * layer's print), which bypasses queue_raw: write_timeout's clock
+     * starts for them here, or a handshake that never finishes, or a
+     * peer that stopped reading, would keep them for ever.  Neither path
+     * calls back, so s is still ours; a write that went through
+     * queue_raw (which may have freed s) started the clock there. */
+    if (rc == 0 && (held || queue_only) && queued == 0 && evl_stream_queued(s) > 0)
+        evl__stream_deadline_queue_started(s);
     return rc;
 }
 
