@@ -563,8 +563,9 @@ static void on_readable(evl_watcher *w, unsigned revents)
             evl__stream_fail(s, (int)n);
             return;
         }
-        if (n == 0) {
-            /* Level-triggered HUP would otherwise wake us forever. */
+        if (n == 0 || (s->state & EVL__STREAM_EOF)) {
+            /* Level-triggered HUP would otherwise wake us forever (TLS:
+             * close_notify may end a read that returned bytes). */
             int rc = evl__stream_update_interest(s);
             if (rc < 0) {
                 evl__stream_fail(s, rc);

@@ -594,13 +594,14 @@ static void kick_cb(evl_timer *tm)
         evl__stream_px_read_stop(s);   /* its completion decrypts (rop_done) */
     } else {
         ssize_t n = decrypt(s);
-        if (n == 0) {
+        if (n == 0)
             s->state |= EVL__STREAM_EOF;
+        if (n >= 0 && (s->state & EVL__STREAM_EOF)) {
             int rc = evl__stream_update_interest(s);
             if (rc < 0)
                 evl__stream_fail(s, rc);
             else
-                evl__stream_deliver(s, 0);
+                evl__stream_deliver(s, n > 0);
         } else if (n > 0) {
             evl__stream_deliver(s, 1);
         } else if (n != -EAGAIN) {
@@ -643,7 +644,8 @@ static ssize_t raw_eof(evl_stream *s)
 
 /* Everything rbio holds, decrypted into rbuf.  Returns the bytes added,
  * 0 at close_notify (nothing added), -EAGAIN (nothing), or -errno.  A
- * failure behind decrypted bytes comes with the next call. */
+ * failure behind decrypted bytes comes with the next call; close_notify
+ * behind them sets the EOF state at once. */
 static ssize_t decrypt(evl_stream *s)
 {
     struct evl__tls *t = s->tls;
@@ -686,8 +688,16 @@ static ssize_t decrypt(evl_stream *s)
     }
     /* Post-handshake messages may want an answer (a key update). */
     int rc = flush_out(s);
-    if (total > 0)
+    if (total > 0) {
+        /* close_notify behind these bytes: the end is known now, and
+         * comes after them.  Waiting for another read would wait for
+         * nothing when the peer keeps the connection open for our
+         * close_notify, and a proactor's next recv would meet the peer's
+         * close, or its reset if it closed with our records unread. */
+        if (t->st & TLS_PEER_CLOSED)
+            s->state |= EVL__STREAM_EOF;
         return (ssize_t)total;
+    }
     if (rc < 0)
         return rc;
     return (t->st & TLS_PEER_CLOSED) ? 0 : -EAGAIN;
