@@ -1367,7 +1367,8 @@ EVL_EXPORT int evl_tls_ctx_add_sni(evl_tls_ctx *ctx, const char *name, evl_tls_c
  * first ciphertext.  host: a client's SNI name and the name its peer's
  * certificate must match (NULL: no SNI, no name check).  on_handshake
  * runs once the handshake is done, before any decrypted byte is
- * delivered; writes made before it wait and go out encrypted after it.
+ * delivered; writes made before it wait and go out encrypted after it
+ * (they count as queued, for write_timeout too).
  * handshake_timeout_ns (0: none; needs a loop) fails the stream with
  * -ETIMEDOUT.  On a loop the handshake is driven by the loop (it starts
  * on the next iteration); without one, by evl_stream_fill and
@@ -1384,8 +1385,11 @@ EVL_EXPORT int evl_stream_tls_handshake(evl_stream *s);
 EVL_EXPORT int evl_stream_tls_on_handshake(evl_stream *s, evl_stream_cb on_handshake);
 /* Queues close_notify now, for a caller that closes by other means than
  * evl_stream_close (which does it by itself); later writes fail with
- * -ESHUTDOWN.  Returns 0, -EINVAL (no TLS), -EAGAIN (the handshake is not
- * done: nothing to close), -ESHUTDOWN, or the stream's error. */
+ * -ESHUTDOWN.  Before the handshake is reported, close_notify is queued
+ * once it is, right behind the plaintext written before (which waits for
+ * it), and the handshake reads the peer's records even if reading is
+ * stopped.  Returns 0, -EINVAL (no TLS), -ESHUTDOWN, the stream's error,
+ * or the error arming that read (-ENOMEM, the watcher's or the ring's). */
 EVL_EXPORT int evl_stream_tls_shutdown(evl_stream *s);
 /* 1 once the handshake is done, 0 before (or without TLS). */
 EVL_EXPORT int evl_stream_tls_established(const evl_stream *s);

@@ -138,6 +138,22 @@ static inline int want_read(const evl_stream *s)
     return st == EVL__STREAM_READING && s->err == 0;
 }
 
+/* tls.c: whether s is a TLS stream with a close waiting for its
+ * unfinished handshake (evl_stream_tls_shutdown, or evl_stream_close with
+ * plaintext queued), which can still finish (no error, no EOF). */
+EVL__HIDDEN int evl__tls_close_waits(const evl_stream *s);
+
+/* Whether the fd is to be read: for delivery, or for the handshake a
+ * close waits for.  A close-after-drain stops reading first (the Perl
+ * Stream's, the layer's), and the handshake needs the peer's records:
+ * without them the close, and the plaintext queued before it, would wait
+ * for ever.  A mere pause leaves the handshake paused too: a STARTTLS
+ * client may read the server's plaintext answer by hand meanwhile. */
+static inline int want_input(const evl_stream *s)
+{
+    return want_read(s) || (s->tls != NULL && evl__tls_close_waits(s));
+}
+
 /* Whether queued bytes may still go out: no error, or only one in the
  * input (a framing error or rmax), which does not make what was written
  * before it wrong.  New writes are refused either way. */
@@ -275,6 +291,10 @@ EVL__HIDDEN int evl__stream_px_write_kick(evl_stream *s);
  * bytes added, 0 at EOF (EOF state set), -EAGAIN, -EMSGSIZE, or -errno.
  * Calls back nothing, except on_handshake on a stream without a loop. */
 EVL__HIDDEN ssize_t evl__tls_read(evl_stream *s, int idle_small);
+/* The reactor's read while only the handshake wants input (see
+ * want_input): reads and runs the handshake, never decrypts.  Returns
+ * -EAGAIN (nothing more to read, or the handshake is done) or -errno. */
+EVL__HIDDEN ssize_t evl__tls_read_handshake(evl_stream *s);
 /* A proactor read completed with res (n bytes of ciphertext at p, or
  * -errno).  Returns plaintext bytes added to rbuf, 0 at EOF, -EINTR
  * when there is nothing yet (ask again), or -errno.  Calls back nothing. */

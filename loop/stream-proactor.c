@@ -261,7 +261,7 @@ static int rop_submit(evl_stream *s)
     struct evl__stream_px *px = s->px;
     /* Inside a delivery, the frame a callback holds points into rbuf and
      * a reserve could move it; the delivery's caller submits afterwards. */
-    if (op_busy(&px->rop) || op_busy(&px->mop) || px->rd_poll || !want_read(s) ||
+    if (op_busy(&px->rop) || op_busy(&px->mop) || px->rd_poll || !want_input(s) ||
         (s->state & EVL__STREAM_DELIVERING))
         return 0;
     evl_buf *b = &s->rbuf;
@@ -333,7 +333,7 @@ static int rbuf_settle(evl_stream *s, int64_t n)
 static int read_outcome(evl_stream *s, int64_t res)
 {
     struct evl__stream_px *px = s->px;
-    if (res == -EAGAIN && (px->kind & EVL__PX_POLLABLE) && want_read(s)) {
+    if (res == -EAGAIN && (px->kind & EVL__PX_POLLABLE) && want_input(s)) {
         px->rd_poll = 1;   /* see EAGAIN above */
         int rc = evl__stream_update_interest(s);
         if (rc < 0 && !evl__stream_fail(s, rc))

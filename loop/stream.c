@@ -108,7 +108,7 @@ int evl__stream_update_interest(evl_stream *s)
     if (s->loop == NULL)
         return 0;
     unsigned want = 0;
-    if (want_read(s) && (s->px == NULL || s->px->rd_poll))
+    if (want_input(s) && (s->px == NULL || s->px->rd_poll))
         want |= EVL_READ;
     if (queue_flows(s) && !(s->state & EVL__STREAM_CLOSED) && evl_buf_len(&s->wbuf) > 0 &&
         (watcher_writes(s) || s->px->wr_poll))
@@ -553,16 +553,19 @@ static void on_readable(evl_watcher *w, unsigned revents)
         evl__stream_px_readable(s);
         return;
     }
-    for (int round = 0; round < READ_ROUNDS && want_read(s); round++) {
-        ssize_t n = evl__stream_read_once(s, 1);
+    for (int round = 0; round < READ_ROUNDS && want_input(s); round++) {
+        /* Not reading, but a close waits for the TLS handshake: its
+         * records only, never application data. */
+        ssize_t n = want_read(s) ? evl__stream_read_once(s, 1) : evl__tls_read_handshake(s);
         if (n == -EAGAIN)
             break;
         if (n < 0) {
             evl__stream_fail(s, (int)n);
             return;
         }
-        if (n == 0) {
-            /* Level-triggered HUP would otherwise wake us forever. */
+        if (n == 0 || (s->state & EVL__STREAM_EOF)) {
+            /* Level-triggered HUP would otherwise wake us forever (TLS:
+             * close_notify may end a read that returned bytes). */
             int rc = evl__stream_update_interest(s);
             if (rc < 0) {
                 evl__stream_fail(s, rc);
@@ -797,21 +800,29 @@ int evl__stream_out(evl_stream *s, const void *p, size_t n)
 {
     if (s->fd < 0 || (s->state & EVL__STREAM_CLOSED))
         return -EBADF;
+    int was_empty = evl_stream_queued(s) == 0;
     /* While a proactor write is in flight the kernel reads wbuf. */
     evl_buf *b = s->px != NULL && evl__stream_px_write_busy(s) ? &s->px->wnext : &s->wbuf;
     int rc = evl_buf_append(b, p, n);
     if (rc < 0)
         return rc;
-    if (!watcher_writes(s))
-        return evl__stream_px_write_kick(s);
-    /* Now rather than on the next iteration: a handshake flight is
-     * latency, and an alert before a failure would otherwise be dropped
-     * with the queue.  Without a loop, a non-blocking fd keeps the rest
-     * for evl_stream_flush. */
-    ssize_t left = drain(s);
-    if (left < 0)
-        return (int)left;
-    return evl__stream_update_interest(s);
+    if (!watcher_writes(s)) {
+        rc = evl__stream_px_write_kick(s);
+    } else {
+        /* Now rather than on the next iteration: a handshake flight is
+         * latency, and an alert before a failure would otherwise be
+         * dropped with the queue.  Without a loop, a non-blocking fd
+         * keeps the rest for evl_stream_flush. */
+        ssize_t left = drain(s);
+        rc = left < 0 ? (int)left : evl__stream_update_interest(s);
+    }
+    /* Records left queued start the write deadline's clock, as any
+     * bytes do: a write behind them finds the queue non-empty and
+     * starts nothing (a proactor's send of the handshake's last flight
+     * is still in flight when on_handshake writes). */
+    if (rc == 0 && was_empty && evl_stream_queued(s) > 0)
+        evl__stream_deadline_queue_started(s);
+    return rc;
 }
 
 /* ------------------------------------------------------------ public API */
@@ -929,7 +940,7 @@ static int join_loop(evl_stream *s, evl_loop *loop, const struct stat *st)
     /* A proactor starts reading, and a write of the queue, on the loop's
      * next iteration, as after init. */
     if (rc == 0 && s->px != NULL &&
-        (want_read(s) || (evl_buf_len(&s->wbuf) > 0 && !watcher_writes(s) && queue_flows(s))))
+        (want_input(s) || (evl_buf_len(&s->wbuf) > 0 && !watcher_writes(s) && queue_flows(s))))
         rc = evl__stream_px_start(s);
     if (rc < 0) {
         evl_watcher_stop(&s->w);
@@ -1026,7 +1037,8 @@ int evl_stream_read_stop(evl_stream *s)
     if (!(s->state & EVL__STREAM_READING))
         return 0;
     s->state &= ~EVL__STREAM_READING;
-    if (s->px != NULL)
+    /* A TLS handshake a close waits for keeps its read (want_input). */
+    if (s->px != NULL && !want_input(s))
         evl__stream_px_read_stop(s);
     return evl__stream_update_interest(s);
 }

@@ -27,7 +27,11 @@
  *
  * Closing.  evl_stream_close queues close_notify and then drains as
  * usual.  A close before the handshake was reported, with plaintext
- * waiting for it, waits for the handshake (CLOSE_WAIT).
+ * waiting for it, waits for the handshake (CLOSE_WAIT), and so does
+ * evl_stream_tls_shutdown (SHUT_WAIT: close_notify goes right behind
+ * that plaintext).  Meanwhile the handshake reads even if reading was
+ * stopped (want_input, stream-internal.h): a close-after-drain stops
+ * reading, and would otherwise wait for ever.
  *
  * EOF.  close_notify from the peer is an EOF.  A connection closed
  * without it is an EOF between records (many peers do that) and
@@ -64,6 +68,7 @@
 #define TLS_PEER_CLOSED 0x04    /* close_notify received */
 #define TLS_SHUT_SENT 0x08      /* close_notify queued */
 #define TLS_CLOSE_WAIT 0x10     /* evl_stream_close waits for the handshake */
+#define TLS_SHUT_WAIT 0x20      /* evl_stream_tls_shutdown waits for the handshake */
 
 /* Plaintext encrypted per SSL_write before its ciphertext is handed on:
  * bounds the memory wbio keeps. */
@@ -490,8 +495,12 @@ static int hs_done(evl_stream *s)
     t->st |= TLS_HS_DONE;
     if (t->timer_loop != NULL)
         evl_timer_stop(&t->deadline);
-    if (s->loop != NULL)
-        return kick(s);   /* reports it unless a delivery does first */
+    if (s->loop != NULL) {
+        /* A stream that read for the handshake only (want_input) reads
+         * no more, or a level-triggered watcher would wake it for nothing. */
+        int rc = evl__stream_update_interest(s);
+        return rc < 0 ? rc : kick(s);   /* reports it unless a delivery does first */
+    }
     evl__tls_report(s);   /* caller-driven: now */
     return 0;
 }
@@ -523,25 +532,31 @@ int evl__tls_report(evl_stream *s)
     t->st |= TLS_REPORTED;
     struct evl__guard g;
     guard_enter(s, &g);
+    size_t before = evl_stream_queued(s);
     if (evl_buf_len(&t->pend) > 0) {
-        size_t before = evl_stream_queued(s);
         evl_buf pend = t->pend;
         evl_buf_init(&t->pend);
         int rc = encrypt_out(s, evl_buf_data(&pend), evl_buf_len(&pend), 0);
         evl_buf_free(&pend);
         if (!g.alive)
             return guard_leave(s, &g);
-        if (rc < 0 && s->err == 0)
-            evl__stream_fail(s, rc);
-        /* The queue shrank by what the fd took at once: low water, drain. */
-        if (!g.alive || (s->err == 0 && !evl__stream_written(s, before)))
+        if (rc < 0 && s->err == 0 && !evl__stream_fail(s, rc))
             return guard_leave(s, &g);
+    }
+    if ((t->st & TLS_SHUT_WAIT) && s->err == 0) {
+        t->st &= ~TLS_SHUT_WAIT;
+        (void)evl__tls_close(s);   /* a failure shows again in the drain */
     }
     if (t->on_handshake != NULL && s->err == 0) {
         t->on_handshake(s);
         if (!g.alive)
             return guard_leave(s, &g);
     }
+    /* The queue shrank by what the fd took at once: low water, drain.
+     * After on_handshake, which on_drain may not precede: a
+     * close-after-drain would close in it. */
+    if (s->err == 0 && !evl__stream_written(s, before))
+        return guard_leave(s, &g);
     if (s->tls->st & TLS_CLOSE_WAIT) {
         s->tls->st &= ~TLS_CLOSE_WAIT;
         evl_stream_close(s);
@@ -570,18 +585,23 @@ static void kick_cb(evl_timer *tm)
         guard_leave(s, &g);
         return;
     }
+    /* A read kept for the handshake while reading was stopped (see
+     * want_input) is not wanted any more. */
+    if (s->px != NULL && !want_read(s))
+        evl__stream_px_read_stop(s);
     /* Application data that came with the handshake's last flight. */
     if (s->px != NULL && evl__stream_px_rbuf_pinned(s)) {
         evl__stream_px_read_stop(s);   /* its completion decrypts (rop_done) */
     } else {
         ssize_t n = decrypt(s);
-        if (n == 0) {
+        if (n == 0)
             s->state |= EVL__STREAM_EOF;
+        if (n >= 0 && (s->state & EVL__STREAM_EOF)) {
             int rc = evl__stream_update_interest(s);
             if (rc < 0)
                 evl__stream_fail(s, rc);
             else
-                evl__stream_deliver(s, 0);
+                evl__stream_deliver(s, n > 0);
         } else if (n > 0) {
             evl__stream_deliver(s, 1);
         } else if (n != -EAGAIN) {
@@ -624,7 +644,8 @@ static ssize_t raw_eof(evl_stream *s)
 
 /* Everything rbio holds, decrypted into rbuf.  Returns the bytes added,
  * 0 at close_notify (nothing added), -EAGAIN (nothing), or -errno.  A
- * failure behind decrypted bytes comes with the next call. */
+ * failure behind decrypted bytes comes with the next call; close_notify
+ * behind them sets the EOF state at once. */
 static ssize_t decrypt(evl_stream *s)
 {
     struct evl__tls *t = s->tls;
@@ -667,8 +688,16 @@ static ssize_t decrypt(evl_stream *s)
     }
     /* Post-handshake messages may want an answer (a key update). */
     int rc = flush_out(s);
-    if (total > 0)
+    if (total > 0) {
+        /* close_notify behind these bytes: the end is known now, and
+         * comes after them.  Waiting for another read would wait for
+         * nothing when the peer keeps the connection open for our
+         * close_notify, and a proactor's next recv would meet the peer's
+         * close, or its reset if it closed with our records unread. */
+        if (t->st & TLS_PEER_CLOSED)
+            s->state |= EVL__STREAM_EOF;
         return (ssize_t)total;
+    }
     if (rc < 0)
         return rc;
     return (t->st & TLS_PEER_CLOSED) ? 0 : -EAGAIN;
@@ -726,6 +755,18 @@ static ssize_t tls_read(evl_stream *s, int idle_small, int hs_only)
 ssize_t evl__tls_read(evl_stream *s, int idle_small)
 {
     return tls_read(s, idle_small, 0);
+}
+
+ssize_t evl__tls_read_handshake(evl_stream *s)
+{
+    return tls_read(s, 1, 1);
+}
+
+int evl__tls_close_waits(const evl_stream *s)
+{
+    const struct evl__tls *t = s->tls;
+    return (t->st & (TLS_SHUT_WAIT | TLS_CLOSE_WAIT)) && !(t->st & TLS_HS_DONE) && s->err == 0 &&
+           !(s->state & (EVL__STREAM_EOF | EVL__STREAM_CLOSED));
 }
 
 ssize_t evl__tls_input(evl_stream *s, const char *p, ssize_t res)
@@ -808,20 +849,46 @@ int evl__tls_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_t to
     size_t queued = evl_stream_queued(s);   /* pend included */
     if (s->wmax != 0 && (queued > s->wmax || total > s->wmax - queued))
         return -ENOBUFS;
-    if (t->st & TLS_SHUT_SENT)
+    if (t->st & (TLS_SHUT_SENT | TLS_SHUT_WAIT))
         return -ESHUTDOWN;
     /* Before on_handshake the bytes wait, in order. */
-    if (!(t->st & TLS_REPORTED))
-        return evl__stream_append_iov(&t->pend, iov, iovcnt, 0, total);
-    if (iovcnt == 1)
-        return encrypt_out(s, iov[0].iov_base, iov[0].iov_len, queue_only);
-    /* Pieces are gathered so that small ones share a record. */
-    evl_buf tmp;
-    evl_buf_init(&tmp);
-    int rc = evl__stream_append_iov(&tmp, iov, iovcnt, 0, total);
-    if (rc == 0)
-        rc = encrypt_out(s, evl_buf_data(&tmp), total, queue_only);
-    evl_buf_free(&tmp);
+    int held = !(t->st & TLS_REPORTED);
+    int rc;
+    if (held) {
+        rc = evl__stream_append_iov(&t->pend, iov, iovcnt, 0, total);
+    } else if (iovcnt == 1) {
+        rc = encrypt_out(s, iov[0].iov_base, iov[0].iov_len, queue_only);
+    } else {
+        /* Pieces are gathered so that small ones share a record. */
+        evl_buf tmp;
+        evl_buf_init(&tmp);
+        rc = evl__stream_append_iov(&tmp, iov, iovcnt, 0, total);
+        if (rc == 0)
+            rc = encrypt_out(s, evl_buf_data(&tmp), total, queue_only);
+        evl_buf_free(&tmp);
+    }
+    /* Bytes held for the handshake are queued (evl_stream_queued counts
+     * them), and so is evl_stream_queue's ciphertext (the :evloop
+     * layer's print), which bypasses queue_raw: write_timeout's clock
+     * starts for them here, or a handshake that never finishes, or a
+     * peer that stopped reading, would keep them for ever.  Neither path
+     * calls back, so s is still ours; a write that went through
+     * queue_raw (which may have freed s) started the clock there. */
+    if (rc == 0 && (held || queue_only) && queued == 0 && evl_stream_queued(s) > 0)
+        evl__stream_deadline_queue_started(s);
+    return rc;
+}
+
+/* A close now waits for the handshake, which reads even if reading was
+ * stopped (want_input): the watcher's interest, or a proactor's read, to
+ * match.  Returns 0 or -errno (not reported). */
+static int close_wait_read(evl_stream *s)
+{
+    if (s->loop == NULL)
+        return 0;
+    int rc = evl__stream_update_interest(s);
+    if (rc == 0 && s->px != NULL && !(s->px->kind & EVL__PX_FILE))
+        rc = evl__stream_px_kick(s);   /* a socket or pipe: no callback */
     return rc;
 }
 
@@ -840,7 +907,8 @@ int evl__tls_close(evl_stream *s)
          * a loop nobody would drive it, and it is dropped. */
         if (evl_buf_len(&t->pend) > 0 && s->loop != NULL) {
             t->st |= TLS_CLOSE_WAIT;
-            return 1;
+            int rc = close_wait_read(s);
+            return rc < 0 ? rc : 1;
         }
         return 0;
     }
@@ -1023,12 +1091,16 @@ int evl_stream_tls_shutdown(evl_stream *s)
     if (s == NULL || s->tls == NULL)
         return -EINVAL;
     struct evl__tls *t = s->tls;
-    if (!(t->st & TLS_REPORTED))
-        return -EAGAIN;
     if (s->err != 0)
         return s->err;
     if (s->state & (EVL__STREAM_CLOSING | EVL__STREAM_CLOSED))
         return -ESHUTDOWN;
+    if (!(t->st & TLS_REPORTED)) {
+        /* Plaintext written so far waits for the handshake; close_notify
+         * follows it once the handshake is reported. */
+        t->st |= TLS_SHUT_WAIT;
+        return close_wait_read(s);
+    }
     return evl__tls_close(s) < 0 ? -EIO : 0;
 }
 

@@ -939,6 +939,63 @@ START_TEST(test_starttls_with_pipelined_bytes)
 }
 END_TEST
 
+/* A connected loopback TCP pair (port 0): [0] the client's end.  TCP
+ * rather than a socketpair where the client closes right after its
+ * handshake: the server's session tickets (TLS 1.3 sends them after the
+ * handshake) then still go into the kernel, where a unix socket would
+ * fail the server with EPIPE. */
+static void make_tcp_pair(int fds[2])
+{
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(lfd, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sa);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(lfd, 1), 0);
+    ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+    fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fds[0], 0);
+    ck_assert_int_eq(connect(fds[0], (struct sockaddr *)&sa, sizeof(sa)), 0);
+    fds[1] = accept(lfd, NULL, NULL);
+    ck_assert_int_ge(fds[1], 0);
+    close(lfd);
+}
+
+/* evl_stream_close after evl_stream_read_stop, before the handshake:
+ * the close waits for the handshake, which the plaintext written before
+ * it needs, and which reads although reading was stopped (it used to
+ * wait for ever); then the bytes go out and both ends close. */
+START_TEST(test_close_after_read_stop_waits_for_handshake)
+{
+    if (engine_skip(_i))
+        return;
+    int fds[2];
+    make_tcp_pair(fds);
+    evl_loop *loop = new_loop(_i);
+    evl_tls_ctx *sctx = server_ctx("server.pem", NULL, 0);
+    evl_tls_ctx *cctx = client_ctx(NULL, NULL);
+    struct end c, sv;
+    end_init(&c, loop, fds[0]);
+    end_init(&sv, loop, fds[1]);
+    ck_assert_rc(evl_stream_start_tls(&sv.s, sctx, NULL, on_hs, 60000 * MS));
+    ck_assert_rc(evl_stream_start_tls(&c.s, cctx, "localhost", on_hs, 60000 * MS));
+    ck_assert_rc(evl_stream_write(&c.s, "hello", 5));
+    ck_assert_rc(evl_stream_read_stop(&c.s));
+    ck_assert_int_eq(evl_stream_close(&c.s), 1);   /* waits for the handshake */
+    run_until(loop, &c.closed, &sv.closed);
+    ck_assert_int_eq(c.err, 0);
+    ck_assert_int_eq(c.hs, 1);
+    ck_assert_int_eq(sv.got_len, 5);
+    ck_assert(memcmp(sv.got, "hello", 5) == 0);
+    ck_assert_msg(sv.eof == 1, "server: err %d %s", sv.err, sv.err_text);
+    end_free(&c);
+    end_free(&sv);
+    evl_tls_ctx_free(cctx);
+    evl_tls_ctx_free(sctx);
+    loop_done(loop);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
     evl_tls_ctx *ctx = NULL;
@@ -979,6 +1036,7 @@ static Suite *tls_suite(void)
     tcase_add_loop_test(tc, test_against_openssl_s_client, 0, 3);
     tcase_add_test(tc, test_caller_driven_blocking_handshake);
     tcase_add_loop_test(tc, test_starttls_with_pipelined_bytes, 0, 3);
+    tcase_add_loop_test(tc, test_close_after_read_stop_waits_for_handshake, 0, 3);
     tcase_add_test(tc, test_bad_arguments);
     suite_add_tcase(s, tc);
     return s;
