@@ -229,6 +229,11 @@ EVL__HIDDEN int evl__stream_append_iov(evl_buf *b, const struct iovec *iov, int 
  * on_high_water and on_error. */
 EVL__HIDDEN int evl__stream_queue_raw(evl_stream *s, const struct iovec *iov, int iovcnt,
                                       size_t total);
+/* The end of every path that queued bytes: the write deadline's clock
+ * when the queue went from empty to holding bytes (not when the kernel
+ * took them all), then on_high_water once it holds more than whigh.
+ * on_high_water may free s, so the caller touches s no more. */
+EVL__HIDDEN void evl__stream_queue_grew(evl_stream *s, int was_empty);
 /* Appends bytes for the fd to the queue and has them sent, calling back
  * nothing (TLS handshake records, close_notify).  Without a loop it
  * writes what the fd takes now.  Returns 0 or -errno (not reported). */
@@ -260,8 +265,9 @@ EVL__HIDDEN int evl__stream_px_rbuf_pinned(const evl_stream *s);
 /* End of a delivery: moves the chunks a nested run received meanwhile
  * (px->stash) into rbuf.  Returns 1 if there were any, 0, or -ENOMEM. */
 EVL__HIDDEN int evl__stream_px_unstash(evl_stream *s);
+/* was_empty: the queue held nothing before (see evl__stream_queue_grew). */
 EVL__HIDDEN int evl__stream_px_queue(evl_stream *s, const struct iovec *iov, int iovcnt,
-                                     size_t total);
+                                     size_t total, int was_empty);
 EVL__HIDDEN ssize_t evl__stream_px_flush(evl_stream *s);
 /* Whether a write op is in flight (the kernel reads wbuf's head). */
 EVL__HIDDEN int evl__stream_px_write_busy(const evl_stream *s);

@@ -1141,7 +1141,8 @@ int evl__stream_px_write_busy(const evl_stream *s)
     return op_busy(&s->px->wop);
 }
 
-int evl__stream_px_queue(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)
+int evl__stream_px_queue(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total,
+                         int was_empty)
 {
     struct evl__stream_px *px = s->px;
     size_t queued = evl_stream_queued(s);
@@ -1160,10 +1161,7 @@ int evl__stream_px_queue(evl_stream *s, const struct iovec *iov, int iovcnt, siz
         evl__stream_fail(s, rc);
         return rc;
     }
-    if (s->whigh != 0 && !(s->state & EVL__STREAM_HIGH) && evl_stream_queued(s) > s->whigh) {
-        s->state |= EVL__STREAM_HIGH;
-        evl__stream_call(s, s->cb.on_high_water);
-    }
+    evl__stream_queue_grew(s, was_empty);
     return 0;
 }
 

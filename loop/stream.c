@@ -729,10 +729,11 @@ int evl__stream_append_iov(evl_buf *b, const struct iovec *iov, int iovcnt, size
 /* Write-behind for total bytes in iov[].  The wmax check counts all of
  * them, even those the kernel might take at once: a refused write must
  * leave nothing behind, and a write that got half way could not. */
-static int queue_write_now(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)
+static int queue_write_now(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total,
+                           int was_empty)
 {
     if (!watcher_writes(s))
-        return evl__stream_px_queue(s, iov, iovcnt, total);
+        return evl__stream_px_queue(s, iov, iovcnt, total, was_empty);
     forget_parents_queue(s);
     size_t queued = evl_buf_len(&s->wbuf);
     if (s->wmax != 0 && (queued > s->wmax || total > s->wmax - queued))
@@ -769,23 +770,27 @@ static int queue_write_now(evl_stream *s, const struct iovec *iov, int iovcnt, s
         evl__stream_fail(s, rc);
         return rc;
     }
-    if (s->whigh != 0 && !(s->state & EVL__STREAM_HIGH) && evl_buf_len(&s->wbuf) > s->whigh) {
-        s->state |= EVL__STREAM_HIGH;
-        evl__stream_call(s, s->cb.on_high_water);
-    }
+    evl__stream_queue_grew(s, was_empty);
     return 0;
 }
 
-/* queue_write_now, and the write deadline's clock when the queue goes
- * from empty to holding bytes (not when the kernel took them all).  A
- * TLS stream's ciphertext comes here too (tls.c). */
+void evl__stream_queue_grew(evl_stream *s, int was_empty)
+{
+    size_t queued = evl_stream_queued(s);
+    if (was_empty && queued > 0)
+        evl__stream_deadline_queue_started(s);
+    if (s->whigh != 0 && !(s->state & EVL__STREAM_HIGH) && queued > s->whigh) {
+        s->state |= EVL__STREAM_HIGH;
+        evl__stream_call(s, s->cb.on_high_water);   /* may free s: nothing after it */
+    }
+}
+
+/* queue_write_now, noting whether the queue was empty before, for the
+ * write deadline's clock.  A TLS stream's ciphertext comes here too
+ * (tls.c). */
 int evl__stream_queue_raw(evl_stream *s, const struct iovec *iov, int iovcnt, size_t total)
 {
-    int was_empty = evl_stream_queued(s) == 0;
-    int rc = queue_write_now(s, iov, iovcnt, total);
-    if (rc == 0 && was_empty && evl_stream_queued(s) > 0)
-        evl__stream_deadline_queue_started(s);
-    return rc;
+    return queue_write_now(s, iov, iovcnt, total, evl_stream_queued(s) == 0);
 }
 
 /* A TLS stream encrypts first (tls.c), then comes back to queue_raw. */
