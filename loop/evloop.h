@@ -421,11 +421,14 @@ struct evl_wakeup {
  * NULL, watches it.  Returns 0 or -errno. */
 EVL_EXPORT int evl_wakeup_init(evl_loop *loop, evl_wakeup *wk, evl_wakeup_cb cb);
 /* Adds n (>= 1) to the counter.  Thread- and fork-safe.  Returns 0, or
- * -EINVAL (n == 0 or n would overflow the counter), -EBADF. */
+ * -EINVAL (n == 0, or the counter would pass INT64_MAX, what a drain
+ * returns whole, or the eventfd's 2^64-2), -EBADF. */
 EVL_EXPORT int evl_wakeup_signal(evl_wakeup *wk, uint64_t n);
 /* Takes the counter without blocking (the pending count, plus one read of
  * the eventfd unless the loop is dispatching the fd for pending counts
- * alone); returns the sum (0 if nothing was pending), or -errno. */
+ * alone); returns the sum (0 if nothing was pending; INT64_MAX at most,
+ * which only writes to the eventfd by other processes can pass), or
+ * -errno. */
 EVL_EXPORT int64_t evl_wakeup_drain(evl_wakeup *wk);
 EVL_EXPORT int evl_wakeup_fd(const evl_wakeup *wk);
 /* Stops watching and closes the fd.  Idempotent. */

@@ -113,16 +113,25 @@ int evl_wakeup_init(evl_loop *loop, evl_wakeup *wk, evl_wakeup_cb cb)
     return 0;
 }
 
+/* A count a drain can return whole is at most INT64_MAX (it returns an
+ * int64_t): a signal that would take the pending count past it, or the
+ * eventfd's past the kernel's 2^64-2, is refused, not wrapped or cut. */
 int evl_wakeup_signal(evl_wakeup *wk, uint64_t n)
 {
-    if (wk == NULL || n == 0 || n >= UINT64_MAX - 1)
+    if (wk == NULL || n == 0 || n > (uint64_t)INT64_MAX)
         return -EINVAL;
     if (wk->fd < 0)
         return -EBADF;
-    if (!bound_here(wk))
-        return write_counter(wk->fd, n);
+    if (!bound_here(wk)) {
+        int rc = write_counter(wk->fd, n);
+        return rc == -EAGAIN ? -EINVAL : rc;
+    }
     evl_loop *loop = wk->loop;
-    atomic_fetch_add(&wk->pending, n);
+    uint64_t old = atomic_load_explicit(&wk->pending, memory_order_relaxed);
+    do {
+        if (n > (uint64_t)INT64_MAX - old)
+            return -EINVAL;
+    } while (!atomic_compare_exchange_weak(&wk->pending, &old, old + n));
     /* Already raised: whoever raised it wakes the loop if it must. */
     if (atomic_exchange(&loop->wake_pending, 1))
         return 0;

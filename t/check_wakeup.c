@@ -119,6 +119,42 @@ START_TEST(test_wakeup_bad_arguments)
 }
 END_TEST
 
+/* A count past what a drain returns whole is refused, for a bound
+ * wakeup (its pending counter wrapped: 2^64-3 then 10 arrived as 7) and
+ * an unbound one (the eventfd's own overflow came back as -EAGAIN); what
+ * was accepted is delivered exactly. */
+START_TEST(test_wakeup_signal_refuses_a_count_a_drain_cannot_return)
+{
+    evl_loop *loop;
+    ck_assert_rc(evl_loop_new(&loop, EVL_REACTOR, 0));
+    struct wake_rec r = { 0 };
+    evl_wakeup bound = { .data = &r };
+    ck_assert_rc(evl_wakeup_init(loop, &bound, on_wake));
+    ck_assert_int_eq(evl_wakeup_signal(&bound, UINT64_MAX - 2), -EINVAL);
+    ck_assert_int_eq(evl_wakeup_signal(&bound, (uint64_t)INT64_MAX + 1), -EINVAL);
+    ck_assert_rc(evl_wakeup_signal(&bound, (uint64_t)INT64_MAX - 5));
+    ck_assert_int_eq(evl_wakeup_signal(&bound, 10), -EINVAL);
+    ck_assert_rc(evl_wakeup_signal(&bound, 5));
+    ck_assert_int_eq(evl_wakeup_signal(&bound, 1), -EINVAL);
+    ck_assert_int_eq(evl_loop_run_once(loop, 1000000000), 1);
+    ck_assert_int_eq(r.calls, 1);
+    ck_assert_uint_eq(r.sum, (uint64_t)INT64_MAX);
+    ck_assert_rc(evl_wakeup_signal(&bound, 3));   /* drained: room again */
+    ck_assert_int_eq(evl_loop_run_once(loop, 1000000000), 1);
+    ck_assert_uint_eq(r.sum, (uint64_t)INT64_MAX + 3);
+    evl_wakeup_close(&bound);
+
+    evl_wakeup unbound = { 0 };
+    ck_assert_rc(evl_wakeup_init(loop, &unbound, NULL));
+    ck_assert_rc(evl_wakeup_signal(&unbound, (uint64_t)INT64_MAX));
+    ck_assert_rc(evl_wakeup_signal(&unbound, (uint64_t)INT64_MAX));
+    /* The eventfd now holds 2^64-2, its most. */
+    ck_assert_int_eq(evl_wakeup_signal(&unbound, 1), -EINVAL);
+    evl_wakeup_close(&unbound);
+    evl_loop_free(loop);
+}
+END_TEST
+
 /* A user watcher on the wakeup's fd replaces the internal one. */
 static void user_read(evl_watcher *w, unsigned ev)
 {
@@ -445,6 +481,7 @@ static Suite *wakeup_suite(void)
     tcase_add_test(tc, test_wakeup_undrained_count_fires_again);
     tcase_add_test(tc, test_wakeup_unwatched_count_goes_to_fd);
     tcase_add_test(tc, test_wakeup_chain_waits_every_other_iteration);
+    tcase_add_test(tc, test_wakeup_signal_refuses_a_count_a_drain_cannot_return);
     suite_add_tcase(s, tc);
     return s;
 }
