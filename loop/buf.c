@@ -19,22 +19,27 @@
 
 void evl_buf_init(evl_buf *b)
 {
-    *b = (evl_buf){ 0 };
+    if (b != NULL)
+        *b = (evl_buf){ 0 };
 }
 
 void evl_buf_free(evl_buf *b)
 {
+    if (b == NULL)
+        return;
     free(b->base);
     *b = (evl_buf){ 0 };
 }
 
 size_t evl_buf_space(const evl_buf *b)
 {
-    return b->cap - b->tail;
+    return b != NULL ? b->cap - b->tail : 0;
 }
 
 char *evl_buf_reserve(evl_buf *b, size_t n)
 {
+    if (b == NULL)
+        return NULL;
     if (b->cap - b->tail >= n)
         return b->base + b->tail;
     size_t len = b->tail - b->head;
@@ -85,6 +90,8 @@ void evl_buf_commit(evl_buf *b, size_t n)
 
 int evl_buf_append(evl_buf *b, const void *p, size_t n)
 {
+    if (b == NULL || (p == NULL && n > 0))
+        return -EINVAL;
     if (n == 0)
         return 0;
     char *dst = evl_buf_reserve(b, n);
@@ -102,6 +109,8 @@ void evl_buf_consume(evl_buf *b, size_t n)
 
 int evl_buf_prepend(evl_buf *b, const void *p, size_t n)
 {
+    if (b == NULL || (p == NULL && n > 0))
+        return -EINVAL;
     if (n == 0)
         return 0;
     if (b->head >= n) {

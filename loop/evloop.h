@@ -787,11 +787,15 @@ EVL_EXPORT char *evl_buf_reserve(evl_buf *b, size_t n);
 EVL_EXPORT size_t evl_buf_space(const evl_buf *b);
 /* Records n bytes written into the reserved space. */
 EVL_EXPORT void evl_buf_commit(evl_buf *b, size_t n);
-/* Appends a copy; returns 0 or -ENOMEM. */
+/* Appends a copy; returns 0, -EINVAL (b NULL, or p NULL with n > 0) or
+ * -ENOMEM. */
 EVL_EXPORT int evl_buf_append(evl_buf *b, const void *p, size_t n);
 /* Drops n bytes from the front (n <= evl_buf_len). */
 EVL_EXPORT void evl_buf_consume(evl_buf *b, size_t n);
-/* Puts n bytes back in front of the unconsumed data; returns 0 or -ENOMEM. */
+/* Puts n bytes back in front of the unconsumed data; returns 0, -EINVAL
+ * (as evl_buf_append) or -ENOMEM.  init and free take NULL as a no-op,
+ * reserve returns NULL and space 0 for it; the inline evl_buf_len and
+ * evl_buf_data, commit and consume need a real buffer. */
 EVL_EXPORT int evl_buf_prepend(evl_buf *b, const void *p, size_t n);
 
 /* ------------------------------------------------------------ framer

@@ -4,6 +4,7 @@
 #include <config.h>
 #endif
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,26 @@ START_TEST(test_buf_reserve_absurd_size_fails_cleanly)
 }
 END_TEST
 
+/* A NULL buffer, or NULL bytes to copy, is -EINVAL (or nothing), not a
+ * crash, wherever the function can say so. */
+START_TEST(test_buf_null_arguments_are_refused_not_dereferenced)
+{
+    evl_buf_init(NULL);
+    evl_buf_free(NULL);
+    ck_assert_int_eq(evl_buf_append(NULL, "a", 1), -EINVAL);
+    ck_assert_int_eq(evl_buf_prepend(NULL, "a", 1), -EINVAL);
+    ck_assert_ptr_null(evl_buf_reserve(NULL, 1));
+    ck_assert_uint_eq(evl_buf_space(NULL), 0);
+    evl_buf b;
+    evl_buf_init(&b);
+    ck_assert_int_eq(evl_buf_append(&b, NULL, 1), -EINVAL);
+    ck_assert_int_eq(evl_buf_prepend(&b, NULL, 1), -EINVAL);
+    ck_assert_int_eq(evl_buf_append(&b, NULL, 0), 0);
+    ck_assert_uint_eq(evl_buf_len(&b), 0);
+    evl_buf_free(&b);
+}
+END_TEST
+
 static Suite *buf_suite(void)
 {
     Suite *s = suite_create("buf");
@@ -106,6 +127,7 @@ static Suite *buf_suite(void)
     tcase_add_test(tc, test_buf_consume_all_resets_to_front);
     tcase_add_test(tc, test_buf_prepend_puts_bytes_back_in_front);
     tcase_add_test(tc, test_buf_reserve_absurd_size_fails_cleanly);
+    tcase_add_test(tc, test_buf_null_arguments_are_refused_not_dereferenced);
     suite_add_tcase(s, tc);
     return s;
 }
