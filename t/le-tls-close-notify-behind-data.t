@@ -12,15 +12,13 @@
 # here by `openssl req`.
 use v5.36;
 use Test::More;
-use File::Temp ();
 use IO::Socket::IP;
 use POSIX ();
-use Time::HiRes ();
 use Linux::Event;
 use Linux::Event::Stream;
 use FindBin ();
 use lib "$FindBin::Bin/lib";
-use EvlTest ();
+use EvlTest qw(run_until);
 
 plan skip_all => 'the openssl tool is missing (Debian: openssl)'
     unless system('openssl version >/dev/null 2>&1') == 0;
@@ -28,35 +26,10 @@ plan skip_all => 'IO::Socket::SSL is missing (Debian: libio-socket-ssl-perl)'
     unless eval { require IO::Socket::SSL; 1 };
 alarm 120;
 
-my $dir = File::Temp::tempdir(CLEANUP => 1);
-{
-    my $ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';
-    my $sh = <<"SH";
-set -e
-cd '$dir'
-openssl req -x509 $ec -keyout ca.key -out ca.pem -days 30 -subj /CN=evl-test-ca
-openssl req $ec -keyout server.key -out server.csr -subj /CN=localhost
-printf 'subjectAltName=DNS:localhost\\n' > server.ext
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -extfile server.ext -out server.pem
-SH
-    system('sh', '-c', "($sh) >/dev/null 2>&1") == 0
-        or BAIL_OUT('openssl could not make certificates');
-}
+my $dir    = EvlTest::tls_certs();
 my %client = (ca_file => "$dir/ca.pem", hostname => 'localhost');
 
-my @loops = ([reactor => sub { Linux::Event->new(model => 'reactor') }]);
-push @loops,
-    ['proactor uring' => sub { Linux::Event->new(model => 'proactor', backend => 'uring') }]
-    if EvlTest::uring_loop(sub { Linux::Event->new(model => 'proactor', backend => 'uring') });
-
-sub run_until ($loop, $cond, $secs = 10) {
-    my $t0 = Time::HiRes::time();
-    until ($cond->()) {
-        $loop->run_once(0.05);
-        return 0 if Time::HiRes::time() - $t0 > $secs;
-    }
-    return 1;
-}
+my @loops = EvlTest::loop_models();
 
 # The peer: after the handshake, waits for a byte on $go, writes "bye"
 # and close_notify (one way: the connection stays open), says "sent",

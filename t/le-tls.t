@@ -7,7 +7,6 @@
 use v5.36;
 use Test::More;
 use Socket qw(AF_UNIX SOCK_STREAM PF_UNSPEC);
-use File::Temp ();
 use Digest::MD5 ();
 use IO::Socket::IP;
 use POSIX ();
@@ -25,26 +24,12 @@ plan skip_all => 'the openssl tool is missing (Debian: openssl)'
 plan skip_all => 'IO::Socket::SSL is missing (Debian: libio-socket-ssl-perl)'
     unless eval { require IO::Socket::SSL; 1 };
 
-my $dir = File::Temp::tempdir(CLEANUP => 1);
-{
-    my $ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';
-    my $sh = <<"SH";
-set -e
-cd '$dir'
-openssl req -x509 $ec -keyout ca.key -out ca.pem -days 30 -subj /CN=evl-test-ca
-leaf() {
-  openssl req $ec -keyout \$1.key -out \$1.csr -subj /CN=\$2
-  printf 'subjectAltName=%s\\n' "\$3" > \$1.ext
-  openssl x509 -req -in \$1.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days \$4 -extfile \$1.ext -out \$1.pem
-}
-leaf server localhost DNS:localhost,IP:127.0.0.1 30
-leaf other other.test DNS:other.test 30
-leaf expired localhost DNS:localhost 30
-leaf expired localhost DNS:localhost -1
-SH
-    system('sh', '-c', "($sh) >/dev/null 2>&1") == 0
-        or BAIL_OUT('openssl could not make certificates');
-}
+# "expired" twice: made valid, then replaced by one that expired yesterday.
+my $dir = EvlTest::tls_certs(
+    ['other', 'other.test', 'DNS:other.test', 30],
+    ['expired', 'localhost', 'DNS:localhost', 30],
+    ['expired', 'localhost', 'DNS:localhost', -1]
+);
 my %server = (cert_file => "$dir/server.pem", key_file => "$dir/server.key");
 my %client = (ca_file   => "$dir/ca.pem");
 

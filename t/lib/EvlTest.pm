@@ -9,7 +9,8 @@ use File::Temp ();
 use Socket qw(AF_INET SOCK_STREAM SOL_SOCKET SO_REUSEADDR INADDR_LOOPBACK
     pack_sockaddr_in sockaddr_in inet_aton);
 
-our @EXPORT_OK = qw(has uring_loop temp_path tcp_pair set_nonblocking read_all_raw settle);
+our @EXPORT_OK = qw(has uring_loop temp_path tcp_pair set_nonblocking read_all_raw settle
+    tls_certs run_until loop_models);
 
 # has('uring'): whether this kernel lets us create an io_uring.
 # has('threads'): whether this perl can run threads.
@@ -58,6 +59,56 @@ sub uring_loop ($make) {
     $tb->ok(0, 'an io_uring loop can be made (io_uring is neither absent nor forbidden)');
     $tb->diag($err);
     return undef;
+}
+
+# tls_certs(@leaves): a new directory (removed at exit) holding a test CA
+# (ca.pem, ca.key) and, signed by it, server.pem and server.key for
+# localhost (DNS:localhost and IP:127.0.0.1, 30 days), then one NAME.pem
+# and NAME.key for each [NAME, CN, subjectAltName, days] given (a later
+# leaf of the same name replaces an earlier one: days -1 makes it
+# expired).  Made with the openssl tool; the caller checks it exists.
+sub tls_certs (@leaves) {
+    my $dir = File::Temp::tempdir(CLEANUP => 1);
+    my $ec  = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';
+    my $sh  = <<"SH";
+set -e
+cd '$dir'
+openssl req -x509 $ec -keyout ca.key -out ca.pem -days 30 -subj /CN=evl-test-ca
+leaf() {
+  openssl req $ec -keyout \$1.key -out \$1.csr -subj /CN=\$2
+  printf 'subjectAltName=%s\\n' "\$3" > \$1.ext
+  openssl x509 -req -in \$1.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days \$4 -extfile \$1.ext -out \$1.pem
+}
+SH
+    for my $leaf (['server', 'localhost', 'DNS:localhost,IP:127.0.0.1', 30], @leaves) {
+        $sh .= "leaf $leaf->[0] $leaf->[1] $leaf->[2] $leaf->[3]\n";
+    }
+    system('sh', '-c', "($sh) >/dev/null 2>&1") == 0
+        or Test::More::BAIL_OUT('openssl could not make certificates');
+    return $dir;
+}
+
+# run_until($loop, sub { done }, $secs = 10): runs the loop until the
+# condition holds (1) or $secs pass (0).
+sub run_until ($loop, $cond, $secs = 10) {
+    require Time::HiRes;
+    my $t0 = Time::HiRes::time();
+    until ($cond->()) {
+        $loop->run_once(0.05);
+        return 0 if Time::HiRes::time() - $t0 > $secs;
+    }
+    return 1;
+}
+
+# loop_models(): [name, sub { a new loop }] for the reactor and, where the
+# kernel lets us (else a recorded skip, see uring_loop), the io_uring
+# proactor.
+sub loop_models () {
+    require Linux::Event;
+    my @models = ([reactor => sub { Linux::Event->new(model => 'reactor') }]);
+    my $uring  = sub { Linux::Event->new(model => 'proactor', backend => 'uring') };
+    push @models, ['proactor uring' => $uring] if uring_loop($uring);
+    return @models;
 }
 
 # A fresh temporary file name (the file exists, empty), removed at exit by
