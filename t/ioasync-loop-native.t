@@ -122,4 +122,31 @@ subtest 'without Linux::Event the class fails to load, saying why' => sub {
         'with the reason');
 };
 
+subtest 'after a later() ran, loop_once waits again' => sub {
+    # The deferrals' idle hook stayed one iteration too long: the next
+    # loop_once returned at once, having waited for nothing.
+    my $loop = IO::Async::Loop::LinuxEvent->new;
+    my $ran  = 0;
+    $loop->later(sub { $ran++ });
+    $loop->loop_once(0);
+    is($ran, 1, 'the deferral ran');
+    my $fired = 0;
+    $loop->watch_time(after => 0.05, code => sub { $fired++ });
+    $loop->loop_once(undef);
+    is($fired, 1, 'loop_once(undef) waited for the timer and ran it');
+};
+
+subtest 'an open_process still running at exit leaves quietly' => sub {
+    # Its watchers could be gone before the loop at global destruction:
+    # "(in cleanup) Can't call method "cancel" on an undefined value".
+    my $inc = join ' ', map {"-I'$_'"} grep { !ref } @INC;
+    my $out = qx{"$^X" $inc -MIO::Async::Loop::LinuxEvent -e '
+        my \$loop = IO::Async::Loop::LinuxEvent->new;
+        my \$p = \$loop->open_process(command => ["true"], stdin => { via => "pipe_write" },
+            on_finish => sub { });
+        exit 0' 2>&1};
+    is($?, 0, 'exit status 0');
+    is($out, '', 'nothing printed at exit') or diag($out);
+};
+
 done_testing;

@@ -58,7 +58,9 @@ sub new ($class, %args) {
 # process: the parent's copy is untouched).
 sub _detach ($self) {
     my $le = $self->{le} or return;
-    $_->[0]->cancel for values %{ $self->{lwatch} || {} };
+
+    # (At global destruction a watcher may be gone before its loop.)
+    $_->[0] && $_->[0]->cancel for values %{ $self->{lwatch} || {} };
     $le->cancel($_) for keys %{ $self->{timers} || {} };
     $_->cancel
         for grep { defined } values(%{ $self->{sigsubs} || {} }),
@@ -250,12 +252,14 @@ sub _arm_deferrals ($self) {
 
 sub _run_deferrals ($self) {
     my $deferrals = $self->{deferrals};
-    if (!@$deferrals) {
-        $_->cancel for grep { defined } delete @{$self}{qw(idle_sub check_sub)};
-        return;
-    }
     $self->{deferrals} = [];
     $_->() for @$deferrals;
+
+    # None queued meanwhile: the hooks go now, so the next wait blocks
+    # (loop_once($t) after a later() waited for nothing otherwise).
+    if (!@{ $self->{deferrals} }) {
+        $_->cancel for grep { defined } delete @{$self}{qw(idle_sub check_sub)};
+    }
     return;
 }
 
