@@ -136,6 +136,28 @@ subtest 'after a later() ran, loop_once waits again' => sub {
     is($fired, 1, 'loop_once(undef) waited for the timer and ran it');
 };
 
+subtest 'two callbacks that die in one iteration: each exception comes out' => sub {
+    # As under IO::Async::Loop::Epoll, where the second runs (and dies) in
+    # the next loop_once; the second was only warned about.
+    my $loop = IO::Async::Loop::LinuxEvent->new;
+    my (@keep, @caught);
+    for my $name (qw(A B)) {
+        my ($x, $y) = IO::Async::OS->socketpair or die "socketpair: $!";
+        syswrite($y, 'x');
+        push @keep, $x, $y;
+        $loop->watch_io(
+            handle        => $x,
+            on_read_ready => sub { sysread($x, my $z, 9); die "die$name\n" }
+        );
+    }
+    for (1 .. 3) {
+        eval { $loop->loop_once(0.1); 1 } or push @caught, $@ =~ s/\n//r;
+    }
+    $loop->unwatch_io(handle => $keep[0], on_read_ready => 1);
+    $loop->unwatch_io(handle => $keep[2], on_read_ready => 1);
+    is_deeply([ sort @caught ], [qw(dieA dieB)], 'the program catches both');
+};
+
 subtest 'an open_process still running at exit leaves quietly' => sub {
     # Its watchers could be gone before the loop at global destruction:
     # "(in cleanup) Can't call method "cancel" on an undefined value".

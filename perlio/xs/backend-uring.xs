@@ -500,6 +500,7 @@ IV px_loop_pass(pTHX_ px *px, int64_t timeout_ns)
 
 	if (px->in_loop)
 		evlxs_croak(aTHX_ "run_once called from inside a completion");
+	evlxs_rethrow(aTHX_ &px->base);	/* a second death of the last pass */
 	px->in_loop = 1;
 	ENTER;
 	SAVETMPS;

@@ -562,7 +562,7 @@ static int px_mg_free(pTHX_ SV *sv, MAGIC *mg)
 		SvREFCNT_dec(inflight[i]->self);
 	}
 	Safefree(inflight);
-	SvREFCNT_dec(p->base.error);
+	evlxs_errors_free(aTHX_ &p->base);
 	SvREFCNT_dec((SV *)p->ops);
 	SvREFCNT_dec((SV *)p->queue);
 	SvREFCNT_dec(p->live);

@@ -486,7 +486,7 @@ static int rx_engine_free(pTHX_ SV *sv, MAGIC *mg)
 	evl_loop_free(eng->base.loop);
 	eng->base.loop = NULL;
 	SvREFCNT_dec(eng->loop_sv);
-	SvREFCNT_dec(eng->base.error);
+	evlxs_errors_free(aTHX_ &eng->base);
 	Safefree(eng);
 	return 0;
 }
@@ -599,6 +599,8 @@ int rx_do_run_once(pTHX_ struct rx_engine *eng, SV *engine_hv, SV *timeout)
 	int64_t tmo = -1;
 	int rc;
 
+	/* A second callback that died in the last iteration: its turn. */
+	evlxs_rethrow(aTHX_ &eng->base);
 	if (SvOK(timeout)) {
 		NV t = SvNV(timeout) * 1e9;
 		tmo = t > 0 ? (t >= 9.0e18 ? INT64_MAX : (int64_t)t) : 0;

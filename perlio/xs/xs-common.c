@@ -157,8 +157,9 @@ void evlxs_keep_error(pTHX_ struct evlxs_engine *eng)
 		if (eng->loop)
 			evl_loop_stop(eng->loop);
 	} else {
-		warn("evloop: a second callback died in the same "
-		     "iteration: %" SVf, SVfARG(ERRSV));
+		if (!eng->more_errors)
+			eng->more_errors = newAV();
+		av_push(eng->more_errors, newSVsv(ERRSV));
 	}
 }
 
@@ -168,9 +169,18 @@ void evlxs_rethrow(pTHX_ struct evlxs_engine *eng)
 
 	if (!err)
 		return;
-	eng->error = NULL;
+	eng->error = eng->more_errors && AvFILLp(eng->more_errors) >= 0 ?
+		av_shift(eng->more_errors) : NULL;
 	sv_2mortal(err);
 	croak_sv(err);
+}
+
+void evlxs_errors_free(pTHX_ struct evlxs_engine *eng)
+{
+	SvREFCNT_dec(eng->error);
+	eng->error = NULL;
+	SvREFCNT_dec((SV *)eng->more_errors);
+	eng->more_errors = NULL;
 }
 
 void evlxs_call_boot(pTHX_ void (*boot)(pTHX_ CV *), CV *cv, SV **mark)

@@ -89,6 +89,7 @@ struct evlxs_engine {
 	PerlInterpreter *perl;	/* the interpreter callbacks run in */
 #endif
 	SV *error;		/* first exception a callback threw, or NULL */
+	AV *more_errors;	/* later ones of the same iteration, or NULL */
 	struct evlxs_subs *subs;	/* subscribe.xs: subscriptions, %SIG fallbacks */
 	struct evlxs_dep *deps;	/* told when the engine goes (open Streams) */
 };
@@ -130,7 +131,7 @@ void evlxs_engine_attach(pTHX_ SV *hv, struct evlxs_engine *eng, MGVTBL *vtbl);
 
 /* Calls cb in void context with args[0..n-1] under G_EVAL, so that a die
  * never unwinds through libevloop.  The first exception is kept in
- * eng->error (later ones are warned about) and evl_loop_stop is called;
+ * eng->error (later ones in eng->more_errors) and evl_loop_stop is called;
  * the XS run/run_once entry points call evlxs_rethrow when the C loop has
  * returned.  It opens no scope of its own (the per-event path): args
  * must not be mortals, since no FREETMPS runs while the loop does. */
@@ -138,11 +139,19 @@ void evlxs_call(pTHX_ struct evlxs_engine *eng, SV *cb, SV **args, int n);
 
 /* evlxs_call's rule for the exception in ERRSV, for callers that make
  * their own G_EVAL call: the first one is kept and stops the loop, later
- * ones are warned about. */
+ * ones wait in line behind it. */
 void evlxs_keep_error(pTHX_ struct evlxs_engine *eng);
 
-/* Croaks with the kept exception, if any, clearing it. */
+/* Croaks with the kept exception, if any; the next in line (a second
+ * callback that died in the same iteration) is then kept for the next
+ * entry into the loop, which throws it before it runs anything: each
+ * exception comes out of one run or run_once, as under IO::Async's and
+ * AnyEvent's own loops, where the second callback runs (and dies) in the
+ * next iteration. */
 void evlxs_rethrow(pTHX_ struct evlxs_engine *eng);
+
+/* Frees the kept exceptions (the engine is going). */
+void evlxs_errors_free(pTHX_ struct evlxs_engine *eng);
 
 /* subscribe.xs.  A Perl subscriber of signo (signal()'s handler) is
  * starting: make sure the loop's %SIG fallback for signo runs first and
