@@ -141,8 +141,13 @@ int evl_wait_start(evl_loop *loop, evl_wait *wt, pid_t pid, evl_wait_cb cb)
         loop->wait_any++;
     loop->nwaits++;
     /* A child that exited before SIGCHLD was blocked left no signal to
-     * read: send one to this thread, so the next drain scans. */
-    pthread_kill(pthread_self(), SIGCHLD);
+     * read: send one to this thread, so the next drain scans.  Only for
+     * a zombie already there (SIGCHLD is blocked by now, so a later exit
+     * signals by itself): an unneeded one woke the next wait for nothing,
+     * and a run_once(undef) right after returned having done nothing. */
+    if (do_waitid(pid > 0 ? P_PID : P_ALL, (id_t)pid, &si,
+                  WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != 0)
+        pthread_kill(pthread_self(), SIGCHLD);
     return 0;
 }
 

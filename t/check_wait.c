@@ -231,6 +231,29 @@ START_TEST(test_wait_child_exited_before_start)
 }
 END_TEST
 
+/* Watching a child that is still running wakes nothing: the loop sent
+ * itself a SIGCHLD on every start, so the next wait returned at once
+ * with nothing done (IO::Async's loop_once(undef) after watch_process). */
+START_TEST(test_wait_start_on_a_running_child_wakes_nothing)
+{
+    evl_loop *loop = new_reactor();
+    int gate[2];
+    ck_assert_rc(pipe(gate));
+    pid_t kid = spawn_gated(gate, 6);
+    close(gate[0]);
+    evl_wait w = { 0 };
+    seen.n = 0;
+    ck_assert_rc(evl_wait_start(loop, &w, kid, on_wait));
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    ck_assert_int_eq(seen.n, 0);
+    close(gate[1]);
+    RUN_UNTIL(loop, seen.n >= 1);
+    ck_assert_int_eq(seen.n, 1);
+    ck_assert(WIFEXITED(seen.status[0]) && WEXITSTATUS(seen.status[0]) == 6);
+    evl_loop_free(loop);
+}
+END_TEST
+
 START_TEST(test_wait_bad_arguments)
 {
     evl_loop *loop = new_reactor();
@@ -302,6 +325,7 @@ static Suite *wait_suite(void)
     tcase_add_test(tc, test_wait_any_child_and_pid_both_get_status);
     tcase_add_test(tc, test_wait_reaped_elsewhere_gives_echild_without_spinning);
     tcase_add_test(tc, test_wait_child_exited_before_start);
+    tcase_add_test(tc, test_wait_start_on_a_running_child_wakes_nothing);
     tcase_add_test(tc, test_wait_bad_arguments);
     tcase_add_test(tc, test_wait_last_stop_unblocks_sigchld);
     tcase_add_test(tc, test_wait_dropped_in_forked_child);
