@@ -417,6 +417,13 @@ A pid watched after someone else reaped it croaks (Linux::Event's
 C<child>) instead of never firing.  A Linux::Event loop has one watcher
 per fd: two IO::Async loops on the same Linux::Event loop (or an
 IO::Async loop and Linux::Event code) must not watch the same fd.
+A signal stays blocked after C<unwatch_signal> while the Linux::Event
+loop lives: an arrival then goes to its C<%SIG> handler when the loop
+next runs (not at once), and a C<DEFAULT> disposition does not end the
+process (Epoll restores the handler, so the default action happens).
+Exceptions: when two callbacks of one iteration die, the second comes out
+of the next C<loop_once> (as with Epoll), but both callbacks ran in the
+first.
 
 =head1 SEE ALSO
 
