@@ -229,6 +229,14 @@ EVL__HIDDEN int evl__stream_append_iov(evl_buf *b, const struct iovec *iov, int 
  * on_high_water and on_error. */
 EVL__HIDDEN int evl__stream_queue_raw(evl_stream *s, const struct iovec *iov, int iovcnt,
                                       size_t total);
+/* A forked child's copy of a stream shares the parent's fd, and its
+ * queue is a copy of bytes the parent still holds and sends itself: every
+ * path that appends to wbuf or writes it calls this first, and in a child
+ * the copy is dropped instead of going on the wire twice (s->fork_gen;
+ * perlio/layer-evloop.c checks the same field before its own appends).
+ * Not for a proactor's queue, which a forked child never sends: its
+ * operations complete there as cancelled. */
+EVL__HIDDEN void evl__stream_forget_parents_queue(evl_stream *s);
 /* The end of every path that queued bytes: the write deadline's clock
  * when the queue went from empty to holding bytes (not when the kernel
  * took them all), then on_high_water once it holds more than whigh.

@@ -584,14 +584,9 @@ static void on_readable(evl_watcher *w, unsigned revents)
 
 /* ------------------------------------------------------------ writing */
 
-/* A forked child's copy of a stream shares the parent's fd, and its queue
- * is a copy of bytes the parent still holds and sends itself: the child
- * drops it before its first write there, instead of putting it on the
- * wire twice (perlio/layer-evloop.c keeps the same field for its own
- * appends). */
-static void forget_parents_queue(evl_stream *s)
+void evl__stream_forget_parents_queue(evl_stream *s)
 {
-    if (__builtin_expect(s->fork_gen != evl__forks, 0)) {
+    if (__builtin_expect(s->fork_gen != evl__forks, 0) && s->px == NULL) {
         s->fork_gen = evl__forks;
         evl_buf_consume(&s->wbuf, evl_buf_len(&s->wbuf));
     }
@@ -601,7 +596,7 @@ static void forget_parents_queue(evl_stream *s)
  * Returns the bytes still queued or -errno. */
 static ssize_t drain(evl_stream *s)
 {
-    forget_parents_queue(s);
+    evl__stream_forget_parents_queue(s);
     size_t len;
     while ((len = evl_buf_len(&s->wbuf)) > 0) {
         struct iovec iov = { evl_buf_data(&s->wbuf), len };
@@ -734,7 +729,7 @@ static int queue_write_now(evl_stream *s, const struct iovec *iov, int iovcnt, s
 {
     if (!watcher_writes(s))
         return evl__stream_px_queue(s, iov, iovcnt, total, was_empty);
-    forget_parents_queue(s);
+    evl__stream_forget_parents_queue(s);
     size_t queued = evl_buf_len(&s->wbuf);
     if (s->wmax != 0 && (queued > s->wmax || total > s->wmax - queued))
         return -ENOBUFS;
@@ -805,6 +800,7 @@ int evl__stream_out(evl_stream *s, const void *p, size_t n)
 {
     if (s->fd < 0 || (s->state & EVL__STREAM_CLOSED))
         return -EBADF;
+    evl__stream_forget_parents_queue(s);
     int was_empty = evl_stream_queued(s) == 0;
     /* While a proactor write is in flight the kernel reads wbuf. */
     evl_buf *b = s->px != NULL && evl__stream_px_write_busy(s) ? &s->px->wnext : &s->wbuf;
@@ -1126,6 +1122,7 @@ int evl_stream_queue(evl_stream *s, const void *p, size_t n)
         struct iovec iov = { (void *)p, n };
         return evl__tls_write(s, &iov, 1, n, 1);
     }
+    evl__stream_forget_parents_queue(s);
     size_t queued = evl_stream_queued(s);
     if (s->wmax != 0 && (queued > s->wmax || n > s->wmax - queued))
         return -ENOBUFS;

@@ -820,6 +820,7 @@ static int encrypt_out(evl_stream *s, const char *p, size_t n, int queue_only)
         BIO_get_mem_ptr(t->wbio, &bm);
         int rc;
         if (queue_only) {
+            evl__stream_forget_parents_queue(s);
             evl_buf *b = s->px != NULL && evl__stream_px_write_busy(s) ? &s->px->wnext
                                                                        : &s->wbuf;
             rc = evl_buf_append(b, bm->data, bm->length);
