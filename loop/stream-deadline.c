@@ -146,9 +146,9 @@ void evl__stream_deadline_read_started(evl_stream *s)
     (void)arm(s);
 }
 
-void evl__stream_deadline_queue_started(evl_stream *s)
+void evl__stream_deadline_queue_started(evl_stream *s, int was_empty)
 {
-    if (s->loop == NULL || s->write_to_ns == 0)
+    if (!was_empty || s->loop == NULL || s->write_to_ns == 0 || evl_stream_queued(s) == 0)
         return;
     s->wq_ns = evl_time_ns();
     (void)arm(s);

@@ -188,10 +188,11 @@ static inline void evl__stream_note_tx(evl_stream *s)
 EVL__HIDDEN void evl__stream_deadline_attach(evl_stream *s);
 /* The stream leaves its loop, closes or fails: no deadline any more. */
 EVL__HIDDEN void evl__stream_deadline_stop(evl_stream *s);
-/* Reading started, or the queue became non-empty (write): that clock
- * starts now, and the timer is armed if it was idle. */
+/* Reading started, or bytes were queued on a queue that was empty
+ * (was_empty; nothing if the kernel took them all): that clock starts
+ * now, and the timer is armed if it was idle. */
 EVL__HIDDEN void evl__stream_deadline_read_started(evl_stream *s);
-EVL__HIDDEN void evl__stream_deadline_queue_started(evl_stream *s);
+EVL__HIDDEN void evl__stream_deadline_queue_started(evl_stream *s, int was_empty);
 
 /* stream.c.  Those returning int return 0 when a callback freed s. */
 EVL__HIDDEN int evl__stream_call(evl_stream *s, evl_stream_cb cb);

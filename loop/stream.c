@@ -771,10 +771,8 @@ static int queue_write_now(evl_stream *s, const struct iovec *iov, int iovcnt, s
 
 void evl__stream_queue_grew(evl_stream *s, int was_empty)
 {
-    size_t queued = evl_stream_queued(s);
-    if (was_empty && queued > 0)
-        evl__stream_deadline_queue_started(s);
-    if (s->whigh != 0 && !(s->state & EVL__STREAM_HIGH) && queued > s->whigh) {
+    evl__stream_deadline_queue_started(s, was_empty);
+    if (s->whigh != 0 && !(s->state & EVL__STREAM_HIGH) && evl_stream_queued(s) > s->whigh) {
         s->state |= EVL__STREAM_HIGH;
         evl__stream_call(s, s->cb.on_high_water);   /* may free s: nothing after it */
     }
@@ -821,8 +819,8 @@ int evl__stream_out(evl_stream *s, const void *p, size_t n)
      * bytes do: a write behind them finds the queue non-empty and
      * starts nothing (a proactor's send of the handshake's last flight
      * is still in flight when on_handshake writes). */
-    if (rc == 0 && was_empty && evl_stream_queued(s) > 0)
-        evl__stream_deadline_queue_started(s);
+    if (rc == 0)
+        evl__stream_deadline_queue_started(s, was_empty);
     return rc;
 }
 
@@ -1130,8 +1128,8 @@ int evl_stream_queue(evl_stream *s, const void *p, size_t n)
      * append could move: new bytes go behind it, as px_queue does. */
     evl_buf *b = s->px != NULL && evl__stream_px_write_busy(s) ? &s->px->wnext : &s->wbuf;
     rc = evl_buf_append(b, p, n);
-    if (rc == 0 && queued == 0)
-        evl__stream_deadline_queue_started(s);
+    if (rc == 0)
+        evl__stream_deadline_queue_started(s, queued == 0);
     return rc;
 }
 

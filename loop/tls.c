@@ -875,8 +875,8 @@ int evl__tls_write(evl_stream *s, const struct iovec *iov, int iovcnt, size_t to
      * peer that stopped reading, would keep them for ever.  Neither path
      * calls back, so s is still ours; a write that went through
      * queue_raw (which may have freed s) started the clock there. */
-    if (rc == 0 && (held || queue_only) && queued == 0 && evl_stream_queued(s) > 0)
-        evl__stream_deadline_queue_started(s);
+    if (rc == 0 && (held || queue_only))
+        evl__stream_deadline_queue_started(s, queued == 0);
     return rc;
 }
 

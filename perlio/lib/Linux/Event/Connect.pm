@@ -32,8 +32,7 @@ our $TEST_RESOLVE;
 sub new ($class, %args) {
     my $loop = $args{loop};
     Carp::croak('loop is required') unless defined $loop && ref $loop;
-    Carp::croak('loop is not a Linux::Event loop')
-        unless Scalar::Util::blessed($loop) && $loop->can('after');
+    Carp::croak('loop is not a Linux::Event loop') unless Linux::Event::Internal::is_loop($loop);
     my $nb = exists $args{nonblocking} ? $args{nonblocking} : 1;
     Carp::croak('nonblocking must be true') unless $nb;
     for my $k (qw(on_connect on_error)) {

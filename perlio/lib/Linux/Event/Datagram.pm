@@ -49,7 +49,7 @@ sub new ($class, %opt) {
         if defined $opt{peer_path}
         && ($local || defined $opt{peer_host} || defined $opt{peer_port});
     Carp::croak('new(): fh must be a socket handle')
-        if $opt{fh} && !defined eval { fileno $opt{fh} };
+        if $opt{fh} && !defined Linux::Event::Internal::fileno_of($opt{fh});
     _uint('port', $opt{port}, 0, 65535) if defined $opt{port};
     _uint('peer_port', $opt{peer_port}, 1, 65535) if defined $opt{peer_port};
     Carp::croak('new(): peer_port is required with peer_host')

@@ -4,6 +4,8 @@ use v5.36;
 
 our $VERSION = '0.200';
 
+use Scalar::Util ();
+
 # The distribution's packages, in one place: each module sets its
 # @CARP_NOT from this list, so a croak raised anywhere inside evloop names
 # the caller's file and line, and a new package needs one edit here.
@@ -29,13 +31,26 @@ my @PACKAGES = qw(
 
 sub carp_not () { return @PACKAGES }
 
+# fileno($fh), or undef: for a closed handle, and (with $@ set) for what
+# is no handle at all, on which fileno itself dies naming a line in here
+# rather than the caller's.
+sub fileno_of ($fh) {
+    return eval { fileno($fh) };
+}
+
+# Whether $loop can serve as a companion's loop: a Linux::Event loop (a
+# facade or an engine), or a compatible object that can schedule timers.
+sub is_loop ($loop) {
+    return Scalar::Util::blessed($loop) && $loop->can('after') ? 1 : 0;
+}
+
 1;
 
 __END__
 
 =head1 NAME
 
-Linux::Event::Internal - evloop's list of its own packages (internal)
+Linux::Event::Internal - evloop's list of its own packages, and checks its modules share (internal)
 
 =head1 SYNOPSIS
 
@@ -47,7 +62,9 @@ Linux::Event::Internal - evloop's list of its own packages (internal)
 Not for use outside evloop.  C<carp_not> returns the packages of the
 distribution; every module sets its C<@CARP_NOT> from it, so Carp skips
 evloop's own frames and a croak names the line of the program that called
-into evloop.
+into evloop.  C<fileno_of($fh)> is C<fileno> that gives undef (with C<$@>
+set) instead of dying on what is no handle; C<is_loop($x)> says whether
+C<$x> can serve as a companion's loop (a blessed object that can C<after>).
 
 =head1 AUTHOR
 

@@ -29,7 +29,7 @@ sub listen ($class, $loop = undef, %args) {
 sub new ($class, %args) {
     Carp::croak('loop is required') unless defined $args{loop};
     Carp::croak('loop is not a Linux::Event loop')
-        unless Scalar::Util::blessed($args{loop}) && $args{loop}->can('after');
+        unless Linux::Event::Internal::is_loop($args{loop});
     Carp::croak('on_accept is required') unless defined $args{on_accept};
     Carp::croak('on_accept must be a code reference') if ref $args{on_accept} ne 'CODE';
     for my $k (qw(on_error on_emfile)) {
@@ -114,10 +114,9 @@ sub new ($class, %args) {
     }
     if (!defined $args{host}) {
 
-        # fileno dies on a reference that is no handle, getsockopt warns on
-        # a closed one: both from a line in here.
+        # getsockopt warns on a closed handle, from a line in here.
         Carp::croak('fh is not a listening socket (no file descriptor)')
-            unless defined eval { fileno $fh };
+            unless defined Linux::Event::Internal::fileno_of($fh);
         my $acc = getsockopt($fh, Socket::SOL_SOCKET(), Socket::SO_ACCEPTCONN());
         Carp::croak('fh is not a listening socket (SO_ACCEPTCONN is false)')
             unless $acc && unpack('i', $acc);

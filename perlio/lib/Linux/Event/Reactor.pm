@@ -98,13 +98,6 @@ sub _fd_arg ($method, $fh) {
     return undef;
 }
 
-# fileno, or undef (with $@ set) for what is no handle at all: fileno
-# itself dies on a reference to anything but a glob or IO, naming a line
-# in here.
-sub _fileno ($fh) {
-    return eval { fileno($fh) };
-}
-
 sub watch ($self, $fh, %spec) {
     my $fdnum = _fd_arg('watch', $fh);
     croak "fh is required" if !$fh && !defined $fdnum;
@@ -118,7 +111,7 @@ sub watch ($self, $fh, %spec) {
 
     my ($handle, $fd) = (undef, $fdnum);
     if (!defined $fdnum) {
-        $fd = _fileno($fh);
+        $fd = Linux::Event::Internal::fileno_of($fh);
         croak "fh has no fileno" if !defined $fd || $fd < 0;
         ($handle, $fd) = ($fh, int($fd));
     }
@@ -130,7 +123,7 @@ sub unwatch ($self, $fh) {
     my $fdnum = _fd_arg('unwatch', $fh);
     return $self->_unwatch_fd($fdnum) if defined $fdnum;
     return 0 if !$fh;
-    my $fd = _fileno($fh);
+    my $fd = Linux::Event::Internal::fileno_of($fh);
     croak "unwatch: fh is not a file handle" if !defined $fd && $@;
     return 0 if !defined $fd || $fd < 0;    # closed: nothing of it is watched
     return $self->_unwatch_fd(int($fd));

@@ -34,8 +34,8 @@ sub new ($class, %opt) {
     Carp::croak('new(): missing loop') unless defined $opt{loop};
     Carp::croak('new(): missing fh') unless defined $opt{fh};
 
-    # fileno dies on a reference that is no handle, from a line in here.
-    Carp::croak('new(): fh has no fileno') unless defined eval { fileno $opt{fh} };
+    Carp::croak('new(): fh has no fileno')
+        unless defined Linux::Event::Internal::fileno_of($opt{fh});
     for my $k (qw(on_read on_message on_error on_close on_handshake)) {
         Carp::croak("$k must be a coderef") if defined $opt{$k} && ref $opt{$k} ne 'CODE';
     }
