@@ -171,4 +171,39 @@ subtest 'an open_process still running at exit leaves quietly' => sub {
     is($out, '', 'nothing printed at exit') or diag($out);
 };
 
+subtest 'timers given the same time fire in the order they were set' => sub {
+    my $loop = IO::Async::Loop::LinuxEvent->new;
+    my @fired;
+
+    # IO::Async's own loops keep one wall-clock queue: equal times fire in
+    # order, so a timer can cancel a sibling set for the same time.
+    my $at = time + 0.05;
+    for my $i (1 .. 8) {
+        $loop->watch_time(at => $at, code => sub { push @fired, $i });
+    }
+    my $t2;
+    $loop->watch_time(at => $at, code => sub { push @fired, 'c'; $loop->unwatch_time($t2) });
+    $t2 = $loop->watch_time(at => $at, code => sub { push @fired, 'cancelled one' });
+    my $now = time;
+    for my $i (1 .. 3) {
+        $loop->watch_time(after => 0.05, now => $now, code => sub { push @fired, "n$i" });
+    }
+    $loop->loop_once(1) until @fired >= 12;
+    $loop->loop_once(0);
+    is(
+        "@fired",
+        '1 2 3 4 5 6 7 8 c n1 n2 n3',
+        'same at, same after + now: set order, sibling cancelled'
+    );
+
+    # Times already past fire by time, not by the order they were set.
+    @fired = ();
+    my $past = time - 10;
+    for my $i (reverse 1 .. 5) {
+        $loop->watch_time(at => $past + $i, code => sub { push @fired, $i });
+    }
+    $loop->loop_once(1) until @fired >= 5;
+    is("@fired", '1 2 3 4 5', 'past times fire earliest first');
+};
+
 done_testing;

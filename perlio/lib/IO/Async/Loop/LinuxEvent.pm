@@ -83,6 +83,7 @@ sub DESTROY ($self, @) {
 sub is_running ($self) { return $self->{running} ? 1 : 0 }
 
 sub loop_once ($self, $timeout = undef) {
+    delete $self->{clock_off};    # the wall clock may have been set since
     $self->pre_wait;
     my $n = $self->{le}->run_once($timeout);
     $self->post_wait;
@@ -185,23 +186,31 @@ sub _sync_io ($self, $fd, $watch) {
 }
 
 # Timers: the loop's C timer heap.  IO::Async's times are wall-clock
-# (Time::HiRes::time); the heap counts the delay on the monotonic clock.
+# (Time::HiRes::time); the heap's deadlines are on the loop's monotonic
+# clock.  One offset between the two clocks serves a whole loop_once, so
+# equal times get equal deadlines and fire in the order they were set (a
+# timer can cancel a sibling of the same time, as on IO::Async's own
+# loops), and times already past fire earliest first.  The wall clock is
+# read first, so the offset errs late, never early.
+sub _deadline ($self, $wall) {
+    return $wall - ($self->{clock_off} //= Time::HiRes::time() - $self->{le}->update_time);
+}
+
 sub watch_time ($self, %args) {
     my $code = $args{code};
     croak "Expected 'code' as CODE ref" if ref($code) ne 'CODE';
-    my $delay;
+    my $at;
     if (exists $args{after}) {
-        $delay = $args{after};
-        $delay += $args{now} - Time::HiRes::time() if exists $args{now};
+        $at = ($args{now} // Time::HiRes::time()) + $args{after};
     } elsif (exists $args{at}) {
-        $delay = $args{at} - Time::HiRes::time();
+        $at = $args{at};
     } else {
         croak "Expected one of 'at' or 'after'";
     }
     my $timers = $self->{timers};
     my $id;
-    $id = $self->{le}->after(
-        $delay > 0 ? $delay : 0,
+    $id = $self->{le}->at(
+        $self->_deadline($at),
         sub ($l) {
             delete $timers->{$id};
             $code->();
