@@ -1321,7 +1321,8 @@ EVL_EXPORT int evl_dgram_is_closed(const evl_dgram *d);     /* 1 or 0 */
  * reason text.  A handshake that outlives its timeout fails with
  * -ETIMEDOUT.  A peer that closes the connection without close_notify
  * between records is an EOF; in the middle of a record it is EVL_ETLS
- * ("truncated record"). */
+ * ("truncated record").  The peer's close_notify is answered with ours
+ * when the stream closes with its queue written. */
 
 typedef struct evl_tls_ctx evl_tls_ctx;
 

@@ -324,6 +324,9 @@ EVL__HIDDEN int evl__tls_report(evl_stream *s);
 /* evl_stream_close: queues close_notify.  Returns 0 (go on closing), 1
  * (the close waits for the handshake), or -errno. */
 EVL__HIDDEN int evl__tls_close(evl_stream *s);
+/* The fd is about to close: answers the peer's close_notify if the
+ * queue went out whole (best effort, never reported). */
+EVL__HIDDEN void evl__tls_answer_close(evl_stream *s);
 /* set_loop brought s to a loop: the loop drives what is left of the
  * handshake.  Returns 0 or -errno. */
 EVL__HIDDEN int evl__tls_joined(evl_stream *s);

@@ -131,6 +131,8 @@ int evl__stream_close_fd(evl_stream *s)
     int rc = 0;
     evl_watcher_stop(&s->w);
     evl__stream_deadline_stop(s);
+    if (s->tls != NULL)
+        evl__tls_answer_close(s);
     if (s->fd >= 0 && !(s->flags & EVL_STREAM_NOCLOSE)) {
         /* Linux releases the descriptor even when close() fails, EINTR
          * included, so it is never retried. */

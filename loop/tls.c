@@ -935,6 +935,33 @@ int evl__tls_joined(evl_stream *s)
     return rc;
 }
 
+/* The peer's close_notify is answered with ours when the fd closes, as
+ * RFC 8446 6.1 asks, and OpenSSL keeps the session for resumption only
+ * when we sent one.  Not from evl__tls_close: bytes still queued go
+ * first, and a write error then (the peer closed its end after its
+ * close_notify) would be news to nobody.  So here, once the queue went
+ * out whole, as one send that may fail quietly: a peer half-closed
+ * after its close_notify reads a clean end, one that hung up does not
+ * care.  Not after an error, or with bytes left behind (an abort): a
+ * close_notify would claim a complete stream. */
+void evl__tls_answer_close(evl_stream *s)
+{
+    struct evl__tls *t = s->tls;
+    if ((t->st & (TLS_PEER_CLOSED | TLS_SHUT_SENT)) != TLS_PEER_CLOSED || s->err != 0 ||
+        s->fd < 0 || evl_stream_queued(s) > 0)
+        return;
+    ERR_clear_error();
+    if (SSL_shutdown(t->ssl) >= 0) {
+        BUF_MEM *bm;
+        BIO_get_mem_ptr(t->wbio, &bm);
+        if (bm != NULL && bm->length > 0)
+            (void)send(s->fd, bm->data, bm->length, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    t->st |= TLS_SHUT_SENT;
+    (void)BIO_reset(t->wbio);
+    ERR_clear_error();
+}
+
 size_t evl__tls_pending(const evl_stream *s)
 {
     return evl_buf_len(&s->tls->pend);

@@ -1421,8 +1421,10 @@ void evl__pio_unbind(pTHX_ evl_stream *s, int discard)
     if (discard) {
         /* A proactor's write in flight would hold the close (and the
          * settle after it) until the peer read it: a sticky error makes
-         * the release cancel it, and close then waits for nothing. */
-        if (s->px != NULL && s->err == 0)
+         * the release cancel it, and close then waits for nothing.  An
+         * empty queue has no write in flight, and a close without an
+         * error may still answer a TLS peer's close_notify. */
+        if (s->px != NULL && s->err == 0 && evl_stream_queued(s) > 0)
             s->err = -ECANCELED;
         evl_stream_abort(s);
     }
