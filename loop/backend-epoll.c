@@ -102,6 +102,11 @@ int evl__epoll_poll(evl_loop *loop, int64_t timeout_ns)
         atomic_store(&loop->polling, 0);
     if (n < 0)
         return -errno;   /* EINTR included: the loop decides whether to wait on */
+    /* The callbacks below run inside the wait: they must see the time it
+     * ended, not the one cached before it (a stream stamps its I/O with
+     * it, and its deadlines count from there). */
+    if (n > 0)
+        loop->now_ns = evl_time_ns();
     evl__wakeups_take(loop);
     /* A new batch: changes made by its callbacks mark their slots with it,
      * and later events of the batch for those fds are dropped. */

@@ -17,9 +17,11 @@
 #endif
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "evl-internal.h"   /* loop->timer_seq */
@@ -236,6 +238,75 @@ START_TEST(test_read_timeout_no_timer_rearm_per_read)
     close(sv[1]);
     bytes_free(&r.data);
     loop_done(loop);
+}
+END_TEST
+
+/* A peer in another thread: one byte into fd after ns, while the loop
+ * is blocked in its wait. */
+struct late_byte {
+    int fd;
+    uint64_t ns;
+};
+
+static void *write_late(void *arg)
+{
+    struct late_byte *b = arg;
+    struct timespec ts = { .tv_sec = (time_t)(b->ns / 1000000000u),
+                           .tv_nsec = (long)(b->ns % 1000000000u) };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+    ck_assert_int_eq(write(b->fd, "x", 1), 1);
+    return NULL;
+}
+
+/* A byte counts from when it is read, not from when the wait that saw
+ * it began: the reactor dispatches inside its wait, and used to stamp
+ * the byte with the time cached before the wait, so the deadline fired
+ * as if the byte had come at the start (here at ~300 ms instead of
+ * ~350).  The byte comes at 50 ms; the thread may be late by 250 ms. */
+static void deadline_counts_bytes_when_read(int engine, int idle)
+{
+    evl_loop *loop = new_loop(engine);
+    evl_stream s;
+    struct rec r;
+    int sv[2];
+    stream_open(&s, &r, loop, sv, &raw_cbs);
+    if (idle)
+        ck_assert_rc(evl_stream_set_timeouts(&s, 300 * MS, 0, 0));
+    else
+        ck_assert_rc(evl_stream_set_timeouts(&s, 0, 300 * MS, 0));
+    struct late_byte b = { .fd = sv[1], .ns = 50 * MS };
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, write_late, &b), 0);
+    /* One long wait: it ends with the byte. */
+    while (r.n_read == 0 && r.n_err == 0)
+        ck_assert_int_ge(evl_loop_run_once(loop, 5000 * (int64_t)MS), 0);
+    uint64_t read_at = evl_loop_update_now(loop);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_int_eq(r.n_read, 1);
+    ck_assert_int_eq(r.n_err, 0);
+    wait_for(loop, &r.n_err, 1);
+    ck_assert_int_eq(r.err, -ETIMEDOUT);
+    ck_assert_uint_ge(evl_loop_now_ns(loop) - read_at, 300 * MS - 10 * MS);
+    evl_stream_free(&s);
+    close(sv[1]);
+    bytes_free(&r.data);
+    loop_done(loop);
+}
+
+START_TEST(test_read_timeout_counts_a_byte_from_when_it_is_read)
+{
+    if (engine_skipped(_i))
+        return;
+    deadline_counts_bytes_when_read(_i, 0);
+}
+END_TEST
+
+START_TEST(test_idle_timeout_counts_a_byte_from_when_it_is_read)
+{
+    if (engine_skipped(_i))
+        return;
+    deadline_counts_bytes_when_read(_i, 1);
 }
 END_TEST
 
@@ -460,6 +531,8 @@ static Suite *deadline_suite(void)
     tcase_add_loop_test(tc, test_read_timeout_flowing_data_resets_it, 0, 3);
     tcase_add_loop_test(tc, test_read_timeout_paused_reading_does_not_trip_it, 0, 3);
     tcase_add_loop_test(tc, test_read_timeout_no_timer_rearm_per_read, 0, 3);
+    tcase_add_loop_test(tc, test_read_timeout_counts_a_byte_from_when_it_is_read, 0, 3);
+    tcase_add_loop_test(tc, test_idle_timeout_counts_a_byte_from_when_it_is_read, 0, 3);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("write");
