@@ -620,6 +620,15 @@ static void deadline_cb(evl_timer *tm)
     evl__stream_fail(t->s, -ETIMEDOUT);
 }
 
+/* The handshake's clock starts now, not at the time the loop cached when
+ * it last ran: the start may come long after that (a slow callback, or
+ * code outside the loop), and would time out at once. */
+static int deadline_start(evl_stream *s, uint64_t timeout_ns)
+{
+    evl_loop_update_now(s->loop);
+    return evl_timer_start(&s->tls->deadline, deadline_cb, timeout_ns, 0);
+}
+
 /* ------------------------------------------------------------ reading */
 
 /* The connection ended (read returned 0).  Returns 0 (an EOF) or
@@ -931,7 +940,7 @@ int evl__tls_joined(evl_stream *s)
      * handshake done but not reported). */
     int rc = kick(s);
     if (rc == 0 && t->timeout_ns > 0 && !(t->st & TLS_HS_DONE))
-        rc = evl_timer_start(&t->deadline, deadline_cb, t->timeout_ns, 0);
+        rc = deadline_start(s, t->timeout_ns);
     return rc;
 }
 
@@ -1069,7 +1078,7 @@ int evl_stream_start_tls(evl_stream *s, evl_tls_ctx *ctx, const char *host,
     if (rc == 0 && s->loop != NULL) {
         rc = kick(s);
         if (rc == 0 && handshake_timeout_ns > 0)
-            rc = evl_timer_start(&t->deadline, deadline_cb, handshake_timeout_ns, 0);
+            rc = deadline_start(s, handshake_timeout_ns);
     }
     if (rc < 0) {
         evl__tls_free(s);

@@ -30,6 +30,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "evl-test.h"
@@ -576,6 +577,37 @@ START_TEST(test_handshake_that_never_completes_times_out)
 }
 END_TEST
 
+/* handshake_timeout counts from evl_stream_start_tls, not from the time
+ * the loop cached when it last ran: a start after a slow stretch outside
+ * the loop (or in a callback) timed out at once, before the peer could
+ * answer. */
+START_TEST(test_handshake_timeout_counts_from_the_start)
+{
+    if (engine_skip(_i))
+        return;
+    struct pair p = { .sctx = server_ctx("server.pem", NULL, 0),
+                      .cctx = client_ctx(NULL, NULL) };
+    int fds[2];
+    make_socketpair(fds);
+    p.loop = new_loop(_i);
+    ck_assert_int_ge(evl_loop_run_once(p.loop, 0), 0);   /* the loop caches its time */
+    struct timespec busy = { .tv_sec = 0, .tv_nsec = 300 * 1000000L };
+    while (nanosleep(&busy, &busy) < 0 && errno == EINTR)
+        ;
+    end_init(&p.c, p.loop, fds[0]);
+    end_init(&p.sv, p.loop, fds[1]);
+    ck_assert_rc(evl_stream_start_tls(&p.sv.s, p.sctx, NULL, on_hs, 200 * MS));
+    ck_assert_rc(evl_stream_start_tls(&p.c.s, p.cctx, "localhost", on_hs, 200 * MS));
+    for (int i = 0; !(p.c.hs && p.sv.hs) && p.c.err == 0 && p.sv.err == 0; i++) {
+        ck_assert_int_lt(i, 100000);
+        ck_assert_int_ge(evl_loop_run_once(p.loop, 10000 * MS), 0);
+    }
+    ck_assert_msg(p.c.err == 0 && p.sv.err == 0, "client %d (%s), server %d (%s)", p.c.err,
+                  p.c.err_text, p.sv.err, p.sv.err_text);
+    pair_done(&p);
+}
+END_TEST
+
 START_TEST(test_peer_closes_during_handshake)
 {
     int fds[2];
@@ -1030,6 +1062,7 @@ static Suite *tls_suite(void)
     tcase_add_test(tc, test_truncated_chain);
     tcase_add_loop_test(tc, test_plain_text_to_a_tls_port, 0, 3);
     tcase_add_loop_test(tc, test_handshake_that_never_completes_times_out, 0, 3);
+    tcase_add_loop_test(tc, test_handshake_timeout_counts_from_the_start, 0, 3);
     tcase_add_test(tc, test_peer_closes_during_handshake);
     tcase_add_test(tc, test_peer_drops_mid_record);
     tcase_add_loop_test(tc, test_against_openssl_s_server, 0, 3);
