@@ -131,6 +131,17 @@ static void on_px_closed(evl_stream *s)
     ((evl_pio_shared *)s->data)->px_closed = 1;
 }
 
+/* One settle runs the loop at a time (per thread).  Its callbacks may
+ * close more handles, whose settles would each run the loop again,
+ * inside it, one level deeper per stream: a burst of failing streams
+ * (thousands of peers resetting at once) overflowed the C stack.  A
+ * settle inside another leaves its stream to the graveyard instead: its
+ * cancels are in the kernel already (io_uring looks the fd up when the
+ * ring is entered, and a cancel enters it at once), so :unix may close
+ * the fd, and the running loop reaps the completions and frees what the
+ * ops held (stream-proactor.c). */
+static __thread int settling;
+
 static void settle(evl_pio_shared *sh)
 {
     if (sh->s.px == NULL)
@@ -138,9 +149,11 @@ static void settle(evl_pio_shared *sh)
     sh->px_closed = 0;
     sh->s.data = sh;
     sh->s.cb.on_close = on_px_closed;
-    if (evl_stream_close(&sh->s) == 1) {
+    if (evl_stream_close(&sh->s) == 1 && settling == 0) {
+        settling = 1;
         while (!sh->px_closed && evl_loop_run_once(sh->loop, -1) >= 0)
             ;
+        settling = 0;
     }
 }
 

@@ -42,10 +42,11 @@ sub client ($port, $out) {
     Net::SSLeay::shutdown($sock->_get_ssl_object) >= 0 or POSIX::_exit(4);
     my ($got, $r) = ('');
     1 while $r = sysread($sock, $got, 4096, length $got);
+
     # (IO::Socket::SSL reads an unexpected EOF as an end too: the SSL's
     # shutdown state says whether close_notify came.)
     my $end =
-          !defined $r ? 'error: ' . IO::Socket::SSL->errstr
+        !defined $r ? 'error: ' . IO::Socket::SSL->errstr
         : Net::SSLeay::get_shutdown($sock->_get_ssl_object) & Net::SSLeay::RECEIVED_SHUTDOWN()
         ? 'close_notify'
         : 'no close_notify';
@@ -78,8 +79,11 @@ for my $l (EvlTest::loop_models()) {
     );
     ok(run_until($loop, sub { $closed }), "$name: the stream closes after the peer's close_notify");
     is_deeply(\@err, [], "$name: no error");
-    is(scalar <$out_r> // 'nothing', "got=hi end=close_notify\n",
-        "$name: the peer read the echo, then our close_notify");
+    is(
+        scalar <$out_r> // 'nothing',
+        "got=hi end=close_notify\n",
+        "$name: the peer read the echo, then our close_notify"
+    );
     waitpid($pid, 0);
     is($?, 0, "$name: the peer process succeeded");
 }
