@@ -209,6 +209,8 @@ struct evl_loop {
     pid_t owner_pid;             /* the process that made its kernel objects */
     int (*interrupt_cb)(evl_loop *loop, void *arg);
     void *interrupt_arg;
+    void (*displaced_cb)(evl_watcher *old, void *arg);   /* evl_loop_set_displaced_cb */
+    void *displaced_arg;
     struct evl__resolver *resolver;   /* resolve.c: NULL until the first evl_resolve */
 
     /* Wakeups bound to the loop (wakeup.c). */
@@ -308,8 +310,10 @@ EVL__HIDDEN int evl__watchers_fork(evl_loop *loop, int forked);
 /* watcher.c: tells the kernel what changed since the last flush. */
 EVL__HIDDEN void evl__watchers_flush(evl_loop *loop);
 /* watcher.c: the loop made one of its own fds (its signalfd) and got fd,
- * a number whose stopped watcher still waits for its epoll delete: that
- * delete is dropped, or the flush would take the new fd out of the set. */
+ * a number whose stopped watcher still waits for its epoll delete (that
+ * delete is dropped, or the flush would take the new fd out of the set),
+ * or whose watcher lost its fd behind the loop's back (it is displaced,
+ * see evl_loop_set_displaced_cb, and its stop reaches no kernel). */
 EVL__HIDDEN void evl__watchers_fd_taken(evl_loop *loop, int fd);
 /* watcher.c: dispatches every always-ready (pollless) watcher once;
  * returns how many were due. */

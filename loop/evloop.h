@@ -204,6 +204,15 @@ EVL_EXPORT int evl_loop_run_once(evl_loop *loop, int64_t timeout_ns);
 EVL_EXPORT void evl_loop_set_interrupt_cb(evl_loop *loop,
                                           int (*cb)(evl_loop *loop, void *arg), void *arg);
 
+/* evl_watcher_start on an fd number that has an active watcher stops
+ * that one (see evl_watcher_start).  With a displaced callback set, it
+ * hears of each such watcher, after the stop: a binding that keeps state
+ * for its watchers (the Perl one: each holds its callbacks) lets go of
+ * it, since nothing else would tell it.  The callback must not start,
+ * stop or free watchers of the loop.  NULL removes it. */
+EVL_EXPORT void evl_loop_set_displaced_cb(evl_loop *loop,
+                                          void (*cb)(evl_watcher *old, void *arg), void *arg);
+
 /* Requests the running evl_loop_run to return.  From a callback it
  * prevents the next wait; from another thread it wakes a blocked wait. */
 EVL_EXPORT void evl_loop_stop(evl_loop *loop);

@@ -414,6 +414,15 @@ void evl_loop_set_interrupt_cb(evl_loop *loop, int (*cb)(evl_loop *loop, void *a
     loop->interrupt_arg = arg;
 }
 
+void evl_loop_set_displaced_cb(evl_loop *loop, void (*cb)(evl_watcher *old, void *arg),
+                               void *arg)
+{
+    if (loop == NULL)
+        return;
+    loop->displaced_cb = cb;
+    loop->displaced_arg = arg;
+}
+
 /* The backend wait, resumed for the time left when a signal handler
  * interrupts it (as libuv does), unless the interrupt callback or a stop
  * asks to return. */

@@ -147,12 +147,23 @@ int evl_watcher_stop(evl_watcher *w)
 /* The number could be reused only once its file was closed, and closing
  * the last reference took that file's registration out of the set
  * already.  (A dup elsewhere keeps it; its events carry an older key
- * and are dropped as stale, as for any fd closed behind the loop.) */
+ * and are dropped as stale, as for any fd closed behind the loop.)  A
+ * watcher still on the number lost its fd behind the loop's back: it is
+ * displaced, as by a start on the number, and its stop must not reach
+ * the kernel, where the number names the loop's own file now. */
 void evl__watchers_fd_taken(evl_loop *loop, int fd)
 {
-    if (fd >= 0 && (size_t)fd < loop->nslots && loop->slots[fd].w == NULL &&
-        loop->slots[fd].kstate == EVL__KS_REG)
-        loop->slots[fd].kstate = EVL__KS_NONE;
+    if (fd < 0 || (size_t)fd >= loop->nslots)
+        return;
+    struct evl__fd_slot *sl = &loop->slots[fd];
+    if (sl->kstate == EVL__KS_REG)
+        sl->kstate = EVL__KS_NONE;
+    evl_watcher *old = sl->w;
+    if (old != NULL) {
+        evl_watcher_stop(old);
+        if (loop->displaced_cb != NULL)
+            loop->displaced_cb(old, loop->displaced_arg);
+    }
 }
 
 /* Makes the kernel hold what the slot wants: at most one epoll_ctl.
@@ -276,8 +287,11 @@ int evl_watcher_start(evl_loop *loop, evl_watcher *w, int fd, unsigned flags)
 
     /* Replace: the old watcher on this fd number becomes inactive. */
     evl_watcher *old = sl->w;
-    if (old != NULL)
+    if (old != NULL) {
         evl_watcher_stop(old);
+        if (loop->displaced_cb != NULL)
+            loop->displaced_cb(old, loop->displaced_arg);
+    }
 
     w->fd = fd;
     w->flags = flags;

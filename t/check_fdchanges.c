@@ -314,6 +314,66 @@ START_TEST(test_fdchanges_pending_delete_spares_the_loops_new_signalfd)
 }
 END_TEST
 
+static evl_watcher *displaced[4];
+static int ndisplaced;
+
+static void on_displaced(evl_watcher *old, void *arg)
+{
+    ck_assert_ptr_eq(arg, &ndisplaced);
+    ck_assert(!evl_watcher_is_active(old));   /* stopped before the call */
+    ck_assert_int_lt(ndisplaced, 4);
+    displaced[ndisplaced++] = old;
+}
+
+/* The displaced callback hears of a watcher that a start on its fd
+ * number replaced, and of one whose fd was closed behind the loop's back
+ * when the loop's signalfd took the number; that one's stop then leaves
+ * the signalfd in the set (it used to delete it: no signal was seen). */
+START_TEST(test_fdchanges_displaced_watchers_are_reported)
+{
+    evl_loop *loop = new_reactor();
+    ndisplaced = 0;
+    evl_loop_set_displaced_cb(loop, on_displaced, &ndisplaced);
+    int p[2];
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    evl_watcher a, b;
+    evl_watcher_init(&a, on_ev, NULL, NULL);
+    evl_watcher_init(&b, on_ev, NULL, NULL);
+    ck_assert_rc(evl_watcher_start(loop, &a, p[0], EVL_READ));
+    ck_assert_rc(evl_watcher_start(loop, &b, p[0], EVL_READ));
+    ck_assert_int_eq(ndisplaced, 1);
+    ck_assert_ptr_eq(displaced[0], &a);
+
+    /* b's fd closes behind the loop's back; the signalfd takes it. */
+    ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
+    int num = p[0];
+    close_pair(p);
+    evl_signal sig = { 0 };
+    sig_calls = 0;
+    ck_assert_rc(evl_signal_start(loop, &sig, SIGUSR1, on_sig));
+    ck_assert_msg(loop->sigfd == num, "the signalfd took fd %d, not the freed %d: the case did "
+                  "not arise", loop->sigfd, num);
+    ck_assert_int_eq(ndisplaced, 2);
+    ck_assert_ptr_eq(displaced[1], &b);
+    ck_assert_int_eq(evl_watcher_stop(&b), 0);   /* already stopped */
+    ck_assert_int_eq(raise(SIGUSR1), 0);
+    ck_assert_int_eq(evl_loop_run_once(loop, 2000000000), 1);
+    ck_assert_int_eq(sig_calls, 1);
+
+    /* Without a callback a replacement is silent, as before. */
+    evl_loop_set_displaced_cb(loop, NULL, NULL);
+    ck_assert_rc(pipe2(p, O_NONBLOCK));
+    ck_assert_rc(evl_watcher_start(loop, &a, p[0], EVL_READ));
+    ck_assert_rc(evl_watcher_start(loop, &b, p[0], EVL_READ));
+    ck_assert_int_eq(ndisplaced, 2);
+    ck_assert(!evl_watcher_is_active(&a));
+    evl_watcher_stop(&b);
+    close_pair(p);
+    evl_signal_stop(&sig);
+    evl_loop_free(loop);
+}
+END_TEST
+
 static Suite *fdchanges_suite(void)
 {
     Suite *s = suite_create("fdchanges");
@@ -327,6 +387,7 @@ static Suite *fdchanges_suite(void)
     tcase_add_test(tc, test_fdchanges_registration_outliving_fd_does_not_spin);
     tcase_add_test(tc, test_fdchanges_new_watcher_on_reused_number_registers);
     tcase_add_test(tc, test_fdchanges_pending_delete_spares_the_loops_new_signalfd);
+    tcase_add_test(tc, test_fdchanges_displaced_watchers_are_reported);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -68,6 +68,8 @@ void rx_do_stop(pTHX_ struct rx_engine *eng);
 /* Watchers (watcher.xs): cancel one (the engine drops its reference),
  * and the engine's shared $watcher->{_dispatch_cb} XSUB. */
 int rx_watcher_cancel(pTHX_ struct rx_watcher *rw);
+/* evl_loop_set_displaced_cb's callback (arg: the engine). */
+void rx_watcher_displaced(evl_watcher *w, void *arg);
 /* watch($fh_or_fd, %spec) for the common cases (args[0] the handle, then
  * key/value pairs; n counts them all); NULL: take Reactor.pm's watch.
  * Returns a new reference. */

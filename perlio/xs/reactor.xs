@@ -657,6 +657,7 @@ _init(SV *self, SV *loop)
 	eng->base.loop = l;
 	evlxs_engine_attach(aTHX_ SvRV(self), &eng->base, &rx_engine_vtbl);
 	evl_loop_set_interrupt_cb(l, rx_interrupt, eng);
+	evl_loop_set_displaced_cb(l, rx_watcher_displaced, eng);
 	/* Callbacks get the facade when there is one, else the engine;
 	 * weak either way (the facade owns the engine). */
 	eng->loop_sv = newSVsv(SvROK(loop) ? loop : self);

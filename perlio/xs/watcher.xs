@@ -129,15 +129,12 @@ static void rx_watcher_unlink(struct rx_engine *eng, struct rx_watcher *rw)
 	rw->next = rw->prev = NULL;
 }
 
-/* Makes rw inactive: out of the fd table and epoll (a DEL on a closed fd
- * fails with EBADF/ENOENT, which the core takes as done), fh undef, and
- * the engine's reference dropped (which may free rw: touch nothing after). */
-int rx_watcher_cancel(pTHX_ struct rx_watcher *rw)
+/* Makes rw inactive (its C watcher is stopped already): off the engine's
+ * list, fh undef, and the engine's reference dropped, at once or, with
+ * mortal, at the caller's next FREETMPS. */
+static void rx_watcher_let_go(pTHX_ struct rx_watcher *rw, int mortal)
 {
-	if (!rw->active)
-		return 0;
 	rw->active = 0;
-	evl_watcher_stop(&rw->w);
 	if (rw->eng) {
 		rx_watcher_unlink(rw->eng, rw);
 		rw->eng = NULL;
@@ -146,8 +143,40 @@ int rx_watcher_cancel(pTHX_ struct rx_watcher *rw)
 	 * as the running callback's $_[1]. */
 	sv_setsv(rw->fh, &PL_sv_undef);
 	(void)hv_stores(rw->hv, "fh", newSV(0));
-	SvREFCNT_dec((SV *)rw->hv);
+	if (mortal)
+		sv_2mortal((SV *)rw->hv);
+	else
+		SvREFCNT_dec((SV *)rw->hv);
+}
+
+/* Makes rw inactive: out of the fd table and epoll (a DEL on a closed fd
+ * fails with EBADF/ENOENT, which the core takes as done), fh undef, and
+ * the engine's reference dropped (which may free rw: touch nothing after). */
+int rx_watcher_cancel(pTHX_ struct rx_watcher *rw)
+{
+	if (!rw->active)
+		return 0;
+	evl_watcher_stop(&rw->w);
+	rx_watcher_let_go(aTHX_ rw, 0);
 	return 1;
+}
+
+/* The loop stopped rw's C watcher for another on the same fd number: its
+ * handle was closed without unwatch, and a Stream, a Datagram or a pidfd
+ * took the number.  rw is let go of as by cancel, but mortally: this
+ * runs inside evl_watcher_start, under whoever started the new watcher,
+ * and freeing rw's callbacks may run Perl code (DESTROY). */
+void rx_watcher_displaced(evl_watcher *w, void *arg)
+{
+	struct rx_engine *eng = arg;
+	struct rx_watcher *rw;
+	dEVLXS_THX(eng->base.perl);
+
+	if (w->read_cb != rx_w_read)
+		return;		/* an internal watcher (a drain, a pidfd) */
+	rw = rx_container_of(w, struct rx_watcher, w);
+	if (rw->active)
+		rx_watcher_let_go(aTHX_ rw, 1);
 }
 
 static void rx_watcher_modify(pTHX_ struct rx_watcher *rw)
