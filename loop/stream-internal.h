@@ -24,6 +24,7 @@
 #define EVL__STREAM_CORKED 0x100      /* writes made during delivery wait for its end */
 #define EVL__STREAM_INPUT_ERR 0x200   /* err is the input's (framing, rmax): the queue still drains */
 #define EVL__STREAM_BULK 0x400        /* the last read filled what it asked for */
+#define EVL__STREAM_DROPPED 0x800     /* an abort dropped queued bytes: no clean TLS end */
 
 #define EVL__STREAM_READ_SIZE_DEFAULT ((size_t)64 * 1024)
 /* A buffer that grew past this is released when it empties, so one

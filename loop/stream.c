@@ -1326,6 +1326,8 @@ int evl_stream_abort(evl_stream *s)
     s->state &= ~EVL__STREAM_INPUT_ERR;
     if (s->px != NULL)
         evl__stream_px_read_stop(s);
+    if (evl_stream_queued(s) > 0)
+        s->state |= EVL__STREAM_DROPPED;
     evl_buf_consume(&s->wbuf, evl_buf_len(&s->wbuf));
     if (close_fd(s) == CLOSE_DEFERRED)
         return 1;

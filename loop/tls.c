@@ -951,13 +951,14 @@ int evl__tls_joined(evl_stream *s)
  * close_notify) would be news to nobody.  So here, once the queue went
  * out whole, as one send that may fail quietly: a peer half-closed
  * after its close_notify reads a clean end, one that hung up does not
- * care.  Not after an error, or with bytes left behind (an abort): a
+ * care.  Not after an error, or with bytes left behind (an abort that
+ * dropped some, EVL__STREAM_DROPPED): a
  * close_notify would claim a complete stream. */
 void evl__tls_answer_close(evl_stream *s)
 {
     struct evl__tls *t = s->tls;
     if ((t->st & (TLS_PEER_CLOSED | TLS_SHUT_SENT)) != TLS_PEER_CLOSED || s->err != 0 ||
-        s->fd < 0 || evl_stream_queued(s) > 0)
+        s->fd < 0 || evl_stream_queued(s) > 0 || (s->state & EVL__STREAM_DROPPED))
         return;
     ERR_clear_error();
     if (SSL_shutdown(t->ssl) >= 0) {
