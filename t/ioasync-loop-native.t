@@ -206,4 +206,27 @@ subtest 'timers given the same time fire in the order they were set' => sub {
     is("@fired", '1 2 3 4 5', 'past times fire earliest first');
 };
 
+subtest 'a wall-clock step counts from the next iteration, whoever runs the loop' => sub {
+    my $loop  = IO::Async::Loop::LinuxEvent->new;
+    my $fired = 0;
+    my $later;
+    $loop->watch_time(
+        after => 0.01,
+        code  => sub { $fired++; $later = $loop->watch_time(after => 60, code => sub { }) }
+    );
+    $loop->loop_once(1) until $fired;
+
+    # The wall clock steps an hour ahead, and the Linux::Event loop runs
+    # an iteration by itself (a program that mixes frameworks runs it).
+    my $real = \&Time::HiRes::time;
+    no warnings 'redefine';
+    local *Time::HiRes::time = sub { $real->() + 3600 };
+    $le->run_once(0);
+    $loop->watch_time(after => 0.05, code => sub { $fired++ });
+    my $t0 = $real->();
+    $le->run_once(0.2) until $fired == 2 || $real->() - $t0 > 5;
+    is($fired, 2, 'a timer set after the step fires after its own delay');
+    $loop->unwatch_time($later);
+};
+
 done_testing;

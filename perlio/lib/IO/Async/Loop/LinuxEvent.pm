@@ -83,7 +83,6 @@ sub DESTROY ($self, @) {
 sub is_running ($self) { return $self->{running} ? 1 : 0 }
 
 sub loop_once ($self, $timeout = undef) {
-    delete $self->{clock_off};    # the wall clock may have been set since
     $self->pre_wait;
     my $n = $self->{le}->run_once($timeout);
     $self->post_wait;
@@ -187,13 +186,21 @@ sub _sync_io ($self, $fd, $watch) {
 
 # Timers: the loop's C timer heap.  IO::Async's times are wall-clock
 # (Time::HiRes::time); the heap's deadlines are on the loop's monotonic
-# clock.  One offset between the two clocks serves a whole loop_once, so
+# clock.  One offset between the two clocks serves a whole iteration of
+# the Linux::Event loop (its cached time names the iteration, whoever
+# runs it: loop_once, or a program running the shared loop itself), so
 # equal times get equal deadlines and fire in the order they were set (a
 # timer can cancel a sibling of the same time, as on IO::Async's own
 # loops), and times already past fire earliest first.  The wall clock is
 # read first, so the offset errs late, never early.
 sub _deadline ($self, $wall) {
-    return $wall - ($self->{clock_off} //= Time::HiRes::time() - $self->{le}->update_time);
+    my $iter = $self->{le}->now;
+    if (!defined $self->{clock_iter} || $self->{clock_iter} != $iter) {
+        my $w = Time::HiRes::time();
+        $self->{clock_off}  = $w - Time::HiRes::clock_gettime(Time::HiRes::CLOCK_MONOTONIC());
+        $self->{clock_iter} = $iter;
+    }
+    return $wall - $self->{clock_off};
 }
 
 sub watch_time ($self, %args) {
