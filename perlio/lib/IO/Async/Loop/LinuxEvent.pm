@@ -377,7 +377,11 @@ always ready.
 =item watch_time, unwatch_time
 
 The loop's C timer heap (ids are integers).  C<at> is wall-clock, as
-IO::Async's C<time>; it is turned into a delay when the timer is set.
+IO::Async's C<time>; it becomes a monotonic deadline when the timer is set,
+through one offset between the two clocks per iteration of the loop.  So
+timers given the same time fire in the order they were set, times already
+past fire earliest first, as on IO::Async's own loops, and a step of the
+wall clock counts for timers set from the next iteration on.
 The older C<enqueue_timer>/C<cancel_timer>/C<requeue_timer> are
 IO::Async::Loop's wrappers over these.  C<watch_timer>/C<unwatch_timer>
 (not in IO::Async::Loop, but called by IO::Async::LoopTests 0.802's
