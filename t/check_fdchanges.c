@@ -283,6 +283,25 @@ static void on_sig(evl_signal *s, int signo, unsigned count)
     sig_calls += (int)count;
 }
 
+/* The loop's first signal watcher: its signalfd must take num, the
+ * number just freed (else the case under test did not arise). */
+static void signal_on_freed_number(evl_loop *loop, evl_signal *sig, int num)
+{
+    *sig = (evl_signal){ 0 };
+    sig_calls = 0;
+    ck_assert_rc(evl_signal_start(loop, sig, SIGUSR1, on_sig));
+    ck_assert_msg(loop->sigfd == num, "the signalfd took fd %d, not the freed %d: the case did "
+                  "not arise", loop->sigfd, num);
+}
+
+/* SIGUSR1 reaches the loop's signal watcher. */
+static void signal_arrives(evl_loop *loop)
+{
+    ck_assert_int_eq(raise(SIGUSR1), 0);
+    ck_assert_int_eq(evl_loop_run_once(loop, 2000000000), 1);
+    ck_assert_int_eq(sig_calls, 1);
+}
+
 /* A watcher stopped and its fd closed before the loop ran again, then the
  * loop's first signal: the new signalfd gets that number, and the stopped
  * watcher's pending delete must not take it out of the epoll set (the
@@ -301,14 +320,9 @@ START_TEST(test_fdchanges_pending_delete_spares_the_loops_new_signalfd)
     evl_watcher_stop(&w);
     close_pair(p);
 
-    evl_signal sig = { 0 };
-    sig_calls = 0;
-    ck_assert_rc(evl_signal_start(loop, &sig, SIGUSR1, on_sig));
-    ck_assert_msg(loop->sigfd == num, "the signalfd took fd %d, not the freed %d: the case did "
-                  "not arise", loop->sigfd, num);
-    ck_assert_int_eq(raise(SIGUSR1), 0);
-    ck_assert_int_eq(evl_loop_run_once(loop, 2000000000), 1);
-    ck_assert_int_eq(sig_calls, 1);
+    evl_signal sig;
+    signal_on_freed_number(loop, &sig, num);
+    signal_arrives(loop);
     evl_signal_stop(&sig);
     evl_loop_free(loop);
 }
@@ -348,17 +362,12 @@ START_TEST(test_fdchanges_displaced_watchers_are_reported)
     ck_assert_int_eq(evl_loop_run_once(loop, 0), 0);
     int num = p[0];
     close_pair(p);
-    evl_signal sig = { 0 };
-    sig_calls = 0;
-    ck_assert_rc(evl_signal_start(loop, &sig, SIGUSR1, on_sig));
-    ck_assert_msg(loop->sigfd == num, "the signalfd took fd %d, not the freed %d: the case did "
-                  "not arise", loop->sigfd, num);
+    evl_signal sig;
+    signal_on_freed_number(loop, &sig, num);
     ck_assert_int_eq(ndisplaced, 2);
     ck_assert_ptr_eq(displaced[1], &b);
     ck_assert_int_eq(evl_watcher_stop(&b), 0);   /* already stopped */
-    ck_assert_int_eq(raise(SIGUSR1), 0);
-    ck_assert_int_eq(evl_loop_run_once(loop, 2000000000), 1);
-    ck_assert_int_eq(sig_calls, 1);
+    signal_arrives(loop);
 
     /* Without a callback a replacement is silent, as before. */
     evl_loop_set_displaced_cb(loop, NULL, NULL);
