@@ -144,6 +144,15 @@ int evl_watcher_stop(evl_watcher *w)
     return 1;
 }
 
+/* The watcher on a number that another file of ours takes stops, and
+ * the binding hears of it (evl_loop_set_displaced_cb). */
+static void displace(evl_loop *loop, evl_watcher *old)
+{
+    evl_watcher_stop(old);
+    if (loop->displaced_cb != NULL)
+        loop->displaced_cb(old, loop->displaced_arg);
+}
+
 /* The number could be reused only once its file was closed, and closing
  * the last reference took that file's registration out of the set
  * already.  (A dup elsewhere keeps it; its events carry an older key
@@ -158,12 +167,8 @@ void evl__watchers_fd_taken(evl_loop *loop, int fd)
     struct evl__fd_slot *sl = &loop->slots[fd];
     if (sl->kstate == EVL__KS_REG)
         sl->kstate = EVL__KS_NONE;
-    evl_watcher *old = sl->w;
-    if (old != NULL) {
-        evl_watcher_stop(old);
-        if (loop->displaced_cb != NULL)
-            loop->displaced_cb(old, loop->displaced_arg);
-    }
+    if (sl->w != NULL)
+        displace(loop, sl->w);
 }
 
 /* Makes the kernel hold what the slot wants: at most one epoll_ctl.
@@ -286,12 +291,8 @@ int evl_watcher_start(evl_loop *loop, evl_watcher *w, int fd, unsigned flags)
                   (uint16_t)w->gen == sl->gen;
 
     /* Replace: the old watcher on this fd number becomes inactive. */
-    evl_watcher *old = sl->w;
-    if (old != NULL) {
-        evl_watcher_stop(old);
-        if (loop->displaced_cb != NULL)
-            loop->displaced_cb(old, loop->displaced_arg);
-    }
+    if (sl->w != NULL)
+        displace(loop, sl->w);
 
     w->fd = fd;
     w->flags = flags;

@@ -129,6 +129,15 @@ static void rx_watcher_unlink(struct rx_engine *eng, struct rx_watcher *rw)
 	rw->next = rw->prev = NULL;
 }
 
+/* The Perl watcher whose C watcher w is, or NULL (none, or an internal
+ * one such as the waker's drain watcher or a pidfd's). */
+static struct rx_watcher *rx_watcher_from(evl_watcher *w)
+{
+	if (!w || w->read_cb != rx_w_read)
+		return NULL;
+	return rx_container_of(w, struct rx_watcher, w);
+}
+
 /* Makes rw inactive (its C watcher is stopped already): off the engine's
  * list, fh undef, and the engine's reference dropped, at once or, with
  * mortal, at the caller's next FREETMPS. */
@@ -169,13 +178,10 @@ int rx_watcher_cancel(pTHX_ struct rx_watcher *rw)
 void rx_watcher_displaced(evl_watcher *w, void *arg)
 {
 	struct rx_engine *eng = arg;
-	struct rx_watcher *rw;
+	struct rx_watcher *rw = rx_watcher_from(w);
 	dEVLXS_THX(eng->base.perl);
 
-	if (w->read_cb != rx_w_read)
-		return;		/* an internal watcher (a drain, a pidfd) */
-	rw = rx_container_of(w, struct rx_watcher, w);
-	if (rw->active)
+	if (rw && rw->active)
 		rx_watcher_let_go(aTHX_ rw, 1);
 }
 
@@ -336,11 +342,7 @@ static void rx_w_error(evl_watcher *w, unsigned revents)
  * one such as the waker's drain watcher or a pidfd's). */
 static struct rx_watcher *rx_watcher_for_fd(struct rx_engine *eng, int fd)
 {
-	evl_watcher *w = evl_loop_watcher_for_fd(eng->base.loop, fd);
-
-	if (!w || w->read_cb != rx_w_read)
-		return NULL;
-	return rx_container_of(w, struct rx_watcher, w);
+	return rx_watcher_from(evl_loop_watcher_for_fd(eng->base.loop, fd));
 }
 
 /* A plain (non-eval) call for the _dispatch_cb path: a die propagates to
